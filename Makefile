@@ -1,0 +1,57 @@
+# exactbn: `make demo` and `make test` work on a fresh machine; every step is idempotent.
+SHELL := /bin/bash
+PY    ?= python3
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: all setup demo test test-fast lint bench bench-solver bench-sim bench-synth sweep clean
+
+all: test
+
+# Debian packages: Icarus Verilog (cocotb's second simulator and the kit's plain-Verilog bench).
+.PHONY: .deps-apt
+.deps-apt:
+	@command -v iverilog >/dev/null || { \
+	  echo "installing iverilog (apt)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq iverilog >/dev/null; }
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+setup: .deps-apt $(STAMP)
+
+demo: setup
+	$(BIN)/exactbn demo -o demo
+
+test: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -ra
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -q -m "not sim and not formal and not synth"
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup bench-solver bench-sim
+	$(BIN)/python -m bench.summary
+
+bench-solver: setup
+	$(BIN)/python -m bench.bench_solver
+
+bench-sim: setup
+	$(BIN)/python -m bench.bench_sim
+
+bench-synth: setup
+	$(BIN)/python -m bench.bench_synth
+
+sweep: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -ra -m slow
+
+clean:
+	rm -rf build sim_build .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from exactbn.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,691 @@
+"""Layer and solved files: dataclasses, validation and JSON I/O (DESIGN.md section 6).
+
+This is the neutral module that golden/, hw/, sim/ and the CLI all import. It knows the
+file shapes and checks every field, but none of the math: no reference, no integer model,
+no solver.
+
+Errors are :class:`FormatError`, which names the file, layer, channel and field, so that
+the CLI can print one clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ROUNDINGS",
+    "HW_ROUNDINGS",
+    "SHIFT_MODES",
+    "FormatError",
+    "InputSpec",
+    "OutputSpec",
+    "Layer",
+    "SolvedLayer",
+    "Widths",
+    "load_layers",
+    "parse_layers",
+    "load_solved",
+    "parse_solved",
+    "dump_solved",
+    "write_json_atomic",
+    "write_text_atomic",
+    "file_sha256",
+    "select_layer",
+    "twos_width",
+    "unsigned_width",
+]
+
+ROUNDINGS = ("floor", "half_up", "half_even", "half_away")
+HW_ROUNDINGS = ROUNDINGS
+SHIFT_MODES = ("per-channel", "shared")
+
+
+class FormatError(ValueError):
+    """Bad input, located: file, layer, channel and field (any may be None)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | os.PathLike | None = None,
+        layer: str | None = None,
+        channel: int | None = None,
+        field: str | None = None,
+    ):
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.layer = layer
+        self.channel = channel
+        self.field = field
+        super().__init__(str(self))
+
+    def located(self, **where: Any) -> FormatError:
+        """Return a copy with missing location parts filled in."""
+        return FormatError(
+            self.message,
+            file=self.file if self.file is not None else where.get("file"),
+            layer=self.layer if self.layer is not None else where.get("layer"),
+            channel=self.channel if self.channel is not None else where.get("channel"),
+            field=self.field if self.field is not None else where.get("field"),
+        )
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file is not None:
+            parts.append(f"file {self.file}")
+        if self.layer is not None:
+            parts.append(f"layer {self.layer!r}")
+        if self.channel is not None:
+            parts.append(f"channel {self.channel}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        where = ", ".join(parts)
+        return f"{where}: {self.message}" if where else self.message
+
+
+def twos_width(*values: int) -> int:
+    """Bits of the smallest two's-complement register holding every value (sign included)."""
+    w = 1
+    for v in values:
+        v = int(v)
+        w = max(w, (v.bit_length() if v >= 0 else (-v - 1).bit_length()) + 1)
+    return w
+
+
+def unsigned_width(*values: int) -> int:
+    """Bits of the smallest unsigned register holding every (non-negative) value; 0 for all 0."""
+    return max((int(v).bit_length() for v in values), default=0)
+
+
+def _int_range(bits: int, signed: bool) -> tuple[int, int]:
+    if signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return (isinstance(v, (int, float))) and not isinstance(v, bool)
+
+
+def _need_int(v: Any, fld: str, channel: int | None = None) -> int:
+    if not _is_int(v):
+        raise FormatError(f"expected an integer, got {v!r}", field=fld, channel=channel)
+    return v
+
+
+def _need_float(v: Any, fld: str, channel: int | None = None) -> float:
+    if not _is_num(v):
+        raise FormatError(f"expected a number, got {v!r}", field=fld, channel=channel)
+    f = float(v)
+    if not math.isfinite(f):
+        raise FormatError(f"value {v!r} is not finite", field=fld, channel=channel)
+    return f
+
+
+def _need_bool(v: Any, fld: str) -> bool:
+    if not isinstance(v, bool):
+        raise FormatError(f"expected true or false, got {v!r}", field=fld)
+    return v
+
+
+def _need_obj(v: Any, fld: str) -> dict:
+    if not isinstance(v, dict):
+        raise FormatError(f"expected an object, got {type(v).__name__}", field=fld)
+    return v
+
+
+def _float_list(v: Any, fld: str, n: int | None = None) -> list[float]:
+    if not isinstance(v, list):
+        raise FormatError(f"expected a list of numbers, got {type(v).__name__}", field=fld)
+    out = [_need_float(x, fld, i) for i, x in enumerate(v)]
+    if n is not None and len(out) != n:
+        raise FormatError(f"has {len(out)} entries, expected {n} (one per channel)", field=fld)
+    return out
+
+
+def _int_list(v: Any, fld: str, n: int | None = None) -> list[int]:
+    if not isinstance(v, list):
+        raise FormatError(f"expected a list of integers, got {type(v).__name__}", field=fld)
+    out = [_need_int(x, fld, i) for i, x in enumerate(v)]
+    if n is not None and len(out) != n:
+        raise FormatError(f"has {len(out)} entries, expected {n} (one per channel)", field=fld)
+    return out
+
+
+def _check_keys(obj: dict, allowed: set[str], where: str) -> None:
+    extra = sorted(set(obj) - allowed)
+    if extra:
+        raise FormatError(f"unknown key(s) {extra} in {where}", field=f"{where}.{extra[0]}")
+
+
+# ----------------------------------------------------------------------------- specs
+
+
+@dataclass
+class InputSpec:
+    """The BN input: an integer x (e.g. a conv accumulator) with real value s_in*(x - z_in).
+
+    ``scale``/``zero_point`` are scalars or per-channel lists; ``range`` is ``[lo, hi]`` for
+    every channel or a per-channel list of ``[lo, hi]`` pairs.
+    """
+
+    bits: int
+    signed: bool
+    scale: float | list[float] = 1.0
+    zero_point: int | list[int] = 0
+    range: list[int] | list[list[int]] = field(default_factory=list)
+
+    def ranges(self, channels: int) -> list[tuple[int, int]]:
+        """Per-channel ``(lo, hi)``."""
+        if self.range and isinstance(self.range[0], list):
+            return [(int(lo), int(hi)) for lo, hi in self.range]  # type: ignore[misc]
+        lo, hi = self.range  # type: ignore[misc]
+        return [(int(lo), int(hi))] * channels
+
+    def scales(self, channels: int) -> list[float]:
+        return list(self.scale) if isinstance(self.scale, list) else [self.scale] * channels
+
+    def zero_points(self, channels: int) -> list[int]:
+        zp = self.zero_point
+        return list(zp) if isinstance(zp, list) else [zp] * channels
+
+    def to_json(self) -> dict:
+        return {
+            "bits": self.bits,
+            "signed": self.signed,
+            "scale": self.scale,
+            "zero_point": self.zero_point,
+            "range": self.range,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> InputSpec:
+        obj = _need_obj(obj, "input")
+        _check_keys(obj, {"bits", "signed", "scale", "zero_point", "range"}, "input")
+        if "bits" not in obj:
+            raise FormatError("missing", field="input.bits")
+        bits = _need_int(obj["bits"], "input.bits")
+        if not 1 <= bits <= 62:
+            raise FormatError(f"must be between 1 and 62, got {bits}", field="input.bits")
+        signed = _need_bool(obj.get("signed", True), "input.signed")
+        full_lo, full_hi = _int_range(bits, signed)
+        scale = obj.get("scale", 1.0)
+        if isinstance(scale, list):
+            scale = _float_list(scale, "input.scale")
+            for c, s in enumerate(scale):
+                if s <= 0:
+                    raise FormatError(f"must be > 0, got {s}", field="input.scale", channel=c)
+        else:
+            scale = _need_float(scale, "input.scale")
+            if scale <= 0:
+                raise FormatError(f"must be > 0, got {scale}", field="input.scale")
+        zp = obj.get("zero_point", 0)
+        zp = _int_list(zp, "input.zero_point") if isinstance(zp, list) else _need_int(
+            zp, "input.zero_point"
+        )
+        rng = obj.get("range", [full_lo, full_hi])
+        if not isinstance(rng, list) or not rng:
+            raise FormatError("expected [lo, hi] or a list of [lo, hi]", field="input.range")
+        pairs = rng if isinstance(rng[0], list) else [rng]
+        for c, pair in enumerate(pairs):
+            ch = c if isinstance(rng[0], list) else None
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise FormatError("expected a [lo, hi] pair", field="input.range", channel=ch)
+            lo = _need_int(pair[0], "input.range", ch)
+            hi = _need_int(pair[1], "input.range", ch)
+            if lo > hi:
+                raise FormatError(f"lo {lo} > hi {hi}", field="input.range", channel=ch)
+            if lo < full_lo or hi > full_hi:
+                raise FormatError(
+                    f"[{lo}, {hi}] lies outside the {bits}-bit "
+                    f"{'signed' if signed else 'unsigned'} input [{full_lo}, {full_hi}]",
+                    field="input.range",
+                    channel=ch,
+                )
+        return cls(bits=bits, signed=signed, scale=scale, zero_point=zp, range=rng)
+
+
+@dataclass
+class OutputSpec:
+    """The quantized output: q = clip(R(y / s_out) + z_out, qmin, qmax)."""
+
+    bits: int
+    signed: bool
+    scale: float = 1.0
+    zero_point: int = 0
+    rounding: str = "half_even"
+    clip: list[int] = field(default_factory=list)
+
+    @property
+    def qmin(self) -> int:
+        return self.clip[0]
+
+    @property
+    def qmax(self) -> int:
+        return self.clip[1]
+
+    def to_json(self) -> dict:
+        return {
+            "bits": self.bits,
+            "signed": self.signed,
+            "scale": self.scale,
+            "zero_point": self.zero_point,
+            "rounding": self.rounding,
+            "clip": self.clip,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> OutputSpec:
+        obj = _need_obj(obj, "output")
+        _check_keys(
+            obj, {"bits", "signed", "scale", "zero_point", "rounding", "clip"}, "output"
+        )
+        if "bits" not in obj:
+            raise FormatError("missing", field="output.bits")
+        bits = _need_int(obj["bits"], "output.bits")
+        if not 1 <= bits <= 32:
+            raise FormatError(f"must be between 1 and 32, got {bits}", field="output.bits")
+        signed = _need_bool(obj.get("signed", True), "output.signed")
+        scale = _need_float(obj.get("scale", 1.0), "output.scale")
+        if scale <= 0:
+            raise FormatError(f"must be > 0, got {scale}", field="output.scale")
+        zp = _need_int(obj.get("zero_point", 0), "output.zero_point")
+        rounding = obj.get("rounding", "half_even")
+        if rounding not in ROUNDINGS:
+            raise FormatError(
+                f"unknown rounding {rounding!r}; expected one of {', '.join(ROUNDINGS)}",
+                field="output.rounding",
+            )
+        full_lo, full_hi = _int_range(bits, signed)
+        clip = obj.get("clip", [full_lo, full_hi])
+        if not isinstance(clip, list) or len(clip) != 2:
+            raise FormatError("expected [qmin, qmax]", field="output.clip")
+        qmin = _need_int(clip[0], "output.clip")
+        qmax = _need_int(clip[1], "output.clip")
+        if qmin > qmax:
+            raise FormatError(f"qmin {qmin} > qmax {qmax}", field="output.clip")
+        if qmin < full_lo or qmax > full_hi:
+            raise FormatError(
+                f"[{qmin}, {qmax}] lies outside the {bits}-bit "
+                f"{'signed' if signed else 'unsigned'} output [{full_lo}, {full_hi}]",
+                field="output.clip",
+            )
+        return cls(bits, signed, scale, zp, rounding, [qmin, qmax])
+
+
+@dataclass
+class Layer:
+    """One BN layer (or any per-channel affine requantization), as read from a layer file."""
+
+    name: str
+    input: InputSpec
+    output: OutputSpec
+    bn: dict[str, Any] | None = None  # gamma, beta, mean, var: lists; eps: float
+    affine: dict[str, list[float]] | None = None  # a, b: lists
+
+    @property
+    def channels(self) -> int:
+        src = self.bn if self.bn is not None else self.affine
+        assert src is not None
+        return len(src["gamma"] if self.bn is not None else src["a"])
+
+    def to_json(self) -> dict:
+        d: dict[str, Any] = {
+            "name": self.name,
+            "input": self.input.to_json(),
+            "output": self.output.to_json(),
+        }
+        if self.bn is not None:
+            d["bn"] = self.bn
+        if self.affine is not None:
+            d["affine"] = self.affine
+        return d
+
+    @classmethod
+    def from_json(cls, obj: Any, index: int = 0) -> Layer:
+        if not isinstance(obj, dict):
+            raise FormatError(f"layer {index} is not an object")
+        name = obj.get("name", f"layer{index}")
+        if not isinstance(name, str) or not name:
+            raise FormatError("expected a non-empty string", field="name")
+        try:
+            _check_keys(obj, {"name", "input", "output", "bn", "affine"}, "layer")
+            if "input" not in obj:
+                raise FormatError("missing", field="input")
+            if "output" not in obj:
+                raise FormatError("missing", field="output")
+            inp = InputSpec.from_json(obj["input"])
+            out = OutputSpec.from_json(obj["output"])
+            has_bn, has_aff = "bn" in obj, "affine" in obj
+            if has_bn == has_aff:
+                raise FormatError("give exactly one of 'bn' or 'affine'", field="bn")
+            bn = aff = None
+            if has_bn:
+                src = _need_obj(obj["bn"], "bn")
+                _check_keys(src, {"gamma", "beta", "mean", "var", "eps"}, "bn")
+                for k in ("gamma", "beta", "mean", "var"):
+                    if k not in src:
+                        raise FormatError("missing", field=f"bn.{k}")
+                c = len(_float_list(src["gamma"], "bn.gamma"))
+                if c == 0:
+                    raise FormatError("no channels", field="bn.gamma")
+                bn = {k: _float_list(src[k], f"bn.{k}", c) for k in ("gamma", "beta", "mean", "var")}
+                bn["eps"] = _need_float(src.get("eps", 1e-5), "bn.eps")
+                for ch, v in enumerate(bn["var"]):
+                    if v + bn["eps"] <= 0:
+                        raise FormatError(
+                            f"var + eps = {v + bn['eps']} must be > 0", field="bn.var", channel=ch
+                        )
+            else:
+                src = _need_obj(obj["affine"], "affine")
+                _check_keys(src, {"a", "b"}, "affine")
+                for k in ("a", "b"):
+                    if k not in src:
+                        raise FormatError("missing", field=f"affine.{k}")
+                c = len(_float_list(src["a"], "affine.a"))
+                if c == 0:
+                    raise FormatError("no channels", field="affine.a")
+                aff = {k: _float_list(src[k], f"affine.{k}", c) for k in ("a", "b")}
+            for fld, v in (("input.scale", inp.scale), ("input.zero_point", inp.zero_point)):
+                if isinstance(v, list) and len(v) != c:
+                    raise FormatError(f"has {len(v)} entries, expected {c}", field=fld)
+            if inp.range and isinstance(inp.range[0], list) and len(inp.range) != c:
+                raise FormatError(
+                    f"has {len(inp.range)} [lo, hi] pairs, expected {c}", field="input.range"
+                )
+        except FormatError as e:
+            raise e.located(layer=name) from None
+        return cls(name=name, input=inp, output=out, bn=bn, affine=aff)
+
+
+@dataclass
+class Widths:
+    """Register widths in bits: M and B two's complement (sign included), N unsigned."""
+
+    M: int
+    B: int
+    N: int
+    n_max: int
+
+    def to_json(self) -> dict:
+        return {"M": self.M, "B": self.B, "N": self.N, "n_max": self.n_max}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Widths:
+        obj = _need_obj(obj, "widths")
+        for k in ("M", "B", "N", "n_max"):
+            if k not in obj:
+                raise FormatError("missing", field=f"widths.{k}")
+            if _need_int(obj[k], f"widths.{k}") < 0:
+                raise FormatError("must be >= 0", field=f"widths.{k}")
+        return cls(obj["M"], obj["B"], obj["N"], obj["n_max"])
+
+
+@dataclass
+class SolvedLayer:
+    """A layer after solving: integer parameters per channel plus what proves them.
+
+    ``certificate[c]`` is ``{"points": [[x, level, "lower"|"upper"], ...],
+    "alpha_lo": [num, den] | None, "alpha_hi": [num, den] | None}`` (None = unbounded).
+    """
+
+    name: str
+    input: InputSpec
+    output: OutputSpec
+    hw_rounding: str
+    shift_mode: str
+    a: list[float]
+    b: list[float]
+    M: list[int]
+    B: list[int]
+    N: list[int]
+    widths: Widths
+    exact: list[bool]
+    mismatches: list[int]
+    certificate: list[dict | None]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def channels(self) -> int:
+        return len(self.M)
+
+    @property
+    def qmin(self) -> int:
+        return self.output.qmin
+
+    @property
+    def qmax(self) -> int:
+        return self.output.qmax
+
+    def ranges(self) -> list[tuple[int, int]]:
+        return self.input.ranges(self.channels)
+
+    @staticmethod
+    def widths_for(M: list[int], B: list[int], N: list[int], shift_mode: str) -> Widths:
+        n_max = max(N) if N else 0
+        return Widths(
+            M=twos_width(*M),
+            B=twos_width(*B),
+            N=0 if shift_mode == "shared" else unsigned_width(n_max),
+            n_max=n_max,
+        )
+
+    def to_json(self) -> dict:
+        d = {
+            "name": self.name,
+            "input": self.input.to_json(),
+            "output": self.output.to_json(),
+            "hw_rounding": self.hw_rounding,
+            "shift_mode": self.shift_mode,
+            "a": [float(v) for v in self.a],
+            "b": [float(v) for v in self.b],
+            "M": [int(v) for v in self.M],
+            "B": [int(v) for v in self.B],
+            "N": [int(v) for v in self.N],
+            "widths": self.widths.to_json(),
+            "exact": [bool(v) for v in self.exact],
+            "mismatches": [int(v) for v in self.mismatches],
+            "certificate": self.certificate,
+        }
+        d.update(self.extra)
+        return d
+
+    @classmethod
+    def from_json(cls, obj: Any, index: int = 0) -> SolvedLayer:
+        if not isinstance(obj, dict):
+            raise FormatError(f"layer {index} is not an object")
+        name = obj.get("name", f"layer{index}")
+        try:
+            for k in ("input", "output", "a", "b", "M", "B", "N", "widths"):
+                if k not in obj:
+                    raise FormatError("missing", field=k)
+            inp = InputSpec.from_json(obj["input"])
+            out = OutputSpec.from_json(obj["output"])
+            M = _int_list(obj["M"], "M")
+            c = len(M)
+            if c == 0:
+                raise FormatError("no channels", field="M")
+            B = _int_list(obj["B"], "B", c)
+            N = _int_list(obj["N"], "N", c)
+            for ch, n in enumerate(N):
+                if n < 0:
+                    raise FormatError(f"shift must be >= 0, got {n}", field="N", channel=ch)
+            a = _float_list(obj["a"], "a", c)
+            b = _float_list(obj["b"], "b", c)
+            hw_rounding = obj.get("hw_rounding", "floor")
+            if hw_rounding not in HW_ROUNDINGS:
+                raise FormatError(f"unknown hw_rounding {hw_rounding!r}", field="hw_rounding")
+            shift_mode = obj.get("shift_mode", "per-channel")
+            if shift_mode not in SHIFT_MODES:
+                raise FormatError(f"unknown shift_mode {shift_mode!r}", field="shift_mode")
+            if shift_mode == "shared" and len(set(N)) > 1:
+                raise FormatError("shared shift mode needs one N for every channel", field="N")
+            widths = Widths.from_json(obj["widths"])
+            exact = obj.get("exact", [True] * c)
+            if not isinstance(exact, list) or len(exact) != c:
+                raise FormatError(f"expected {c} booleans", field="exact")
+            for ch, e in enumerate(exact):
+                if not isinstance(e, bool):
+                    raise FormatError(f"expected a boolean, got {e!r}", field="exact", channel=ch)
+            mism = _int_list(obj.get("mismatches", [0] * c), "mismatches", c)
+            cert = obj.get("certificate", [None] * c)
+            if not isinstance(cert, list) or len(cert) != c:
+                raise FormatError(f"expected {c} entries", field="certificate")
+            if inp.range and isinstance(inp.range[0], list) and len(inp.range) != c:
+                raise FormatError(f"expected {c} [lo, hi] pairs", field="input.range")
+            known = {
+                "name", "input", "output", "hw_rounding", "shift_mode", "a", "b", "M", "B", "N",
+                "widths", "exact", "mismatches", "certificate",
+            }
+            extra = {k: v for k, v in obj.items() if k not in known}
+            layer = cls(
+                name, inp, out, hw_rounding, shift_mode, a, b, M, B, N, widths, list(exact),
+                mism, cert, extra,
+            )
+            need = cls.widths_for(M, B, N, shift_mode)
+            for ch in range(c):
+                if twos_width(M[ch]) > widths.M:
+                    raise FormatError(
+                        f"M = {M[ch]} needs {twos_width(M[ch])} bits, widths.M is {widths.M}",
+                        field="M", channel=ch,
+                    )
+                if twos_width(B[ch]) > widths.B:
+                    raise FormatError(
+                        f"B = {B[ch]} needs {twos_width(B[ch])} bits, widths.B is {widths.B}",
+                        field="B", channel=ch,
+                    )
+            if widths.n_max < need.n_max or (
+                shift_mode == "per-channel" and widths.N < need.N
+            ):
+                raise FormatError(
+                    f"N up to {need.n_max} does not fit widths N={widths.N}, n_max={widths.n_max}",
+                    field="widths.N",
+                )
+        except FormatError as e:
+            raise e.located(layer=name) from None
+        return layer
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _read_json(path: str | os.PathLike) -> Any:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise FormatError("no such file", file=path) from None
+    except IsADirectoryError:
+        raise FormatError("is a directory, expected a JSON file", file=path) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise FormatError(f"cannot read: {e}", file=path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FormatError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}",
+                          file=path) from None
+
+
+def _layer_list(obj: Any) -> list:
+    if isinstance(obj, dict) and "layers" in obj:
+        obj = obj["layers"]
+    elif isinstance(obj, dict):
+        obj = [obj]
+    if not isinstance(obj, list) or not obj:
+        raise FormatError("expected a layer object, a list of layers or {\"layers\": [...]}")
+    return obj
+
+
+def parse_layers(obj: Any, file: str | None = None) -> list[Layer]:
+    """Layers from parsed JSON (a layer, a list of layers or ``{"layers": [...]}``)."""
+    try:
+        layers = [Layer.from_json(o, i) for i, o in enumerate(_layer_list(obj))]
+        names = [lay.name for lay in layers]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise FormatError(f"duplicate layer name(s) {sorted(dup)}", field="name")
+    except FormatError as e:
+        raise e.located(file=file) from None
+    return layers
+
+
+def load_layers(path: str | os.PathLike) -> list[Layer]:
+    return parse_layers(_read_json(path), str(path))
+
+
+def parse_solved(obj: Any, file: str | None = None) -> list[SolvedLayer]:
+    try:
+        if not (isinstance(obj, dict) and "layers" in obj):
+            raise FormatError('expected a solved file {"layers": [...]}')
+        return [SolvedLayer.from_json(o, i) for i, o in enumerate(_layer_list(obj))]
+    except FormatError as e:
+        raise e.located(file=file) from None
+
+
+def load_solved(path: str | os.PathLike) -> list[SolvedLayer]:
+    return parse_solved(_read_json(path), str(path))
+
+
+def select_layer(layers: list, name: str | None, file: str | None = None):
+    """The layer called ``name``; ``name`` may be omitted when there is just one layer."""
+    if name is None:
+        if len(layers) != 1:
+            raise FormatError(
+                f"holds {len(layers)} layers ({', '.join(lay.name for lay in layers)}); "
+                "choose one with --layer",
+                file=file,
+            )
+        return layers[0]
+    for lay in layers:
+        if lay.name == name:
+            return lay
+    raise FormatError(
+        f"no layer named {name!r} (have: {', '.join(lay.name for lay in layers)})", file=file
+    )
+
+
+def dump_solved(layers: list[SolvedLayer], extra: dict | None = None) -> dict:
+    d: dict[str, Any] = {"format": "exactbn-solved", "version": 1}
+    if extra:
+        d.update(extra)
+    d["layers"] = [lay.to_json() for lay in layers]
+    return d
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a file so that readers see the old file or the whole new one, never a part."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
