@@ -1,0 +1,530 @@
+"""ONNX importer: QDQ graphs (QuantizeLinear/DequantizeLinear) and QONNX ``Quant`` nodes.
+
+A layer is a chain ``Conv|Gemm|MatMul [-> BatchNormalization] [-> Relu|Clip] -> quantize``
+whose weights are integers (DequantizeLinear of an integer initializer, a QONNX Quant of a
+constant, or a float initializer holding integers):
+
+- with BatchNormalization (shape a): a ``bn`` layer whose input is the conv accumulator;
+- without (shape b, BN already folded into the conv by the exporter, "beyond BN"): the conv's
+  requantization ``a = s_x*s_w[c]/s_y``, ``b = bias/s_y + z_y`` becomes an ``affine`` layer.
+
+The accumulator of channel c is ``sum_k (w[c,k] - z_w[c]) * (x_k - z_x) (+ bias[c])`` and its
+range is derived exactly from the integer weights, the input's integer range and the bias. A
+Relu/Clip before the quantizer folds into the output clip (exact, R is monotone). ONNX's
+QuantizeLinear rounds half to even; QONNX's ``rounding_mode`` ROUND is half to even, FLOOR is
+floor. The onnx package is imported lazily.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from exactbn.formats import FormatError
+
+from .common import (
+    ImportedLayer,
+    ImportResult,
+    Overrides,
+    acc_input_spec,
+    accumulator_range,
+    affine_layer_ab,
+    clip_from_real,
+    finish,
+    int_range,
+    integer_weights,
+)
+
+__all__ = ["import_onnx", "import_onnx_model"]
+
+# Ops that move integers around without changing them (an activation's range passes through).
+_TRANSPARENT = {"MaxPool", "Flatten", "Reshape", "Transpose", "Identity", "Squeeze",
+                "Unsqueeze", "Dropout"}
+_ANCHORS = {"Conv", "Gemm", "MatMul"}
+# Bias whose scale equals s_x*s_w[c] to float32 precision joins the accumulator as an integer.
+_BIAS_SCALE_RTOL = 2.0**-20
+
+
+@dataclass
+class _Quant:
+    """An integer tensor's quantization: real = scale * (q - zero_point), q in [lo, hi]."""
+
+    scale: np.ndarray  # float64, scalar or per-channel
+    zero_point: np.ndarray  # int64, same shape as scale (or scalar)
+    lo: int
+    hi: int
+    bits: int
+    signed: bool
+    rounding: str = "half_even"
+
+
+def _dtype_bits(elem_type: int) -> tuple[int, bool] | None:
+    from onnx import TensorProto as T
+
+    table = {T.INT8: (8, True), T.UINT8: (8, False), T.INT16: (16, True),
+             T.UINT16: (16, False), T.INT32: (32, True), T.UINT32: (32, False)}
+    for name, bits_signed in (("INT4", (4, True)), ("UINT4", (4, False)), ("INT2", (2, True)),
+                              ("UINT2", (2, False))):
+        if hasattr(T, name):
+            table[getattr(T, name)] = bits_signed
+    return table.get(elem_type)
+
+
+class _Graph:
+    """Producers, consumers, constants and element types of an ONNX graph."""
+
+    def __init__(self, graph, file: str | None):
+        from onnx import numpy_helper
+
+        self.file = file
+        self.nodes = list(graph.node)
+        self.consts: dict[str, np.ndarray] = {}
+        self.const_types: dict[str, int] = {}
+        for init in graph.initializer:
+            self.consts[init.name] = numpy_helper.to_array(init)
+            self.const_types[init.name] = init.data_type
+        self.producer: dict[str, object] = {}
+        self.consumers: dict[str, list] = {}
+        for node in self.nodes:
+            if node.op_type == "Constant" and node.output:
+                for att in node.attribute:
+                    if att.name == "value":
+                        self.consts[node.output[0]] = numpy_helper.to_array(att.t)
+                        self.const_types[node.output[0]] = att.t.data_type
+            for out in node.output:
+                self.producer[out] = node
+            for inp in node.input:
+                if inp:
+                    self.consumers.setdefault(inp, []).append(node)
+        self.outputs = {o.name for o in graph.output}
+        self.types: dict[str, int] = {}
+        for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
+            if vi.type.HasField("tensor_type"):
+                self.types[vi.name] = vi.type.tensor_type.elem_type
+
+    def const(self, name: str) -> np.ndarray | None:
+        """The constant value of tensor ``name`` (initializer or Constant), else None."""
+        return self.consts.get(name) if name else None
+
+    def walk_back(self, name: str) -> tuple[str, object | None]:
+        """Follow ``name`` back through range-preserving ops; return (tensor, its producer)."""
+        node = self.producer.get(name)
+        while node is not None and node.op_type in _TRANSPARENT:
+            name = node.input[0]
+            node = self.producer.get(name)
+        return name, node
+
+
+def _attr(node, name: str, default=None):
+    from onnx import helper
+
+    for att in node.attribute:
+        if att.name == name:
+            return helper.get_attribute_value(att)
+    return default
+
+
+def _label(node) -> str:
+    return node.name or (node.output[0] if node.output else node.op_type)
+
+
+def _scalar(arr: np.ndarray | None, what: str, layer: str) -> float | None:
+    if arr is None:
+        return None
+    if arr.size != 1:
+        raise FormatError(f"{what} must be a single value (per-tensor), got shape "
+                          f"{list(arr.shape)}; per-channel {what} is not supported here",
+                          layer=layer, field=what)
+    return float(arr.reshape(-1)[0])
+
+
+def _zero_point_int(z, what: str, layer: str) -> np.ndarray:
+    z = np.asarray(z)
+    if z.dtype.kind == "f":
+        if not np.array_equal(z, np.round(z)):
+            raise FormatError(f"{what} must be an integer, got {z.ravel()[:4].tolist()}",
+                              layer=layer, field=what)
+    return z.astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- quantizers
+
+
+def _qdq_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
+    """A DequantizeLinear's or QuantizeLinear's quantization (scale, zero point, dtype)."""
+    scale = g.const(node.input[1])
+    if scale is None:
+        raise FormatError(f"{node.op_type} {_label(node)!r} has a non-constant scale",
+                          layer=layer, field="scale")
+    zp = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    elem = None
+    if zp is not None:
+        elem = g.const_types.get(node.input[2])
+    if node.op_type == "QuantizeLinear":
+        elem = _attr(node, "output_dtype", 0) or elem
+        tensor = node.output[0]
+    else:
+        tensor = node.input[0]
+        src = g.producer.get(tensor)
+        if elem is None and src is not None and src.op_type == "QuantizeLinear":
+            elem = _attr(src, "output_dtype", 0) or (
+                g.const_types.get(src.input[2]) if len(src.input) > 2 and src.input[2] else None)
+        if elem is None:
+            elem = g.const_types.get(tensor) or g.types.get(tensor)
+    if elem is None:
+        from onnx import TensorProto
+
+        elem = TensorProto.UINT8  # ONNX: without a zero point, QuantizeLinear writes uint8
+    bs = _dtype_bits(elem)
+    if bs is None:
+        raise FormatError(f"{node.op_type} {_label(node)!r} uses an unsupported integer type "
+                          f"(ONNX elem_type {elem})", layer=layer, field="zero_point")
+    bits, signed = bs
+    lo, hi = known.get(tensor, int_range(bits, signed))
+    z = np.zeros_like(scale, dtype=np.int64) if zp is None else _zero_point_int(
+        zp, "zero_point", layer)
+    return _Quant(np.asarray(scale, dtype=np.float64), z, lo, hi, bits, signed)
+
+
+def _qonnx_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
+    """A QONNX ``Quant`` node's quantization (scale, zero point, bit width, sign, narrow)."""
+    scale, zp, bw = (g.const(node.input[i]) if len(node.input) > i else None for i in (1, 2, 3))
+    if scale is None or zp is None or bw is None:
+        raise FormatError(f"Quant {_label(node)!r} needs constant scale, zero point and bit "
+                          "width", layer=layer, field="scale")
+    bits_f = float(np.asarray(bw).reshape(-1)[0])
+    if bits_f != int(bits_f) or not 1 <= bits_f <= 32:
+        raise FormatError(f"Quant {_label(node)!r} bit width {bits_f} is not an integer in "
+                          "[1, 32]", layer=layer, field="bitwidth")
+    bits = int(bits_f)
+    signed = bool(_attr(node, "signed", 1))
+    narrow = bool(_attr(node, "narrow", 0))
+    mode = _attr(node, "rounding_mode", b"ROUND")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    rounding = {"ROUND": "half_even", "FLOOR": "floor"}.get(mode.upper())
+    if rounding is None:
+        raise FormatError(f"Quant {_label(node)!r} rounding_mode {mode!r} is not supported "
+                          "(ROUND or FLOOR)", layer=layer, field="rounding_mode")
+    lo, hi = known.get(node.output[0], int_range(bits, signed, narrow))
+    return _Quant(np.asarray(scale, dtype=np.float64),
+                  _zero_point_int(zp, "zero_point", layer), lo, hi, bits, signed, rounding)
+
+
+def _activation_quant(g: _Graph, tensor: str, layer: str, known: dict,
+                      ov: Overrides) -> _Quant:
+    """The quantization of the activation entering a layer, or the user's override flags."""
+    _, node = g.walk_back(tensor)
+    q = None
+    if node is not None and node.op_type == "DequantizeLinear":
+        q = _qdq_quant(g, node, layer, known)
+    elif node is not None and node.op_type == "Quant":
+        q = _qonnx_quant(g, node, layer, known)
+    if q is not None:
+        if q.scale.size != 1 or q.zero_point.size > 1:
+            raise FormatError("per-channel activation quantization is not supported",
+                              layer=layer, field="input.scale")
+        return q
+    s, bits = ov.take("input_scale"), ov.take("input_bits")
+    if s is None or bits is None:
+        src = "a graph input" if node is None else f"op {node.op_type} {_label(node)!r}"
+        raise FormatError(f"missing scales: the input comes from {src}, not from a quantizer; "
+                          "give --input-scale and --input-bits", layer=layer,
+                          field="input.scale")
+    signed = ov.take("input_signed")
+    signed = False if signed is None else signed
+    z = ov.take("input_zero_point") or 0
+    lo, hi = int_range(bits, signed)
+    return _Quant(np.asarray(s, dtype=np.float64), np.asarray(z, dtype=np.int64), lo, hi,
+                  bits, signed)
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def _weights(g: _Graph, node, layer: str, known: dict):
+    """Integer weights (C_out, K), their per-channel scale and zero point, or None if float."""
+    name = node.input[1]
+    _, prod = g.walk_back(name) if g.const(name) is None else (name, None)
+    if prod is not None and prod.op_type == "DequantizeLinear":
+        w = g.const(prod.input[0])
+        if w is None:
+            raise FormatError(f"weights of {node.op_type} {_label(node)!r} are not constant",
+                              layer=layer, field="weights")
+        w = integer_weights(w, "weights", layer)
+        q = _qdq_quant(g, prod, layer, {})
+        axis = _attr(prod, "axis", 1)
+    elif prod is not None and prod.op_type == "Quant":
+        wf = g.const(prod.input[0])
+        if wf is None:
+            raise FormatError(f"weights of {node.op_type} {_label(node)!r} are not constant",
+                              layer=layer, field="weights")
+        q = _qonnx_quant(g, prod, layer, {})
+        s = np.broadcast_to(q.scale, wf.shape) if q.scale.size == 1 else q.scale
+        v = wf.astype(np.float64) / s + q.zero_point
+        w = np.rint(v) if q.rounding == "half_even" else np.floor(v)
+        w = np.clip(w, q.lo, q.hi).astype(np.int64)
+        axis = 0 if q.scale.size == 1 else int(np.argmax(q.scale.shape))
+    else:
+        w = g.const(name)
+        if w is None:
+            return None
+        w = integer_weights(w, "weights", layer)  # float initializer: must hold integers
+        q = _Quant(np.asarray(1.0), np.asarray(0, dtype=np.int64), 0, 0, 0, True)
+        axis = 0
+    # Output-channel axis: Conv 0; Gemm 0 if transB else 1; MatMul 1.
+    if node.op_type == "Conv":
+        out_axis = 0
+    elif node.op_type == "Gemm":
+        out_axis = 0 if _attr(node, "transB", 0) else 1
+    else:
+        out_axis = 1
+    if w.ndim < 2:
+        raise FormatError(f"weights of {_label(node)!r} have shape {list(w.shape)}",
+                          layer=layer, field="weights")
+    w = np.moveaxis(w, out_axis, 0)
+    c = w.shape[0]
+    s_w = q.scale.reshape(-1)
+    z_w = np.asarray(q.zero_point).reshape(-1)
+    if s_w.size not in (1, c) or (s_w.size == c and c > 1 and axis not in (out_axis,
+                                                                              out_axis - w.ndim)):
+        raise FormatError(f"weight scale of {_label(node)!r} has {s_w.size} entries for {c} "
+                          "output channels (per-channel scales must run along the output axis)",
+                          layer=layer, field="weight_scale")
+    s_w = np.broadcast_to(s_w, (c,)).astype(np.float64)
+    z_w = np.broadcast_to(z_w, (c,)).astype(np.int64)
+    return w.reshape(c, -1) - z_w[:, None], s_w
+
+
+def _bias(g: _Graph, name: str, s_acc: np.ndarray, layer: str):
+    """``(bias_int, bias_real)``: integer bias joining the accumulator, or a real one."""
+    if not name:
+        return None, None
+    _, prod = g.walk_back(name) if g.const(name) is None else (name, None)
+    c = s_acc.size
+    if prod is not None and prod.op_type == "DequantizeLinear":
+        bi = g.const(prod.input[0])
+        sb = g.const(prod.input[1])
+        if bi is None or sb is None:
+            raise FormatError("bias is not constant", layer=layer, field="bias")
+        bi = integer_weights(bi, "bias", layer).reshape(-1)
+        zb = g.const(prod.input[2]) if len(prod.input) > 2 and prod.input[2] else None
+        if zb is not None and np.any(np.asarray(zb) != 0):
+            bi = bi - _zero_point_int(zb, "bias zero point", layer).reshape(-1)
+        sb = np.broadcast_to(np.asarray(sb, dtype=np.float64).reshape(-1), (c,))
+        if np.all(np.abs(sb / s_acc - 1.0) <= _BIAS_SCALE_RTOL):
+            return np.broadcast_to(bi, (c,)).astype(np.int64), None
+        return None, np.broadcast_to(bi, (c,)) * sb
+    val = g.const(name)
+    if val is None:
+        raise FormatError("bias is neither constant nor dequantized", layer=layer, field="bias")
+    return None, np.broadcast_to(np.asarray(val, dtype=np.float64).reshape(-1), (c,))
+
+
+def _has_padding(node) -> bool:
+    if node.op_type != "Conv":
+        return False
+    auto = _attr(node, "auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    return auto not in ("NOTSET", "VALID") or any(int(p) != 0 for p in _attr(node, "pads", []))
+
+
+# ----------------------------------------------------------------------------- chains
+
+
+def _single_consumer(g: _Graph, tensor: str, layer: str):
+    cons = g.consumers.get(tensor, [])
+    if tensor in g.outputs and not cons:
+        return None
+    if len(cons) != 1 or tensor in g.outputs:
+        raise FormatError(f"tensor {tensor!r} feeds {len(cons)} ops; a layer's intermediate "
+                          "values must feed only the next op", layer=layer)
+    return cons[0]
+
+
+def _import_chain(g: _Graph, anchor, known: dict, ov: Overrides, skipped: list[str],
+                  used_bn: set) -> ImportedLayer | None:
+    """Import the chain that starts at ``anchor`` (Conv/Gemm/MatMul), or None if skipped."""
+    label = _label(anchor)
+    if anchor.op_type == "Gemm":
+        if (_attr(anchor, "transA", 0) or float(_attr(anchor, "alpha", 1.0)) != 1.0
+                or float(_attr(anchor, "beta", 1.0)) != 1.0):
+            raise FormatError("Gemm with transA, alpha != 1 or beta != 1 is not supported",
+                              layer=label)
+    # Walk forward: [Add bias (MatMul)] [BatchNormalization] [Relu | Clip] quantizer.
+    chain = []
+    t = anchor.output[0]
+    nxt = _single_consumer(g, t, label)
+    bias_name = anchor.input[2] if len(anchor.input) > 2 else ""
+    if nxt is not None and anchor.op_type == "MatMul" and nxt.op_type == "Add":
+        other = [i for i in nxt.input if i != t]
+        bias_name = other[0]
+        chain.append(nxt)
+        t = nxt.output[0]
+        nxt = _single_consumer(g, t, label)
+    bn = relu = None
+    if nxt is not None and nxt.op_type == "BatchNormalization":
+        bn = nxt
+        used_bn.add(id(bn))
+        label = _label(bn)
+        t = bn.output[0]
+        nxt = _single_consumer(g, t, label)
+    if nxt is not None and nxt.op_type in ("Relu", "Clip"):
+        relu = nxt
+        t = nxt.output[0]
+        nxt = _single_consumer(g, t, label)
+    quant = nxt if nxt is not None and nxt.op_type in ("QuantizeLinear", "Quant") else None
+    if quant is None:
+        where = "a graph output" if nxt is None else f"op {nxt.op_type} {_label(nxt)!r}"
+        if bn is not None and nxt is not None:
+            raise FormatError(f"unsupported layer: after BatchNormalization comes {where}; "
+                              "expected Relu/Clip then QuantizeLinear or Quant", layer=label)
+        if bn is None:
+            skipped.append(f"{anchor.op_type} {label!r}: output not requantized (goes to "
+                           f"{where})")
+            return None
+    weights = _weights(g, anchor, label, known)
+    if weights is None:
+        if bn is None and quant is None:
+            skipped.append(f"{anchor.op_type} {label!r}: float weights, not requantized")
+            return None
+        raise FormatError(f"weights of {anchor.op_type} {_label(anchor)!r} are not quantized "
+                          "(no DequantizeLinear/Quant): integer weights are required",
+                          layer=label, field="weights")
+    w_int, s_w = weights
+    xq = _activation_quant(g, anchor.input[0], label, known, ov)
+    s_x = float(xq.scale.reshape(-1)[0])
+    z_x = int(xq.zero_point.reshape(-1)[0])
+    s_acc = s_x * s_w
+    bias_int, bias_real = _bias(g, bias_name, s_acc, label)
+    ranges = accumulator_range(w_int, xq.lo - z_x, xq.hi - z_x, bias_int,
+                               include_zero=_has_padding(anchor))
+    notes = [f"input {'int' if xq.signed else 'uint'}{xq.bits} [{xq.lo}, {xq.hi}] "
+             f"zp {z_x}", f"weights {w_int.shape[1]} per channel"]
+    # Output quantization.
+    if quant is not None:
+        qo = (_qdq_quant(g, quant, label, {}) if quant.op_type == "QuantizeLinear"
+              else _qonnx_quant(g, quant, label, {}))
+        s_y = _scalar(qo.scale, "output.scale", label)
+        z_y = int(np.asarray(qo.zero_point).reshape(-1)[0])
+        if np.asarray(qo.zero_point).size > 1:
+            raise FormatError("per-channel output zero point is not supported", layer=label,
+                              field="output.zero_point")
+        bits, signed, qmin, qmax, rounding = qo.bits, qo.signed, qo.lo, qo.hi, qo.rounding
+    else:
+        s_y, bits = ov.take("output_scale"), ov.take("output_bits")
+        if s_y is None or bits is None:
+            raise FormatError("missing scales: BatchNormalization is not followed by a "
+                              "quantizer; give --output-scale and --output-bits", layer=label,
+                              field="output.scale")
+        signed = ov.take("output_signed")
+        signed = True if signed is None else signed
+        z_y = ov.take("output_zero_point") or 0
+        qmin, qmax = int_range(bits, signed)
+        rounding = "half_even"
+        notes.append("output quantization from flags")
+    rov = ov.take("rounding")
+    rounding = rov or rounding
+    if relu is not None:
+        if relu.op_type == "Relu":
+            lo_r, hi_r = 0.0, None
+        else:
+            lo_r = _attr(relu, "min")
+            hi_r = _attr(relu, "max")
+            if len(relu.input) > 1 and relu.input[1]:
+                lo_r = _scalar(g.const(relu.input[1]), "clip.min", label)
+            if len(relu.input) > 2 and relu.input[2]:
+                hi_r = _scalar(g.const(relu.input[2]), "clip.max", label)
+        try:
+            qmin, qmax = clip_from_real(lo_r, hi_r, s_y, z_y, rounding, qmin, qmax)
+        except FormatError as e:
+            raise e.located(layer=label) from None
+        notes.append(f"{relu.op_type} folded into clip [{qmin}, {qmax}]")
+    if quant is not None:
+        known[quant.output[0]] = (qmin, qmax)
+    inp = acc_input_spec(label, ranges, [float(v) for v in s_acc], ov)
+    out = {"bits": bits, "signed": signed, "scale": s_y, "zero_point": z_y,
+           "rounding": rounding, "clip": [qmin, qmax]}
+    layer = {"name": label, "input": inp, "output": out}
+    kind = "qonnx" if quant is not None and quant.op_type == "Quant" else "qdq"
+    if bn is not None:
+        cst = [g.const(n) for n in bn.input[1:5]]
+        if any(v is None for v in cst):
+            raise FormatError("BatchNormalization parameters must be constants", layer=label,
+                              field="bn")
+        if _attr(bn, "training_mode", 0):
+            raise FormatError("BatchNormalization in training mode", layer=label, field="bn")
+        gamma, beta, mean, var = (np.asarray(v, dtype=np.float64).reshape(-1) for v in cst)
+        if bias_real is not None:
+            mean = mean - bias_real  # BN(acc*s + bias) == BN'(acc*s) with mean' = mean - bias
+            notes.append("real-valued conv bias folded into the BN mean")
+        layer["bn"] = {"gamma": gamma.tolist(), "beta": beta.tolist(), "mean": mean.tolist(),
+                       "var": var.tolist(), "eps": float(_attr(bn, "epsilon", 1e-5))}
+        pattern = f"{kind}: {anchor.op_type}+BatchNormalization"
+    else:
+        a, b = affine_layer_ab([float(v) for v in s_acc],
+                               [0.0] * s_acc.size if bias_real is None else list(bias_real),
+                               s_y, z_y)
+        layer["affine"] = {"a": a, "b": b}
+        pattern = f"{kind}: {anchor.op_type} requantization (BN folded)"
+    if relu is not None:
+        pattern += f"+{relu.op_type}"
+    return ImportedLayer(layer, pattern, notes)
+
+
+def import_onnx_model(model, overrides: Overrides | None = None,
+                      file: str | None = None) -> ImportResult:
+    """Import every BN/requantization layer of an ``onnx.ModelProto``."""
+    ov = overrides or Overrides()
+    g = _Graph(model.graph, file)
+    known: dict[str, tuple[int, int]] = {}
+    imported: list[ImportedLayer] = []
+    skipped: list[str] = []
+    used_bn: set[int] = set()
+    try:
+        for node in g.nodes:
+            if node.op_type in _ANCHORS:
+                imp = _import_chain(g, node, known, ov, skipped, used_bn)
+                if imp is not None:
+                    imported.append(imp)
+        for node in g.nodes:
+            if node.op_type == "BatchNormalization" and id(node) not in used_bn:
+                _, src = g.walk_back(node.input[0])
+                what = "a graph input" if src is None else f"op {src.op_type}"
+                raise FormatError(f"unsupported layer: BatchNormalization follows {what}, "
+                                  "expected Conv, Gemm or MatMul with quantized weights",
+                                  layer=_label(node))
+    except FormatError as e:
+        raise e.located(file=file) from None
+    fmt = "qonnx" if any(n.op_type == "Quant" for n in g.nodes) else "onnx-qdq"
+    return finish(f"{fmt}:{os.path.basename(file) if file else 'model'}", imported, skipped,
+                  ov, file)
+
+
+def import_onnx(path: str | os.PathLike, overrides: Overrides | None = None) -> ImportResult:
+    """Read an ONNX file and import it; unreadable or truncated files raise FormatError."""
+    try:
+        import onnx
+    except ImportError:  # pragma: no cover - onnx is a dev dependency
+        raise FormatError("reading ONNX needs the onnx package (pip install exactbn[onnx])",
+                          file=str(path)) from None
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise FormatError("no such file", file=p) from None
+    except IsADirectoryError:
+        raise FormatError("is a directory, expected a model file", file=p) from None
+    except OSError as e:
+        raise FormatError(f"cannot read: {e}", file=p) from None
+    try:
+        model = onnx.load_from_string(data)
+    except Exception as e:  # protobuf raises DecodeError and friends on damaged files
+        raise FormatError(f"not a readable ONNX model (truncated or damaged): "
+                          f"{type(e).__name__}: {e}", file=p) from None
+    if not model.graph.node:
+        raise FormatError("not a readable ONNX model (empty graph; truncated or not ONNX)",
+                          file=p)
+    return import_onnx_model(model, overrides, p)
