@@ -1,0 +1,456 @@
+"""The exact solver: per channel the smallest N, then |M|, then |B| (DESIGN.md section 2).
+
+Everything here is integer/rational arithmetic on Python ints. For the folded form
+(``hw_rounding="floor"``) the minimal N comes straight from the open slope interval
+(alpha_lo, alpha_hi), which does not depend on N. For a hardware rounding stage the
+constraints change with N (ties become admissible), so N is searched upward with the exact
+integer M-interval at each N; whether any N works is decided exactly from the slope interval
+(an empty interval, or a single non-dyadic point, or a tie that the rule sends the wrong way).
+Every answer is checked against every constraint before it is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from exactbn.formats import Layer, SolvedLayer, twos_width, unsigned_width
+
+from .affine import affine_from_bn
+from .constraints import (
+    b_interval,
+    bound_lower,
+    bound_upper,
+    m_interval,
+    slope_interval,
+)
+from .segments import compare_segments, model_segments, reference_segments
+from .staircase import Staircase, staircase
+
+__all__ = [
+    "Budget",
+    "ChannelSolution",
+    "NoExactSolution",
+    "layer_affine",
+    "channel_constraints",
+    "solve_channel",
+    "solve_layer",
+    "solve_layers",
+    "min_n_direct",
+]
+
+_N_SEARCH_LIMIT = 4096  # never reached: the slope interval proves termination much earlier
+
+
+class NoExactSolution(Exception):
+    """No integer (M, B, N) is exact for this channel at any N."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Hardware limits: widths of M and B in bits (two's complement), largest N."""
+
+    w_m: int | None = None
+    w_b: int | None = None
+    n_max: int | None = None
+
+    def m_range(self) -> tuple[int | None, int | None]:
+        if self.w_m is None:
+            return None, None
+        return -(1 << (self.w_m - 1)), (1 << (self.w_m - 1)) - 1
+
+    def b_range(self) -> tuple[int | None, int | None]:
+        if self.w_b is None:
+            return None, None
+        return -(1 << (self.w_b - 1)), (1 << (self.w_b - 1)) - 1
+
+    def fits(self, m: int, b: int, n: int) -> bool:
+        return (
+            (self.w_m is None or twos_width(m) <= self.w_m)
+            and (self.w_b is None or twos_width(b) <= self.w_b)
+            and (self.n_max is None or n <= self.n_max)
+        )
+
+
+@dataclass
+class ChannelSolution:
+    M: int
+    B: int
+    N: int
+    exact: bool
+    mismatches: int = 0
+    max_abs_error: int = 0
+    certificate: dict | None = None
+    exact_possible: bool = True  # False: no exact (M, B, N) at any N for this R_hw
+    n_min: int | None = None  # minimal exact N (None when none exists)
+
+
+def layer_affine(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel float64 (a, b) of a layer, in the one documented order."""
+    c = layer.channels
+    if layer.affine is not None:
+        return (np.asarray(layer.affine["a"], dtype=np.float64),
+                np.asarray(layer.affine["b"], dtype=np.float64))
+    bn = layer.bn
+    assert bn is not None
+    return affine_from_bn(
+        bn["gamma"], bn["beta"], bn["mean"], bn["var"], bn["eps"],
+        layer.input.scales(c), layer.input.zero_points(c),
+        layer.output.scale, layer.output.zero_point,
+    )
+
+
+def channel_constraints(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: int, hi: int
+                        ) -> tuple[Staircase, list[tuple[int, int]], list[tuple[int, int]]]:
+    """The staircase (mirrored so it rises) and its lower/upper constraint points (x', level)."""
+    st = staircase(a, b, rounding, qmin, qmax, lo, hi)
+    return st, st.lower_points(qmin), st.upper_points(qmax)
+
+
+def _scaled(points, n: int, hw_rounding: str, upper: bool):
+    f = bound_upper if upper else bound_lower
+    return [(x, f(t, n, hw_rounding)) for x, t in points]
+
+
+def min_n_direct(alpha_lo: Fraction | None, alpha_hi: Fraction | None) -> int:
+    """Smallest N with a multiple of 2^-N strictly inside (alpha_lo, alpha_hi) (folded form)."""
+    if alpha_lo is None or alpha_hi is None:
+        return 0
+    if alpha_lo >= alpha_hi:
+        raise NoExactSolution("empty slope interval")
+    n = 0
+    while True:
+        scale = 1 << n
+        m = (alpha_lo.numerator * scale) // alpha_lo.denominator + 1
+        if m * alpha_hi.denominator < alpha_hi.numerator * scale:
+            return n
+        n += 1
+
+
+def _pick_m(m_lo: int | None, m_hi: int | None, limit: tuple[int | None, int | None] = (None, None)
+            ) -> list[int]:
+    """Admissible M in order of increasing |M| (then positive first), within limits."""
+    lo, hi = m_lo, m_hi
+    if limit[0] is not None:
+        lo = limit[0] if lo is None else max(lo, limit[0])
+    if limit[1] is not None:
+        hi = limit[1] if hi is None else min(hi, limit[1])
+    if lo is not None and hi is not None and lo > hi:
+        return []
+    if (lo is None or lo <= 0) and (hi is None or hi >= 0):
+        return [0]
+    if lo is not None and lo > 0:
+        return [lo]
+    assert hi is not None
+    return [hi]
+
+
+def _pick_b(b_lo: int | None, b_hi: int | None) -> int | None:
+    """Admissible B closest to 0 (ties: the non-negative one)."""
+    if b_lo is not None and b_hi is not None and b_lo > b_hi:
+        return None
+    if (b_lo is None or b_lo <= 0) and (b_hi is None or b_hi >= 0):
+        return 0
+    if b_lo is not None and b_lo > 0:
+        return b_lo
+    return b_hi
+
+
+def _solve_at_n(lows, ups, n: int, hw_rounding: str):
+    """Smallest-|M|, then smallest-|B| exact parameters at this N, or None."""
+    sl, su = _scaled(lows, n, hw_rounding, False), _scaled(ups, n, hw_rounding, True)
+    r = m_interval(sl, su)
+    if r is None:
+        return None
+    m_lo, m_hi, witnesses = r
+    for m in _pick_m(m_lo, m_hi):
+        b_lo, b_hi, bind_lo, bind_hi = b_interval(sl, su, m)
+        b = _pick_b(b_lo, b_hi)
+        if b is not None:
+            return m, b, witnesses, (bind_lo, bind_hi)
+    return None
+
+
+def _exact_possible(lows, ups, hw_rounding: str):
+    """Decide exactly whether some N works; returns (possible, n_cap, alpha_lo, alpha_hi, pairs).
+
+    n_cap bounds the N search when the interval is a single dyadic point (beyond it the
+    constraints no longer change); None when the search is guaranteed to end by itself.
+    """
+    lo, hi, p_lo, p_hi, ok = slope_interval(lows, ups)
+    if not ok:
+        return False, None, lo, hi, (p_lo, p_hi)
+    if lo is None or hi is None or lo < hi:
+        return True, None, lo, hi, (p_lo, p_hi)
+    if lo > hi or hw_rounding == "floor":
+        return False, None, lo, hi, (p_lo, p_hi)
+    den = lo.denominator
+    if den & (den - 1):  # a single non-dyadic point: no M / 2^N equals it
+        return False, None, lo, hi, (p_lo, p_hi)
+    k = den.bit_length() - 1
+    return True, max(k + 1, 1), lo, hi, (p_lo, p_hi)
+
+
+def _frac(v: Fraction | None, sign: int, ) -> list[int] | None:
+    if v is None:
+        return None
+    v = v * sign
+    return [v.numerator, v.denominator]
+
+
+def _certificate(st: Staircase, hw_rounding: str, n: int, alpha, pairs, binds) -> dict:
+    """Binding constraint points in the original x, plus the slope interval's exact ends."""
+    sign = st.sign
+    pts: dict[tuple[int, str], int] = {}
+
+    def add_lower(x: int):
+        lvl = st.levels[st.first.index(x)]
+        pts[(sign * x, "lower")] = lvl
+
+    def add_upper(x: int):
+        lvl = st.levels[st.last.index(x)]
+        pts[(sign * x, "upper")] = lvl
+
+    for pair in pairs:
+        if pair is not None:
+            (xi, _), (xj, _) = pair
+            add_lower(xi)
+            add_upper(xj)
+    bind_lo, bind_hi = binds
+    if bind_lo is not None:
+        add_lower(bind_lo[0])
+    if bind_hi is not None:
+        add_upper(bind_hi[0])
+    lo, hi = alpha
+    if sign < 0:
+        lo, hi = hi, lo
+    return {
+        "points": [[x, lvl, kind] for (x, kind), lvl in sorted(pts.items())],
+        "alpha_lo": _frac(lo, sign),
+        "alpha_hi": _frac(hi, sign),
+        "hw_rounding": hw_rounding,
+    }
+
+
+def _mismatch(a, b, rounding, qmin, qmax, lo, hi, m, bb, n, hw_rounding) -> tuple[int, int]:
+    ref = reference_segments(a, b, rounding, qmin, qmax, lo, hi)
+    mod = model_segments(m, bb, n, hw_rounding, qmin, qmax, lo, hi)
+    return compare_segments(ref, mod)
+
+
+def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding, budget: Budget,
+                  n_values) -> ChannelSolution:
+    """Fewest mismatching inputs among in-budget candidates (exact counts, no sampling).
+
+    Candidates: every N in ``n_values``; M = the rounded slope and its neighbours, and the
+    ends of the exact M interval, clamped to the width; for each M, every B that puts one
+    level's transition where the reference has it, clamped to the width, plus neighbours.
+    """
+    m_lim = budget.m_range()
+    b_lim = budget.b_range()
+    fa = Fraction(a) * st.sign
+
+    def clamp(v: int, lim) -> int:
+        if lim[0] is not None:
+            v = max(v, lim[0])
+        if lim[1] is not None:
+            v = min(v, lim[1])
+        return v
+
+    best: tuple[int, int, int, int, int, int] | None = None  # (count, n, |m|, |b|, m, b)
+    for n in n_values:
+        sl, su = _scaled(lows, n, hw_rounding, False), _scaled(ups, n, hw_rounding, True)
+        base = round(fa * (1 << n))
+        ms = {clamp(base + d, m_lim) for d in (-2, -1, 0, 1, 2)}
+        r = m_interval(sl, su)
+        if r is not None:
+            for v in r[:2]:
+                if v is not None:
+                    ms.add(clamp(v, m_lim))
+        for m in sorted(ms):
+            bs: set[int] = set()
+            for x, L in sl:
+                bs.add(L - m * x)
+            for x, U in su:
+                bs.add(U - m * x)
+            if not bs:
+                bs.add(0)
+            cands = {clamp(v + d, b_lim) for v in bs for d in (-1, 0, 1)}
+            for bb in sorted(cands):
+                mm = m * st.sign
+                cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
+                key = (cnt, n, abs(mm), abs(bb), mm, bb)
+                if best is None or key < best:
+                    best = key
+                    best_worst = worst
+    assert best is not None
+    cnt, n, _, _, mm, bb = best
+    return ChannelSolution(mm, bb, n, exact=cnt == 0, mismatches=cnt, max_abs_error=best_worst)
+
+
+def solve_channel(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: int, hi: int,
+                  hw_rounding: str = "floor", n_fixed: int | None = None,
+                  budget: Budget | None = None) -> ChannelSolution:
+    """Exact minimal parameters of one channel, or the in-budget best with its exact error.
+
+    ``n_fixed`` forces one shift (shared-shift layers). ``budget`` limits widths and N.
+    """
+    st, lows, ups = channel_constraints(a, b, rounding, qmin, qmax, lo, hi)
+    possible, n_cap, alpha_lo, alpha_hi, pairs = _exact_possible(lows, ups, hw_rounding)
+    budget = budget or Budget()
+
+    def finish(m, bb, n, witnesses, binds) -> ChannelSolution:
+        cert = _certificate(st, hw_rounding, n, (alpha_lo, alpha_hi), pairs, binds)
+        m_signed = m * st.sign
+        _assert_exact(st, lows, ups, m, bb, n, hw_rounding)
+        return ChannelSolution(m_signed, bb, n, True, 0, 0, cert, True, n_min)
+
+    n_min = None
+    if possible:
+        if hw_rounding == "floor":
+            n_min = min_n_direct(alpha_lo, alpha_hi)
+        else:
+            n = 0
+            while n_cap is None or n <= n_cap:
+                if _solve_at_n(lows, ups, n, hw_rounding) is not None:
+                    n_min = n
+                    break
+                n += 1
+                assert n < _N_SEARCH_LIMIT, "slope interval promised termination"
+            if n_min is None:
+                possible = False
+    if possible and n_min is not None:
+        n_start = n_min if n_fixed is None else n_fixed
+        n_stop = n_start if n_fixed is not None else (
+            budget.n_max if budget.n_max is not None else n_start)
+        for n in range(n_start, max(n_stop, n_start) + 1):
+            if n_fixed is None and budget.n_max is not None and n > budget.n_max:
+                break
+            sl, su = _scaled(lows, n, hw_rounding, False), _scaled(ups, n, hw_rounding, True)
+            r = m_interval(sl, su)
+            if r is None:
+                continue
+            m_lo, m_hi, witnesses = r
+            ms = _pick_m(m_lo, m_hi, budget.m_range())
+            if ms and budget.w_m is not None and m_lo is not None and m_hi is not None:
+                # Budget: the smallest |M| may need a B that does not fit; try a few more.
+                lim_lo, lim_hi = budget.m_range()
+                lo_m, hi_m = max(m_lo, lim_lo), min(m_hi, lim_hi)
+                ms += [v for v in range(lo_m, min(hi_m, lo_m + 64) + 1) if v not in ms]
+            for m in ms:
+                b_lo, b_hi, bind_lo, bind_hi = b_interval(sl, su, m)
+                blim = budget.b_range()
+                if blim[0] is not None:
+                    b_lo = blim[0] if b_lo is None else max(b_lo, blim[0])
+                    b_hi = blim[1] if b_hi is None else min(b_hi, blim[1])
+                bb = _pick_b(b_lo, b_hi)
+                if bb is not None and budget.fits(m, bb, n):
+                    return finish(m, bb, n, witnesses, (bind_lo, bind_hi))
+    # No exact parameters within the budget (or at all): the best in-budget approximation.
+    if n_fixed is not None:
+        n_values: list[int] = [n_fixed]
+    else:
+        top = budget.n_max if budget.n_max is not None else max(
+            (n_min or 0) + 2, _default_inexact_n(a))
+        n_values = list(range(0, top + 1))
+    sol = _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding, budget,
+                        n_values)
+    sol.exact_possible = possible
+    sol.n_min = n_min
+    if sol.exact:  # the candidate search hit an exact point after all: certify it
+        sol.certificate = _certificate(st, hw_rounding, sol.N, (alpha_lo, alpha_hi), pairs,
+                                       (None, None))
+    return sol
+
+
+def _default_inexact_n(a: float) -> int:
+    """Search depth for channels with no exact solution: enough bits to resolve a well."""
+    fa = abs(Fraction(a))
+    if fa == 0:
+        return 8
+    return max(8, min(62, 24 - (fa.numerator.bit_length() - fa.denominator.bit_length())))
+
+
+def _assert_exact(st: Staircase, lows, ups, m: int, bb: int, n: int, hw_rounding: str) -> None:
+    """Re-check an answer against every constraint (the solver never returns unchecked)."""
+    if len(st.levels) > 1 and m <= 0:
+        raise AssertionError("a rising staircase needs M > 0")
+    for x, t in lows:
+        if m * x + bb < bound_lower(t, n, hw_rounding):
+            raise AssertionError(f"lower constraint violated at x'={x}")
+    for x, t in ups:
+        if m * x + bb > bound_upper(t, n, hw_rounding):
+            raise AssertionError(f"upper constraint violated at x'={x}")
+
+
+@dataclass
+class LayerResult:
+    solved: SolvedLayer
+    solutions: list[ChannelSolution] = field(default_factory=list)
+
+
+def solve_layer(layer: Layer, shift_mode: str = "per-channel", hw_rounding: str = "auto",
+                budget: Budget | None = None) -> SolvedLayer:
+    """Solve every channel of a layer; see the module docstring for the guarantees.
+
+    ``hw_rounding="auto"`` keeps the folded form (floor) when every channel is exact with
+    it, and otherwise gives the whole layer the layer's own rounding in hardware.
+    """
+    if shift_mode not in ("per-channel", "shared"):
+        raise ValueError(f"shift_mode must be 'per-channel' or 'shared', got {shift_mode!r}")
+    a, b = layer_affine(layer)
+    c = layer.channels
+    ranges = layer.input.ranges(c)
+    out = layer.output
+    if hw_rounding == "auto":
+        sols = _solve_all(a, b, out, ranges, "floor", shift_mode, budget)
+        chosen = "floor"
+        if not all(s.exact for s in sols) and out.rounding != "floor":
+            alt = _solve_all(a, b, out, ranges, out.rounding, shift_mode, budget)
+            if sum(s.exact for s in alt) > sum(s.exact for s in sols):
+                sols, chosen = alt, out.rounding
+    else:
+        chosen = hw_rounding
+        sols = _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget)
+    M = [s.M for s in sols]
+    B = [s.B for s in sols]
+    N = [s.N for s in sols]
+    widths = SolvedLayer.widths_for(M, B, N, shift_mode)
+    extra: dict[str, Any] = {
+        "max_abs_error": [s.max_abs_error for s in sols],
+        "n_min": [s.n_min for s in sols],
+        "exact_possible": [s.exact_possible for s in sols],
+    }
+    if budget is not None:
+        extra["budget"] = {"M": budget.w_m, "B": budget.w_b, "N": budget.n_max}
+    return SolvedLayer(
+        name=layer.name, input=layer.input, output=layer.output, hw_rounding=chosen,
+        shift_mode=shift_mode, a=[float(v) for v in a], b=[float(v) for v in b],
+        M=M, B=B, N=N, widths=widths, exact=[s.exact for s in sols],
+        mismatches=[s.mismatches for s in sols], certificate=[s.certificate for s in sols],
+        extra=extra,
+    )
+
+
+def _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget) -> list[ChannelSolution]:
+    args = [(float(a[i]), float(b[i]), out.rounding, out.qmin, out.qmax, *ranges[i])
+            for i in range(len(a))]
+    sols = [solve_channel(*arg, hw_rounding=hw_rounding, budget=budget) for arg in args]
+    if shift_mode == "shared":
+        n_shared = max((s.N for s in sols if s.exact), default=max(s.N for s in sols))
+        if budget is not None and budget.n_max is not None:
+            n_shared = min(n_shared, budget.n_max)
+        sols = [solve_channel(*arg, hw_rounding=hw_rounding, n_fixed=n_shared, budget=budget)
+                for arg in args]
+    return sols
+
+
+def solve_layers(layers: list[Layer], **kwargs) -> list[SolvedLayer]:
+    return [solve_layer(layer, **kwargs) for layer in layers]
+
+
+def unsigned_bits(v: int) -> int:  # re-exported convenience for reports
+    return unsigned_width(v)
