@@ -82,7 +82,9 @@ def print_summary(result, out_path: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    con = Console(stderr=False)
+    con = Console()
+    if not con.is_terminal:
+        con = Console(width=160)
     t = Table(title=f"imported from {result.source}")
     for col in ("layer", "pattern", "ch", "acc bits", "derived range", "widest ch", "output"):
         t.add_column(col)
