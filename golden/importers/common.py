@@ -128,7 +128,7 @@ def integer_weights(w: np.ndarray, what: str, layer: str) -> np.ndarray:
     if not np.all(np.isfinite(w)) or not np.array_equal(w, np.round(w)):
         bad = int(np.flatnonzero(~(np.isfinite(w) & (w == np.round(w))).ravel())[0])
         raise FormatError(
-            f"{what} holds non-integer value {w.ravel()[bad]!r} (flat index {bad}); "
+            f"{what} holds non-integer value {float(w.ravel()[bad])!r} (flat index {bad}); "
             "integer (quantized) weights are required", layer=layer, field=what)
     if np.max(np.abs(w), initial=0) >= 2.0**53:
         raise FormatError(f"{what} has values beyond 2^53", layer=layer, field=what)

@@ -48,7 +48,10 @@ def build_qdq_conv(*, c_in=2, c_out=4, k=3, bn=True, act=None, per_channel=True,
                                       name="dqw", axis=0))
         w_name = "wd"
     conv_in = [x_name, w_name]
-    if bias:
+    if bias == "float":
+        inits.append(_init("bf", (bias_i * s_b).astype(np.float32)))
+        conv_in.append("bf")
+    elif bias:
         inits += [_init("b", bias_i), _init("s_b", s_b if per_channel else s_b.reshape(()))]
         nodes.append(helper.make_node("DequantizeLinear", ["b", "s_b"], ["bd"], name="dqb",
                                       axis=0))
@@ -136,7 +139,7 @@ def build_qonnx_conv(*, c_in=2, c_out=3, in_bits=4, w_bits=4, out_bits=4, act="R
                               [1, c_in, 4, 4])],
                               [helper.make_tensor_value_info("y", F32, [1, c_out, 4, 4])],
                               inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19),
                                                     helper.make_opsetid(dom, 1)])
     return model, dict(wf=wf, s_w=s_w, s_x=s_x, s_y=s_y, gamma=gamma, beta=beta, mean=mean,
                        var=var)
