@@ -1,0 +1,300 @@
+"""cocotb bench for the generated BN unit: every scenario of issue 4, scored against golden.
+
+Run inside the simulator by :mod:`exactbn.sim.runner`; the run's :class:`BenchSpec` comes
+from the file named by ``$EXACTBN_BENCH_SPEC``. Each cocotb test is one scenario; results
+(vector counts, first mismatch, timings) are merged into the spec's result file after each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge
+
+from ..scoreboard import CheckResult, Params, check_stream
+from ..spec import ENV_SPEC, BenchSpec
+from ..stimulus import Frame, channel_inputs, pack_beats
+from .axis import Sig, StreamMonitor, StreamSink, StreamSource, activity
+
+CLOCK_NS = 10
+DRAIN_CYCLES = 24  # idle cycles after the last expected beat: anything more is an extra beat
+
+
+class TB:
+    """Owns the clock, reset, source, sink, monitor, cfg driver and scoreboard of one unit."""
+
+    def __init__(self, dut, spec: BenchSpec, results: dict):
+        self.dut = dut
+        self.spec = spec
+        self.unit = spec.unit
+        self.layer = spec.solved()
+        self.results = results
+        self.rng = np.random.default_rng(spec.seed)
+        self.rst = Sig(dut.rst)
+        self.monitor = StreamMonitor()
+        self.source = StreamSource(dut, self.unit.w_x)
+        self.sink = StreamSink(dut, self.monitor)
+        self.w_user = len(dut.s_axis_tuser)
+        self.edge = FallingEdge(dut.clk)
+        self.cycle = 0
+        self.loop_s = 0.0
+        self.check_s = 0.0
+        self.params = Params.of(self.layer)
+        Clock(dut.clk, CLOCK_NS, unit="ns").start()
+
+    # ------------------------------------------------------------------ basics
+
+    async def tick(self, n: int = 1) -> None:
+        for _ in range(n):
+            await self.edge
+            self.cycle += 1
+
+    async def reset(self, cycles: int = 3) -> None:
+        """Synchronous reset; the source and sink stay idle meanwhile."""
+        await self.edge
+        self.source.idle()
+        self.sink.idle()
+        self.rst.write(1)
+        await self.tick(cycles)
+        self.rst.write(0)
+        await self.tick(1)
+
+    async def cfg_write(self, addr: int, m: int, b: int, n: int) -> None:
+        """One write through the cfg port: valid held until the handshake, then dropped."""
+        cfg = self._cfg
+        cfg["addr"].write(addr)
+        cfg["m"].write(m)
+        cfg["b"].write(b)
+        if "n" in cfg:
+            cfg["n"].write(n)
+        cfg["valid"].write(1)
+        for _ in range(1000):
+            ready = cfg["ready"].read()  # holds through the coming rising edge
+            await self.tick()
+            if ready:
+                break
+        else:
+            raise AssertionError("cfg_ready never rose")
+        cfg["valid"].write(0)
+
+    async def program(self, params: Params) -> None:
+        """Write every channel's M, B, N through the cfg port (RAM store)."""
+        for c, (m, b, n) in enumerate(zip(params.M, params.B, params.N, strict=True)):
+            await self.cfg_write(c, m, b, n)
+        self.params = params
+
+    @property
+    def _cfg(self) -> dict[str, Sig]:
+        if not hasattr(self, "_cfg_sigs"):
+            d = self.dut
+            sigs = {"valid": Sig(d.cfg_valid), "ready": Sig(d.cfg_ready), "addr": Sig(d.cfg_addr),
+                    "m": Sig(d.cfg_m), "b": Sig(d.cfg_b), "error": Sig(d.cfg_error)}
+            if hasattr(d, "cfg_n"):
+                sigs["n"] = Sig(d.cfg_n)
+            self._cfg_sigs = sigs
+        return self._cfg_sigs
+
+    async def start(self) -> None:
+        await self.reset()
+        if self.unit.store == "ram":
+            await self.program(self.params)
+
+    # ------------------------------------------------------------------ streams
+
+    def stimulus(self, params: Params, n_random: int | None = None) -> Frame:
+        """Every channel's structured inputs for ``params``, packed into shuffled beats."""
+        n_random = self.spec.vectors if n_random is None else n_random
+        per_channel = [
+            channel_inputs(self.layer, c, self.unit,
+                           {"M": params.M[c], "B": params.B[c], "N": params.N[c]},
+                           self.rng, n_random, self.spec.exhaustive_max_bits)
+            for c in range(len(params.M))
+        ]
+        return pack_beats(per_channel, self.unit, self.w_user, self.rng)
+
+    def cap(self, frame: Frame, limit: int | None) -> Frame:
+        caps = [v for v in (limit, self.spec.max_beats_per_scenario) if v is not None]
+        if caps and len(frame) > min(caps):
+            return frame.take(np.sort(self.rng.choice(len(frame), min(caps), replace=False)))
+        return frame
+
+    async def stream(self, frame: Frame, src: str, snk: str, stop_after: int | None = None
+                     ) -> None:
+        """Stream ``frame`` until every output arrived (+ drain) or ``stop_after`` cycles."""
+        self.source.load(frame, activity(self.rng, src))
+        self.sink.load(activity(self.rng, snk))
+        source, sink, edge = self.source, self.sink, self.edge
+        limit = 200 + 40 * len(frame) * (1 if snk == "always" else 10)
+        t0 = time.perf_counter()
+        start = self.cycle
+        cycle = self.cycle
+        drained = 0
+        while True:
+            await edge
+            cycle += 1
+            source.tick(cycle)
+            sink.tick(cycle)
+            if stop_after is not None and cycle - start >= stop_after:
+                break
+            if source.done and sink.count >= source.accepted:
+                drained += 1
+                if drained > DRAIN_CYCLES:
+                    break
+            if cycle - start > limit:
+                raise AssertionError(
+                    f"stream stalled: {source.accepted}/{len(frame)} beats accepted, "
+                    f"{sink.count} out after {cycle - start} cycles")
+        self.cycle = cycle
+        source.idle()
+        self.sink.ready.write(0)
+        self.loop_s += time.perf_counter() - t0
+
+    def score(self, frame: Frame, with_reference: bool, prefix_ok: bool = False) -> CheckResult:
+        """Check the sink's beats against the accepted input beats (all, or a prefix)."""
+        t0 = time.perf_counter()
+        accepted = frame.take(slice(0, self.source.accepted))
+        sink = self.sink
+        if prefix_ok:  # after a reset, outputs are a prefix of what was accepted
+            if sink.count > len(accepted):
+                res = CheckResult()
+                res.mismatches = 1
+                from ..scoreboard import Mismatch
+                res.first = Mismatch("count", sink.count, expected=len(accepted), got=sink.count)
+                return res
+            accepted = accepted.take(slice(0, sink.count))
+        res = check_stream(accepted, sink.out_data, sink.out_user, sink.out_last, self.params,
+                           self.unit, self.layer if with_reference else None)
+        self.check_s += time.perf_counter() - t0
+        return res
+
+    def record(self, name: str, res: CheckResult, **extra) -> None:
+        entry = {**res.to_json(), "cycles": self.cycle, "loop_s": round(self.loop_s, 4),
+                 "check_s": round(self.check_s, 4), **extra}
+        self.results.setdefault("scenarios", {})[name] = entry
+        path = Path(self.spec.result_path)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.results, indent=1))
+        os.replace(tmp, path)
+        if res.mismatches:
+            raise AssertionError(f"{res.mismatches} mismatches; first: {res.first}")
+
+
+_RESULTS: dict = {}
+
+
+def _spec() -> BenchSpec:
+    return BenchSpec.read(os.environ[ENV_SPEC])
+
+
+async def _tb(dut, offset: int) -> TB:
+    spec = _spec()
+    spec.seed = spec.seed * 1000 + offset  # each scenario its own stream, reproducible
+    tb = TB(dut, spec, _RESULTS)
+    await tb.start()
+    return tb
+
+
+def _with_reference(tb: TB) -> bool:
+    return tb.params == Params.of(tb.layer)
+
+
+@cocotb.test()
+async def full_rate(dut):
+    """Back to back: source always valid, sink always ready; 1 beat per clock after fill."""
+    tb = await _tb(dut, 1)
+    frame = tb.stimulus(tb.params)
+    await tb.stream(frame, "always", "always")
+    res = tb.score(frame, _with_reference(tb))
+    acc, out = tb.source.accept_cycles, tb.sink.cycles
+    extra = {"latency_cycles": (out[0] - acc[0]) if out and acc else None}
+    tb.record("full_rate", res, **extra)
+    assert acc[-1] - acc[0] == len(acc) - 1, "input not accepted on every cycle at full rate"
+    assert out[-1] - out[0] == len(out) - 1, "output not one beat per clock after fill"
+
+
+@cocotb.test()
+async def random_gaps(dut):
+    """Random valid gaps at the source, random ready at the sink."""
+    tb = await _tb(dut, 2)
+    frame = tb.stimulus(tb.params)
+    await tb.stream(frame, "random", "bursty")
+    tb.record("random_gaps", tb.score(frame, _with_reference(tb)), stalls=tb.monitor.stalls)
+
+
+@cocotb.test()
+async def backpressure(dut):
+    """Heavy backpressure: the sink is ready about 15 % of the cycles."""
+    tb = await _tb(dut, 3)
+    frame = tb.cap(tb.stimulus(tb.params, n_random=64), 1500)
+    await tb.stream(frame, "always", "heavy")
+    tb.record("backpressure", tb.score(frame, _with_reference(tb)), stalls=tb.monitor.stalls)
+
+
+@cocotb.test()
+async def reset_mid_stream(dut):
+    """Reset while beats are in flight: they vanish; the next stream is clean and exact."""
+    tb = await _tb(dut, 4)
+    total = CheckResult()
+    for _ in range(2):
+        frame = tb.cap(tb.stimulus(tb.params, n_random=64), 400)
+        stop = int(tb.rng.integers(8, max(9, len(frame))))
+        await tb.stream(frame, "random", "random", stop_after=stop)
+        total.add(tb.score(frame, _with_reference(tb), prefix_ok=True))
+        await tb.reset(int(tb.rng.integers(1, 4)))
+    frame = tb.cap(tb.stimulus(tb.params, n_random=64), 800)
+    await tb.stream(frame, "random", "random")
+    total.add(tb.score(frame, _with_reference(tb)))
+    tb.record("reset_mid_stream", total)
+
+
+@cocotb.test()
+async def reprogram(dut):
+    """RAM store: new parameters through the cfg port between frames; bad address flagged.
+
+    ROM store: the scenario streams the ROM's parameters once more (nothing to reprogram).
+    """
+    tb = await _tb(dut, 5)
+    u = tb.unit
+    total = CheckResult()
+    if u.store != "ram":
+        frame = tb.cap(tb.stimulus(tb.params, n_random=64), 600)
+        await tb.stream(frame, "random", "random")
+        total.add(tb.score(frame, True))
+        tb.record("reprogram", total, applicable=False)
+        return
+    cfg = tb._cfg
+    assert cfg["error"].read() == 0, "cfg_error set before any bad write"
+    C = len(tb.params.M)
+    n_max = tb.layer.widths.n_max
+    for _frame in range(2):
+        rng = tb.rng
+        new = Params(
+            M=[int(v) for v in rng.integers(-(1 << (u.w_m - 1)), 1 << (u.w_m - 1), C)],
+            B=[int(v) for v in rng.integers(-(1 << (u.w_b - 1)), 1 << (u.w_b - 1), C)],
+            N=(list(tb.params.N) if u.shift_mode == "shared"
+               else [int(v) for v in rng.integers(0, n_max + 1, C)]),
+        )
+        await tb.program(new)
+        frame = tb.cap(tb.stimulus(new, n_random=128), 1500)
+        await tb.stream(frame, "random", "random")
+        total.add(tb.score(frame, False))
+    # An out-of-range write changes nothing and sets the sticky error flag.
+    await tb.cfg_write(C, 1, 1, 0)
+    await tb.tick(2)
+    assert cfg["error"].read() == 1, "cfg_error not set by a write to address C"
+    frame = tb.cap(tb.stimulus(tb.params, n_random=32), 400)
+    await tb.stream(frame, "random", "random")
+    total.add(tb.score(frame, False))
+    solved = Params.of(tb.layer)
+    await tb.program(solved)
+    frame = tb.cap(tb.stimulus(solved, n_random=64), 800)
+    await tb.stream(frame, "always", "random")
+    total.add(tb.score(frame, True))
+    tb.record("reprogram", total, applicable=True)
+
