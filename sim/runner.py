@@ -181,9 +181,9 @@ def _run_once(spec: BenchSpec, bdir: Path, toplevel: str, simulator: str, run_di
     crashed = None
     try:
         with _outside_pytest():
-            runner.test(test_module=BENCH_MODULE, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
-                        build_dir=bdir,
-                        test_dir=run_dir, results_xml=str(xml), waves=waves,
+            runner.test(test_module=BENCH_MODULE, hdl_toplevel=toplevel,
+                        hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=run_dir,
+                        results_xml=str(xml), waves=waves,
                         extra_env={ENV_SPEC: str(spec_path)}, log_file=log,
                         testcase=testcase, seed=spec.seed, timescale=TIMESCALE,
                         plusargs=plusargs)

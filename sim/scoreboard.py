@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from exactbn.golden import integer_model, reference
 
 from exactbn.formats import SolvedLayer
-from exactbn.golden import integer_model, reference
 
 from .spec import UnitPorts
 from .stimulus import Frame

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from exactbn.golden import integer_model
 
 from exactbn.formats import SolvedLayer
-from exactbn.golden import integer_model
 
 from .spec import UnitPorts
 

@@ -145,7 +145,7 @@ def standin_verilog(u: StandIn) -> str:
         "  reg [1:0] count; reg rd;",
         "  assign s_axis_tready = (count != 2'd2);",
         "  assign m_axis_tvalid = (count != 2'd0);",
-        f"  assign {{m_axis_tlast, m_axis_tuser, m_axis_tdata}} = fifo[rd];",
+        "  assign {m_axis_tlast, m_axis_tuser, m_axis_tdata} = fifo[rd];",
         "  wire push = s_axis_tvalid && s_axis_tready;",
         "  wire pop = m_axis_tvalid && m_axis_tready;",
         "  initial begin count = 0; rd = 0; end",
