@@ -43,6 +43,7 @@ __all__ = ["import_onnx", "import_onnx_model"]
 _TRANSPARENT = {"MaxPool", "Flatten", "Reshape", "Transpose", "Identity", "Squeeze",
                 "Unsqueeze", "Dropout"}
 _ANCHORS = {"Conv", "Gemm", "MatMul"}
+_QOPERATOR = {"QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"}
 # Bias whose scale equals s_x*s_w[c] to float32 precision joins the accumulator as an integer.
 _BIAS_SCALE_RTOL = 2.0**-20
 
@@ -316,6 +317,18 @@ def _bias(g: _Graph, name: str, s_acc: np.ndarray, layer: str):
         if np.all(np.abs(sb / s_acc - 1.0) <= _BIAS_SCALE_RTOL):
             return np.broadcast_to(bi, (c,)).astype(np.int64), None
         return None, np.broadcast_to(bi, (c,)) * sb
+    if prod is not None and prod.op_type == "Quant":
+        q = _qonnx_quant(g, prod, layer, {})
+        bf = g.const(prod.input[0])
+        if bf is None:
+            raise FormatError("bias is not constant", layer=layer, field="bias")
+        sb = np.broadcast_to(q.scale.reshape(-1), (c,))
+        v = np.asarray(bf, dtype=np.float64).reshape(-1) / sb + q.zero_point.reshape(-1)
+        bi = np.clip(np.rint(v) if q.rounding == "half_even" else np.floor(v), q.lo, q.hi)
+        bi = (bi - q.zero_point.reshape(-1)).astype(np.int64)
+        if np.all(np.abs(sb / s_acc - 1.0) <= _BIAS_SCALE_RTOL):
+            return np.broadcast_to(bi, (c,)).astype(np.int64), None
+        return None, np.broadcast_to(bi * sb, (c,))
     val = g.const(name)
     if val is None:
         raise FormatError("bias is neither constant nor dequantized", layer=layer, field="bias")
@@ -484,6 +497,10 @@ def import_onnx_model(model, overrides: Overrides | None = None,
     used_bn: set[int] = set()
     try:
         for node in g.nodes:
+            if node.op_type in _QOPERATOR:
+                raise FormatError(f"unsupported layer: {node.op_type} (ONNX QOperator format); "
+                                  "export the model in QDQ format (QuantizeLinear/"
+                                  "DequantizeLinear around float ops)", layer=_label(node))
             if node.op_type in _ANCHORS:
                 imp = _import_chain(g, node, known, ov, skipped, used_bn)
                 if imp is not None:

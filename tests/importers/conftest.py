@@ -101,7 +101,7 @@ def build_qdq_conv(*, c_in=2, c_out=4, k=3, bn=True, act=None, per_channel=True,
 
 
 def build_qonnx_conv(*, c_in=2, c_out=3, in_bits=4, w_bits=4, out_bits=4, act="Relu",
-                     narrow=False, seed=1, bn=True):
+                     narrow=False, seed=1, bn=True, bias=False):
     """Quant(input) -> Conv(Quant(weights)) [-> BN] [-> Relu] -> Quant(output), QONNX style."""
     rng = np.random.default_rng(seed)
     wf = rng.normal(0, 0.3, (c_out, c_in, 3, 3)).astype(np.float32)
@@ -117,9 +117,17 @@ def build_qonnx_conv(*, c_in=2, c_out=3, in_bits=4, w_bits=4, out_bits=4, act="R
                          signed=0, narrow=0, rounding_mode="ROUND"),
         helper.make_node("Quant", ["wf", "s_w", "z0", "bw_w"], ["wq"], name="qw", domain=dom,
                          signed=1, narrow=int(narrow), rounding_mode="ROUND"),
-        helper.make_node("Conv", ["xq", "wq"], ["acc"], name="conv", kernel_shape=[3, 3],
-                         pads=[1, 1, 1, 1]),
     ]
+    conv_in = ["xq", "wq"]
+    bias_f = (rng.integers(-40, 40, c_out) * s_x * s_w).astype(np.float32)
+    if bias:
+        inits += [_init("bf", bias_f), _init("s_b", np.float32(s_x * s_w)),
+                  _init("bw_b", np.float32(16))]
+        nodes.append(helper.make_node("Quant", ["bf", "s_b", "z0", "bw_b"], ["bq"], name="qb",
+                                      domain=dom, signed=1, narrow=0, rounding_mode="ROUND"))
+        conv_in.append("bq")
+    nodes.append(helper.make_node("Conv", conv_in, ["acc"], name="conv", kernel_shape=[3, 3],
+                                  pads=[1, 1, 1, 1]))
     t = "acc"
     gamma = rng.normal(1.0, 0.2, c_out).astype(np.float32)
     beta = rng.normal(0.0, 0.3, c_out).astype(np.float32)
@@ -142,7 +150,8 @@ def build_qonnx_conv(*, c_in=2, c_out=3, in_bits=4, w_bits=4, out_bits=4, act="R
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19),
                                                     helper.make_opsetid(dom, 1)])
     return model, dict(wf=wf, s_w=s_w, s_x=s_x, s_y=s_y, gamma=gamma, beta=beta, mean=mean,
-                       var=var)
+                       var=var, bias_int=np.rint(bias_f / (s_x * s_w)).astype(np.int64)
+                       if bias else np.zeros(c_out, np.int64))
 
 
 @pytest.fixture

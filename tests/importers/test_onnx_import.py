@@ -134,15 +134,16 @@ def test_folded_bn_becomes_an_affine_layer(qdq_conv):
     assert layer.affine["b"] == [float(p["z_y"])] * 4  # integer bias is in the accumulator
 
 
-def test_qonnx_quant_nodes(qonnx_conv):
-    model, p = qonnx_conv()
+@pytest.mark.parametrize("bias", [False, True])
+def test_qonnx_quant_nodes(qonnx_conv, bias):
+    model, p = qonnx_conv(bias=bias)
     res = import_onnx_model(model)
     layer = res.layers[0]
     assert res.source.startswith("qonnx")
     assert layer.output.clip == [0, 15] and not layer.output.signed and layer.output.bits == 4
     w_int = np.clip(np.rint(p["wf"] / p["s_w"]), -8, 7).astype(np.int64)
     assert layer.input.ranges(layer.channels) == [tuple(r) for r in accumulator_range(
-        w_int.reshape(3, -1), 0, 15, include_zero=True)]
+        w_int.reshape(3, -1), 0, 15, p["bias_int"], include_zero=True)]
     assert layer.input.scale == float(p["s_x"]) * float(p["s_w"])
     # The graph's own semantics (Quant implemented for onnx.reference above).
     rng = np.random.default_rng(0)
@@ -150,7 +151,8 @@ def test_qonnx_quant_nodes(qonnx_conv):
     got = ReferenceEvaluator(model, new_ops=[Quant]).run(None, {"x": x})[0]
     got = np.rint(got / p["s_y"]).astype(np.int64)
     xq = np.clip(np.rint(x / p["s_x"]), 0, 15).astype(np.int64)
-    ex = exact_outputs(layer, _conv2d_int(xq, w_int, 1))
+    acc = _conv2d_int(xq, w_int, 1) + p["bias_int"].reshape(1, -1, 1, 1)
+    ex = exact_outputs(layer, acc)
     assert (ex != got).sum() <= 2
 
 
@@ -249,3 +251,15 @@ def test_cli_errors_exit_2_and_write_nothing(tmp_path, qdq_conv, capsys):
     assert main(["import", str(src), "-o", str(out), "--input-scale", "0.02",
                  "--input-bits", "8"]) == 0
     assert out.exists()
+
+
+def test_qoperator_models_are_refused_with_a_hint():
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("QLinearConv", ["x", "sx", "zx", "w", "sw", "zw", "sy", "zy"],
+                            ["y"], name="qconv")
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.UINT8,
+                                                                      [1, 1, 3, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 1, 1, 1])])
+    with pytest.raises(FormatError, match="QOperator.*QDQ"):
+        import_onnx_model(helper.make_model(g))
