@@ -184,6 +184,36 @@ def _onnx_layer_outputs(layer: Layer, acc: np.ndarray) -> tuple[np.ndarray | Non
         " -> Relu" if relu else "") + " -> QuantizeLinear (float32)"
 
 
+def _torch_layer_outputs(layer: Layer, acc: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """``torch.quantized_batch_norm`` on the accumulators (qint32 in, qint32 out, then the
+    layer's clip), one channel at a time because its input scale is per tensor."""
+    try:
+        import warnings
+
+        import torch
+    except ImportError:
+        return None, "torch not installed"
+    if layer.bn is None:
+        return None, "affine layer: not a BN"
+    bn, o, c = layer.bn, layer.output, layer.channels
+    scales, zps = layer.input.scales(c), layer.input.zero_points(c)
+    out = np.empty_like(acc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # quantized tensors are deprecated in torch 2.x
+        for ch in range(c):
+            x = torch.from_numpy(np.ascontiguousarray(acc[:, ch]).reshape(1, 1, -1).astype(
+                np.int32))
+            xq = torch._make_per_tensor_quantized_tensor(x, float(scales[ch]), int(zps[ch]))
+            one = [torch.tensor([float(bn[k][ch])], dtype=torch.float32)
+                   for k in ("gamma", "beta", "mean", "var")]
+            y = torch.quantized_batch_norm(xq, *one, float(bn["eps"]), float(o.scale),
+                                           int(o.zero_point))
+            out[:, ch] = np.clip(y.int_repr().numpy().astype(np.int64).reshape(
+                acc[:, ch].shape), o.qmin, o.qmax)
+    return out, f"torch {torch.__version__} quantized_batch_norm (qint32 accumulators, " \
+        "per channel), then the layer's clip"
+
+
 def _range_sweep(layer: Layer) -> np.ndarray:
     """Every input of every channel's derived range, as a (count, C) array padded with lo."""
     rngs = layer.input.ranges(layer.channels)
@@ -273,6 +303,13 @@ def layer_experiment(layer: Layer, acc: np.ndarray | None = None) -> dict:
         "tflite_mismatches": int((tflite_outputs(layer, sweep) != ex).sum()),
         "float32_mismatches": int((float32_outputs(layer, sweep) != ex).sum()),
     }
+    for key, fn in (("onnx_reference", _onnx_layer_outputs),
+                    ("torch_quantized_batch_norm", _torch_layer_outputs)):
+        got, note = fn(layer, sweep)
+        res["sweep"][key] = {"note": note}
+        if got is not None:
+            res["sweep"][key].update(mismatches=int((got != ex).sum()),
+                                     classified=_classify_all(layer, sweep, ex, got))
     if acc is not None:
         rngs = np.asarray(layer.input.ranges(layer.channels))
         lo, hi = _bcast(rngs[:, 0], acc), _bcast(rngs[:, 1], acc)
@@ -290,6 +327,12 @@ def layer_experiment(layer: Layer, acc: np.ndarray | None = None) -> dict:
             real["onnx_reference"].update(
                 mismatches=int((onnx_out != ex).sum()),
                 classified=_classify_all(layer, acc, ex, onnx_out))
+        t_out, note = _torch_layer_outputs(layer, acc)
+        real["torch_quantized_batch_norm"] = {"note": note}
+        if t_out is not None:
+            real["torch_quantized_batch_norm"].update(
+                mismatches=int((t_out != ex).sum()),
+                classified=_classify_all(layer, acc, ex, t_out))
         res["real"] = real
     return res
 
@@ -437,24 +480,36 @@ def render_markdown(result: dict) -> str:
         if bs:
             lines.append(f"| {lay['name']} | {bs['N']} | {bs['M']} | {bs['B']} | "
                          f"{bs['param_bits_per_channel']} |")
-    lines += ["", "### Mismatches against the exact reference", "",
-              "| layer | inputs in derived range | integer model | TFLite-style | float32 | "
-              "test activations | outside range | integer model | TFLite-style | float32 "
-              "(classified) | onnx.reference (classified) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for lay in result["layers"]:
-        sw = lay["sweep"]
-        r = lay.get("real", {})
-        ox = r.get("onnx_reference", {})
-        onnx_col = (f"{ox['mismatches']} {ox.get('classified') or ''}" if "mismatches" in ox
-                    else ox.get("note", "-"))
-        lines.append(
-            f"| {lay['name']} | {sw['inputs']} | {sw['integer_model_mismatches']} | "
-            f"{sw['tflite_mismatches']} | {sw['float32_mismatches']} | "
-            f"{r.get('activations', '-')} | {r.get('outside_derived_range', '-')} | "
-            f"{r.get('integer_model_mismatches', '-')} | {r.get('tflite_mismatches', '-')} | "
-            f"{r.get('float32_mismatches', '-')} {r.get('float32_classified') or ''} | "
-            f"{onnx_col} |")
+    def cls_col(d: dict) -> str:
+        if "mismatches" not in d:
+            return d.get("note", "-")
+        cls = d.get("classified") or {}
+        return f"{d['mismatches']}" + (" (" + ", ".join(f"{k}: {v}" for k, v in cls.items())
+                                       + ")" if cls else "")
+
+    for title, key, count in (("every input of every channel's derived range", "sweep",
+                               "inputs"),
+                              ("the real test-image activations", "real", "activations")):
+        lines += ["", f"### Mismatches against the exact reference: {title}", "",
+                  f"| layer | {count} | integer model (exactbn) | TFLite-style | float32 "
+                  "(golden baseline) | onnx.reference | torch.quantized_batch_norm |",
+                  "|---|---|---|---|---|---|---|"]
+        for lay in result["layers"]:
+            r = lay.get(key)
+            if not r:
+                continue
+            f32 = r["float32_mismatches"]
+            if key == "real" and r.get("float32_classified"):
+                f32 = cls_col({"mismatches": f32, "classified": r["float32_classified"]})
+            lines.append(
+                f"| {lay['name']} | {r[count]} | {r['integer_model_mismatches']} | "
+                f"{r['tflite_mismatches']} | {f32} | {cls_col(r.get('onnx_reference', {}))} | "
+                f"{cls_col(r.get('torch_quantized_batch_norm', {}))} |")
+    lines += ["", "Test activations outside the derived range: "
+              + ", ".join(f"{lay['name']} {lay['real']['outside_derived_range']}"
+                          for lay in result["layers"] if "real" in lay) + ".",
+              "Disagreements are classified exactly: 'exact tie' = a*x + b on a rounding "
+              "boundary; 'float32 near-tie' = within 2^-16 of one; 'other' = a real error."]
     net = result["network"]
     lines += ["", "### Network level (whole test split)", "",
               f"{net['test_images']} test images, {net['activations']} BN activations per "
