@@ -1,0 +1,225 @@
+"""The TFLite-style requantizer baseline, as deployed (gemmlowp's fixed-point primitives).
+
+Per lane, with the channel's ``bias`` (int32), ``m_q31`` (int32) and ``shift`` (TFLite's:
+positive = left shift before the multiply, negative = right shift after it):
+
+    acc = wrap32(x + bias)                       int32 accumulator plus int32 bias
+    acc = wrap32(acc << max(shift, 0))
+    h   = SaturatingRoundingDoublingHighMul(acc, m_q31)      32x32 -> high word, rounded
+    r   = RoundingDivideByPOT(h, max(-shift, 0))              round half away from zero
+    q   = clamp(r + zero_point, qmin, qmax)
+
+Two identities keep the hardware lean without changing one bit (checked against golden's
+definitions in tests/synth/test_baselines.py):
+- SRDHM: with gemmlowp's nudge (2^30, or 1 - 2^30 for negative products) and C++'s
+  truncating division, ``SRDHM(a, b) = floor((a*b + 2^30) / 2^31)`` except a = b = INT32_MIN
+  (saturates to INT32_MAX), so the nudge is one constant in the adder tree.
+- RDBP: ``(x >> e) + (rem > (mask >> 1) + (x < 0))`` equals
+  ``(x + 2^(e-1) - (x < 0)) >> e`` for e >= 1 (and x for e = 0): one add, then the shifter.
+
+Parameters live in a ROM (one per lane), read once per beat. Stream ports and pipeline
+control as in :mod:`.common`. The datapath is the full 32-bit one (any int32 bias and
+multiplier), but the shift fields and the overflow test exist only as far as the ROM's
+contents need them (as the unit's widths follow its parameters).
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+
+from exactbn.formats import unsigned_width
+
+from ..skid import SkidBuffer
+from .common import (
+    BaselinePipeline,
+    delay,
+    in_layout,
+    lane_images,
+    pow2_at_least,
+    spread,
+    stream_ports,
+)
+from .mult import PartialProductMultiplier
+
+__all__ = ["TfliteRequantizer", "INT32_MIN", "INT32_MAX"]
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+
+def _check_list(name: str, values, lo: int, hi: int, n: int | None) -> tuple[int, ...]:
+    vals = tuple(values)
+    if n is not None and len(vals) != n:
+        raise ValueError(f"{name} must have {n} entries (one per channel), got {len(vals)}")
+    for ch, v in enumerate(vals):
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise ValueError(f"{name}[{ch}] must be an int in [{lo}, {hi}], got {v!r}")
+    return vals
+
+
+class TfliteRequantizer(wiring.Component):
+    """TFLite-style requantizer with ``lanes`` lanes and per-channel parameters in ROM.
+
+    Ports: ``clk``/``rst`` and the flat stream ports of :func:`.common.stream_ports`
+    (``s_axis_tdata`` L*w_x bits, ``m_axis_tdata`` L*w_q bits, tuser = channel group g).
+    """
+
+    def __init__(self, *, w_x: int, x_signed: bool, w_q: int, q_signed: bool, qmin: int,
+                 qmax: int, zero_point: int, bias, m_q31, shift, lanes: int = 1,
+                 pipeline="default", dsp_a: int = 18, dsp_b: int = 18):
+        if not isinstance(w_x, int) or not 1 <= w_x <= 32:
+            raise ValueError(f"w_x must be an int in 1..32 (an int32 accumulator), got {w_x!r}")
+        if not isinstance(w_q, int) or not 1 <= w_q <= 32:
+            raise ValueError(f"w_q must be an int in 1..32, got {w_q!r}")
+        if not isinstance(lanes, int) or lanes < 1:
+            raise ValueError(f"lanes must be a positive int, got {lanes!r}")
+        q_lo, q_hi = ((-(1 << (w_q - 1)), (1 << (w_q - 1)) - 1) if q_signed
+                      else (0, (1 << w_q) - 1))
+        if not q_lo <= qmin <= qmax <= q_hi:
+            raise ValueError(f"clip [{qmin}, {qmax}] must lie inside the {w_q}-bit output")
+        self.m_q31 = _check_list("m_q31", m_q31, INT32_MIN, INT32_MAX, None)
+        c = len(self.m_q31)
+        if c == 0:
+            raise ValueError("need at least one channel")
+        self.bias = _check_list("bias", bias, INT32_MIN, INT32_MAX, c)
+        self.shift = _check_list("shift", shift, -31, 31, c)
+        self.w_x, self.x_signed, self.w_q, self.q_signed = w_x, bool(x_signed), w_q, q_signed
+        self.qmin, self.qmax, self.zero_point = int(qmin), int(qmax), int(zero_point)
+        self.lanes, self.channels = lanes, c
+        self.pipeline = BaselinePipeline.of(pipeline)
+        self.dsp_a, self.dsp_b = dsp_a, dsp_b
+        self.w_l = unsigned_width(*(max(s, 0) for s in self.shift))
+        self.w_r = unsigned_width(*(max(-s, 0) for s in self.shift))
+        self.has_ovf = any(v == INT32_MIN for v in self.m_q31)
+        self.groups = -(-c // lanes)
+        self.w_user = max(1, unsigned_width(self.groups - 1))
+        self.depth = pow2_at_least(max(self.groups, 1 << self.w_user))
+        self.w_word = 64 + self.w_r + self.w_l + (1 if self.has_ovf else 0)
+        p = self.pipeline
+        self._mul_probe = PartialProductMultiplier(32, 32, p.mult, dsp_a, dsp_b, 1 << 30, 64)
+        self.shift_levels = 1 + self.w_r  # the nudge add, then one level per shift bit
+        self.latency = (1 + (1 if p.mult == 2 else 0) + self._mul_probe.latency
+                        + sum(spread(self.shift_levels, p.shift)) + p.out)
+        super().__init__(stream_ports(lanes, w_x, w_q, self.w_user))
+
+    @property
+    def param_bits_per_channel(self) -> int:
+        """Bits of one ROM word: bias (32) + m_q31 (32) + the shift fields (+ overflow flag)."""
+        return self.w_word
+
+    def word(self, ch: int) -> int:
+        """The ROM word of channel ``ch``: bias, m_q31, right shift, left shift, INT32_MIN flag."""
+        w = (self.bias[ch] & 0xFFFFFFFF) | ((self.m_q31[ch] & 0xFFFFFFFF) << 32)
+        off = 64
+        if self.w_r:
+            w |= max(-self.shift[ch], 0) << off
+            off += self.w_r
+        if self.w_l:
+            w |= max(self.shift[ch], 0) << off
+            off += self.w_l
+        if self.has_ovf and self.m_q31[ch] == INT32_MIN:
+            w |= 1 << off
+        return w
+
+    def elaborate(self, platform):
+        m = Module()
+        lay = in_layout(self.lanes, self.w_x, self.w_user)
+        m.submodules.skid = skid = SkidBuffer(lay)
+        adv = Signal()
+        m.d.comb += [
+            skid.i.valid.eq(self.s_axis_tvalid), self.s_axis_tready.eq(skid.i.ready),
+            skid.i.payload.data.eq(self.s_axis_tdata), skid.i.payload.user.eq(self.s_axis_tuser),
+            skid.i.payload.last.eq(self.s_axis_tlast), skid.o.ready.eq(adv),
+        ]
+        # P: the parameter read, registered beside the beat.
+        valid_p, x_p = Signal(), Signal(self.lanes * self.w_x)
+        user_p, last_p = Signal(self.w_user), Signal()
+        with m.If(adv):
+            m.d.sync += [valid_p.eq(skid.o.valid), x_p.eq(skid.o.payload.data),
+                         user_p.eq(skid.o.payload.user), last_p.eq(skid.o.payload.last)]
+        images = lane_images([self.word(ch) for ch in range(self.channels)], self.lanes,
+                             self.depth)
+        q_lanes = []
+        for lane in range(self.lanes):
+            mem = Memory(shape=self.w_word, depth=self.depth, init=images[lane])
+            m.submodules[f"rom{lane}"] = mem
+            rp = mem.read_port(domain="sync")
+            m.d.comb += [rp.addr.eq(skid.o.payload.user), rp.en.eq(adv)]
+            q_lanes.append(self._lane(m, adv, lane, x_p, rp.data))
+        n_after = self.latency - 1
+        valid_o = delay(m, adv, valid_p, n_after, "valid", reset=True)
+        user_o = delay(m, adv, user_p, n_after, "user")
+        last_o = delay(m, adv, last_p, n_after, "last")
+        m.d.comb += [
+            adv.eq(~valid_o | self.m_axis_tready),
+            self.m_axis_tvalid.eq(valid_o),
+            self.m_axis_tdata.eq(Cat(*q_lanes)),
+            self.m_axis_tuser.eq(user_o),
+            self.m_axis_tlast.eq(last_o),
+        ]
+        return m
+
+    def _lane(self, m: Module, adv, lane: int, x_p, word):
+        p = self.pipeline
+        x = x_p[lane * self.w_x:(lane + 1) * self.w_x]
+        xs = x.as_signed() if self.x_signed else x
+        bias = word[0:32].as_signed()
+        mq = word[32:64].as_signed()
+        off = 64
+        rsh = word[off:off + self.w_r] if self.w_r else Const(0, 1)
+        off += self.w_r
+        lsh = word[off:off + self.w_l] if self.w_l else None
+        off += self.w_l
+        mmin = word[off] if self.has_ovf else None
+
+        acc = Signal(signed(32), name=f"acc{lane}")
+        m.d.comb += acc.eq(xs + bias)  # wraps to int32, as the accumulator does
+        if lsh is not None:
+            acc_l = Signal(signed(32), name=f"acc_l{lane}")
+            m.d.comb += acc_l.eq(acc << lsh)
+            acc = acc_l
+        ovf = (acc == INT32_MIN) & mmin if mmin is not None else None
+        side = [rsh] + ([ovf] if ovf is not None else [])
+        side_sig = Signal(len(Cat(*side)), name=f"side{lane}")
+        m.d.comb += side_sig.eq(Cat(*side))
+        if p.mult == 2:  # register the bias add before the DSPs
+            acc = delay(m, adv, acc, 1, f"acc{lane}")
+            side_sig = delay(m, adv, side_sig, 1, f"side_a{lane}")
+        mul = PartialProductMultiplier(32, 32, p.mult, self.dsp_a, self.dsp_b, 1 << 30, 64)
+        m.submodules[f"mul{lane}"] = mul
+        m.d.comb += [mul.en.eq(adv), mul.a.eq(acc), mul.b.eq(mq)]
+        side_sig = delay(m, adv, side_sig, mul.latency, f"side_m{lane}")
+        rsh_d = side_sig[:len(rsh)]
+        high = Signal(signed(32), name=f"srdhm{lane}")
+        if ovf is not None:
+            m.d.comb += high.eq(Mux(side_sig[len(rsh)], INT32_MAX, mul.p[31:63].as_signed()))
+        else:
+            m.d.comb += high.eq(mul.p[31:63].as_signed())
+
+        # RoundingDivideByPOT: nudge add, then the barrel shifter; registers spread.
+        regs = spread(self.shift_levels, p.shift)
+        nz = rsh_d.any()
+        half = Signal(32, name=f"half{lane}")
+        m.d.comb += half.eq((Const(1, 33) << rsh_d) >> 1)
+        v = Signal(signed(33), name=f"nudged{lane}")
+        m.d.comb += v.eq(high + half - (high[31] & nz))
+        rs = rsh_d
+        for lvl in range(self.shift_levels):
+            if lvl > 0:
+                k = lvl - 1
+                nv = Signal(signed(33), name=f"sh{lane}_{k}")
+                m.d.comb += nv.eq(Mux(rs[k], v >> (1 << k), v))
+                v = nv
+            if regs[lvl]:
+                v = delay(m, adv, v, 1, f"v{lane}_{lvl}")
+                rs = delay(m, adv, rs, 1, f"rs{lane}_{lvl}")
+        r = v[:32].as_signed()
+        t = Signal(signed(34), name=f"zp{lane}")
+        m.d.comb += t.eq(r + self.zero_point)
+        q = Signal(unsigned(self.w_q) if not self.q_signed else signed(self.w_q), name=f"q{lane}")
+        m.d.comb += q.eq(Mux(t < self.qmin, self.qmin, Mux(t > self.qmax, self.qmax, t)))
+        if p.out:
+            q = delay(m, adv, q, 1, f"q{lane}")
+        return q

@@ -1,0 +1,335 @@
+"""Plain parameters of one BN unit: widths, lanes, store, pipeline knobs, parameter lists.
+
+Nothing here knows where the parameters came from (hw/ never imports golden/); the flow in
+``exactbn.generate`` builds a :class:`UnitConfig` from a solved file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from exactbn.formats import twos_width, unsigned_width
+
+__all__ = [
+    "LANE_MODES",
+    "STORES",
+    "SHIFT_MODES",
+    "HW_ROUNDINGS",
+    "PIPELINE_PRESETS",
+    "Pipeline",
+    "UnitConfig",
+    "twos_width",
+    "unsigned_width",
+]
+
+LANE_MODES = ("channels", "pixels")
+STORES = ("rom", "ram")
+SHIFT_MODES = ("per-channel", "shared")
+HW_ROUNDINGS = ("floor", "half_up", "half_even", "half_away")
+MAX_CHANNELS = 1 << 16
+MAX_LANES = 256
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Register stages of the datapath (the parameter read is always one stage).
+
+    - ``mult``: 0 = ``x*M + B`` combinational; 1 = one register after ``x*M + B``;
+      2 = the product split into DSP-sized partial products registered right at the DSP
+      outputs, then combined with B into a second register (DESIGN.md section 5).
+    - ``shift``: registers inside/after the barrel shifter (capped at its number of levels;
+      a shared shift has no levels, so 0).
+    - ``round``: a register after the rounding stage (only when hw_rounding is not floor).
+    - ``out``: a register after the saturator.
+    """
+
+    mult: int = 2
+    shift: int = 1
+    round: int = 1
+    out: int = 1
+
+    def __post_init__(self) -> None:
+        for name, hi in (("mult", 2), ("shift", 8), ("round", 1), ("out", 1)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
+                raise ValueError(f"pipeline {name} must be an integer in 0..{hi}, got {v!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Pipeline:
+        """``shallow|default|deep`` or ``mult=2,shift=1,round=1,out=1`` (missing keys default)."""
+        text = text.strip()
+        if text in PIPELINE_PRESETS:
+            return PIPELINE_PRESETS[text]
+        kw: dict[str, int] = {}
+        for part in text.split(","):
+            m = re.fullmatch(r"\s*(mult|shift|round|out)\s*=\s*(\d+)\s*", part)
+            if not m:
+                raise ValueError(
+                    f"bad pipeline spec {text!r}: expected a preset "
+                    f"({'|'.join(PIPELINE_PRESETS)}) or key=value pairs like "
+                    "'mult=2,shift=1,round=1,out=1'"
+                )
+            if m.group(1) in kw:
+                raise ValueError(f"bad pipeline spec {text!r}: {m.group(1)} given twice")
+            kw[m.group(1)] = int(m.group(2))
+        return cls(**kw)
+
+    def spec(self) -> str:
+        return f"mult={self.mult},shift={self.shift},round={self.round},out={self.out}"
+
+
+PIPELINE_PRESETS = {
+    "shallow": Pipeline(mult=0, shift=0, round=0, out=0),
+    "default": Pipeline(mult=2, shift=1, round=1, out=1),
+    "deep": Pipeline(mult=2, shift=8, round=1, out=1),
+}
+
+
+def _check_int(name: str, v, lo: int, hi: int | None = None) -> int:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise TypeError(f"{name} must be an int, got {v!r}")
+    if v < lo or (hi is not None and v > hi):
+        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        raise ValueError(f"{name} must be {rng}, got {v}")
+    return v
+
+
+@dataclass(frozen=True)
+class UnitConfig:
+    """Everything a :class:`~exactbn.hw.BatchNormUnit` is built from.
+
+    Computes per lane ``q = clip(R_hw((M*x + B) / 2^N), qmin, qmax)`` with the parameters of
+    the lane's channel. ``M``, ``B``, ``N`` hold one entry per channel (the ROM contents, and
+    the RAM's power-up contents). ``x_ranges`` (per-channel ``(lo, hi)``) is used only by the
+    range check. Widths: ``w_m``/``w_b`` two's complement incl. sign; ``w_n`` = bits of the
+    per-channel shift field (0 in shared mode).
+    """
+
+    w_x: int
+    x_signed: bool
+    w_m: int
+    w_b: int
+    w_n: int
+    w_q: int
+    q_signed: bool
+    qmin: int
+    qmax: int
+    M: tuple[int, ...]
+    B: tuple[int, ...]
+    N: tuple[int, ...]
+    lanes: int = 1
+    lane_mode: str = "channels"
+    shift_mode: str = "per-channel"
+    hw_rounding: str = "floor"
+    store: str = "rom"
+    pipeline: Pipeline = field(default_factory=Pipeline)
+    name: str = "exactbn_bn"
+    range_check: bool = False
+    x_ranges: tuple[tuple[int, int], ...] = ()
+    dsp_width: int = 18
+
+    def __post_init__(self) -> None:
+        for k in ("M", "B", "N"):
+            object.__setattr__(self, k, tuple(int(v) for v in getattr(self, k)))
+        object.__setattr__(self, "x_ranges", tuple((int(lo), int(hi)) for lo, hi in self.x_ranges))
+        self._validate()
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        _check_int("w_x", self.w_x, 1, 62)
+        _check_int("w_m", self.w_m, 1, 64)
+        _check_int("w_b", self.w_b, 1, 128)
+        _check_int("w_n", self.w_n, 0, 7)
+        _check_int("w_q", self.w_q, 1, 32)
+        _check_int("lanes", self.lanes, 1, MAX_LANES)
+        _check_int("dsp_width", self.dsp_width, 4, 64)
+        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.name):
+            raise ValueError(f"name must be a Verilog identifier, got {self.name!r}")
+        for k, allowed in (
+            ("lane_mode", LANE_MODES),
+            ("shift_mode", SHIFT_MODES),
+            ("hw_rounding", HW_ROUNDINGS),
+            ("store", STORES),
+        ):
+            if getattr(self, k) not in allowed:
+                raise ValueError(
+                    f"{k} must be one of {', '.join(allowed)}, got {getattr(self, k)!r}")
+        if not isinstance(self.pipeline, Pipeline):
+            raise TypeError(f"pipeline must be a Pipeline, got {self.pipeline!r}")
+        c = len(self.M)
+        if not 1 <= c <= MAX_CHANNELS:
+            raise ValueError(f"channels must be in 1..{MAX_CHANNELS}, got {c}")
+        if len(self.B) != c or len(self.N) != c:
+            raise ValueError(f"M, B, N must have one entry per channel ({c}): "
+                             f"got {len(self.M)}, {len(self.B)}, {len(self.N)}")
+        q_lo, q_hi = ((-(1 << (self.w_q - 1)), (1 << (self.w_q - 1)) - 1) if self.q_signed
+                      else (0, (1 << self.w_q) - 1))
+        if not q_lo <= self.qmin <= self.qmax <= q_hi:
+            raise ValueError(f"clip [{self.qmin}, {self.qmax}] must lie inside the {self.w_q}-bit "
+                             f"{'signed' if self.q_signed else 'unsigned'} output [{q_lo}, {q_hi}]")
+        if self.shift_mode == "shared":
+            if self.w_n != 0:
+                raise ValueError(f"w_n must be 0 with a shared shift, got {self.w_n}")
+            if len(set(self.N)) != 1:
+                raise ValueError("a shared shift needs the same N in every channel")
+        elif self.w_n == 0 and self.store == "ram":
+            raise ValueError("a RAM store with per-channel shift needs w_n >= 1")
+        for ch in range(c):
+            if twos_width(self.M[ch]) > self.w_m:
+                raise ValueError(f"channel {ch}: M = {self.M[ch]} needs {twos_width(self.M[ch])} "
+                                 f"bits, w_m is {self.w_m}")
+            if twos_width(self.B[ch]) > self.w_b:
+                raise ValueError(f"channel {ch}: B = {self.B[ch]} needs {twos_width(self.B[ch])} "
+                                 f"bits, w_b is {self.w_b}")
+            if self.N[ch] < 0 or (self.shift_mode == "per-channel"
+                                  and unsigned_width(self.N[ch]) > self.w_n):
+                raise ValueError(f"channel {ch}: N = {self.N[ch]} does not fit the {self.w_n}-bit "
+                                 "shift field")
+        if self.range_check:
+            if len(self.x_ranges) != c:
+                raise ValueError(f"range_check needs x_ranges with {c} (lo, hi) pairs, "
+                                 f"got {len(self.x_ranges)}")
+            for ch, (lo, hi) in enumerate(self.x_ranges):
+                if not self.x_min <= lo <= hi <= self.x_max:
+                    raise ValueError(f"channel {ch}: range [{lo}, {hi}] is not inside the "
+                                     f"input range [{self.x_min}, {self.x_max}]")
+
+    # ------------------------------------------------------------------ derived sizes
+    @property
+    def channels(self) -> int:
+        return len(self.M)
+
+    @property
+    def x_min(self) -> int:
+        return -(1 << (self.w_x - 1)) if self.x_signed else 0
+
+    @property
+    def x_max(self) -> int:
+        return (1 << (self.w_x - 1)) - 1 if self.x_signed else (1 << self.w_x) - 1
+
+    @property
+    def groups(self) -> int:
+        """Memory words per lane: ceil(C/L) in channels mode, C in pixel mode."""
+        if self.lane_mode == "pixels":
+            return self.channels
+        return -(-self.channels // self.lanes)
+
+    @property
+    def w_user(self) -> int:
+        """Bits of s_axis_tuser: the channel group g (channels mode) or channel c (pixels)."""
+        return max(1, unsigned_width(self.groups - 1))
+
+    @property
+    def w_user_out(self) -> int:
+        """Bits of m_axis_tuser: tuser passed through, plus the range flag on top if checked."""
+        return self.w_user + (1 if self.range_check else 0)
+
+    @property
+    def w_addr(self) -> int:
+        """Bits of cfg_addr: wide enough to express every channel and C itself."""
+        return max(1, unsigned_width(self.channels))
+
+    @property
+    def n_min(self) -> int:
+        """Smallest shift the shifter must support (0 for a RAM store with per-channel shift)."""
+        if self.store == "ram" and self.shift_mode == "per-channel":
+            return 0
+        return min(self.N)
+
+    @property
+    def n_max(self) -> int:
+        """Largest shift the shifter must support (the whole field for a RAM store)."""
+        if self.store == "ram" and self.shift_mode == "per-channel":
+            return (1 << self.w_n) - 1
+        return max(self.N)
+
+    @property
+    def w_d(self) -> int:
+        """Bits of the stored shift offset d = N - n_min (0 when the shift is constant)."""
+        return unsigned_width(self.n_max - self.n_min)
+
+    @property
+    def shift_levels(self) -> int:
+        return self.w_d
+
+    @property
+    def w_xs(self) -> int:
+        """Bits of x as a signed multiplier operand."""
+        return self.w_x + (0 if self.x_signed else 1)
+
+    def sum_bounds(self) -> tuple[int, int]:
+        """Exact bounds of ``M*x + B`` over every input x and every storable (M, B)."""
+        xs = (self.x_min, self.x_max)
+        if self.store == "ram":
+            ms = (-(1 << (self.w_m - 1)), (1 << (self.w_m - 1)) - 1)
+            bs = (-(1 << (self.w_b - 1)), (1 << (self.w_b - 1)) - 1)
+            prods = [m * x for m in ms for x in xs]
+            return min(prods) + bs[0], max(prods) + bs[1]
+        lo = hi = 0  # padding channels compute 0
+        for m, b in zip(self.M, self.B, strict=True):
+            vals = [m * x + b for x in xs]
+            lo, hi = min(lo, *vals), max(hi, *vals)
+        return lo, hi
+
+    @property
+    def w_s(self) -> int:
+        """Bits of ``s = M*x + B`` (exact, from :meth:`sum_bounds`)."""
+        return twos_width(*self.sum_bounds())
+
+    @property
+    def w_t(self) -> int:
+        """Bits of the shifted value kept for saturation: [qmin - 1, qmax] must fit."""
+        return twos_width(self.qmin - 1, self.qmax)
+
+    @property
+    def stages(self) -> dict[str, int]:
+        """Register stages per part of the datapath, as built."""
+        p = self.pipeline
+        return {
+            "param": 1,
+            "mult": p.mult,
+            "shift": min(p.shift, self.shift_levels),
+            "round": p.round if self.hw_rounding != "floor" else 0,
+            "out": p.out,
+        }
+
+    @property
+    def latency(self) -> int:
+        """Cycles from an input handshake to the earliest cycle its result is valid at m_axis.
+
+        ``1 + mult + min(shift, levels) + (round if hw_rounding != floor) + out``.
+        """
+        return sum(self.stages.values())
+
+    def summary(self) -> dict:
+        """Plain-data description (for manifests and reports)."""
+        return {
+            "name": self.name,
+            "channels": self.channels,
+            "lanes": self.lanes,
+            "lane_mode": self.lane_mode,
+            "shift_mode": self.shift_mode,
+            "hw_rounding": self.hw_rounding,
+            "store": self.store,
+            "pipeline": self.pipeline.spec(),
+            "stages": self.stages,
+            "latency": self.latency,
+            "range_check": self.range_check,
+            "w_x": self.w_x,
+            "x_signed": self.x_signed,
+            "w_m": self.w_m,
+            "w_b": self.w_b,
+            "w_n": self.w_n,
+            "n_min": self.n_min,
+            "n_max": self.n_max,
+            "w_q": self.w_q,
+            "q_signed": self.q_signed,
+            "qmin": self.qmin,
+            "qmax": self.qmax,
+            "w_s": self.w_s,
+            "w_t": self.w_t,
+            "w_user": self.w_user,
+            "w_addr": self.w_addr,
+            "dsp_width": self.dsp_width,
+        }

@@ -1,0 +1,198 @@
+"""The BN unit with stream ports: skid buffer -> parameter read -> per-lane datapath.
+
+Per lane: ``q = clip(R_hw((M*x + B) / 2^N), qmin, qmax)`` (MulAdd -> Shifter ->
+RoundingStage -> Saturator). The whole pipeline advances together (``adv``) whenever its
+last stage is empty or the consumer takes the beat; the skid buffer in front keeps the
+input's ``ready`` registered, so ``o.ready`` reaches no input port combinationally.
+
+RAM store arbitration: ``cfg_valid`` lowers the stream's ``ready`` from the next cycle on;
+``cfg_ready`` is high when the stream is not accepting and no accepted beat is waiting for
+its parameter read (both registers). So every beat accepted before a write handshake uses
+the old words and every beat accepted after it the new ones.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .config import UnitConfig
+from .multiplier import MulAdd
+from .rounding import RoundingStage
+from .saturate import Saturator
+from .shifter import Shifter
+from .skid import SkidBuffer
+from .store import ParamStore
+
+__all__ = ["BatchNormCore", "in_layout", "out_layout"]
+
+
+def in_layout(cfg: UnitConfig) -> data.StructLayout:
+    return data.StructLayout({
+        "data": cfg.lanes * cfg.w_x, "user": cfg.w_user, "last": 1,
+    })
+
+
+def out_layout(cfg: UnitConfig) -> data.StructLayout:
+    return data.StructLayout({
+        "data": cfg.lanes * cfg.w_q, "user": cfg.w_user_out, "last": 1,
+    })
+
+
+def _delay(m: Module, en, sig, n: int, name: str, reset: bool = False):
+    """``sig`` delayed by ``n`` enabled register stages."""
+    for k in range(n):
+        r = Signal.like(sig, name=f"{name}_d{k}", reset_less=not reset)
+        with m.If(en):
+            m.d.sync += r.eq(sig)
+        sig = r
+    return sig
+
+
+class BatchNormCore(wiring.Component):
+    """Stream-level BN unit: ``i``/``o`` are ``amaranth.lib.stream`` interfaces."""
+
+    def __init__(self, cfg: UnitConfig):
+        self.cfg = cfg
+        sig = {
+            "i": In(stream.Signature(in_layout(cfg))),
+            "o": Out(stream.Signature(out_layout(cfg))),
+        }
+        if cfg.store == "ram":
+            sig.update({
+                "cfg_valid": In(1), "cfg_ready": Out(1), "cfg_addr": In(cfg.w_addr),
+                "cfg_m": In(cfg.w_m), "cfg_b": In(cfg.w_b), "cfg_error": Out(1),
+            })
+            if cfg.shift_mode == "per-channel":
+                sig["cfg_n"] = In(cfg.w_n)
+        if cfg.range_check:
+            sig["range_error"] = Out(1)
+        super().__init__(sig)
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        m.submodules.skid = skid = SkidBuffer(in_layout(cfg))
+        m.submodules.store = store = ParamStore(cfg)
+        wiring.connect(m, wiring.flipped(self.i), skid.i)
+
+        adv = Signal()  # the whole pipeline moves one stage
+        m.d.comb += [skid.o.ready.eq(adv), store.en.eq(adv), store.addr.eq(skid.o.payload.user)]
+
+        if cfg.store == "ram":
+            cfg_ready = Signal()
+            m.d.comb += [
+                skid.block.eq(self.cfg_valid),
+                cfg_ready.eq(~skid.i.ready & skid.empty),
+                self.cfg_ready.eq(cfg_ready),
+                store.cfg_valid.eq(self.cfg_valid),
+                store.cfg_ready.eq(cfg_ready),
+                store.cfg_addr.eq(self.cfg_addr),
+                store.cfg_m.eq(self.cfg_m),
+                store.cfg_b.eq(self.cfg_b),
+                self.cfg_error.eq(store.cfg_error),
+            ]
+            if cfg.shift_mode == "per-channel":
+                m.d.comb += store.cfg_n.eq(self.cfg_n)
+
+        # Parameter-read stage (P): the beat is registered beside its memory words.
+        valid_p = Signal()
+        x_p = Signal(cfg.lanes * cfg.w_x)
+        user_p = Signal(cfg.w_user)
+        last_p = Signal()
+        with m.If(adv):
+            m.d.sync += [
+                valid_p.eq(skid.o.valid),
+                x_p.eq(skid.o.payload.data),
+                user_p.eq(skid.o.payload.user),
+                last_p.eq(skid.o.payload.last),
+            ]
+
+        st = cfg.stages
+        n_after = st["mult"] + st["shift"] + st["round"] + st["out"]
+        q_lanes = []
+        for lane in range(cfg.lanes):
+            x = x_p[lane * cfg.w_x:(lane + 1) * cfg.w_x]
+            xs = Signal(signed(cfg.w_xs), name=f"x{lane}")
+            m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
+            mul = MulAdd(cfg.w_xs, cfg.w_m, cfg.w_b, cfg.w_s, st["mult"], cfg.dsp_width)
+            sh = Shifter(cfg.w_s, cfg.n_min, cfg.n_max, cfg.w_t, st["shift"])
+            rnd = RoundingStage(cfg.w_t, cfg.hw_rounding, st["round"])
+            sat = Saturator(cfg.w_t + 1, cfg.w_q, cfg.qmin, cfg.qmax, st["out"])
+            for nm, sub in (("mul", mul), ("shift", sh), ("round", rnd), ("sat", sat)):
+                m.submodules[f"{nm}{lane}"] = sub
+                m.d.comb += sub.en.eq(adv)
+            d = _delay(m, adv, store.d[lane], st["mult"], f"d{lane}")
+            m.d.comb += [
+                mul.x.eq(xs), mul.m.eq(store.m[lane]), mul.b.eq(store.b[lane]),
+                sh.s.eq(mul.s), sh.d.eq(d[:len(sh.d)]),
+                rnd.t.eq(sh.t), rnd.half.eq(sh.half), rnd.sticky.eq(sh.sticky),
+                rnd.ov.eq(sh.ov), rnd.neg.eq(sh.neg),
+                sat.r.eq(rnd.r), sat.ov.eq(rnd.ov_o), sat.neg.eq(rnd.neg_o),
+            ]
+            q_lanes.append(sat.q)
+
+        user_o = user_p
+        if cfg.range_check:
+            flag_p = self._range_flag(m, adv, x_p)
+            user_o = Cat(user_p, flag_p)
+        valid_o = _delay(m, adv, valid_p, n_after, "valid", reset=True)
+        user_o = _delay(m, adv, user_o, n_after, "user")
+        last_o = _delay(m, adv, last_p, n_after, "last")
+        m.d.comb += [
+            adv.eq(~valid_o | self.o.ready),
+            self.o.valid.eq(valid_o),
+            self.o.payload.data.eq(Cat(*q_lanes)),
+            self.o.payload.user.eq(user_o),
+            self.o.payload.last.eq(last_o),
+        ]
+        if cfg.range_check:
+            err = Signal()
+            with m.If(self.o.valid & self.o.ready & user_o[-1]):
+                m.d.sync += err.eq(1)
+            m.d.comb += self.range_error.eq(err)
+        return m
+
+    def _range_flag(self, m: Module, adv, x_p):
+        """Beat flag (registered with P): some lane's x lies outside its channel's range."""
+        cfg = self.cfg
+        w = cfg.w_x
+        depth = cfg.groups
+        w_idx = max(1, (depth - 1).bit_length())
+        ranges = list(cfg.x_ranges)
+        full = (cfg.x_min, cfg.x_max)
+
+        def word(lo: int, hi: int) -> int:
+            return (lo & ((1 << w) - 1)) | ((hi & ((1 << w) - 1)) << w)
+
+        if cfg.lane_mode == "pixels":
+            images = [[word(*ranges[c]) for c in range(cfg.channels)]]
+        else:
+            images = [[word(*(ranges[g * cfg.lanes + lane] if g * cfg.lanes + lane < cfg.channels
+                              else full)) for g in range(depth)] for lane in range(cfg.lanes)]
+        rd = []
+        for k, img in enumerate(images):
+            mem = Memory(shape=2 * w, depth=depth, init=img)
+            m.submodules[f"range_mem{k}"] = mem
+            rd.append((mem, mem.read_port(domain="sync")))
+        # The read must use the skid's output address, as the parameter read does.
+        skid_user = m.submodules.skid.o.payload.user
+        pad = Signal()
+        if (1 << cfg.w_user) > depth:
+            with m.If(adv):
+                m.d.sync += pad.eq(skid_user >= depth)
+        bad = []
+        for lane in range(cfg.lanes):
+            _, rp = rd[lane if cfg.lane_mode == "channels" else 0]
+            x = x_p[lane * w:(lane + 1) * w]
+            lo, hi = rp.data[:w], rp.data[w:]
+            if cfg.x_signed:
+                x, lo, hi = x.as_signed(), lo.as_signed(), hi.as_signed()
+            bad.append((x < lo) | (x > hi))
+        for _, rp in rd:
+            m.d.comb += [rp.addr.eq(skid_user[:w_idx]), rp.en.eq(adv)]
+        flag = Signal()
+        m.d.comb += flag.eq(Cat(*bad).any() & ~pad)
+        return flag

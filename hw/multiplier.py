@@ -1,0 +1,81 @@
+"""Multiply-add stage: ``s = x*M + B`` with 0, 1 or 2 register stages.
+
+With 2 stages the product is split by hand into DSP-sized partial products, each registered
+right at its multiplier's output, and combined with B in the next stage: the open flow maps
+``a*b`` onto DSP blocks with their internal registers off and does not retime plain
+registers into them (DESIGN.md section 5), so only this split reaches the DSP's speed.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["MulAdd", "split_operand"]
+
+
+def split_operand(width: int, dsp_width: int) -> list[tuple[int, int, bool]]:
+    """Chunks ``(offset, bits, signed)`` of a signed ``width``-bit operand for ``dsp_width``-bit
+    signed multiplier ports: low chunks are unsigned (``dsp_width - 1`` bits, so they fit a
+    signed port), the top chunk keeps the sign."""
+    if width <= dsp_width:
+        return [(0, width, True)]
+    chunks, off = [], 0
+    while width - off > dsp_width:
+        chunks.append((off, dsp_width - 1, False))
+        off += dsp_width - 1
+    chunks.append((off, width - off, True))
+    return chunks
+
+
+class MulAdd(wiring.Component):
+    """``s = x*m + b`` (exact in ``w_s`` bits), registered ``stages`` times when ``en``."""
+
+    def __init__(self, w_x: int, w_m: int, w_b: int, w_s: int, stages: int, dsp_width: int = 18):
+        if stages not in (0, 1, 2):
+            raise ValueError(f"stages must be 0, 1 or 2, got {stages!r}")
+        self.w_x, self.w_m, self.w_b, self.w_s = w_x, w_m, w_b, w_s
+        self.stages, self.dsp_width = stages, dsp_width
+        super().__init__({
+            "en": In(1),
+            "x": In(signed(w_x)),
+            "m": In(signed(w_m)),
+            "b": In(signed(w_b)),
+            "s": Out(signed(w_s)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        s = Signal(signed(self.w_s))
+        if self.stages < 2:
+            m.d.comb += s.eq(self.x * self.m + self.b)
+            if self.stages == 0:
+                m.d.comb += self.s.eq(s)
+            else:
+                with m.If(self.en):
+                    m.d.sync += self.s.eq(s)
+            return m
+        # Stage 1: partial products at the DSP outputs (and B alongside).
+        terms = []
+        for xo, xw, xs in split_operand(self.w_x, self.dsp_width):
+            xa = self.x[xo:xo + xw]
+            xa = xa.as_signed() if xs else xa
+            for mo, mw, ms in split_operand(self.w_m, self.dsp_width):
+                ma = self.m[mo:mo + mw]
+                ma = ma.as_signed() if ms else ma
+                pp = Signal(signed(xw + mw + (0 if xs and ms else 1)), name=f"pp_{xo}_{mo}")
+                with m.If(self.en):
+                    m.d.sync += pp.eq(xa * ma)
+                terms.append((pp, xo + mo))
+        b_r = Signal(signed(self.w_b))
+        with m.If(self.en):
+            m.d.sync += b_r.eq(self.b)
+        # Stage 2: combine.
+        total = b_r
+        for pp, off in terms:
+            total = total + (pp << off)
+        m.d.comb += s.eq(total)
+        with m.If(self.en):
+            m.d.sync += self.s.eq(s)
+        return m

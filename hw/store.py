@@ -1,0 +1,144 @@
+"""Parameter store: per-lane (M, B, d) words read once per beat, as a ROM or a writable RAM.
+
+Words hold ``M`` (w_m bits), ``B`` (w_b bits) and the shift offset ``d = N - n_min`` (w_d
+bits, absent when the shift is constant). Channels mode keeps one memory per lane (lane i,
+word g = channel g*L + i); pixel mode keeps one memory whose word c serves every lane.
+Addresses past the last word, and channels past C, read as M = B = 0 (output clip(0)).
+
+The read is synchronous: ``addr`` is sampled when ``en`` is high and the words appear on
+``m``/``b``/``d`` in the next cycle, held while ``en`` is low.
+
+RAM writes (``cfg_*``, DESIGN.md section 6) are accepted when ``cfg_ready``; a write with
+``cfg_addr >= C`` changes nothing and sets the sticky ``cfg_error`` (cleared by reset, the
+memory itself is not). The write lands at the end of its handshake cycle.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .config import UnitConfig
+
+__all__ = ["ParamStore", "pack_word", "store_images"]
+
+
+def pack_word(cfg: UnitConfig, m: int, b: int, n: int) -> int:
+    """One memory word: M in the low bits, then B, then d = N - n_min."""
+    word = m & ((1 << cfg.w_m) - 1)
+    word |= (b & ((1 << cfg.w_b) - 1)) << cfg.w_m
+    if cfg.w_d:
+        word |= (n - cfg.n_min) << (cfg.w_m + cfg.w_b)
+    return word
+
+
+def store_images(cfg: UnitConfig) -> list[list[int]]:
+    """Initial memory contents, one list per memory (L lists in channels mode, 1 in pixels)."""
+    c = cfg.channels
+    if cfg.lane_mode == "pixels":
+        return [[pack_word(cfg, cfg.M[ch], cfg.B[ch], cfg.N[ch]) for ch in range(c)]]
+    images = []
+    for lane in range(cfg.lanes):
+        img = []
+        for g in range(cfg.groups):
+            ch = g * cfg.lanes + lane
+            img.append(pack_word(cfg, cfg.M[ch], cfg.B[ch], cfg.N[ch]) if ch < c else 0)
+        images.append(img)
+    return images
+
+
+class ParamStore(wiring.Component):
+    """Per-lane (M, B, d) for the beat whose tuser is on ``addr``; ROM or RAM (``cfg.store``)."""
+
+    def __init__(self, cfg: UnitConfig):
+        self.cfg = cfg
+        lanes = cfg.lanes
+        sig = {
+            "en": In(1),
+            "addr": In(cfg.w_user),
+            "m": Out(signed(cfg.w_m)).array(lanes),
+            "b": Out(signed(cfg.w_b)).array(lanes),
+            "d": Out(unsigned(max(cfg.w_d, 1))).array(lanes),
+        }
+        if cfg.store == "ram":
+            sig.update({
+                "cfg_valid": In(1),
+                "cfg_ready": In(1),  # decided by the unit (quiet stream), see unit.py
+                "cfg_addr": In(cfg.w_addr),
+                "cfg_m": In(cfg.w_m),
+                "cfg_b": In(cfg.w_b),
+                "cfg_error": Out(1),
+            })
+            if cfg.shift_mode == "per-channel":
+                sig["cfg_n"] = In(cfg.w_n)
+        super().__init__(sig)
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        w_word = cfg.w_m + cfg.w_b + cfg.w_d
+        depth = cfg.groups
+        w_idx = max(1, (depth - 1).bit_length())
+        images = store_images(cfg)
+        mems = []
+        for k, img in enumerate(images):
+            mem = Memory(shape=unsigned(w_word), depth=depth, init=img)
+            m.submodules[f"mem{k}"] = mem
+            mems.append(mem)
+
+        # Addresses past the memory read as zero words (padding channels).
+        pad_r = Signal()
+        if (1 << cfg.w_user) > depth:
+            with m.If(self.en):
+                m.d.sync += pad_r.eq(self.addr >= depth)
+
+        words = []
+        for mem in mems:
+            rp = mem.read_port(domain="sync")
+            m.d.comb += [rp.addr.eq(self.addr[:w_idx]), rp.en.eq(self.en)]
+            words.append(Mux(pad_r, 0, rp.data))
+        for lane in range(cfg.lanes):
+            word = words[lane if cfg.lane_mode == "channels" else 0]
+            m.d.comb += [
+                self.m[lane].eq(word[:cfg.w_m].as_signed()),
+                self.b[lane].eq(word[cfg.w_m:cfg.w_m + cfg.w_b].as_signed()),
+            ]
+            if cfg.w_d:
+                m.d.comb += self.d[lane].eq(word[cfg.w_m + cfg.w_b:])
+
+        if cfg.store == "ram":
+            self._write_logic(m, mems, w_idx)
+        return m
+
+    def _write_logic(self, m: Module, mems: list, w_idx: int) -> None:
+        cfg = self.cfg
+        take = self.cfg_valid & self.cfg_ready
+        in_range = self.cfg_addr < cfg.channels
+        err = Signal()
+        m.d.comb += self.cfg_error.eq(err)
+        with m.If(take & ~in_range):
+            m.d.sync += err.eq(1)
+        data = Cat(self.cfg_m, self.cfg_b)
+        if cfg.w_d:
+            data = Cat(data, self.cfg_n)  # RAM per-channel: n_min = 0, so d = N
+        ports = [mem.write_port() for mem in mems]
+        for wp in ports:
+            m.d.comb += wp.data.eq(data)
+        if cfg.lane_mode == "pixels" or cfg.lanes == 1:
+            m.d.comb += [ports[0].addr.eq(self.cfg_addr[:w_idx]), ports[0].en.eq(take & in_range)]
+            return
+        lanes = cfg.lanes
+        lane_sel = Signal(range(lanes))
+        idx = Signal(w_idx)
+        if lanes & (lanes - 1) == 0:
+            sh = lanes.bit_length() - 1
+            m.d.comb += [lane_sel.eq(self.cfg_addr[:sh]), idx.eq(self.cfg_addr[sh:])]
+        else:  # c -> (c % L, c // L) as a small table: no divider
+            with m.Switch(self.cfg_addr):
+                for ch in range(cfg.channels):
+                    with m.Case(ch):
+                        m.d.comb += [lane_sel.eq(ch % lanes), idx.eq(ch // lanes)]
+        for lane, wp in enumerate(ports):
+            m.d.comb += [wp.addr.eq(idx), wp.en.eq(take & in_range & (lane_sel == lane))]
