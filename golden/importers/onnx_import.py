@@ -356,6 +356,108 @@ def _single_consumer(g: _Graph, tensor: str, layer: str):
     return cons[0]
 
 
+def _output_spec(g: _Graph, quant, relu, label: str, ov: Overrides, known: dict,
+                 notes: list[str]) -> dict:
+    """The layer's ``output`` object from the quantizer (or flags), Relu/Clip folded in."""
+    if quant is not None:
+        qo = (_qdq_quant(g, quant, label, {}) if quant.op_type == "QuantizeLinear"
+              else _qonnx_quant(g, quant, label, {}))
+        s_y = _scalar(qo.scale, "output.scale", label)
+        if np.asarray(qo.zero_point).size > 1:
+            raise FormatError("per-channel output zero point is not supported", layer=label,
+                              field="output.zero_point")
+        z_y = int(np.asarray(qo.zero_point).reshape(-1)[0])
+        bits, signed, qmin, qmax, rounding = qo.bits, qo.signed, qo.lo, qo.hi, qo.rounding
+    else:
+        s_y, bits = ov.take("output_scale"), ov.take("output_bits")
+        if s_y is None or bits is None:
+            raise FormatError("missing scales: BatchNormalization is not followed by a "
+                              "quantizer; give --output-scale and --output-bits", layer=label,
+                              field="output.scale")
+        signed = ov.take("output_signed")
+        signed = True if signed is None else signed
+        z_y = ov.take("output_zero_point") or 0
+        qmin, qmax = int_range(bits, signed)
+        rounding = "half_even"
+        notes.append("output quantization from flags")
+    rounding = ov.take("rounding") or rounding
+    if relu is not None:
+        if relu.op_type == "Relu":
+            lo_r, hi_r = 0.0, None
+        else:
+            lo_r = _attr(relu, "min")
+            hi_r = _attr(relu, "max")
+            if len(relu.input) > 1 and relu.input[1]:
+                lo_r = _scalar(g.const(relu.input[1]), "clip.min", label)
+            if len(relu.input) > 2 and relu.input[2]:
+                hi_r = _scalar(g.const(relu.input[2]), "clip.max", label)
+        try:
+            qmin, qmax = clip_from_real(lo_r, hi_r, s_y, z_y, rounding, qmin, qmax)
+        except FormatError as e:
+            raise e.located(layer=label) from None
+        notes.append(f"{relu.op_type} folded into clip [{qmin}, {qmax}]")
+    if quant is not None:
+        known[quant.output[0]] = (qmin, qmax)
+    return {"bits": bits, "signed": signed, "scale": s_y, "zero_point": z_y,
+            "rounding": rounding, "clip": [qmin, qmax]}
+
+
+def _bn_params(g: _Graph, bn, label: str, bias_real, notes: list[str]) -> dict:
+    """The layer's ``bn`` object (a real conv bias folded into the mean)."""
+    cst = [g.const(n) for n in bn.input[1:5]]
+    if any(v is None for v in cst):
+        raise FormatError("BatchNormalization parameters must be constants", layer=label,
+                          field="bn")
+    if _attr(bn, "training_mode", 0):
+        raise FormatError("BatchNormalization in training mode", layer=label, field="bn")
+    gamma, beta, mean, var = (np.asarray(v, dtype=np.float64).reshape(-1) for v in cst)
+    if bias_real is not None:
+        mean = mean - bias_real  # BN(acc*s + bias) == BN'(acc*s) with mean' = mean - bias
+        notes.append("real-valued conv bias folded into the BN mean")
+    return {"gamma": gamma.tolist(), "beta": beta.tolist(), "mean": mean.tolist(),
+            "var": var.tolist(), "eps": float(_attr(bn, "epsilon", 1e-5))}
+
+
+def _tail(g: _Graph, t: str, label: str):
+    """From tensor ``t``: optional Relu/Clip, then the quantizer. Returns (relu, quant, nxt)."""
+    relu = None
+    nxt = _single_consumer(g, t, label)
+    if nxt is not None and nxt.op_type in ("Relu", "Clip"):
+        relu = nxt
+        nxt = _single_consumer(g, nxt.output[0], label)
+    quant = nxt if nxt is not None and nxt.op_type in ("QuantizeLinear", "Quant") else None
+    return relu, quant, nxt
+
+
+def _import_bn_on_quantized(g: _Graph, bn, known: dict, ov: Overrides) -> ImportedLayer:
+    """A BatchNormalization whose input is itself a quantized tensor (DequantizeLinear or
+    Quant before it, e.g. a conv output quantized before BN): the BN input is that integer."""
+    label = _label(bn)
+    _, src = g.walk_back(bn.input[0])
+    if src is None or src.op_type not in ("DequantizeLinear", "Quant"):
+        what = "a graph input" if src is None else f"op {src.op_type}"
+        raise FormatError(f"unsupported layer: BatchNormalization follows {what}, expected "
+                          "Conv, Gemm or MatMul with quantized weights, or a quantized tensor",
+                          layer=label)
+    xq = _activation_quant(g, bn.input[0], label, known, ov)
+    relu, quant, nxt = _tail(g, bn.output[0], label)
+    if quant is None and nxt is not None:
+        raise FormatError(f"unsupported layer: after BatchNormalization comes op "
+                          f"{nxt.op_type} {_label(nxt)!r}; expected Relu/Clip then "
+                          "QuantizeLinear or Quant", layer=label)
+    notes = [f"input {'int' if xq.signed else 'uint'}{xq.bits} [{xq.lo}, {xq.hi}] "
+             f"zp {int(xq.zero_point.reshape(-1)[0])}"]
+    out = _output_spec(g, quant, relu, label, ov, known, notes)
+    inp = {"bits": xq.bits, "signed": xq.signed, "scale": float(xq.scale.reshape(-1)[0]),
+           "zero_point": int(xq.zero_point.reshape(-1)[0]), "range": [xq.lo, xq.hi]}
+    layer = {"name": label, "input": inp, "output": out, "bn": _bn_params(g, bn, label, None,
+                                                                          notes)}
+    kind = "qonnx" if src.op_type == "Quant" else "qdq"
+    pattern = f"{kind}: quantized tensor+BatchNormalization" + (
+        f"+{relu.op_type}" if relu is not None else "")
+    return ImportedLayer(layer, pattern, notes)
+
+
 def _import_chain(g: _Graph, anchor, known: dict, ov: Overrides, skipped: list[str],
                   used_bn: set) -> ImportedLayer | None:
     """Import the chain that starts at ``anchor`` (Conv/Gemm/MatMul), or None if skipped."""
@@ -376,18 +478,14 @@ def _import_chain(g: _Graph, anchor, known: dict, ov: Overrides, skipped: list[s
         chain.append(nxt)
         t = nxt.output[0]
         nxt = _single_consumer(g, t, label)
-    bn = relu = None
+    bn = None
     if nxt is not None and nxt.op_type == "BatchNormalization":
         bn = nxt
         used_bn.add(id(bn))
         label = _label(bn)
         t = bn.output[0]
-        nxt = _single_consumer(g, t, label)
-    if nxt is not None and nxt.op_type in ("Relu", "Clip"):
-        relu = nxt
-        t = nxt.output[0]
-        nxt = _single_consumer(g, t, label)
-    quant = nxt if nxt is not None and nxt.op_type in ("QuantizeLinear", "Quant") else None
+    relu, quant, nxt = _tail(g, t, label) if bn is not None or nxt is not None else (
+        None, None, None)
     if quant is None:
         where = "a graph output" if nxt is None else f"op {nxt.op_type} {_label(nxt)!r}"
         if bn is not None and nxt is not None:
@@ -415,65 +513,13 @@ def _import_chain(g: _Graph, anchor, known: dict, ov: Overrides, skipped: list[s
                                include_zero=_has_padding(anchor))
     notes = [f"input {'int' if xq.signed else 'uint'}{xq.bits} [{xq.lo}, {xq.hi}] "
              f"zp {z_x}", f"weights {w_int.shape[1]} per channel"]
-    # Output quantization.
-    if quant is not None:
-        qo = (_qdq_quant(g, quant, label, {}) if quant.op_type == "QuantizeLinear"
-              else _qonnx_quant(g, quant, label, {}))
-        s_y = _scalar(qo.scale, "output.scale", label)
-        z_y = int(np.asarray(qo.zero_point).reshape(-1)[0])
-        if np.asarray(qo.zero_point).size > 1:
-            raise FormatError("per-channel output zero point is not supported", layer=label,
-                              field="output.zero_point")
-        bits, signed, qmin, qmax, rounding = qo.bits, qo.signed, qo.lo, qo.hi, qo.rounding
-    else:
-        s_y, bits = ov.take("output_scale"), ov.take("output_bits")
-        if s_y is None or bits is None:
-            raise FormatError("missing scales: BatchNormalization is not followed by a "
-                              "quantizer; give --output-scale and --output-bits", layer=label,
-                              field="output.scale")
-        signed = ov.take("output_signed")
-        signed = True if signed is None else signed
-        z_y = ov.take("output_zero_point") or 0
-        qmin, qmax = int_range(bits, signed)
-        rounding = "half_even"
-        notes.append("output quantization from flags")
-    rov = ov.take("rounding")
-    rounding = rov or rounding
-    if relu is not None:
-        if relu.op_type == "Relu":
-            lo_r, hi_r = 0.0, None
-        else:
-            lo_r = _attr(relu, "min")
-            hi_r = _attr(relu, "max")
-            if len(relu.input) > 1 and relu.input[1]:
-                lo_r = _scalar(g.const(relu.input[1]), "clip.min", label)
-            if len(relu.input) > 2 and relu.input[2]:
-                hi_r = _scalar(g.const(relu.input[2]), "clip.max", label)
-        try:
-            qmin, qmax = clip_from_real(lo_r, hi_r, s_y, z_y, rounding, qmin, qmax)
-        except FormatError as e:
-            raise e.located(layer=label) from None
-        notes.append(f"{relu.op_type} folded into clip [{qmin}, {qmax}]")
-    if quant is not None:
-        known[quant.output[0]] = (qmin, qmax)
+    out = _output_spec(g, quant, relu, label, ov, known, notes)
     inp = acc_input_spec(label, ranges, [float(v) for v in s_acc], ov)
-    out = {"bits": bits, "signed": signed, "scale": s_y, "zero_point": z_y,
-           "rounding": rounding, "clip": [qmin, qmax]}
+    s_y, z_y = out["scale"], out["zero_point"]
     layer = {"name": label, "input": inp, "output": out}
     kind = "qonnx" if quant is not None and quant.op_type == "Quant" else "qdq"
     if bn is not None:
-        cst = [g.const(n) for n in bn.input[1:5]]
-        if any(v is None for v in cst):
-            raise FormatError("BatchNormalization parameters must be constants", layer=label,
-                              field="bn")
-        if _attr(bn, "training_mode", 0):
-            raise FormatError("BatchNormalization in training mode", layer=label, field="bn")
-        gamma, beta, mean, var = (np.asarray(v, dtype=np.float64).reshape(-1) for v in cst)
-        if bias_real is not None:
-            mean = mean - bias_real  # BN(acc*s + bias) == BN'(acc*s) with mean' = mean - bias
-            notes.append("real-valued conv bias folded into the BN mean")
-        layer["bn"] = {"gamma": gamma.tolist(), "beta": beta.tolist(), "mean": mean.tolist(),
-                       "var": var.tolist(), "eps": float(_attr(bn, "epsilon", 1e-5))}
+        layer["bn"] = _bn_params(g, bn, label, bias_real, notes)
         pattern = f"{kind}: {anchor.op_type}+BatchNormalization"
     else:
         a, b = affine_layer_ab([float(v) for v in s_acc],
@@ -505,13 +551,8 @@ def import_onnx_model(model, overrides: Overrides | None = None,
                 imp = _import_chain(g, node, known, ov, skipped, used_bn)
                 if imp is not None:
                     imported.append(imp)
-        for node in g.nodes:
-            if node.op_type == "BatchNormalization" and id(node) not in used_bn:
-                _, src = g.walk_back(node.input[0])
-                what = "a graph input" if src is None else f"op {src.op_type}"
-                raise FormatError(f"unsupported layer: BatchNormalization follows {what}, "
-                                  "expected Conv, Gemm or MatMul with quantized weights",
-                                  layer=_label(node))
+            elif node.op_type == "BatchNormalization" and id(node) not in used_bn:
+                imported.append(_import_bn_on_quantized(g, node, known, ov))
     except FormatError as e:
         raise e.located(file=file) from None
     fmt = "qonnx" if any(n.op_type == "Quant" for n in g.nodes) else "onnx-qdq"

@@ -263,3 +263,38 @@ def test_qoperator_models_are_refused_with_a_hint():
                           [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 1, 1, 1])])
     with pytest.raises(FormatError, match="QOperator.*QDQ"):
         import_onnx_model(helper.make_model(g))
+
+
+def test_bn_on_a_quantized_tensor(qdq_conv):
+    """Q -> DQ -> BatchNormalization -> Relu -> Q: the BN input is the int8 tensor itself."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(11)
+    c = 3
+    inits = [numpy_helper.from_array(np.float32(0.04), "s_x"),
+             numpy_helper.from_array(np.int8(-5), "z_x"),
+             numpy_helper.from_array(np.float32(0.1), "s_y"),
+             numpy_helper.from_array(np.int8(-128), "z_y")]
+    for k, v in (("g", rng.normal(1, 0.3, c)), ("b", rng.normal(0, 0.5, c)),
+                 ("m", rng.normal(0, 1, c)), ("v", rng.uniform(0.3, 2, c))):
+        inits.append(numpy_helper.from_array(v.astype(np.float32), k))
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s_x", "z_x"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "s_x", "z_x"], ["xd"]),
+             helper.make_node("BatchNormalization", ["xd", "g", "b", "m", "v"], ["y"],
+                              name="bn0"),
+             helper.make_node("Relu", ["y"], ["r"]),
+             helper.make_node("QuantizeLinear", ["r", "s_y", "z_y"], ["q"])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [256, c])], [helper.make_tensor_value_info(
+            "q", TensorProto.INT8, [256, c])], inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)])
+    res = import_onnx_model(model)
+    layer = res.layers[0]
+    assert "quantized tensor+BatchNormalization+Relu" in res.imported[0].pattern
+    assert (layer.input.bits, layer.input.signed, layer.input.zero_point) == (8, True, -5)
+    assert layer.output.clip == [-128, 127]  # Relu: R(0/s) + z = -128, already the bottom
+    xi = np.tile(np.arange(-128, 128, dtype=np.int64)[:, None], (1, c))
+    x = ((xi + 5) * np.float32(0.04)).astype(np.float32)
+    got = ReferenceEvaluator(model).run(None, {"x": x})[0].astype(np.int64)
+    ex = exact_outputs(layer, xi)
+    assert (ex != got).sum() <= 2
