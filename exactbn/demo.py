@@ -162,7 +162,7 @@ def _stage_experiment(ctx: dict) -> StageResult:
     from exactbn.golden.experiment import all_exact, render_markdown, run_experiment
 
     out: Path = ctx["out"]
-    res = run_experiment()
+    res = run_experiment(layers=ctx.get("layers"), progress=ctx.get("note"))
     write_json_atomic(out / "experiment.json", res)
     write_text_atomic(out / "experiment.md", render_markdown(res))
     ctx["experiment"] = res
@@ -176,6 +176,11 @@ def _stage_experiment(ctx: dict) -> StageResult:
         commands=[f"python -m exactbn.golden.experiment -o {out}"])
 
 
+def _note(ctx: dict, text: str) -> None:
+    if ctx.get("note"):
+        ctx["note"](text)
+
+
 def _layer_names(ctx: dict) -> list[str]:
     return [s.name for s in ctx["solved"]]
 
@@ -184,7 +189,9 @@ def _stage_generate(ctx: dict) -> StageResult:
     out: Path = ctx["out"]
     solved = out / "solved.json"
     rows, cmds, failed = [], [], []
-    for name in _layer_names(ctx):
+    names = _layer_names(ctx)
+    for i, name in enumerate(names):
+        _note(ctx, f"generate {name} ({i + 1}/{len(names)})")
         d = out / "rtl" / name
         args = ["generate", str(solved), "--layer", name, "-o", str(d)]
         cmds.append("exactbn " + " ".join(args))
@@ -211,7 +218,9 @@ def _stage_sim(ctx: dict) -> StageResult:
     out: Path = ctx["out"]
     solved = out / "solved.json"
     rows, cmds, failed = [], [], []
-    for name in _layer_names(ctx):
+    names = _layer_names(ctx)
+    for i, name in enumerate(names):
+        _note(ctx, f"sim {name} on Verilator ({i + 1}/{len(names)})")
         args = ["sim", str(solved), "--layer", name, "--simulator", "verilator"]
         cmds.append("exactbn " + " ".join(args))
         t0 = time.time()
@@ -234,7 +243,8 @@ def _stage_synth(ctx: dict) -> StageResult:
     solved = out / "solved.json"
     rows, cmds, failed = [], [], []
     names = ctx.get("synth_layers") or _layer_names(ctx)
-    for name in names:
+    for i, name in enumerate(names):
+        _note(ctx, f"synth {name} for ECP5 ({i + 1}/{len(names)})")
         d = out / "synth" / name
         args = ["synth", str(solved), "--layer", name, "--target", "ecp5", "--seeds",
                 ctx.get("seeds", "1"), "-o", str(d)]
@@ -283,12 +293,14 @@ _NEEDS = {"solve": "import", "experiment": None, "generate": "solve", "sim": "ge
 
 def run_demo(out: str | os.PathLike = "demo", *, skip: tuple[str, ...] = (),
              progress: Callable[[str, StageResult | None], None] | None = None,
+             note: Callable[[str], None] | None = None,
              synth_layers: list[str] | None = None, seeds: str = "1") -> DemoResult:
     """Run every stage into ``out``; ``progress(stage, result)`` is called before (result None)
-    and after each stage."""
+    and after each stage, ``note(text)`` with finer steps inside a stage."""
     out_p = Path(out)
     out_p.mkdir(parents=True, exist_ok=True)
-    ctx: dict[str, Any] = {"out": out_p, "synth_layers": synth_layers, "seeds": seeds}
+    ctx: dict[str, Any] = {"out": out_p, "synth_layers": synth_layers, "seeds": seeds,
+                           "note": note}
     available = _available_commands()
     stages: list[StageResult] = []
     for name in STAGES[:-1]:

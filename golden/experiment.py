@@ -402,11 +402,19 @@ def _onnx_network(model: dict, images: np.ndarray, exact_pred: np.ndarray,
             "note": "exactbn/data/digits_qdq.onnx under onnx.reference (float32)"}
 
 
-def run_experiment(model: dict | None = None, progress=None) -> dict:
-    """The whole experiment on the bundled digits model; returns a JSON-able dict."""
+def run_experiment(model: dict | None = None, progress=None,
+                   layers: list[Layer] | None = None) -> dict:
+    """The whole experiment on the bundled digits model; returns a JSON-able dict.
+
+    ``layers`` (e.g. the ones ``exactbn import`` made from the ONNX file) replace the layers
+    derived from the model JSON; they must describe the same BN steps in the same order.
+    """
     t0 = time.time()
     model = model if model is not None else load_digits_model()
-    layers = digits_layers(model).layers
+    if layers is None:
+        layers = digits_layers(model).layers
+    if len(layers) != len([s for s in model["layers"] if "bn" in s]):
+        raise ValueError(f"{len(layers)} layers given for the model's BN steps")
     solved = [solve_layer(lay, shift_mode="per-channel", hw_rounding="auto") for lay in layers]
     if progress:
         progress("network check (exact, integer model, float32, TFLite)")

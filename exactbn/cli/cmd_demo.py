@@ -45,7 +45,11 @@ def run(args) -> int:
         con.print(f"[{style[res.status]}]{word:>8}[/]  [bold]{stage:<10}[/] "
                   f"{res.seconds:6.1f} s  {res.summary}", highlight=False)
 
-    result = run_demo(args.output, skip=tuple(args.skip), progress=progress,
+    def note(text):
+        if "s" in live:
+            live["s"].update(f"[bold]{text}[/] ...")
+
+    result = run_demo(args.output, skip=tuple(args.skip), progress=progress, note=note,
                       synth_layers=args.synth_layer, seeds=args.seeds)
     missing = [s.name for s in result.stages if s.status == "missing"]
     if missing:
