@@ -22,7 +22,7 @@ def unit_config(layer: SolvedLayer, **options):
     """An ``exactbn.hw.UnitConfig`` for ``layer`` (the generator's rules, via exactbn.generate).
 
     ``options``: lanes, lane_mode, store, pipeline (a Pipeline or its text), name,
-    range_check, widths (``{"M":..,"B":..,"N":..}`` overrides).
+    range_check, widths ``(W_M, W_B, W_N)`` overrides (None entries auto-sized).
     """
     try:
         from exactbn.generate import unit_config_from_solved
@@ -35,13 +35,15 @@ def unit_config(layer: SolvedLayer, **options):
 
 def _config_from_solved(layer: SolvedLayer, lanes: int = 1, lane_mode: str = "channels",
                         store: str = "rom", pipeline=None, name: str = "exactbn_bn",
-                        range_check: bool = False, widths: dict | None = None, **_ignored):
+                        range_check: bool = False, widths: tuple | None = None, **_ignored):
     """Used only while exactbn.generate is absent: widths straight from the solved file."""
     from exactbn.hw import Pipeline, UnitConfig
 
     if isinstance(pipeline, str):
         pipeline = Pipeline.parse(pipeline)
-    w = {"M": layer.widths.M, "B": layer.widths.B, "N": layer.widths.N, **(widths or {})}
+    w_m, w_b, w_n = widths or (None, None, None)
+    w = {"M": w_m or layer.widths.M, "B": w_b or layer.widths.B,
+         "N": layer.widths.N if w_n is None else w_n}
     return UnitConfig(
         w_x=layer.input.bits, x_signed=layer.input.signed, w_m=w["M"], w_b=w["B"],
         w_n=w["N"] if layer.shift_mode == "per-channel" else 0, w_q=layer.output.bits,

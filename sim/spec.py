@@ -88,6 +88,7 @@ class BenchSpec:
     scenarios: list[str] = field(default_factory=lambda: list(SCENARIOS))
     result_path: str = "results.json"
     max_beats_per_scenario: int | None = None  # None: the whole structured set every time
+    idle_cycles: int = 0  # for the clock_only benchmark baseline
 
     def solved(self) -> SolvedLayer:
         return parse_solved({"layers": [self.layer]})[0]

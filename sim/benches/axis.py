@@ -15,6 +15,8 @@ only when a value changes.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..stimulus import Frame
@@ -52,15 +54,24 @@ def activity(rng: np.random.Generator, kind: str, n: int = 8192) -> np.ndarray:
 class Sig:
     """Fast access to one signal: integer reads, writes only on change."""
 
-    __slots__ = ("handle", "_raw", "name", "width", "_last", "signed")
+    __slots__ = ("handle", "_raw", "name", "width", "_last", "_put")
 
-    def __init__(self, handle, signed_writes: bool = False):
+    def __init__(self, handle):
         self.handle = handle
         self._raw = handle._handle  # the GPI object: get_signal_val_binstr() is the fast path
         self.name = handle._name
         self.width = len(handle)
         self._last: int | None = None
-        self.signed = signed_writes
+        # Where cocotb itself writes straight through (Verilator trusts inertial writes), do
+        # the same without its per-write checks; elsewhere let cocotb schedule the write.
+        if os.environ.get("COCOTB_TRUST_INERTIAL_WRITES") == "1":
+            if self.width <= 32:
+                self._put = lambda v, f=self._raw.set_signal_val_int: f(0, v)
+            else:
+                fmt = f"0{self.width}b"
+                self._put = lambda v, f=self._raw.set_signal_val_binstr: f(0, format(v, fmt))
+        else:
+            self._put = self._put_scheduled
 
     def read(self) -> int:
         s = self._raw.get_signal_val_binstr()
@@ -69,10 +80,14 @@ class Sig:
         except ValueError:
             raise ProtocolError(f"{self.name} is {s!r} (not a defined binary value)") from None
 
+    def _put_scheduled(self, value: int) -> None:
+        self.handle.value = value
+
     def write(self, value: int) -> None:
+        """Drive ``value`` (two's complement wrapped to the width) unless already driven."""
         if value != self._last:
             self._last = value
-            self.handle.value = value & ((1 << self.width) - 1)
+            self._put(value & ((1 << self.width) - 1))
 
     def forget(self) -> None:
         """Forget the cached value (e.g. after a reset or an external write)."""

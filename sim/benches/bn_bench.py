@@ -45,6 +45,7 @@ class TB:
         self.cycle = 0
         self.loop_s = 0.0
         self.check_s = 0.0
+        self.stim_s = 0.0
         self.params = Params.of(self.layer)
         # Every input driven from time 0 (an undriven input is X/Z on Icarus).
         for name in ("s_axis_tvalid", "s_axis_tdata", "s_axis_tuser", "s_axis_tlast",
@@ -115,6 +116,7 @@ class TB:
 
     def stimulus(self, params: Params, n_random: int | None = None) -> Frame:
         """Every channel's structured inputs for ``params``, packed into shuffled beats."""
+        t0 = time.perf_counter()
         n_random = self.spec.vectors if n_random is None else n_random
         per_channel = [
             channel_inputs(self.layer, c, self.unit,
@@ -122,7 +124,9 @@ class TB:
                            self.rng, n_random, self.spec.exhaustive_max_bits)
             for c in range(len(params.M))
         ]
-        return pack_beats(per_channel, self.unit, self.w_user, self.rng)
+        frame = pack_beats(per_channel, self.unit, self.w_user, self.rng)
+        self.stim_s += time.perf_counter() - t0
+        return frame
 
     def cap(self, frame: Frame, limit: int | None) -> Frame:
         caps = [v for v in (limit, self.spec.max_beats_per_scenario) if v is not None]
@@ -133,11 +137,11 @@ class TB:
     async def stream(self, frame: Frame, src: str, snk: str, stop_after: int | None = None
                      ) -> None:
         """Stream ``frame`` until every output arrived (+ drain) or ``stop_after`` cycles."""
+        t0 = time.perf_counter()
         self.source.load(frame, activity(self.rng, src))
         self.sink.load(activity(self.rng, snk))
         source, sink, edge = self.source, self.sink, self.edge
         limit = 200 + 40 * len(frame) * (1 if snk == "always" else 10)
-        t0 = time.perf_counter()
         start = self.cycle
         cycle = self.cycle
         drained = 0
@@ -181,7 +185,7 @@ class TB:
 
     def record(self, name: str, res: CheckResult, **extra) -> None:
         entry = {**res.to_json(), "cycles": self.cycle, "loop_s": round(self.loop_s, 4),
-                 "check_s": round(self.check_s, 4), **extra}
+                 "check_s": round(self.check_s, 4), "stim_s": round(self.stim_s, 4), **extra}
         self.results.setdefault("scenarios", {})[name] = entry
         path = Path(self.spec.result_path)
         tmp = path.with_suffix(".tmp")
@@ -307,3 +311,15 @@ async def reprogram(dut):
     total.add(tb.score(frame, True))
     tb.record("reprogram", total, applicable=True)
 
+
+
+@cocotb.test()
+async def clock_only(dut):
+    """Benchmark baseline: ``spec.idle_cycles`` clock cycles with no bench activity at all."""
+    spec = _spec()
+    tb = TB(dut, spec, _RESULTS)
+    await tb.reset()
+    t0 = time.perf_counter()
+    await tb.tick(spec.idle_cycles)
+    tb.loop_s = time.perf_counter() - t0
+    tb.record("clock_only", CheckResult())
