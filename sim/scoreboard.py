@@ -42,7 +42,7 @@ class Params:
 class Mismatch:
     """The first wrong thing seen: which beat and lane, and expected vs got."""
 
-    what: str  # "data" | "reference" | "tuser" | "tlast" | "count"
+    what: str  # "data" | "reference" | "tuser" | "tlast" | "range flag" | "count"
     beat: int
     lane: int | None = None
     channel: int | None = None
@@ -53,7 +53,7 @@ class Mismatch:
     def __str__(self) -> str:
         if self.what == "count":
             return f"beat count: expected {self.expected} output beats, got {self.got}"
-        if self.what in ("tuser", "tlast"):
+        if self.what in ("tuser", "tlast", "range flag"):
             return f"beat {self.beat}: {self.what} expected {self.expected}, got {self.got}"
         src = "exact reference" if self.what == "reference" else "integer model"
         return (f"beat {self.beat} lane {self.lane}: channel {self.channel}, x={self.x}, "
@@ -119,6 +119,16 @@ def unpack_lanes(raw: list[int], lanes: int, width: int, signed: bool) -> np.nda
     return out
 
 
+def _range_flags(frame: Frame, unit: UnitPorts) -> np.ndarray:
+    """Expected range flag per beat: some lane of a real channel lies outside its range."""
+    ranges = np.asarray(unit.x_ranges, dtype=np.int64)
+    C = len(ranges)
+    ch = lane_channels(frame.tuser, unit.lanes, unit.lane_mode)
+    idx = np.where(ch < C, ch, 0)
+    out = (ch < C) & ((frame.x < ranges[idx, 0]) | (frame.x > ranges[idx, 1]))
+    return out.any(axis=1).astype(np.int64)
+
+
 def _first_lane_mismatch(what: str, exp: np.ndarray, got: np.ndarray, frame: Frame,
                          ch: np.ndarray, offset: int) -> tuple[int, Mismatch | None]:
     bad = exp != got
@@ -154,7 +164,14 @@ def check_stream(frame: Frame, out_data: list[int], out_tuser: list[int], out_tl
     res.mismatches += k
     if m:
         firsts.append(m)
-    for what, e, g in (("tuser", f.tuser, out_tuser[:n]), ("tlast", f.tlast, out_tlast[:n])):
+    got_user = np.asarray(out_tuser[:n], dtype=np.int64)
+    checks = [("tlast", f.tlast, out_tlast[:n])]
+    if unit.range_check:
+        w_user = unit.w_user
+        checks.append(("range flag", _range_flags(f, unit), got_user >> w_user))
+        got_user = got_user & ((1 << w_user) - 1)
+    checks.insert(0, ("tuser", f.tuser, got_user))
+    for what, e, g in checks:
         bad = np.nonzero(np.asarray(e, np.int64) != np.asarray(g, np.int64))[0]
         if len(bad):
             res.mismatches += len(bad)

@@ -46,7 +46,9 @@ class UnitPorts:
     w_n: int
     n_max: int = 0  # largest N the store holds (RAM: what reprogramming may write)
     latency: int | None = None
-    range_check: bool = False
+    range_check: bool = False  # m_axis_tuser then carries the beat's range flag on top
+    x_ranges: list | None = None  # per-channel (lo, hi) the range check flags against
+    w_user: int = 0  # s_axis_tuser bits (0: read from the port)
 
     @classmethod
     def from_config(cls, config) -> UnitPorts:
@@ -57,6 +59,7 @@ class UnitPorts:
             w_x=config.w_x, x_signed=config.x_signed, w_q=config.w_q, q_signed=config.q_signed,
             qmin=config.qmin, qmax=config.qmax, w_m=config.w_m, w_b=config.w_b, w_n=config.w_n,
             n_max=config.n_max, latency=config.latency, range_check=config.range_check,
+            x_ranges=[list(r) for r in config.x_ranges] or None, w_user=config.w_user,
         )
 
     def __post_init__(self) -> None:

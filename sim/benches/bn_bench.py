@@ -41,6 +41,8 @@ class TB:
         self.source = StreamSource(dut, self.unit.w_x)
         self.sink = StreamSink(dut, self.monitor)
         self.w_user = len(dut.s_axis_tuser)
+        if not self.unit.w_user:
+            self.unit.w_user = self.w_user
         self.edge = FallingEdge(dut.clk)
         self.cycle = 0
         self.loop_s = 0.0

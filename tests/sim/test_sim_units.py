@@ -9,10 +9,11 @@ RAM stores and three pipeline presets. The full product is marked ``slow`` (make
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from exactbn.hw import to_verilog
 from exactbn.sim.layers import example_layer, tie_layer
 from exactbn.sim.regress import simulate_layer, unit_config
 
@@ -100,3 +101,16 @@ def test_unit_matches_golden(case, tmp_path):
 @pytest.mark.parametrize("case", FULL, ids=[c.id for c in FULL])
 def test_unit_matches_golden_full_matrix(case, tmp_path):
     _run(case, tmp_path)
+
+
+def test_bench_catches_a_unit_off_in_one_channel(tmp_path):
+    """A unit generated with channel 2's offset off by 2^(N-1), scored against the true layer."""
+    layer = tie_layer("half_even")
+    cfg = unit_config(layer, lanes=4)
+    wrong = replace(cfg, B=tuple(b + (1 << (layer.N[2] - 1)) * (c == 2)
+                                 for c, b in enumerate(cfg.B)))
+    res = simulate_layer(layer, cfg, "icarus", run_dir=tmp_path, scenarios=["full_rate"],
+                         verilog=to_verilog(wrong))
+    assert not res.passed and res.mismatches > 0
+    assert "channel 2" in res.first_mismatch and "integer model" in res.first_mismatch
+    assert res.wave_path and Path(res.wave_path).stat().st_size > 0
