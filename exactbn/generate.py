@@ -8,10 +8,25 @@ one place that turns a :class:`~exactbn.formats.SolvedLayer` into a
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 from exactbn.formats import FormatError, SolvedLayer, twos_width, unsigned_width
 from exactbn.hw.config import LANE_MODES, MAX_CHANNELS, MAX_LANES, STORES, Pipeline, UnitConfig
 
-__all__ = ["unit_config_from_solved", "inexact_summary"]
+__all__ = [
+    "unit_config_from_solved",
+    "inexact_summary",
+    "channel_points",
+    "expected_outputs",
+    "build_vectors",
+    "manifest",
+    "kit_files",
+    "write_dir_atomic",
+    "generate",
+]
 
 
 def inexact_summary(layer: SolvedLayer) -> tuple[list[int], int]:
@@ -103,3 +118,255 @@ def unit_config_from_solved(
         )
     except (TypeError, ValueError) as e:
         raise FormatError(str(e), **where) from None
+
+
+# ----------------------------------------------------------------------------- vectors
+
+
+def channel_points(layer: SolvedLayer, cfg: UnitConfig, channel: int, extra_random: int = 4,
+                   seed: int = 0) -> list[int]:
+    """Test inputs of one channel: every level transition (and neighbours) in its certified
+    range, the range ends, the input type's extremes, 0, and a few random values."""
+    import random
+
+    from exactbn.golden.verify import transition_points
+
+    pts = set(transition_points(layer, channel))
+    lo, hi = layer.ranges()[channel]
+    pts.update((lo, hi, cfg.x_min, cfg.x_max, cfg.x_min + 1, cfg.x_max - 1))
+    if cfg.x_min <= 0 <= cfg.x_max:
+        pts.add(0)
+    rng = random.Random(seed * 7919 + channel)
+    pts.update(rng.randint(cfg.x_min, cfg.x_max) for _ in range(extra_random))
+    return sorted(p for p in pts if cfg.x_min <= p <= cfg.x_max)
+
+
+def expected_outputs(layer: SolvedLayer, cfg: UnitConfig, channel: int | None, xs) -> list[int]:
+    """Golden's integer model for ``xs`` on ``channel`` (None = a padding channel)."""
+    import numpy as np
+
+    from exactbn.golden.model import integer_model
+
+    if channel is None:
+        m = b = n = 0
+    else:
+        m, b, n = layer.M[channel], layer.B[channel], layer.N[channel]
+    q = integer_model(m, b, n, np.asarray(list(xs), dtype=object), cfg.qmin, cfg.qmax,
+                      layer.hw_rounding)
+    return [int(v) for v in np.asarray(q).ravel()]
+
+
+def build_vectors(layer: SolvedLayer, cfg: UnitConfig, seed: int = 0):
+    """Beats covering every channel at its transition points and extremes, with expected
+    outputs from golden's integer model; plus one beat on a padding tuser when one exists."""
+    from exactbn.hw.kit import Vector
+
+    c_count, lanes = cfg.channels, cfg.lanes
+    ranges = layer.ranges()
+    points = [channel_points(layer, cfg, c, seed=seed) for c in range(c_count)]
+    exp = [dict(zip(p, expected_outputs(layer, cfg, c, p), strict=True))
+           for c, p in enumerate(points)]
+    pad_q = expected_outputs(layer, cfg, None, [0])[0]
+
+    def flag(chs, xs) -> int:
+        if not cfg.range_check:
+            return 0
+        return int(any(c is not None and not ranges[c][0] <= x <= ranges[c][1]
+                       for c, x in zip(chs, xs, strict=True)))
+
+    def beat(user: int, chs: list, xs: list, last: int) -> Vector:
+        qs = [exp[c][x] if c is not None else pad_q for c, x in zip(chs, xs, strict=True)]
+        uo = user | (flag(chs, xs) << cfg.w_user)
+        return Vector(tuple(xs), user, last, tuple(qs), uo)
+
+    vecs = []
+    if cfg.lane_mode == "channels":
+        for g in range(cfg.groups):
+            chs = [g * lanes + i if g * lanes + i < c_count else None for i in range(lanes)]
+            lists = [points[c] if c is not None else [0] for c in chs]
+            n = max(len(v) for v in lists)
+            for k in range(n):
+                xs = [lst[k % len(lst)] for lst in lists]
+                vecs.append(beat(g, chs, xs, int(k == n - 1)))
+        pad_user = (1 << cfg.w_user) - 1
+        if pad_user >= cfg.groups:
+            vecs.append(beat(pad_user, [None] * lanes, [cfg.x_max] * lanes, 1))
+    else:
+        for c in range(c_count):
+            p = points[c]
+            n = -(-len(p) // lanes)
+            for k in range(n):
+                xs = [p[(k * lanes + i) % len(p)] for i in range(lanes)]
+                vecs.append(beat(c, [c] * lanes, xs, int(k == n - 1)))
+        pad_user = (1 << cfg.w_user) - 1
+        if pad_user >= c_count:
+            vecs.append(beat(pad_user, [None] * lanes, [cfg.x_min] * lanes, 1))
+    return vecs
+
+
+# ----------------------------------------------------------------------------- kit
+
+_MEANING = {
+    "clk": "clock (rising edge)",
+    "rst": "synchronous reset, active high: discards beats in flight (not the parameter store)",
+    "s_axis_tvalid": "input beat valid",
+    "s_axis_tready": "input ready (a register: no combinational path from m_axis_tready)",
+    "s_axis_tdata": "L lanes of W_X-bit x, lane 0 in the LSBs",
+    "s_axis_tuser": "channel group g (channels mode: lane i = channel g*L+i) or channel c "
+                    "(pixels mode)",
+    "s_axis_tlast": "travels with the beat",
+    "m_axis_tvalid": "output beat valid",
+    "m_axis_tready": "output ready",
+    "m_axis_tdata": "L lanes of W_Q-bit q, lane 0 in the LSBs",
+    "m_axis_tuser": "the input beat's tuser",
+    "m_axis_tlast": "the input beat's tlast",
+    "cfg_valid": "parameter write valid (pauses the stream)",
+    "cfg_ready": "parameter write accepted",
+    "cfg_addr": "channel to write (>= C: ignored, sets cfg_error)",
+    "cfg_m": "M, two's complement",
+    "cfg_b": "B, two's complement",
+    "cfg_n": "N (shift), unsigned",
+    "cfg_error": "sticky: a write to cfg_addr >= C was accepted; cleared by rst",
+    "range_error": "sticky: an input beat had x outside its channel's certified range; "
+                   "cleared by rst",
+}
+
+
+def manifest(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None,
+             solved_sha256: str | None, freq_mhz: float, n_vectors: int,
+             files: list[str]) -> dict:
+    """The NAME.json manifest: ports, parameters, widths, latency, hash, exactness."""
+    from exactbn.hw import port_list
+    from exactbn.hw.kit import LINT_WAIVERS
+
+    bad, diff = inexact_summary(layer)
+    ports = []
+    for name, direction, width in port_list(cfg):
+        meaning = _MEANING[name]
+        if name == "m_axis_tuser" and cfg.range_check:
+            meaning += f"; bit {cfg.w_user} = this beat had an input outside its range"
+        ports.append({"name": name, "direction": direction, "width": width, "meaning": meaning})
+    d = {
+        "format": "exactbn-unit",
+        "version": 1,
+        "name": cfg.name,
+        "layer": layer.name,
+        "solved_file": solved_path,
+        "solved_sha256": solved_sha256,
+        "ports": ports,
+        "parameters": cfg.summary(),
+        "widths": {"x": cfg.w_x, "M": cfg.w_m, "B": cfg.w_b, "N": cfg.w_n, "q": cfg.w_q,
+                   "tuser": cfg.w_user, "m_tuser": cfg.w_user_out, "cfg_addr": cfg.w_addr,
+                   "sum": cfg.w_s, "shifted": cfg.w_t, "n_min": cfg.n_min,
+                   "n_max": cfg.n_max},
+        "latency": cfg.latency,
+        "latency_formula": "1 + mult + min(shift, levels) + (round if hw_rounding != floor) "
+                           "+ out",
+        "channels": cfg.channels,
+        "M": list(cfg.M), "B": list(cfg.B), "N": list(cfg.N),
+        "exactness": {
+            "exact": not bad,
+            "exact_channels": cfg.channels - len(bad),
+            "inexact_channels": bad,
+            "differing_outputs": diff,
+            "hw_rounding": layer.hw_rounding,
+            "ranges": [list(r) for r in layer.ranges()],
+        },
+        "range_flag": ({"port": "m_axis_tuser", "bit": cfg.w_user} if cfg.range_check else None),
+        "freq_mhz": freq_mhz,
+        "vectors": n_vectors,
+        "lint_waivers": LINT_WAIVERS,
+        "files": sorted(files),
+    }
+    return d
+
+
+def _render_svg(source: dict) -> str | None:
+    try:
+        import yowasp_wavedrom
+    except ImportError:
+        return None
+    try:
+        return yowasp_wavedrom.render(source)
+    except Exception:  # a renderer failure must not block the kit; the JSON stays
+        return None
+
+
+def kit_files(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None = None,
+              solved_sha256: str | None = None, freq_mhz: float = 100.0,
+              seed: int = 1) -> dict[str, str]:
+    """Every file of the integration kit, name -> text (nothing written)."""
+    import json
+
+    from exactbn.hw import kit, to_verilog
+
+    n = cfg.name
+    vectors = build_vectors(layer, cfg, seed=seed)
+    files: dict[str, str] = {
+        f"{n}.v": to_verilog(cfg),
+        f"{n}_tb.v": kit.testbench_v(cfg, len(vectors), seed=seed),
+        f"{n}_vectors.hex": kit.vectors_hex(cfg, vectors),
+        f"{n}_inst.v": kit.inst_v(cfg),
+        f"{n}.sdc": kit.sdc(cfg, freq_mhz),
+        f"{n}.xdc": kit.xdc(cfg, freq_mhz),
+        f"{n}_lint.vlt": kit.lint_vlt(cfg),
+        f"{n}.core": kit.fusesoc_core(cfg),
+    }
+    files.update(kit.param_hex(cfg))
+    diagrams: dict[str, str | None] = {}
+    for key, src in kit.wavedrom_sources(cfg).items():
+        files[f"{n}_{key}.json"] = json.dumps(src, indent=1) + "\n"
+        svg = _render_svg(src)
+        if svg is not None:
+            files[f"{n}_{key}.svg"] = svg
+            diagrams[key] = f"{n}_{key}.svg"
+    names = list(files) + [f"{n}.json", "README.md"]
+    man = manifest(layer, cfg, solved_path=solved_path, solved_sha256=solved_sha256,
+                   freq_mhz=freq_mhz, n_vectors=len(vectors), files=names)
+    files[f"{n}.json"] = json.dumps(man, indent=1) + "\n"
+    files["README.md"] = kit.readme_md(cfg, man, diagrams)
+    return files
+
+
+def write_dir_atomic(outdir: str | os.PathLike, files: dict[str, str]) -> None:
+    """Write ``files`` into ``outdir`` so that it appears complete or not at all: a temp
+    directory beside it, then a rename (an existing directory is replaced)."""
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise FormatError("exists and is not a directory", file=str(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.rename(out, old / "d")
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def generate(solved_path: str, outdir: str, *, layer_name: str | None = None,
+             freq_mhz: float = 100.0, seed: int = 1, **options) -> tuple[UnitConfig, dict]:
+    """Read a solved file, build the unit and write the kit into ``outdir`` atomically.
+
+    Returns the config and the manifest. Any bad input raises FormatError before anything
+    is written."""
+    import json
+
+    from exactbn.formats import file_sha256, load_solved, select_layer
+
+    layer = select_layer(load_solved(solved_path), layer_name, file=str(solved_path))
+    cfg = unit_config_from_solved(layer, file=str(solved_path), **options)
+    files = kit_files(layer, cfg, solved_path=str(solved_path),
+                      solved_sha256=file_sha256(solved_path), freq_mhz=freq_mhz, seed=seed)
+    write_dir_atomic(outdir, files)
+    return cfg, json.loads(files[f"{cfg.name}.json"])

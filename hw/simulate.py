@@ -57,9 +57,12 @@ class SimResult:
 
 
 def simulate(cfg: UnitConfig, program: list[tuple], *, p_valid: float = 1.0,
-             p_ready: float = 1.0, seed: int = 0, max_cycles: int = 10_000_000) -> SimResult:
+             p_ready: float = 1.0, seed: int = 0, max_cycles: int = 10_000_000,
+             ready_pattern: list[int] | None = None, trace: list | None = None) -> SimResult:
     """Run ``program`` on a fresh unit; ``p_valid``/``p_ready`` are per-cycle probabilities
-    that the source offers a beat / the sink is ready."""
+    that the source offers a beat / the sink is ready. ``ready_pattern`` (optional) fixes the
+    sink's ready for the first cycles. ``trace`` (a list) receives one dict per cycle:
+    s_valid, s_ready, m_valid, m_ready, in_index (beat offered) and out_index (beat out)."""
     dut = BatchNormUnit(cfg)
     rng = random.Random(seed)
     res = SimResult()
@@ -77,6 +80,8 @@ def simulate(cfg: UnitConfig, program: list[tuple], *, p_valid: float = 1.0,
 
         async def step(s_valid: int, beat, m_ready: int, cfg_w=None, rst: int = 0):
             nonlocal cycle
+            if ready_pattern is not None and cycle < len(ready_pattern):
+                m_ready = ready_pattern[cycle]
             ctx.set(dut.s_axis_tvalid, s_valid)
             if beat is not None:
                 xs, user, last = beat
@@ -115,6 +120,11 @@ def simulate(cfg: UnitConfig, program: list[tuple], *, p_valid: float = 1.0,
                 res.outputs.append((unpack_lanes(m_data, w_q, lanes, cfg.q_signed),
                                     m_user, m_last, cycle))
                 pending_epoch.pop(0)
+            if trace is not None:
+                trace.append({"s_valid": s_valid, "s_ready": s_ready, "m_valid": m_valid,
+                              "m_ready": m_ready, "in_index": len(res.accepted) - took_in
+                              if s_valid else None,
+                              "out_index": len(res.outputs) - took_out if m_valid else None})
             if rst:
                 pending_epoch.clear()
             cfg_took = bool(ram and cfg_w and rest[0] and not rst)

@@ -1,0 +1,131 @@
+"""The ONE shared group of unit options (generate, sim, synth, prove) and its conversion.
+
+``add_unit_options(parser)`` adds ``--layer --lanes --lane-mode --store --pipeline --widths
+--name --range-check --allow-inexact``; ``unit_config_from_args(args, layer)`` turns the
+parsed values plus a :class:`~exactbn.formats.SolvedLayer` into an
+:class:`exactbn.hw.UnitConfig`. The shift mode and the hardware rounding always come from the
+solved file, never from a flag (DESIGN.md section 6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from exactbn.formats import SolvedLayer, load_solved, select_layer
+
+__all__ = [
+    "add_unit_options",
+    "parse_widths",
+    "load_layer_from_args",
+    "unit_options_from_args",
+    "unit_config_from_args",
+    "UNIT_OPTIONS_HELP",
+]
+
+UNIT_OPTIONS_HELP = """\
+unit options: --lanes L (1..256, default 1); --lane-mode channels|pixels (channels: lane i of
+a beat with tuser=g is channel g*L+i; pixels: every lane is channel tuser); --store rom|ram
+(ram adds the cfg_* write port); --pipeline shallow|default|deep or
+mult=0..2,shift=0..8,round=0..1,out=0..1 (missing keys as in default =
+mult=2,shift=1,round=1,out=1); --widths M,B,N register widths (empty or 'auto' entries are
+sized from the solved file, e.g. '24,,'); --name Verilog module name (default exactbn_bn);
+--range-check adds a sticky range_error output; --allow-inexact generates layers with
+channels that have no exact solution (reporting how many outputs differ)."""
+
+
+def _usage_error(message: str) -> Exception:
+    from exactbn.cli.main import UsageError
+
+    return UsageError(message)
+
+
+def _lanes(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if not 1 <= v <= 256:
+        raise argparse.ArgumentTypeError(f"must be in 1..256, got {v}")
+    return v
+
+
+def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
+    """Add the shared unit options (and ``--layer`` unless ``layer=False``) to ``parser``."""
+    g = parser.add_argument_group("unit options", UNIT_OPTIONS_HELP)
+    if layer:
+        g.add_argument("--layer", metavar="NAME",
+                       help="layer to use (optional when the file holds one layer)")
+    g.add_argument("--lanes", type=_lanes, default=1, metavar="L",
+                   help="parallel lanes per beat (default 1)")
+    g.add_argument("--lane-mode", choices=("channels", "pixels"), default="channels",
+                   help="channels: lane i = channel g*L+i; pixels: all lanes channel tuser")
+    g.add_argument("--store", choices=("rom", "ram"), default="rom",
+                   help="parameter store: ROM from the solved file, or RAM with a cfg_* port")
+    g.add_argument("--pipeline", default="default", metavar="SPEC",
+                   help="shallow|default|deep or e.g. mult=2,shift=1,round=1,out=1")
+    g.add_argument("--widths", metavar="M,B,N",
+                   help="register widths of M, B (two's complement) and the N field; "
+                   "empty/auto entries are auto-sized")
+    g.add_argument("--name", default="exactbn_bn", help="Verilog module name")
+    g.add_argument("--range-check", action="store_true",
+                   help="flag inputs outside their channel's certified range (range_error)")
+    g.add_argument("--allow-inexact", action="store_true",
+                   help="accept layers with channels that have no exact solution")
+    return g
+
+
+def parse_widths(text: str | None) -> tuple[int | None, int | None, int | None] | None:
+    """``"M,B,N"`` -> three ints or None (auto); raises UsageError on a malformed value."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3:
+        raise _usage_error(f"--widths expects M,B,N (three comma-separated entries), got {text!r}")
+    out: list[int | None] = []
+    for label, p in zip("MBN", parts, strict=True):
+        if p in ("", "auto", "-"):
+            out.append(None)
+        elif re.fullmatch(r"\d+", p):
+            out.append(int(p))
+        else:
+            raise _usage_error(f"--widths: {label} width must be a non-negative integer or "
+                               f"'auto', got {p!r}")
+    return out[0], out[1], out[2]
+
+
+def load_layer_from_args(args: argparse.Namespace, path: str) -> SolvedLayer:
+    """The solved layer chosen by ``--layer`` from the file at ``path`` (FormatError if bad)."""
+    return select_layer(load_solved(path), getattr(args, "layer", None), file=str(path))
+
+
+def unit_options_from_args(args: argparse.Namespace) -> dict:
+    """Keyword options for :func:`exactbn.generate.unit_config_from_solved`."""
+    from exactbn.hw.config import Pipeline
+
+    try:
+        pipeline = Pipeline.parse(args.pipeline)
+    except ValueError as e:
+        raise _usage_error(f"--pipeline: {e}") from None
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.name):
+        raise _usage_error(f"--name must be a Verilog identifier, got {args.name!r}")
+    return {
+        "lanes": args.lanes,
+        "lane_mode": args.lane_mode,
+        "store": args.store,
+        "pipeline": pipeline,
+        "widths": parse_widths(args.widths),
+        "name": args.name,
+        "range_check": bool(args.range_check),
+        "allow_inexact": bool(args.allow_inexact),
+    }
+
+
+def unit_config_from_args(args: argparse.Namespace, layer: SolvedLayer, file: str | None = None):
+    """An :class:`exactbn.hw.UnitConfig` for ``layer`` with the parsed unit options.
+
+    Raises UsageError (bad option text) or FormatError (layer/option mismatch, naming the
+    file, layer, channel and field)."""
+    from exactbn.generate import unit_config_from_solved
+
+    return unit_config_from_solved(layer, file=file, **unit_options_from_args(args))
