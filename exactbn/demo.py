@@ -66,11 +66,34 @@ class DemoResult:
         return next((s for s in self.stages if s.name == name), None)
 
 
-def _available_commands() -> set[str]:
-    """The subcommands this installation offers (their modules exist)."""
+def _has(module: str, attr: str | None = None) -> bool:
+    """Whether ``module`` (and its ``attr``) can be imported in this installation."""
+    import importlib
     from importlib.util import find_spec
 
-    return {c for c in CLI_STAGES.values() if find_spec(f"exactbn.cli.cmd_{c}") is not None}
+    try:
+        if find_spec(module) is None:
+            return False
+        return attr is None or hasattr(importlib.import_module(module), attr)
+    except ImportError:
+        return False
+
+
+def _routes() -> dict[str, str | None]:
+    """How each hardware stage can run here: "cli", "api" or None (missing).
+
+    generate and synth prefer their commands (which write the whole kit / report); the
+    simulation prefers the Python API (structured counts) and falls back to ``exactbn sim``.
+    """
+    cli = {c for c in CLI_STAGES.values() if _has(f"exactbn.cli.cmd_{c}")}
+    gen_api = _has("exactbn.generate", "unit_config_from_solved") and _has("exactbn.hw",
+                                                                             "to_verilog")
+    return {
+        "generate": "cli" if "generate" in cli else ("api" if gen_api else None),
+        "sim": "api" if gen_api and _has("exactbn.sim.regress", "simulate_layer") else (
+            "cli" if "sim" in cli else None),
+        "synth": "cli" if "synth" in cli else None,
+    }
 
 
 def _run_cli(args: list[str], log: Path, timeout: float = 900) -> tuple[int, str]:
@@ -185,6 +208,10 @@ def _layer_names(ctx: dict) -> list[str]:
     return [s.name for s in ctx["solved"]]
 
 
+def _unit_name(layer: str) -> str:
+    return "exactbn_" + re.sub(r"[^A-Za-z0-9_]", "_", layer)
+
+
 def _stage_generate(ctx: dict) -> StageResult:
     out: Path = ctx["out"]
     solved = out / "solved.json"
@@ -193,25 +220,59 @@ def _stage_generate(ctx: dict) -> StageResult:
     for i, name in enumerate(names):
         _note(ctx, f"generate {name} ({i + 1}/{len(names)})")
         d = out / "rtl" / name
-        args = ["generate", str(solved), "--layer", name, "-o", str(d)]
-        cmds.append("exactbn " + " ".join(args))
-        rc, text = _run_cli(args, out / "logs" / f"generate_{name}.log")
+        if ctx["routes"]["generate"] == "cli":
+            args = ["generate", str(solved), "--layer", name, "--name", _unit_name(name),
+                    "-o", str(d)]
+            cmds.append("exactbn " + " ".join(args))
+            rc, text = _run_cli(args, out / "logs" / f"generate_{name}.log")
+        else:
+            from exactbn.generate import unit_config_from_solved
+            from exactbn.hw import to_verilog
+
+            layer = next(s for s in ctx["solved"] if s.name == name)
+            cfg = unit_config_from_solved(layer, name=_unit_name(name), file=str(solved))
+            d.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(d / f"{_unit_name(name)}.v", to_verilog(cfg))
+            cmds.append(f"(API) exactbn.hw.to_verilog(unit_config_from_solved({name}))")
+            rc, text = 0, f"wrote {d / (_unit_name(name) + '.v')}"
         files = sorted(p.name for p in d.glob("*")) if d.is_dir() else []
-        manifest = next((json.loads(p.read_text()) for p in d.glob("*.json")
-                         if "port" in p.read_text()[:4000]), None) if d.is_dir() else None
-        rows.append({"layer": name, "rc": rc, "files": files,
-                     "latency": (manifest or {}).get("latency"), "last": _last_line(text)})
+        manifest = d / f"{_unit_name(name)}.json"
+        latency = None
+        if manifest.is_file():
+            try:
+                latency = json.loads(manifest.read_text()).get("latency")
+            except json.JSONDecodeError:
+                latency = None
+        rows.append({"layer": name, "rc": rc, "files": files, "latency": latency,
+                     "last": _last_line(text)})
         if rc != 0 or not any(f.endswith(".v") for f in files):
             failed.append(name)
-    ctx["rtl"] = {r["layer"]: out / "rtl" / r["layer"] for r in rows}
     return StageResult("generate", "failed" if failed else "ok",
-                       summary=(f"Verilog for {len(rows) - len(failed)}/{len(rows)} layers"
+                       summary=(f"Verilog for {len(rows) - len(failed)}/{len(rows)} layers via "
+                                f"{ctx['routes']['generate']}"
                                 + (f"; failed: {', '.join(failed)}" if failed else "")),
                        data={"rows": rows}, commands=cmds)
 
 
 _SIM_COUNT = re.compile(r"(\d[\d,]*)\s+(?:checked\s+)?(?:lane[- ]results|vectors|beats|outputs)",
                         re.IGNORECASE)
+
+
+def _sim_api(ctx: dict, name: str) -> dict:
+    from exactbn.generate import unit_config_from_solved
+    from exactbn.sim.regress import simulate_layer
+
+    vdir = _verilator_bin()
+    if vdir and vdir not in os.environ.get("PATH", ""):
+        os.environ["PATH"] = vdir + os.pathsep + os.environ.get("PATH", "")
+    layer = next(s for s in ctx["solved"] if s.name == name)
+    cfg = unit_config_from_solved(layer, name=_unit_name(name))
+    run_dir = ctx["out"] / "sim" / name
+    r = simulate_layer(layer, cfg, simulator="verilator", run_dir=run_dir)
+    return {"layer": name, "passed": bool(r.passed), "lane_results": r.lane_results,
+            "reference_checked": r.reference_checked, "mismatches": r.mismatches,
+            "first_mismatch": r.first_mismatch, "build_s": round(r.build_s, 1),
+            "run_s": round(r.run_s, 1), "last": r.summary()}
 
 
 def _stage_sim(ctx: dict) -> StageResult:
@@ -224,17 +285,23 @@ def _stage_sim(ctx: dict) -> StageResult:
         args = ["sim", str(solved), "--layer", name, "--simulator", "verilator"]
         cmds.append("exactbn " + " ".join(args))
         t0 = time.time()
-        rc, text = _run_cli(args, out / "logs" / f"sim_{name}.log")
-        m = _SIM_COUNT.findall(text)
-        rows.append({"layer": name, "rc": rc, "passed": rc == 0,
-                     "checked": m[-1][0].replace(",", "") if m else None,
-                     "seconds": round(time.time() - t0, 1), "last": _last_line(text)})
-        if rc != 0:
+        if ctx["routes"]["sim"] == "api":
+            row = _sim_api(ctx, name)
+        else:
+            rc, text = _run_cli(args, out / "logs" / f"sim_{name}.log")
+            m = _SIM_COUNT.findall(text)
+            row = {"layer": name, "passed": rc == 0,
+                   "lane_results": m[-1][0].replace(",", "") if m else None,
+                   "last": _last_line(text)}
+        row["seconds"] = round(time.time() - t0, 1)
+        rows.append(row)
+        if not row["passed"]:
             failed.append(name)
+    total = sum(int(r.get("lane_results") or 0) for r in rows)
     return StageResult("sim", "failed" if failed else "ok",
                        summary=(f"cocotb on Verilator: {len(rows) - len(failed)}/{len(rows)} "
-                                "layers bit-exact" + (f"; FAILED: {', '.join(failed)}"
-                                                      if failed else "")),
+                                f"layers bit-exact, {total} lane results checked"
+                                + (f"; FAILED: {', '.join(failed)}" if failed else "")),
                        data={"rows": rows}, commands=cmds)
 
 
@@ -301,7 +368,7 @@ def run_demo(out: str | os.PathLike = "demo", *, skip: tuple[str, ...] = (),
     out_p.mkdir(parents=True, exist_ok=True)
     ctx: dict[str, Any] = {"out": out_p, "synth_layers": synth_layers, "seeds": seeds,
                            "note": note}
-    available = _available_commands()
+    ctx["routes"] = routes = _routes()
     stages: list[StageResult] = []
     for name in STAGES[:-1]:
         if progress:
@@ -311,9 +378,9 @@ def run_demo(out: str | os.PathLike = "demo", *, skip: tuple[str, ...] = (),
         dep = next((s for s in stages if s.name == need), None) if need else None
         if name in skip:
             res = StageResult(name, "skipped", summary="skipped on request (--skip)")
-        elif name in CLI_STAGES and CLI_STAGES[name] not in available:
-            res = StageResult(name, "missing", summary=f"`exactbn {CLI_STAGES[name]}` is not "
-                              "available in this installation: stage not run")
+        elif name in CLI_STAGES and routes[name] is None:
+            res = StageResult(name, "missing", summary=f"`exactbn {CLI_STAGES[name]}` (and its "
+                              "Python API) is not available in this installation: stage not run")
         elif dep is not None and dep.status != "ok":
             res = StageResult(name, "skipped", summary=f"needs stage {need}, which is "
                               f"{dep.status}")

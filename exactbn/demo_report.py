@@ -174,8 +174,10 @@ def render_report(ctx: dict[str, Any], stages, plots: list[Path]) -> str:
     if sim:
         lines += ["", "## Simulation (cocotb on Verilator, against golden's integer model)", ""]
         lines += _table(sim.data["rows"], [("layer", "layer"), ("passed", "passed"),
-                                           ("checked", "checked"), ("time (s)", "seconds"),
-                                           ("summary line", "last")])
+                                           ("lane results", "lane_results"),
+                                           ("also vs exact reference", "reference_checked"),
+                                           ("mismatches", "mismatches"),
+                                           ("time (s)", "seconds"), ("summary", "last")])
     syn = next((s for s in stages if s.name == "synth" and s.data.get("rows")), None)
     if syn:
         lines += ["", "## ECP5 synthesis (Yosys + nextpnr out of context; LUT = nextpnr COMB)",

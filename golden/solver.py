@@ -241,17 +241,51 @@ def _mismatch(a, b, rounding, qmin, qmax, lo, hi, m, bb, n, hw_rounding) -> tupl
     return compare_segments(ref, mod)
 
 
+def _agreements(st: Staircase, m: int, bs: np.ndarray, n: int, hw_rounding: str,
+                qmin: int, qmax: int) -> np.ndarray:
+    """For m > 0 in the mirrored domain: inputs where the model equals the reference, per B.
+
+    Exact: the model's level intervals are ceil((L_t - B)/m) boundaries, compared with the
+    reference's [first_t, last_t] for every present level t. Uses Python ints when int64
+    could overflow.
+    """
+    levels = st.levels
+    span = max(abs(st.lo), abs(st.hi), 1)
+    big = (abs(qmax) + abs(qmin) + 2) << (n + 1)
+    safe = big + int(np.abs(bs).max()) + m * span < (1 << 62)
+    dt = np.int64 if safe else object
+    far_lo, far_hi = st.lo - 1, st.hi + 1
+    b = bs.astype(dt)[:, None]
+
+    def first_at(ts):  # first x' where the model reaches each level (clamped to the range)
+        lbs = np.array([bound_lower(t, n, hw_rounding) for t in ts], dtype=dt)[None, :]
+        f = -((b - lbs) // m)  # ceil((L - B) / m)
+        f = np.where(np.array([t <= qmin for t in ts])[None, :], far_lo, f)
+        f = np.where(np.array([t > qmax for t in ts])[None, :], far_hi, f)
+        return np.clip(f, far_lo, far_hi)
+
+    fm = first_at(levels)
+    em = first_at([t + 1 for t in levels]) - 1
+    f = np.array(st.first, dtype=dt)[None, :]
+    e = np.array(st.last, dtype=dt)[None, :]
+    ov = np.minimum(e, em) - np.maximum(f, fm) + 1
+    return np.maximum(ov, 0).sum(axis=1).astype(np.int64)
+
+
 def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding, budget: Budget,
                   n_values) -> ChannelSolution:
     """Fewest mismatching inputs among in-budget candidates (exact counts, no sampling).
 
     Candidates: every N in ``n_values``; M = the rounded slope and its neighbours, and the
-    ends of the exact M interval, clamped to the width; for each M, every B that puts one
-    level's transition where the reference has it, clamped to the width, plus neighbours.
+    ends of the exact M interval, clamped to the width; for each M, both ends of every
+    B range that puts one level's transition exactly where the reference has it, clamped
+    to the width. The count is exact for every candidate; the search is not exhaustive
+    over all in-budget (M, B, N).
     """
     m_lim = budget.m_range()
     b_lim = budget.b_range()
     fa = Fraction(a) * st.sign
+    total = st.hi - st.lo + 1
 
     def clamp(v: int, lim) -> int:
         if lim[0] is not None:
@@ -260,7 +294,7 @@ def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
             v = min(v, lim[1])
         return v
 
-    best: tuple[int, int, int, int, int, int] | None = None  # (count, n, |m|, |b|, m, b)
+    best: tuple[int, int, int, int, int, int] | None = None  # (count, n, |M|, |B|, M, B)
     for n in n_values:
         sl, su = _scaled(lows, n, hw_rounding, False), _scaled(ups, n, hw_rounding, True)
         base = round(fa * (1 << n))
@@ -273,30 +307,40 @@ def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
         for m in sorted(ms):
             bs: set[int] = set()
             for x, L in sl:
-                bs.add(L - m * x)
+                bs.update((L - m * x, L - m * x + max(m, 1) - 1))
             for x, U in su:
-                bs.add(U - m * x)
-            if not bs:
-                bs.add(0)
-            cands = {clamp(v + d, b_lim) for v in bs for d in (-1, 0, 1)}
-            for bb in sorted(cands):
-                mm = m * st.sign
-                cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
-                key = (cnt, n, abs(mm), abs(bb), mm, bb)
+                bs.update((U - m * x, U - m * x - max(m, 1) + 1))
+            bs.add(clamp(round((Fraction(b) + (0 if rounding == "floor" else Fraction(1, 2)))
+                               * (1 << n)), b_lim))
+            cands = sorted({clamp(v, b_lim) for v in bs})
+            if m > 0:
+                agree = _agreements(st, m, np.array(cands, dtype=object), n, hw_rounding,
+                                    qmin, qmax)
+                counts = [(int(total - g), bb) for g, bb in zip(agree, cands, strict=True)]
+            else:  # flat or reversed model: rare (a near 0); count with segments
+                counts = []
+                for bb in cands:
+                    cnt, _ = _mismatch(a, b, rounding, qmin, qmax, lo, hi, m * st.sign, bb, n,
+                                       hw_rounding)
+                    counts.append((cnt, bb))
+            for cnt, bb in counts:
+                key = (cnt, n, abs(m), abs(bb), m * st.sign, bb)
                 if best is None or key < best:
                     best = key
-                    best_worst = worst
     assert best is not None
-    cnt, n, _, _, mm, bb = best
-    return ChannelSolution(mm, bb, n, exact=cnt == 0, mismatches=cnt, max_abs_error=best_worst)
+    _, n, _, _, mm, bb = best
+    cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
+    return ChannelSolution(mm, bb, n, exact=cnt == 0, mismatches=cnt, max_abs_error=worst)
 
 
 def solve_channel(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: int, hi: int,
                   hw_rounding: str = "floor", n_fixed: int | None = None,
-                  budget: Budget | None = None) -> ChannelSolution:
+                  budget: Budget | None = None, approximate: bool = True) -> ChannelSolution:
     """Exact minimal parameters of one channel, or the in-budget best with its exact error.
 
     ``n_fixed`` forces one shift (shared-shift layers). ``budget`` limits widths and N.
+    With ``approximate=False`` a channel without exact parameters comes back with
+    ``exact=False`` and M = B = N = 0 instead of the (slower) best approximation.
     """
     st, lows, ups = channel_constraints(a, b, rounding, qmin, qmax, lo, hi)
     possible, n_cap, alpha_lo, alpha_hi, pairs = _exact_possible(lows, ups, hw_rounding)
@@ -350,6 +394,8 @@ def solve_channel(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: i
                 if bb is not None and budget.fits(m, bb, n):
                     return finish(m, bb, n, witnesses, (bind_lo, bind_hi))
     # No exact parameters within the budget (or at all): the best in-budget approximation.
+    if not approximate:
+        return ChannelSolution(0, 0, 0, False, -1, -1, None, possible, n_min)
     if n_fixed is not None:
         n_values: list[int] = [n_fixed]
     else:
@@ -406,12 +452,14 @@ def solve_layer(layer: Layer, shift_mode: str = "per-channel", hw_rounding: str 
     ranges = layer.input.ranges(c)
     out = layer.output
     if hw_rounding == "auto":
-        sols = _solve_all(a, b, out, ranges, "floor", shift_mode, budget)
         chosen = "floor"
-        if not all(s.exact for s in sols) and out.rounding != "floor":
-            alt = _solve_all(a, b, out, ranges, out.rounding, shift_mode, budget)
-            if sum(s.exact for s in alt) > sum(s.exact for s in sols):
-                sols, chosen = alt, out.rounding
+        probe = _solve_all(a, b, out, ranges, "floor", "per-channel", budget, approximate=False)
+        if not all(s.exact for s in probe) and out.rounding != "floor":
+            alt = _solve_all(a, b, out, ranges, out.rounding, "per-channel", budget,
+                             approximate=False)
+            if sum(s.exact for s in alt) > sum(s.exact for s in probe):
+                chosen = out.rounding
+        sols = _solve_all(a, b, out, ranges, chosen, shift_mode, budget)
     else:
         chosen = hw_rounding
         sols = _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget)
@@ -435,10 +483,12 @@ def solve_layer(layer: Layer, shift_mode: str = "per-channel", hw_rounding: str 
     )
 
 
-def _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget) -> list[ChannelSolution]:
+def _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget, approximate=True
+               ) -> list[ChannelSolution]:
     args = [(float(a[i]), float(b[i]), out.rounding, out.qmin, out.qmax, *ranges[i])
             for i in range(len(a))]
-    sols = [solve_channel(*arg, hw_rounding=hw_rounding, budget=budget) for arg in args]
+    sols = [solve_channel(*arg, hw_rounding=hw_rounding, budget=budget,
+                          approximate=approximate or shift_mode == "shared") for arg in args]
     if shift_mode == "shared":
         n_shared = max((s.N for s in sols if s.exact), default=max(s.N for s in sols))
         if budget is not None and budget.n_max is not None:

@@ -1,0 +1,95 @@
+"""``exactbn solve``: layer file -> solved file, with a per-layer summary table."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.progress import Progress
+from rich.table import Table
+
+from exactbn import formats
+from exactbn.cli.common import console, err_console, parse_int_triple
+from exactbn.golden.solver import Budget, solve_layer
+from exactbn.golden.summary import layer_summary
+
+HW_CHOICES = ("auto", *formats.HW_ROUNDINGS)
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "solve",
+        help="find the minimal exact integer (M, B, N) of every BN channel",
+        description="Solve every channel of every layer: smallest N, then |M|, then |B| such "
+        "that clip(R_hw((M*x + B) / 2^N)) equals the exact BN output for every x in the range.",
+    )
+    p.add_argument("layers", metavar="LAYERS.json")
+    p.add_argument("-o", "--output", required=True, metavar="SOLVED.json")
+    p.add_argument("--layer", metavar="NAME", help="solve only this layer")
+    p.add_argument("--shift", choices=formats.SHIFT_MODES, default="per-channel",
+                   help="per-channel shifts (barrel shifter) or one shared shift per layer")
+    p.add_argument("--hw-rounding", choices=HW_CHOICES, default="auto",
+                   help="auto: floor (rounding folded into B) where every channel is exact, "
+                   "else the layer's own rounding in a hardware rounding stage")
+    p.add_argument("--budget", metavar="M,B,N",
+                   help="max widths of M and B (bits, sign included) and max N; '-' = no limit")
+    p.add_argument("--no-summary", action="store_true", help="skip the baseline comparison")
+    return p
+
+
+def _fmt(st, key="median"):
+    return "-" if st is None else f"{st['min']}/{st[key]:g}/{st['max']}"
+
+
+def run(args) -> int:
+    layers = formats.load_layers(args.layers)
+    if args.layer is not None:
+        layers = [formats.select_layer(layers, args.layer, args.layers)]
+    budget = None
+    if args.budget:
+        budget = Budget(*parse_int_triple(args.budget, "--budget", ("M", "B", "N")))
+    solved = []
+    with Progress(console=err_console, transient=True) as prog:
+        task = prog.add_task("solving", total=len(layers))
+        for layer in layers:
+            prog.update(task, description=f"solving {layer.name} ({layer.channels} ch)")
+            solved.append(solve_layer(layer, shift_mode=args.shift, hw_rounding=args.hw_rounding,
+                                      budget=budget))
+            prog.advance(task)
+    formats.write_json_atomic(args.output, formats.dump_solved(solved))
+    table = Table(title=f"exactbn solve -> {args.output}")
+    for col in ("layer", "ch", "exact", "R_hw", "N min/med/max", "W_M", "W_B", "W_N",
+                "vs naive: saved N/W_M/W_B (median)", "saved bits/ch (med/max)", "TFLite mism.",
+                "f32 mism."):
+        table.add_column(col, justify="right" if col not in ("layer", "R_hw") else "left")
+    summaries = []
+    for layer, sl in zip(layers, solved, strict=True):
+        if args.no_summary:
+            s = None
+        else:
+            s = layer_summary(sl, layer)
+            summaries.append(s)
+        nv = s["naive"] if s else None
+        saved = "-" if not nv or nv["saved_N"] is None else "/".join(
+            f"{nv[k]['median']:g}" for k in ("saved_N", "saved_W_M", "saved_W_B"))
+        if nv and nv["no_exact_n_up_to_64"]:
+            saved += f" ({nv['no_exact_n_up_to_64']} ch: naive never exact)"
+        bits = "-" if not nv or nv["saved_param_bits"] is None else (
+            f"{nv['saved_param_bits']['median']:g}/{nv['saved_param_bits']['max']}")
+        bl = s["baselines"] if s else None
+        table.add_row(
+            sl.name, str(sl.channels), f"{sum(sl.exact)}/{sl.channels}", sl.hw_rounding,
+            _fmt({"min": min(sl.N), "median": sorted(sl.N)[len(sl.N) // 2], "max": max(sl.N)}),
+            str(sl.widths.M), str(sl.widths.B), str(sl.widths.N), saved, bits,
+            "-" if not bl else f"{bl['tflite_rate']:.3%}",
+            "-" if not bl else f"{bl['float32_rate']:.4%}",
+        )
+    console.print(table)
+    for sl in solved:
+        bad = [c for c, e in enumerate(sl.exact) if not e]
+        if bad:
+            console.print(
+                f"[bold]{sl.name}[/]: {len(bad)} channel(s) without exact parameters "
+                f"(hw_rounding={sl.hw_rounding}): {bad[:10]}{' ...' if len(bad) > 10 else ''}; "
+                f"{sum(sl.mismatches)} inputs differ in all"
+            )
+    return 0

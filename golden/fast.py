@@ -1,0 +1,730 @@
+"""The fast exact solver for the folded form (hw_rounding="floor"), many channels at once.
+
+Same answers as :func:`exactbn.golden.solver.solve_channel` (M, B, N, exact, certificate),
+computed by the direct route of DESIGN.md section 2 in numba:
+
+1. Level transitions ``first(t) = ceil((t - off - b) / a)`` in float64 (off = 0 for floor,
+   1/2 otherwise). An estimate farther than a proven error bound from an integer is exact
+   as it is; the rare ones within the bound (and every exact tie) are settled exactly with
+   error-free float arithmetic (Dekker's product, Shewchuk's expansion sum: the exact sign of
+   ``a*k + b - (t - off)``), then the tie rule of the rounding (parity for half_even, sign for
+   half_away) decides.
+2. Pruning: a vertex of the upper hull of the lower points (x, level) is a running record
+   (prefix or suffix maximum) of its slack ``level - a*x``; likewise for the lower hull of the
+   upper points. Only records (with a tolerance above the float error) go to the exact hull.
+3. Exact hulls and the open slope interval (alpha_lo, alpha_hi) in int64 arithmetic (every
+   product is bounded before it is formed), the smallest N with a multiple of 2^-N strictly
+   inside, the smallest |M|, then the admissible B closest to 0.
+4. The answer is re-checked against every constraint (all levels, not only hull vertices).
+
+Channels outside the proven-safe envelope (|x| > 2^31, |a| or |b| beyond 2^+-500, products
+that could overflow int64, a forced shift below the minimum) are flagged ``STATUS_FALLBACK``
+and solved by the exact Python solver; channels with no exact folded solution are flagged
+``STATUS_NO_EXACT`` (the exact solver then finds the best inexact parameters). Nothing is
+ever guessed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "STATUS_OK",
+    "STATUS_FALLBACK",
+    "STATUS_NO_EXACT",
+    "ROUNDING_CODES",
+    "solve_fast",
+    "certificate_of",
+    "solve_all_fast",
+    "FAST_MIN_CHANNELS",
+]
+
+STATUS_OK = 0
+STATUS_FALLBACK = 1  # outside the safe envelope: use solve_channel
+STATUS_NO_EXACT = 2  # no exact folded solution at any N: use solve_channel for the best
+
+ROUNDING_CODES = {"floor": 0, "half_up": 1, "half_even": 2, "half_away": 3}
+
+FAST_MIN_CHANNELS = int(os.environ.get("EXACTBN_FAST_MIN_CHANNELS", "64"))
+
+_X_LIMIT = 1 << 31  # |x| bound of the safe envelope
+_Z_LIMIT = float(1 << 41)  # transition estimates beyond this are "far outside the range"
+_A_MIN = 2.0**-500
+_A_MAX = 2.0**500
+_BIG = np.int64(1) << np.int64(61)
+_CHUNK = 128
+_BLK = 16  # block size of the record pruning
+
+# Columns of the certificate array (mirrored x' = sign*x is undone before output).
+# 0..3 pair_lo (x_lower, level_lower, x_upper, level_upper), 4..7 pair_hi, 8..9 bind_lo
+# (x, level), 10..11 bind_hi (x, level); levels of upper points are the level t whose last x
+# it is (the constraint is "< t + 1"), as in the solver's certificate.
+_CERT_COLS = 12
+
+
+# ---------------------------------------------------------------------------------------------
+# error-free float arithmetic
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    err = (a - (s - bb)) + (b - bb)
+    return s, err
+
+
+@njit(cache=True, inline="always")
+def _split(a):
+    c = 134217729.0 * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+@njit(cache=True, inline="always")
+def _two_prod(a, b):
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    err = al * bl - (((p - ah * bh) - al * bh) - ah * bl)
+    return p, err
+
+
+@njit(cache=True)
+def _exact_sign(t0, t1, t2, t3, buf):
+    """Exact sign of t0 + t1 + t2 + t3 (Shewchuk's grow-expansion; no overflow assumed)."""
+    buf[0] = t0
+    n = 1
+    for k in range(3):
+        q = t1 if k == 0 else (t2 if k == 1 else t3)
+        for i in range(n):
+            q, h = _two_sum(q, buf[i])
+            buf[i] = h
+        buf[n] = q
+        n += 1
+    for i in range(n - 1, -1, -1):
+        if buf[i] > 0.0:
+            return 1
+        if buf[i] < 0.0:
+            return -1
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# exact transitions
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _tie_up(rcode, t):
+    if rcode <= 1:
+        return True
+    if rcode == 2:
+        return (t & 1) == 0
+    return t >= 1
+
+
+@njit(cache=True)
+def _first_exact(A, b, t, rcode, buf):
+    """Smallest integer x with R(A*x + b) >= t (A > 0), clamped to +-2^41 when far out."""
+    off = 0.0 if rcode == 0 else 0.5
+    c = float(t) - off  # exact: |t| < 2^20
+    z = (c - b) / A  # relative error < 2^-52
+    if z > _Z_LIMIT:
+        return np.int64(1) << np.int64(41)
+    if z < -_Z_LIMIT:
+        return -(np.int64(1) << np.int64(41))
+    fz = np.floor(z)
+    fr = z - fz
+    margin = abs(z) * 2.0**-48 + 2.0**-1000
+    if fr > margin and 1.0 - fr > margin:
+        return np.int64(fz) + 1
+    k = fz if fr <= margin else fz + 1.0
+    p, e = _two_prod(A, k)
+    s = _exact_sign(p, e, b, -c, buf)
+    ki = np.int64(k)
+    if s > 0:
+        return ki
+    if s < 0:
+        return ki + 1
+    return ki if _tie_up(rcode, t) else ki + 1
+
+
+@njit(cache=True)
+def _level_at(A, b, x, rcode, qmin, qmax, buf):
+    """Exact clip(R(A*x + b)) for A > 0: qmin + #{t in (qmin, qmax] : first(t) <= x}."""
+    off = 0.0 if rcode == 0 else 0.5
+    v = A * float(x) + b + off
+    if v != v:
+        v = 0.0
+    v = min(max(v, float(qmin)), float(qmax))
+    te = np.int64(np.floor(v))
+    te = min(max(te, qmin), qmax)
+    while te < qmax and _first_exact(A, b, te + 1, rcode, buf) <= x:
+        te += 1
+    while te > qmin and _first_exact(A, b, te, rcode, buf) > x:
+        te -= 1
+    return te
+
+
+@njit(cache=True)
+def _const_level(b, rcode, qmin, qmax):
+    """Exact clip(R(b)) (the a == 0 channel)."""
+    v = min(max(b, float(qmin) - 1.0), float(qmax) + 1.0)
+    fl = np.floor(v)
+    t = np.int64(fl)
+    if rcode != 0:
+        rem = v - fl  # exact
+        if rem > 0.5:
+            t += 1
+        elif rem == 0.5 and _tie_up(rcode, t + 1):
+            t += 1
+    return min(max(t, qmin), qmax)
+
+
+# ---------------------------------------------------------------------------------------------
+# exact integer helpers
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _cross(ox, oy, ax, ay, bx, by):
+    return (ax - ox) * (by - oy) - (ay - oy) * (bx - ox)
+
+
+@njit(cache=True)
+def _gcd(a, b):
+    a = abs(a)
+    b = abs(b)
+    while b:
+        a, b = b, a % b
+    return a
+
+
+@njit(cache=True)
+def _floor_scaled(p, q, n):
+    """(floor(p*2^n/q), remainder, ok) for q > 0, by doubling; ok False if it grows past 2^61."""
+    k = p // q
+    r = p - k * q
+    for _ in range(n):
+        r2 = 2 * r
+        k = 2 * k
+        if r2 >= q:
+            k += 1
+            r2 -= q
+        r = r2
+        if k > _BIG or k < -_BIG:
+            return k, r, False
+    return k, r, True
+
+
+# ---------------------------------------------------------------------------------------------
+# one channel
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
+               candL, candU, bmax, bmin, pmax, pmin, hx, hy, gx, gy, buf,
+               status, M_out, B_out, N_out, nmin_out, sign_out, alpha, cert, cflag):
+    if not (abs(lo) <= _X_LIMIT and abs(hi) <= _X_LIMIT and lo <= hi):
+        status[i] = 1
+        return
+    if not (abs(b) <= _A_MAX):
+        status[i] = 1
+        return
+    # ---- the staircase, mirrored so it rises: levels ws_lev, first x ws_fst -----------------
+    # SL[j] = level - A*first (lower-point slack, up to the constant b); computed with the
+    # transitions in the dense case, after them otherwise.
+    dense = False
+    if a == 0.0:
+        sgn = 1
+        A = 0.0
+        mlo, mhi = lo, hi
+        nlev = 1
+        ws_lev[0] = _const_level(b, rcode, qmin, qmax)
+        ws_fst[0] = mlo
+        SL[0] = float(ws_lev[0])
+    else:
+        if not (_A_MIN <= abs(a) <= _A_MAX):
+            status[i] = 1
+            return
+        sgn = 1 if a > 0.0 else -1
+        A = abs(a)
+        if sgn > 0:
+            mlo, mhi = lo, hi
+        else:
+            mlo, mhi = -hi, -lo
+        t_lo = _level_at(A, b, mlo, rcode, qmin, qmax, buf)
+        t_hi = _level_at(A, b, mhi, rcode, qmin, qmax, buf)
+        ws_lev[0] = t_lo
+        ws_fst[0] = mlo
+        SL[0] = float(t_lo) - A * float(mlo)
+        if A < 1.0:
+            # Dense: z steps by 1/A > 1, so every level in (t_lo, t_hi] is present.
+            nlev = t_hi - t_lo + 1
+            dense = True
+            inv = 1.0 / A
+            off = 0.0 if rcode == 0 else 0.5
+            # |z - z*| <= 3 ulp-relative (sub, reciprocal, product); margin far above it.
+            margin = (max(abs(float(mlo)), abs(float(mhi))) + 2.0) * 2.0**-48
+            nnear = 0
+            for k in range(1, nlev):
+                t = float(t_lo + k)
+                z = ((t - off) - b) * inv
+                fz = np.floor(z)
+                fr = z - fz
+                nnear += (fr <= margin) | (fr >= 1.0 - margin)
+                f = fz + 1.0
+                ws_fst[k] = np.int64(f)
+                ws_lev[k] = t_lo + k
+                SL[k] = t - A * f
+            if nnear > 0:
+                for k in range(1, nlev):
+                    t = float(t_lo + k)
+                    z = ((t - off) - b) * inv
+                    fr = z - np.floor(z)
+                    if (fr <= margin) | (fr >= 1.0 - margin):
+                        f = _first_exact(A, b, t_lo + k, rcode, buf)
+                        ws_fst[k] = f
+                        SL[k] = t - A * float(f)
+        else:
+            nlev = 1
+            for t in range(t_lo + 1, t_hi + 1):
+                f = _first_exact(A, b, t, rcode, buf)
+                if f == ws_fst[nlev - 1]:
+                    nlev -= 1  # the previous level is empty
+                ws_lev[nlev] = t
+                ws_fst[nlev] = f
+                nlev += 1
+    sign_out[i] = sgn
+    jl0 = 0 if ws_lev[0] > qmin else 1  # lower points: j in [jl0, nlev), at first[j]
+    ju1 = nlev if ws_lev[nlev - 1] < qmax else nlev - 1  # upper points: j in [0, ju1)
+    # Candidates: every vertex of the upper hull of the lower points is a prefix or suffix
+    # maximum of its slack SL; every vertex of the lower hull of the upper points a prefix or
+    # suffix minimum of its slack, which is SL[j + 1] + A when all levels are present.
+    # Maxima over whole earlier/later blocks bound the running records, so testing against
+    # them (with a tolerance above the float error) keeps a superset of the hull vertices.
+    ncl = 0
+    ncu = 0
+    if jl0 == 0:
+        candL[0] = 0
+        ncl = 1
+    if dense and nlev > 1:
+        tol = 2.0**-30 * (A * (abs(float(mlo)) + abs(float(mhi))) + abs(float(qmin))
+                          + abs(float(qmax)) + 1.0)
+        n1 = nlev - 1
+        nblk = (n1 + _BLK - 1) // _BLK
+        for q in range(nblk):
+            k0 = 1 + q * _BLK
+            k1 = min(k0 + _BLK, nlev)
+            mx = SL[k0]
+            mn = SL[k0]
+            for k in range(k0 + 1, k1):
+                v = SL[k]
+                mx = v if v > mx else mx
+                mn = v if v < mn else mn
+            bmax[q] = mx
+            bmin[q] = mn
+        run_mx = -np.inf
+        run_mn = np.inf
+        for q in range(nblk):
+            pmax[q] = run_mx
+            pmin[q] = run_mn
+            run_mx = bmax[q] if bmax[q] > run_mx else run_mx
+            run_mn = bmin[q] if bmin[q] < run_mn else run_mn
+        run_mx = -np.inf
+        run_mn = np.inf
+        for q in range(nblk - 1, -1, -1):
+            thr_mx = (pmax[q] if pmax[q] < run_mx else run_mx) - tol
+            thr_mn = (pmin[q] if pmin[q] > run_mn else run_mn) + tol
+            pmax[q] = thr_mx
+            pmin[q] = thr_mn
+            run_mx = bmax[q] if bmax[q] > run_mx else run_mx
+            run_mn = bmin[q] if bmin[q] < run_mn else run_mn
+        for q in range(nblk):
+            k0 = 1 + q * _BLK
+            k1 = min(k0 + _BLK, nlev)
+            if bmax[q] >= pmax[q]:
+                for k in range(k0, k1):
+                    if SL[k] >= pmax[q]:
+                        candL[ncl] = k
+                        ncl += 1
+            if bmin[q] <= pmin[q]:
+                for k in range(k0, k1):
+                    if SL[k] <= pmin[q]:
+                        candU[ncu] = k - 1
+                        ncu += 1
+    else:
+        for k in range(1, nlev):
+            candL[ncl] = k
+            ncl += 1
+        for k in range(nlev - 1):
+            candU[ncu] = k
+            ncu += 1
+    if ju1 == nlev:
+        candU[ncu] = nlev - 1
+        ncu += 1
+    # Upper hull of the lower points (x = first, y = level).
+    nhl = 0
+    for c in range(ncl):
+        j = candL[c]
+        x0 = ws_fst[j]
+        y0 = ws_lev[j]
+        while nhl >= 2 and _cross(hx[nhl - 2], hy[nhl - 2], hx[nhl - 1], hy[nhl - 1],
+                                  x0, y0) >= 0:
+            nhl -= 1
+        hx[nhl] = x0
+        hy[nhl] = y0
+        nhl += 1
+    # Lower hull of the upper points (x = last, y = level + 1).
+    nhu = 0
+    for c in range(ncu):
+        j = candU[c]
+        x0 = ws_fst[j + 1] - 1 if j + 1 < nlev else mhi
+        y0 = ws_lev[j] + 1
+        while nhu >= 2 and _cross(gx[nhu - 2], gy[nhu - 2], gx[nhu - 1], gy[nhu - 1],
+                                  x0, y0) <= 0:
+            nhu -= 1
+        gx[nhu] = x0
+        gy[nhu] = y0
+        nhu += 1
+    # ---- the open slope interval over hull pairs (first strict extreme, as the solver) -------
+    lo_p = np.int64(0)
+    lo_q = np.int64(0)  # q == 0: unbounded
+    hi_p = np.int64(0)
+    hi_q = np.int64(0)
+    lo_i = lo_j = hi_i = hi_j = -1
+    for u in range(nhl):
+        xi = hx[u]
+        li = hy[u]
+        for v in range(nhu):
+            dx = xi - gx[v]
+            dl = li - gy[v]
+            if dx > 0:
+                if lo_q == 0 or dl * lo_q > lo_p * dx:
+                    lo_p = dl
+                    lo_q = dx
+                    lo_i = u
+                    lo_j = v
+            elif dx < 0:
+                if hi_q == 0 or (-dl) * hi_q < hi_p * (-dx):
+                    hi_p = -dl
+                    hi_q = -dx
+                    hi_i = u
+                    hi_j = v
+            elif dl >= 0:
+                status[i] = 2
+                return
+    if lo_q != 0 and hi_q != 0 and lo_p * hi_q >= hi_p * lo_q:
+        status[i] = 2
+        return
+    # ---- minimal N, then M ------------------------------------------------------------------
+    if lo_q == 0 or hi_q == 0:
+        nmin = 0
+    else:
+        k1, r1, ok1 = _floor_scaled(lo_p, lo_q, 0)
+        k2, r2, ok2 = _floor_scaled(hi_p, hi_q, 0)
+        nmin = 0
+        while True:
+            m = k1 + 1
+            if m < k2 or (m == k2 and r2 > 0):
+                break
+            nmin += 1
+            if nmin > 60:
+                status[i] = 1
+                return
+            r1 *= 2
+            k1 *= 2
+            if r1 >= lo_q:
+                k1 += 1
+                r1 -= lo_q
+            r2 *= 2
+            k2 *= 2
+            if r2 >= hi_q:
+                k2 += 1
+                r2 -= hi_q
+            if k2 > _BIG or k1 > _BIG or k1 < -_BIG or k2 < -_BIG:
+                status[i] = 1
+                return
+    n = nmin if n_fixed < 0 else n_fixed
+    if n < nmin or n > 60:
+        status[i] = 1
+        return
+    has_lo = lo_q != 0
+    has_hi = hi_q != 0
+    m_lo = np.int64(0)
+    m_hi = np.int64(0)
+    if has_lo:
+        k, r, ok = _floor_scaled(lo_p, lo_q, n)
+        if not ok:
+            status[i] = 1
+            return
+        m_lo = k + 1
+    if has_hi:
+        k, r, ok = _floor_scaled(hi_p, hi_q, n)
+        if not ok:
+            status[i] = 1
+            return
+        m_hi = k - 1 if r == 0 else k  # ceil(alpha_hi*2^n) - 1
+    if (not has_lo or m_lo <= 0) and (not has_hi or m_hi >= 0):
+        mm = np.int64(0)
+    elif has_lo and m_lo > 0:
+        mm = m_lo
+    else:
+        mm = m_hi
+    # ---- B closest to 0 (bounds of every product checked first) ------------------------------
+    lmax = max(abs(qmin), abs(qmax)) + 1
+    if abs(mm) >= (np.int64(1) << np.int64(28)) or lmax >= (np.int64(1) << np.int64(60 - n)):
+        status[i] = 1
+        return
+    has_blo = nhl > 0
+    has_bhi = nhu > 0
+    b_lo = np.int64(0)
+    b_hi = np.int64(0)
+    bl_k = bh_k = -1
+    for u in range(nhl):
+        val = (hy[u] << n) - mm * hx[u]
+        if bl_k < 0 or val > b_lo:
+            b_lo = val
+            bl_k = u
+    for v in range(nhu):
+        val = (gy[v] << n) - 1 - mm * gx[v]
+        if bh_k < 0 or val < b_hi:
+            b_hi = val
+            bh_k = v
+    if has_blo and has_bhi and b_lo > b_hi:
+        status[i] = 1  # cannot happen for an M inside the interval; never guess
+        return
+    if (not has_blo or b_lo <= 0) and (not has_bhi or b_hi >= 0):
+        bb = np.int64(0)
+    elif has_blo and b_lo > 0:
+        bb = b_lo
+    else:
+        bb = b_hi
+    # ---- re-check every constraint -----------------------------------------------------------
+    if nlev > 1 and mm <= 0:
+        status[i] = 1
+        return
+    bad = False
+    for j in range(jl0, nlev):
+        bad |= mm * ws_fst[j] + bb < (ws_lev[j] << n)
+    for j in range(nlev - 1):
+        bad |= mm * (ws_fst[j + 1] - 1) + bb > ((ws_lev[j] + 1) << n) - 1
+    if ju1 == nlev:
+        bad |= mm * mhi + bb > ((ws_lev[nlev - 1] + 1) << n) - 1
+    if bad:
+        status[i] = 1
+        return
+    # ---- outputs, in the original orientation ------------------------------------------------
+    status[i] = 0
+    M_out[i] = mm * sgn
+    B_out[i] = bb
+    N_out[i] = n
+    nmin_out[i] = nmin
+    # alpha ends (reduced); mirrored: (lo, hi) -> (-hi, -lo)
+    if has_lo:
+        g = _gcd(lo_p, lo_q)
+        lp = lo_p // g
+        lq = lo_q // g
+    else:
+        lp = np.int64(0)
+        lq = np.int64(0)
+    if has_hi:
+        g = _gcd(hi_p, hi_q)
+        hp = hi_p // g
+        hq = hi_q // g
+    else:
+        hp = np.int64(0)
+        hq = np.int64(0)
+    if sgn > 0:
+        alpha[i, 0] = lp
+        alpha[i, 1] = lq
+        alpha[i, 2] = hp
+        alpha[i, 3] = hq
+    else:
+        alpha[i, 0] = -hp
+        alpha[i, 1] = hq
+        alpha[i, 2] = -lp
+        alpha[i, 3] = lq
+    flags = 0
+    if has_lo:
+        cert[i, 0] = sgn * hx[lo_i]
+        cert[i, 1] = hy[lo_i]
+        cert[i, 2] = sgn * gx[lo_j]
+        cert[i, 3] = gy[lo_j] - 1
+        flags |= 1
+    if has_hi:
+        cert[i, 4] = sgn * hx[hi_i]
+        cert[i, 5] = hy[hi_i]
+        cert[i, 6] = sgn * gx[hi_j]
+        cert[i, 7] = gy[hi_j] - 1
+        flags |= 2
+    if has_blo:
+        cert[i, 8] = sgn * hx[bl_k]
+        cert[i, 9] = hy[bl_k]
+        flags |= 4
+    if has_bhi:
+        cert[i, 10] = sgn * gx[bh_k]
+        cert[i, 11] = gy[bh_k] - 1
+        flags |= 8
+    cflag[i] = flags
+
+
+@njit(cache=True, parallel=True)
+def _kernel(a, b, lo, hi, rcode, qmin, qmax, n_fixed,
+            status, M_out, B_out, N_out, nmin_out, sign_out, alpha, cert, cflag):
+    c = a.shape[0]
+    nlv = qmax - qmin + 2
+    nchunks = (c + _CHUNK - 1) // _CHUNK
+    for ch in prange(nchunks):
+        ws_lev = np.empty(nlv, np.int64)
+        ws_fst = np.empty(nlv, np.int64)
+        SL = np.empty(nlv, np.float64)
+        candL = np.empty(nlv, np.int64)
+        candU = np.empty(nlv, np.int64)
+        nb = nlv // _BLK + 2
+        bmax = np.empty(nb, np.float64)
+        bmin = np.empty(nb, np.float64)
+        pmax = np.empty(nb, np.float64)
+        pmin = np.empty(nb, np.float64)
+        hx = np.empty(nlv, np.int64)
+        hy = np.empty(nlv, np.int64)
+        gx = np.empty(nlv, np.int64)
+        gy = np.empty(nlv, np.int64)
+        buf = np.empty(8, np.float64)
+        for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
+            _solve_one(a[i], b[i], lo[i], hi[i], rcode, qmin, qmax, n_fixed[i], i, ws_lev,
+                       ws_fst, SL, candL, candU, bmax, bmin, pmax, pmin, hx, hy, gx, gy, buf,
+                       status, M_out, B_out, N_out, nmin_out, sign_out, alpha, cert, cflag)
+
+
+# ---------------------------------------------------------------------------------------------
+# Python API
+# ---------------------------------------------------------------------------------------------
+
+
+def solve_fast(a, b, lo, hi, rounding: str, qmin: int, qmax: int, n_fixed=None) -> dict:
+    """Exact folded-form parameters of many channels at once (hw_rounding="floor").
+
+    ``a``, ``b``: float64 arrays (C,); ``lo``, ``hi``: input range, scalars or (C,) arrays;
+    ``rounding``: the reference rounding; ``n_fixed``: None (minimal N per channel) or a
+    shared shift (int or (C,) array). Returns a dict of arrays of length C:
+
+    - ``status``: 0 solved here, 1 outside the safe envelope (use ``solve_channel``), 2 no
+      exact folded solution at any N (``solve_channel`` finds the best inexact parameters);
+    - ``M``, ``B``, ``N``, ``n_min`` (int64), ``exact`` (bool: status == 0);
+    - ``alpha``: (C, 4) int64 ``[lo_num, lo_den, hi_num, hi_den]`` of the open slope
+      interval in the original x (reduced; den 0 = unbounded);
+    - ``cert``: (C, 12) int64 binding points (see ``certificate_of``), ``cert_flags`` (bit 0
+      pair_lo, 1 pair_hi, 2 bind_lo, 3 bind_hi present), ``sign`` (+1/-1 mirror of x).
+
+    Entries of channels with status != 0 are meaningless except ``status``.
+    """
+    if rounding not in ROUNDING_CODES:
+        raise ValueError(f"unknown rounding {rounding!r}")
+    a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+    c = a.shape[0]
+    b = np.ascontiguousarray(np.broadcast_to(np.asarray(b, dtype=np.float64), (c,)))
+    lo_a = np.ascontiguousarray(np.broadcast_to(np.asarray(lo, dtype=np.int64), (c,)))
+    hi_a = np.ascontiguousarray(np.broadcast_to(np.asarray(hi, dtype=np.int64), (c,)))
+    nf = np.full(c, -1, np.int64) if n_fixed is None else np.ascontiguousarray(
+        np.broadcast_to(np.asarray(n_fixed, dtype=np.int64), (c,)))
+    out = {
+        "status": np.zeros(c, np.int8),
+        "M": np.zeros(c, np.int64),
+        "B": np.zeros(c, np.int64),
+        "N": np.zeros(c, np.int64),
+        "n_min": np.zeros(c, np.int64),
+        "sign": np.ones(c, np.int8),
+        "alpha": np.zeros((c, 4), np.int64),
+        "cert": np.zeros((c, _CERT_COLS), np.int64),
+        "cert_flags": np.zeros(c, np.int8),
+    }
+    span = int(qmax) - int(qmin)
+    if span < 0 or max(abs(int(qmin)), abs(int(qmax))) >= (1 << 20):
+        out["status"][:] = STATUS_FALLBACK
+    else:
+        _kernel(a, b, lo_a, hi_a, ROUNDING_CODES[rounding], np.int64(qmin), np.int64(qmax), nf,
+                out["status"], out["M"], out["B"], out["N"], out["n_min"], out["sign"],
+                out["alpha"], out["cert"], out["cert_flags"])
+    out["exact"] = out["status"] == STATUS_OK
+    return out
+
+
+def certificate_of(res: dict, i: int, hw_rounding: str = "floor") -> dict:
+    """The channel's certificate dict, exactly as ``solve_channel`` writes it."""
+    cert = res["cert"][i]
+    flags = int(res["cert_flags"][i])
+    pts: dict[tuple[int, str], int] = {}
+    if flags & 1:
+        pts[(int(cert[0]), "lower")] = int(cert[1])
+        pts[(int(cert[2]), "upper")] = int(cert[3])
+    if flags & 2:
+        pts[(int(cert[4]), "lower")] = int(cert[5])
+        pts[(int(cert[6]), "upper")] = int(cert[7])
+    if flags & 4:
+        pts[(int(cert[8]), "lower")] = int(cert[9])
+    if flags & 8:
+        pts[(int(cert[10]), "upper")] = int(cert[11])
+    al = res["alpha"][i]
+    return {
+        "points": [[x, lvl, kind] for (x, kind), lvl in sorted(pts.items())],
+        "alpha_lo": [int(al[0]), int(al[1])] if al[1] else None,
+        "alpha_hi": [int(al[2]), int(al[3])] if al[3] else None,
+        "hw_rounding": hw_rounding,
+    }
+
+
+def _channel_solutions(res, a, b, rounding, qmin, qmax, ranges, n_fixed=None):
+    from .solver import ChannelSolution, solve_channel
+
+    sols = []
+    status = res["status"]
+    for i in range(len(a)):
+        if status[i] == STATUS_OK:
+            sols.append(ChannelSolution(
+                int(res["M"][i]), int(res["B"][i]), int(res["N"][i]), True, 0, 0,
+                certificate_of(res, i), True, int(res["n_min"][i])))
+        else:
+            lo, hi = ranges[i]
+            nf = None if n_fixed is None else int(n_fixed)
+            sols.append(solve_channel(float(a[i]), float(b[i]), rounding, qmin, qmax, int(lo),
+                                      int(hi), hw_rounding="floor", n_fixed=nf))
+    return sols
+
+
+def solve_all_fast(a, b, out, ranges, shift_mode: str) -> list:
+    """``solver._solve_all`` for hw_rounding="floor" without a budget, via ``solve_fast``.
+
+    Identical results (M, B, N, exact, mismatches, certificate, n_min); channels the fast
+    path does not settle are solved by ``solve_channel``.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    lo = np.array([int(r[0]) for r in ranges], dtype=object)
+    hi = np.array([int(r[1]) for r in ranges], dtype=object)
+    if any(abs(v) > _X_LIMIT for v in lo) or any(abs(v) > _X_LIMIT for v in hi):
+        lo_i = np.array([v if abs(v) <= _X_LIMIT else _X_LIMIT + 1 for v in lo], np.int64)
+        hi_i = np.array([v if abs(v) <= _X_LIMIT else _X_LIMIT + 1 for v in hi], np.int64)
+    else:
+        lo_i, hi_i = lo.astype(np.int64), hi.astype(np.int64)
+    res = solve_fast(a, b, lo_i, hi_i, out.rounding, out.qmin, out.qmax)
+    sols = _channel_solutions(res, a, b, out.rounding, out.qmin, out.qmax, ranges)
+    if shift_mode == "shared":
+        n_shared = max((s.N for s in sols if s.exact), default=max(s.N for s in sols))
+        res = solve_fast(a, b, lo_i, hi_i, out.rounding, out.qmin, out.qmax, n_fixed=n_shared)
+        sols = _channel_solutions(res, a, b, out.rounding, out.qmin, out.qmax, ranges, n_shared)
+    return sols
+
+
+def set_threads(n: int | None) -> int:
+    """Set numba's thread count (None: all); returns the previous count."""
+    prev = numba.get_num_threads()
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if n is None else n)
+    return prev
