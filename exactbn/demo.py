@@ -286,7 +286,17 @@ def _stage_sim(ctx: dict) -> StageResult:
         cmds.append("exactbn " + " ".join(args))
         t0 = time.time()
         if ctx["routes"]["sim"] == "api":
-            row = _sim_api(ctx, name)
+            try:
+                try:
+                    row = _sim_api(ctx, name)
+                except RuntimeError as e:  # a tool/build error (not a mismatch): retry once
+                    _note(ctx, f"sim {name}: retrying after {type(e).__name__}")
+                    row = _sim_api(ctx, name)
+                    row["retried"] = f"{type(e).__name__}: {str(e).strip()[:120]}"
+            except Exception as e:  # a build/tool error fails this layer, the rest still run
+                row = {"layer": name, "passed": False, "last": f"{type(e).__name__}: "
+                       f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}"}
+                write_text_atomic(out / "logs" / f"sim_{name}.log", f"{type(e).__name__}: {e}\n")
         else:
             rc, text = _run_cli(args, out / "logs" / f"sim_{name}.log")
             m = _SIM_COUNT.findall(text)

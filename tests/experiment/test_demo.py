@@ -11,7 +11,8 @@ from exactbn import demo
 
 @pytest.fixture
 def no_hw_commands(monkeypatch):
-    monkeypatch.setattr(demo, "_available_commands", lambda: set())
+    monkeypatch.setattr(demo, "_routes", lambda: {"generate": None, "sim": None,
+                                                    "synth": None})
 
 
 def test_demo_reports_missing_stages_and_still_runs_the_rest(tmp_path, no_hw_commands):
