@@ -178,7 +178,7 @@ def _stage_solve(ctx: dict) -> StageResult:
                        f"{'passed' if all(c.ok for c in checks) else 'FAILED'}",
                        data={"rows": rows},
                        commands=[f"exactbn solve {out / 'layers.json'} -o {out / 'solved.json'}",
-                                 f"exactbn verify {out / 'solved.json'}"])
+                                 f"exactbn verify {out / 'layers.json'} {out / 'solved.json'}"])
 
 
 def _stage_experiment(ctx: dict) -> StageResult:
@@ -282,7 +282,8 @@ def _stage_sim(ctx: dict) -> StageResult:
     names = _layer_names(ctx)
     for i, name in enumerate(names):
         _note(ctx, f"sim {name} on Verilator ({i + 1}/{len(names)})")
-        args = ["sim", str(solved), "--layer", name, "--simulator", "verilator"]
+        args = ["sim", str(solved), "--layer", name, "--name", _unit_name(name),
+                "--simulator", "verilator"]
         cmds.append("exactbn " + " ".join(args))
         t0 = time.time()
         if ctx["routes"]["sim"] == "api":
