@@ -383,7 +383,8 @@ class Layer:
                 c = len(_float_list(src["gamma"], "bn.gamma"))
                 if c == 0:
                     raise FormatError("no channels", field="bn.gamma")
-                bn = {k: _float_list(src[k], f"bn.{k}", c) for k in ("gamma", "beta", "mean", "var")}
+                bn = {k: _float_list(src[k], f"bn.{k}", c)
+                      for k in ("gamma", "beta", "mean", "var")}
                 bn["eps"] = _need_float(src.get("eps", 1e-5), "bn.eps")
                 for ch, v in enumerate(bn["var"]):
                     if v + bn["eps"] <= 0:

@@ -17,7 +17,8 @@ __all__ = ["layer_summary", "sweep_inputs", "baseline_mismatches", "SWEEP_LIMIT"
 SWEEP_LIMIT = 1 << 16  # inputs per channel swept exhaustively for baseline rates
 
 
-def sweep_inputs(lo: int, hi: int, limit: int = SWEEP_LIMIT, seed: int = 0) -> tuple[np.ndarray, bool]:
+def sweep_inputs(lo: int, hi: int, limit: int = SWEEP_LIMIT, seed: int = 0
+                 ) -> tuple[np.ndarray, bool]:
     """Every x in [lo, hi] if there are at most ``limit``, else a seeded sample (and True)."""
     if hi - lo + 1 <= limit:
         return np.arange(lo, hi + 1, dtype=np.int64), False

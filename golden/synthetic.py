@@ -41,7 +41,8 @@ def example_layers() -> list[dict]:
                   "range": [[int(a), int(b)] for a, b in zip(lo, hi, strict=True)]},
         "output": {"bits": 4, "signed": False, "scale": 0.25, "zero_point": 0,
                    "rounding": "half_up", "clip": [0, 15]},
-        "bn": {"gamma": rng.normal(1.0, 0.3, c2).tolist(), "beta": rng.normal(0.5, 0.5, c2).tolist(),
+        "bn": {"gamma": rng.normal(1.0, 0.3, c2).tolist(),
+               "beta": rng.normal(0.5, 0.5, c2).tolist(),
                "mean": rng.normal(0.0, 1.0, c2).tolist(), "var": rng.uniform(0.2, 2.0, c2).tolist(),
                "eps": 1e-5},
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from brute import exact_params_at, first_exact
-
 from exactbn.golden import integer_model, reference
 from exactbn.golden.solver import solve_channel
 

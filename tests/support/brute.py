@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from exactbn.golden import integer_model, reference
 
 
