@@ -12,7 +12,7 @@ from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .mult import PartialProductMultiplier
+from .mult import PartialProductMultiplier, multiplier_shape
 
 __all__ = ["CeilingMultiplier"]
 
@@ -34,9 +34,9 @@ class CeilingMultiplier(wiring.Component):
         self.w_xs = w_x + (0 if x_signed else 1)
         self.w_p = self.w_xs + w_m
         self.dsp_a, self.dsp_b, self.stages = dsp_a, dsp_b, stages
-        probe = PartialProductMultiplier(self.w_xs, w_m, stages, dsp_a, dsp_b)
-        self.latency = 1 + probe.latency + (1 if stages == 0 else 0)
-        self.dsp_per_lane = probe.partial_products
+        n_terms, mul_latency = multiplier_shape(self.w_xs, w_m, stages, dsp_a, dsp_b)
+        self.latency = 1 + mul_latency + (1 if stages == 0 else 0)
+        self.dsp_per_lane = n_terms
         super().__init__({
             "x": In(lanes * w_x),
             "m": In(lanes * w_m),

@@ -13,7 +13,7 @@ from amaranth import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["PartialProductMultiplier", "split_operand"]
+__all__ = ["PartialProductMultiplier", "multiplier_shape", "split_operand"]
 
 
 def split_operand(width: int, port: int) -> list[tuple[int, int, bool]]:
@@ -28,6 +28,13 @@ def split_operand(width: int, port: int) -> list[tuple[int, int, bool]]:
         off += port - 1
     chunks.append((off, width - off, True))
     return chunks
+
+
+def multiplier_shape(w_a: int, w_b: int, stages: int, dsp_a: int = 18,
+                     dsp_b: int = 18) -> tuple[int, int]:
+    """``(partial products, latency)`` of a :class:`PartialProductMultiplier`."""
+    n_terms = len(split_operand(w_a, dsp_a)) * len(split_operand(w_b, dsp_b))
+    return n_terms, (0, 1, 1 + (n_terms - 1).bit_length())[stages]
 
 
 class PartialProductMultiplier(wiring.Component):

@@ -41,7 +41,7 @@ from .common import (
     spread,
     stream_ports,
 )
-from .mult import PartialProductMultiplier
+from .mult import PartialProductMultiplier, multiplier_shape
 
 __all__ = ["TfliteRequantizer", "INT32_MIN", "INT32_MAX"]
 
@@ -98,9 +98,9 @@ class TfliteRequantizer(wiring.Component):
         self.depth = pow2_at_least(max(self.groups, 1 << self.w_user))
         self.w_word = 64 + self.w_r + self.w_l + (1 if self.has_ovf else 0)
         p = self.pipeline
-        self._mul_probe = PartialProductMultiplier(32, 32, p.mult, dsp_a, dsp_b, 1 << 30, 64)
+        self.dsp_per_lane, mul_latency = multiplier_shape(32, 32, p.mult, dsp_a, dsp_b)
         self.shift_levels = 1 + self.w_r  # the nudge add, then one level per shift bit
-        self.latency = (1 + (1 if p.mult == 2 else 0) + self._mul_probe.latency
+        self.latency = (1 + (1 if p.mult == 2 else 0) + mul_latency
                         + sum(spread(self.shift_levels, p.shift)) + p.out)
         super().__init__(stream_ports(lanes, w_x, w_q, self.w_user))
 
@@ -186,6 +186,7 @@ class TfliteRequantizer(wiring.Component):
         m.d.comb += side_sig.eq(Cat(*side))
         if p.mult == 2:  # register the bias add before the DSPs
             acc = delay(m, adv, acc, 1, f"acc{lane}")
+            mq = delay(m, adv, mq, 1, f"mq{lane}")
             side_sig = delay(m, adv, side_sig, 1, f"side_a{lane}")
         mul = PartialProductMultiplier(32, 32, p.mult, self.dsp_a, self.dsp_b, 1 << 30, 64)
         m.submodules[f"mul{lane}"] = mul
