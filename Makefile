@@ -17,6 +17,10 @@ all: test
 	  echo "installing iverilog (apt)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq iverilog >/dev/null; }
+	@test -f /usr/include/lz4.h || { \
+	  echo "installing liblz4-dev (apt; Verilator's FST waveform writer needs lz4.h)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get install -y -qq liblz4-dev >/dev/null || echo "no liblz4-dev: VCD waves"; }
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)

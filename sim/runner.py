@@ -106,19 +106,24 @@ def build(verilog: str, toplevel: str, simulator: str, waves: bool = False,
         bdir.mkdir(parents=True)
         src = bdir / f"{toplevel}.v"
         src.write_text(verilog)
-        runner = get_runner(simulator)
         args = list(VERILATOR_ARGS) if simulator == "verilator" else []
-        if traced:
-            args += ["--trace-fst"]
         log = bdir / "build.log"
-        try:
-            with _outside_pytest():
-                runner.build(sources=[src], hdl_toplevel=toplevel, build_dir=bdir,
-                             build_args=args, timescale=TIMESCALE,
-                             waves=traced or simulator == "icarus", always=True, log_file=log)
-        except (RuntimeError, SystemExit) as e:
-            tail = log.read_text()[-3000:] if log.exists() else ""
-            raise RuntimeError(f"{simulator} build of {toplevel} failed: {e}\n{tail}") from None
+        # Verilator's FST writer needs lz4.h (Debian liblz4-dev); without it, trace to VCD.
+        formats = [["--trace-fst"], []] if traced else [[]]
+        for k, extra in enumerate(formats):
+            try:
+                with _outside_pytest():
+                    get_runner(simulator).build(
+                        sources=[src], hdl_toplevel=toplevel, build_dir=bdir,
+                        build_args=args + extra, timescale=TIMESCALE,
+                        waves=traced or simulator == "icarus", always=True, log_file=log)
+                break
+            except (RuntimeError, SystemExit) as e:
+                tail = log.read_text()[-3000:] if log.exists() else ""
+                if k + 1 < len(formats) and "lz4.h" in tail:
+                    continue
+                raise RuntimeError(f"{simulator} build of {toplevel} failed: {e}\n{tail}"
+                                   ) from None
         stamp.write_text(str(time.time()))
         return bdir, time.perf_counter() - t0
 
@@ -205,7 +210,8 @@ def _run_once(spec: BenchSpec, bdir: Path, toplevel: str, simulator: str, run_di
             res.first_mismatch = f"{name}: {sc['first']['text']}"
     res.passed = n_tests > 0 and not res.failures and res.mismatches == 0
     if waves:
-        wave = run_dir / ("dump.fst" if simulator == "verilator" else f"{toplevel}.fst")
+        names = ["dump.fst", "dump.vcd"] if simulator == "verilator" else [f"{toplevel}.fst"]
+        wave = next((run_dir / n for n in names if (run_dir / n).exists()), run_dir / names[0])
         res.wave_path = str(wave) if wave.exists() else None
     return res
 
