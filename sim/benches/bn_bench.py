@@ -17,7 +17,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from ..scoreboard import CheckResult, Params, check_stream
+from ..scoreboard import CheckResult, Mismatch, Params, check_stream
 from ..spec import ENV_SPEC, BenchSpec
 from ..stimulus import Frame, channel_inputs, pack_beats
 from .axis import Sig, StreamMonitor, StreamSink, StreamSource, activity
@@ -76,7 +76,7 @@ class TB:
 
     async def cfg_write(self, addr: int, m: int, b: int, n: int) -> None:
         """One write through the cfg port: valid held until the handshake, then dropped."""
-        cfg = self._cfg
+        cfg = self.cfg_signals
         cfg["addr"].write(addr)
         cfg["m"].write(m)
         cfg["b"].write(b)
@@ -99,7 +99,8 @@ class TB:
         self.params = params
 
     @property
-    def _cfg(self) -> dict[str, Sig]:
+    def cfg_signals(self) -> dict[str, Sig]:
+        """The RAM store's cfg port (valid, ready, addr, m, b, error, and n if present)."""
         if not hasattr(self, "_cfg_sigs"):
             d = self.dut
             sigs = {"valid": Sig(d.cfg_valid), "ready": Sig(d.cfg_ready), "addr": Sig(d.cfg_addr),
@@ -162,7 +163,10 @@ class TB:
                 raise AssertionError(
                     f"stream stalled: {source.accepted}/{len(frame)} beats accepted, "
                     f"{sink.count} out after {cycle - start} cycles")
-        self.cycle = cycle
+        # The handshakes decided at this falling edge happen at the next rising edge: let
+        # them, then go idle.
+        await edge
+        self.cycle = cycle + 1
         source.idle()
         self.sink.ready.write(0)
         self.loop_s += time.perf_counter() - t0
@@ -174,11 +178,8 @@ class TB:
         sink = self.sink
         if prefix_ok:  # after a reset, outputs are a prefix of what was accepted
             if sink.count > len(accepted):
-                res = CheckResult()
-                res.mismatches = 1
-                from ..scoreboard import Mismatch
-                res.first = Mismatch("count", sink.count, expected=len(accepted), got=sink.count)
-                return res
+                first = Mismatch("count", sink.count, expected=len(accepted), got=sink.count)
+                return CheckResult(mismatches=1, first=first)
             accepted = accepted.take(slice(0, sink.count))
         res = check_stream(accepted, sink.out_data, sink.out_user, sink.out_last, self.params,
                            self.unit, self.layer if with_reference else None)
@@ -283,7 +284,7 @@ async def reprogram(dut):
         total.add(tb.score(frame, True))
         tb.record("reprogram", total, applicable=False)
         return
-    cfg = tb._cfg
+    cfg = tb.cfg_signals
     assert cfg["error"].read() == 0, "cfg_error set before any bad write"
     C = len(tb.params.M)
     n_max = tb.layer.widths.n_max
