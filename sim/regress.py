@@ -19,39 +19,15 @@ __all__ = ["simulate_layer", "unit_config"]
 
 
 def unit_config(layer: SolvedLayer, **options):
-    """An ``exactbn.hw.UnitConfig`` for ``layer`` (the generator's rules, via exactbn.generate).
+    """An ``exactbn.hw.UnitConfig`` for ``layer``, by the generator's own rules.
 
-    ``options``: lanes, lane_mode, store, pipeline (a Pipeline or its text), name,
-    range_check, widths ``(W_M, W_B, W_N)`` overrides (None entries auto-sized).
+    ``options`` as for :func:`exactbn.generate.unit_config_from_solved`: lanes, lane_mode,
+    store, pipeline (a Pipeline or its text), widths ``(W_M, W_B, W_N)``, name, range_check,
+    allow_inexact.
     """
-    try:
-        from exactbn.generate import unit_config_from_solved
-    except ImportError:
-        unit_config_from_solved = None
-    if unit_config_from_solved is not None:
-        return unit_config_from_solved(layer, **options)
-    return _config_from_solved(layer, **options)
+    from exactbn.generate import unit_config_from_solved
 
-
-def _config_from_solved(layer: SolvedLayer, lanes: int = 1, lane_mode: str = "channels",
-                        store: str = "rom", pipeline=None, name: str = "exactbn_bn",
-                        range_check: bool = False, widths: tuple | None = None, **_ignored):
-    """Used only while exactbn.generate is absent: widths straight from the solved file."""
-    from exactbn.hw import Pipeline, UnitConfig
-
-    if isinstance(pipeline, str):
-        pipeline = Pipeline.parse(pipeline)
-    w_m, w_b, w_n = widths or (None, None, None)
-    w = {"M": w_m or layer.widths.M, "B": w_b or layer.widths.B,
-         "N": layer.widths.N if w_n is None else w_n}
-    return UnitConfig(
-        w_x=layer.input.bits, x_signed=layer.input.signed, w_m=w["M"], w_b=w["B"],
-        w_n=w["N"] if layer.shift_mode == "per-channel" else 0, w_q=layer.output.bits,
-        q_signed=layer.output.signed, qmin=layer.qmin, qmax=layer.qmax, M=layer.M, B=layer.B,
-        N=layer.N, lanes=lanes, lane_mode=lane_mode, shift_mode=layer.shift_mode,
-        hw_rounding=layer.hw_rounding, store=store, pipeline=pipeline or Pipeline(), name=name,
-        range_check=range_check, x_ranges=layer.ranges() if range_check else (),
-    )
+    return unit_config_from_solved(layer, **options)
 
 
 def simulate_layer(layer: SolvedLayer, config, simulator: str = "verilator",
