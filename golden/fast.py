@@ -26,6 +26,7 @@ ever guessed.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numba
@@ -198,26 +199,14 @@ def _cross(ox, oy, ax, ay, bx, by):
 
 
 @njit(cache=True)
-def _gcd(a, b):
-    a = abs(a)
-    b = abs(b)
-    while b:
-        a, b = b, a % b
-    return a
-
-
-@njit(cache=True)
 def _floor_scaled(p, q, n):
     """(floor(p*2^n/q), remainder, ok) for q > 0, by doubling; ok False if it grows past 2^61."""
     k = p // q
     r = p - k * q
     for _ in range(n):
-        r2 = 2 * r
-        k = 2 * k
-        if r2 >= q:
-            k += 1
-            r2 -= q
-        r = r2
+        c = np.int64(2 * r >= q)
+        k = 2 * k + c
+        r = 2 * r - c * q
         if k > _BIG or k < -_BIG:
             return k, r, False
     return k, r, True
@@ -228,9 +217,21 @@ def _floor_scaled(p, q, n):
 # ---------------------------------------------------------------------------------------------
 
 
+@njit(cache=True, fastmath=True)
+def _block_extremes(S, k0, k1):
+    """(max, min) of S[k0:k1] (finite values; fastmath only lets the reduction vectorise)."""
+    mx = S[k0]
+    mn = S[k0]
+    for k in range(k0 + 1, k1):
+        v = S[k]
+        mx = max(v, mx)
+        mn = min(v, mn)
+    return mx, mn
+
+
 @njit(cache=True)
 def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
-               candL, candU, bmax, bmin, pmax, pmin, hx, hy, gx, gy, buf,
+               candL, candU, bmax, bmin, bsel, flg, hx, hy, gx, gy, buf,
                status, M_out, B_out, N_out, nmin_out, sign_out, alpha, cert, cflag):
     if not (abs(lo) <= _X_LIMIT and abs(hi) <= _X_LIMIT and lo <= hi):
         status[i] = 1
@@ -318,46 +319,57 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
     if dense and nlev > 1:
         tol = 2.0**-30 * (A * (abs(float(mlo)) + abs(float(mhi))) + abs(float(qmin))
                           + abs(float(qmax)) + 1.0)
-        n1 = nlev - 1
-        nblk = (n1 + _BLK - 1) // _BLK
+        nblk = (nlev - 1 + _BLK - 1) // _BLK
         for q in range(nblk):
             k0 = 1 + q * _BLK
-            k1 = min(k0 + _BLK, nlev)
-            mx = SL[k0]
-            mn = SL[k0]
-            for k in range(k0 + 1, k1):
-                v = SL[k]
-                mx = v if v > mx else mx
-                mn = v if v < mn else mn
+            mx, mn = _block_extremes(SL, k0, min(k0 + _BLK, nlev))
             bmax[q] = mx
             bmin[q] = mn
+            bsel[q] = False
+        # forward: prefix records (bit 1: maximum, lower point k; bit 2: minimum, upper k-1)
         run_mx = -np.inf
         run_mn = np.inf
         for q in range(nblk):
-            pmax[q] = run_mx
-            pmin[q] = run_mn
-            run_mx = bmax[q] if bmax[q] > run_mx else run_mx
-            run_mn = bmin[q] if bmin[q] < run_mn else run_mn
+            k0 = 1 + q * _BLK
+            k1 = min(k0 + _BLK, nlev)
+            if bmax[q] >= run_mx - tol or bmin[q] <= run_mn + tol:
+                bsel[q] = True
+                for k in range(k0, k1):
+                    v = SL[k]
+                    flg[k] = (1 if v >= run_mx - tol else 0) | (2 if v <= run_mn + tol else 0)
+                    run_mx = v if v > run_mx else run_mx
+                    run_mn = v if v < run_mn else run_mn
+            else:
+                run_mx = bmax[q] if bmax[q] > run_mx else run_mx
+                run_mn = bmin[q] if bmin[q] < run_mn else run_mn
+        # backward: suffix records
         run_mx = -np.inf
         run_mn = np.inf
         for q in range(nblk - 1, -1, -1):
-            thr_mx = (pmax[q] if pmax[q] < run_mx else run_mx) - tol
-            thr_mn = (pmin[q] if pmin[q] > run_mn else run_mn) + tol
-            pmax[q] = thr_mx
-            pmin[q] = thr_mn
-            run_mx = bmax[q] if bmax[q] > run_mx else run_mx
-            run_mn = bmin[q] if bmin[q] < run_mn else run_mn
-        for q in range(nblk):
             k0 = 1 + q * _BLK
             k1 = min(k0 + _BLK, nlev)
-            if bmax[q] >= pmax[q]:
-                for k in range(k0, k1):
-                    if SL[k] >= pmax[q]:
+            if bmax[q] >= run_mx - tol or bmin[q] <= run_mn + tol:
+                if not bsel[q]:
+                    bsel[q] = True
+                    for k in range(k0, k1):
+                        flg[k] = 0
+                for k in range(k1 - 1, k0 - 1, -1):
+                    v = SL[k]
+                    flg[k] |= (1 if v >= run_mx - tol else 0) | (2 if v <= run_mn + tol else 0)
+                    run_mx = v if v > run_mx else run_mx
+                    run_mn = v if v < run_mn else run_mn
+            else:
+                run_mx = bmax[q] if bmax[q] > run_mx else run_mx
+                run_mn = bmin[q] if bmin[q] < run_mn else run_mn
+        for q in range(nblk):
+            if bsel[q]:
+                k0 = 1 + q * _BLK
+                for k in range(k0, min(k0 + _BLK, nlev)):
+                    fl = flg[k]
+                    if fl & 1:
                         candL[ncl] = k
                         ncl += 1
-            if bmin[q] <= pmin[q]:
-                for k in range(k0, k1):
-                    if SL[k] <= pmin[q]:
+                    if fl & 2:
                         candU[ncu] = k - 1
                         ncu += 1
     else:
@@ -425,11 +437,14 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
         status[i] = 2
         return
     # ---- minimal N, then M ------------------------------------------------------------------
+    k1 = r1 = k2 = r2 = np.int64(0)
     if lo_q == 0 or hi_q == 0:
         nmin = 0
     else:
-        k1, r1, ok1 = _floor_scaled(lo_p, lo_q, 0)
-        k2, r2, ok2 = _floor_scaled(hi_p, hi_q, 0)
+        k1 = lo_p // lo_q
+        r1 = lo_p - k1 * lo_q
+        k2 = hi_p // hi_q
+        r2 = hi_p - k2 * hi_q
         nmin = 0
         while True:
             m = k1 + 1
@@ -439,16 +454,12 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
             if nmin > 60:
                 status[i] = 1
                 return
-            r1 *= 2
-            k1 *= 2
-            if r1 >= lo_q:
-                k1 += 1
-                r1 -= lo_q
-            r2 *= 2
-            k2 *= 2
-            if r2 >= hi_q:
-                k2 += 1
-                r2 -= hi_q
+            c1 = np.int64(2 * r1 >= lo_q)
+            k1 = 2 * k1 + c1
+            r1 = 2 * r1 - c1 * lo_q
+            c2 = np.int64(2 * r2 >= hi_q)
+            k2 = 2 * k2 + c2
+            r2 = 2 * r2 - c2 * hi_q
             if k2 > _BIG or k1 > _BIG or k1 < -_BIG or k2 < -_BIG:
                 status[i] = 1
                 return
@@ -460,18 +471,22 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
     has_hi = hi_q != 0
     m_lo = np.int64(0)
     m_hi = np.int64(0)
-    if has_lo:
-        k, r, ok = _floor_scaled(lo_p, lo_q, n)
-        if not ok:
-            status[i] = 1
-            return
-        m_lo = k + 1
-    if has_hi:
-        k, r, ok = _floor_scaled(hi_p, hi_q, n)
-        if not ok:
-            status[i] = 1
-            return
-        m_hi = k - 1 if r == 0 else k  # ceil(alpha_hi*2^n) - 1
+    if has_lo and has_hi and n == nmin:
+        m_lo = k1 + 1  # the search above ended at n
+        m_hi = k2 - 1 if r2 == 0 else k2
+    else:
+        if has_lo:
+            k, r, ok = _floor_scaled(lo_p, lo_q, n)
+            if not ok:
+                status[i] = 1
+                return
+            m_lo = k + 1
+        if has_hi:
+            k, r, ok = _floor_scaled(hi_p, hi_q, n)
+            if not ok:
+                status[i] = 1
+                return
+            m_hi = k - 1 if r == 0 else k  # ceil(alpha_hi*2^n) - 1
     if (not has_lo or m_lo <= 0) and (not has_hi or m_hi >= 0):
         mm = np.int64(0)
     elif has_lo and m_lo > 0:
@@ -527,21 +542,11 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
     B_out[i] = bb
     N_out[i] = n
     nmin_out[i] = nmin
-    # alpha ends (reduced); mirrored: (lo, hi) -> (-hi, -lo)
-    if has_lo:
-        g = _gcd(lo_p, lo_q)
-        lp = lo_p // g
-        lq = lo_q // g
-    else:
-        lp = np.int64(0)
-        lq = np.int64(0)
-    if has_hi:
-        g = _gcd(hi_p, hi_q)
-        hp = hi_p // g
-        hq = hi_q // g
-    else:
-        hp = np.int64(0)
-        hq = np.int64(0)
+    # alpha ends as found (not reduced: certificate_of reduces); mirrored: (lo, hi) -> (-hi, -lo)
+    lp = lo_p
+    lq = lo_q
+    hp = hi_p
+    hq = hi_q
     if sgn > 0:
         alpha[i, 0] = lp
         alpha[i, 1] = lq
@@ -591,8 +596,8 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, n_fixed,
         nb = nlv // _BLK + 2
         bmax = np.empty(nb, np.float64)
         bmin = np.empty(nb, np.float64)
-        pmax = np.empty(nb, np.float64)
-        pmin = np.empty(nb, np.float64)
+        bsel = np.empty(nb, np.bool_)
+        flg = np.empty(nlv, np.int8)
         hx = np.empty(nlv, np.int64)
         hy = np.empty(nlv, np.int64)
         gx = np.empty(nlv, np.int64)
@@ -600,7 +605,7 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, n_fixed,
         buf = np.empty(8, np.float64)
         for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
             _solve_one(a[i], b[i], lo[i], hi[i], rcode, qmin, qmax, n_fixed[i], i, ws_lev,
-                       ws_fst, SL, candL, candU, bmax, bmin, pmax, pmin, hx, hy, gx, gy, buf,
+                       ws_fst, SL, candL, candU, bmax, bmin, bsel, flg, hx, hy, gx, gy, buf,
                        status, M_out, B_out, N_out, nmin_out, sign_out, alpha, cert, cflag)
 
 
@@ -620,7 +625,7 @@ def solve_fast(a, b, lo, hi, rounding: str, qmin: int, qmax: int, n_fixed=None) 
       exact folded solution at any N (``solve_channel`` finds the best inexact parameters);
     - ``M``, ``B``, ``N``, ``n_min`` (int64), ``exact`` (bool: status == 0);
     - ``alpha``: (C, 4) int64 ``[lo_num, lo_den, hi_num, hi_den]`` of the open slope
-      interval in the original x (reduced; den 0 = unbounded);
+      interval in the original x (den > 0, not reduced; den 0 = unbounded);
     - ``cert``: (C, 12) int64 binding points (see ``certificate_of``), ``cert_flags`` (bit 0
       pair_lo, 1 pair_hi, 2 bind_lo, 3 bind_hi present), ``sign`` (+1/-1 mirror of x).
 
@@ -657,6 +662,13 @@ def solve_fast(a, b, lo, hi, rounding: str, qmin: int, qmax: int, n_fixed=None) 
     return out
 
 
+def _reduced(num: int, den: int) -> list[int] | None:
+    if den == 0:
+        return None
+    g = math.gcd(num, den)
+    return [num // g, den // g]
+
+
 def certificate_of(res: dict, i: int, hw_rounding: str = "floor") -> dict:
     """The channel's certificate dict, exactly as ``solve_channel`` writes it."""
     cert = res["cert"][i]
@@ -675,8 +687,8 @@ def certificate_of(res: dict, i: int, hw_rounding: str = "floor") -> dict:
     al = res["alpha"][i]
     return {
         "points": [[x, lvl, kind] for (x, kind), lvl in sorted(pts.items())],
-        "alpha_lo": [int(al[0]), int(al[1])] if al[1] else None,
-        "alpha_hi": [int(al[2]), int(al[3])] if al[3] else None,
+        "alpha_lo": _reduced(int(al[0]), int(al[1])),
+        "alpha_hi": _reduced(int(al[2]), int(al[3])),
         "hw_rounding": hw_rounding,
     }
 
