@@ -1,0 +1,377 @@
+"""Formal harnesses for a generated BN unit (the Verilog of ``exactbn.hw.to_verilog``).
+
+Three proofs together cover every input and every valid/ready pattern (see README in this
+directory for the argument):
+
+- ``datapath``: with ``m_axis_tready`` held high the pipeline is a fixed-latency pipe; every
+  output lane equals the integer model (``spec.py``) of the beat accepted ``latency`` cycles
+  before, with M, B, N from the solved file (ROM) or from a harness shadow of the ``cfg_*``
+  writes (RAM), never from the design's memory. The expected value is computed from the
+  unit's own multiplier operands (asserted equal to x and the model's M), so the product is
+  shared, not proven equal twice.
+- ``stream``: arbitrary valid/ready/reset/cfg traffic; a reference model of the skid buffer
+  and the pipeline's valid/tuser/tlast chain (helper invariants tie the unit's registers to
+  it), counters and one tracked beat: nothing lost, duplicated or reordered, tuser/tlast and
+  x travel with their beat, stable output while stalled, reset discards beats in flight.
+- ``hold``: while the output stalls, every datapath register holds its value.
+
+Internal names come from ``BatchNormCore`` (core.mulL.x/m, core.valid_*, core.skid.*, store
+memories); they are reached through yosys ``connect -set`` on flattened wires (``probes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .spec import SpecShape, render_spec_module
+
+__all__ = ["Harness", "ModelParams", "render_harness", "TASKS"]
+
+TASKS = ("datapath", "stream", "hold")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """What the proof compares against: the solved file's per-channel M, B, N and clip."""
+
+    M: tuple[int, ...]
+    B: tuple[int, ...]
+    N: tuple[int, ...]
+    qmin: int
+    qmax: int
+    hw_rounding: str
+
+
+@dataclass
+class Harness:
+    """Verilog text of the harness plus the yosys commands that connect its probes."""
+
+    task: str
+    top: str
+    verilog: str
+    probes: dict[str, str] = field(default_factory=dict)  # harness wire -> design wire
+    renames: dict[str, str] = field(default_factory=dict)  # design wire -> plain name
+
+
+def _lit(width: int, v: int) -> str:
+    return f"{width}'h{v & ((1 << width) - 1):x}"
+
+
+def _ports(cfg) -> list[tuple[str, str, int]]:
+    from exactbn.hw import port_list
+
+    return port_list(cfg)
+
+
+class _W:
+    """Line collector."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def __call__(self, *ls: str) -> None:
+        self.lines.extend(ls)
+
+
+def _common(w: _W, cfg, top: str) -> None:
+    ports = _ports(cfg)
+    ins = [(n, wd) for n, d, wd in ports if d == "input" and n != "clk"]
+    outs = [(n, wd) for n, d, wd in ports if d == "output"]
+    w(f"module {top}(input wire clk,")
+    w(",\n".join(f"  input wire [{wd - 1}:0] {n}" for n, wd in ins) + ",")
+    w("  input wire pick")
+    w(");")
+    for n, wd in outs:
+        w(f"  wire [{wd - 1}:0] {n};")
+    conns = ", ".join(f".{n}({n})" for n, _, _ in ports)
+    w(f"  {cfg.name} dut({conns});")
+    w("  reg init = 1'b1;", "  always @(posedge clk) init <= 1'b0;",
+      "  always @* if (init) assume(rst);")
+    w("  wire in_hs = s_axis_tvalid & s_axis_tready;",
+      "  wire out_hs = m_axis_tvalid & m_axis_tready;")
+    if cfg.store == "ram":
+        w("  wire cfg_hs = cfg_valid & cfg_ready;")
+
+
+def _lane_channel(cfg, g: str, lane: int) -> str:
+    return g if cfg.lane_mode == "pixels" else f"({g} * {cfg.lanes} + {lane})"
+
+
+def _params(w: _W, cfg, model: ModelParams, c_bits: int) -> None:
+    """Functions/regs giving the model's (M, B, N) for a channel index (pad = 0)."""
+    C = cfg.channels
+    wn = max(cfg.w_n, 1) if cfg.shift_mode == "per-channel" else max(model.N[0].bit_length(), 1)
+    if cfg.store == "rom":
+        for k, vals, wd in (("M", model.M, cfg.w_m), ("B", model.B, cfg.w_b),
+                            ("N", model.N, wn)):
+            w(f"  function [{wd - 1}:0] p{k}(input [{c_bits - 1}:0] c);",
+              "    case (c)")
+            for ch, v in enumerate(vals):
+                w(f"      {_lit(c_bits, ch)}: p{k} = {_lit(wd, v)};")
+            w(f"      default: p{k} = {_lit(wd, 0)};", "    endcase", "  endfunction")
+        return
+    # RAM: a shadow of every write, starting from the solved file (the RAM's power-up image).
+    for k, vals, wd in (("M", model.M, cfg.w_m), ("B", model.B, cfg.w_b), ("N", model.N, wn)):
+        for ch in range(C):
+            w(f"  reg [{wd - 1}:0] sh{k}{ch} = {_lit(wd, vals[ch])};")
+        w(f"  function [{wd - 1}:0] p{k}(input [{c_bits - 1}:0] c);", "    case (c)")
+        for ch in range(C):
+            w(f"      {_lit(c_bits, ch)}: p{k} = sh{k}{ch};")
+        w(f"      default: p{k} = {_lit(wd, 0)};", "    endcase", "  endfunction")
+    w("  always @(posedge clk) if (cfg_hs) case (cfg_addr)")
+    for ch in range(C):
+        n_upd = f" shN{ch} <= cfg_n;" if cfg.shift_mode == "per-channel" else ""
+        w(f"    {_lit(cfg.w_addr, ch)}: begin shM{ch} <= cfg_m; shB{ch} <= cfg_b;{n_upd} end")
+    w("    default: ;", "  endcase")
+
+
+def _n_width(cfg, model: ModelParams) -> int:
+    if cfg.shift_mode == "per-channel":
+        return max(cfg.w_n, 1)
+    return max(model.N[0].bit_length(), 1)
+
+
+def _spec_shape(cfg, model: ModelParams) -> SpecShape:
+    return SpecShape(
+        w_xs=cfg.w_xs, w_m=cfg.w_m, w_b=cfg.w_b, w_n=_n_width(cfg, model), w_q=cfg.w_q,
+        qmin=model.qmin, qmax=model.qmax, hw_rounding=model.hw_rounding,
+        split=cfg.stages["mult"] == 2, dsp_width=cfg.dsp_width,
+    )
+
+
+def _datapath(cfg, model: ModelParams, top: str) -> Harness:
+    w = _W()
+    L, lat = cfg.lanes, cfg.latency
+    wx, wq, wu = cfg.w_x, cfg.w_q, cfg.w_user
+    c_bits = max(cfg.w_user + (L - 1).bit_length() + 1, cfg.channels.bit_length() + 1)
+    wn = _n_width(cfg, model)
+    w(render_spec_module(f"{top}_spec", _spec_shape(cfg, model)))
+    _common(w, cfg, top)
+    w("  always @* assume(m_axis_tready);")
+    _params(w, cfg, model, c_bits)
+    # Reference delay line: valid, x, tuser, tlast, expected q (one register per stage).
+    for k in range(lat):
+        w(f"  reg rv{k} = 1'b0; reg rl{k};", f"  reg [{wu - 1}:0] rg{k};",
+          f"  (* keep *) reg [{L * wx - 1}:0] rx{k};")
+        if k:
+            w(f"  reg [{L * wq - 1}:0] rq{k};")
+    for lane in range(L):
+        w(f"  reg [{cfg.w_m - 1}:0] rM{lane}; reg [{cfg.w_b - 1}:0] rB{lane}; "
+          f"reg [{wn - 1}:0] rN{lane};")
+    w("  always @(posedge clk) begin",
+      "    rv0 <= in_hs; rx0 <= s_axis_tdata; rg0 <= s_axis_tuser; rl0 <= s_axis_tlast;")
+    for lane in range(L):
+        c = _lane_channel(cfg, "s_axis_tuser", lane)
+        w(f"    rM{lane} <= pM({c}); rB{lane} <= pB({c}); rN{lane} <= pN({c});")
+    for k in range(1, lat):
+        w(f"    rv{k} <= rv{k - 1}; rg{k} <= rg{k - 1}; rl{k} <= rl{k - 1}; rx{k} <= rx{k - 1}; "
+          f"rq{k} <= rq{k - 1};")
+    w("    if (rst) begin " + " ".join(f"rv{k} <= 1'b0;" for k in range(lat)) + " end", "  end")
+    # Expected values at the parameter stage, from the unit's own multiplier operands.
+    q_lanes = []
+    for lane in range(L):
+        w(f"  (* keep *) wire [{cfg.w_xs - 1}:0] opx{lane};",
+          f"  (* keep *) wire [{cfg.w_m - 1}:0] opm{lane};",
+          f"  wire [{wq - 1}:0] eq{lane};",
+          f"  {top}_spec spec{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}), "
+          f".n(rN{lane}), .q(eq{lane}));")
+        xl = f"rx0[{(lane + 1) * wx - 1}:{lane * wx}]"
+        if cfg.w_xs == wx:
+            xe = xl
+        else:
+            xe = f"{{{xl}[{wx - 1}], {xl}}}" if cfg.x_signed else f"{{1'b0, {xl}}}"
+        w(f"  always @* if (!init && rv0) assert(opx{lane} == {xe});  // @opx {lane}",
+          f"  always @* if (!init && rv0) assert(opm{lane} == rM{lane});  // @opm {lane}")
+        q_lanes.append(f"eq{lane}")
+    w(f"  wire [{L * wq - 1}:0] rq0 = {{" + ", ".join(reversed(q_lanes)) + "};")
+    last = lat - 1
+    w(f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid",
+      f"  always @* if (!init && rv{last}) assert(m_axis_tdata == rq{last});  // @data",
+      f"  always @* if (!init && rv{last}) assert(m_axis_tuser[{wu - 1}:0] == rg{last});"
+      "  // @user",
+      f"  always @* if (!init && rv{last}) assert(m_axis_tlast == rl{last});  // @last")
+    probes = {}
+    for lane in range(L):
+        probes[f"opx{lane}"] = f"dut.core.mul{lane}.x"
+        probes[f"opm{lane}"] = f"dut.core.mul{lane}.m"
+    renames = {}
+    if cfg.store == "ram":
+        _ram_words(w, cfg, model, probes, renames)
+    w("endmodule", "")
+    return Harness("datapath", top, "\n".join(w.lines), probes, renames)
+
+
+def _ram_words(w: _W, cfg, model: ModelParams, probes: dict, renames: dict) -> None:
+    """Helper invariant: every RAM word equals the packed shadow (memories mapped to FFs)."""
+    from exactbn.hw.store import store_images
+
+    images = store_images(cfg)
+    w_word = cfg.w_m + cfg.w_b + cfg.w_d
+    for k, img in enumerate(images):
+        for g in range(len(img)):
+            if cfg.lane_mode == "pixels":
+                ch = g
+            else:
+                ch = g * cfg.lanes + k
+            name = f"memw{k}_{g}"
+            w(f"  (* keep *) wire [{w_word - 1}:0] {name};")
+            renames[f"dut.core.store.mem{k}[{g}]"] = f"dut_memw{k}_{g}"
+            probes[name] = f"dut_memw{k}_{g}"
+            if ch >= cfg.channels:
+                w(f"  always @* if (!init) assert({name} == {_lit(w_word, 0)});")
+                continue
+            parts = [f"shM{ch}", f"shB{ch}"]
+            if cfg.w_d:
+                parts.append(f"shN{ch}")
+            w(f"  always @* if (!init) assert({name} == {{" + ", ".join(reversed(parts)) + "});")
+
+
+def _stream(cfg, top: str) -> Harness:
+    """Reference model of skid + valid/user/last chain, counters, one tracked beat."""
+    w = _W()
+    L, lat = cfg.lanes, cfg.latency
+    wx, wu = cfg.w_x, cfg.w_user
+    wp = L * wx + wu + 1  # skid payload: {last, user, data}
+    cb = max((lat + 2).bit_length() + 1, 3)  # counter bits: wrap-safe beyond capacity
+    _common(w, cfg, top)
+    # Probes of the unit's control registers.
+    w("  (* keep *) wire pr_ready, pr_bv;", f"  (* keep *) wire [{wp - 1}:0] pr_buf;",
+      "  (* keep *) wire pr_vp, pr_lp;", f"  (* keep *) wire [{wu - 1}:0] pr_up;",
+      f"  (* keep *) wire [{L * wx - 1}:0] pr_xp;")
+    n_after = lat - 1
+    for k in range(n_after):
+        w(f"  (* keep *) wire pr_v{k}, pr_l{k};", f"  (* keep *) wire [{wu - 1}:0] pr_u{k};")
+    w("  wire block = " + ("cfg_valid;" if cfg.store == "ram" else "1'b0;"))
+    # Reference skid buffer (as documented in hw/skid.py) and pipeline chain.
+    w("  reg r_ready = 1'b1, r_bv = 1'b0;", f"  reg [{wp - 1}:0] r_buf;",
+      f"  reg [{lat - 1}:0] rv = 0;", f"  reg [{wu - 1}:0] ru [0:{lat - 1}];",
+      f"  reg [{lat - 1}:0] rl;", f"  reg [{L * wx - 1}:0] rxp;")
+    w(f"  wire adv = !rv[{lat - 1}] | m_axis_tready;",
+      "  wire take = s_axis_tvalid & r_ready;",
+      "  wire so_valid = r_bv | take;",
+      f"  wire [{wp - 1}:0] s_pay = {{s_axis_tlast, s_axis_tuser, s_axis_tdata}};",
+      f"  wire [{wp - 1}:0] so_pay = r_bv ? r_buf : s_pay;",
+      "  wire buf_next = r_bv ? !adv : (take & !adv);")
+    w("  always @(posedge clk) begin",
+      "    r_bv <= buf_next; r_ready <= !buf_next & !block;",
+      "    if (take & !adv) r_buf <= s_pay;",
+      "    if (adv) begin",
+      f"      rv[0] <= so_valid; rxp <= so_pay[{L * wx - 1}:0];",
+      f"      ru[0] <= so_pay[{L * wx + wu - 1}:{L * wx}]; rl[0] <= so_pay[{wp - 1}];")
+    for k in range(1, lat):
+        w(f"      rv[{k}] <= rv[{k - 1}]; ru[{k}] <= ru[{k - 1}]; rl[{k}] <= rl[{k - 1}];")
+    w("    end",
+      "    if (rst) begin r_bv <= 1'b0; r_ready <= 1'b1; rv <= 0; end",
+      "  end")
+    # Helper invariants: the unit's registers equal the reference model's.
+    w("  always @* if (!init) begin",
+      "    assert(pr_ready == r_ready); assert(pr_bv == r_bv);",
+      "    if (r_bv) assert(pr_buf == r_buf);",
+      "    assert(pr_vp == rv[0]);",
+      "    if (rv[0]) begin assert(pr_up == ru[0]); assert(pr_lp == rl[0]); "
+      "assert(pr_xp == rxp); end")
+    for k in range(n_after):
+        w(f"    assert(pr_v{k} == rv[{k + 1}]);",
+          f"    if (rv[{k + 1}]) begin assert(pr_u{k} == ru[{k + 1}]); "
+          f"assert(pr_l{k} == rl[{k + 1}]); end")
+    w("  end")
+    # Port-level stream properties.
+    last = lat - 1
+    w("  always @* if (!init) begin",
+      "    assert(s_axis_tready == r_ready);",
+      f"    assert(m_axis_tvalid == rv[{last}]);",
+      f"    if (rv[{last}]) begin assert(m_axis_tuser[{wu - 1}:0] == ru[{last}]); "
+      f"assert(m_axis_tlast == rl[{last}]); end",
+      "  end")
+    w("  reg past_stall = 1'b0;",
+      f"  reg [{L * cfg.w_q - 1}:0] past_data; reg [{cfg.w_user_out - 1}:0] past_user; "
+      "reg past_last;",
+      "  always @(posedge clk) begin",
+      "    past_stall <= m_axis_tvalid & !m_axis_tready & !rst;",
+      "    past_data <= m_axis_tdata; past_user <= m_axis_tuser; past_last <= m_axis_tlast;",
+      "  end",
+      "  always @* if (!init && past_stall && !rst) begin",
+      "    assert(m_axis_tvalid);  // not withdrawn before the handshake",
+      "    assert(m_axis_tdata == past_data); assert(m_axis_tuser == past_user);",
+      "    assert(m_axis_tlast == past_last);",
+      "  end")
+    # Counters and the tracked beat.
+    w(f"  reg [{cb - 1}:0] n_in = 0, n_out = 0, t_idx = 0;", "  reg tracking = 1'b0;",
+      f"  reg [{wp - 1}:0] t_pay;",
+      f"  wire [{cb - 1}:0] outstanding = n_in - n_out;",
+      f"  wire [{cb - 1}:0] t_pos = t_idx - n_out;",
+      "  always @(posedge clk) begin",
+      "    if (in_hs) n_in <= n_in + 1'b1;",
+      "    if (out_hs) n_out <= n_out + 1'b1;",
+      "    if (in_hs && !tracking && pick) begin tracking <= 1'b1; t_idx <= n_in; "
+      "t_pay <= s_pay; end",
+      "    if (out_hs && tracking && n_out == t_idx) tracking <= 1'b0;",
+      "    if (rst) begin n_in <= 0; n_out <= 0; tracking <= 1'b0; end",
+      "  end")
+    # Occupancy of the reference (oldest first: output end of the chain, ..., skid buffer).
+    occ = " + ".join([f"rv[{k}]" for k in range(lat)] + ["r_bv"])
+    w(f"  wire [{cb - 1}:0] occ = {occ};")
+    w("  always @* if (!init && !rst) begin",
+      "    assert(outstanding == occ);  // nothing lost, nothing invented",
+      "    if (m_axis_tvalid) assert(outstanding != 0);",
+      "    if (tracking) assert(t_pos < outstanding);",
+      "  end")
+    # rank of entry k = valid entries nearer the output.
+    for k in range(lat):
+        nearer = [f"rv[{j}]" for j in range(k + 1, lat)]
+        rank = " + ".join(nearer) if nearer else "0"
+        w(f"  wire [{cb - 1}:0] rank{k} = {rank};")
+        checks = [f"assert(ru[{k}] == t_pay[{L * wx + wu - 1}:{L * wx}]);",
+                  f"assert(rl[{k}] == t_pay[{wp - 1}]);"]
+        if k == 0:
+            checks.append(f"assert(rxp == t_pay[{L * wx - 1}:0]);")
+        w(f"  always @* if (!init && !rst && tracking && rv[{k}] && rank{k} == t_pos) begin",
+          "    " + " ".join(checks), "  end")
+    w(f"  always @* if (!init && !rst && tracking && r_bv && t_pos == {occ.replace(' + r_bv', '')})"
+      " assert(r_buf == t_pay);")
+    w("  always @* if (!init && !rst && tracking && out_hs && n_out == t_idx) begin",
+      f"    assert(m_axis_tuser[{wu - 1}:0] == t_pay[{L * wx + wu - 1}:{L * wx}]);",
+      f"    assert(m_axis_tlast == t_pay[{wp - 1}]);",
+      "  end")
+    w("endmodule", "")
+    probes = {
+        "pr_ready": "dut.core.skid.i__ready", "pr_bv": "dut.core.skid.buf_valid",
+        "pr_buf": "dut.core.skid.buf", "pr_vp": "dut.core.valid_p", "pr_up": "dut.core.user_p",
+        "pr_lp": "dut.core.last_p", "pr_xp": "dut.core.x_p",
+    }
+    for k in range(n_after):
+        probes[f"pr_v{k}"] = f"dut.core.valid_d{k}"
+        probes[f"pr_u{k}"] = f"dut.core.user_d{k}"
+        probes[f"pr_l{k}"] = f"dut.core.last_d{k}"
+    return Harness("stream", top, "\n".join(w.lines), probes, {})
+
+
+def _hold(cfg, top: str, registers: list[tuple[str, int]]) -> Harness:
+    """Every listed register keeps its value in a cycle where the output stalls."""
+    w = _W()
+    _common(w, cfg, top)
+    probes = {}
+    w("  reg past_stall = 1'b0;",
+      "  always @(posedge clk) past_stall <= m_axis_tvalid & !m_axis_tready & !rst;")
+    for k, (name, width) in enumerate(registers):
+        w(f"  (* keep *) wire [{width - 1}:0] hr{k};  // {name}",
+          f"  reg [{width - 1}:0] hp{k};", f"  always @(posedge clk) hp{k} <= hr{k};",
+          f"  always @* if (!init && past_stall) assert(hr{k} == hp{k});")
+        probes[f"hr{k}"] = f"dut.{name}"
+    w("endmodule", "")
+    return Harness("hold", top, "\n".join(w.lines), probes, {})
+
+
+def render_harness(task: str, cfg, model: ModelParams | None = None,
+                   registers: list[tuple[str, int]] | None = None,
+                   top: str = "exactbn_formal") -> Harness:
+    """The harness for one proof task (``datapath`` needs ``model``, ``hold`` the registers)."""
+    if task == "datapath":
+        if model is None:
+            raise ValueError("the datapath proof needs the model parameters")
+        return _datapath(cfg, model, top)
+    if task == "stream":
+        return _stream(cfg, top)
+    if task == "hold":
+        return _hold(cfg, top, registers or [])
+    raise ValueError(f"unknown proof task {task!r}; expected one of {', '.join(TASKS)}")

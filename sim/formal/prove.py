@@ -1,0 +1,139 @@
+"""``prove_unit``: the three SymbiYosys proofs of one unit, with a one-line failure summary.
+
+Plain data in (a :class:`~exactbn.formats.SolvedLayer`, an :class:`exactbn.hw.UnitConfig`,
+the Verilog text), plain data out (:class:`ProofResult`). The CLI and the benchmarks render it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .harness import TASKS, ModelParams, render_harness
+from .runner import TaskResult, list_registers, run_task
+from .vcd import read_vcd
+
+__all__ = ["ProofResult", "prove_unit", "model_from_layer", "default_depth"]
+
+
+@dataclass
+class ProofResult:
+    """``status``: PASS (every task proven), FAIL (a counterexample), UNPROVEN or ERROR."""
+
+    status: str
+    tasks: list[TaskResult] = field(default_factory=list)
+    summary: str = ""
+    vcd: str | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def model_from_layer(layer) -> ModelParams:
+    """The solved file's parameters, which the proof compares the unit against."""
+    return ModelParams(tuple(layer.M), tuple(layer.B), tuple(layer.N), layer.qmin, layer.qmax,
+                       layer.hw_rounding)
+
+
+def default_depth(cfg) -> int:
+    """k for k-induction: latency + 4, which also lets the base case reach a stall with two
+    different beats in flight (what a register ignoring the stall needs to show itself)."""
+    return cfg.latency + 4
+
+
+def _lane(v: int | None, lane: int, w: int, signed: bool) -> int | None:
+    if v is None:
+        return None
+    u = (v >> (lane * w)) & ((1 << w) - 1)
+    return u - (1 << w) if signed and u >> (w - 1) else u
+
+
+def _summarize(res: TaskResult, cfg, regs: list[tuple[str, int]] | None) -> str:
+    text = res.failed_text or "an assertion"
+    tag = re.search(r"// @(\w+)(?: (\d+))?", text)
+    step = res.failed_step
+    if res.vcd is None or step is None:
+        return f"{res.task}: {text}"
+    vals = read_vcd(res.vcd)
+    at = min(2 * step, len(next(iter(vals.values()))) - 1) if vals else 0
+
+    def get(name):
+        seq = vals.get(name)
+        return None if seq is None else seq[at]
+
+    lat = cfg.latency
+    L = cfg.lanes
+    if tag and tag.group(1) == "data":
+        got, want = get("m_axis_tdata"), get(f"rq{lat - 1}")
+        g, xs = get(f"rg{lat - 1}"), get(f"rx{lat - 1}")
+        for lane in range(L):
+            a = _lane(got, lane, cfg.w_q, cfg.q_signed)
+            b = _lane(want, lane, cfg.w_q, cfg.q_signed)
+            if a != b:
+                ch = g if cfg.lane_mode == "pixels" else (g or 0) * L + lane
+                x = _lane(xs, lane, cfg.w_x, cfg.x_signed)
+                return (f"datapath: channel {ch}, x = {x}: expected {b}, got {a} "
+                        f"(lane {lane}, step {step})")
+    if tag and tag.group(1) in ("opm", "opx"):
+        lane = int(tag.group(2))
+        g = get("rg0")
+        ch = g if cfg.lane_mode == "pixels" else (g or 0) * L + lane
+        if tag.group(1) == "opm":
+            got = _lane(get(f"opm{lane}"), 0, cfg.w_m, True)
+            want = _lane(get(f"rM{lane}"), 0, cfg.w_m, True)
+            return (f"datapath: channel {ch}: the unit multiplies by M = {got}, the model's M "
+                    f"is {want} (parameter word wrong; step {step})")
+        x = _lane(get("rx0"), lane, cfg.w_x, cfg.x_signed)
+        return f"datapath: channel {ch}, x = {x}: the multiplier's x operand differs (step {step})"
+    m = re.search(r"assert\(hr(\d+)", text)
+    if res.task == "hold" and m and regs:
+        name = regs[int(m.group(1))][0]
+        return f"stream: pipeline register {name} changed while the output stalled (step {step})"
+    prop = text.split("assert(", 1)[-1].rsplit(");", 1)[0] if "assert(" in text else text
+    return f"{res.task}: violated {prop} (step {step})"
+
+
+def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None = None,
+               tasks: tuple[str, ...] = TASKS, keep: bool = False) -> ProofResult:
+    """Prove ``verilog`` (a unit with ``cfg``'s ports and structure) against ``layer``.
+
+    Runs ``datapath``, ``stream`` and ``hold`` (see harness.py); stops at the first task that
+    does not pass. The counterexample VCD of a failure is copied to ``outdir/cex_<task>.vcd``.
+    """
+    if cfg.range_check:
+        raise ValueError("units with --range-check are not covered by the proof yet")
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = model_from_layer(layer)
+    k = depth or default_depth(cfg)
+    result = ProofResult("PASS")
+    for task in tasks:
+        regs = None
+        if task == "hold":
+            regs = list_registers(verilog, cfg.name, out / "regs")
+        h = render_harness(task, cfg, model, regs)
+        r = run_task(h, verilog, out / task, k)
+        result.tasks.append(r)
+        result.seconds += r.seconds
+        if r.status != "PASS":
+            result.status = r.status
+            if r.status == "FAIL":
+                result.summary = _summarize(r, cfg, regs)
+                if r.vcd:
+                    dst = out / f"cex_{task}.vcd"
+                    shutil.copyfile(r.vcd, dst)
+                    result.vcd = str(dst)
+            elif r.status == "UNPROVEN":
+                result.summary = (f"{task}: k-induction did not close at depth {k} "
+                                  "(no counterexample from reset; try a larger --depth)")
+            else:
+                result.summary = f"{task}: {r.status}: " + " | ".join(r.log_tail[-3:])
+            break
+    if not keep and result.status == "PASS":
+        for r in result.tasks:
+            shutil.rmtree(r.workdir, ignore_errors=True)
+        shutil.rmtree(out / "regs", ignore_errors=True)
+    return result
