@@ -137,3 +137,26 @@ def test_spec_round_trips_through_json(tmp_path):
     spec.write(tmp_path / "s.json")
     back = BenchSpec.read(tmp_path / "s.json")
     assert back.unit == spec.unit and back.solved().M == layer.M
+
+
+def test_scoreboard_checks_the_range_flag_above_tuser():
+    layer = example_layer("conv2_bn_relu")
+    unit = ports(layer, lanes=2)
+    unit.range_check, unit.w_user = True, 2
+    unit.x_ranges = [list(r) for r in layer.ranges()]
+    frame = _frame(layer, unit)
+    params = Params.of(layer)
+    data = _outputs(frame, params, unit)
+    lo = np.asarray(layer.ranges())[:, 0]
+    hi = np.asarray(layer.ranges())[:, 1]
+    ch = frame.tuser[:, None] * 2 + np.arange(2)
+    inside = ch < layer.channels
+    idx = np.where(inside, ch, 0)
+    flags = (inside & ((frame.x < lo[idx]) | (frame.x > hi[idx]))).any(axis=1)
+    assert flags.any() and not flags.all()
+    users = [int(u) | (int(f) << 2) for u, f in zip(frame.tuser, flags, strict=True)]
+    ok = check_stream(frame, data, users, frame.tlast.tolist(), params, unit)
+    assert ok.mismatches == 0
+    users[int(np.argmax(flags))] &= 3  # drop one flag
+    res = check_stream(frame, data, users, frame.tlast.tolist(), params, unit)
+    assert res.first.what == "range flag"

@@ -30,12 +30,14 @@ class Case:
     pipeline: str = "default"
     shift_mode: str = "per-channel"
     x_signed: bool = True
+    range_check: bool = False
     vectors: int = 200
 
     @property
     def id(self) -> str:
         return (f"{self.simulator}-{self.layer}-{self.shift_mode}-L{self.lanes}{self.lane_mode[0]}"
-                f"-{self.store}-{self.pipeline}{'' if self.x_signed else '-unsigned'}")
+                f"-{self.store}-{self.pipeline}{'' if self.x_signed else '-unsigned'}"
+                f"{'-rangecheck' if self.range_check else ''}")
 
     def solved(self):
         if self.layer.startswith("ties_"):
@@ -48,7 +50,8 @@ class Case:
 SMALL = [
     Case("conv1_bn", "verilator", lanes=4, store="ram"),
     Case("ties_half_even", "verilator", pipeline="deep"),
-    Case("conv2_bn_relu", "icarus", lanes=2, lane_mode="pixels", pipeline="shallow"),
+    Case("conv2_bn_relu", "icarus", lanes=2, lane_mode="pixels", pipeline="shallow",
+         range_check=True),
     Case("ties_half_up", "icarus", lanes=4, store="ram", x_signed=False),
     Case("ties_half_away", "icarus", shift_mode="shared", store="ram", pipeline="shallow"),
     Case("ties_floor", "icarus", lanes=4, lane_mode="pixels", shift_mode="shared"),
@@ -77,7 +80,7 @@ FULL = _full_matrix()
 def _run(case: Case, tmp_path: Path):
     layer = case.solved()
     cfg = unit_config(layer, lanes=case.lanes, lane_mode=case.lane_mode, store=case.store,
-                      pipeline=case.pipeline)
+                      pipeline=case.pipeline, range_check=case.range_check)
     res = simulate_layer(layer, cfg, case.simulator, vectors=case.vectors, run_dir=tmp_path)
     detail = f"{res.summary()}; failures: {res.failures}; first: {res.first_mismatch}; " \
              f"waves: {res.wave_path}"
