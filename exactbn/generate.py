@@ -364,6 +364,9 @@ def generate(solved_path: str, outdir: str, *, layer_name: str | None = None,
 
     from exactbn.formats import file_sha256, load_solved, select_layer
 
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise FormatError("exists and is not a directory", file=str(out))
     layer = select_layer(load_solved(solved_path), layer_name, file=str(solved_path))
     cfg = unit_config_from_solved(layer, file=str(solved_path), **options)
     files = kit_files(layer, cfg, solved_path=str(solved_path),

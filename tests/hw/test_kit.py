@@ -1,0 +1,116 @@
+"""The generated kit: Verilator lint (documented waivers only), Yosys conversion, the
+manifest, and the exported plain-Verilog test bench under Icarus, which passes on the unit
+and fails on a unit whose parameters are off in one channel."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from exactbn.hw import UnitConfig, to_verilog
+from exactbn.hw.kit import LINT_WAIVERS
+
+from exactbn.formats import dump_solved, file_sha256, write_json_atomic
+from exactbn.generate import generate
+
+KITS = [
+    ("conv1_bn", "per-channel", dict(lanes=3, pipeline="default")),
+    ("conv2_bn_relu", "shared", dict(lanes=2, lane_mode="pixels", store="ram",
+                                     range_check=True, pipeline="deep", name="bn_relu")),
+    ("tie_affine", "per-channel", dict(lanes=1, store="ram", pipeline="shallow",
+                                       name="tie_unit")),
+]
+
+
+def _run(cmd, cwd, tool_path, timeout=300):
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={"PATH": tool_path, "HOME": str(cwd)})
+
+
+def _icarus(kit: Path, name: str, tool_path: str) -> str:
+    iverilog = shutil.which("iverilog", path=tool_path)
+    assert iverilog, "iverilog is not installed"
+    p = _run([iverilog, "-o", "tb.vvp", f"{name}_tb.v", f"{name}.v"], kit, tool_path)
+    assert p.returncode == 0, p.stderr
+    p = _run([shutil.which("vvp", path=tool_path), "-n", "tb.vvp"], kit, tool_path)
+    return p.stdout
+
+
+@pytest.fixture(scope="module")
+def kits(solved, tmp_path_factory):
+    out = {}
+    for name, shift_mode, opts in KITS:
+        layer = solved(name, shift_mode)
+        d = tmp_path_factory.mktemp(name)
+        path = d / "solved.json"
+        write_json_atomic(path, dump_solved([layer]))
+        cfg, man = generate(str(path), str(d / "kit"), **opts)
+        out[name] = (layer, cfg, man, d / "kit", path)
+    return out
+
+
+@pytest.mark.parametrize("name", [k[0] for k in KITS])
+def test_exported_bench_passes_and_catches_one_channel_off(kits, tool_path, name):
+    layer, cfg, man, kit, _ = kits[name]
+    out = _icarus(kit, cfg.name, tool_path)
+    assert f"PASS {man['vectors']} vectors" in out, out
+    # one channel's B off by one output level (2^N): the same bench must fail
+    ch = cfg.channels // 2
+    bad_b = list(cfg.B)
+    step = 1 << cfg.N[ch]
+    bad_b[ch] += step if bad_b[ch] + step < (1 << (cfg.w_b - 1)) else -step
+    bad = dataclasses.replace(cfg, B=tuple(bad_b))
+    (kit / f"{cfg.name}.v").write_text(to_verilog(bad))
+    try:
+        out = _icarus(kit, cfg.name, tool_path)
+    finally:
+        (kit / f"{cfg.name}.v").write_text(to_verilog(cfg))
+    assert "FAIL vector" in out and "PASS" not in out, out
+
+
+@pytest.mark.parametrize("name", [k[0] for k in KITS])
+def test_verilator_lint_clean_with_documented_waivers_only(kits, tool_path, name):
+    _, cfg, _, kit, _ = kits[name]
+    verilator = shutil.which("verilator", path=tool_path)
+    assert verilator, "verilator is not installed"
+    p = _run([verilator, "--lint-only", "-Wall", f"{cfg.name}_lint.vlt", f"{cfg.name}.v"],
+             kit, tool_path)
+    assert p.returncode == 0, p.stderr
+    # without the waivers, only the documented rules complain
+    p = _run([verilator, "--lint-only", "-Wall", "-Wno-fatal", f"{cfg.name}.v"], kit,
+             tool_path)
+    rules = {ln.split(":")[0].split("-", 1)[1] for ln in p.stderr.splitlines()
+             if ln.startswith("%Warning-")}
+    assert rules <= set(LINT_WAIVERS), rules - set(LINT_WAIVERS)
+    assert "%Error" not in p.stderr.replace("%Error: Exiting due to", "")
+
+
+@pytest.mark.parametrize("name", [k[0] for k in KITS])
+def test_yosys_reads_converts_and_manifest_describes_unit(kits, yosys, name):
+    layer, cfg, man, kit, path = kits[name]
+    yosys(f"read_verilog {cfg.name}.v; hierarchy -check -top {cfg.name}; proc", kit)
+    m = json.loads((kit / f"{cfg.name}.json").read_text())
+    assert m == man
+    assert m["solved_sha256"] == file_sha256(path)
+    assert m["latency"] == cfg.latency
+    assert m["exactness"]["exact"] and m["exactness"]["differing_outputs"] == 0
+    ports = {p["name"]: (p["direction"], p["width"]) for p in m["ports"]}
+    text = (kit / f"{cfg.name}.v").read_text()
+    for pname, (direction, width) in ports.items():
+        decl = f"{direction} [{width - 1}:0] {pname};" if width > 1 else f"{direction} {pname};"
+        assert decl in text, decl
+    assert ports["s_axis_tdata"] == ("input", cfg.lanes * cfg.w_x)
+    assert ports["m_axis_tdata"] == ("output", cfg.lanes * cfg.w_q)
+    assert ("cfg_valid" in ports) == (cfg.store == "ram")
+    assert ("cfg_n" in ports) == (cfg.store == "ram" and cfg.shift_mode == "per-channel")
+    assert ("range_error" in ports) == cfg.range_check
+    for f in m["files"]:
+        assert (kit / f).is_file(), f
+    assert "wavedrom" in (kit / "README.md").read_text()
+    hexm = (kit / f"{cfg.name}_M.hex").read_text().split()
+    assert [int(h, 16) for h in hexm] == [v & ((1 << cfg.w_m) - 1) for v in layer.M]
+    assert isinstance(cfg, UnitConfig)
