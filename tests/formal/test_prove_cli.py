@@ -1,0 +1,68 @@
+"""``exactbn prove`` CLI: exit 0 proven, 1 failed with a summary and a VCD, 2 bad arguments."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from exactbn.cli.main import main
+from exactbn.formats import dump_solved
+
+sys.path.insert(0, str(Path(__file__).parent))
+from formal_layers import small_layer  # noqa: E402
+
+pytestmark = [pytest.mark.formal, pytest.mark.xdist_group("formal")]
+
+
+def _solved(tmp_path: Path, **kw) -> Path:
+    p = tmp_path / "solved.json"
+    p.write_text(json.dumps(dump_solved([small_layer(**kw)])))
+    return p
+
+
+def test_cli_proves_tie_layer_and_fails_on_edited_verilog(tmp_path, capsys):
+    solved = _solved(tmp_path, hw_rounding="half_even")
+    assert main(["prove", str(solved), "--lanes", "2", "-o", str(tmp_path / "ok")]) == 0
+    assert "PROVEN" in capsys.readouterr().out
+    # An edited copy with one ROM word off: exit 1, summary naming the channel, a VCD.
+    from exactbn.hw import to_verilog
+
+    from exactbn.generate import unit_config_from_solved
+
+    wrong = small_layer("half_even", B=(1, -199, 3))
+    v = tmp_path / "edited.v"
+    v.write_text(to_verilog(unit_config_from_solved(wrong, lanes=2)))
+    rc = main(["prove", str(solved), "--lanes", "2", "--verilog", str(v),
+               "-o", str(tmp_path / "bad")])
+    out = capsys.readouterr().out
+    assert rc == 1
+    line = [ln for ln in out.splitlines() if ln.startswith("FAIL:")][0]
+    assert "channel 1" in line and "expected" in line and "got" in line
+    assert list((tmp_path / "bad").rglob("cex_datapath.vcd"))
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--depth", "0"], "--depth"),
+    (["--layer", "nope"], "no layer named"),
+    (["--verilog", "missing.v"], "missing.v"),
+    (["--pipeline", "mult=7"], "--pipeline"),
+])
+def test_cli_bad_arguments_exit_2(tmp_path, capsys, argv, needle):
+    solved = _solved(tmp_path)
+    argv = [a if a != "missing.v" else str(tmp_path / "missing.v") for a in argv]
+    with pytest.raises(SystemExit) if argv[0] == "--depth" else _nullcontext():
+        rc = main(["prove", str(solved), *argv, "-o", str(tmp_path / "o")])
+        assert rc == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
