@@ -107,9 +107,10 @@ def expected_outputs(frame: Frame, params: Params, unit: UnitPorts) -> np.ndarra
 def unpack_lanes(raw: list[int], lanes: int, width: int, signed: bool) -> np.ndarray:
     """Split packed ``tdata`` words (lane 0 in the LSBs) into (beats, lanes) integers."""
     mask = (1 << width) - 1
-    if lanes * width <= 63:
-        arr = np.asarray(raw, dtype=np.int64).reshape(-1)
-        cols = [(arr >> (i * width)) & mask for i in range(lanes)]
+    if lanes * width <= 64 and width < 64:
+        arr = np.asarray(raw, dtype=np.uint64).reshape(-1)
+        cols = [((arr >> np.uint64(i * width)) & np.uint64(mask)).astype(np.int64)
+                for i in range(lanes)]
     else:
         arr = np.asarray(raw, dtype=object).reshape(-1)
         cols = [((arr >> (i * width)) & mask).astype(np.int64) for i in range(lanes)]

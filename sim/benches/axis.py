@@ -98,11 +98,11 @@ def pack_words(x: np.ndarray, width: int) -> list[int]:
     """Pack (beats, lanes) integers into words, lane 0 in the LSBs (two's complement)."""
     mask = (1 << width) - 1
     lanes = x.shape[1]
-    if lanes * width <= 63:
+    if lanes * width <= 64 and width < 64:
         acc = np.zeros(x.shape[0], dtype=np.uint64)
         for i in range(lanes):
             acc |= (x[:, i].astype(np.int64) & mask).astype(np.uint64) << np.uint64(i * width)
-        return [int(v) for v in acc]
+        return acc.tolist()
     rows = x.tolist()
     return [sum((v & mask) << (i * width) for i, v in enumerate(r)) for r in rows]
 

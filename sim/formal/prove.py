@@ -38,10 +38,14 @@ def model_from_layer(layer) -> ModelParams:
                        layer.hw_rounding)
 
 
-def default_depth(cfg) -> int:
-    """k for k-induction: latency + 4, which also lets the base case reach a stall with two
-    different beats in flight (what a register ignoring the stall needs to show itself)."""
-    return cfg.latency + 4
+_EXTRA_DEPTH = {"datapath": 2, "stream": 3, "hold": 4}
+
+
+def default_depth(cfg, task: str = "hold") -> int:
+    """k for k-induction per task: latency + 2 (datapath: one beat all the way through),
+    + 3 (stream), + 4 (hold: the base case must reach a stall with two different beats in
+    flight, which is what a register ignoring the stall needs to show itself)."""
+    return cfg.latency + _EXTRA_DEPTH[task]
 
 
 def _lane(v: int | None, lane: int, w: int, signed: bool) -> int | None:
@@ -108,13 +112,13 @@ def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None =
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     model = model_from_layer(layer)
-    k = depth or default_depth(cfg)
     result = ProofResult("PASS")
     for task in tasks:
         regs = None
         if task == "hold":
             regs = list_registers(verilog, cfg.name, out / "regs")
         h = render_harness(task, cfg, model, regs)
+        k = depth or default_depth(cfg, task)
         r = run_task(h, verilog, out / task, k)
         result.tasks.append(r)
         result.seconds += r.seconds

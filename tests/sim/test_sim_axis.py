@@ -118,3 +118,17 @@ def test_monitor_catches_valid_withdrawn():
     mon.observe(0, 1, (5, 0, 0), 0)
     with pytest.raises(ProtocolError, match="withdrawn"):
         mon.observe(1, 0, None, 1)
+
+
+@pytest.mark.parametrize("lanes,width", [(4, 16), (1, 8), (3, 21), (5, 16), (2, 32), (8, 8)])
+def test_pack_and_unpack_round_trip_lanes(lanes, width):
+    from exactbn.sim.benches.axis import pack_words
+    from exactbn.sim.scoreboard import unpack_lanes
+
+    rng = np.random.default_rng(lanes * width)
+    lo = -(1 << (width - 1))
+    x = rng.integers(lo, -lo, (64, lanes))
+    words = pack_words(x, width)
+    mask = (1 << width) - 1
+    assert words == [sum((int(v) & mask) << (i * width) for i, v in enumerate(r)) for r in x]
+    assert (unpack_lanes(words, lanes, width, True) == x).all()
