@@ -38,7 +38,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="prove this RTL (the generated top level's ports and structure) "
                    "instead of generating the unit; reads FILE.json beside it when present")
     p.add_argument("--depth", type=_depth, metavar="K",
-                   help="k-induction depth (default: latency + 4)")
+                   help="k-induction depth for every proof task (default: latency + 2 for the "
+                   "datapath, + 3 for the stream, + 4 for the hold-under-stall proof)")
     p.add_argument("-o", "--out", metavar="DIR", default="build/prove",
                    help="work directory: proof logs and counterexample VCDs (default build/prove)")
     return p

