@@ -215,7 +215,7 @@ def inst_v(cfg: UnitConfig) -> str:
         if name in ("clk", "rst"):
             continue
         rng = f"[{w - 1}:0] " if w > 1 else ""
-        decl.append(f"{'wire' if d == 'output' else 'wire'} {rng}{name};  // {d}")
+        decl.append(f"wire {rng}{name};  // {d} of the unit")
     conns = ",\n".join(f"    .{name:<14}({name})" for name, _, _ in ports)
     return (f"// Instantiation template for {cfg.name} (latency {cfg.latency} cycles).\n"
             + "\n".join(decl) + f"\n\n{cfg.name} u_{cfg.name} (\n{conns}\n);\n")
