@@ -140,5 +140,7 @@ class ParamStore(wiring.Component):
                 for ch in range(cfg.channels):
                     with m.Case(ch):
                         m.d.comb += [lane_sel.eq(ch % lanes), idx.eq(ch // lanes)]
+                with m.Default():  # cfg_addr >= C: no write happens
+                    m.d.comb += [lane_sel.eq(0), idx.eq(0)]
         for lane, wp in enumerate(ports):
             m.d.comb += [wp.addr.eq(idx), wp.en.eq(take & in_range & (lane_sel == lane))]

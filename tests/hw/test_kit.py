@@ -18,10 +18,10 @@ from exactbn.formats import dump_solved, file_sha256, write_json_atomic
 from exactbn.generate import generate
 
 KITS = [
-    ("conv1_bn", "per-channel", dict(lanes=3, pipeline="default")),
+    ("conv1_bn", "per-channel", dict(lanes=3, store="ram", pipeline="default")),
     ("conv2_bn_relu", "shared", dict(lanes=2, lane_mode="pixels", store="ram",
                                      range_check=True, pipeline="deep", name="bn_relu")),
-    ("tie_affine", "per-channel", dict(lanes=1, store="ram", pipeline="shallow",
+    ("tie_affine", "per-channel", dict(lanes=1, store="rom", pipeline="shallow",
                                        name="tie_unit")),
 ]
 
