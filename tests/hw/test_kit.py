@@ -114,3 +114,31 @@ def test_yosys_reads_converts_and_manifest_describes_unit(kits, yosys, name):
     hexm = (kit / f"{cfg.name}_M.hex").read_text().split()
     assert [int(h, 16) for h in hexm] == [v & ((1 << cfg.w_m) - 1) for v in layer.M]
     assert isinstance(cfg, UnitConfig)
+
+
+LINT_MATRIX = [
+    # store, lanes, lane_mode, shift_mode, hw_rounding, pipeline, range_check, x_signed
+    ("ram", 3, "channels", "per-channel", "half_away", "deep", True, False),
+    ("ram", 5, "channels", "shared", "half_up", "shallow", True, True),
+    ("rom", 4, "pixels", "per-channel", "floor", "mult=1,shift=3,out=0", True, True),
+    ("rom", 1, "channels", "shared", "half_even", "default", False, False),
+]
+
+
+@pytest.mark.parametrize("store,lanes,mode,shift,rnd,pipe,rc,xs", LINT_MATRIX)
+def test_lint_matrix(tmp_path, tool_path, store, lanes, mode, shift, rnd, pipe, rc, xs):
+    from exactbn.hw import Pipeline
+    from exactbn.hw.kit import lint_vlt
+
+    per = shift == "per-channel"
+    cfg = UnitConfig(
+        w_x=12, x_signed=xs, w_m=21, w_b=30, w_n=5 if per else 0, w_q=6, q_signed=False,
+        qmin=0, qmax=40, M=[1000, -30000, 7, 99999, 5, 6, 7], B=[1 << 20, 3, -9, 4, 5, 6, 7],
+        N=[20, 3, 9, 17, 0, 1, 2] if per else [9] * 7, lanes=lanes, lane_mode=mode,
+        shift_mode=shift, hw_rounding=rnd, store=store, pipeline=Pipeline.parse(pipe),
+        range_check=rc, x_ranges=[(0, 100)] * 7, name="u")
+    (tmp_path / "u.v").write_text(to_verilog(cfg))
+    (tmp_path / "u_lint.vlt").write_text(lint_vlt(cfg))
+    p = _run([shutil.which("verilator", path=tool_path), "--lint-only", "-Wall", "u_lint.vlt",
+              "u.v"], tmp_path, tool_path)
+    assert p.returncode == 0, p.stderr
