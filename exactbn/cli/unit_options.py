@@ -52,7 +52,9 @@ def _lanes(text: str) -> int:
 
 def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
     """Add the shared unit options (and ``--layer`` unless ``layer=False``) to ``parser``."""
-    g = parser.add_argument_group("unit options", UNIT_OPTIONS_HELP)
+    g = parser.add_argument_group(
+        "unit options", "shared by generate, sim, synth and prove; the shift mode and the "
+        "hardware rounding always come from the solved file")
     if layer:
         g.add_argument("--layer", metavar="NAME",
                        help="layer to use (optional when the file holds one layer)")
@@ -63,11 +65,14 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
     g.add_argument("--store", choices=("rom", "ram"), default="rom",
                    help="parameter store: ROM from the solved file, or RAM with a cfg_* port")
     g.add_argument("--pipeline", default="default", metavar="SPEC",
-                   help="shallow|default|deep or e.g. mult=2,shift=1,round=1,out=1")
+                   help="register stages: shallow|default|deep, or key=value pairs "
+                   "mult=0..2,shift=0..8,round=0..1,out=0..1 (missing keys as in default = "
+                   "mult=2,shift=1,round=1,out=1)")
     g.add_argument("--widths", metavar="M,B,N",
                    help="register widths of M, B (two's complement) and the N field; "
-                   "empty/auto entries are auto-sized")
-    g.add_argument("--name", default="exactbn_bn", help="Verilog module name")
+                   "empty/auto entries are auto-sized (e.g. '24,,')")
+    g.add_argument("--name", default="exactbn_bn",
+                   help="Verilog module name (default exactbn_bn)")
     g.add_argument("--range-check", action="store_true",
                    help="flag inputs outside their channel's certified range (range_error)")
     g.add_argument("--allow-inexact", action="store_true",
