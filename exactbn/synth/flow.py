@@ -17,6 +17,7 @@ import shlex
 import shutil
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -84,7 +85,7 @@ def _version_of(exe: str, args: Sequence[str]) -> str:
     with _VERSION_LOCK:
         if exe not in _VERSION_CACHE:
             try:
-                r = subprocess.run([exe, *args], capture_output=True, text=True, timeout=600)
+                r = subprocess.run([_exe(exe), *args], capture_output=True, text=True, timeout=600)
                 text = (r.stdout + r.stderr).strip().splitlines()
                 line = next((t for t in text if "ersion" in t or "Yosys" in t), text[0] if text
                             else "")
@@ -108,9 +109,16 @@ def tool_versions(target: Target) -> dict[str, str]:
     return out
 
 
+def _exe(name: str) -> str:
+    """The executable ``name`` from PATH, or beside this Python (a venv not on PATH)."""
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    return found or name
+
+
 def _run(cmd: list[str], cwd: Path, log: Path) -> subprocess.CompletedProcess:
     try:
-        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S)
+        r = subprocess.run([_exe(cmd[0]), *cmd[1:]], cwd=cwd, capture_output=True, text=True,
+                           timeout=TOOL_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise SynthError(f"{cmd[0]} timed out after {TOOL_TIMEOUT_S:.0f} s") from None
     except FileNotFoundError:
@@ -160,6 +168,9 @@ def _summarize_path(path: list[dict]) -> dict[str, Any]:
             if not cells or cells[-1] != c:
                 cells.append(c)
         for src in s.get("sources", []) or []:
+            if ".py:" not in src:  # Yosys techmap internals say nothing about the design
+                continue
+            src = re.sub(r"^.*?site-packages/", "", src)
             src = re.sub(r"^.*?/((?:hw|exactbn|golden|sim)/)", r"\1", src)
             if src not in sources:
                 sources.append(src)

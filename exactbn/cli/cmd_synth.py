@@ -1,0 +1,185 @@
+"""``exactbn synth SOLVED.json --target T -o REPORTDIR``: resources and Fmax, side by side.
+
+Generates the unit (shared unit options) and the baselines at the same widths (ceiling
+multiplier, TFLite-style requantizer, threshold unit), runs YoWASP Yosys and nextpnr for
+the target (several seeds, ``--jobs`` designs in parallel) and writes REPORTDIR/report.json,
+report.md, plots and each design's working directory (work/), atomically. Exit 0 when every
+design ran (designs that do not fit the device are reported as such), 1 when a tool failed,
+2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from exactbn.cli.unit_options import add_unit_options, load_layer_from_args, unit_options_from_args
+
+__all__ = ["add_parser", "run"]
+
+
+def _usage(message: str) -> Exception:
+    from exactbn.cli.main import UsageError
+
+    return UsageError(message)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    from exactbn.synth.designs import KINDS
+    from exactbn.synth.targets import TARGETS
+
+    p = subparsers.add_parser(
+        "synth",
+        help="synthesize the unit and its baselines; report resources and Fmax",
+        description="Synthesize the BN unit of one solved layer and the baselines at the same "
+        "widths (ceiling multiplier, TFLite-style requantizer, threshold unit) with YoWASP "
+        "Yosys and nextpnr; write report.json, report.md and plots into REPORTDIR.",
+    )
+    p.add_argument("solved", metavar="SOLVED.json", help="solved file (exactbn solve)")
+    p.add_argument("--target", required=True, metavar="|".join(TARGETS),
+                   help="FPGA family: " + ", ".join(TARGETS) + " (xilinx and generic: "
+                   "resource counts only, no Fmax)")
+    p.add_argument("--device", metavar="DEV",
+                   help="device (default per target: LFE5U-25F, iCE40UP5K, GW1NR-9C, "
+                   "LIFCL-40-9BG400C, xc7a35t)")
+    p.add_argument("--freq", default=None, metavar="MHZ",
+                   help="nextpnr target frequency (default per target)")
+    p.add_argument("--seeds", default="1,2,3", metavar="S,S,...",
+                   help="placer seeds; Fmax is their median (default 1,2,3)")
+    p.add_argument("--jobs", default="1", metavar="J", help="designs run in parallel (default 1)")
+    p.add_argument("--designs", default=",".join(KINDS), metavar="K,K,...",
+                   help="which of " + ",".join(KINDS) + " to synthesize (default all)")
+    p.add_argument("-o", "--output", required=True, metavar="REPORTDIR",
+                   help="report directory (replaced atomically)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_unit_options(p)
+    return p
+
+
+def parse_seeds(text: str) -> list[int]:
+    seeds = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit():
+            raise _usage(f"--seeds expects comma-separated non-negative integers, got {text!r}")
+        seeds.append(int(part))
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise _usage(f"--seeds must list distinct seeds, got {text!r}")
+    return seeds
+
+
+def parse_jobs(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 64:
+        raise _usage(f"--jobs must be an integer in 1..64, got {text!r}")
+    return int(text)
+
+
+def parse_freq(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise _usage(f"--freq expects a frequency in MHz, got {text!r}") from None
+    if not 1.0 <= v <= 2000.0:
+        raise _usage(f"--freq must be between 1 and 2000 MHz, got {text!r}")
+    return v
+
+
+def parse_kinds(text: str) -> tuple[str, ...]:
+    from exactbn.synth.designs import KINDS
+
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    bad = [k for k in kinds if k not in KINDS]
+    if bad or not kinds:
+        raise _usage(f"--designs: unknown design kind(s) {bad or text!r}; expected some of "
+                     f"{', '.join(KINDS)}")
+    return kinds
+
+
+def _command(args: argparse.Namespace) -> str:
+    parts = ["exactbn", "synth", args.solved, "--target", args.target]
+    for flag, val in (("--device", args.device), ("--freq", args.freq), ("--layer", args.layer),
+                      ("--widths", args.widths)):
+        if val is not None:
+            parts += [flag, str(val)]
+    parts += ["--seeds", args.seeds, "--jobs", str(args.jobs), "--designs", args.designs,
+              "--lanes", str(args.lanes), "--lane-mode", args.lane_mode, "--store", args.store,
+              "--pipeline", args.pipeline, "--name", args.name]
+    if args.range_check:
+        parts.append("--range-check")
+    if args.allow_inexact:
+        parts.append("--allow-inexact")
+    return shlex.join(parts + ["-o", args.output])
+
+
+def _replace_dir(tmp: Path, dest: Path) -> None:
+    old = None
+    if dest.exists():
+        if not dest.is_dir():
+            raise _usage(f"-o {dest}: exists and is not a directory")
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from exactbn.synth.designs import build_designs
+    from exactbn.synth.flow import run_designs
+    from exactbn.synth.report import write_report
+    from exactbn.synth.targets import TargetError, resolve_target
+
+    try:
+        target = resolve_target(args.target, args.device)
+    except TargetError as e:
+        raise _usage(str(e)) from None
+    seeds = parse_seeds(args.seeds)
+    jobs = parse_jobs(args.jobs)
+    freq = parse_freq(args.freq)
+    kinds = parse_kinds(args.designs)
+    options = unit_options_from_args(args)
+    layer = load_layer_from_args(args, args.solved)
+    dest = Path(args.output)
+    if dest.exists() and not dest.is_dir():
+        raise _usage(f"-o {dest}: exists and is not a directory")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    try:
+        designs = build_designs(layer, target, tmp / "src", kinds=kinds, file=args.solved,
+                                **options)
+        say(f"exactbn synth: {len(designs)} design(s) on {target.name} {target.device}, "
+            f"seeds {seeds}, {jobs} job(s)")
+        t0 = time.monotonic()
+        entries = run_designs(designs, target, tmp / "work", seeds, freq, jobs, say)
+        meta = {"command": _command(args), "target": target.name, "device": target.device,
+                "seeds": seeds, "freq_mhz": freq or target.default_freq_mhz,
+                "solved": str(args.solved), "layer": layer.name,
+                "elapsed_s": round(time.monotonic() - t0, 1)}
+        report = write_report(tmp, entries, meta)
+        _replace_dir(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    failed = [e for e in entries if e.get("error")]
+    if not args.quiet:
+        for r in report["ratios"]:
+            if not any(k in r for k in ("lut_vs_tflite", "fmax_vs_ceiling",
+                                        "param_bits_vs_threshold")):
+                continue
+            print(f"{r['design']}: LUT/TFLite {r.get('lut_vs_tflite')}, DSP/TFLite "
+                  f"{r.get('dsp_vs_tflite')}, Fmax/TFLite {r.get('fmax_vs_tflite')}, "
+                  f"Fmax/ceiling {r.get('fmax_vs_ceiling')}, param bits/threshold "
+                  f"{r.get('param_bits_vs_threshold')}")
+        print(f"{dest}/report.md: {len(entries)} design(s), {len(failed)} failed")
+    for e in failed:
+        print(f"exactbn synth: {e['name']}: {e['error']}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,149 @@
+"""The designs of one synthesis run: the exactbn unit and the baselines at the same widths.
+
+Everything is built from one :class:`~exactbn.formats.SolvedLayer` and the shared unit
+options: the unit through ``exactbn.generate.unit_config_from_solved``; the baselines from
+the layer's exact affine maps (a, b) with golden's TFLite-style parameters
+(``tflite_params``) and FINN-style thresholds (``thresholds_for_channel``). Each design is
+written as RTLIL (Amaranth's own netlist, source locations kept for the critical-path
+report; ``to_verilog`` is the same netlist passed through Yosys's Verilog writer).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from amaranth.back import rtlil
+
+from exactbn.formats import SolvedLayer
+
+from .flow import DesignSource
+from .targets import Target
+
+__all__ = ["KINDS", "build_designs", "unit_config", "baseline_params"]
+
+KINDS = ("exactbn", "ceiling", "tflite", "threshold")
+
+
+def unit_config(layer: SolvedLayer, target: Target, file: str | None = None, **unit_opts):
+    """The unit's :class:`~exactbn.hw.UnitConfig` for this target (its DSP operand width)."""
+    from exactbn.generate import unit_config_from_solved
+
+    opts = dict(unit_opts)
+    opts.setdefault("dsp_width", min(target.dsp_a, target.dsp_b))
+    return unit_config_from_solved(layer, file=file, **opts)
+
+
+def baseline_params(layer: SolvedLayer) -> dict[str, Any]:
+    """TFLite-style (bias, m_q31, shift) and threshold (direction, T) per channel, from golden."""
+    from exactbn.golden.baselines import tflite_params, thresholds_for_channel
+
+    out = layer.output
+    tfl = [tflite_params(float(a), float(b), out.zero_point)
+           for a, b in zip(layer.a, layer.b, strict=True)]
+    dirs, ts = [], []
+    for a, b, (lo, hi) in zip(layer.a, layer.b, layer.ranges(), strict=True):
+        d, t = thresholds_for_channel(float(a), float(b), out.rounding, out.qmin, out.qmax,
+                                      lo, hi)
+        dirs.append(d)
+        ts.append(t)
+    return {"tflite": tfl, "directions": dirs, "thresholds": ts}
+
+
+def _write(component, name: str, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rtlil.convert(component, name=name))
+    return path
+
+
+def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
+                  kinds: tuple[str, ...] = KINDS, tag: str = "", group: str | None = None,
+                  file: str | None = None, **unit_opts) -> list[DesignSource]:
+    """DesignSources (RTLIL written into ``srcdir``) for the requested kinds.
+
+    ``tag`` suffixes the design names (several configurations in one run); ``group`` is
+    recorded in each config so that reports can pair the unit with its baselines.
+    Raises FormatError (from the unit's configuration) on options the layer cannot take.
+    """
+    from exactbn.hw import BatchNormUnit
+    from exactbn.hw.baselines import (
+        BaselinePipeline,
+        CeilingMultiplier,
+        TfliteRequantizer,
+        ThresholdUnit,
+    )
+
+    cfg = unit_config(layer, target, file=file, **unit_opts)
+    s = cfg.summary()
+    grp = group or tag or "default"
+    common = {
+        "layer": layer.name, "group": grp, "channels": cfg.channels, "lanes": cfg.lanes,
+        "pipeline": cfg.pipeline.spec(), "shift_mode": cfg.shift_mode,
+        "hw_rounding": cfg.hw_rounding, "store": cfg.store, "w_x": cfg.w_x,
+        "x_signed": cfg.x_signed, "w_q": cfg.w_q, "q_signed": cfg.q_signed,
+        "qmin": cfg.qmin, "qmax": cfg.qmax,
+    }
+    sfx = f"_{tag}" if tag else ""
+    designs: list[DesignSource] = []
+    if "exactbn" in kinds:
+        top = cfg.name
+        designs.append(DesignSource(
+            f"exactbn{sfx}", "exactbn", top,
+            [_write(BatchNormUnit(cfg), top, srcdir / f"exactbn{sfx}.il")],
+            config={**common, **s, "group": grp},
+            param_bits_per_channel=cfg.w_m + cfg.w_b + cfg.w_n,
+            notes=[f"ROM word {cfg.w_m + cfg.w_b + cfg.w_d} bits (M, B and the shift offset "
+                   f"N - {cfg.n_min}); parameter bits per channel reported as W_M + W_B + W_N"],
+        ))
+    bpipe = BaselinePipeline.of(cfg.pipeline)
+    if "ceiling" in kinds:
+        ceil = CeilingMultiplier(cfg.w_x, cfg.w_m, cfg.lanes, cfg.x_signed, target.dsp_a,
+                                 target.dsp_b, stages=2)
+        designs.append(DesignSource(
+            f"ceiling{sfx}", "ceiling", "ceiling_mul",
+            [_write(ceil, "ceiling_mul", srcdir / f"ceiling{sfx}.il")],
+            config={**common, "pipeline_baseline": "in,pp,tree,out registers",
+                    "w_m": cfg.w_m, "latency": ceil.latency,
+                    "dsp_operands": [target.dsp_a, target.dsp_b],
+                    "partial_products_per_lane": ceil.dsp_per_lane},
+            param_bits_per_channel=None,
+            notes=["bare W_X x W_M multiplier: registered inputs, partial products registered "
+                   "at the DSP outputs, registered adder tree and outputs"],
+        ))
+    if "tflite" in kinds or "threshold" in kinds:
+        bp = baseline_params(layer)
+    if "tflite" in kinds:
+        tf = TfliteRequantizer(
+            w_x=cfg.w_x, x_signed=cfg.x_signed, w_q=cfg.w_q, q_signed=cfg.q_signed,
+            qmin=cfg.qmin, qmax=cfg.qmax, zero_point=layer.output.zero_point,
+            bias=[p[0] for p in bp["tflite"]], m_q31=[p[1] for p in bp["tflite"]],
+            shift=[p[2] for p in bp["tflite"]], lanes=cfg.lanes, pipeline=bpipe,
+            dsp_a=target.dsp_a, dsp_b=target.dsp_b)
+        designs.append(DesignSource(
+            f"tflite{sfx}", "tflite", "tflite_requant",
+            [_write(tf, "tflite_requant", srcdir / f"tflite{sfx}.il")],
+            config={**common, "pipeline_baseline": bpipe.spec(), "latency": tf.latency,
+                    "w_right_shift": tf.w_r, "w_left_shift": tf.w_l,
+                    "int32_min_multiplier": tf.has_ovf},
+            param_bits_per_channel=tf.param_bits_per_channel,
+            notes=[f"ROM word: int32 bias + int32 m_q31 + {tf.w_r}-bit right shift"
+                   + (f" + {tf.w_l}-bit left shift" if tf.w_l else "")
+                   + " (a deployed .tflite file stores the shift as int32: 96 bits/channel)"],
+        ))
+    if "threshold" in kinds:
+        th = ThresholdUnit(
+            w_x=cfg.w_x, x_signed=cfg.x_signed, w_q=cfg.w_q, q_signed=cfg.q_signed,
+            qmin=cfg.qmin, qmax=cfg.qmax, directions=bp["directions"],
+            thresholds=bp["thresholds"], x_ranges=layer.ranges(), lanes=cfg.lanes,
+            pipeline=bpipe)
+        designs.append(DesignSource(
+            f"threshold{sfx}", "threshold", "threshold_unit",
+            [_write(th, "threshold_unit", srcdir / f"threshold{sfx}.il")],
+            config={**common, "pipeline_baseline": bpipe.spec(), "latency": th.latency,
+                    "levels": th.n_levels, "thresholds_per_channel": th.thresholds_per_channel,
+                    "w_threshold": th.w_t, "deep_search": th.deep},
+            param_bits_per_channel=th.param_bits_per_channel,
+            notes=[f"{th.thresholds_per_channel} thresholds x {th.w_t} bits + 1 direction bit "
+                   "per channel, one memory per search level"],
+        ))
+    return designs
