@@ -98,13 +98,66 @@ def testbench_v(cfg: UnitConfig, n_vectors: int, seed: int = 1) -> str:
     limit = 64 * (n_vectors + cfg.latency + 16)
     cfg_tie = ""
     cfg_conn = ""
+    program = "    go <= 1'b1;\n"
     if cfg.store == "ram":
-        cfg_tie = ("  wire cfg_ready;\n  wire cfg_error;\n")
-        cfg_conn = (",\n    .cfg_valid(1'b0), .cfg_ready(cfg_ready),"
-                    f" .cfg_addr({cfg.w_addr}'d0), .cfg_m({cfg.w_m}'d0), .cfg_b({cfg.w_b}'d0)")
-        if cfg.shift_mode == "per-channel":
-            cfg_conn += f", .cfg_n({cfg.w_n}'d0)"
+        c, wa, wm, wb = cfg.channels, cfg.w_addr, cfg.w_m, cfg.w_b
+        wn = max(cfg.w_n, 1)
+        per = cfg.shift_mode == "per-channel"
+        cfg_tie = f"""  // RAM store: the bench programs it through cfg_* before streaming (scramble
+  // every channel to M = B = N = 0, then write the solved values from the .hex files,
+  // then one out-of-range write that must only set cfg_error).
+  parameter PARAM_M = "{n}_M.hex";
+  parameter PARAM_B = "{n}_B.hex";
+  parameter PARAM_N = "{n}_N.hex";
+  reg cfg_valid = 1'b0;
+  reg [{wa - 1}:0] cfg_addr = {wa}'d0;
+  reg [{wm - 1}:0] cfg_m = {wm}'d0;
+  reg [{wb - 1}:0] cfg_b = {wb}'d0;
+  reg [{wn - 1}:0] cfg_n = {wn}'d0;
+  wire cfg_ready;
+  wire cfg_error;
+  reg [{wm - 1}:0] pm [0:{c - 1}];
+  reg [{wb - 1}:0] pb [0:{c - 1}];
+  reg [{wn - 1}:0] pn [0:{c - 1}];
+  integer ch;
+
+  task cfg_write(input [{wa - 1}:0] a, input [{wm - 1}:0] mv, input [{wb - 1}:0] bv,
+                 input [{wn - 1}:0] nv);
+    begin
+      cfg_addr <= a;
+      cfg_m <= mv;
+      cfg_b <= bv;
+      cfg_n <= nv;
+      cfg_valid <= 1'b1;
+      @(posedge clk);
+      while (!cfg_ready) @(posedge clk);
+    end
+  endtask
+"""
+        cfg_conn = (",\n    .cfg_valid(cfg_valid), .cfg_ready(cfg_ready), .cfg_addr(cfg_addr),"
+                    " .cfg_m(cfg_m), .cfg_b(cfg_b)")
+        if per:
+            cfg_conn += ", .cfg_n(cfg_n)"
         cfg_conn += ", .cfg_error(cfg_error)"
+        n_src = "pn[ch]" if per else f"{wn}'d0"
+        program = f"""    if (!PN_UNUSED) $readmemh(PARAM_N, pn);
+    $readmemh(PARAM_M, pm);
+    $readmemh(PARAM_B, pb);
+    for (ch = 0; ch < {c}; ch = ch + 1) cfg_write(ch, {wm}'d0, {wb}'d0, {wn}'d0);
+    for (ch = 0; ch < {c}; ch = ch + 1) cfg_write(ch, pm[ch], pb[ch], {n_src});
+    if (cfg_error !== 1'b0) begin
+      $display("FAIL cfg_error set by in-range writes");
+      $finish;
+    end
+    cfg_write({c}, {{{wm}{{1'b1}}}}, {{{wb}{{1'b1}}}}, {{{wn}{{1'b1}}}});
+    cfg_valid <= 1'b0;
+    @(posedge clk);
+    if (cfg_error !== 1'b1) begin
+      $display("FAIL cfg_error not set by a write to cfg_addr = {c}");
+      $finish;
+    end
+    go <= 1'b1;
+""".replace("PN_UNUSED", "0" if per else "1")
     if cfg.range_check:
         cfg_tie += "  wire range_error;\n"
         cfg_conn += ",\n    .range_error(range_error)"
@@ -151,6 +204,7 @@ module {n}_tb;
   integer cycles;
   reg [WV-1:0] v;
   reg [WV-1:0] e;
+  reg go = 1'b0;
 
   initial begin
     seed = SEED;
@@ -160,10 +214,11 @@ module {n}_tb;
     $readmemh(VECTORS, vec);
     repeat (4) @(posedge clk);
     rst <= 1'b0;
-  end
+    @(posedge clk);
+{program}  end
 
   always @(posedge clk) begin
-    if (!rst) begin
+    if (!rst && go) begin
       cycles = cycles + 1;
       if (cycles > LIMIT) begin
         $display("FAIL timeout after %0d cycles: %0d of %0d vectors out", cycles, got, NV);
@@ -376,6 +431,8 @@ def readme_md(cfg: UnitConfig, manifest: dict, diagrams: dict[str, str | None]) 
             waves.append(f"![{key}]({svg})\n")
         waves.append(f"```wavedrom\n{json.dumps(src)}\n```\n")
     ex = manifest["exactness"]
+    tb_ram = ("; the bench first programs the RAM through cfg_* from the .hex files"
+              if cfg.store == "ram" else "")
     ram = ""
     if cfg.store == "ram":
         ram = f"""
@@ -429,7 +486,8 @@ channel `tuser`. Padding channels compute `clip(0)`.
 - `{n}.json` manifest (ports, parameters, widths, latency, solved-file hash, exactness)
 - `{n}_tb.v` + `{n}_vectors.hex`: self-checking test bench ({manifest['vectors']} vectors: every
   channel at its level transitions and extremes, expected values from exactbn's integer
-  model). Run: `iverilog -o tb {n}_tb.v {n}.v && vvp tb` -> `PASS {manifest['vectors']} vectors`
+  model{tb_ram}).
+  Run: `iverilog -o tb {n}_tb.v {n}.v && vvp tb` -> `PASS {manifest['vectors']} vectors`
 - `{n}_lint.vlt`: `verilator --lint-only -Wall {n}_lint.vlt {n}.v` (documented waivers for
   Yosys-written Verilog)
 - `{n}_M.hex`, `{n}_B.hex`, `{n}_N.hex` per-channel parameters; `{n}_mem*.hex` memory images

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from exactbn.hw import UnitConfig, to_verilog
-from exactbn.hw.kit import LINT_WAIVERS
+from exactbn.hw.kit import LINT_WAIVERS, param_hex
 
 from exactbn.formats import dump_solved, file_sha256, write_json_atomic
 from exactbn.generate import generate
@@ -58,17 +58,21 @@ def test_exported_bench_passes_and_catches_one_channel_off(kits, tool_path, name
     layer, cfg, man, kit, _ = kits[name]
     out = _icarus(kit, cfg.name, tool_path)
     assert f"PASS {man['vectors']} vectors" in out, out
-    # one channel's B off by one output level (2^N): the same bench must fail
+    # one channel's B off by one output level (2^N): the same bench must fail. A ROM unit
+    # carries it in its Verilog; a RAM unit is programmed by the bench from NAME_B.hex.
     ch = cfg.channels // 2
     bad_b = list(cfg.B)
     step = 1 << cfg.N[ch]
     bad_b[ch] += step if bad_b[ch] + step < (1 << (cfg.w_b - 1)) else -step
     bad = dataclasses.replace(cfg, B=tuple(bad_b))
-    (kit / f"{cfg.name}.v").write_text(to_verilog(bad))
+    target = kit / (f"{cfg.name}.v" if cfg.store == "rom" else f"{cfg.name}_B.hex")
+    good = target.read_text()
+    target.write_text(to_verilog(bad) if cfg.store == "rom"
+                      else param_hex(bad)[f"{cfg.name}_B.hex"])
     try:
         out = _icarus(kit, cfg.name, tool_path)
     finally:
-        (kit / f"{cfg.name}.v").write_text(to_verilog(cfg))
+        target.write_text(good)
     assert "FAIL vector" in out and "PASS" not in out, out
 
 
