@@ -60,7 +60,8 @@ def test_reset_mid_stream_discards_in_flight_and_restarts_clean(store):
     new = [([200 + k], 1, k % 2) for k in range(30)]
     res = simulate(cfg, [("stream", old), ("reset", 2), ("stream", new), ("drain",)],
                    p_valid=0.9, p_ready=0.4, seed=3)
-    reset_cycle = max(c for *_, c in res.accepted if _[0][0] < 200) + 3
+    # the reset cycle: 2 idle cycles after the last old beat was accepted, then rst
+    reset_cycle = max(cycle for xs, _, _, cycle in res.accepted if xs[0] < 200) + 3
     before = [o for o in res.outputs if o[3] <= reset_cycle]
     after = [o for o in res.outputs if o[3] > reset_cycle]
     assert [o[0] for o in before] == [[k] for k in range(len(before))]
