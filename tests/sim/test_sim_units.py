@@ -1,9 +1,10 @@
 """cocotb benches on the generated Verilog (Verilator and Icarus): the configuration matrix.
 
-The small matrix runs in ``make test`` (two Verilator builds, cached under build/sim, and a
-few Icarus runs); together it covers both simulators, every hw_rounding with exact ties and
-negative sums, both shift modes, L in {1, 4} (with padding lanes), both lane modes, ROM and
-RAM stores and three pipeline presets. The full product is marked ``slow`` (make sweep).
+The small matrix runs in ``make test`` (four Verilator builds, cached under build/sim and
+sped up by ccache, and five Icarus runs): on each simulator it covers every hw_rounding with
+exact ties and negative sums, both shift modes, L in {1, 4} (with padding lanes), both lane
+modes, ROM and RAM stores, signed and unsigned inputs and three pipeline presets. The full
+product is marked ``slow`` (make sweep).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class Case:
 SMALL = [
     Case("conv1_bn", "verilator", lanes=4, store="ram"),
     Case("ties_half_even", "verilator", pipeline="deep"),
+    Case("ties_half_up", "verilator", lanes=4, lane_mode="pixels", store="ram",
+         shift_mode="shared", pipeline="shallow"),
+    Case("ties_half_away", "verilator", lanes=4, store="ram", x_signed=False),
+    Case("ties_half_even", "icarus", lanes=4, shift_mode="shared", pipeline="deep"),
     Case("conv2_bn_relu", "icarus", lanes=2, lane_mode="pixels", pipeline="shallow",
          range_check=True),
     Case("ties_half_up", "icarus", lanes=4, store="ram", x_signed=False),
