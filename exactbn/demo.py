@@ -324,8 +324,8 @@ def _stage_synth(ctx: dict) -> StageResult:
     for i, name in enumerate(names):
         _note(ctx, f"synth {name} for ECP5 ({i + 1}/{len(names)})")
         d = out / "synth" / name
-        args = ["synth", str(solved), "--layer", name, "--target", "ecp5", "--seeds",
-                ctx.get("seeds", "1"), "-o", str(d)]
+        args = ["synth", str(solved), "--layer", name, "--name", _unit_name(name), "--target",
+                "ecp5", "--seeds", ctx.get("seeds", "1"), "-o", str(d)]
         cmds.append("exactbn " + " ".join(args))
         rc, text = _run_cli(args, out / "logs" / f"synth_{name}.log", timeout=1800)
         rep = d / "report.json"
@@ -344,10 +344,10 @@ def _stage_synth(ctx: dict) -> StageResult:
         if rc != 0 or not designs:
             failed.append(f"{name} (exit {rc}: {_last_line(text)})")
     return StageResult("synth", "failed" if failed else "ok",
-                       summary=(f"ECP5 (Yosys + nextpnr, out of context): {len(names)} layers, "
-                                f"{len(rows)} designs" + (f"; failed: {'; '.join(failed)}"
-                                                          if failed else "")),
-                       data={"rows": rows}, commands=cmds)
+                       summary=(f"ECP5 (Yosys + nextpnr, out of context, seeds "
+                                f"{ctx.get('seeds', '1')}): {len(names)} layers, {len(rows)} "
+                                "designs" + (f"; failed: {'; '.join(failed)}" if failed else "")),
+                       data={"rows": rows, "seeds": ctx.get("seeds", "1")}, commands=cmds)
 
 
 def _stage_report(ctx: dict, stages: list[StageResult]) -> StageResult:

@@ -93,19 +93,25 @@ def write_plots(d: Path, exp: dict | None, stages) -> list[Path]:
         ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
         paths.append(_save(fig, d / "baseline_mismatches.png"))
         plt.close(fig)
-    synth = next((s for s in stages if s.name == "synth" and s.status == "ok"), None)
-    if synth and synth.data.get("rows"):
+    synth = next((s for s in stages if s.name == "synth" and s.data.get("rows")), None)
+    if synth:
         rows = synth.data["rows"]
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
-        labels = [f"{r['layer']}\n{r['kind']}" for r in rows]
-        a1.bar(range(len(rows)), [r.get("lut") or 0 for r in rows], label="LUT (COMB)")
-        a1.bar(range(len(rows)), [r.get("ff") or 0 for r in rows], alpha=0.6, label="FF")
-        a1.set_xticks(range(len(rows)), labels, fontsize=6, rotation=60)
-        a1.legend(fontsize=7)
-        a1.set_title("ECP5 resources")
-        a2.bar(range(len(rows)), [r.get("fmax_mhz") or 0 for r in rows])
-        a2.set_xticks(range(len(rows)), labels, fontsize=6, rotation=60)
-        a2.set_title("Fmax (MHz, post-route)")
+        layers = list(dict.fromkeys(r["layer"] for r in rows))
+        kinds = list(dict.fromkeys(r["kind"] for r in rows))
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+        w = 0.8 / max(1, len(kinds))
+        for ax, key, title in zip(axes, ("lut", "ff", "fmax_mhz"),
+                                  ("LUT (nextpnr COMB)", "FF", "Fmax (MHz, post-route)"),
+                                  strict=True):
+            for i, k in enumerate(kinds):
+                vals = [next((r.get(key) or 0 for r in rows if r["layer"] == lay
+                              and r["kind"] == k), 0) for lay in layers]
+                ax.bar([j + i * w for j in range(len(layers))], vals, w, label=k)
+            ax.set_xticks([j + 0.4 - w / 2 for j in range(len(layers))], layers, fontsize=8)
+            ax.set_title(title, fontsize=9)
+        axes[0].legend(fontsize=7)
+        fig.suptitle(f"ECP5 LFE5U-25F, out of context, seed(s) {synth.data.get('seeds', '1')}",
+                     fontsize=9, y=1.04)
         paths.append(_save(fig, d / "resources_fmax.png"))
         plt.close(fig)
     return paths
@@ -116,6 +122,26 @@ def _table(rows: list[dict], cols: list[tuple[str, str]]) -> list[str]:
     for r in rows:
         out.append("| " + " | ".join("-" if r.get(k) is None else str(r.get(k))
                                      for _, k in cols) + " |")
+    return out
+
+
+def _synth_ratios(rows: list[dict]) -> list[dict]:
+    def ratio(a, b):
+        return None if a is None or not b else round(a / b, 3)
+
+    out = []
+    for layer in dict.fromkeys(r["layer"] for r in rows):
+        by = {r["kind"]: r for r in rows if r["layer"] == layer}
+        e = by.get("exactbn")
+        if not e:
+            continue
+        t, c, th = by.get("tflite", {}), by.get("ceiling", {}), by.get("threshold", {})
+        out.append({"layer": layer, "lut_tflite": ratio(e.get("lut"), t.get("lut")),
+                    "dsp_tflite": ratio(e.get("dsp"), t.get("dsp")),
+                    "fmax_tflite": ratio(e.get("fmax_mhz"), t.get("fmax_mhz")),
+                    "fmax_ceiling": ratio(e.get("fmax_mhz"), c.get("fmax_mhz")),
+                    "bits_threshold": ratio(e.get("param_bits_per_channel"),
+                                            th.get("param_bits_per_channel"))})
     return out
 
 
@@ -180,14 +206,25 @@ def render_report(ctx: dict[str, Any], stages, plots: list[Path]) -> str:
                                            ("time (s)", "seconds"), ("summary", "last")])
     syn = next((s for s in stages if s.name == "synth" and s.data.get("rows")), None)
     if syn:
+        seeds = syn.data.get("seeds", "1")
         lines += ["", "## ECP5 synthesis (Yosys + nextpnr out of context; LUT = nextpnr COMB)",
-                  ""]
+                  "", f"Placer seed(s) {seeds}" + (" only, to keep the demo short; "
+                  "`exactbn synth ... --seeds 1,2,3` reports the median over three seeds."
+                  if "," not in str(seeds) else "; Fmax is their median."), ""]
         lines += _table(syn.data["rows"], [("layer", "layer"), ("design", "design"),
                                            ("kind", "kind"), ("LUT", "lut"),
                                            ("LUT4 (yosys)", "lut4_yosys"), ("FF", "ff"),
                                            ("DSP", "dsp"), ("BRAM", "bram"),
                                            ("Fmax MHz", "fmax_mhz"),
                                            ("param bits/ch", "param_bits_per_channel")])
+        ratios = _synth_ratios(syn.data["rows"])
+        if ratios:
+            lines += ["", "Ratios (exactbn / baseline, same layer, same widths):", ""]
+            lines += _table(ratios, [("layer", "layer"), ("LUT / TFLite", "lut_tflite"),
+                                     ("DSP / TFLite", "dsp_tflite"),
+                                     ("Fmax / TFLite", "fmax_tflite"),
+                                     ("Fmax / ceiling", "fmax_ceiling"),
+                                     ("param bits / threshold", "bits_threshold")])
     if plots:
         lines += ["", "## Plots", ""]
         for p in plots:
