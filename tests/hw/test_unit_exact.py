@@ -17,6 +17,8 @@ CONFIGS = [
                                           range_check=True), 0.8, 0.7),
     ("conv2_bn_relu", "shared", dict(lanes=3, store="ram", pipeline="mult=1,shift=0,out=0"),
      1.0, 0.5),
+    ("conv2_bn_relu", "per-channel", dict(lanes=5, widths=(20, 30, 6), dsp_width=9,
+                                          pipeline="mult=2,shift=3,out=1"), 0.8, 0.8),
     ("tie_affine", "per-channel", dict(lanes=1, pipeline="mult=2,shift=1,round=1,out=0"),
      0.6, 0.9),
     ("tie_affine", "shared", dict(lanes=3, lane_mode="pixels", store="ram",
