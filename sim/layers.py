@@ -58,6 +58,8 @@ def tie_layer(rounding: str, *, w_x: int = 8, x_signed: bool = True,
 
 
 @cache
-def example_layer(name: str, shift_mode: str = "per-channel") -> SolvedLayer:
+def example_layer(name: str, shift_mode: str = "per-channel", hw_rounding: str = "auto"
+                  ) -> SolvedLayer:
+    """A bundled example layer, solved (``auto``: a rounding stage only where ties need it)."""
     layers = {lay.name: lay for lay in load_layers(EXAMPLES)}
-    return solve_layer(layers[name], shift_mode=shift_mode, hw_rounding="floor")
+    return solve_layer(layers[name], shift_mode=shift_mode, hw_rounding=hw_rounding)
