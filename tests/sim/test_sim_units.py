@@ -69,8 +69,8 @@ def _full_matrix() -> list[Case]:
     pipes = ("shallow", "default", "deep")
     out = []
     for sim in ("verilator", "icarus"):
-        for layer in ("conv1_bn", "ties_floor", "ties_half_up", "ties_half_even",
-                      "ties_half_away"):
+        for layer in ("conv1_bn", "tie_affine", "ties_floor", "ties_half_up",
+                      "ties_half_even", "ties_half_away"):
             # Unsigned inputs on Icarus only: a Verilator build costs ~25 s each.
             signs = (True, False) if layer.startswith("ties_") and sim == "icarus" else (True,)
             combos = itertools.product(shapes, ("rom", "ram"), ("per-channel", "shared"), signs)
