@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from exactbn.formats import FormatError, Layer, parse_layers, twos_width
+from exactbn.formats import FormatError, Layer, parse_layers, twos_width, unsigned_width
 
 from ..affine import affine_from_bn
 
@@ -94,7 +94,8 @@ class ImportResult:
             rngs = lay.input.ranges(lay.channels)
             lo = min(r[0] for r in rngs)
             hi = max(r[1] for r in rngs)
-            widest = max(twos_width(r[0], r[1]) for r in rngs)
+            widest = max(unsigned_width(r[1]) if r[0] >= 0 else twos_width(r[0], r[1])
+                         for r in rngs)
             rows.append({
                 "name": lay.name,
                 "pattern": imp.pattern,

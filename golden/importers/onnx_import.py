@@ -109,6 +109,28 @@ class _Graph:
         """The constant value of tensor ``name`` (initializer or Constant), else None."""
         return self.consts.get(name) if name else None
 
+    def value(self, name: str) -> np.ndarray | None:
+        """A constant real value: an initializer, or DequantizeLinear of constants (as some
+        quantizers store BN's gamma/beta), evaluated like ONNX in float32; else None."""
+        v = self.const(name)
+        if v is not None or not name:
+            return v
+        node = self.producer.get(name)
+        if node is None or node.op_type != "DequantizeLinear":
+            return None
+        q, sc = self.const(node.input[0]), self.const(node.input[1])
+        zp = self.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        if q is None or sc is None:
+            return None
+        axis = _attr(node, "axis", 1)
+        shape = [1] * q.ndim
+        if sc.size > 1:
+            shape[axis] = sc.size
+        zp = np.zeros(1) if zp is None else zp
+        f32 = np.float32
+        return ((q.astype(f32) - zp.astype(f32).reshape(shape if zp.size > 1 else [1] * q.ndim))
+                * sc.astype(f32).reshape(shape if sc.size > 1 else [1] * q.ndim)).astype(f32)
+
     def walk_back(self, name: str) -> tuple[str, object | None]:
         """Follow ``name`` back through range-preserving ops; return (tensor, its producer)."""
         node = self.producer.get(name)
@@ -388,9 +410,9 @@ def _output_spec(g: _Graph, quant, relu, label: str, ov: Overrides, known: dict,
             lo_r = _attr(relu, "min")
             hi_r = _attr(relu, "max")
             if len(relu.input) > 1 and relu.input[1]:
-                lo_r = _scalar(g.const(relu.input[1]), "clip.min", label)
+                lo_r = _scalar(g.value(relu.input[1]), "clip.min", label)
             if len(relu.input) > 2 and relu.input[2]:
-                hi_r = _scalar(g.const(relu.input[2]), "clip.max", label)
+                hi_r = _scalar(g.value(relu.input[2]), "clip.max", label)
         try:
             qmin, qmax = clip_from_real(lo_r, hi_r, s_y, z_y, rounding, qmin, qmax)
         except FormatError as e:
@@ -404,7 +426,7 @@ def _output_spec(g: _Graph, quant, relu, label: str, ov: Overrides, known: dict,
 
 def _bn_params(g: _Graph, bn, label: str, bias_real, notes: list[str]) -> dict:
     """The layer's ``bn`` object (a real conv bias folded into the mean)."""
-    cst = [g.const(n) for n in bn.input[1:5]]
+    cst = [g.value(n) for n in bn.input[1:5]]
     if any(v is None for v in cst):
         raise FormatError("BatchNormalization parameters must be constants", layer=label,
                           field="bn")
@@ -526,7 +548,7 @@ def _import_chain(g: _Graph, anchor, known: dict, ov: Overrides, skipped: list[s
                                [0.0] * s_acc.size if bias_real is None else list(bias_real),
                                s_y, z_y)
         layer["affine"] = {"a": a, "b": b}
-        pattern = f"{kind}: {anchor.op_type} requantization (BN folded)"
+        pattern = f"{kind}: {anchor.op_type} requantization (no BN node: beyond BN)"
     if relu is not None:
         pattern += f"+{relu.op_type}"
     return ImportedLayer(layer, pattern, notes)

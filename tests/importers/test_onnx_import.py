@@ -128,7 +128,7 @@ def test_folded_bn_becomes_an_affine_layer(qdq_conv):
     model, p = qdq_conv(bn=False)
     res = import_onnx_model(model)
     layer = res.layers[0]
-    assert layer.bn is None and "BN folded" in res.imported[0].pattern
+    assert layer.bn is None and "beyond BN" in res.imported[0].pattern
     s_y = float(p["s_y"])
     assert layer.affine["a"] == [float(p["s_x"]) * float(s) / s_y for s in p["s_w"]]
     assert layer.affine["b"] == [float(p["z_y"])] * 4  # integer bias is in the accumulator
@@ -265,8 +265,10 @@ def test_qoperator_models_are_refused_with_a_hint():
         import_onnx_model(helper.make_model(g))
 
 
-def test_bn_on_a_quantized_tensor(qdq_conv):
-    """Q -> DQ -> BatchNormalization -> Relu -> Q: the BN input is the int8 tensor itself."""
+@pytest.mark.parametrize("gamma_dequantized", [False, True])
+def test_bn_on_a_quantized_tensor(gamma_dequantized):
+    """Q -> DQ -> BatchNormalization -> Relu -> Q: the BN input is the int8 tensor itself.
+    onnxruntime's quantizer writes this shape, with gamma stored as DequantizeLinear(int8)."""
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(11)
@@ -278,7 +280,12 @@ def test_bn_on_a_quantized_tensor(qdq_conv):
     for k, v in (("g", rng.normal(1, 0.3, c)), ("b", rng.normal(0, 0.5, c)),
                  ("m", rng.normal(0, 1, c)), ("v", rng.uniform(0.3, 2, c))):
         inits.append(numpy_helper.from_array(v.astype(np.float32), k))
-    nodes = [helper.make_node("QuantizeLinear", ["x", "s_x", "z_x"], ["xq"]),
+    pre = []
+    if gamma_dequantized:
+        inits[4] = numpy_helper.from_array(np.array([90, 127, 61], np.int8), "g_q")
+        inits.append(numpy_helper.from_array(np.float32(0.0123), "g_s"))
+        pre = [helper.make_node("DequantizeLinear", ["g_q", "g_s"], ["g"])]
+    nodes = pre + [helper.make_node("QuantizeLinear", ["x", "s_x", "z_x"], ["xq"]),
              helper.make_node("DequantizeLinear", ["xq", "s_x", "z_x"], ["xd"]),
              helper.make_node("BatchNormalization", ["xd", "g", "b", "m", "v"], ["y"],
                               name="bn0"),
@@ -293,6 +300,9 @@ def test_bn_on_a_quantized_tensor(qdq_conv):
     assert "quantized tensor+BatchNormalization+Relu" in res.imported[0].pattern
     assert (layer.input.bits, layer.input.signed, layer.input.zero_point) == (8, True, -5)
     assert layer.output.clip == [-128, 127]  # Relu: R(0/s) + z = -128, already the bottom
+    if gamma_dequantized:
+        assert layer.bn["gamma"] == [float(np.float32(q) * np.float32(0.0123))
+                                     for q in (90, 127, 61)]
     xi = np.tile(np.arange(-128, 128, dtype=np.int64)[:, None], (1, c))
     x = ((xi + 5) * np.float32(0.04)).astype(np.float32)
     got = ReferenceEvaluator(model).run(None, {"x": x})[0].astype(np.int64)
