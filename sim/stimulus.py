@@ -53,29 +53,10 @@ def concat_frames(frames: list[Frame]) -> Frame:
 
 
 def transition_points(layer: SolvedLayer, channel: int) -> list[int]:
-    """Every first/last x of every level of the exact staircase and their neighbours.
+    """Every first/last x of every level of the exact staircase and their neighbours."""
+    from exactbn.golden.verify import transition_points as golden_transition_points
 
-    Uses golden's ``verify.transition_points`` when present; the fallback computes the same
-    set from ``golden.staircase`` (clipped to the channel's range).
-    """
-    try:
-        from exactbn.golden.verify import transition_points as golden_tp
-    except ImportError:
-        golden_tp = None
-    if golden_tp is not None:
-        return [int(v) for v in golden_tp(layer, channel)]
-    from exactbn.golden.staircase import staircase
-
-    lo, hi = layer.ranges()[channel]
-    st = staircase(layer.a[channel], layer.b[channel], layer.output.rounding, layer.qmin,
-                   layer.qmax, lo, hi)
-    pts = set()
-    for f, e in zip(st.first, st.last, strict=True):
-        for v in (f - 1, f, f + 1, e - 1, e, e + 1):
-            x = v * st.sign
-            if lo <= x <= hi:
-                pts.add(x)
-    return sorted(pts)
+    return [int(v) for v in golden_transition_points(layer, channel)]
 
 
 def _first_true(pred, lo: int, hi: int) -> int | None:
