@@ -27,7 +27,6 @@ ever guessed.
 from __future__ import annotations
 
 import math
-import os
 
 import numba
 import numpy as np
@@ -41,7 +40,6 @@ __all__ = [
     "solve_fast",
     "certificate_of",
     "solve_all_fast",
-    "FAST_MIN_CHANNELS",
 ]
 
 STATUS_OK = 0
@@ -50,7 +48,6 @@ STATUS_NO_EXACT = 2  # no exact folded solution at any N: use solve_channel for 
 
 ROUNDING_CODES = {"floor": 0, "half_up": 1, "half_even": 2, "half_away": 3}
 
-FAST_MIN_CHANNELS = int(os.environ.get("EXACTBN_FAST_MIN_CHANNELS", "64"))
 
 _X_LIMIT = 1 << 31  # |x| bound of the safe envelope
 _Z_LIMIT = float(1 << 41)  # transition estimates beyond this are "far outside the range"
@@ -229,9 +226,41 @@ def _block_extremes(S, k0, k1):
     return mx, mn
 
 
+@njit(cache=True, inline="always")
+def _rec_fwd(S, k0, k1, run, tol, flg):
+    """Flag the prefix records (within tol) of S[k0:k1] given the running maximum."""
+    for k in range(k0, k1):
+        v = S[k]
+        flg[k] = v >= run - tol
+        run = v if v > run else run
+    return run
+
+
+@njit(cache=True, inline="always")
+def _rec_bwd(S, k0, k1, run, tol, flg, merge, cand, nc, shift):
+    """Suffix records of S[k0:k1] (or-ed with the prefix flags if merge), appended to cand."""
+    for k in range(k1 - 1, k0 - 1, -1):
+        v = S[k]
+        f = v >= run - tol
+        if merge:
+            f = f | flg[k]
+        cand[nc] = k - shift
+        nc += np.int64(f)
+        run = v if v > run else run
+    return run, nc
+
+
+@njit(cache=True, inline="always")
+def _collect_bwd(k0, k1, flg, cand, nc, shift):
+    for k in range(k1 - 1, k0 - 1, -1):
+        cand[nc] = k - shift
+        nc += np.int64(flg[k])
+    return nc
+
+
 @njit(cache=True)
 def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
-               candL, candU, bmax, bmin, bsel, flg, hx, hy, gx, gy, buf,
+               NS, candL, candU, bmax, bmin, bsel, bselu, flg, flgu, hx, hy, gx, gy, buf,
                status, M_out, B_out, N_out, nmin_out, sign_out, alpha, cert, cflag):
     if not (abs(lo) <= _X_LIMIT and abs(hi) <= _X_LIMIT and lo <= hi):
         status[i] = 1
@@ -313,67 +342,63 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
     # them (with a tolerance above the float error) keeps a superset of the hull vertices.
     ncl = 0
     ncu = 0
-    if jl0 == 0:
-        candL[0] = 0
-        ncl = 1
     if dense and nlev > 1:
         tol = 2.0**-30 * (A * (abs(float(mlo)) + abs(float(mhi))) + abs(float(qmin))
                           + abs(float(qmax)) + 1.0)
         nblk = (nlev - 1 + _BLK - 1) // _BLK
+        for k in range(1, nlev):
+            NS[k] = -SL[k]
         for q in range(nblk):
             k0 = 1 + q * _BLK
             mx, mn = _block_extremes(SL, k0, min(k0 + _BLK, nlev))
             bmax[q] = mx
-            bmin[q] = mn
-            bsel[q] = False
-        # forward: prefix records (bit 1: maximum, lower point k; bit 2: minimum, upper k-1)
-        run_mx = -np.inf
-        run_mn = np.inf
+            bmin[q] = -mn
+        # forward: prefix records of SL (lower points k) and of -SL (upper points k - 1)
+        run_l = -np.inf
+        run_u = -np.inf
         for q in range(nblk):
             k0 = 1 + q * _BLK
             k1 = min(k0 + _BLK, nlev)
-            if bmax[q] >= run_mx - tol or bmin[q] <= run_mn + tol:
-                bsel[q] = True
-                for k in range(k0, k1):
-                    v = SL[k]
-                    flg[k] = (1 if v >= run_mx - tol else 0) | (2 if v <= run_mn + tol else 0)
-                    run_mx = v if v > run_mx else run_mx
-                    run_mn = v if v < run_mn else run_mn
+            bsel[q] = bmax[q] >= run_l - tol
+            if bsel[q]:
+                run_l = _rec_fwd(SL, k0, k1, run_l, tol, flg)
             else:
-                run_mx = bmax[q] if bmax[q] > run_mx else run_mx
-                run_mn = bmin[q] if bmin[q] < run_mn else run_mn
-        # backward: suffix records
-        run_mx = -np.inf
-        run_mn = np.inf
+                run_l = bmax[q] if bmax[q] > run_l else run_l
+            bselu[q] = bmin[q] >= run_u - tol
+            if bselu[q]:
+                run_u = _rec_fwd(NS, k0, k1, run_u, tol, flgu)
+            else:
+                run_u = bmin[q] if bmin[q] > run_u else run_u
+        # backward: suffix records, and every candidate collected (in decreasing x)
+        run_l = -np.inf
+        run_u = -np.inf
         for q in range(nblk - 1, -1, -1):
             k0 = 1 + q * _BLK
             k1 = min(k0 + _BLK, nlev)
-            if bmax[q] >= run_mx - tol or bmin[q] <= run_mn + tol:
-                if not bsel[q]:
-                    bsel[q] = True
-                    for k in range(k0, k1):
-                        flg[k] = 0
-                for k in range(k1 - 1, k0 - 1, -1):
-                    v = SL[k]
-                    flg[k] |= (1 if v >= run_mx - tol else 0) | (2 if v <= run_mn + tol else 0)
-                    run_mx = v if v > run_mx else run_mx
-                    run_mn = v if v < run_mn else run_mn
+            if bmax[q] >= run_l - tol:
+                run_l, ncl = _rec_bwd(SL, k0, k1, run_l, tol, flg, bsel[q], candL, ncl, 0)
             else:
-                run_mx = bmax[q] if bmax[q] > run_mx else run_mx
-                run_mn = bmin[q] if bmin[q] < run_mn else run_mn
-        for q in range(nblk):
-            if bsel[q]:
-                k0 = 1 + q * _BLK
-                for k in range(k0, min(k0 + _BLK, nlev)):
-                    fl = flg[k]
-                    if fl & 1:
-                        candL[ncl] = k
-                        ncl += 1
-                    if fl & 2:
-                        candU[ncu] = k - 1
-                        ncu += 1
+                if bsel[q]:
+                    ncl = _collect_bwd(k0, k1, flg, candL, ncl, 0)
+                run_l = bmax[q] if bmax[q] > run_l else run_l
+            if bmin[q] >= run_u - tol:
+                run_u, ncu = _rec_bwd(NS, k0, k1, run_u, tol, flgu, bselu[q], candU, ncu, 1)
+            else:
+                if bselu[q]:
+                    ncu = _collect_bwd(k0, k1, flgu, candU, ncu, 1)
+                run_u = bmin[q] if bmin[q] > run_u else run_u
+        # back to increasing x
+        for c in range(ncl // 2):
+            candL[c], candL[ncl - 1 - c] = candL[ncl - 1 - c], candL[c]
+        for c in range(ncu // 2):
+            candU[c], candU[ncu - 1 - c] = candU[ncu - 1 - c], candU[c]
+        if jl0 == 0:  # the first lower point (at mlo) goes first
+            for c in range(ncl, 0, -1):
+                candL[c] = candL[c - 1]
+            candL[0] = 0
+            ncl += 1
     else:
-        for k in range(1, nlev):
+        for k in range(jl0, nlev):
             candL[ncl] = k
             ncl += 1
         for k in range(nlev - 1):
@@ -596,8 +621,11 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, n_fixed,
         nb = nlv // _BLK + 2
         bmax = np.empty(nb, np.float64)
         bmin = np.empty(nb, np.float64)
+        NS = np.empty(nlv, np.float64)
         bsel = np.empty(nb, np.bool_)
-        flg = np.empty(nlv, np.int8)
+        bselu = np.empty(nb, np.bool_)
+        flg = np.empty(nlv, np.bool_)
+        flgu = np.empty(nlv, np.bool_)
         hx = np.empty(nlv, np.int64)
         hy = np.empty(nlv, np.int64)
         gx = np.empty(nlv, np.int64)
@@ -605,8 +633,9 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, n_fixed,
         buf = np.empty(8, np.float64)
         for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
             _solve_one(a[i], b[i], lo[i], hi[i], rcode, qmin, qmax, n_fixed[i], i, ws_lev,
-                       ws_fst, SL, candL, candU, bmax, bmin, bsel, flg, hx, hy, gx, gy, buf,
-                       status, M_out, B_out, N_out, nmin_out, sign_out, alpha, cert, cflag)
+                       ws_fst, SL, NS, candL, candU, bmax, bmin, bsel, bselu, flg, flgu,
+                       hx, hy, gx, gy, buf, status, M_out, B_out, N_out, nmin_out, sign_out,
+                       alpha, cert, cflag)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -655,9 +684,13 @@ def solve_fast(a, b, lo, hi, rounding: str, qmin: int, qmax: int, n_fixed=None) 
     if span < 0 or max(abs(int(qmin)), abs(int(qmax))) >= (1 << 20):
         out["status"][:] = STATUS_FALLBACK
     else:
-        _kernel(a, b, lo_a, hi_a, ROUNDING_CODES[rounding], np.int64(qmin), np.int64(qmax), nf,
-                out["status"], out["M"], out["B"], out["N"], out["n_min"], out["sign"],
-                out["alpha"], out["cert"], out["cert_flags"])
+        prev = numba.set_parallel_chunksize(1)  # dynamic: the machine may be shared
+        try:
+            _kernel(a, b, lo_a, hi_a, ROUNDING_CODES[rounding], np.int64(qmin), np.int64(qmax),
+                    nf, out["status"], out["M"], out["B"], out["N"], out["n_min"], out["sign"],
+                    out["alpha"], out["cert"], out["cert_flags"])
+        finally:
+            numba.set_parallel_chunksize(prev)
     out["exact"] = out["status"] == STATUS_OK
     return out
 
@@ -693,7 +726,8 @@ def certificate_of(res: dict, i: int, hw_rounding: str = "floor") -> dict:
     }
 
 
-def _channel_solutions(res, a, b, rounding, qmin, qmax, ranges, n_fixed=None):
+def _channel_solutions(res, a, b, rounding, qmin, qmax, ranges, n_fixed=None,
+                       approximate=True):
     from .solver import ChannelSolution, solve_channel
 
     sols = []
@@ -707,11 +741,12 @@ def _channel_solutions(res, a, b, rounding, qmin, qmax, ranges, n_fixed=None):
             lo, hi = ranges[i]
             nf = None if n_fixed is None else int(n_fixed)
             sols.append(solve_channel(float(a[i]), float(b[i]), rounding, qmin, qmax, int(lo),
-                                      int(hi), hw_rounding="floor", n_fixed=nf))
+                                      int(hi), hw_rounding="floor", n_fixed=nf,
+                                      approximate=approximate))
     return sols
 
 
-def solve_all_fast(a, b, out, ranges, shift_mode: str) -> list:
+def solve_all_fast(a, b, out, ranges, shift_mode: str, approximate: bool = True) -> list:
     """``solver._solve_all`` for hw_rounding="floor" without a budget, via ``solve_fast``.
 
     Identical results (M, B, N, exact, mismatches, certificate, n_min); channels the fast
@@ -727,7 +762,8 @@ def solve_all_fast(a, b, out, ranges, shift_mode: str) -> list:
     else:
         lo_i, hi_i = lo.astype(np.int64), hi.astype(np.int64)
     res = solve_fast(a, b, lo_i, hi_i, out.rounding, out.qmin, out.qmax)
-    sols = _channel_solutions(res, a, b, out.rounding, out.qmin, out.qmax, ranges)
+    sols = _channel_solutions(res, a, b, out.rounding, out.qmin, out.qmax, ranges,
+                              approximate=approximate or shift_mode == "shared")
     if shift_mode == "shared":
         n_shared = max((s.N for s in sols if s.exact), default=max(s.N for s in sols))
         res = solve_fast(a, b, lo_i, hi_i, out.rounding, out.qmin, out.qmax, n_fixed=n_shared)

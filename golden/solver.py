@@ -485,6 +485,11 @@ def solve_layer(layer: Layer, shift_mode: str = "per-channel", hw_rounding: str 
 
 def _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget, approximate=True
                ) -> list[ChannelSolution]:
+    # --- fast-path hook (golden/fast.py, performance engineer): same results, numba ---------
+    if hw_rounding == "floor" and budget is None and len(a) >= _fast_min_channels():
+        from .fast import solve_all_fast
+        return solve_all_fast(a, b, out, ranges, shift_mode, approximate)
+    # --- end of hook -------------------------------------------------------------------------
     args = [(float(a[i]), float(b[i]), out.rounding, out.qmin, out.qmax, *ranges[i])
             for i in range(len(a))]
     sols = [solve_channel(*arg, hw_rounding=hw_rounding, budget=budget,
@@ -496,6 +501,11 @@ def _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget, approximate=T
         sols = [solve_channel(*arg, hw_rounding=hw_rounding, n_fixed=n_shared, budget=budget)
                 for arg in args]
     return sols
+
+
+def _fast_min_channels() -> int:  # fast-path hook: layers this wide use golden/fast.py
+    import os
+    return int(os.environ.get("EXACTBN_FAST_MIN_CHANNELS", "64"))
 
 
 def solve_layers(layers: list[Layer], **kwargs) -> list[SolvedLayer]:
