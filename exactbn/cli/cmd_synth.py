@@ -57,6 +57,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="which of " + ",".join(KINDS) + " to synthesize (default all)")
     p.add_argument("-o", "--output", required=True, metavar="REPORTDIR",
                    help="report directory (replaced atomically)")
+    p.add_argument("--breakdown", action="store_true",
+                   help="also report Yosys cells per module (where the LUTs go)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_unit_options(p)
     return p
@@ -112,6 +114,8 @@ def _command(args: argparse.Namespace) -> str:
     parts += ["--seeds", args.seeds, "--jobs", str(args.jobs), "--designs", args.designs,
               "--lanes", str(args.lanes), "--lane-mode", args.lane_mode, "--store", args.store,
               "--pipeline", args.pipeline, "--name", args.name]
+    if args.breakdown:
+        parts.append("--breakdown")
     if args.range_check:
         parts.append("--range-check")
     if args.allow_inexact:
@@ -159,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
         say(f"exactbn synth: {len(designs)} design(s) on {target.name} {target.device}, "
             f"seeds {seeds}, {jobs} job(s)")
         t0 = time.monotonic()
-        entries = run_designs(designs, target, tmp / "work", seeds, freq, jobs, say)
+        entries = run_designs(designs, target, tmp / "work", seeds, freq, jobs, say,
+                              breakdown=args.breakdown)
         meta = {"command": _command(args), "target": target.name, "device": target.device,
                 "seeds": seeds, "freq_mhz": freq or target.default_freq_mhz,
                 "solved": str(args.solved), "layer": layer.name,

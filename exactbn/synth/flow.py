@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .harness import HARNESS_TOP, Port, harness_verilog
+from .harness import HARNESS_TOP, RING_TOP, Port, harness_verilog, ring_verilog
 from .targets import Target, classify_cells
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "tool_versions",
     "parse_yosys_stat",
     "parse_nextpnr_report",
+    "lut_breakdown",
 ]
 
 Progress = Callable[[str], None]
@@ -112,7 +113,7 @@ def tool_versions(target: Target) -> dict[str, str]:
 def _exe(name: str) -> str:
     """The executable ``name`` from PATH, or beside this Python (a venv not on PATH)."""
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
-    return found or name
+    return os.path.abspath(found) if found else name
 
 
 def _run(cmd: list[str], cwd: Path, log: Path) -> subprocess.CompletedProcess:
@@ -223,6 +224,30 @@ def _ports(src: DesignSource, work: Path) -> list[Port]:
     return ports
 
 
+def lut_breakdown(src: DesignSource, target: Target, work: Path) -> dict[str, dict[str, int]]:
+    """Yosys cell classes per module of the design synthesized without flattening: where
+    the LUTs, carries, FFs and DSPs go (module names are Amaranth's hierarchy). Mapping
+    across module boundaries is lost, so totals differ a little from the flat run."""
+    flag = "" if target.name in ("xilinx", "generic") else " -noflatten"
+    script = work / "breakdown.ys"
+    script.write_text("\n".join([*_read_cmds(src.files), f"hierarchy -top {src.top}",
+                                 f"{target.yosys_synth}{flag} -top {src.top}",
+                                 "tee -q -o breakdown.json stat -json", ""]))
+    r = _run([YOSYS, "-q", "-s", script.name], work, work / "breakdown.log")
+    if r.returncode != 0:
+        raise SynthError(f"yosys (breakdown) failed on {src.name}: "
+                         f"{_first_error(r.stdout + r.stderr)}")
+    data = json.loads((work / "breakdown.json").read_text())
+    out = {}
+    for mod, info in data.get("modules", {}).items():
+        cells = {k.lstrip("\\"): int(v) for k, v in info.get("num_cells_by_type", {}).items()}
+        cls = classify_cells(target.name, cells)
+        kept = {k: v for k, v in cls.items() if v and k != "other"}
+        if kept:
+            out[mod.lstrip("\\")] = kept
+    return out
+
+
 def _median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
@@ -234,9 +259,11 @@ def run_design(
     seeds: Sequence[int] = (1, 2, 3),
     freq_mhz: float | None = None,
     progress: Progress | None = None,
+    breakdown: bool = False,
 ) -> dict[str, Any]:
     """Synthesize one design; return one report entry (never raises for a design that does
     not fit: ``fits`` is False with ``fit_reason``). Raises :class:`SynthError` on tool failure.
+    ``breakdown`` adds ``cells_by_module`` (a second, hierarchical Yosys run).
     """
     say = progress or (lambda _m: None)
     work = Path(workdir) / src.name
@@ -258,6 +285,16 @@ def run_design(
     reads = _read_cmds(files)
     harness = None
     t0 = time.monotonic()
+    boundary = None
+    if target.ring:
+        ports = _ports(src, work)
+        (work / "ring.v").write_text(ring_verilog(src.top, ports))
+        reads = [*reads, "read_verilog ring.v"]
+        top = RING_TOP
+        boundary = {"kind": "register ring",
+                    "ff": sum(p.width for p in ports if p.name != "clk"),
+                    "in_bits": sum(p.width for p in ports if p.direction == "input") - 1,
+                    "out_bits": sum(p.width for p in ports if p.direction == "output")}
     if target.harness:
         ports = _ports(src, work)
         (work / "harness.v").write_text(harness_verilog(src.top, ports, target.harness_clock))
@@ -314,6 +351,7 @@ def run_design(
         "fit_reason": None,
         "lut_figure": target.lut_figure,
         "harness": harness,
+        "boundary": boundary,
         "yosys_cells": cells,
         "pnr_utilization": None,
         "freq_target_mhz": freq if target.pnr else None,
@@ -321,8 +359,16 @@ def run_design(
         "commands": commands,
         "tool_versions": tool_versions(target),
     }
+    if breakdown:
+        say(f"{src.name}: yosys per-module breakdown")
+        entry["cells_by_module"] = lut_breakdown(src, target, work)
     if target.name == "generic":
         entry["notes"].append("generic synth: multipliers and memories mapped to LUTs/FFs")
+    if boundary is not None:
+        entry["ff_net"] = cls["ff"] - boundary["ff"]
+        entry["notes"].append(
+            f"every port registered by a ring ({boundary['ff']} FF, no LUTs) so that out of "
+            "context all paths are timed; ff includes the ring, ff_net does not")
     if harness is not None:
         entry["lut4_yosys_net"] = cls["lut"] - harness["lut4_yosys"]
         entry["ff_net"] = cls["ff"] - harness["ff"]
@@ -406,6 +452,7 @@ def run_designs(
     freq_mhz: float | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    breakdown: bool = False,
 ) -> list[dict[str, Any]]:
     """Run :func:`run_design` for every design, ``jobs`` at a time, in the given order.
 
@@ -422,7 +469,7 @@ def run_designs(
             with lock:
                 say(f"[{i + 1}/{n}] {msg}")
         try:
-            e = run_design(d, target, workdir, seeds, freq_mhz, tell)
+            e = run_design(d, target, workdir, seeds, freq_mhz, tell, breakdown)
         except SynthError as err:
             e = {"name": d.name, "kind": d.kind, "target": target.name,
                  "device": target.device, "config": d.config, "error": str(err),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["HARNESS_TOP", "Port", "harness_verilog"]
+__all__ = ["HARNESS_TOP", "RING_TOP", "Port", "harness_verilog", "ring_verilog"]
 
 HARNESS_TOP = "exactbn_harness"
 _CLOCK_NAMES = ("clk", "clock", "clk_i")
@@ -83,6 +83,49 @@ def harness_verilog(top: str, ports: list[Port], clock: str = "pin") -> str:
         "  always @(posedge clk) sr_in <= {sr_in, sin};",
         "  always @(posedge clk) sr_out <= load ? dut_out : {sr_out, 1'b0};",
         f"  assign sout = sr_out[{n_out - 1}];",
+        f"  {_vid(top)} dut (",
+        ",\n".join(conns),
+        "  );",
+        "endmodule",
+        "",
+    ])
+
+
+RING_TOP = "exactbn_ring"
+
+
+def ring_verilog(top: str, ports: list[Port]) -> str:
+    """Verilog of ``exactbn_ring``: ``top`` with every input and output port registered.
+
+    Out of context, nextpnr times only register-to-register paths; the ring makes the
+    design's paths from its input ports and to its output ports (e.g. a combinational
+    output stage, or ``m_axis_tready`` fanning out to every clock enable) register-bound
+    and therefore timed. Costs FFs only (in + out bits), reported separately.
+    """
+    clocks = [p for p in ports if p.direction == "input" and p.name in _CLOCK_NAMES]
+    if len(clocks) != 1:
+        raise ValueError(f"design {top!r} needs exactly one clock port named clk, got "
+                         f"{[p.name for p in clocks]}")
+    clk = clocks[0]
+    if any(p.direction == "inout" for p in ports):
+        raise ValueError(f"design {top!r} has inout ports; the ring does not register them")
+    decl, body, conns = [f"input wire {_vid(clk.name)}"], [], [f"    .{_vid(clk.name)}(clk)"]
+    for k, p in enumerate(q for q in ports if q is not clk):
+        rng = f"[{p.width - 1}:0] "
+        if p.direction == "input":
+            decl.append(f"input wire {rng}i{k}")
+            body.append(f"  reg {rng}r{k} = 0;\n  always @(posedge clk) r{k} <= i{k};")
+            conns.append(f"    .{_vid(p.name)}(r{k})")
+        else:
+            decl.append(f"output reg {rng}o{k} = 0")
+            body.append(f"  wire {rng}w{k};\n  always @(posedge clk) o{k} <= w{k};")
+            conns.append(f"    .{_vid(p.name)}(w{k})")
+    return "\n".join([
+        f"// register ring around {top}: every port registered, so that out-of-context timing"
+        " sees every path",
+        f"module {RING_TOP} (" + ", ".join(decl).replace(f"input wire {_vid(clk.name)}",
+                                                          "input wire clk") + ");",
+        *body,
         f"  {_vid(top)} dut (",
         ",\n".join(conns),
         "  );",

@@ -175,6 +175,18 @@ def render_markdown(report: dict) -> str:
                          f"{_fmt(cp.get('logic_ns'), 2)} | {_fmt(cp.get('routing_ns'), 2)} | "
                          f"`{cp.get('from')}` | `{cp.get('to')}` | "
                          f"{', '.join(cp.get('sources') or []) or '-'} |")
+    broken = [e for e in entries if e.get("cells_by_module")]
+    if broken:
+        lines += ["", "## Where the logic goes (Yosys, per module, hierarchy kept)", ""]
+        for e in broken:
+            lines += [f"**{e['name']}**", "", "| module | LUT4 | CARRY | FF | DSP | BRAM |",
+                      "|---|---|---|---|---|---|"]
+            mods = sorted(e["cells_by_module"].items(),
+                          key=lambda kv: -(kv[1].get("lut", 0) + 2 * kv[1].get("carry", 0)))
+            for mod, c in mods:
+                lines.append(f"| `{mod}` | {c.get('lut', 0)} | {c.get('carry', 0)} | "
+                             f"{c.get('ff', 0)} | {c.get('dsp', 0)} | {c.get('bram', 0)} |")
+            lines.append("")
     notes = [(e["name"], n) for e in entries for n in (e.get("notes") or [])]
     if notes:
         lines += ["", "## Notes", ""]

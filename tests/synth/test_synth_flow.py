@@ -12,7 +12,7 @@ from exactbn.golden.solver import solve_layer
 
 from exactbn.cli.main import main
 from exactbn.formats import dump_solved, load_layers, select_layer, write_json_atomic
-from exactbn.synth.harness import Port, harness_verilog
+from exactbn.synth.harness import Port, harness_verilog, ring_verilog
 from exactbn.synth.targets import TargetError, classify_cells, resolve_target
 
 LAYER = "conv2_bn_relu"  # 8 channels, 16-bit inputs, uint4 ReLU outputs: small and quick
@@ -48,6 +48,9 @@ def test_ecp5_quick_synthesis_fills_the_report(solved, tmp_path):
         assert e["critical_path"]["delay_ns"] > 0, kind
         assert e["commands"] and "yosys" in e["tool_versions"] and "nextpnr" in e["tool_versions"]
         assert e["config"]["lanes"] == 1 and e["config"]["channels"] == 8
+        ring = e["boundary"]  # out of context, every port is registered so every path is timed
+        assert ring["ff"] == ring["in_bits"] + ring["out_bits"]
+        assert e["ff_net"] == e["ff"] - ring["ff"]
     assert by["exactbn"]["dsp"] >= 1 and by["ceiling"]["dsp"] >= 1
     assert by["tflite"]["dsp"] == 4  # the 32x32 SRDHM product: four MULT18X18D
     w = s.widths
@@ -69,7 +72,7 @@ def test_ice40_runs_inside_the_serial_harness(solved, tmp_path):
     path, _ = solved
     out = tmp_path / "rep"
     rc = main(["synth", str(path), "--target", "ice40", "--designs", "exactbn,ceiling",
-               "--seeds", "1", "--jobs", "2", "-q", "-o", str(out)])
+               "--seeds", "1", "--jobs", "2", "--breakdown", "-q", "-o", str(out)])
     assert rc == 0
     _, by = _report(out)
     for kind in ("exactbn", "ceiling"):
@@ -81,6 +84,9 @@ def test_ice40_runs_inside_the_serial_harness(solved, tmp_path):
         assert e["lut"] > 0 and e["lut4_yosys_net"] >= 0 and e["fmax_mhz"] > 5
         assert e["dsp"] >= 1  # SB_MAC16
     assert by["exactbn"]["lut4_yosys_net"] > 0  # shifter and saturator (the ceiling: none)
+    mods = by["exactbn"]["cells_by_module"]  # --breakdown: where the LUTs go
+    assert any(m.endswith(".shift0") for m in mods) and any(m.endswith(".mul0") for m in mods)
+    assert "Where the logic goes" in (out / "report.md").read_text()
 
 
 @pytest.mark.synth
@@ -161,3 +167,7 @@ def test_cell_classes_and_harness_text():
     assert ".a(sr_in[4:0])" in v and ".\\s.x (sr_in[6:5])" in v and ".q(dut_out[2:0])" in v
     with pytest.raises(ValueError, match="clock"):
         harness_verilog("top", [Port("a", "input", 5), Port("q", "output", 3)])
+    r = ring_verilog("top", [Port("clk", "input", 1), Port("a", "input", 5),
+                             Port("q", "output", 3)])
+    assert "module exactbn_ring (input wire clk, input wire [4:0] i0, output reg [2:0] o1" in r
+    assert "r0 <= i0;" in r and "o1 <= w1;" in r and ".a(r0)" in r and ".q(w1)" in r
