@@ -18,7 +18,8 @@ __all__ = ["UnitPorts", "BenchSpec", "SCENARIOS", "ENV_SPEC"]
 ENV_SPEC = "EXACTBN_BENCH_SPEC"
 
 # Scenarios, in the order the bench runs them (cocotb test names without the "test_" prefix).
-SCENARIOS = ("full_rate", "random_gaps", "backpressure", "reset_mid_stream", "reprogram")
+SCENARIOS = ("full_rate", "random_gaps", "backpressure", "reset_mid_stream", "reprogram",
+             "reprogram_live")
 
 
 @dataclass

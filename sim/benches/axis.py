@@ -21,7 +21,8 @@ import numpy as np
 
 from ..stimulus import Frame
 
-__all__ = ["activity", "Sig", "StreamSource", "StreamSink", "StreamMonitor", "ProtocolError"]
+__all__ = ["activity", "Sig", "StreamSource", "StreamSink", "StreamMonitor", "CfgDriver",
+           "ProtocolError"]
 
 
 class ProtocolError(AssertionError):
@@ -227,3 +228,48 @@ class StreamSink:
                 self.out_last.append(beat[2])
                 self.cycles.append(cycle)
         self.monitor.observe(cycle, valid, beat, rdy)
+
+
+class CfgDriver:
+    """Drives the RAM store's ``cfg_*`` port from a queue of writes, with gaps from a pattern.
+
+    Like the stream source, an offered write stays until its handshake; ``cycles`` records
+    the cycle of every handshake, so a scoreboard can tell which beats came after it.
+    """
+
+    def __init__(self, sigs: dict[str, Sig]):
+        self.sigs = sigs
+        self.load([], np.ones(1, dtype=bool))
+
+    def load(self, writes: list[tuple[int, int, int, int]], pattern: np.ndarray) -> None:
+        self.writes = list(writes)
+        self.pattern = pattern.tolist()
+        self.done = 0
+        self.cycles: list[int] = []
+        self._offering = False
+        self._presented = -1
+
+    def tick(self, cycle: int) -> None:
+        s = self.sigs
+        i = self.done
+        if i >= len(self.writes):
+            s["valid"].write(0)
+            return
+        if not self._offering:
+            self._offering = self.pattern[cycle % len(self.pattern)]
+        if not self._offering:
+            s["valid"].write(0)
+            return
+        if self._presented != i:
+            addr, m, b, n = self.writes[i]
+            s["addr"].write(addr)
+            s["m"].write(m)
+            s["b"].write(b)
+            if "n" in s:
+                s["n"].write(n)
+            self._presented = i
+        s["valid"].write(1)
+        if s["ready"].read():
+            self.done = i + 1
+            self.cycles.append(cycle)
+            self._offering = False

@@ -20,7 +20,7 @@ from cocotb.triggers import FallingEdge
 from ..scoreboard import CheckResult, Mismatch, Params, check_stream
 from ..spec import ENV_SPEC, BenchSpec
 from ..stimulus import Frame, channel_inputs, pack_beats
-from .axis import Sig, StreamMonitor, StreamSink, StreamSource, activity
+from .axis import CfgDriver, Sig, StreamMonitor, StreamSink, StreamSource, activity
 
 CLOCK_NS = 10
 DRAIN_CYCLES = 24  # idle cycles after the last expected beat: anything more is an extra beat
@@ -137,9 +137,12 @@ class TB:
             return frame.take(np.sort(self.rng.choice(len(frame), min(caps), replace=False)))
         return frame
 
-    async def stream(self, frame: Frame, src: str, snk: str, stop_after: int | None = None
-                     ) -> None:
-        """Stream ``frame`` until every output arrived (+ drain) or ``stop_after`` cycles."""
+    async def stream(self, frame: Frame, src: str, snk: str, stop_after: int | None = None,
+                     cfg: CfgDriver | None = None) -> None:
+        """Stream ``frame`` until every output arrived (+ drain) or ``stop_after`` cycles.
+
+        ``cfg``: a loaded cfg driver ticked in the same loop (writes while streaming).
+        """
         t0 = time.perf_counter()
         self.source.load(frame, activity(self.rng, src))
         self.sink.load(activity(self.rng, snk))
@@ -153,9 +156,12 @@ class TB:
             cycle += 1
             source.tick(cycle)
             sink.tick(cycle)
+            if cfg is not None:
+                cfg.tick(cycle)
             if stop_after is not None and cycle - start >= stop_after:
                 break
-            if source.done and sink.count >= source.accepted:
+            if source.done and sink.count >= source.accepted and (
+                    cfg is None or cfg.done == len(cfg.writes)):
                 drained += 1
                 if drained > DRAIN_CYCLES:
                     break
@@ -169,6 +175,8 @@ class TB:
         self.cycle = cycle + 1
         source.idle()
         self.sink.ready.write(0)
+        if cfg is not None:
+            cfg.sigs["valid"].write(0)
         self.loop_s += time.perf_counter() - t0
 
     def score(self, frame: Frame, with_reference: bool, prefix_ok: bool = False) -> CheckResult:
@@ -313,6 +321,56 @@ async def reprogram(dut):
     await tb.stream(frame, "always", "random")
     total.add(tb.score(frame, True))
     tb.record("reprogram", total, applicable=True)
+
+
+@cocotb.test()
+async def reprogram_live(dut):
+    """RAM store: cfg writes while beats stream; each beat must use the parameters in effect
+    when it was accepted (every write whose handshake came before it; DESIGN.md section 6).
+
+    ROM store: not applicable (nothing to write).
+    """
+    tb = await _tb(dut, 6)
+    u = tb.unit
+    if u.store != "ram":
+        tb.record("reprogram_live", CheckResult(), applicable=False)
+        return
+    C = len(tb.params.M)
+    rng = tb.rng
+    writes = []
+    for _ in range(3 * C):
+        c = int(rng.integers(0, C))
+        n = tb.params.N[c] if u.shift_mode == "shared" else int(rng.integers(0, u.n_max + 1))
+        writes.append((c, int(rng.integers(-(1 << (u.w_m - 1)), 1 << (u.w_m - 1))),
+                       int(rng.integers(-(1 << (u.w_b - 1)), 1 << (u.w_b - 1))), n))
+    cfg = CfgDriver(tb.cfg_signals)
+    cfg.load(writes, activity(rng, "random"))
+    frame = tb.cap(tb.stimulus(tb.params, n_random=64), 1200)
+    await tb.stream(frame, "random", "bursty", cfg=cfg)
+    # Parameter snapshots: after k writes. Beat j uses snapshot #(writes before its accept).
+    snaps = [tb.params]
+    for addr, m, b, n in writes:
+        p = snaps[-1]
+        snaps.append(Params(*(list(v) for v in (p.M, p.B, p.N))))
+        snaps[-1].M[addr], snaps[-1].B[addr], snaps[-1].N[addr] = m, b, n
+    acc = np.asarray(tb.source.accept_cycles)
+    k_of_beat = np.searchsorted(np.asarray(cfg.cycles), acc, side="left")
+    sink = tb.sink
+    total = CheckResult()
+    if sink.count != tb.source.accepted:
+        total.mismatches += 1
+        total.first = Mismatch("count", sink.count, expected=tb.source.accepted, got=sink.count)
+    for k in np.unique(k_of_beat):
+        idx = np.nonzero(k_of_beat == k)[0]
+        lo, hi = int(idx[0]), int(idx[-1]) + 1
+        part = frame.take(slice(lo, hi))
+        total.add(check_stream(part, sink.out_data[lo:hi], sink.out_user[lo:hi],
+                               sink.out_last[lo:hi], snaps[int(k)], u,
+                               tb.layer if int(k) == 0 else None, offset=lo))
+    tb.params = snaps[-1]
+    await tb.program(Params.of(tb.layer))
+    tb.record("reprogram_live", total, applicable=True, cfg_writes=len(cfg.cycles),
+              segments=int(len(np.unique(k_of_beat))))
 
 
 

@@ -17,6 +17,7 @@ import pytest
 from exactbn.hw import to_verilog
 from exactbn.sim.layers import example_layer, tie_layer
 from exactbn.sim.regress import simulate_layer, unit_config
+from exactbn.sim.spec import SCENARIOS
 
 pytestmark = pytest.mark.sim
 
@@ -92,8 +93,10 @@ def _run(case: Case, tmp_path: Path):
              f"waves: {res.wave_path}"
     assert res.passed, detail
     assert res.lane_results > 0 and res.reference_checked > 0, detail
-    assert set(res.scenarios) == {"full_rate", "random_gaps", "backpressure",
-                                  "reset_mid_stream", "reprogram"}, detail
+    assert set(res.scenarios) == set(SCENARIOS), detail
+    if case.store == "ram":
+        live = res.scenarios["reprogram_live"]
+        assert live["applicable"] and live["cfg_writes"] > 0 and live["segments"] > 1, detail
     return res
 
 
