@@ -8,7 +8,7 @@ registers into them (DESIGN.md section 5), so only this split reaches the DSP's 
 
 from __future__ import annotations
 
-from amaranth import Module, Signal, signed
+from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -71,10 +71,16 @@ class MulAdd(wiring.Component):
         b_r = Signal(signed(self.w_b))
         with m.If(self.en):
             m.d.sync += b_r.eq(self.b)
-        # Stage 2: combine.
-        total = b_r
-        for pp, off in terms:
-            total = total + (pp << off)
+        # Stage 2: combine. Each partial product is added only to the bits at and above its
+        # offset (the bits below are final), so no adder spans columns that hold 2 operands.
+        terms.sort(key=lambda t: t[1])
+        total = Signal(signed(self.w_s), name="sum0")
+        m.d.comb += total.eq(b_r + terms[0][0])  # the lowest product has offset 0
+        for k, (pp, off) in enumerate(terms[1:], 1):
+            nxt = Signal(signed(self.w_s), name=f"sum{k}")
+            hi = total[off:].as_signed() + pp
+            m.d.comb += nxt.eq(Cat(total[:off], hi))
+            total = nxt
         m.d.comb += s.eq(total)
         with m.If(self.en):
             m.d.sync += self.s.eq(s)

@@ -4,9 +4,10 @@ Computes, for ``t = s >> N`` (floor) with ``N = n_min + d``:
 ``t`` in ``w_t`` bits (what saturation needs), ``ov`` (t does not fit ``w_t`` bits),
 ``neg`` (s < 0), ``half`` (bit N-1 of s, the top shifted-out bit) and ``sticky`` (OR of the
 bits below it). Only shifts n_min..n_max exist: the constant part is wiring, the variable
-part ``d`` a log shifter of ``bit_length(n_max - n_min)`` levels that drops every top bit
-it will never need (folding it into ``ov``). A constant shift (shared mode) has no levels.
-``stages`` registers are spread over the levels (the last one after the final level).
+part ``d`` a log shifter of ``bit_length(n_max - n_min)`` levels, largest shift first, that
+drops every top bit it will never need (folding it into ``ov``). A constant shift (shared
+mode) has no levels. ``stages`` registers are spread over the levels (the last one after
+the final level).
 """
 
 from __future__ import annotations
@@ -43,9 +44,8 @@ class Shifter(wiring.Component):
             "sticky": Out(1),
         })
 
-    def _keep(self, level: int) -> int:
-        """Bits of D (guard + t) to keep before ``level``: w_t plus every shift still to come."""
-        rest = sum(1 << k for k in range(level, self.levels))
+    def _keep(self, rest: int) -> int:
+        """Bits of D (guard + t) to keep while shifts up to ``rest`` may still come."""
         return 1 + self.w_t + min(rest, self.n_max - self.n_min)
 
     def elaborate(self, platform):
@@ -69,10 +69,11 @@ class Shifter(wiring.Component):
                 D = D[:keep].as_signed()
             return D, ov
 
-        D, ov = trim(D, ov, self._keep(0))
+        D, ov = trim(D, ov, self._keep(self.n_max - self.n_min))
         # Registers go after levels evenly spread; the last stage after the final level.
         reg_after = {((k + 1) * self.levels) // self.stages - 1 for k in range(self.stages)}
-        for k in range(self.levels):
+        # Largest shift first: it drops the most bits early, so later levels are narrower.
+        for i, k in enumerate(reversed(range(self.levels))):
             sh = 1 << k
             if len(D) > sh:
                 shifted = D[sh:].as_signed()
@@ -82,8 +83,8 @@ class Shifter(wiring.Component):
             D_new = Signal(signed(len(D)), name=f"D{k}")
             m.d.comb += D_new.eq(Mux(d[k], shifted, D))
             sticky = sticky | (d[k] & lost)
-            D, ov = trim(D_new, ov, self._keep(k + 1))
-            if k in reg_after:
+            D, ov = trim(D_new, ov, self._keep((1 << k) - 1))
+            if i in reg_after:
                 D_r = Signal(signed(len(D)), name=f"D{k}_r")
                 st_r, ov_r, neg_r = (Signal(name=f"{n}{k}_r") for n in ("sticky", "ov", "neg"))
                 d_r = Signal(len(d), name=f"d{k}_r")
