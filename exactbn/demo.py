@@ -375,7 +375,7 @@ def run_demo(out: str | os.PathLike = "demo", *, skip: tuple[str, ...] = (),
              synth_layers: list[str] | None = None, seeds: str = "1") -> DemoResult:
     """Run every stage into ``out``; ``progress(stage, result)`` is called before (result None)
     and after each stage, ``note(text)`` with finer steps inside a stage."""
-    out_p = Path(out)
+    out_p = Path(out).resolve()  # tools below change directory: every path absolute
     out_p.mkdir(parents=True, exist_ok=True)
     ctx: dict[str, Any] = {"out": out_p, "synth_layers": synth_layers, "seeds": seeds,
                            "note": note}

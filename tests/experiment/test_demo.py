@@ -47,3 +47,20 @@ def test_cli_demo_exit_status(tmp_path, no_hw_commands, monkeypatch):
     assert main(["demo", "-o", str(tmp_path), "--skip", "experiment"]) == 0
     monkeypatch.setitem(demo._RUNNERS, "import", lambda ctx: 1 / 0)
     assert main(["demo", "-o", str(tmp_path / "b"), "--skip", "experiment"]) == 1
+
+
+def test_demo_paths_are_absolute(tmp_path, no_hw_commands, monkeypatch):
+    # A relative -o once reached the cocotb runner, which changes directory (the bug: every
+    # simulation failed to find its spec file). Every path the stages see is absolute now.
+    monkeypatch.chdir(tmp_path)
+    seen = {}
+
+    def spy(ctx):
+        seen["out"] = ctx["out"]
+        return demo.StageResult("generate", "ok")
+
+    monkeypatch.setattr(demo, "_routes", lambda: {"generate": "api", "sim": None,
+                                                    "synth": None})
+    monkeypatch.setitem(demo._RUNNERS, "generate", spy)
+    demo.run_demo("rel", skip=("experiment",))
+    assert seen["out"].is_absolute() and seen["out"] == tmp_path / "rel"
