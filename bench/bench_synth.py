@@ -1,8 +1,9 @@
 """``make bench-synth``: the standard synthesis comparison (issue 10, DESIGN.md section 6).
 
-Solves the bundled layers conv1_bn (16-bit signed in, int8 out) and conv2_bn_relu (16-bit
-signed in, uint4 ReLU out) in per-channel and shared shift mode, tiles each to C = 64
-channels (same widths as the solver chose), and synthesizes the exactbn unit beside the
+Extends the bundled layers conv1_bn (16-bit signed in, int8 out) and conv2_bn_relu (16-bit
+signed in, uint4 ReLU out) to C = 64 channels (their channels repeated with gamma and beta
+jittered a few percent, so that no two channels share parameters), solves them in
+per-channel and shared shift mode, and synthesizes the exactbn unit beside the
 ceiling multiplier, the TFLite-style requantizer and the threshold unit for L in {1, 4} and
 pipeline settings shallow, default, deep: on ECP5 (LFE5U-25F, out of context) the whole
 matrix, on iCE40 UP5K what a small part can hold (L = 1, per-channel, default and deep;
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import random
 import sys
 import tempfile
 import time
@@ -28,7 +30,7 @@ from pathlib import Path
 
 from exactbn.golden.solver import solve_layer
 
-from exactbn.formats import SolvedLayer, load_layers, select_layer, write_text_atomic
+from exactbn.formats import Layer, SolvedLayer, load_layers, select_layer, write_text_atomic
 from exactbn.synth.designs import build_designs
 from exactbn.synth.flow import run_designs
 from exactbn.synth.report import write_report
@@ -40,32 +42,80 @@ LAYERS = (("int8", "conv1_bn"), ("uint4", "conv2_bn_relu"))
 PIPELINES = ("shallow", "default", "deep")
 
 
-def tiled(layer: SolvedLayer, channels: int) -> SolvedLayer:
-    """The layer with its channels repeated to ``channels`` (widths unchanged)."""
-    c = layer.channels
+def _channel(layer: Layer, src: int, gamma_f: float, beta_d: float) -> Layer:
+    """A one-channel layer: channel ``src`` of ``layer`` with gamma scaled and beta shifted."""
+    def pick(v):
+        return [v[src]] if isinstance(v, list) else v
 
-    def rep(v):
-        return [v[i % c] for i in range(channels)] if isinstance(v, list) else v
-
+    bn = {k: [layer.bn[k][src]] for k in ("gamma", "beta", "mean", "var")}
+    bn["eps"] = layer.bn["eps"]
+    bn["gamma"] = [bn["gamma"][0] * gamma_f]
+    bn["beta"] = [bn["beta"][0] + beta_d]
     inp = layer.input
-    rng = inp.range if not (inp.range and isinstance(inp.range[0], list)) else rep(inp.range)
-    inp2 = dataclasses.replace(inp, scale=rep(inp.scale), zero_point=rep(inp.zero_point),
-                               range=rng)
-    return dataclasses.replace(
-        layer, input=inp2, a=rep(layer.a), b=rep(layer.b), M=rep(layer.M), B=rep(layer.B),
-        N=rep(layer.N), exact=rep(layer.exact), mismatches=rep(layer.mismatches),
-        certificate=rep(layer.certificate))
+    rng_in = inp.range if not (inp.range and isinstance(inp.range[0], list)) else pick(inp.range)
+    inp2 = dataclasses.replace(inp, scale=pick(inp.scale), zero_point=pick(inp.zero_point),
+                               range=rng_in)
+    return dataclasses.replace(layer, input=inp2, bn=bn)
+
+
+def _concat(parts: list[Layer]) -> Layer:
+    first = parts[0]
+    bn = {k: [p.bn[k][0] for p in parts] for k in ("gamma", "beta", "mean", "var")}
+    bn["eps"] = first.bn["eps"]
+    inp = first.input
+
+    def cat(attr):
+        vals = [getattr(p.input, attr) for p in parts]
+        return [v[0] for v in vals] if isinstance(vals[0], list) else vals[0]
+
+    rng_in = ([p.input.range[0] for p in parts] if inp.range and isinstance(inp.range[0], list)
+              else inp.range)
+    inp2 = dataclasses.replace(inp, scale=cat("scale"), zero_point=cat("zero_point"),
+                               range=rng_in)
+    return dataclasses.replace(first, input=inp2, bn=bn)
+
+
+def extended(layer: Layer, channels: int, seed: int = 0) -> Layer:
+    """The layer grown to ``channels`` BN channels: the originals, then channel c mod C0 with
+    gamma and beta jittered by a few percent, a jitter kept only when its exact solution fits
+    the widths the solver chose for the original layer (so the widths stay those of the
+    bundled layer and no two channels share parameters: identical repeats would let Yosys
+    shrink the ROMs)."""
+    c0 = layer.channels
+    w = solve_layer(layer, shift_mode="per-channel", hw_rounding="auto").widths
+    rng = random.Random(seed)
+    parts = [_channel(layer, i, 1.0, 0.0) for i in range(c0)]
+    while len(parts) < channels:
+        src = len(parts) % c0
+        for _ in range(200):
+            cand = _channel(layer, src, rng.uniform(0.95, 1.05), rng.uniform(-0.05, 0.05))
+            s = solve_layer(cand, shift_mode="per-channel", hw_rounding="auto")
+            if (s.exact[0] and s.widths.M <= w.M and s.widths.B <= w.B
+                    and s.widths.n_max <= w.n_max):
+                parts.append(cand)
+                break
+        else:
+            parts.append(_channel(layer, src, 1.0, 0.0))
+    return _concat(parts)
 
 
 def standard_layers() -> dict[tuple[str, str], SolvedLayer]:
-    """{(label, shift mode): the solved layer tiled to C = 64}."""
+    """{(label, shift mode): the bundled layer extended to C = 64 channels, solved}."""
     layers = load_layers(files("exactbn.data") / "example_layers.json")
     out = {}
     for label, name in LAYERS:
+        layer = extended(select_layer(layers, name), CHANNELS)
         for mode in ("per-channel", "shared"):
-            s = solve_layer(select_layer(layers, name), shift_mode=mode, hw_rounding="auto")
-            out[(label, mode)] = tiled(s, CHANNELS)
+            out[(label, mode)] = solve_layer(layer, shift_mode=mode, hw_rounding="auto")
     return out
+
+
+def bundled_widths() -> dict[tuple[str, str], object]:
+    """The solver's widths for the bundled layers themselves (for comparison)."""
+    layers = load_layers(files("exactbn.data") / "example_layers.json")
+    return {(label, mode): solve_layer(select_layer(layers, name), shift_mode=mode,
+                                       hw_rounding="auto").widths
+            for label, name in LAYERS for mode in ("per-channel", "shared")}
 
 
 def matrix(target: str, quick: bool) -> list[tuple[str, str, int, str]]:
@@ -131,13 +181,16 @@ def run_target(target_name: str, layers, seeds, jobs, quick, workroot: Path, say
 
 def summary_md(reports: dict[str, dict], widths: dict) -> str:
     lines = ["# Synthesis benchmark: exactbn unit vs baselines", "",
-             "Command: `make bench-synth` (= `python -m bench.bench_synth`). C = 64 channels "
-             "(bundled layers tiled), 16-bit signed inputs; widths chosen by the solver:", "",
+             "Command: `make bench-synth` (= `python -m bench.bench_synth`). C = 64 channels: "
+             "the bundled layers' channels, repeated with gamma and beta jittered by a few "
+             "percent so that every channel's parameters differ; 16-bit signed inputs. Widths "
+             "chosen by the solver (for the 64-channel layers; in brackets for the bundled "
+             "layers themselves):", "",
              "| layer | output | shift mode | W_M | W_B | W_N | n_max |",
              "|---|---|---|---|---|---|---|"]
-    for (label, mode), w in widths.items():
-        lines.append(f"| {dict(LAYERS)[label]} | {label} | {mode} | {w.M} | {w.B} | {w.N} | "
-                     f"{w.n_max} |")
+    for (label, mode), (w, wb) in widths.items():
+        lines.append(f"| {dict(LAYERS)[label]} | {label} | {mode} | {w.M} ({wb.M}) | "
+                     f"{w.B} ({wb.B}) | {w.N} ({wb.N}) | {w.n_max} ({wb.n_max}) |")
     lines += ["", "Targets: LUT (nextpnr COMB) and DSP of exactbn / TFLite-style <= 0.5 each "
               "at equal or better Fmax; Fmax(exactbn) / Fmax(ceiling) >= 1.0 with the deepest "
               "pipeline; parameter bits per channel vs the threshold unit. Fmax = median over "
@@ -191,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     layers = standard_layers()
-    widths = {k: v.widths for k, v in layers.items()}
+    bw = bundled_widths()
+    widths = {k: (v.widths, bw[k]) for k, v in layers.items()}
     reports = {}
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench_synth_") as tmp:
