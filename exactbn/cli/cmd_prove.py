@@ -36,7 +36,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_unit_options(p)
     p.add_argument("--verilog", metavar="FILE.v",
                    help="prove this RTL (the generated top level's ports and structure) "
-                   "instead of generating the unit; reads FILE.json beside it when present")
+                   "instead of generating the unit; the unit options are taken from the "
+                   "manifest FILE.json beside it when present")
     p.add_argument("--depth", type=_depth, metavar="K",
                    help="k-induction depth for every proof task (default: latency + 2 for the "
                    "datapath, + 3 for the stream, + 4 for the hold-under-stall proof)")
@@ -45,18 +46,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _check_manifest(path: Path, cfg) -> None:
-    """The manifest beside an edited Verilog file must describe the same unit."""
+def _apply_manifest(path: Path, args) -> None:
+    """Take the unit options from the NAME.json manifest beside an edited Verilog file."""
     try:
         man = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise FormatError(f"cannot read the manifest: {e}", file=str(path)) from None
-    unit = man.get("unit", man.get("config", man)) if isinstance(man, dict) else {}
-    lat = unit.get("latency", man.get("latency") if isinstance(man, dict) else None)
-    if lat is not None and lat != cfg.latency:
-        raise FormatError(f"latency {lat} differs from the unit options' latency "
-                          f"{cfg.latency}; pass the same --pipeline/--lanes/--store as for "
-                          "generate", file=str(path), field="latency")
+        p = man["parameters"]
+        args.lanes, args.lane_mode, args.store = p["lanes"], p["lane_mode"], p["store"]
+        args.pipeline, args.name = p["pipeline"], p["name"]
+        args.range_check = bool(p.get("range_check", False))
+        args.widths = f"{p['w_m']},{p['w_b']},{p['w_n']}"
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise FormatError(f"not a readable unit manifest ({type(e).__name__}: {e})",
+                          file=str(path)) from None
 
 
 def run(args) -> int:
@@ -64,6 +65,9 @@ def run(args) -> int:
     from exactbn.sim.formal.prove import prove_unit
 
     layer = load_layer_from_args(args, args.solved)
+    manifest = Path(args.verilog).with_suffix(".json") if args.verilog else None
+    if manifest is not None and manifest.exists():
+        _apply_manifest(manifest, args)
     cfg = unit_config_from_args(args, layer, file=args.solved)
     if cfg.range_check:
         raise UsageError("prove: units with --range-check are not covered yet; prove the unit "
@@ -76,9 +80,6 @@ def run(args) -> int:
             raise FormatError(f"cannot read: {e.strerror or e}", file=str(vpath)) from None
         if f"module {cfg.name}(" not in verilog.replace(" (", "("):
             raise FormatError(f"no module named {cfg.name!r} (use --name)", file=str(vpath))
-        man = vpath.with_suffix(".json")
-        if man.exists():
-            _check_manifest(man, cfg)
     else:
         verilog = to_verilog(cfg)
     out = Path(args.out) / f"{layer.name}-{cfg.name}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,7 @@ class TaskResult:
     seconds: float
     depth: int
     workdir: str
+    cpu_seconds: float = 0.0  # user + sys of the tool processes (stable under machine load)
     vcd: str | None = None
     failed_line: int | None = None
     failed_text: str | None = None
@@ -110,6 +112,7 @@ def run_task(h: Harness, verilog: str, workdir: Path, depth: int,
     (workdir / "harness.sv").write_text(h.verilog)
     (workdir / "prove.sby").write_text(_sby_text(h, "dut.v", depth))
     t0 = time.monotonic()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         proc = subprocess.run(["yowasp-sby", "-f", "prove.sby", *SBY_TOOLS], cwd=workdir,
                               env=tool_env(), capture_output=True, text=True, timeout=timeout_s)
@@ -119,9 +122,12 @@ def run_task(h: Harness, verilog: str, workdir: Path, depth: int,
         return TaskResult(h.task, "TIMEOUT", time.monotonic() - t0, depth, str(workdir),
                           log_tail=out.splitlines()[-20:])
     secs = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     status_file = workdir / "prove" / "status"
     status = status_file.read_text().split()[0] if status_file.exists() else "ERROR"
-    res = TaskResult(h.task, status, secs, depth, str(workdir), log_tail=out.splitlines()[-20:])
+    res = TaskResult(h.task, status, secs, depth, str(workdir), cpu_seconds=round(cpu, 2),
+                     log_tail=out.splitlines()[-20:])
     if status == "FAIL":
         m = _FAIL_RE.search(out)
         if m:

@@ -76,3 +76,10 @@ def test_proof_fails_on_inverted_tie_rule(tmp_path):
     assert res.status == "FAIL"
     assert res.summary.startswith("datapath: channel ") and "expected" in res.summary
     assert res.vcd
+
+
+def test_proof_passes_in_pixel_mode_with_shared_shift(tmp_path):
+    layer = small_layer("half_even", shift_mode="shared")
+    cfg = _cfg(layer, lane_mode="pixels", pipeline="shallow")
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path)
+    assert res.status == "PASS", res.summary

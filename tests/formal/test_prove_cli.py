@@ -66,3 +66,17 @@ class _nullcontext:
 
     def __exit__(self, *a):
         return False
+
+
+def test_cli_reads_manifest_beside_generated_verilog(tmp_path, capsys):
+    solved = _solved(tmp_path, hw_rounding="half_even", shift_mode="shared")
+    kit = tmp_path / "kit"
+    assert main(["generate", str(solved), "-o", str(kit), "--lanes", "3", "--store", "ram",
+                 "--name", "bn_shared", "-q"]) == 0
+    capsys.readouterr()
+    # No unit options given: lanes, store and name come from kit/bn_shared.json.
+    rc = main(["prove", str(solved), "--verilog", str(kit / "bn_shared.v"),
+               "-o", str(tmp_path / "p")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "L=3" in out and "ram" in out and "PROVEN" in out
