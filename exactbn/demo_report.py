@@ -40,7 +40,7 @@ def write_plots(d: Path, exp: dict | None, stages) -> list[Path]:
         ax.hist([ex, nv], bins=bins, label=["exact (minimal)", "naive rounding"])
         ax.set_xlabel("shift N per channel")
         ax.set_ylabel("channels")
-        ax.set_title("Minimal N per channel, digits CNN (56 BN channels)")
+        ax.set_title(f"Minimal N per channel, digits CNN ({len(ex)} BN channels)")
         ax.legend()
         paths.append(_save(fig, d / "n_distribution.png"))
         plt.close(fig)
