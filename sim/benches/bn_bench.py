@@ -295,7 +295,7 @@ async def reprogram(dut):
     cfg = tb.cfg_signals
     assert cfg["error"].read() == 0, "cfg_error set before any bad write"
     C = len(tb.params.M)
-    n_max = tb.layer.widths.n_max
+    n_max = u.n_max or tb.layer.widths.n_max  # RAM with per-channel shift: the whole field
     for _frame in range(2):
         rng = tb.rng
         new = Params(
@@ -308,10 +308,14 @@ async def reprogram(dut):
         frame = tb.cap(tb.stimulus(new, n_random=128), 1500)
         await tb.stream(frame, "random", "random")
         total.add(tb.score(frame, False))
-    # An out-of-range write changes nothing and sets the sticky error flag.
+    # Out-of-range writes (address C, and the largest address) change nothing and set the
+    # sticky error flag.
     await tb.cfg_write(C, 1, 1, 0)
     await tb.tick(2)
     assert cfg["error"].read() == 1, "cfg_error not set by a write to address C"
+    await tb.cfg_write((1 << cfg["addr"].width) - 1, 1, 1, 0)
+    await tb.tick(2)
+    assert cfg["error"].read() == 1, "cfg_error did not stay set (sticky)"
     frame = tb.cap(tb.stimulus(tb.params, n_random=32), 400)
     await tb.stream(frame, "random", "random")
     total.add(tb.score(frame, False))
