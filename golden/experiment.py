@@ -402,6 +402,18 @@ def _onnx_network(model: dict, images: np.ndarray, exact_pred: np.ndarray,
             "note": "exactbn/data/digits_qdq.onnx under onnx.reference (float32)"}
 
 
+def _versions() -> dict:
+    from importlib import metadata
+
+    out = {}
+    for pkg in ("exactbn", "numpy", "onnx", "torch"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
 def run_experiment(model: dict | None = None, progress=None,
                    layers: list[Layer] | None = None) -> dict:
     """The whole experiment on the bundled digits model; returns a JSON-able dict.
@@ -425,7 +437,8 @@ def run_experiment(model: dict | None = None, progress=None,
         if progress:
             progress(f"layer {lay.name}")
         per_layer.append(layer_experiment(lay, acc))
-    return {"model": {"source": "exactbn/data/digits_model.json",
+    return {"environment": _versions(),
+            "model": {"source": "exactbn/data/digits_model.json",
                       "generated_by": model.get("generated_by"), "torch": model.get("torch"),
                       "seed": model.get("seed")},
             "layers": per_layer, "network": net, "seconds": round(time.time() - t0, 2)}
@@ -536,7 +549,10 @@ def render_markdown(result: dict) -> str:
     if "accuracy" in ox:
         lines.append(f"| onnx.reference QDQ model | {ox['accuracy']:.4f} | - | "
                      f"{ox['prediction_disagreements']} |")
-    lines += ["", f"All exactness checks hold: **{'yes' if all_exact(result) else 'NO'}**", ""]
+    env = result.get("environment", {})
+    lines += ["", f"All exactness checks hold: **{'yes' if all_exact(result) else 'NO'}**", "",
+              "Versions: " + ", ".join(f"{k} {v or 'not installed'}" for k, v in env.items())
+              + f"; {result.get('seconds')} s.", ""]
     return "\n".join(lines)
 
 
