@@ -227,40 +227,36 @@ def _block_extremes(S, k0, k1):
 
 
 @njit(cache=True, inline="always")
-def _rec_fwd(S, k0, k1, run, tol, flg):
-    """Flag the prefix records (within tol) of S[k0:k1] given the running maximum."""
+def _above(S, k0, k1, thr, cand, nc, shift):
+    """Append k - shift for every k in [k0, k1) with S[k] >= thr (no branches)."""
+    for k in range(k0, k1):
+        cand[nc] = k - shift
+        nc += np.int64(S[k] >= thr)
+    return nc
+
+
+@njit(cache=True)
+def _edge_block(S, k0, k1, thr_pre, thr_suf, first, last, tol, flg, cand, nc, shift):
+    """Candidates of an edge block: a prefix record (exact within the block when it is the
+    first block, else at least ``thr_pre``) or a suffix record (likewise with ``thr_suf``)."""
+    run = -np.inf
+    for k in range(k1 - 1, k0 - 1, -1):
+        v = S[k]
+        flg[k] = (v >= run - tol) if last else (v >= thr_suf)
+        run = v if v > run else run
+    run = -np.inf
     for k in range(k0, k1):
         v = S[k]
-        flg[k] = v >= run - tol
+        f = flg[k] | ((v >= run - tol) if first else (v >= thr_pre))
         run = v if v > run else run
-    return run
-
-
-@njit(cache=True, inline="always")
-def _rec_bwd(S, k0, k1, run, tol, flg, merge, cand, nc, shift):
-    """Suffix records of S[k0:k1] (or-ed with the prefix flags if merge), appended to cand."""
-    for k in range(k1 - 1, k0 - 1, -1):
-        v = S[k]
-        f = v >= run - tol
-        if merge:
-            f = f | flg[k]
         cand[nc] = k - shift
         nc += np.int64(f)
-        run = v if v > run else run
-    return run, nc
-
-
-@njit(cache=True, inline="always")
-def _collect_bwd(k0, k1, flg, cand, nc, shift):
-    for k in range(k1 - 1, k0 - 1, -1):
-        cand[nc] = k - shift
-        nc += np.int64(flg[k])
     return nc
 
 
 @njit(cache=True)
 def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
-               NS, candL, candU, bmax, bmin, bsel, bselu, flg, flgu, hx, hy, gx, gy, buf,
+               NS, candL, candU, bmax, bmin, pre_l, pre_u, suf_l, suf_u, flg, hx, hy, gx, gy, buf,
                status, M_out, B_out, N_out, nmin_out, sign_out, alpha, cert, cflag):
     if not (abs(lo) <= _X_LIMIT and abs(hi) <= _X_LIMIT and lo <= hi):
         status[i] = 1
@@ -353,50 +349,41 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
             mx, mn = _block_extremes(SL, k0, min(k0 + _BLK, nlev))
             bmax[q] = mx
             bmin[q] = -mn
-        # forward: prefix records of SL (lower points k) and of -SL (upper points k - 1)
+        # bounds of the running records from whole blocks: best before / after block q
         run_l = -np.inf
         run_u = -np.inf
         for q in range(nblk):
-            k0 = 1 + q * _BLK
-            k1 = min(k0 + _BLK, nlev)
-            bsel[q] = bmax[q] >= run_l - tol
-            if bsel[q]:
-                run_l = _rec_fwd(SL, k0, k1, run_l, tol, flg)
-            else:
-                run_l = bmax[q] if bmax[q] > run_l else run_l
-            bselu[q] = bmin[q] >= run_u - tol
-            if bselu[q]:
-                run_u = _rec_fwd(NS, k0, k1, run_u, tol, flgu)
-            else:
-                run_u = bmin[q] if bmin[q] > run_u else run_u
-        # backward: suffix records, and every candidate collected (in decreasing x)
+            pre_l[q] = run_l
+            pre_u[q] = run_u
+            run_l = bmax[q] if bmax[q] > run_l else run_l
+            run_u = bmin[q] if bmin[q] > run_u else run_u
         run_l = -np.inf
         run_u = -np.inf
         for q in range(nblk - 1, -1, -1):
+            suf_l[q] = run_l
+            suf_u[q] = run_u
+            run_l = bmax[q] if bmax[q] > run_l else run_l
+            run_u = bmin[q] if bmin[q] > run_u else run_u
+        if jl0 == 0:  # the first lower point (at mlo) goes first
+            candL[0] = 0
+            ncl = 1
+        last = nblk - 1
+        for q in range(nblk):
             k0 = 1 + q * _BLK
             k1 = min(k0 + _BLK, nlev)
-            if bmax[q] >= run_l - tol:
-                run_l, ncl = _rec_bwd(SL, k0, k1, run_l, tol, flg, bsel[q], candL, ncl, 0)
+            if q == 0 or q == last:
+                # edge blocks: exact in-block records, or beyond every other block
+                ncl = _edge_block(SL, k0, k1, pre_l[q] - tol, suf_l[q] - tol, q == 0,
+                                  q == last, tol, flg, candL, ncl, 0)
+                ncu = _edge_block(NS, k0, k1, pre_u[q] - tol, suf_u[q] - tol, q == 0,
+                                  q == last, tol, flg, candU, ncu, 1)
             else:
-                if bsel[q]:
-                    ncl = _collect_bwd(k0, k1, flg, candL, ncl, 0)
-                run_l = bmax[q] if bmax[q] > run_l else run_l
-            if bmin[q] >= run_u - tol:
-                run_u, ncu = _rec_bwd(NS, k0, k1, run_u, tol, flgu, bselu[q], candU, ncu, 1)
-            else:
-                if bselu[q]:
-                    ncu = _collect_bwd(k0, k1, flgu, candU, ncu, 1)
-                run_u = bmin[q] if bmin[q] > run_u else run_u
-        # back to increasing x
-        for c in range(ncl // 2):
-            candL[c], candL[ncl - 1 - c] = candL[ncl - 1 - c], candL[c]
-        for c in range(ncu // 2):
-            candU[c], candU[ncu - 1 - c] = candU[ncu - 1 - c], candU[c]
-        if jl0 == 0:  # the first lower point (at mlo) goes first
-            for c in range(ncl, 0, -1):
-                candL[c] = candL[c - 1]
-            candL[0] = 0
-            ncl += 1
+                thr = (pre_l[q] if pre_l[q] < suf_l[q] else suf_l[q]) - tol
+                if bmax[q] >= thr:
+                    ncl = _above(SL, k0, k1, thr, candL, ncl, 0)
+                thr = (pre_u[q] if pre_u[q] < suf_u[q] else suf_u[q]) - tol
+                if bmin[q] >= thr:
+                    ncu = _above(NS, k0, k1, thr, candU, ncu, 1)
     else:
         for k in range(jl0, nlev):
             candL[ncl] = k
@@ -622,10 +609,11 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, n_fixed,
         bmax = np.empty(nb, np.float64)
         bmin = np.empty(nb, np.float64)
         NS = np.empty(nlv, np.float64)
-        bsel = np.empty(nb, np.bool_)
-        bselu = np.empty(nb, np.bool_)
+        pre_l = np.empty(nb, np.float64)
+        pre_u = np.empty(nb, np.float64)
+        suf_l = np.empty(nb, np.float64)
+        suf_u = np.empty(nb, np.float64)
         flg = np.empty(nlv, np.bool_)
-        flgu = np.empty(nlv, np.bool_)
         hx = np.empty(nlv, np.int64)
         hy = np.empty(nlv, np.int64)
         gx = np.empty(nlv, np.int64)
@@ -633,7 +621,7 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, n_fixed,
         buf = np.empty(8, np.float64)
         for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
             _solve_one(a[i], b[i], lo[i], hi[i], rcode, qmin, qmax, n_fixed[i], i, ws_lev,
-                       ws_fst, SL, NS, candL, candU, bmax, bmin, bsel, bselu, flg, flgu,
+                       ws_fst, SL, NS, candL, candU, bmax, bmin, pre_l, pre_u, suf_l, suf_u, flg,
                        hx, hy, gx, gy, buf, status, M_out, B_out, N_out, nmin_out, sign_out,
                        alpha, cert, cflag)
 
