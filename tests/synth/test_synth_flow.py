@@ -171,3 +171,21 @@ def test_cell_classes_and_harness_text():
                              Port("q", "output", 3)])
     assert "module exactbn_ring (input wire clk, input wire [4:0] i0, output reg [2:0] o1" in r
     assert "r0 <= i0;" in r and "o1 <= w1;" in r and ".a(r0)" in r and ".q(w1)" in r
+
+
+@pytest.mark.slow
+@pytest.mark.synth
+@pytest.mark.parametrize("target", ["gowin", "nexus", "generic"])
+def test_other_targets_fill_the_report(solved, tmp_path, target):
+    path, _ = solved
+    out = tmp_path / "rep"
+    rc = main(["synth", str(path), "--target", target, "--designs", "exactbn,tflite",
+               "--seeds", "1", "--jobs", "2", "-q", "-o", str(out)])
+    assert rc == 0
+    _, by = _report(out)
+    for e in by.values():
+        assert e["lut"] > 0 and e["ff"] > 0
+        if target == "generic":
+            assert e["fmax_mhz"] is None and e["dsp"] == 0
+        else:
+            assert e["fits"] is True and e["fmax_mhz"] > 5 and e["harness"] is not None
