@@ -215,15 +215,21 @@ def _floor_scaled(p, q, n):
 
 
 @njit(cache=True, fastmath=True)
-def _block_extremes(S, k0, k1):
-    """(max, min) of S[k0:k1] (finite values; fastmath only lets the reduction vectorise)."""
-    mx = S[k0]
-    mn = S[k0]
-    for k in range(k0 + 1, k1):
-        v = S[k]
-        mx = max(v, mx)
-        mn = min(v, mn)
-    return mx, mn
+def _block_extremes(SL, NS, nlev, nblk, bmax, bmin):
+    """NS = -SL; per block of SL[1:nlev]: bmax = max SL, bmin = max NS (finite values;
+    fastmath only lets these reductions vectorise, they are exact anyway)."""
+    for k in range(1, nlev):
+        NS[k] = -SL[k]
+    for q in range(nblk):
+        k0 = 1 + q * _BLK
+        k1 = min(k0 + _BLK, nlev)
+        mx = SL[k0]
+        mn = NS[k0]
+        for k in range(k0 + 1, k1):
+            mx = max(SL[k], mx)
+            mn = max(NS[k], mn)
+        bmax[q] = mx
+        bmin[q] = mn
 
 
 @njit(cache=True, inline="always")
@@ -342,13 +348,7 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
         tol = 2.0**-30 * (A * (abs(float(mlo)) + abs(float(mhi))) + abs(float(qmin))
                           + abs(float(qmax)) + 1.0)
         nblk = (nlev - 1 + _BLK - 1) // _BLK
-        for k in range(1, nlev):
-            NS[k] = -SL[k]
-        for q in range(nblk):
-            k0 = 1 + q * _BLK
-            mx, mn = _block_extremes(SL, k0, min(k0 + _BLK, nlev))
-            bmax[q] = mx
-            bmin[q] = -mn
+        _block_extremes(SL, NS, nlev, nblk, bmax, bmin)
         # bounds of the running records from whole blocks: best before / after block q
         run_l = -np.inf
         run_u = -np.inf
