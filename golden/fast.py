@@ -692,24 +692,26 @@ def _reduced(num: int, den: int) -> list[int] | None:
 
 def certificate_of(res: dict, i: int, hw_rounding: str = "floor") -> dict:
     """The channel's certificate dict, exactly as ``solve_channel`` writes it."""
-    cert = res["cert"][i]
-    flags = int(res["cert_flags"][i])
+    return _certificate(res["cert"][i].tolist(), int(res["cert_flags"][i]),
+                        res["alpha"][i].tolist(), hw_rounding)
+
+
+def _certificate(cert: list, flags: int, al: list, hw_rounding: str) -> dict:
     pts: dict[tuple[int, str], int] = {}
     if flags & 1:
-        pts[(int(cert[0]), "lower")] = int(cert[1])
-        pts[(int(cert[2]), "upper")] = int(cert[3])
+        pts[(cert[0], "lower")] = cert[1]
+        pts[(cert[2], "upper")] = cert[3]
     if flags & 2:
-        pts[(int(cert[4]), "lower")] = int(cert[5])
-        pts[(int(cert[6]), "upper")] = int(cert[7])
+        pts[(cert[4], "lower")] = cert[5]
+        pts[(cert[6], "upper")] = cert[7]
     if flags & 4:
-        pts[(int(cert[8]), "lower")] = int(cert[9])
+        pts[(cert[8], "lower")] = cert[9]
     if flags & 8:
-        pts[(int(cert[10]), "upper")] = int(cert[11])
-    al = res["alpha"][i]
+        pts[(cert[10], "upper")] = cert[11]
     return {
         "points": [[x, lvl, kind] for (x, kind), lvl in sorted(pts.items())],
-        "alpha_lo": _reduced(int(al[0]), int(al[1])),
-        "alpha_hi": _reduced(int(al[2]), int(al[3])),
+        "alpha_lo": _reduced(al[0], al[1]),
+        "alpha_hi": _reduced(al[2], al[3]),
         "hw_rounding": hw_rounding,
     }
 
@@ -719,12 +721,14 @@ def _channel_solutions(res, a, b, rounding, qmin, qmax, ranges, n_fixed=None,
     from .solver import ChannelSolution, solve_channel
 
     sols = []
-    status = res["status"]
+    status = res["status"].tolist()
+    M, B, N, n_min = (res[k].tolist() for k in ("M", "B", "N", "n_min"))
+    cert, flags, alpha = res["cert"].tolist(), res["cert_flags"].tolist(), res["alpha"].tolist()
     for i in range(len(a)):
         if status[i] == STATUS_OK:
             sols.append(ChannelSolution(
-                int(res["M"][i]), int(res["B"][i]), int(res["N"][i]), True, 0, 0,
-                certificate_of(res, i), True, int(res["n_min"][i])))
+                M[i], B[i], N[i], True, 0, 0, _certificate(cert[i], flags[i], alpha[i], "floor"),
+                True, n_min[i]))
         else:
             lo, hi = ranges[i]
             nf = None if n_fixed is None else int(n_fixed)
