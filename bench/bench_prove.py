@@ -95,7 +95,7 @@ def run_row(row: dict, work: Path) -> dict:
     cfg = unit_config_from_solved(layer, lanes=row.get("lanes", 1), store=row.get("store", "rom"),
                                   pipeline=row.get("pipeline", "default"))
     t0 = time.monotonic()
-    res = prove_unit(layer, cfg, to_verilog(cfg), work / layer.name)
+    res = prove_unit(layer, cfg, to_verilog(cfg), work / layer.name, timeout_s=900)
     return {
         **row, "layer": layer.name, "channels": cfg.channels, "w_x_unit": cfg.w_x,
         "w_m_unit": cfg.w_m, "w_s": cfg.w_s, "lanes": cfg.lanes, "store": cfg.store,

@@ -101,7 +101,8 @@ def _summarize(res: TaskResult, cfg, regs: list[tuple[str, int]] | None) -> str:
 
 
 def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None = None,
-               tasks: tuple[str, ...] = TASKS, keep: bool = False) -> ProofResult:
+               tasks: tuple[str, ...] = TASKS, keep: bool = False,
+               timeout_s: float = 1800) -> ProofResult:
     """Prove ``verilog`` (a unit with ``cfg``'s ports and structure) against ``layer``.
 
     Runs ``datapath``, ``stream`` and ``hold`` (see harness.py); stops at the first task that
@@ -119,7 +120,7 @@ def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None =
             regs = list_registers(verilog, cfg.name, out / "regs")
         h = render_harness(task, cfg, model, regs)
         k = depth or default_depth(cfg, task)
-        r = run_task(h, verilog, out / task, k)
+        r = run_task(h, verilog, out / task, k, timeout_s=timeout_s)
         result.tasks.append(r)
         result.seconds += r.seconds
         if r.status != "PASS":
@@ -130,6 +131,8 @@ def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None =
                     dst = out / f"cex_{task}.vcd"
                     shutil.copyfile(r.vcd, dst)
                     result.vcd = str(dst)
+            elif r.status == "TIMEOUT":
+                result.summary = f"{task}: no answer within {timeout_s:.0f} s"
             elif r.status == "UNPROVEN":
                 result.summary = (f"{task}: k-induction did not close at depth {k} "
                                   "(no counterexample from reset; try a larger --depth)")

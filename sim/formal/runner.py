@@ -12,6 +12,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -113,14 +114,17 @@ def run_task(h: Harness, verilog: str, workdir: Path, depth: int,
     (workdir / "prove.sby").write_text(_sby_text(h, "dut.v", depth))
     t0 = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Own process group, so a timeout ends sby's solver processes too.
+    proc = subprocess.Popen(["yowasp-sby", "-f", "prove.sby", *SBY_TOOLS], cwd=workdir,
+                            env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
     try:
-        proc = subprocess.run(["yowasp-sby", "-f", "prove.sby", *SBY_TOOLS], cwd=workdir,
-                              env=tool_env(), capture_output=True, text=True, timeout=timeout_s)
-        out = proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        out, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
         return TaskResult(h.task, "TIMEOUT", time.monotonic() - t0, depth, str(workdir),
-                          log_tail=out.splitlines()[-20:])
+                          log_tail=(out or "").splitlines()[-20:])
     secs = time.monotonic() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
