@@ -354,16 +354,21 @@ def _hold(cfg, top: str, registers: list[tuple[str, int]]) -> Harness:
     """Every listed register keeps its value in a cycle where the output stalls."""
     w = _W()
     _common(w, cfg, top)
-    probes = {}
+    probes: dict[str, str] = {}
+    renames: dict[str, str] = {}
     w("  reg past_stall = 1'b0;",
       "  always @(posedge clk) past_stall <= m_axis_tvalid & !m_axis_tready & !rst;")
     for k, (name, width) in enumerate(registers):
         w(f"  (* keep *) wire [{width - 1}:0] hr{k};  // {name}",
           f"  reg [{width - 1}:0] hp{k};", f"  always @(posedge clk) hp{k} <= hr{k};",
           f"  always @* if (!init && past_stall) assert(hr{k} == hp{k});")
-        probes[f"hr{k}"] = f"dut.{name}"
+        if "$" in name:
+            renames[f"dut.{name}"] = f"hold_reg{k}"
+            probes[f"hr{k}"] = f"hold_reg{k}"
+        else:
+            probes[f"hr{k}"] = f"dut.{name}"
     w("endmodule", "")
-    return Harness("hold", top, "\n".join(w.lines), probes, {})
+    return Harness("hold", top, "\n".join(w.lines), probes, renames)
 
 
 def render_harness(task: str, cfg, model: ModelParams | None = None,

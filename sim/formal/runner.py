@@ -77,10 +77,12 @@ def list_registers(verilog: str, top: str, workdir: Path) -> list[tuple[str, int
         q = tuple(cell["connections"]["Q"])
         if any(_EXCLUDED.search(n) for n in names.get(q, [])):
             continue
-        clean = sorted((n for n in names.get(q, []) if "$" not in n and "[" not in n),
-                       key=lambda n: (not n.startswith("core."), len(n)))
-        if clean:
-            regs.append((clean[0], len(q)))
+        # Prefer a plain name; a register known only by a "$" name (e.g. a port renamed by
+        # the Verilog backend) is still listed: the hold harness renames it before probing.
+        usable = sorted((n for n in names.get(q, []) if "[" not in n),
+                        key=lambda n: ("$" in n, not n.startswith("core."), len(n)))
+        if usable:
+            regs.append((usable[0], len(q)))
     return sorted(set(regs))
 
 

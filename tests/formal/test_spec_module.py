@@ -68,3 +68,14 @@ def test_spec_module_equals_integer_model(shape, hw_rounding):
     mask = (1 << w_q) - 1
     bad = [(v, g, int(w)) for v, g, w in zip(vecs, got, want, strict=True) if g != int(w) & mask]
     assert not bad, f"{len(bad)} of {len(vecs)} differ, first (x, m, b, n), got, want: {bad[0]}"
+
+
+@pytest.mark.formal
+def test_spec_comparison_detects_a_wrong_tie_rule():
+    """The check above can fail: half_up's rendering differs from half_even's golden on ties."""
+    sh = SpecShape(9, 8, 12, 4, 4, -8, 7, "half_up", False, 18)
+    vecs = [(x, 1, 0, 1) for x in range(-7, 8)]  # x / 2: a tie at every odd x
+    got = simulate_spec(sh, vecs)
+    x = np.array([v[0] for v in vecs], dtype=object)
+    want = integer_model(1, 0, 1, x, -8, 7, "half_even")
+    assert any(g != int(w) & 15 for g, w in zip(got, want, strict=True))
