@@ -6,7 +6,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all setup demo test test-fast lint bench bench-solver bench-sim bench-synth sweep clean
+.PHONY: all setup demo test test-fast lint bench bench-solver bench-sim bench-synth bench-prove sweep clean
 
 all: test
 
@@ -57,6 +57,9 @@ bench-sim: setup
 
 bench-synth: setup
 	$(BIN)/python -m bench.bench_synth
+
+bench-prove: setup
+	$(BIN)/python -m bench.bench_prove
 
 sweep: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -ra -m slow

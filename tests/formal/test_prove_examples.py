@@ -1,0 +1,32 @@
+"""Sweep (make sweep): the bundled example layers, solved, generated and proven at their real
+widths (int16 inputs, ~20-bit multipliers split into DSP-sized partial products)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from exactbn.hw import to_verilog
+from exactbn.sim.formal.prove import prove_unit
+
+from exactbn.data import __file__ as data_init
+from exactbn.formats import load_layers, select_layer
+from exactbn.generate import unit_config_from_solved
+
+pytestmark = [pytest.mark.formal, pytest.mark.slow, pytest.mark.xdist_group("formal")]
+
+
+@pytest.mark.parametrize("name, lanes, store", [
+    ("conv1_bn", 1, "rom"),
+    ("conv1_bn", 4, "rom"),
+    ("conv2_bn_relu", 2, "ram"),
+    ("tie_affine", 2, "ram"),
+])
+def test_example_layer_is_proven(tmp_path, name, lanes, store):
+    from exactbn.golden.solver import solve_layers
+
+    layers = load_layers(Path(data_init).parent / "example_layers.json")
+    layer = select_layer(solve_layers(layers, hw_rounding="auto"), name)
+    cfg = unit_config_from_solved(layer, lanes=lanes, store=store)
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path)
+    assert res.status == "PASS", res.summary
