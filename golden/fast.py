@@ -242,27 +242,61 @@ def _above(S, k0, k1, thr, cand, nc, shift):
 
 
 @njit(cache=True)
-def _edge_block(S, k0, k1, thr_pre, thr_suf, first, last, tol, flg, cand, nc, shift):
-    """Candidates of an edge block: a prefix record (exact within the block when it is the
-    first block, else at least ``thr_pre``) or a suffix record (likewise with ``thr_suf``)."""
-    run = -np.inf
-    for k in range(k1 - 1, k0 - 1, -1):
-        v = S[k]
-        flg[k] = (v >= run - tol) if last else (v >= thr_suf)
-        run = v if v > run else run
-    run = -np.inf
+def _edge_first(SL, NS, k0, k1, thr_l, thr_u, tol, candL, ncl, candU, ncu):
+    """First block: exact prefix records of SL (lower points) and NS (upper points, k - 1),
+    or values at least the given bounds; the two chains run interleaved."""
+    rl = -np.inf
+    ru = -np.inf
     for k in range(k0, k1):
-        v = S[k]
-        f = flg[k] | ((v >= run - tol) if first else (v >= thr_pre))
-        run = v if v > run else run
-        cand[nc] = k - shift
-        nc += np.int64(f)
-    return nc
+        v = SL[k]
+        w = NS[k]
+        fl = (v >= rl - tol) | (v >= thr_l)
+        fu = (w >= ru - tol) | (w >= thr_u)
+        rl = v if v > rl else rl
+        ru = w if w > ru else ru
+        candL[ncl] = k
+        ncl += np.int64(fl)
+        candU[ncu] = k - 1
+        ncu += np.int64(fu)
+    return ncl, ncu
+
+
+@njit(cache=True)
+def _edge_last(SL, NS, k0, k1, thr_l, thr_u, first, tol, flg, flgu, candL, ncl, candU, ncu):
+    """Last block: exact suffix records, or values at least the given bounds; when it is
+    also the first block, exact prefix records as well."""
+    rl = -np.inf
+    ru = -np.inf
+    for k in range(k1 - 1, k0 - 1, -1):
+        v = SL[k]
+        w = NS[k]
+        flg[k] = (v >= rl - tol) | (v >= thr_l)
+        flgu[k] = (w >= ru - tol) | (w >= thr_u)
+        rl = v if v > rl else rl
+        ru = w if w > ru else ru
+    rl = -np.inf
+    ru = -np.inf
+    for k in range(k0, k1):
+        fl = flg[k]
+        fu = flgu[k]
+        if first:
+            v = SL[k]
+            w = NS[k]
+            fl = fl | (v >= rl - tol)
+            fu = fu | (w >= ru - tol)
+            rl = v if v > rl else rl
+            ru = w if w > ru else ru
+        candL[ncl] = k
+        ncl += np.int64(fl)
+        candU[ncu] = k - 1
+        ncu += np.int64(fu)
+    return ncl, ncu
 
 
 @njit(cache=True)
 def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
-               NS, candL, candU, bmax, bmin, pre_l, pre_u, suf_l, suf_u, flg, hx, hy, gx, gy, buf,
+               NS, candL, candU, bmax, bmin, pre_l, pre_u, suf_l, suf_u, flg, flgu,
+               hx, hy, gx, gy, buf,
                status, M_out, B_out, N_out, nmin_out, sign_out, alpha, cert, cflag):
     if not (abs(lo) <= _X_LIMIT and abs(hi) <= _X_LIMIT and lo <= hi):
         status[i] = 1
@@ -371,12 +405,17 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
         for q in range(nblk):
             k0 = 1 + q * _BLK
             k1 = min(k0 + _BLK, nlev)
-            if q == 0 or q == last:
-                # edge blocks: exact in-block records, or beyond every other block
-                ncl = _edge_block(SL, k0, k1, pre_l[q] - tol, suf_l[q] - tol, q == 0,
-                                  q == last, tol, flg, candL, ncl, 0)
-                ncu = _edge_block(NS, k0, k1, pre_u[q] - tol, suf_u[q] - tol, q == 0,
-                                  q == last, tol, flg, candU, ncu, 1)
+            if q == last:
+                # exact in-block suffix records (and prefix ones if it is also the first
+                # block), or at least the best of the earlier blocks
+                thr_l = pre_l[q] - tol if q > 0 else np.inf
+                thr_u = pre_u[q] - tol if q > 0 else np.inf
+                ncl, ncu = _edge_last(SL, NS, k0, k1, thr_l, thr_u, q == 0, tol, flg, flgu,
+                                      candL, ncl, candU, ncu)
+            elif q == 0:
+                # exact in-block prefix records, or at least the best of the later blocks
+                ncl, ncu = _edge_first(SL, NS, k0, k1, suf_l[q] - tol, suf_u[q] - tol, tol,
+                                       candL, ncl, candU, ncu)
             else:
                 thr = (pre_l[q] if pre_l[q] < suf_l[q] else suf_l[q]) - tol
                 if bmax[q] >= thr:
@@ -614,6 +653,7 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, n_fixed,
         suf_l = np.empty(nb, np.float64)
         suf_u = np.empty(nb, np.float64)
         flg = np.empty(nlv, np.bool_)
+        flgu = np.empty(nlv, np.bool_)
         hx = np.empty(nlv, np.int64)
         hy = np.empty(nlv, np.int64)
         gx = np.empty(nlv, np.int64)
@@ -621,7 +661,8 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, n_fixed,
         buf = np.empty(8, np.float64)
         for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
             _solve_one(a[i], b[i], lo[i], hi[i], rcode, qmin, qmax, n_fixed[i], i, ws_lev,
-                       ws_fst, SL, NS, candL, candU, bmax, bmin, pre_l, pre_u, suf_l, suf_u, flg,
+                       ws_fst, SL, NS, candL, candU, bmax, bmin, pre_l, pre_u, suf_l, suf_u,
+                       flg, flgu,
                        hx, hy, gx, gy, buf, status, M_out, B_out, N_out, nmin_out, sign_out,
                        alpha, cert, cflag)
 
