@@ -63,8 +63,18 @@ def configs(quick: bool) -> list[dict]:
         {"group": "store", "w_x": 12, "w_m": 12, "store": "ram"},
         {"group": "rounding", "w_x": 12, "w_m": 12, "hw_rounding": "half_even"},
     ] + [
+        {"group": "wide", "w_x": 24, "w_m": 24},
+        {"group": "wide", "w_x": 32, "w_m": 32},
+    ] + [
         {"group": "example", "example": name} for name in ("conv1_bn", "conv2_bn_relu",
                                                            "tie_affine")
+    ] + [
+        {"group": "conv1_bn", "example": "conv1_bn", "lanes": lanes} for lanes in (2, 4, 8)
+    ] + [
+        {"group": "conv1_bn", "example": "conv1_bn", "pipeline": p}
+        for p in ("shallow", "deep")
+    ] + [
+        {"group": "conv1_bn", "example": "conv1_bn", "lanes": 4, "store": "ram"},
     ]
     if quick:
         rows = [r for r in rows if r.get("w_x", 8) <= 12 and r.get("w_m", 8) <= 16
