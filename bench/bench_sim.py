@@ -79,7 +79,9 @@ def render(rows: list[dict], meta: dict) -> str:
         "# Simulation throughput (cocotb on the generated Verilog)",
         "",
         f"Command: `make bench-sim` (`python -m bench.bench_sim`). Machine: {meta['cpus']} CPUs "
-        f"(`os.cpu_count()`), {meta['platform']}, shared with other jobs. Unit: conv1_bn "
+        f"(`os.cpu_count()`), {meta['platform']}, shared with other jobs (1-minute load "
+        f"average {meta['load_average_1min'][0]} before, {meta['load_average_1min'][1]} after: "
+        "figures vary by 2-3x with the load). Unit: conv1_bn "
         "(16 channels, int16 in, int8 out), ROM store, default pipeline, back-to-back stream.",
         "",
         "*checked/s* = lane results compared with golden's integer model (and, inside the "
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="random inputs per channel on Verilator (Icarus gets a sixth)")
     ap.add_argument("-o", "--out", default=str(RESULTS))
     args = ap.parse_args(argv)
+    load_before = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory(prefix="exactbn-bench-sim-") as tmp:
         for sim in args.simulators.split(","):
@@ -135,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"({row['lane_results']} in {row['loop_s']:.2f} s loop)")
                 rows.append(row)
     meta = {"cpus": os.cpu_count(), "platform": platform.platform(), "target": TARGET,
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     out = Path(args.out)
     write_json_atomic(out / "sim.json", {"meta": meta, "results": rows})
