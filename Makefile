@@ -10,21 +10,20 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 all: test
 
-# Debian packages: Icarus Verilog (cocotb's second simulator and the kit's plain-Verilog bench).
+# Debian packages: iverilog (cocotb's second simulator, the kit's plain-Verilog bench),
+# liblz4-dev (Verilator's FST waveform writer), ccache (shares Verilator build objects).
+APT_NEED = $(shell command -v iverilog >/dev/null || echo iverilog) \
+           $(shell test -f /usr/include/lz4.h || echo liblz4-dev) \
+           $(shell command -v ccache >/dev/null || echo ccache)
 .PHONY: .deps-apt
 .deps-apt:
-	@command -v iverilog >/dev/null || { \
-	  echo "installing iverilog (apt)"; \
+	@if [ -n "$(strip $(APT_NEED))" ]; then \
+	  echo "installing Debian packages: $(strip $(APT_NEED))"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq iverilog >/dev/null; }
-	@test -f /usr/include/lz4.h || { \
-	  echo "installing liblz4-dev (apt; Verilator's FST waveform writer needs lz4.h)"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get install -y -qq liblz4-dev >/dev/null || echo "no liblz4-dev: VCD waves"; }
-	@command -v ccache >/dev/null || { \
-	  echo "installing ccache (apt; shares Verilator's runtime objects between cocotb builds)"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get install -y -qq ccache >/dev/null || echo "no ccache: slower Verilator builds"; }
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_NEED) >/dev/null; \
+	fi
+	@command -v iverilog >/dev/null || { echo "iverilog is required (apt-get install iverilog)"; exit 1; }
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
