@@ -113,6 +113,10 @@ def test_huge_and_tiny_slopes():
     wide = solve_fast(np.array([2.0**-20]), np.array([0.3]), -(2**33), 2**33, "half_up", -128,
                       127)
     assert wide["status"][0] == STATUS_FALLBACK
+    # int16 outputs from 32-bit accumulators: N near 50, l*2^N would overflow int64
+    counts = _compare([1.37 * 2.0**-12, -0.91 * 2.0**-11], [123.4, -56.7], "half_even", -32768,
+                      32767, -(2**31), 2**31 - 1)
+    assert counts[STATUS_FALLBACK] == 2
 
 
 def test_exact_tie_channels():
@@ -180,6 +184,7 @@ def test_solve_layer_hook_identical(shift_mode, monkeypatch):
     # a few exact-tie channels with no folded solution (half_even): the fallback path
     a[:3] = [2.5, 0.5, -2.5]
     b[:3] = [0.5, 0.25, 0.5]
+    a[3], b[3] = 1e-300, 0.3  # outside the fast path's envelope: handed to solve_channel
     layer = _layer(a, b, "half_even", -128, 127, *I16)
     fast_solved = solve_layer(layer, shift_mode=shift_mode, hw_rounding="floor")
     monkeypatch.setenv("EXACTBN_FAST_MIN_CHANNELS", str(10**9))
