@@ -10,8 +10,13 @@ computed by the direct route of DESIGN.md section 2 in numba:
    ``a*k + b - (t - off)``), then the tie rule of the rounding (parity for half_even, sign for
    half_away) decides.
 2. Pruning: a vertex of the upper hull of the lower points (x, level) is a running record
-   (prefix or suffix maximum) of its slack ``level - a*x``; likewise for the lower hull of the
-   upper points. Only records (with a tolerance above the float error) go to the exact hull.
+   (prefix or suffix maximum) of its slack ``level - a*x``; likewise (minimum) for the lower
+   hull of the upper points. With |a| < 1 every level is present and the upper slack is the
+   lower one shifted by a, so one slack array serves both. Per block of 16 levels, the best
+   slack of all earlier / later blocks bounds the running records; a level below both bounds
+   (by more than a tolerance far above the float error) is no record. The first and last
+   blocks are scanned exactly. Only the survivors (a superset of the hull vertices) go to
+   the exact hulls. (|a| >= 1, where levels can be empty, and a == 0 keep every point.)
 3. Exact hulls and the open slope interval (alpha_lo, alpha_hi) in int64 arithmetic (every
    product is bounded before it is formed), the smallest N with a multiple of 2^-N strictly
    inside, the smallest |M|, then the admissible B closest to 0.
@@ -803,9 +808,3 @@ def solve_all_fast(a, b, out, ranges, shift_mode: str, approximate: bool = True)
         sols = _channel_solutions(res, a, b, out.rounding, out.qmin, out.qmax, ranges, n_shared)
     return sols
 
-
-def set_threads(n: int | None) -> int:
-    """Set numba's thread count (None: all); returns the previous count."""
-    prev = numba.get_num_threads()
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if n is None else n)
-    return prev
