@@ -7,7 +7,6 @@ model is monotone in B, nothing else is assumed), then intersected over every in
 from __future__ import annotations
 
 import numpy as np
-
 from exactbn.golden import integer_model, reference
 
 _BIG = 1 << 40
