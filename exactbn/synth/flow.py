@@ -313,7 +313,7 @@ def run_design(
                              f"{_first_error(r.stdout + r.stderr)}")
         hc = classify_cells(target.name, parse_yosys_stat(work / "harness_stat.json"))
         harness = {"lut4_yosys": hc["lut"], "ff": hc["ff"], "in_bits": in_bits,
-                   "out_bits": out_bits, "pins": 4}
+                   "out_bits": out_bits, "pins": 4 if target.harness_clock == "pin" else 3}
         commands.append(f"{YOSYS} -q -s {hscript.name}  # "
                         + "; ".join(t for t in hscript.read_text().splitlines() if t))
 
