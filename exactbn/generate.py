@@ -47,6 +47,7 @@ def unit_config_from_solved(
     range_check: bool = False,
     allow_inexact: bool = False,
     dsp_width: int = 18,
+    param_memory: str = "auto",
     file: str | None = None,
 ) -> UnitConfig:
     """A :class:`UnitConfig` for ``layer``; shift mode and hw rounding come from the file.
@@ -115,6 +116,7 @@ def unit_config_from_solved(
             hw_rounding=layer.hw_rounding, store=store, pipeline=pipeline, name=name,
             range_check=range_check, x_ranges=layer.ranges() if range_check else (),
             dsp_width=dsp_width,
+            param_memory=param_memory,
         )
     except (TypeError, ValueError) as e:
         raise FormatError(str(e), **where) from None

@@ -13,6 +13,8 @@ from exactbn.formats import twos_width, unsigned_width
 
 __all__ = [
     "LANE_MODES",
+    "PARAM_MEMORIES",
+    "memory_attrs",
     "STORES",
     "SHIFT_MODES",
     "HW_ROUNDINGS",
@@ -22,6 +24,20 @@ __all__ = [
     "twos_width",
     "unsigned_width",
 ]
+
+# How the parameter memories map: "auto" leaves it to the flow (small ROMs become LUTs),
+# "block" asks for block RAM (ECP5 DP16KD, iCE40 EBR), "distributed" for LUT RAM,
+# "logic" for plain logic. Emitted as the Yosys/Vivado ``ram_style`` attribute.
+PARAM_MEMORIES = ("auto", "block", "distributed", "logic")
+
+
+def memory_attrs(param_memory: str) -> dict[str, str]:
+    """Attributes for an Amaranth ``Memory`` that carry the requested mapping."""
+    if param_memory not in PARAM_MEMORIES:
+        raise ValueError(f"param_memory must be one of {', '.join(PARAM_MEMORIES)}, "
+                         f"got {param_memory!r}")
+    return {} if param_memory == "auto" else {"ram_style": param_memory}
+
 
 LANE_MODES = ("channels", "pixels")
 STORES = ("rom", "ram")
@@ -128,6 +144,7 @@ class UnitConfig:
     range_check: bool = False
     x_ranges: tuple[tuple[int, int], ...] = ()
     dsp_width: int = 18
+    param_memory: str = "auto"  # Yosys ram_style of the parameter memories (see PARAM_MEMORIES)
 
     def __post_init__(self) -> None:
         for k in ("M", "B", "N"):
@@ -144,6 +161,9 @@ class UnitConfig:
         _check_int("w_q", self.w_q, 1, 32)
         _check_int("lanes", self.lanes, 1, MAX_LANES)
         _check_int("dsp_width", self.dsp_width, 4, 64)
+        if self.param_memory not in PARAM_MEMORIES:
+            raise ValueError(f"param_memory must be one of {', '.join(PARAM_MEMORIES)}, "
+                             f"got {self.param_memory!r}")
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.name):
             raise ValueError(f"name must be a Verilog identifier, got {self.name!r}")
         for k, allowed in (
@@ -332,4 +352,5 @@ class UnitConfig:
             "w_user": self.w_user,
             "w_addr": self.w_addr,
             "dsp_width": self.dsp_width,
+            "param_memory": self.param_memory,
         }

@@ -20,7 +20,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .config import UnitConfig
+from .config import UnitConfig, memory_attrs
 
 __all__ = ["ParamStore", "pack_word", "store_images"]
 
@@ -84,7 +84,8 @@ class ParamStore(wiring.Component):
         images = store_images(cfg)
         mems = []
         for k, img in enumerate(images):
-            mem = Memory(shape=unsigned(w_word), depth=depth, init=img)
+            mem = Memory(shape=unsigned(w_word), depth=depth, init=img,
+                         attrs=memory_attrs(cfg.param_memory))
             m.submodules[f"mem{k}"] = mem
             mems.append(mem)
 

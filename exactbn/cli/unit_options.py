@@ -75,6 +75,10 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
                    help="Verilog module name (default exactbn_bn)")
     g.add_argument("--range-check", action="store_true",
                    help="flag inputs outside their channel's certified range (range_error)")
+    g.add_argument("--param-memory", choices=("auto", "block", "distributed", "logic"),
+                   default="auto",
+                   help="parameter memory mapping (Yosys ram_style): auto lets the flow "
+                   "choose (small ROMs become LUTs), block asks for block RAM")
     g.add_argument("--allow-inexact", action="store_true",
                    help="accept layers with channels that have no exact solution")
     return g
@@ -123,6 +127,7 @@ def unit_options_from_args(args: argparse.Namespace) -> dict:
         "name": args.name,
         "range_check": bool(args.range_check),
         "allow_inexact": bool(args.allow_inexact),
+        "param_memory": args.param_memory,
     }
 
 

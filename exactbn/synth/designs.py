@@ -81,7 +81,7 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
         "pipeline": cfg.pipeline.spec(), "shift_mode": cfg.shift_mode,
         "hw_rounding": cfg.hw_rounding, "store": cfg.store, "w_x": cfg.w_x,
         "x_signed": cfg.x_signed, "w_q": cfg.w_q, "q_signed": cfg.q_signed,
-        "qmin": cfg.qmin, "qmax": cfg.qmax,
+        "qmin": cfg.qmin, "qmax": cfg.qmax, "param_memory": cfg.param_memory,
     }
     sfx = f"_{tag}" if tag else ""
     designs: list[DesignSource] = []
@@ -118,7 +118,7 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
             qmin=cfg.qmin, qmax=cfg.qmax, zero_point=layer.output.zero_point,
             bias=[p[0] for p in bp["tflite"]], m_q31=[p[1] for p in bp["tflite"]],
             shift=[p[2] for p in bp["tflite"]], lanes=cfg.lanes, pipeline=bpipe,
-            dsp_a=target.dsp_a, dsp_b=target.dsp_b)
+            dsp_a=target.dsp_a, dsp_b=target.dsp_b, param_memory=cfg.param_memory)
         designs.append(DesignSource(
             f"tflite{sfx}", "tflite", "tflite_requant",
             [_write(tf, "tflite_requant", srcdir / f"tflite{sfx}.il")],
@@ -135,7 +135,7 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
             w_x=cfg.w_x, x_signed=cfg.x_signed, w_q=cfg.w_q, q_signed=cfg.q_signed,
             qmin=cfg.qmin, qmax=cfg.qmax, directions=bp["directions"],
             thresholds=bp["thresholds"], x_ranges=layer.ranges(), lanes=cfg.lanes,
-            pipeline=bpipe)
+            pipeline=bpipe, param_memory=cfg.param_memory)
         designs.append(DesignSource(
             f"threshold{sfx}", "threshold", "threshold_unit",
             [_write(th, "threshold_unit", srcdir / f"threshold{sfx}.il")],

@@ -31,6 +31,7 @@ from amaranth.lib.memory import Memory
 
 from exactbn.formats import unsigned_width
 
+from ..config import memory_attrs
 from ..skid import SkidBuffer
 from .common import (
     BaselinePipeline,
@@ -68,7 +69,10 @@ class TfliteRequantizer(wiring.Component):
 
     def __init__(self, *, w_x: int, x_signed: bool, w_q: int, q_signed: bool, qmin: int,
                  qmax: int, zero_point: int, bias, m_q31, shift, lanes: int = 1,
-                 pipeline="default", dsp_a: int = 18, dsp_b: int = 18):
+                 pipeline="default", dsp_a: int = 18, dsp_b: int = 18,
+                 param_memory: str = "auto"):
+        self.param_memory = param_memory
+        memory_attrs(param_memory)  # validates
         if not isinstance(w_x, int) or not 1 <= w_x <= 32:
             raise ValueError(f"w_x must be an int in 1..32 (an int32 accumulator), got {w_x!r}")
         if not isinstance(w_q, int) or not 1 <= w_q <= 32:
@@ -143,7 +147,8 @@ class TfliteRequantizer(wiring.Component):
                              self.depth)
         q_lanes = []
         for lane in range(self.lanes):
-            mem = Memory(shape=self.w_word, depth=self.depth, init=images[lane])
+            mem = Memory(shape=self.w_word, depth=self.depth, init=images[lane],
+                         attrs=memory_attrs(self.param_memory))
             m.submodules[f"rom{lane}"] = mem
             rp = mem.read_port(domain="sync")
             m.d.comb += [rp.addr.eq(skid.o.payload.user), rp.en.eq(adv)]

@@ -21,6 +21,7 @@ from amaranth.lib.memory import Memory
 
 from exactbn.formats import twos_width, unsigned_width
 
+from ..config import memory_attrs
 from ..skid import SkidBuffer
 from .common import BaselinePipeline, delay, in_layout, pow2_at_least, stream_ports
 
@@ -71,7 +72,9 @@ class ThresholdUnit(wiring.Component):
 
     def __init__(self, *, w_x: int, x_signed: bool, w_q: int, q_signed: bool, qmin: int,
                  qmax: int, directions, thresholds, x_ranges, lanes: int = 1,
-                 pipeline="default"):
+                 pipeline="default", param_memory: str = "auto"):
+        self.param_memory = param_memory
+        memory_attrs(param_memory)  # validates
         if not isinstance(lanes, int) or lanes < 1:
             raise ValueError(f"lanes must be a positive int, got {lanes!r}")
         c = len(thresholds)
@@ -168,7 +171,8 @@ class ThresholdUnit(wiring.Component):
         for j in range(self.n_levels):
             width = w_t + 1 if j == 0 else w_t
             img = img0 if j == 0 else [u & ((1 << w_t) - 1) for u in images[j]]
-            mem = Memory(shape=width, depth=len(img), init=img)
+            mem = Memory(shape=width, depth=len(img), init=img,
+                         attrs=memory_attrs(self.param_memory))
             m.submodules[f"lvl{lane}_{j}"] = mem
             rp = mem.read_port(domain="sync")
             m.d.comb += [rp.addr.eq(addr_in), rp.en.eq(adv)]
