@@ -28,7 +28,7 @@ APT_NEED = $(shell command -v iverilog >/dev/null || echo iverilog) \
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,torch]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
 setup: .deps-apt $(STAMP)
