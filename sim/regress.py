@@ -49,4 +49,5 @@ def simulate_layer(layer: SolvedLayer, config, simulator: str = "verilator",
                      scenarios=list(scenarios or SCENARIOS), max_beats_per_scenario=max_beats)
     if run_dir is None:
         run_dir = tempfile.mkdtemp(prefix=f"exactbn-sim-{layer.name}-")
-    return run_bench(spec, text, simulator, Path(run_dir), waves=waves)
+    # The runner changes directory before the bench reads its spec: keep the path absolute.
+    return run_bench(spec, text, simulator, Path(run_dir).resolve(), waves=waves)

@@ -71,3 +71,11 @@ def test_sim_bad_simulator_is_a_usage_error(tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["sim", path, "--simulator", "modelsim"])
     assert e.value.code == 2
+
+
+def test_sim_accepts_a_relative_output_directory(tmp_path, capsys, monkeypatch):
+    """The runner changes directory before the bench reads its spec: -o may be relative."""
+    path = _write(tmp_path, tie_layer("floor"))
+    monkeypatch.chdir(tmp_path)
+    rc = main(["sim", path, "--simulator", "icarus", "--vectors", "20", "-o", "runs"])
+    assert rc == 0, capsys.readouterr().out
