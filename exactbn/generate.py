@@ -262,8 +262,8 @@ def manifest(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None,
                    "sum": cfg.w_s, "shifted": cfg.w_t, "n_min": cfg.n_min,
                    "n_max": cfg.n_max},
         "latency": cfg.latency,
-        "latency_formula": "1 + mult + min(shift, levels) + (round if hw_rounding != floor) "
-                           "+ out",
+        "latency_formula": "1 + dspin + mult + min(shift, levels) "
+                           "+ (round if hw_rounding != floor) + out",
         "channels": cfg.channels,
         "M": list(cfg.M), "B": list(cfg.B), "N": list(cfg.N),
         "exactness": {

@@ -51,6 +51,10 @@ MAX_LANES = 256
 class Pipeline:
     """Register stages of the datapath (the parameter read is always one stage).
 
+    - ``dspin``: 1 = one register stage right at the multiplier's inputs (x and the M word, B
+      and the shift field alongside), between the parameter read and the multipliers: the
+      DSP blocks then start from registers placed next to them, and a block-RAM parameter
+      memory can absorb it as its output register.
     - ``mult``: 0 = ``x*M + B`` combinational; 1 = one register after ``x*M + B``;
       2 = the product split into DSP-sized partial products registered right at the DSP
       outputs, then combined with B into a second register (DESIGN.md section 5).
@@ -64,27 +68,29 @@ class Pipeline:
     shift: int = 1
     round: int = 1
     out: int = 1
+    dspin: int = 0
 
     def __post_init__(self) -> None:
-        for name, hi in (("mult", 2), ("shift", 8), ("round", 1), ("out", 1)):
+        for name, hi in (("mult", 2), ("shift", 8), ("round", 1), ("out", 1), ("dspin", 1)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
                 raise ValueError(f"pipeline {name} must be an integer in 0..{hi}, got {v!r}")
 
     @classmethod
     def parse(cls, text: str) -> Pipeline:
-        """``shallow|default|deep`` or ``mult=2,shift=1,round=1,out=1`` (missing keys default)."""
+        """``shallow|default|deep`` or ``mult=2,shift=1,round=1,out=1[,dspin=1]`` (missing keys
+        default)."""
         text = text.strip()
         if text in PIPELINE_PRESETS:
             return PIPELINE_PRESETS[text]
         kw: dict[str, int] = {}
         for part in text.split(","):
-            m = re.fullmatch(r"\s*(mult|shift|round|out)\s*=\s*(\d+)\s*", part)
+            m = re.fullmatch(r"\s*(mult|shift|round|out|dspin)\s*=\s*(\d+)\s*", part)
             if not m:
                 raise ValueError(
                     f"bad pipeline spec {text!r}: expected a preset "
                     f"({'|'.join(PIPELINE_PRESETS)}) or key=value pairs like "
-                    "'mult=2,shift=1,round=1,out=1'"
+                    "'mult=2,shift=1,round=1,out=1,dspin=1'"
                 )
             if m.group(1) in kw:
                 raise ValueError(f"bad pipeline spec {text!r}: {m.group(1)} given twice")
@@ -92,13 +98,15 @@ class Pipeline:
         return cls(**kw)
 
     def spec(self) -> str:
-        return f"mult={self.mult},shift={self.shift},round={self.round},out={self.out}"
+        """``key=value`` text that :meth:`parse` reads back (``dspin`` only when set)."""
+        text = f"mult={self.mult},shift={self.shift},round={self.round},out={self.out}"
+        return text + (f",dspin={self.dspin}" if self.dspin else "")
 
 
 PIPELINE_PRESETS = {
     "shallow": Pipeline(mult=0, shift=0, round=0, out=0),
     "default": Pipeline(mult=2, shift=1, round=1, out=1),
-    "deep": Pipeline(mult=2, shift=8, round=1, out=1),
+    "deep": Pipeline(mult=2, shift=8, round=1, out=1, dspin=1),
 }
 
 
@@ -308,6 +316,7 @@ class UnitConfig:
         p = self.pipeline
         return {
             "param": 1,
+            "dspin": p.dspin,
             "mult": p.mult,
             "shift": min(p.shift, self.shift_levels),
             "round": p.round if self.hw_rounding != "floor" else 0,
@@ -318,7 +327,7 @@ class UnitConfig:
     def latency(self) -> int:
         """Cycles from an input handshake to the earliest cycle its result is valid at m_axis.
 
-        ``1 + mult + min(shift, levels) + (round if hw_rounding != floor) + out``.
+        ``1 + dspin + mult + min(shift, levels) + (round if hw_rounding != floor) + out``.
         """
         return sum(self.stages.values())
 

@@ -111,20 +111,21 @@ class BatchNormCore(wiring.Component):
             ]
 
         st = cfg.stages
-        n_after = st["mult"] + st["shift"] + st["round"] + st["out"]
+        n_after = st["dspin"] + st["mult"] + st["shift"] + st["round"] + st["out"]
         q_lanes = []
         for lane in range(cfg.lanes):
             x = x_p[lane * cfg.w_x:(lane + 1) * cfg.w_x]
             xs = Signal(signed(cfg.w_xs), name=f"x{lane}")
             m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
-            mul = MulAdd(cfg.w_xs, cfg.w_m, cfg.w_b, cfg.w_s, st["mult"], cfg.dsp_width)
+            mul = MulAdd(cfg.w_xs, cfg.w_m, cfg.w_b, cfg.w_s, st["mult"], cfg.dsp_width,
+                         st["dspin"])
             sh = Shifter(cfg.w_s, cfg.n_min, cfg.n_max, cfg.w_t, st["shift"])
             rnd = RoundingStage(cfg.w_t, cfg.hw_rounding, st["round"])
             sat = Saturator(cfg.w_t + 1, cfg.w_q, cfg.qmin, cfg.qmax, st["out"])
             for nm, sub in (("mul", mul), ("shift", sh), ("round", rnd), ("sat", sat)):
                 m.submodules[f"{nm}{lane}"] = sub
                 m.d.comb += sub.en.eq(adv)
-            d = _delay(m, adv, store.d[lane], st["mult"], f"d{lane}")
+            d = _delay(m, adv, store.d[lane], st["dspin"] + st["mult"], f"d{lane}")
             m.d.comb += [
                 mul.x.eq(xs), mul.m.eq(store.m[lane]), mul.b.eq(store.b[lane]),
                 sh.s.eq(mul.s), sh.d.eq(d[:len(sh.d)]),

@@ -27,8 +27,9 @@ UNIT_OPTIONS_HELP = """\
 unit options: --lanes L (1..256, default 1); --lane-mode channels|pixels (channels: lane i of
 a beat with tuser=g is channel g*L+i; pixels: every lane is channel tuser); --store rom|ram
 (ram adds the cfg_* write port); --pipeline shallow|default|deep or
-mult=0..2,shift=0..8,round=0..1,out=0..1 (missing keys as in default =
-mult=2,shift=1,round=1,out=1); --widths M,B,N register widths (empty or 'auto' entries are
+mult=0..2,shift=0..8,round=0..1,out=0..1,dspin=0..1 (missing keys as in default =
+mult=2,shift=1,round=1,out=1,dspin=0; deep has dspin=1: registers at the DSP inputs);
+--widths M,B,N register widths (empty or 'auto' entries are
 sized from the solved file, e.g. '24,,'); --name Verilog module name (default exactbn_bn);
 --range-check adds a sticky range_error output; --allow-inexact generates layers with
 channels that have no exact solution (reporting how many outputs differ)."""
@@ -66,8 +67,8 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
                    help="parameter store: ROM from the solved file, or RAM with a cfg_* port")
     g.add_argument("--pipeline", default="default", metavar="SPEC",
                    help="register stages: shallow|default|deep, or key=value pairs "
-                   "mult=0..2,shift=0..8,round=0..1,out=0..1 (missing keys as in default = "
-                   "mult=2,shift=1,round=1,out=1)")
+                   "mult=0..2,shift=0..8,round=0..1,out=0..1,dspin=0..1 (missing keys as in "
+                   "default = mult=2,shift=1,round=1,out=1,dspin=0)")
     g.add_argument("--widths", metavar="M,B,N",
                    help="register widths of M, B (two's complement) and the N field; "
                    "empty/auto entries are auto-sized (e.g. '24,,')")

@@ -15,8 +15,9 @@ directory for the argument):
   x travel with their beat, stable output while stalled, reset discards beats in flight.
 - ``hold``: while the output stalls, every datapath register holds its value.
 
-Internal names come from ``BatchNormCore`` (core.mulL.x/m, core.valid_*, core.skid.*, store
-memories); they are reached through yosys ``connect -set`` on flattened wires (``probes``).
+Internal names come from ``BatchNormCore`` (core.mulL.x/m, or core.mulL.x_r/m_r with
+``dspin``; core.valid_*, core.skid.*, store memories); they are reached through yosys
+``connect -set`` on flattened wires (``probes``).
 """
 
 from __future__ import annotations
@@ -150,22 +151,30 @@ def _datapath(cfg, model: ModelParams, top: str) -> Harness:
     w("  always @* assume(m_axis_tready);")
     _params(w, cfg, model, c_bits)
     # Reference delay line: valid, x, tuser, tlast, expected q (one register per stage).
+    # The multiplier operands are compared at stage k0 (after the dspin operand registers,
+    # whose outputs feed the multipliers); M, B, N travel k0 stages alongside.
+    k0 = cfg.stages["dspin"]
     for k in range(lat):
         w(f"  reg rv{k} = 1'b0; reg rl{k};", f"  reg [{wu - 1}:0] rg{k};",
           f"  (* keep *) reg [{L * wx - 1}:0] rx{k};")
-        if k:
+        if k > k0:
             w(f"  reg [{L * wq - 1}:0] rq{k};")
     for lane in range(L):
-        w(f"  reg [{cfg.w_m - 1}:0] rM{lane}; reg [{cfg.w_b - 1}:0] rB{lane}; "
-          f"reg [{wn - 1}:0] rN{lane};")
+        for j in range(k0 + 1):
+            w(f"  reg [{cfg.w_m - 1}:0] rM{lane}_{j}; reg [{cfg.w_b - 1}:0] rB{lane}_{j}; "
+              f"reg [{wn - 1}:0] rN{lane}_{j};")
     w("  always @(posedge clk) begin",
       "    rv0 <= in_hs; rx0 <= s_axis_tdata; rg0 <= s_axis_tuser; rl0 <= s_axis_tlast;")
     for lane in range(L):
         c = _lane_channel(cfg, "s_axis_tuser", lane)
-        w(f"    rM{lane} <= pM({c}); rB{lane} <= pB({c}); rN{lane} <= pN({c});")
+        w(f"    rM{lane}_0 <= pM({c}); rB{lane}_0 <= pB({c}); rN{lane}_0 <= pN({c});")
+        for j in range(1, k0 + 1):
+            w(f"    rM{lane}_{j} <= rM{lane}_{j - 1}; rB{lane}_{j} <= rB{lane}_{j - 1}; "
+              f"rN{lane}_{j} <= rN{lane}_{j - 1};")
     for k in range(1, lat):
-        w(f"    rv{k} <= rv{k - 1}; rg{k} <= rg{k - 1}; rl{k} <= rl{k - 1}; rx{k} <= rx{k - 1}; "
-          f"rq{k} <= rq{k - 1};")
+        q = f" rq{k} <= rq{k - 1};" if k > k0 else ""
+        w(f"    rv{k} <= rv{k - 1}; rg{k} <= rg{k - 1}; rl{k} <= rl{k - 1}; rx{k} <= rx{k - 1};"
+          + q)
     w("    if (rst) begin " + " ".join(f"rv{k} <= 1'b0;" for k in range(lat)) + " end", "  end")
     # Expected values at the parameter stage, from the unit's own multiplier operands.
     q_lanes = []
@@ -173,17 +182,18 @@ def _datapath(cfg, model: ModelParams, top: str) -> Harness:
         w(f"  (* keep *) wire [{cfg.w_xs - 1}:0] opx{lane};",
           f"  (* keep *) wire [{cfg.w_m - 1}:0] opm{lane};",
           f"  wire [{wq - 1}:0] eq{lane};",
-          f"  {top}_spec spec{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}), "
-          f".n(rN{lane}), .q(eq{lane}));")
-        xl = f"rx0[{(lane + 1) * wx - 1}:{lane * wx}]"
+          f"  {top}_spec spec{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}_{k0}), "
+          f".n(rN{lane}_{k0}), .q(eq{lane}));")
+        xl = f"rx{k0}[{(lane + 1) * wx - 1}:{lane * wx}]"
         if cfg.w_xs == wx:
             xe = xl
         else:
             xe = f"{{{xl}[{wx - 1}], {xl}}}" if cfg.x_signed else f"{{1'b0, {xl}}}"
-        w(f"  always @* if (!init && rv0) assert(opx{lane} == {xe});  // @opx {lane}",
-          f"  always @* if (!init && rv0) assert(opm{lane} == rM{lane});  // @opm {lane}")
+        w(f"  always @* if (!init && rv{k0}) assert(opx{lane} == {xe});  // @opx {lane}",
+          f"  always @* if (!init && rv{k0}) assert(opm{lane} == rM{lane}_{k0});  "
+          f"// @opm {lane}")
         q_lanes.append(f"eq{lane}")
-    w(f"  wire [{L * wq - 1}:0] rq0 = {{" + ", ".join(reversed(q_lanes)) + "};")
+    w(f"  wire [{L * wq - 1}:0] rq{k0} = {{" + ", ".join(reversed(q_lanes)) + "};")
     last = lat - 1
     w(f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid",
       f"  always @* if (!init && rv{last}) assert(m_axis_tdata == rq{last});  // @data",
@@ -192,8 +202,9 @@ def _datapath(cfg, model: ModelParams, top: str) -> Harness:
       f"  always @* if (!init && rv{last}) assert(m_axis_tlast == rl{last});  // @last")
     probes = {}
     for lane in range(L):
-        probes[f"opx{lane}"] = f"dut.core.mul{lane}.x"
-        probes[f"opm{lane}"] = f"dut.core.mul{lane}.m"
+        ops = ("x_r", "m_r") if k0 else ("x", "m")  # the multipliers' own operands
+        probes[f"opx{lane}"] = f"dut.core.mul{lane}.{ops[0]}"
+        probes[f"opm{lane}"] = f"dut.core.mul{lane}.{ops[1]}"
     renames = {}
     if cfg.store == "ram":
         _ram_words(w, cfg, model, probes, renames)

@@ -83,14 +83,15 @@ def _summarize(res: TaskResult, cfg, regs: list[tuple[str, int]] | None) -> str:
                         f"(lane {lane}, step {step})")
     if tag and tag.group(1) in ("opm", "opx"):
         lane = int(tag.group(2))
-        g = get("rg0")
+        k0 = cfg.stages["dspin"]  # the operands are compared after the dspin registers
+        g = get(f"rg{k0}")
         ch = g if cfg.lane_mode == "pixels" else (g or 0) * L + lane
         if tag.group(1) == "opm":
             got = _lane(get(f"opm{lane}"), 0, cfg.w_m, True)
-            want = _lane(get(f"rM{lane}"), 0, cfg.w_m, True)
+            want = _lane(get(f"rM{lane}_{k0}"), 0, cfg.w_m, True)
             return (f"datapath: channel {ch}: the unit multiplies by M = {got}, the model's M "
                     f"is {want} (parameter word wrong; step {step})")
-        x = _lane(get("rx0"), lane, cfg.w_x, cfg.x_signed)
+        x = _lane(get(f"rx{k0}"), lane, cfg.w_x, cfg.x_signed)
         return f"datapath: channel {ch}, x = {x}: the multiplier's x operand differs (step {step})"
     m = re.search(r"assert\(hr(\d+)", text)
     if res.task == "hold" and m and regs:

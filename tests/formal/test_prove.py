@@ -83,3 +83,23 @@ def test_proof_passes_in_pixel_mode_with_shared_shift(tmp_path):
     cfg = _cfg(layer, lane_mode="pixels", pipeline="shallow")
     res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path)
     assert res.status == "PASS", res.summary
+
+
+@pytest.mark.parametrize("store", ["rom", "ram"])
+def test_proof_covers_dsp_operand_registers(tmp_path, store):
+    """``deep`` has ``dspin=1``: the proofs pass, and the operand register x_r ignoring the
+    stall is caught by the hold proof."""
+    layer = small_layer("half_even")
+    cfg = _cfg(layer, store=store, pipeline="deep")
+    assert cfg.stages["dspin"] == 1
+    verilog = to_verilog(cfg)
+    res = prove_unit(layer, cfg, verilog, tmp_path / "ok")
+    assert res.status == "PASS", res.summary
+    start = verilog.index("module \\exactbn_bn.core.mul0 ")
+    end = verilog.index("endmodule", start)
+    body = verilog[start:end]
+    new = re.sub(r"(\\\$\d+\s*= x_r;\n\s*)if \(en\) begin", r"\1if (1'h1) begin", body, count=1)
+    assert new != body, "pattern for the x_r register not found"
+    res = prove_unit(layer, cfg, verilog[:start] + new + verilog[end:], tmp_path / "broken")
+    assert res.status == "FAIL"
+    assert "x_r" in res.summary and "stalled" in res.summary
