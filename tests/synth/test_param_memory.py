@@ -6,13 +6,13 @@ import json
 from importlib.resources import files
 
 import pytest
+from exactbn.golden.solver import solve_layer
+from exactbn.hw import to_verilog
+from exactbn.hw.config import memory_attrs
 
 from exactbn.cli.main import main
 from exactbn.formats import dump_solved, load_layers, select_layer, write_json_atomic
 from exactbn.generate import unit_config_from_solved
-from exactbn.golden.solver import solve_layer
-from exactbn.hw import to_verilog
-from exactbn.hw.config import memory_attrs
 
 
 @pytest.fixture(scope="module")
