@@ -105,6 +105,13 @@ def import_state_dict(sd: dict, overrides: Overrides | None = None, *,
 
 
 def _import(sd, ov: Overrides, eps: dict, file, source) -> ImportResult:
+    obs = next((k for k in sd if ".activation_post_process." in f".{k}"), None)
+    if obs is not None:
+        raise FormatError("state dict of a torch.ao-prepared model: observers' quant_min/"
+                          "quant_max (and a PTQ observer's scale) are not saved in a state "
+                          "dict; import the prepared nn.Module (import_torch_module), or save "
+                          "the converted integer weights with weight_scale buffers",
+                          field=obs)
     prefixes = _prefixes(sd)
     # The first layer's input quantization.
     s_x = _buffer(sd, "input_scale")
@@ -177,9 +184,17 @@ def _import(sd, ov: Overrides, eps: dict, file, source) -> ImportResult:
 
 
 def import_torch_module(module, overrides: Overrides | None = None) -> ImportResult:
-    """Import an ``nn.Module`` (its state dict, with each BatchNorm's own eps)."""
+    """Import an ``nn.Module`` (its state dict, with each BatchNorm's own eps).
+
+    A module prepared with torch.ao eager-mode quantization (observers / fake quantizers)
+    is read by :mod:`.torch_observers` instead: scales come from its observers.
+    """
     import torch
 
+    from .torch_observers import import_prepared_module, is_prepared
+
+    if is_prepared(module):
+        return import_prepared_module(module, overrides)
     eps = {name: float(m.eps) for name, m in module.named_modules()
            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)}
     return import_state_dict(module.state_dict(), overrides, eps=eps,

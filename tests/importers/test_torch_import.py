@@ -99,3 +99,205 @@ def test_bn_without_conv_is_unsupported():
     m = torch.nn.Sequential(torch.nn.BatchNorm1d(4))
     with pytest.raises(FormatError, match="unsupported layer"):
         import_torch_module(m, Overrides(**FLAGS))
+
+
+# --- models prepared with torch.ao eager-mode quantization (observers carry the scales) ---
+
+def _tq():
+    import warnings
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*reduce_range.*")
+    import torch.ao.quantization as tq
+
+    return tq
+
+
+class _Net(torch.nn.Module):
+    """QuantStub -> Conv2d/Linear -> BatchNorm -> ReLU -> DeQuantStub (eager mode)."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        tq = _tq()
+        nn = torch.nn
+        self.quant = tq.QuantStub()
+        if kind == "conv":
+            self.conv, self.bn = nn.Conv2d(2, 4, 3, bias=False), nn.BatchNorm2d(4)
+        else:
+            self.conv, self.bn = nn.Linear(6, 5, bias=False), nn.BatchNorm1d(5)
+        self.relu = nn.ReLU()
+        self.dequant = tq.DeQuantStub()
+        c = self.bn.num_features
+        with torch.no_grad():
+            self.bn.weight.uniform_(0.5, 2.0)
+            self.bn.bias.uniform_(-0.5, 0.5)
+            self.bn.running_mean.uniform_(-0.3, 0.3)
+            self.bn.running_var.uniform_(0.2, 2.0)
+        self.shape = (8, 2, 6, 6) if kind == "conv" else (32, 6)
+        assert c > 0
+
+    def forward(self, x):
+        return self.dequant(self.relu(self.bn(self.conv(self.quant(x)))))
+
+
+def _prepared(kind: str, mode: str, fuse: bool = False, calibrate: bool = True):
+    tq = _tq()
+    torch.manual_seed(0)
+    m = _Net(kind)
+    if mode == "ptq":
+        m.eval()
+        m.qconfig = tq.get_default_qconfig("fbgemm")
+        tq.prepare(m, inplace=True)
+    else:
+        m.train()
+        if fuse:
+            group = ["conv", "bn", "relu"] if kind == "conv" else ["conv", "bn"]
+            tq.fuse_modules_qat(m, [group], inplace=True)
+        m.qconfig = tq.get_default_qat_qconfig("fbgemm")
+        tq.prepare_qat(m, inplace=True)
+    if calibrate:
+        with torch.no_grad():
+            for _ in range(4):
+                m(torch.randn(*m.shape))
+    m.eval()
+    m.apply(tq.disable_observer)
+    return m
+
+
+def _fq_int(x, q):
+    """torch's own fake quantizer, as integers."""
+    y = torch.fake_quantize_per_tensor_affine(x, q.scale, q.zero_point, q.qmin, q.qmax)
+    return torch.round(y / q.scale).to(torch.int64) + q.zero_point
+
+
+@pytest.mark.parametrize("kind,mode", [("conv", "qat"), ("conv", "ptq")])
+def test_prepared_model_observers_give_the_layer(kind, mode):
+    from exactbn.golden import integer_model
+    from exactbn.golden.importers.torch_observers import observer_quant
+    from exactbn.golden.solver import layer_affine, solve_layer
+
+    m = _prepared(kind, mode)
+    res = import_torch_module(m)
+    assert [lay.name for lay in res.layers] == ["bn"] and not res.overrides_used
+    lay = res.layers[0]
+    xq = observer_quant(m.conv.activation_post_process, "conv")
+    yq = observer_quant(m.bn.activation_post_process, "bn")
+    if mode == "qat":  # FakeQuantize: the applied values
+        assert xq.scale == float(m.conv.activation_post_process.scale)
+        assert yq.zero_point == int(m.bn.activation_post_process.zero_point)
+    assert (lay.input.scale, lay.input.zero_point, lay.input.range) == (
+        xq.scale, xq.zero_point, [xq.qmin, xq.qmax])
+    assert (lay.output.scale, lay.output.zero_point, lay.output.rounding) == (
+        yq.scale, yq.zero_point, "half_even")
+    assert lay.output.clip == [max(yq.qmin, yq.zero_point), yq.qmax]  # ReLU folded
+    assert lay.input.bits == 7 and not lay.input.signed  # fbgemm: reduce_range -> [0, 127]
+    # The prepared model's own float32 computation on sample inputs.
+    got = {}
+    m.conv.activation_post_process.register_forward_hook(
+        lambda mod, i, o: got.__setitem__("x", i[0]))
+    with torch.no_grad():
+        m(torch.randn(*m.shape) * 2)
+        q_in = _fq_int(got["x"], xq)
+        deq = (q_in - xq.zero_point).to(torch.float32) * xq.scale
+        q_out = torch.clamp(_fq_int(m.bn(deq), yq), min=yq.zero_point)
+    ch_axis = 1
+    x = np.moveaxis(q_in.numpy(), ch_axis, -1).reshape(-1, lay.channels)
+    want = np.moveaxis(q_out.numpy(), ch_axis, -1).reshape(-1, lay.channels)
+    sol = solve_layer(lay)
+    assert sol.exact
+    mine = integer_model(np.array(sol.M), np.array(sol.B), np.array(sol.N), x,
+                         lay.output.qmin, lay.output.qmax, sol.hw_rounding)
+    a, b = (np.asarray(v) for v in layer_affine(lay))
+    bad = mine != want
+    # Every disagreement must be a float32 near-tie of torch's computation.
+    frac = np.abs((a * x + b) % 1 - 0.5)
+    assert np.all(frac[bad] < 1e-4) and bad.sum() <= 2, (bad.sum(), x[bad], want[bad])
+    assert x.size >= 100
+
+
+@pytest.mark.parametrize("kind", ["conv", "linear"])
+def test_fused_qat_conv_bn_relu_is_an_affine_requantization(kind):
+    from exactbn.golden.importers.torch_observers import observer_quant
+
+    m = _prepared(kind, "qat", fuse=True)
+    res = import_torch_module(m)
+    lay = res.layers[0]
+    assert lay.name == "conv" and lay.affine is not None and lay.bn is None
+    xq = observer_quant(m.quant.activation_post_process, "quant")
+    yq = observer_quant(m.conv.activation_post_process, "conv")
+    s_w = m.conv.weight_fake_quant.scale.double().numpy()
+    c = len(s_w)
+    assert "ReLU" in res.imported[0].notes[-1]
+    np.testing.assert_allclose(lay.input.scales(c), xq.scale * s_w, rtol=0, atol=0)
+    np.testing.assert_allclose(lay.affine["a"], xq.scale * s_w / yq.scale, rtol=1e-15)
+    assert lay.affine["b"] == [float(yq.zero_point)] * c
+    assert lay.output.clip == [max(yq.qmin, yq.zero_point), yq.qmax]
+    # The accumulators of the fake-quantized conv (integers) lie in the derived ranges.
+    with torch.no_grad():
+        x = torch.randn(64, *m.shape[1:]) * 3
+        q_in = _fq_int(x, xq)
+        g = m.conv.bn.weight / torch.sqrt(m.conv.bn.running_var + m.conv.bn.eps)
+        view = (-1,) + (1,) * (m.conv.weight.dim() - 1)
+        w_q = m.conv.weight_fake_quant(m.conv.weight * g.view(view))
+        w_int = torch.round(w_q / m.conv.weight_fake_quant.scale.view(view))
+        op = torch.nn.functional.conv2d if kind == "conv" else torch.nn.functional.linear
+        acc = op((q_in - xq.zero_point).double(), w_int.double())
+        bn = m.conv.bn
+        b_real = (bn.bias.double() - g.double() * bn.running_mean.double()).numpy()
+        b_int = np.rint(b_real / (xq.scale * s_w)).astype(np.int64)
+        got = {}
+        m.conv.activation_post_process.register_forward_hook(
+            lambda mod, i, o: got.__setitem__("y", o))
+        m(x)
+        q_model = torch.clamp(torch.round(got["y"] / yq.scale).to(torch.int64) + yq.zero_point,
+                              min=yq.zero_point).numpy()
+    hi_x, lo_x = xq.qmax - xq.zero_point, xq.qmin - xq.zero_point
+    for ch, (lo, hi) in enumerate(lay.input.ranges(c)):
+        w = w_int[ch].numpy()
+        assert lo == int(np.minimum(w * lo_x, w * hi_x).sum()) + b_int[ch]
+        assert hi == int(np.maximum(w * lo_x, w * hi_x).sum()) + b_int[ch]
+    accs = np.moveaxis(acc.numpy(), 1, -1).reshape(-1, c)
+    assert np.array_equal(accs, np.round(accs))
+    accs = accs.astype(np.int64) + b_int
+    rng = np.array(lay.input.ranges(c))
+    assert np.all(accs >= rng[:, 0]) and np.all(accs <= rng[:, 1])
+    # The integer layer against the fake-quantized model (which adds the float bias, not
+    # the int32 one a converter uses): within one level, nearly always equal.
+    from exactbn.golden import integer_model
+    from exactbn.golden.solver import solve_layer
+
+    sol = solve_layer(lay)
+    mine = integer_model(np.array(sol.M), np.array(sol.B), np.array(sol.N), accs,
+                         lay.output.qmin, lay.output.qmax, sol.hw_rounding)
+    want = np.moveaxis(q_model, 1, -1).reshape(-1, c)
+    assert sol.exact and np.abs(mine - want).max() <= 1
+    assert (mine != want).mean() < 0.05, (mine != want).mean()
+
+
+def test_prepared_model_errors_and_flags(tmp_path, capsys):
+    from exactbn.cli.main import main
+
+    with pytest.raises(FormatError, match="never calibrated") as e:
+        import_torch_module(_prepared("conv", "ptq", calibrate=False))
+    assert e.value.layer is not None
+    m = _prepared("linear", "qat")  # eager mode does not observe an unfused BatchNorm1d
+    with pytest.raises(FormatError, match="missing scales"):
+        import_torch_module(m)
+    res = import_torch_module(m, Overrides(output_scale=0.5, output_bits=8,
+                                           output_signed=True))
+    out = res.layers[0].output
+    assert (out.scale, out.bits, out.clip) == (0.5, 8, [0, 127])
+    assert "output_scale" in res.overrides_used
+    path = tmp_path / "prepared.pt"
+    torch.save(m.state_dict(), path)
+    dest = tmp_path / "l.json"
+    assert main(["import", str(path), "-o", str(dest)]) == 2
+    assert "torch.ao-prepared" in capsys.readouterr().err and not dest.exists()
+    tq = _tq()
+    bad = torch.nn.Sequential(tq.QuantStub(), torch.nn.BatchNorm1d(3))
+    bad.qconfig = tq.get_default_qat_qconfig("fbgemm")
+    bad.train()
+    tq.prepare_qat(bad, inplace=True)
+    bad(torch.randn(4, 3))
+    with pytest.raises(FormatError, match="unsupported layer"):
+        import_torch_module(bad)

@@ -1,0 +1,316 @@
+"""Import an ``nn.Module`` prepared with torch.ao eager-mode quantization (QAT or PTQ).
+
+Modules are walked in registration order (``named_modules``), which must be the data flow
+(as in ``nn.Sequential`` or the usual QuantStub -> ... -> DeQuantStub models). Each
+``activation_post_process`` (a FakeQuantize, or an observer whose ``calculate_qparams`` is
+called) gives a quantized activation: scale, zero point and the range ``[quant_min,
+quant_max]`` (what the fake quantizer clamps to; the bit width is the smallest holding it).
+
+Two patterns:
+
+* **Unfused** (``Conv/Linear -> BatchNorm -> [ReLU]``): eager mode quantizes the conv's output
+  (its own ``activation_post_process``), so the BN's input is that quantized tensor and its
+  output is the BN's ``activation_post_process``. A ``ReLU``/``ReLU6`` module right after the
+  BN folds into the clip.
+* **Fused** QAT modules (``torch.ao.nn.intrinsic.qat`` ConvBn*/ConvBnReLU*/LinearBn1d): BN is
+  folded into the weights, so the layer is the requantization of the accumulator ("beyond
+  BN", an ``affine`` layer): integer weights ``clamp(round(w*g/s_w) + z_w) - z_w`` with
+  ``g = gamma/sqrt(var+eps)`` from the weight fake quantizer, the input quantization from the
+  module before it, the folded bias ``beta - g*mean (+ g*bias)`` as an int32 in units of
+  ``s_x*s_w[c]`` (rounded half to even, as a converter does), the output from the module's
+  own ``activation_post_process``; the ReLU of ConvBnReLU (or a ReLU module right after)
+  folds into the clip. (Eager mode does not observe an unfused BatchNorm1d: fuse Linear+BN
+  into LinearBn1d, or give the output flags.)
+
+Rounding is half to even (PyTorch's quantize). Flags override: ``--output-*``/``--rounding``
+every layer's output, ``--input-*`` the first layer's input. Uncalibrated observers (min/max
+still +-inf) and unsupported structures raise FormatError naming the layer and field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from exactbn.formats import FormatError, twos_width, unsigned_width
+
+from .common import (
+    ImportedLayer,
+    ImportResult,
+    Overrides,
+    acc_input_spec,
+    accumulator_range,
+    affine_layer_ab,
+    clip_from_real,
+    finish,
+)
+
+__all__ = ["is_prepared", "import_prepared_module", "ActQuant", "observer_quant"]
+
+
+@dataclass
+class ActQuant:
+    """A quantized activation as the fake quantizer defines it."""
+
+    scale: float
+    zero_point: int
+    qmin: int
+    qmax: int
+    where: str
+
+    @property
+    def signed(self) -> bool:
+        return self.qmin < 0
+
+    @property
+    def bits(self) -> int:
+        return twos_width(self.qmin, self.qmax) if self.signed else unsigned_width(self.qmax)
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def _is_observer(m) -> bool:
+    from torch.ao.quantization.fake_quantize import FakeQuantizeBase
+    from torch.ao.quantization.observer import ObserverBase
+
+    return isinstance(m, (FakeQuantizeBase, ObserverBase))
+
+
+def is_prepared(module) -> bool:
+    """True when the module carries torch.ao observers or fake quantizers."""
+    return any(_is_observer(m) for m in module.modules())
+
+
+def _check_calibrated(obs, where: str) -> None:
+    inner = getattr(obs, "activation_post_process", obs)
+    lo = getattr(inner, "min_val", None)
+    if lo is not None and (lo.numel() == 0 or not bool(torch_isfinite(lo).all())):
+        raise FormatError("observer was never calibrated (min_val/max_val still +-inf, scale "
+                          "the default); run calibration batches (PTQ) or training (QAT) "
+                          "before importing", layer=where, field="activation_post_process")
+
+
+def torch_isfinite(t):
+    import torch
+
+    return torch.isfinite(t)
+
+
+def _qparams(obs, where: str) -> tuple[np.ndarray, np.ndarray]:
+    _check_calibrated(obs, where)
+    if hasattr(obs, "scale") and hasattr(obs, "zero_point") and not hasattr(obs, "min_val"):
+        s, z = obs.scale, obs.zero_point  # FakeQuantize: the values it applies
+    else:
+        s, z = obs.calculate_qparams()
+    return (_np(s).astype(np.float64).reshape(-1), _np(z).astype(np.int64).reshape(-1))
+
+
+def observer_quant(obs, where: str) -> ActQuant:
+    """The per-tensor quantization an activation observer / FakeQuantize applies."""
+    s, z = _qparams(obs, where)
+    if s.size != 1:
+        raise FormatError("per-channel activation quantization is not supported", layer=where,
+                          field="activation_post_process.scale")
+    return ActQuant(float(s[0]), int(z[0]), int(obs.quant_min), int(obs.quant_max), where)
+
+
+def _weight_int(mod, w: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(C, K) zero-point-corrected integer weights and per-channel scales of ``w``."""
+    wfq = getattr(mod, "weight_fake_quant", None)
+    if wfq is None:
+        raise FormatError("no weight_fake_quant: the weights' quantization is unknown",
+                          layer=where, field="weight_fake_quant")
+    s, z = _qparams(wfq, where + ".weight_fake_quant")
+    c = w.shape[0]
+    if s.size not in (1, c):
+        raise FormatError(f"weight scale has {s.size} entries for {c} output channels",
+                          layer=where, field="weight_fake_quant.scale")
+    s, z = np.broadcast_to(s, (c,)), np.broadcast_to(z, (c,))
+    w2 = w.reshape(c, -1).astype(np.float32)
+    # torch's fake quantizer: round(w * (1/s)) in float32, half to even, then clamp.
+    inv = (np.float32(1) / s.astype(np.float32))[:, None]
+    q = np.clip(np.rint(w2 * inv) + z[:, None], wfq.quant_min, wfq.quant_max)
+    return q.astype(np.int64) - z[:, None], s.astype(np.float64)
+
+
+def _leaves(module) -> list[tuple[str, object]]:
+    """Compute modules in registration order (observers and containers left out)."""
+    import torch.ao.nn.intrinsic.qat as nniqat
+
+    out, skip = [], []
+    for name, m in module.named_modules():
+        if any(name.startswith(p + ".") for p in skip):
+            continue
+        if _is_observer(m):
+            skip.append(name)
+            continue
+        if type(m).__name__ == "Identity":  # what fusion leaves in place of BN/ReLU
+            continue
+        if isinstance(m, _fused_types(nniqat)):
+            skip.append(name)
+            out.append((name, m))
+        elif not any(not _is_observer(ch) for ch in m.children()):
+            out.append((name, m))
+    return out
+
+
+def _fused_types(nniqat):
+    return (nniqat.ConvBn1d, nniqat.ConvBn2d, nniqat.ConvBn3d, nniqat.ConvBnReLU1d,
+            nniqat.ConvBnReLU2d, nniqat.ConvBnReLU3d, nniqat.LinearBn1d)
+
+
+def _output(q: ActQuant | None, relu, name: str, ov: Overrides, notes: list[str]) -> dict:
+    s_y, z_y, qmin, qmax = (q.scale, q.zero_point, q.qmin, q.qmax) if q else (None, 0, 0, 0)
+    bits, signed = (q.bits, q.signed) if q else (None, None)
+    if ov.output_scale is not None or q is None:
+        s_y = ov.take("output_scale")
+        bits = ov.take("output_bits") if ov.output_bits is not None else bits
+        sg = ov.take("output_signed")
+        signed = (True if signed is None else signed) if sg is None else sg
+        z_y = ov.take("output_zero_point") if ov.output_zero_point is not None else z_y
+        if s_y is None or bits is None:
+            raise FormatError("missing scales: no activation_post_process after this BN; give "
+                              "--output-scale and --output-bits", layer=name,
+                              field="output.scale")
+        from .common import int_range
+
+        qmin, qmax = int_range(int(bits), bool(signed))
+        notes.append("output quantization from flags")
+    rounding = ov.take("rounding") or "half_even"
+    if relu is not None:
+        hi = 6.0 if type(relu).__name__ == "ReLU6" else None
+        try:
+            qmin, qmax = clip_from_real(0.0, hi, s_y, z_y, rounding, qmin, qmax)
+        except FormatError as e:
+            raise e.located(layer=name) from None
+        notes.append(f"{type(relu).__name__} folded into clip [{qmin}, {qmax}]")
+    return {"bits": int(bits), "signed": bool(signed), "scale": float(s_y),
+            "zero_point": int(z_y), "rounding": rounding, "clip": [int(qmin), int(qmax)]}
+
+
+def _input_override(q: ActQuant | None, ov: Overrides, first: bool) -> ActQuant | None:
+    if not first or ov.input_scale is None:
+        return q
+    from .common import int_range
+
+    bits = ov.take("input_bits") if ov.input_bits is not None else (q.bits if q else None)
+    if bits is None:
+        raise FormatError("--input-scale needs --input-bits here", field="input.bits")
+    sg = ov.take("input_signed")
+    signed = sg if sg is not None else (q.signed if q else False)
+    lo, hi = int_range(int(bits), signed)
+    z = ov.take("input_zero_point")
+    z = z if z is not None else (q.zero_point if q else 0)
+    return ActQuant(float(ov.take("input_scale")), int(z), lo, hi, "flags")
+
+
+def _bn_dict(bn) -> dict:
+    return {k: _np(t).astype(np.float64).tolist() for k, t in
+            (("gamma", bn.weight), ("beta", bn.bias), ("mean", bn.running_mean),
+             ("var", bn.running_var))} | {"eps": float(bn.eps)}
+
+
+def import_prepared_module(module, overrides: Overrides | None = None) -> ImportResult:
+    """Import every BN (unfused, or fused into a QAT ConvBn module) of a prepared model."""
+    import torch
+    import torch.ao.nn.intrinsic.qat as nniqat
+
+    ov = overrides or Overrides()
+    fused = _fused_types(nniqat)
+    lin_types = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear)
+    leaves = _leaves(module)
+    last_q: ActQuant | None = None
+    prev = None  # (name, module, its output quant or None)
+    imported: list[ImportedLayer] = []
+    skipped: list[str] = []
+    for i, (name, m) in enumerate(leaves):
+        nxt = leaves[i + 1][1] if i + 1 < len(leaves) else None
+        app = getattr(m, "activation_post_process", None)
+        own_q = observer_quant(app, name) if app is not None else None
+        first = not imported
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            if prev is None or not isinstance(prev[1], lin_types):
+                raise FormatError("unsupported layer: BatchNorm with no Conv/Linear right "
+                                  "before it", layer=name)
+            xq = _input_override(prev[2], ov, first)
+            if xq is None:
+                raise FormatError(f"missing scales: {prev[0]!r} has no activation_post_process "
+                                  "(its output, the BN input, is not quantized); give "
+                                  "--input-scale and --input-bits", layer=name,
+                                  field="input.scale")
+            relu = nxt if isinstance(nxt, (torch.nn.ReLU, torch.nn.ReLU6)) else None
+            notes = [f"input {'int' if xq.signed else 'uint'}{xq.bits} [{xq.qmin}, {xq.qmax}] "
+                     f"zp {xq.zero_point} from {xq.where}"]
+            out = _output(own_q, relu, name, ov, notes)
+            layer = {"name": name, "input": {"bits": xq.bits, "signed": xq.signed,
+                                             "scale": xq.scale, "zero_point": xq.zero_point,
+                                             "range": [xq.qmin, xq.qmax]},
+                     "output": out, "bn": _bn_dict(m)}
+            imported.append(ImportedLayer(layer, f"torch.ao: {prev[0]} (quantized output)"
+                                          f"+BatchNorm{'+' + type(relu).__name__ if relu else ''}",
+                                          notes))
+            prev = None
+            last_q = own_q
+            continue
+        if isinstance(m, fused):
+            relu = nxt if isinstance(nxt, (torch.nn.ReLU, torch.nn.ReLU6)) else None
+            imported.append(_fused_layer(name, m, _input_override(last_q, ov, first), own_q,
+                                         ov, relu))
+            last_q, prev = own_q, None
+            continue
+        if isinstance(m, lin_types):
+            if prev is not None and isinstance(prev[1], lin_types):
+                skipped.append(f"{prev[0]!r}: no BatchNorm follows")
+        elif prev is not None and isinstance(prev[1], lin_types):
+            skipped.append(f"{prev[0]!r}: no BatchNorm follows")
+        prev = (name, m, own_q)
+        if own_q is not None:
+            last_q = own_q
+    if prev is not None and isinstance(prev[1], lin_types):
+        skipped.append(f"{prev[0]!r}: no BatchNorm follows")
+    return finish(f"pytorch:{type(module).__name__} (torch.ao prepared)", imported, skipped, ov)
+
+
+def _fused_layer(name: str, m, xq: ActQuant | None, yq: ActQuant | None,
+                 ov: Overrides, relu_after=None) -> ImportedLayer:
+    """A QAT ConvBn*/LinearBn1d: BN folded into the weights, an affine requantization."""
+    if xq is None:
+        raise FormatError("missing scales: nothing quantizes this module's input (no "
+                          "QuantStub/activation_post_process before it); give --input-scale "
+                          "and --input-bits", layer=name, field="input.scale")
+    bn = m.bn
+    f32 = np.float32
+    gamma, beta, mean, var = (_np(t).astype(f32) for t in
+                              (bn.weight, bn.bias, bn.running_mean, bn.running_var))
+    std = np.sqrt(var + f32(bn.eps))
+    g = gamma / std  # what torch's freeze/convert folding uses (float32)
+    w = _np(m.weight).astype(f32)
+    w_fold = w * g.reshape(-1, *([1] * (w.ndim - 1)))
+    w_int, s_w = _weight_int(m, w_fold, name)
+    bias = _np(m.bias).astype(np.float64) if m.bias is not None else np.zeros(len(g))
+    b_fold = (beta.astype(np.float64) - g.astype(np.float64) * (mean - bias))
+    s_acc = xq.scale * s_w
+    b_int = np.rint(b_fold / s_acc).astype(np.int64)  # half to even, as a converter does
+    if np.any(np.abs(b_int) >= 2**31):
+        raise FormatError("folded bias does not fit int32", layer=name, field="bias")
+    ranges = accumulator_range(w_int, xq.qmin - xq.zero_point, xq.qmax - xq.zero_point,
+                               b_int, include_zero=m.weight.dim() > 2)
+    relu = _ReLU() if type(m).__name__.startswith("ConvBnReLU") else relu_after
+    notes = [f"BN folded into {w_int.shape[1]} weights per channel; bias int32 in units of "
+             f"s_x*s_w; input {'int' if xq.signed else 'uint'}{xq.bits} from {xq.where}"]
+    out = _output(yq, relu, name, ov, notes)
+    a, b = affine_layer_ab([float(v) for v in s_acc], [0.0] * len(s_acc), out["scale"],
+                           out["zero_point"])
+    layer = {"name": name, "input": acc_input_spec(name, ranges, [float(v) for v in s_acc], ov),
+             "output": out, "affine": {"a": a, "b": b}}
+    return ImportedLayer(layer, f"torch.ao: fused {type(m).__name__} (BN folded)", notes)
+
+
+class _ReLU:
+    """Stands for the ReLU inside a fused ConvBnReLU module."""
+
+
+_ReLU.__name__ = "ReLU"
