@@ -44,6 +44,7 @@ from .common import (
     affine_layer_ab,
     clip_from_real,
     finish,
+    int_range,
 )
 
 __all__ = ["is_prepared", "import_prepared_module", "ActQuant", "observer_quant"]
@@ -87,13 +88,13 @@ def is_prepared(module) -> bool:
 def _check_calibrated(obs, where: str) -> None:
     inner = getattr(obs, "activation_post_process", obs)
     lo = getattr(inner, "min_val", None)
-    if lo is not None and (lo.numel() == 0 or not bool(torch_isfinite(lo).all())):
+    if lo is not None and (lo.numel() == 0 or not bool(_isfinite(lo).all())):
         raise FormatError("observer was never calibrated (min_val/max_val still +-inf, scale "
                           "the default); run calibration batches (PTQ) or training (QAT) "
                           "before importing", layer=where, field="activation_post_process")
 
 
-def torch_isfinite(t):
+def _isfinite(t):
     import torch
 
     return torch.isfinite(t)
@@ -175,8 +176,6 @@ def _output(q: ActQuant | None, relu, name: str, ov: Overrides, notes: list[str]
             raise FormatError("missing scales: no activation_post_process after this BN; give "
                               "--output-scale and --output-bits", layer=name,
                               field="output.scale")
-        from .common import int_range
-
         qmin, qmax = int_range(int(bits), bool(signed))
         notes.append("output quantization from flags")
     rounding = ov.take("rounding") or "half_even"
@@ -194,8 +193,6 @@ def _output(q: ActQuant | None, relu, name: str, ov: Overrides, notes: list[str]
 def _input_override(q: ActQuant | None, ov: Overrides, first: bool) -> ActQuant | None:
     if not first or ov.input_scale is None:
         return q
-    from .common import int_range
-
     bits = ov.take("input_bits") if ov.input_bits is not None else (q.bits if q else None)
     if bits is None:
         raise FormatError("--input-scale needs --input-bits here", field="input.bits")
