@@ -20,6 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from .config import UnitConfig
 from .multiplier import MulAdd
+from .regs import delay
 from .rounding import RoundingStage
 from .saturate import Saturator
 from .shifter import Shifter
@@ -39,16 +40,6 @@ def out_layout(cfg: UnitConfig) -> data.StructLayout:
     return data.StructLayout({
         "data": cfg.lanes * cfg.w_q, "user": cfg.w_user_out, "last": 1,
     })
-
-
-def _delay(m: Module, en, sig, n: int, name: str, reset: bool = False):
-    """``sig`` delayed by ``n`` enabled register stages."""
-    for k in range(n):
-        r = Signal.like(sig, name=f"{name}_d{k}", reset_less=not reset)
-        with m.If(en):
-            m.d.sync += r.eq(sig)
-        sig = r
-    return sig
 
 
 class BatchNormCore(wiring.Component):
@@ -125,7 +116,7 @@ class BatchNormCore(wiring.Component):
             for nm, sub in (("mul", mul), ("shift", sh), ("round", rnd), ("sat", sat)):
                 m.submodules[f"{nm}{lane}"] = sub
                 m.d.comb += sub.en.eq(adv)
-            d = _delay(m, adv, store.d[lane], st["dspin"] + st["mult"], f"d{lane}")
+            d = delay(m, adv, store.d[lane], st["dspin"] + st["mult"], f"d{lane}")
             m.d.comb += [
                 mul.x.eq(xs), mul.m.eq(store.m[lane]), mul.b.eq(store.b[lane]),
                 sh.s.eq(mul.s), sh.d.eq(d[:len(sh.d)]),
@@ -139,9 +130,9 @@ class BatchNormCore(wiring.Component):
         if cfg.range_check:
             flag_p = self._range_flag(m, adv, x_p)
             user_o = Cat(user_p, flag_p)
-        valid_o = _delay(m, adv, valid_p, n_after, "valid", reset=True)
-        user_o = _delay(m, adv, user_o, n_after, "user")
-        last_o = _delay(m, adv, last_p, n_after, "last")
+        valid_o = delay(m, adv, valid_p, n_after, "valid", reset=True)
+        user_o = delay(m, adv, user_o, n_after, "user")
+        last_o = delay(m, adv, last_p, n_after, "last")
         m.d.comb += [
             adv.eq(~valid_o | self.o.ready),
             self.o.valid.eq(valid_o),

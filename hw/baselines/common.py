@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from amaranth import Signal
 from amaranth.lib import data
 from amaranth.lib.wiring import In, Out
+
+from ..regs import delay
 
 __all__ = [
     "BASELINE_PRESETS",
@@ -84,16 +85,6 @@ BASELINE_PRESETS = {
 def pow2_at_least(n: int) -> int:
     """Smallest power of two >= n (1 for n <= 1)."""
     return 1 << max(0, (n - 1).bit_length())
-
-
-def delay(m, en, sig, n: int, name: str, reset: bool = False):
-    """``sig`` delayed by ``n`` register stages that load when ``en`` is high."""
-    for k in range(n):
-        r = Signal.like(sig, name=f"{name}_d{k}", reset_less=not reset)
-        with m.If(en):
-            m.d.sync += r.eq(sig)
-        sig = r
-    return sig
 
 
 def spread(levels: int, stages: int) -> list[bool]:
