@@ -39,6 +39,7 @@ __all__ = [
     "parse_yosys_stat",
     "parse_nextpnr_report",
     "lut_breakdown",
+    "rounding_stage_cost",
 ]
 
 Progress = Callable[[str], None]
@@ -248,6 +249,21 @@ def lut_breakdown(src: DesignSource, target: Target, work: Path) -> dict[str, di
     return out
 
 
+def rounding_stage_cost(cells_by_module: dict[str, dict[str, int]], hw_rounding: str
+                        ) -> dict[str, Any]:
+    """What the hardware rounding stage costs: the cells of the unit's ``roundK`` modules
+    (one per lane) in the hierarchical Yosys run."""
+    total = {"lut": 0, "carry": 0, "ff": 0}
+    lanes = 0
+    for mod, cells in cells_by_module.items():
+        if re.search(r"\.round\d+$", mod):
+            lanes += 1
+            for k in total:
+                total[k] += int(cells.get(k, 0))
+    return {"hw_rounding": hw_rounding, "lanes": lanes, **total,
+            "source": "Yosys per-module statistics (hierarchy kept)"}
+
+
 def _median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
@@ -359,9 +375,13 @@ def run_design(
         "commands": commands,
         "tool_versions": tool_versions(target),
     }
-    if breakdown:
+    rounding = (src.config or {}).get("hw_rounding", "floor")
+    stage = src.kind == "exactbn" and rounding != "floor"
+    if breakdown or stage:
         say(f"{src.name}: yosys per-module breakdown")
         entry["cells_by_module"] = lut_breakdown(src, target, work)
+    if stage:
+        entry["rounding_stage"] = rounding_stage_cost(entry["cells_by_module"], rounding)
     if target.name == "generic":
         entry["notes"].append("generic synth: multipliers and memories mapped to LUTs/FFs")
     if boundary is not None:

@@ -175,6 +175,21 @@ def render_markdown(report: dict) -> str:
                          f"{_fmt(cp.get('logic_ns'), 2)} | {_fmt(cp.get('routing_ns'), 2)} | "
                          f"`{cp.get('from')}` | `{cp.get('to')}` | "
                          f"{', '.join(cp.get('sources') or []) or '-'} |")
+    staged = [e for e in entries if e.get("rounding_stage")]
+    if staged:
+        lines += ["", "## Hardware rounding stage", "",
+                  "Layers whose ties need R_hw in hardware (the solved file's `hw_rounding`); "
+                  "the stage's own cells, all lanes:", "",
+                  "| design | hw_rounding | lanes | LUT4 | CARRY | FF |",
+                  "|---|---|---|---|---|---|"]
+        for e in staged:
+            r = e["rounding_stage"]
+            lines.append(f"| {e['name']} | {r['hw_rounding']} | {r['lanes']} | {r['lut']} | "
+                         f"{r['carry']} | {r['ff']} |")
+    floor_units = [e for e in entries if e.get("kind") == "exactbn"
+                   and (e.get("config") or {}).get("hw_rounding", "floor") == "floor"]
+    if floor_units and not staged:
+        lines += ["", "Hardware rounding: floor (rounding folded into B; no rounding stage)."]
     broken = [e for e in entries if e.get("cells_by_module")]
     if broken:
         lines += ["", "## Where the logic goes (Yosys, per module, hierarchy kept)", ""]

@@ -1,4 +1,5 @@
-"""``--param-memory``: the parameter memories carry Yosys's ram_style and map accordingly."""
+"""Report options: `--param-memory` maps parameter memories (Yosys ram_style), and the
+report states the hardware rounding stage (form and cost) where a layer needs one."""
 
 from __future__ import annotations
 
@@ -59,3 +60,23 @@ def test_bad_param_memory_option_exits_2(solved, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["generate", str(path), "-o", str(tmp_path / "g"), "--param-memory", "bram"])
     assert e.value.code == 2 and not (tmp_path / "g").exists()
+
+
+@pytest.mark.synth
+def test_report_states_the_rounding_stage_cost(tmp_path):
+    """A tie layer needs a half_even stage: the report gives its form and its own cells."""
+    layer = select_layer(load_layers(files("exactbn.data") / "example_layers.json"),
+                         "tie_affine")
+    s = solve_layer(layer)
+    assert s.hw_rounding == "half_even"
+    path = tmp_path / "tie.json"
+    write_json_atomic(path, dump_solved([s]))
+    out = tmp_path / "rep"
+    assert main(["synth", str(path), "--target", "ecp5", "--seeds", "1", "-q", "--lanes", "2",
+                 "--designs", "exactbn", "-o", str(out)]) == 0
+    (entry,) = json.loads((out / "report.json").read_text())["designs"]
+    stage = entry["rounding_stage"]
+    assert stage["hw_rounding"] == "half_even" and stage["lanes"] == 2
+    assert stage["lut"] + stage["carry"] > 0
+    md = (out / "report.md").read_text()
+    assert "## Hardware rounding stage" in md and "half_even" in md
