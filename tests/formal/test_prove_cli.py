@@ -26,7 +26,11 @@ def _solved(tmp_path: Path, **kw) -> Path:
 def test_cli_proves_tie_layer_and_fails_on_edited_verilog(tmp_path, capsys):
     solved = _solved(tmp_path, hw_rounding="half_even")
     assert main(["prove", str(solved), "--lanes", "2", "-o", str(tmp_path / "ok")]) == 0
-    assert "PROVEN" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "PROVEN" in out
+    # hand-made parameters (no certificates, not minimal): the proof holds, exactness is
+    # not claimed
+    assert "proven; not claimed exact" in out and "fail the solver re-check" in out
     # An edited copy with one ROM word off: exit 1, summary naming the channel, a VCD.
     from exactbn.hw import to_verilog
 
@@ -80,3 +84,20 @@ def test_cli_reads_manifest_beside_generated_verilog(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "L=3" in out and "ram" in out and "PROVEN" in out
+
+
+def test_cli_states_exact_and_proven_for_a_solved_layer(tmp_path, capsys):
+    from importlib.resources import files
+
+    from exactbn.golden.solver import solve_layer
+
+    from exactbn.formats import load_layers, select_layer
+
+    layer = select_layer(load_layers(files("exactbn.data") / "example_layers.json"),
+                         "tie_affine")
+    p = tmp_path / "tie.json"
+    p.write_text(json.dumps(dump_solved([solve_layer(layer)])))
+    assert main(["prove", str(p), "-o", str(tmp_path / "out")]) == 0
+    assert ("layer tie_affine: exact for every x in [lo, hi] of every channel (certificates "
+            "re-checked), and the Verilog equals the integer model for every input, proven."
+            in capsys.readouterr().out)
