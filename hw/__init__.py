@@ -1,4 +1,4 @@
-"""exactbn.hw: the Amaranth BN unit, built from plain parameters (never from golden/).
+"""exactbn.hw: the Amaranth BN unit, built from plain parameters (widths and M, B, N lists).
 
 Public API: :class:`UnitConfig` (+ :class:`Pipeline`), :class:`BatchNormUnit` (flat
 Verilog-named ports), :class:`BatchNormCore` (stream ports), :func:`to_verilog`, and the

@@ -1,6 +1,6 @@
 """Plain parameters of one BN unit: widths, lanes, store, pipeline knobs, parameter lists.
 
-Nothing here knows where the parameters came from (hw/ never imports golden/); the flow in
+Nothing here knows where the parameters came from (hw/ takes plain parameters only); the flow in
 ``exactbn.generate`` builds a :class:`UnitConfig` from a solved file.
 """
 

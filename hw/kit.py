@@ -1,6 +1,6 @@
-"""Texts of the integration kit around a generated unit (all from plain data, no golden/).
+"""Texts of the integration kit around a generated unit (all from plain data).
 
-``exactbn.generate`` computes the expected vectors with golden's integer model and calls
+``exactbn.generate`` computes the expected vectors with the integer model and calls
 these writers; each returns the text of one file.
 """
 

@@ -1,6 +1,6 @@
 """Drive a :class:`BatchNormUnit` in Amaranth's simulator: streams with random valid/ready
 gaps, parameter writes, resets. Returns what came out; comparing it with a model is the
-caller's job (tests join this with golden's integer model; hw/ never imports golden/).
+caller's job (tests join this with the integer model; hw/ takes plain parameters only).
 
 A program is a list of steps:
 

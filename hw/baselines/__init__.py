@@ -4,8 +4,8 @@
 - :class:`TfliteRequantizer`: the TFLite-style requantizer as deployed (int32, gemmlowp).
 - :class:`ThresholdUnit`: the FINN way (2^W - 1 thresholds per channel, binary search).
 
-Built from plain parameters like the unit (hw/ never imports golden/); the synthesis flow
-(``exactbn.synth.designs``) derives those parameters from a solved layer with golden.
+Built from plain parameters like the unit (plain parameters only); the synthesis flow
+(``exactbn.synth.designs``) derives those parameters from a solved layer.
 """
 
 from .ceiling import CeilingMultiplier

@@ -9,8 +9,8 @@ positive = left shift before the multiply, negative = right shift after it):
     r   = RoundingDivideByPOT(h, max(-shift, 0))              round half away from zero
     q   = clamp(r + zero_point, qmin, qmax)
 
-Two identities keep the hardware lean without changing one bit (checked against golden's
-definitions in tests/synth/test_baselines.py):
+Two identities keep the hardware lean without changing one bit (checked against the bit-exact
+baseline definitions in tests/synth/test_baselines.py):
 - SRDHM: with gemmlowp's nudge (2^30, or 1 - 2^30 for negative products) and C++'s
   truncating division, ``SRDHM(a, b) = floor((a*b + 2^30) / 2^31)`` except a = b = INT32_MIN
   (saturates to INT32_MAX), so the nudge is one constant in the adder tree.

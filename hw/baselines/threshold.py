@@ -1,7 +1,8 @@
 """The threshold baseline: how FINN absorbs BN, as a pipelined binary search.
 
 A channel's output is ``qmin + #{k : dir*x >= T_k}`` over its ``qmax - qmin`` sorted
-thresholds (golden's ``threshold_model``). The count is found one bit per level, MSB first:
+thresholds (the ``threshold_model`` baseline definition). The count is found one bit per
+level, MSB first:
 level j reads, for the bits already decided (the prefix p), the threshold that splits the
 remaining interval and keeps the next bit. Level j's memory holds, per channel, the 2^j
 thresholds that level can need, so each level is one synchronous read and one comparison:
@@ -63,7 +64,7 @@ def level_images(u_per_channel: list[list[int]], n_levels: int, lanes: int,
 class ThresholdUnit(wiring.Component):
     """FINN-style threshold unit with ``lanes`` lanes; thresholds per channel in ROMs.
 
-    ``directions[c]`` is +1 or -1 and ``thresholds[c]`` the sorted ``T`` of golden's
+    ``directions[c]`` is +1 or -1 and ``thresholds[c]`` the sorted ``T`` of
     ``thresholds_for_channel`` (``qmax - qmin`` entries each); ``x_ranges[c] = (lo, hi)``.
     ``pipeline``: ``mult == 2`` and ``shift >= 2`` (the "deep" preset) add a register between
     each comparison and the next level's address; ``out`` registers the output.
