@@ -413,6 +413,30 @@ class Layer:
         return cls(name=name, input=inp, output=out, bn=bn, affine=aff)
 
 
+def _check_certificate(entry: Any, ch: int) -> None:
+    """A certificate is None or {"points": [[x, level, "lower"|"upper"], ...],
+    "alpha_lo": [num, den] | None, "alpha_hi": [num, den] | None, ...}."""
+    if entry is None:
+        return
+    if not isinstance(entry, dict):
+        raise FormatError(f"expected an object or null, got {entry!r}", field="certificate",
+                          channel=ch)
+    points = entry.get("points", [])
+    if not isinstance(points, list):
+        raise FormatError("points must be a list", field="certificate.points", channel=ch)
+    for p in points:
+        if not (isinstance(p, list) and len(p) == 3 and _is_int(p[0]) and _is_int(p[1])
+                and p[2] in ("lower", "upper")):
+            raise FormatError(f"expected [x, level, \"lower\"|\"upper\"], got {p!r}",
+                              field="certificate.points", channel=ch)
+    for key in ("alpha_lo", "alpha_hi"):
+        v = entry.get(key)
+        if v is not None and not (isinstance(v, list) and len(v) == 2 and _is_int(v[0])
+                                  and _is_int(v[1]) and v[1] > 0):
+            raise FormatError(f"expected [num, den] with den > 0 or null, got {v!r}",
+                              field=f"certificate.{key}", channel=ch)
+
+
 @dataclass
 class Widths:
     """Register widths in bits: M and B two's complement (sign included), N unsigned."""
@@ -546,6 +570,8 @@ class SolvedLayer:
             cert = obj.get("certificate", [None] * c)
             if not isinstance(cert, list) or len(cert) != c:
                 raise FormatError(f"expected {c} entries", field="certificate")
+            for ch, entry in enumerate(cert):
+                _check_certificate(entry, ch)
             if inp.range and isinstance(inp.range[0], list) and len(inp.range) != c:
                 raise FormatError(f"expected {c} [lo, hi] pairs", field="input.range")
             known = {

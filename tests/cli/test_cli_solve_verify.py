@@ -117,3 +117,27 @@ def test_existing_output_survives_a_failed_run(tmp_path):
 def test_console_script_usage_error_has_no_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "exactbn", "solve"], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "usage" in r.stderr
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (lambda d: d["layers"][0]["certificate"].__setitem__(2, "junk"),
+     "channel 2, field 'certificate'"),
+    (lambda d: d["layers"][0]["certificate"][1]["points"].__setitem__(0, [1.5, "x"]),
+     "field 'certificate.points'"),
+    (lambda d: d["layers"][0]["certificate"][0].__setitem__("alpha_lo", [1, 0]),
+     "field 'certificate.alpha_lo'"),
+    (lambda d: d["layers"][0]["M"].__setitem__(0, 2.5), "field 'M'"),
+    (lambda d: d["layers"][0].pop("B"), "field 'B'"),
+    (lambda d: d["layers"][0].__setitem__("hw_rounding", "up"), "field 'hw_rounding'"),
+], ids=["cert-junk", "cert-point", "cert-alpha", "M-float", "B-missing", "hw-rounding"])
+def test_garbled_solved_files_exit_2(tmp_path, capsys, edit, needle):
+    out = tmp_path / "solved.json"
+    assert main(["solve", str(EXAMPLE), "-o", str(out), "--layer", "conv2_bn_relu",
+                 "--no-summary"]) == 0
+    d = json.loads(out.read_text())
+    edit(d)
+    out.write_text(json.dumps(d))
+    capsys.readouterr()
+    assert main(["verify", str(EXAMPLE), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and str(out) in err and "Traceback" not in err

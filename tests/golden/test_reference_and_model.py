@@ -94,3 +94,20 @@ def test_integer_model_ties_on_negative_values(hw):
     want = {"floor": [-3, -2, -1, 0, 1, 2], "half_up": [-2, -1, 0, 1, 2, 3],
             "half_even": [-2, -2, 0, 0, 2, 2], "half_away": [-3, -2, -1, 1, 2, 3]}[hw]
     assert got == want
+
+
+@settings(max_examples=120, deadline=None)
+@given(m=st.integers(-40, 40), b=st.integers(-300, 300), n=st.integers(0, 5),
+       hw=st.sampled_from(ROUNDINGS), lo=st.integers(-60, 0), width=st.integers(0, 90),
+       clip=st.sampled_from([(-8, 7), (0, 15), (-3, 3)]))
+def test_model_segments_equal_the_integer_model_everywhere(m, b, n, hw, lo, width, clip):
+    """Mismatch counting uses the model's level boundaries: they must be the model's own."""
+    from exactbn.golden.segments import model_segments
+
+    hi = lo + width
+    xs = np.arange(lo, hi + 1)
+    want = integer_model(m, b, n, xs, *clip, hw)
+    got = np.empty_like(want)
+    for s, e, level in model_segments(m, b, n, hw, *clip, lo, hi):
+        got[s - lo:e - lo + 1] = level
+    assert np.array_equal(got, want)
