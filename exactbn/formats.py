@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ __all__ = [
     "write_json_atomic",
     "write_text_atomic",
     "file_sha256",
+    "safe_name",
     "select_layer",
     "twos_width",
     "unsigned_width",
@@ -712,6 +714,28 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
+
+
+SAFE_NAME_MAX = 64
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def safe_name(name: str, max_len: int = SAFE_NAME_MAX) -> str:
+    """A file-name component made from a layer (or module) name.
+
+    Keeps ``[A-Za-z0-9_.-]``, replaces anything else with ``_``, never starts with a dot and is
+    never empty; at most ``max_len`` characters. When the result differs from ``name`` a short
+    hash of the original is appended, so that distinct names give distinct paths. Refuses NUL.
+    """
+    if not isinstance(name, str):
+        raise FormatError(f"expected a string name, got {type(name).__name__}", field="name")
+    if "\0" in name:
+        raise FormatError("name contains a NUL character", field="name")
+    out = _UNSAFE.sub("_", name).lstrip(".") or "_"
+    if out == name and len(out) <= max_len:
+        return out
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{out[: max(1, max_len - 9)]}-{digest}"
 
 
 def file_sha256(path: str | os.PathLike) -> str:
