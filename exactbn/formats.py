@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "write_json_atomic",
     "write_text_atomic",
     "file_sha256",
+    "check_input_file",
     "safe_name",
     "select_layer",
     "twos_width",
@@ -132,10 +134,25 @@ def _need_int(v: Any, fld: str, channel: int | None = None) -> int:
 def _need_float(v: Any, fld: str, channel: int | None = None) -> float:
     if not _is_num(v):
         raise FormatError(f"expected a number, got {v!r}", field=fld, channel=channel)
-    f = float(v)
+    try:
+        f = float(v)
+    except OverflowError:
+        raise FormatError(f"integer {str(v)[:20]}... is too large for a float", field=fld,
+                          channel=channel) from None
     if not math.isfinite(f):
         raise FormatError(f"value {v!r} is not finite", field=fld, channel=channel)
     return f
+
+
+ZP_LIMIT = 1 << 53  # zero points enter the float64 formula for a, b: keep them exact there
+
+
+def _need_zp(v: Any, fld: str, channel: int | None = None) -> int:
+    v = _need_int(v, fld, channel)
+    if abs(v) > ZP_LIMIT:
+        raise FormatError(f"zero point {v} is beyond +-2^53 (not exact in float64)", field=fld,
+                          channel=channel)
+    return v
 
 
 def _need_bool(v: Any, fld: str) -> bool:
@@ -236,9 +253,12 @@ class InputSpec:
             if scale <= 0:
                 raise FormatError(f"must be > 0, got {scale}", field="input.scale")
         zp = obj.get("zero_point", 0)
-        zp = _int_list(zp, "input.zero_point") if isinstance(zp, list) else _need_int(
-            zp, "input.zero_point"
-        )
+        if isinstance(zp, list):
+            zp = _int_list(zp, "input.zero_point")
+            for c, z in enumerate(zp):
+                _need_zp(z, "input.zero_point", c)
+        else:
+            zp = _need_zp(zp, "input.zero_point")
         rng = obj.get("range", [full_lo, full_hi])
         if not isinstance(rng, list) or not rng:
             raise FormatError("expected [lo, hi] or a list of [lo, hi]", field="input.range")
@@ -305,7 +325,7 @@ class OutputSpec:
         scale = _need_float(obj.get("scale", 1.0), "output.scale")
         if scale <= 0:
             raise FormatError(f"must be > 0, got {scale}", field="output.scale")
-        zp = _need_int(obj.get("zero_point", 0), "output.zero_point")
+        zp = _need_zp(obj.get("zero_point", 0), "output.zero_point")
         rounding = obj.get("rounding", "half_even")
         if rounding not in ROUNDINGS:
             raise FormatError(
@@ -612,10 +632,66 @@ class SolvedLayer:
 # ----------------------------------------------------------------------------- files
 
 
+MAX_INPUT_BYTES = int(os.environ.get("EXACTBN_MAX_INPUT_MB", "64")) << 20
+MAX_NESTING = 64
+MAX_INT_DIGITS = 400  # larger than any field needs (2^62 has 19 digits); far below int() limits
+
+
+def check_input_file(path: str | os.PathLike, max_bytes: int | None = None) -> int:
+    """Refuse what cannot be a sane input before reading it: a missing path, a directory, a
+    FIFO or device (reading would hang or never end) or a file above ``max_bytes``.
+    Returns the size in bytes."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FormatError("no such file", file=path) from None
+    except (OSError, ValueError) as e:
+        raise FormatError(f"cannot read: {e}", file=path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise FormatError("is a directory, expected a file", file=path)
+    if not stat.S_ISREG(st.st_mode):
+        raise FormatError("is not a regular file (a FIFO, socket or device?)", file=path)
+    max_bytes = MAX_INPUT_BYTES if max_bytes is None else max_bytes
+    if st.st_size > max_bytes:
+        raise FormatError(f"is {st.st_size} bytes, above the {max_bytes / 2**20:g} MiB input limit "
+                          "(EXACTBN_MAX_INPUT_MB)", file=path)
+    return st.st_size
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise FormatError(f"an integer with {len(text.lstrip('-'))} digits (at most "
+                          f"{MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _check_tree(obj: Any) -> None:
+    """Nesting depth and strings of parsed JSON: every string must be valid Unicode (a lone
+    surrogate such as \\udc80 cannot be printed or written as UTF-8)."""
+    stack = [(obj, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise FormatError(f"nested more than {MAX_NESTING} levels deep")
+        if isinstance(v, dict):
+            stack.extend((k, depth) for k in v)
+            stack.extend((x, depth + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, depth + 1) for x in v)
+        elif isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise FormatError(f"a string holds a lone surrogate: "
+                                  f"{v.encode('utf-8', 'backslashreplace').decode()[:40]!r}"
+                                  ) from None
+
+
 def _read_json(path: str | os.PathLike) -> Any:
+    check_input_file(path)
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FormatError("no such file", file=path) from None
     except IsADirectoryError:
@@ -623,10 +699,16 @@ def _read_json(path: str | os.PathLike) -> Any:
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(f"cannot read: {e}", file=path) from None
     try:
-        return json.loads(text)
+        obj = json.loads(text, parse_int=_parse_int)
+        _check_tree(obj)
+        return obj
     except json.JSONDecodeError as e:
         raise FormatError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}",
                           file=path) from None
+    except RecursionError:
+        raise FormatError(f"nested more than {MAX_NESTING} levels deep", file=path) from None
+    except FormatError as e:
+        raise e.located(file=path) from None
 
 
 def _layer_list(obj: Any) -> list:
@@ -695,21 +777,41 @@ def dump_solved(layers: list[SolvedLayer], extra: dict | None = None) -> dict:
     return d
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a file so that readers see the old file or the whole new one, never a part."""
+    """Write a file so that readers see the old file or the whole new one, never a part.
+
+    The file gets mode ``0666 & ~umask`` like any file the user creates (``mkstemp`` alone
+    would give 0600). A target that cannot be written is a :class:`FormatError`."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    if str(path) == "" or p.name in ("", ".", ".."):
+        raise FormatError("expected a file name", file=str(path))
+    if p.is_dir():
+        raise FormatError("is a directory, expected a file to write", file=path)
+    if p.exists() and not p.is_file():
+        raise FormatError("exists and is not a regular file", file=path)
+    tmp = None
     try:
-        with os.fdopen(fd, "w") as f:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name[:64]}.", suffix=".tmp", dir=p.parent)
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        tmp = None
+    except OSError as e:
+        raise FormatError(f"cannot write: {e.strerror or e}", file=path) from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:

@@ -11,15 +11,16 @@ Every answer is checked against every constraint before it is returned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from exactbn.formats import Layer, SolvedLayer, twos_width, unsigned_width
+from exactbn.formats import FormatError, Layer, SolvedLayer, twos_width, unsigned_width
 
 from .affine import affine_from_bn
+from .budget import X_ENUM_LIMIT, exact_in_budget, fewest_mismatches, limits_for
 from .constraints import (
     b_interval,
     bound_lower,
@@ -86,6 +87,9 @@ class ChannelSolution:
     certificate: dict | None = None
     exact_possible: bool = True  # False: no exact (M, B, N) at any N for this R_hw
     n_min: int | None = None  # minimal exact N (None when none exists)
+    # Certified: no allowed (M, B, N) has fewer mismatching inputs. Equal to ``mismatches``
+    # when the count is proven minimal; 0 for exact channels.
+    mismatches_lower_bound: int = 0
 
 
 def layer_affine(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
@@ -96,11 +100,17 @@ def layer_affine(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
                 np.asarray(layer.affine["b"], dtype=np.float64))
     bn = layer.bn
     assert bn is not None
-    return affine_from_bn(
-        bn["gamma"], bn["beta"], bn["mean"], bn["var"], bn["eps"],
-        layer.input.scales(c), layer.input.zero_points(c),
-        layer.output.scale, layer.output.zero_point,
-    )
+    with np.errstate(all="ignore"):
+        a, b = affine_from_bn(
+            bn["gamma"], bn["beta"], bn["mean"], bn["var"], bn["eps"],
+            layer.input.scales(c), layer.input.zero_points(c),
+            layer.output.scale, layer.output.zero_point,
+        )
+    for ch in range(c):  # finite inputs can still overflow float64 (e.g. scales 1e308, 5e-324)
+        if not (np.isfinite(a[ch]) and np.isfinite(b[ch])):
+            raise FormatError(f"a = {a[ch]}, b = {b[ch]} is not finite in float64 (check the "
+                              "scales and BN values)", layer=layer.name, channel=ch, field="bn")
+    return a, b
 
 
 def channel_constraints(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: int, hi: int
@@ -283,6 +293,8 @@ def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
     over all in-budget (M, B, N).
     """
     m_lim = budget.m_range()
+    if st.sign < 0 and m_lim[0] is not None:  # limits of the mirrored M
+        m_lim = (-m_lim[1], -m_lim[0])
     b_lim = budget.b_range()
     fa = Fraction(a) * st.sign
     total = st.hi - st.lo + 1
@@ -344,7 +356,6 @@ def solve_channel(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: i
     """
     st, lows, ups = channel_constraints(a, b, rounding, qmin, qmax, lo, hi)
     possible, n_cap, alpha_lo, alpha_hi, pairs = _exact_possible(lows, ups, hw_rounding)
-    budget = budget or Budget()
 
     def finish(m, bb, n, witnesses, binds) -> ChannelSolution:
         cert = _certificate(st, hw_rounding, n, (alpha_lo, alpha_hi), pairs, binds)
@@ -366,41 +377,29 @@ def solve_channel(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: i
                 assert n < _N_SEARCH_LIMIT, "slope interval promised termination"
             if n_min is None:
                 possible = False
+    if budget is not None and budget != Budget():
+        return _solve_budget(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding,
+                             n_fixed, budget, approximate, possible, n_min,
+                             (alpha_lo, alpha_hi), pairs)
+    budget = Budget()
     if possible and n_min is not None:
-        n_start = n_min if n_fixed is None else n_fixed
-        n_stop = n_start if n_fixed is not None else (
-            budget.n_max if budget.n_max is not None else n_start)
-        for n in range(n_start, max(n_stop, n_start) + 1):
-            if n_fixed is None and budget.n_max is not None and n > budget.n_max:
-                break
-            sl, su = _scaled(lows, n, hw_rounding, False), _scaled(ups, n, hw_rounding, True)
-            r = m_interval(sl, su)
-            if r is None:
-                continue
+        n = n_min if n_fixed is None else n_fixed
+        sl, su = _scaled(lows, n, hw_rounding, False), _scaled(ups, n, hw_rounding, True)
+        r = m_interval(sl, su)
+        if r is not None:
             m_lo, m_hi, witnesses = r
-            ms = _pick_m(m_lo, m_hi, budget.m_range())
-            if ms and budget.w_m is not None and m_lo is not None and m_hi is not None:
-                # Budget: the smallest |M| may need a B that does not fit; try a few more.
-                lim_lo, lim_hi = budget.m_range()
-                lo_m, hi_m = max(m_lo, lim_lo), min(m_hi, lim_hi)
-                ms += [v for v in range(lo_m, min(hi_m, lo_m + 64) + 1) if v not in ms]
-            for m in ms:
+            for m in _pick_m(m_lo, m_hi):
                 b_lo, b_hi, bind_lo, bind_hi = b_interval(sl, su, m)
-                blim = budget.b_range()
-                if blim[0] is not None:
-                    b_lo = blim[0] if b_lo is None else max(b_lo, blim[0])
-                    b_hi = blim[1] if b_hi is None else min(b_hi, blim[1])
                 bb = _pick_b(b_lo, b_hi)
-                if bb is not None and budget.fits(m, bb, n):
+                if bb is not None:
                     return finish(m, bb, n, witnesses, (bind_lo, bind_hi))
-    # No exact parameters within the budget (or at all): the best in-budget approximation.
+    # No exact parameters (at this N, or at all): the best approximation found.
     if not approximate:
         return ChannelSolution(0, 0, 0, False, -1, -1, None, possible, n_min)
     if n_fixed is not None:
         n_values: list[int] = [n_fixed]
     else:
-        top = budget.n_max if budget.n_max is not None else max(
-            (n_min or 0) + 2, _default_inexact_n(a))
+        top = max((n_min or 0) + 2, _default_inexact_n(a))
         n_values = list(range(0, top + 1))
     sol = _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding, budget,
                         n_values)
@@ -409,7 +408,60 @@ def solve_channel(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: i
     if sol.exact:  # the candidate search hit an exact point after all: certify it
         sol.certificate = _certificate(st, hw_rounding, sol.N, (alpha_lo, alpha_hi), pairs,
                                        (None, None))
+    else:  # no exact parameters at any N (or at the forced N): at least one input differs
+        sol.mismatches_lower_bound = 1 if (not possible or n_fixed is not None) else 0
     return sol
+
+
+def _solve_budget(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding, n_fixed,
+                  budget: Budget, approximate, possible, n_min, alpha, pairs) -> ChannelSolution:
+    """Budget mode, decided exactly (golden/budget.py): in-budget exact, else fewest wrong."""
+    lim = limits_for(st, budget, n_min, _default_inexact_n(a))
+    if n_fixed is not None:
+        lim = replace(lim, n_values=[n_fixed], complete=True)
+    if possible and n_min is not None:
+        r = exact_in_budget(st, hw_rounding, qmin, qmax, lim, n_start=n_min)
+        if r is not None:
+            m, bb, n, pl, pu = r
+            _assert_exact_points(st, pl, pu, m, bb)
+            sl, su = _scaled(lows, n, hw_rounding, False), _scaled(ups, n, hw_rounding, True)
+            _, _, bind_lo, bind_hi = b_interval(sl, su, m)
+            cert = _certificate(st, hw_rounding, n, alpha, pairs, (bind_lo, bind_hi))
+            assert budget.fits(m * st.sign, bb, n)
+            return ChannelSolution(m * st.sign, bb, n, True, 0, 0, cert, True, n_min)
+    if not approximate:
+        return ChannelSolution(0, 0, 0, False, -1, -1, None, possible, n_min)
+    if st.hi - st.lo + 1 <= X_ENUM_LIMIT:
+        best = fewest_mismatches(st, hw_rounding, qmin, qmax, lim)
+        mm, bb, n = best.M * st.sign, best.B, best.N
+        cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
+        assert cnt == best.mismatches, "segment count disagrees with the search"
+        lower = best.lower_bound
+    else:  # too many inputs to enumerate: the candidate search, with the trivial bound
+        sol = _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding,
+                            budget, lim.n_values)
+        mm, bb, n, cnt, worst = sol.M, sol.B, sol.N, sol.mismatches, sol.max_abs_error
+        lower = min(1, cnt)
+    assert budget.fits(mm, bb, n)
+    if not lim.complete:
+        lower = 0
+    sol = ChannelSolution(mm, bb, n, exact=cnt == 0, mismatches=cnt, max_abs_error=worst,
+                          exact_possible=possible, n_min=n_min, mismatches_lower_bound=lower)
+    if sol.exact:
+        sol.certificate = _certificate(st, hw_rounding, n, alpha, pairs, (None, None))
+    return sol
+
+
+def _assert_exact_points(st: Staircase, lows, ups, m: int, bb: int) -> None:
+    """Re-check a budget answer against every scaled point (mirrored M)."""
+    if len(st.levels) > 1 and m <= 0:
+        raise AssertionError("a rising staircase needs M > 0")
+    for x, L in lows:
+        if m * x + bb < L:
+            raise AssertionError(f"lower constraint violated at x'={x}")
+    for x, U in ups:
+        if m * x + bb > U:
+            raise AssertionError(f"upper constraint violated at x'={x}")
 
 
 def _default_inexact_n(a: float) -> int:
@@ -474,6 +526,8 @@ def solve_layer(layer: Layer, shift_mode: str = "per-channel", hw_rounding: str 
     }
     if budget is not None:
         extra["budget"] = {"M": budget.w_m, "B": budget.w_b, "N": budget.n_max}
+    if not all(s.exact for s in sols):
+        extra["mismatches_lower_bound"] = [s.mismatches_lower_bound for s in sols]
     return SolvedLayer(
         name=layer.name, input=layer.input, output=layer.output, hw_rounding=chosen,
         shift_mode=shift_mode, a=[float(v) for v in a], b=[float(v) for v in b],

@@ -82,9 +82,9 @@ def print_summary(result, out_path: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    con = Console(markup=False, highlight=False)  # names from the model are plain text
     if not con.is_terminal:
-        con = Console(width=160)
+        con = Console(width=160, markup=False, highlight=False)
     t = Table(title=f"imported from {result.source}")
     for col in ("layer", "pattern", "ch", "acc bits", "derived range", "widest ch", "output"):
         t.add_column(col)

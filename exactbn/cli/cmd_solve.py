@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -51,9 +52,12 @@ def run(args) -> int:
     with Progress(console=err_console, transient=True) as prog:
         task = prog.add_task("solving", total=len(layers))
         for layer in layers:
-            prog.update(task, description=f"solving {layer.name} ({layer.channels} ch)")
-            solved.append(solve_layer(layer, shift_mode=args.shift, hw_rounding=args.hw_rounding,
-                                      budget=budget))
+            prog.update(task, description=escape(f"solving {layer.name} ({layer.channels} ch)"))
+            try:
+                solved.append(solve_layer(layer, shift_mode=args.shift,
+                                          hw_rounding=args.hw_rounding, budget=budget))
+            except formats.FormatError as e:
+                raise e.located(file=args.layers) from None
             prog.advance(task)
     formats.write_json_atomic(args.output, formats.dump_solved(solved))
     table = Table(title=f"exactbn solve -> {args.output}")
@@ -88,7 +92,7 @@ def run(args) -> int:
         bad = [c for c, e in enumerate(sl.exact) if not e]
         if bad:
             console.print(
-                f"[bold]{sl.name}[/]: {len(bad)} channel(s) without exact parameters "
+                f"{sl.name}: {len(bad)} channel(s) without exact parameters "
                 f"(hw_rounding={sl.hw_rounding}): {bad[:10]}{' ...' if len(bad) > 10 else ''}; "
                 f"{sum(sl.mismatches)} inputs differ in all"
             )

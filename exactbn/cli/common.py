@@ -11,8 +11,9 @@ from exactbn.cli.main import UsageError
 __all__ = ["console", "err_console", "parse_int_triple"]
 
 # Tables are read in terminals and in CI logs alike: never squeeze them below 160 columns.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False)
+# markup=False: layer names and paths come from users' files; "[/]" in one is just text.
+console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, markup=False)
 
 
 def parse_int_triple(text: str, option: str, names: tuple[str, str, str]) -> tuple:

@@ -1,14 +1,18 @@
 """The ``exactbn`` command: parses arguments and hands each subcommand to its module.
 
 Each subcommand lives in ``exactbn.cli.cmd_<name>`` with ``add_parser(subparsers)`` and
-``run(args) -> int``. Exit status: 0 success, 1 a check failed, 2 bad input or usage.
+``run(args) -> int``. Exit status: 0 success, 1 a check failed, 2 bad input or usage,
+3 an internal error (a bug in exactbn: one line, never mistaken for a failed check).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+from pathlib import Path
 
 from exactbn.formats import FormatError
 
@@ -49,20 +53,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_INTERNAL = 3
+
+
+def _say(text: str) -> None:
+    """One line on stderr that never fails (lone surrogates, odd encodings, closed pipes)."""
+    line = " ".join(text.split("\n"))
+    try:
+        enc = getattr(sys.stderr, "encoding", None) or "utf-8"
+        print(line.encode(enc, "backslashreplace").decode(enc, "replace"), file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except FormatError as e:
-        print(f"exactbn: error: {e}", file=sys.stderr)
+        _say(f"exactbn: error: {e}")
         return 2
     except UsageError as e:
-        print(f"exactbn: error: {e}", file=sys.stderr)
+        _say(f"exactbn: error: {e}")
         return 2
     except KeyboardInterrupt:
-        print("exactbn: interrupted", file=sys.stderr)
+        _say("exactbn: interrupted")
         return 130
+    except BrokenPipeError:  # e.g. `exactbn solve ... | head`
+        return 0
+    except Exception as e:  # noqa: BLE001 - the last line of defence, never a traceback
+        if os.environ.get("EXACTBN_TRACEBACK"):
+            raise
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        _say(f"exactbn: internal error: {type(e).__name__}: {str(e)[:300]} (at "
+             f"{Path(where.filename).name}:{where.lineno}; please report; EXACTBN_TRACEBACK=1 "
+             "shows the traceback)")
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":
