@@ -259,6 +259,7 @@ _SIM_COUNT = re.compile(r"(\d[\d,]*)\s+(?:checked\s+)?(?:lane[- ]results|vectors
 
 
 def _sim_api(ctx: dict, name: str) -> dict:
+    from exactbn.formats import safe_name
     from exactbn.generate import unit_config_from_solved
     from exactbn.sim.regress import simulate_layer
 
@@ -267,8 +268,9 @@ def _sim_api(ctx: dict, name: str) -> dict:
         os.environ["PATH"] = vdir + os.pathsep + os.environ.get("PATH", "")
     layer = next(s for s in ctx["solved"] if s.name == name)
     cfg = unit_config_from_solved(layer, name=_unit_name(name))
-    run_dir = ctx["out"] / "sim" / name
-    r = simulate_layer(layer, cfg, simulator="verilator", run_dir=run_dir)
+    run_dir = ctx["out"] / "sim" / safe_name(name)
+    cache = os.environ.get("EXACTBN_SIM_CACHE") or ctx["out"] / "sim" / "build-cache"
+    r = simulate_layer(layer, cfg, simulator="verilator", run_dir=run_dir, cache_root=cache)
     return {"layer": name, "passed": bool(r.passed), "lane_results": r.lane_results,
             "reference_checked": r.reference_checked, "mismatches": r.mismatches,
             "first_mismatch": r.first_mismatch, "build_s": round(r.build_s, 1),

@@ -40,6 +40,9 @@ __all__ = [
     "write_text_atomic",
     "file_sha256",
     "check_input_file",
+    "check_output_path",
+    "check_replaceable_dir",
+    "OUTPUT_MARKER",
     "safe_name",
     "select_layer",
     "twos_width",
@@ -812,6 +815,70 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+OUTPUT_MARKER = ".exactbn-output"  # written into every directory exactbn replaces whole
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except (OSError, RuntimeError):
+        return False
+
+
+def check_output_path(output: str | os.PathLike, inputs: list, *, is_dir: bool,
+                      replaced: bool = False) -> None:
+    """Refuse an output (-o) that would overwrite or delete an input, or that is not a path.
+
+    ``is_dir``: the output is a directory; ``replaced``: the command replaces that directory
+    whole, so no input may lie inside it."""
+    if str(output).strip() == "":
+        raise FormatError("-o needs a path, got an empty string")
+    out = Path(output)
+    for src in inputs:
+        if src is None:
+            continue
+        s = Path(src)
+        if _same_file(out, s):
+            raise FormatError(f"-o {output} is the input file itself: refusing to overwrite it",
+                              file=src)
+        if is_dir and replaced:
+            try:
+                inside = s.resolve().is_relative_to(out.resolve())
+            except (OSError, RuntimeError):
+                inside = False
+            if inside:
+                raise FormatError(f"lies inside -o {output}, which is replaced whole: refusing "
+                                  "to delete an input", file=src)
+
+
+def check_replaceable_dir(path: str | os.PathLike) -> Path:
+    """The absolute path of an output directory that may be replaced whole.
+
+    Refuses the current directory (or one holding it), the file system root, a non-directory
+    and an existing non-empty directory exactbn did not write (it has no
+    :data:`OUTPUT_MARKER` file): a user's files there are never deleted."""
+    if str(path).strip() == "":
+        raise FormatError("-o needs a path, got an empty string")
+    p = Path(path)
+    res = p.resolve()
+    cwd = Path.cwd().resolve()
+    if res == cwd or res in cwd.parents or res.parent == res:
+        raise FormatError("is the current directory, one holding it or the root: refusing to "
+                          "replace it; choose a new directory", file=str(path))
+    if res.exists() or res.is_symlink():
+        if not res.is_dir():
+            raise FormatError("exists and is not a directory", file=str(path))
+        try:
+            empty = not any(res.iterdir())
+        except OSError as e:
+            raise FormatError(f"cannot read: {e.strerror or e}", file=str(path)) from None
+        if not empty and not (res / OUTPUT_MARKER).is_file():
+            raise FormatError(
+                f"exists and was not written by exactbn (no {OUTPUT_MARKER} file): refusing "
+                "to replace what it holds; choose a new or empty directory", file=str(path))
+    return res
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:

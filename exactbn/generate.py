@@ -332,28 +332,34 @@ def kit_files(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None = 
 
 def write_dir_atomic(outdir: str | os.PathLike, files: dict[str, str]) -> None:
     """Write ``files`` into ``outdir`` so that it appears complete or not at all: a temp
-    directory beside it, then a rename (an existing directory is replaced)."""
-    out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise FormatError("exists and is not a directory", file=str(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    directory beside it, then a rename. An existing directory is replaced only if exactbn
+    wrote it (its marker file) or it is empty; a user's other files are never deleted."""
+    from exactbn.formats import OUTPUT_MARKER, check_replaceable_dir
+
+    out = check_replaceable_dir(outdir)
+    tmp = None
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:64]}.", suffix=".tmp", dir=out.parent))
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)
-        for name, text in files.items():
+        for name, text in {**files, OUTPUT_MARKER: "written by exactbn generate\n"}.items():
             (tmp / name).write_text(text)
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name[:64]}.", suffix=".old",
+                                        dir=out.parent))
             os.rename(out, old / "d")
             os.rename(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        tmp = None
+    except OSError as e:
+        raise FormatError(f"cannot write: {e.strerror or e}", file=str(outdir)) from None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def generate(solved_path: str, outdir: str, *, layer_name: str | None = None,
@@ -364,11 +370,16 @@ def generate(solved_path: str, outdir: str, *, layer_name: str | None = None,
     is written."""
     import json
 
-    from exactbn.formats import file_sha256, load_solved, select_layer
+    from exactbn.formats import (
+        check_output_path,
+        check_replaceable_dir,
+        file_sha256,
+        load_solved,
+        select_layer,
+    )
 
-    out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise FormatError("exists and is not a directory", file=str(out))
+    check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
+    check_replaceable_dir(outdir)
     layer = select_layer(load_solved(solved_path), layer_name, file=str(solved_path))
     cfg = unit_config_from_solved(layer, file=str(solved_path), **options)
     files = kit_files(layer, cfg, solved_path=str(solved_path),

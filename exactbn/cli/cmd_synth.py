@@ -151,11 +151,15 @@ def run(args: argparse.Namespace) -> int:
     kinds = parse_kinds(args.designs)
     options = unit_options_from_args(args)
     layer = load_layer_from_args(args, args.solved)
-    dest = Path(args.output)
-    if dest.exists() and not dest.is_dir():
-        raise _usage(f"-o {dest}: exists and is not a directory")
+    from exactbn.formats import OUTPUT_MARKER, check_replaceable_dir
+
+    dest = check_replaceable_dir(args.output)  # never replace a directory exactbn did not write
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the report is the user's like any dir
+    (tmp / OUTPUT_MARKER).write_text("written by exactbn synth\n")
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     try:
         designs = build_designs(layer, target, tmp / "src", kinds=kinds, file=args.solved,

@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from exactbn.formats import FormatError
+from exactbn.toolchain import ToolError
 
 __all__ = ["main", "UsageError", "COMMANDS"]
 
@@ -66,15 +67,36 @@ def _say(text: str) -> None:
         pass
 
 
+# Commands whose -o is a directory, and those that replace that directory whole.
+_DIR_OUTPUTS = {"generate", "synth", "sim", "prove", "demo"}
+_REPLACED_DIRS = {"generate", "synth"}
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every command's -o, before anything runs: a path, never an input file, and (for a
+    directory replaced whole) one exactbn wrote, holding no input."""
+    from exactbn.formats import check_output_path, check_replaceable_dir
+
+    outs = [getattr(args, a) for a in ("output", "out") if getattr(args, a, None) is not None]
+    inputs = [getattr(args, a, None) for a in ("layers", "solved", "model")]
+    for out in outs:
+        is_dir = args.command in _DIR_OUTPUTS
+        replaced = args.command in _REPLACED_DIRS
+        check_output_path(out, inputs, is_dir=is_dir, replaced=replaced)
+        if replaced:
+            check_replaceable_dir(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_outputs(args)
         return int(args._run(args) or 0)
     except FormatError as e:
         _say(f"exactbn: error: {e}")
         return 2
-    except UsageError as e:
+    except (UsageError, ToolError) as e:
         _say(f"exactbn: error: {e}")
         return 2
     except KeyboardInterrupt:

@@ -23,6 +23,8 @@ __all__ = [
     "UNIT_OPTIONS_HELP",
 ]
 
+MAX_NAME = 64  # --name: a Verilog module name that also names the kit's files
+
 UNIT_OPTIONS_HELP = """\
 unit options: --lanes L (1..256, default 1); --lane-mode channels|pixels (channels: lane i of
 a beat with tuser=g is channel g*L+i; pixels: every lane is channel tuser); --store rom|ram
@@ -117,6 +119,8 @@ def unit_options_from_args(args: argparse.Namespace) -> dict:
         pipeline = Pipeline.parse(args.pipeline)
     except ValueError as e:
         raise _usage_error(f"--pipeline: {e}") from None
+    if len(args.name) > MAX_NAME:  # it names files (NAME.v, NAME.core, ...) too
+        raise _usage_error(f"--name is {len(args.name)} characters long; at most {MAX_NAME}")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.name):
         raise _usage_error(f"--name must be a Verilog identifier, got {args.name!r}")
     return {

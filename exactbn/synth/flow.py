@@ -112,7 +112,12 @@ def tool_versions(target: Target) -> dict[str, str]:
 
 
 def _exe(name: str) -> str:
-    """The executable ``name`` from PATH, or beside this Python (a venv not on PATH)."""
+    """The executable ``name`` from PATH, or beside this Python (a venv not on PATH); Yosys
+    is the one ``exactbn.toolchain`` chose (bundled YoWASP unless EXACTBN_YOSYS says)."""
+    if name == YOSYS:
+        from exactbn.toolchain import yosys_path
+
+        return yosys_path()
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     return os.path.abspath(found) if found else name
 

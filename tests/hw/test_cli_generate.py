@@ -119,6 +119,7 @@ def test_existing_directory_replaced_whole(capsys, tmp_path, solved_file):
     d = tmp_path / "k"
     d.mkdir()
     (d / "stale.txt").write_text("old")
+    (d / ".exactbn-output").write_text("")  # a kit exactbn wrote before: replaced whole
     rc, _, _ = _gen(capsys, solved_file, "--layer", "tie_affine", "-o", d, "--name", "u")
     assert rc == 0
     assert not (d / "stale.txt").exists() and (d / "u.v").is_file()
