@@ -43,8 +43,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("solved", metavar="SOLVED.json", help="solved file (exactbn solve)")
     p.add_argument("--target", required=True, metavar="|".join(TARGETS),
-                   help="FPGA family: " + ", ".join(TARGETS) + " (xilinx and generic: "
-                   "resource counts only, no Fmax)")
+                   help="FPGA family or asic: " + ", ".join(TARGETS) + " (xilinx and generic: "
+                   "resource counts only, no Fmax; asic: Yosys/ABC onto a Liberty library, "
+                   "area and OpenSTA timing)")
+    p.add_argument("--library", metavar="osu018|osu035|osu050|PATH.lib",
+                   help="asic: standard-cell library, an OSU library by name (default osu018) "
+                   "or a Liberty file")
     p.add_argument("--device", metavar="DEV",
                    help="device (default per target: LFE5U-25F, iCE40UP5K, GW1NR-9C, "
                    "LIFCL-40-9BG400C, xc7a35t)")
@@ -107,7 +111,8 @@ def parse_kinds(text: str) -> tuple[str, ...]:
 
 def _command(args: argparse.Namespace) -> str:
     parts = ["exactbn", "synth", args.solved, "--target", args.target]
-    for flag, val in (("--device", args.device), ("--freq", args.freq), ("--layer", args.layer),
+    for flag, val in (("--device", args.device), ("--library", args.library),
+                      ("--freq", args.freq), ("--layer", args.layer),
                       ("--widths", args.widths)):
         if val is not None:
             parts += [flag, str(val)]
@@ -141,8 +146,17 @@ def run(args: argparse.Namespace) -> int:
     from exactbn.synth.report import write_report
     from exactbn.synth.targets import TargetError, resolve_target
 
+    if args.library is not None and args.target != "asic":
+        raise _usage("--library is for --target asic (FPGA targets take --device)")
+    if args.target == "asic" and args.device is not None:
+        raise _usage("--target asic takes --library, not --device")
     try:
-        target = resolve_target(args.target, args.device)
+        target = resolve_target(args.target, args.library if args.target == "asic"
+                                else args.device)
+        if target.library is not None:
+            from exactbn.synth.sta import find_sta
+
+            find_sta()
     except TargetError as e:
         raise _usage(str(e)) from None
     seeds = parse_seeds(args.seeds)
@@ -173,6 +187,9 @@ def run(args: argparse.Namespace) -> int:
                 "seeds": seeds, "freq_mhz": freq or target.default_freq_mhz,
                 "solved": str(args.solved), "layer": layer.name,
                 "elapsed_s": round(time.monotonic() - t0, 1)}
+        if target.library is not None:  # asic: no placer seeds; the Liberty file instead
+            meta.pop("seeds")
+            meta["library"] = str(target.library.liberty)
         report = write_report(tmp, entries, meta)
         _replace_dir(tmp, dest)
     except BaseException:
@@ -181,6 +198,11 @@ def run(args: argparse.Namespace) -> int:
     failed = [e for e in entries if e.get("error")]
     if not args.quiet:
         for r in report["ratios"]:
+            if "area_vs_tflite" in r or "period_vs_ceiling" in r:  # asic
+                print(f"{r['design']}: area/TFLite {r.get('area_vs_tflite')}, period/ceiling "
+                      f"{r.get('period_vs_ceiling')}, area/threshold "
+                      f"{r.get('area_vs_threshold')}")
+                continue
             if not any(k in r for k in ("lut_vs_tflite", "fmax_vs_ceiling",
                                         "param_bits_vs_threshold")):
                 continue

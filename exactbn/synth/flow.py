@@ -494,7 +494,12 @@ def run_designs(
             with lock:
                 say(f"[{i + 1}/{n}] {msg}")
         try:
-            e = run_design(d, target, workdir, seeds, freq_mhz, tell, breakdown)
+            if target.library is not None:  # asic: Liberty mapping and OpenSTA
+                from .asic import run_asic_design
+
+                e = run_asic_design(d, target, target.library, workdir, freq_mhz, tell)
+            else:
+                e = run_design(d, target, workdir, seeds, freq_mhz, tell, breakdown)
         except SynthError as err:
             e = {"name": d.name, "kind": d.kind, "target": target.name,
                  "device": target.device, "config": d.config, "error": str(err),
@@ -504,6 +509,8 @@ def run_designs(
             fm = e.get("fmax_mhz")
             status = e.get("error") or (
                 "does not fit: " + str(e.get("fit_reason")) if e.get("fits") is False else
+                f"area {e['area_um2']} um2, {e.get('cells')} cells, min period "
+                f"{e.get('min_period_ns')} ns" if "area_um2" in e else
                 f"lut {e.get('lut')} ff {e.get('ff')} dsp {e.get('dsp')} bram {e.get('bram')}"
                 + (f" fmax {fm} MHz" if fm is not None else ""))
             say(f"done {done[0]}/{n}: {d.name}: {status}")

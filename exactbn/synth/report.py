@@ -56,6 +56,11 @@ def ratios(entries: list[dict]) -> list[dict[str, Any]]:
             "pipeline": u["config"].get("pipeline"), "lanes": u["config"].get("lanes"),
             "shift_mode": u["config"].get("shift_mode"), "w_q": u["config"].get("w_q"),
         }
+        if "area_um2" in u:  # asic: area and period ratios (exactbn.synth.asic_report)
+            from .asic_report import asic_ratios
+
+            rows.append({**row, **asic_ratios(u, t, c, th)})
+            continue
         if t and not t.get("error") and t.get("fits") is not False:
             lut_t, _ = _lut_for_ratio(t)
             row["lut_vs_tflite"] = _ratio(lut_u, lut_t)
@@ -95,6 +100,10 @@ def render_markdown(report: dict) -> str:
     """The human-readable report: designs table, ratios, critical paths, notes, commands."""
     meta = report.get("meta", {})
     entries = report["designs"]
+    if meta.get("target") == "asic":
+        from .asic_report import render_asic_markdown
+
+        return render_asic_markdown(report)
     lines = ["# exactbn synthesis report", ""]
     if meta.get("command"):
         lines += ["Reproduce with:", "", "```", meta["command"], "```", ""]
@@ -233,10 +242,12 @@ def plot_entries(entries: list[dict], outdir: Path, stem: str = "synth") -> list
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    asic = any("area_um2" in e for e in entries)
+    keys = ("area_um2", "min_period_ns") if asic else ("lut", "fmax_mhz")
     fig, axes = plt.subplots(1, 2, figsize=(max(8, 1.1 * len(groups) + 4), 4.5))
     for kind, marker in (("exactbn", "o"), ("tflite", "s"), ("ceiling", "^"),
                          ("threshold", "D")):
-        for ax, key in zip(axes, ("lut", "fmax_mhz"), strict=True):
+        for ax, key in zip(axes, keys, strict=True):
             xs, ys = [], []
             for i, g in enumerate(groups):
                 e = next((e for e in entries if e.get("kind") == kind and
@@ -246,8 +257,9 @@ def plot_entries(entries: list[dict], outdir: Path, stem: str = "synth") -> list
                     ys.append(e[key])
             if xs:
                 ax.plot(xs, ys, marker=marker, label=kind)
-    for ax, title in zip(axes, ("LUT (nextpnr COMB)", "Fmax (MHz, median of seeds)"),
-                         strict=True):
+    titles = (("area (um^2, Liberty)", "minimum period (ns, OpenSTA)") if asic else
+              ("LUT (nextpnr COMB)", "Fmax (MHz, median of seeds)"))
+    for ax, title in zip(axes, titles, strict=True):
         ax.set_xticks(range(len(groups)))
         ax.set_xticklabels(groups, rotation=45, ha="right", fontsize=7)
         ax.set_title(title)

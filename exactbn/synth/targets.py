@@ -45,6 +45,7 @@ class Target:
     # (file name, file text, extra nextpnr arguments naming the file).
     pin_file: tuple[str, str, tuple[str, ...]] | None = None
     harness_clock: str = "pin"  # or "nexus_osc" (see exactbn.synth.harness)
+    library: object | None = None  # asic: the exactbn.synth.libraries.Library
 
 
 _ECP5_DEVICES = {
@@ -92,7 +93,7 @@ _XILINX_DEVICES = {
     "xcku040": ("xcu", {"lut": 242400, "ff": 484800, "dsp": 1920, "bram": 1200}),
 }
 
-TARGETS = ("ecp5", "ice40", "gowin", "nexus", "xilinx", "generic")
+TARGETS = ("ecp5", "ice40", "gowin", "nexus", "xilinx", "generic", "asic")
 _DEFAULT_DEVICE = {
     "ecp5": "LFE5U-25F",
     "ice40": "iCE40UP5K",
@@ -100,6 +101,7 @@ _DEFAULT_DEVICE = {
     "nexus": "LIFCL-40-9BG400C",
     "xilinx": "xc7a35t",
     "generic": "none",
+    "asic": "osu018",
 }
 
 
@@ -172,6 +174,13 @@ def resolve_target(target: str, device: str | None = None) -> Target:
                       "bram": ("OXIDE_EBR", "LRAM_CORE")},
             pin_file=("harness.pdc", pdc, ("--pdc", "harness.pdc")), harness_clock="nexus_osc",
         )
+    if target == "asic":  # device = standard-cell library (exactbn.synth.libraries)
+        from .libraries import resolve_library
+
+        lib = resolve_library(dev)
+        return Target("asic", lib.name, "synth -flatten", None, (), dsp_a=18, dsp_b=18,
+                      default_freq_mhz=200.0, library=lib,
+                      lut_figure="area in um^2 from the Liberty cell areas")
     if target == "xilinx":
         if dev not in _XILINX_DEVICES:
             raise TargetError(f"unknown xilinx device {dev!r}; known: {', '.join(_XILINX_DEVICES)}")
