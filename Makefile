@@ -6,7 +6,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all setup demo test test-fast lint bench bench-solver bench-sim bench-synth bench-prove sweep clean
+.PHONY: all setup demo test test-fast lint bench bench-solver bench-sim bench-synth bench-asic bench-prove sweep clean
 
 all: test
 
@@ -14,7 +14,8 @@ all: test
 # liblz4-dev (Verilator's FST waveform writer), ccache (shares Verilator build objects).
 APT_NEED = $(shell command -v iverilog >/dev/null || echo iverilog) \
            $(shell test -f /usr/include/lz4.h || echo liblz4-dev) \
-           $(shell command -v ccache >/dev/null || echo ccache)
+           $(shell command -v ccache >/dev/null || echo ccache) \
+           $(shell command -v sta >/dev/null || echo opensta)
 .PHONY: .deps-apt
 .deps-apt:
 	@if [ -n "$(strip $(APT_NEED))" ]; then \
@@ -24,6 +25,7 @@ APT_NEED = $(shell command -v iverilog >/dev/null || echo iverilog) \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_NEED) >/dev/null; \
 	fi
 	@command -v iverilog >/dev/null || { echo "iverilog is required (apt-get install iverilog)"; exit 1; }
+	@command -v sta >/dev/null || { echo "OpenSTA is required (apt-get install opensta)"; exit 1; }
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,7 +33,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,torch]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
-setup: .deps-apt $(STAMP)
+# ASIC flow (synth --target asic, sim --netlist): OpenSTA (opensta, above) and the OSU
+# standard cells, extracted from Debian's qflow-tech-osu* into .venv/asic with apt-get download
+# + dpkg-deb -x: installing them would pull qflow and its old Yosys onto PATH.
+ASIC_DIR   := $(VENV)/asic
+ASIC_STAMP := $(ASIC_DIR)/.installed-osu
+$(ASIC_STAMP):
+	@mkdir -p $(ASIC_DIR)/deb
+	@cd $(ASIC_DIR)/deb && rm -f *.deb && \
+	  { apt-get download -qq qflow-tech-osu018 qflow-tech-osu035 qflow-tech-osu050 2>/dev/null || \
+	    { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; $$SUDO apt-get update -qq && \
+	      apt-get download -qq qflow-tech-osu018 qflow-tech-osu035 qflow-tech-osu050; }; } && \
+	  for f in *.deb; do dpkg-deb -x $$f ..; done
+	@test -f $(ASIC_DIR)/usr/share/qflow/tech/osu018/osu018_stdcells.lib
+	@touch $@
+
+setup: .deps-apt $(STAMP) $(ASIC_STAMP)
 
 demo: setup
 	$(BIN)/exactbn demo -o demo
@@ -56,6 +73,9 @@ bench-sim: setup
 
 bench-synth: setup
 	$(BIN)/python -m bench.bench_synth
+
+bench-asic: setup
+	$(BIN)/python -m bench.bench_asic
 
 bench-prove: setup
 	$(BIN)/python -m bench.bench_prove

@@ -46,6 +46,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--scenarios", metavar="LIST",
                    help="comma-separated subset of full_rate,random_gaps,backpressure,"
                    "reset_mid_stream,reprogram")
+    p.add_argument("--netlist", metavar="LIB",
+                   help="gate-level instead: map the unit onto a standard-cell library "
+                   "(asic = osu018, osu035, osu050, or PATH.lib with its cell models PATH.v) "
+                   "and run the kit's plain-Verilog bench on the netlist under Icarus")
     p.add_argument("-o", "--out", metavar="DIR", default="build/sim-runs",
                    help="run directory for logs, results, waveforms and the simulator build "
                    "cache (DIR/build-cache, or $EXACTBN_SIM_CACHE); nothing is written "
@@ -66,6 +70,10 @@ def run(args) -> int:
                              f"{', '.join(SCENARIOS)}")
     layer = load_layer_from_args(args, args.solved)
     cfg = unit_config_from_args(args, layer, file=args.solved)
+    if args.netlist:  # gate-level: exactbn.synth.gatesim
+        from exactbn.synth.gatesim import run_cli
+
+        return run_cli(args.netlist, layer, cfg, Path(args.out), seed=args.seed)
     sims = ("verilator", "icarus") if args.simulator == "both" else (args.simulator,)
     # Simulator builds are cached inside -o too (or in $EXACTBN_SIM_CACHE): nothing in the cwd.
     cache_root = Path(os.environ.get("EXACTBN_SIM_CACHE") or Path(args.out) / "build-cache")
