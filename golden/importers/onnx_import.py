@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exactbn.formats import FormatError
+from exactbn.formats import FormatError, check_input_file
 
 from .common import (
+    MAX_MODEL_BYTES,
     ImportedLayer,
     ImportResult,
     Overrides,
@@ -46,6 +47,11 @@ _ANCHORS = {"Conv", "Gemm", "MatMul"}
 _QOPERATOR = {"QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"}
 # Bias whose scale equals s_x*s_w[c] to float32 precision joins the accumulator as an integer.
 _BIAS_SCALE_RTOL = 2.0**-20
+# (required inputs, required outputs) of every op the importer reads.
+_ARITY = {"Conv": (2, 1), "Gemm": (2, 1), "MatMul": (2, 1), "BatchNormalization": (5, 1),
+          "QuantizeLinear": (2, 1), "DequantizeLinear": (2, 1), "Quant": (4, 1),
+          "Relu": (1, 1), "Clip": (1, 1), "Add": (2, 1), "Constant": (0, 1),
+          **{op: (1, 1) for op in _TRANSPARENT}}
 
 
 @dataclass
@@ -84,30 +90,76 @@ class _Graph:
         self.consts: dict[str, np.ndarray] = {}
         self.const_types: dict[str, int] = {}
         for init in graph.initializer:
-            self.consts[init.name] = numpy_helper.to_array(init)
+            self.consts[init.name] = _tensor(numpy_helper, init, f"initializer {init.name!r}")
             self.const_types[init.name] = init.data_type
         self.producer: dict[str, object] = {}
         self.consumers: dict[str, list] = {}
         for node in self.nodes:
+            _check_arity(node)
             if node.op_type == "Constant" and node.output:
                 for att in node.attribute:
                     if att.name == "value":
-                        self.consts[node.output[0]] = numpy_helper.to_array(att.t)
+                        self.consts[node.output[0]] = _tensor(
+                            numpy_helper, att.t, f"Constant {_label(node)!r}")
                         self.const_types[node.output[0]] = att.t.data_type
             for out in node.output:
-                self.producer[out] = node
+                if out in self.producer:
+                    raise FormatError(f"tensor {out!r} is written by two nodes "
+                                      f"({_label(self.producer[out])!r}, {_label(node)!r})",
+                                      layer=_label(node), field="output")
+                if out:
+                    self.producer[out] = node
             for inp in node.input:
                 if inp:
                     self.consumers.setdefault(inp, []).append(node)
+        self._check_acyclic()
         self.outputs = {o.name for o in graph.output}
         self.types: dict[str, int] = {}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
             if vi.type.HasField("tensor_type"):
                 self.types[vi.name] = vi.type.tensor_type.elem_type
 
+    def _check_acyclic(self) -> None:
+        """An ONNX graph is a DAG; a cycle (e.g. Identity -> Transpose -> Identity) would make
+        every backward walk endless, so it is refused here, naming a node on it."""
+        index = {id(n): i for i, n in enumerate(self.nodes)}
+        users: list[list[int]] = [[] for _ in self.nodes]
+        indeg = [0] * len(self.nodes)
+        for i, node in enumerate(self.nodes):
+            for j in {index[id(self.producer[t])] for t in node.input if t in self.producer}:
+                users[j].append(i)
+                indeg[i] += 1
+        ready = [i for i, d in enumerate(indeg) if d == 0]
+        done = 0
+        while ready:
+            i = ready.pop()
+            done += 1
+            for u in users[i]:
+                indeg[u] -= 1
+                if indeg[u] == 0:
+                    ready.append(u)
+        if done < len(self.nodes):
+            node = self.nodes[next(i for i, d in enumerate(indeg) if d > 0)]
+            raise FormatError(f"the graph has a cycle through {node.op_type} "
+                              f"{_label(node)!r} (ONNX graphs must be acyclic)",
+                              layer=_label(node))
+
     def const(self, name: str) -> np.ndarray | None:
         """The constant value of tensor ``name`` (initializer or Constant), else None."""
         return self.consts.get(name) if name else None
+
+    def optional_const(self, node, i: int, what: str, layer: str) -> np.ndarray | None:
+        """Optional input ``i`` of ``node``: None when absent (ONNX defaults apply), its
+        constant when given; a name that is given but defined nowhere is an error (never
+        silently the default)."""
+        if len(node.input) <= i or not node.input[i]:
+            return None
+        v = self.const(node.input[i])
+        if v is None:
+            raise FormatError(f"{node.op_type} {_label(node)!r}: {what} {node.input[i]!r} is "
+                              "not an initializer or Constant (missing from the graph?)",
+                              layer=layer, field=what)
+        return v
 
     def value(self, name: str) -> np.ndarray | None:
         """A constant real value: an initializer, or DequantizeLinear of constants (as some
@@ -119,7 +171,7 @@ class _Graph:
         if node is None or node.op_type != "DequantizeLinear":
             return None
         q, sc = self.const(node.input[0]), self.const(node.input[1])
-        zp = self.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        zp = self.optional_const(node, 2, "zero_point", _label(node))
         if q is None or sc is None:
             return None
         axis = _attr(node, "axis", 1)
@@ -134,10 +186,41 @@ class _Graph:
     def walk_back(self, name: str) -> tuple[str, object | None]:
         """Follow ``name`` back through range-preserving ops; return (tensor, its producer)."""
         node = self.producer.get(name)
+        seen: set[int] = set()
         while node is not None and node.op_type in _TRANSPARENT:
+            if id(node) in seen:  # unreachable after _check_acyclic; never loop regardless
+                raise FormatError(f"cycle through {node.op_type} {_label(node)!r}",
+                                  layer=_label(node))
+            seen.add(id(node))
             name = node.input[0]
             node = self.producer.get(name)
         return name, node
+
+
+def _tensor(numpy_helper, proto, what: str) -> np.ndarray:
+    """``numpy_helper.to_array`` with damaged data (raw data shorter than the dims say, dims
+    that disagree with the values, unknown types) as a located FormatError."""
+    try:
+        return numpy_helper.to_array(proto)
+    except Exception as e:  # noqa: BLE001 - onnx raises ValueError, TypeError, KeyError ...
+        raise FormatError(f"{what}: data does not match its dims {list(proto.dims)} and type "
+                          f"({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})",
+                          field="initializer") from None
+
+
+def _check_arity(node) -> None:
+    """Refuse a node of a kind the importer reads with required inputs/outputs missing."""
+    need = _ARITY.get(node.op_type)
+    if need is None:
+        return
+    n_in, n_out = need
+    ins, outs = list(node.input), list(node.output)
+    if len(ins) < n_in or any(not t for t in ins[:n_in]):
+        raise FormatError(f"{node.op_type} {_label(node)!r} has {sum(1 for t in ins if t)} "
+                          f"input(s); it needs {n_in}", layer=_label(node), field="input")
+    if len(outs) < n_out or any(not t for t in outs[:n_out]):
+        raise FormatError(f"{node.op_type} {_label(node)!r} has no output", layer=_label(node),
+                          field="output")
 
 
 def _attr(node, name: str, default=None):
@@ -150,7 +233,21 @@ def _attr(node, name: str, default=None):
 
 
 def _label(node) -> str:
-    return node.name or (node.output[0] if node.output else node.op_type)
+    return node.name or (node.output[0] if node.output and node.output[0] else node.op_type)
+
+
+def _check_scale(scale: np.ndarray, node, layer: str) -> np.ndarray:
+    """A quantizer's scale: real, finite and > 0 in every entry (0, NaN, inf refused)."""
+    s = np.asarray(scale)
+    if s.dtype.kind not in "iuf" or s.size == 0:
+        raise FormatError(f"{node.op_type} {_label(node)!r}: scale has dtype {s.dtype} and "
+                          f"{s.size} entries", layer=layer, field="scale")
+    s = s.astype(np.float64)
+    bad = ~(np.isfinite(s) & (s > 0))
+    if bad.any():
+        raise FormatError(f"{node.op_type} {_label(node)!r}: scale {s.ravel()[bad.ravel()][0]!r} "
+                          "must be finite and > 0", layer=layer, field="scale")
+    return s
 
 
 def _scalar(arr: np.ndarray | None, what: str, layer: str) -> float | None:
@@ -163,9 +260,33 @@ def _scalar(arr: np.ndarray | None, what: str, layer: str) -> float | None:
     return float(arr.reshape(-1)[0])
 
 
+def _clip_bounds(node, lo, hi, layer: str) -> tuple[float | None, float | None]:
+    """Clip's min/max as reals: NaN refused, -inf/+inf mean no bound on that side."""
+    out = []
+    for what, v, unbounded in (("clip.min", lo, -np.inf), ("clip.max", hi, np.inf)):
+        if v is not None:
+            v = float(v)
+            if np.isnan(v):
+                raise FormatError(f"Clip {_label(node)!r}: {what} is NaN", layer=layer,
+                                  field=what)
+            if np.isinf(v):
+                if v != unbounded:
+                    raise FormatError(f"Clip {_label(node)!r}: {what} = {v} leaves no output "
+                                      "value", layer=layer, field=what)
+                v = None
+        out.append(v)
+    return out[0], out[1]
+
+
 def _zero_point_int(z, what: str, layer: str) -> np.ndarray:
     z = np.asarray(z)
+    if z.dtype.kind in "OSUc":  # strings, objects, complex (int4/uint4 are ml_dtypes "V")
+        raise FormatError(f"{what} has dtype {z.dtype}, expected integers", layer=layer,
+                          field=what)
     if z.dtype.kind == "f":
+        if not np.all(np.isfinite(z)) or np.any(np.abs(z) >= 2.0**53):
+            raise FormatError(f"{what} must be a finite integer, got {z.ravel()[:4].tolist()}",
+                              layer=layer, field=what)
         if not np.array_equal(z, np.round(z)):
             raise FormatError(f"{what} must be an integer, got {z.ravel()[:4].tolist()}",
                               layer=layer, field=what)
@@ -181,7 +302,8 @@ def _qdq_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
     if scale is None:
         raise FormatError(f"{node.op_type} {_label(node)!r} has a non-constant scale",
                           layer=layer, field="scale")
-    zp = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    scale = _check_scale(scale, node, layer)
+    zp = g.optional_const(node, 2, "zero_point", layer)
     elem = None
     if zp is not None:
         elem = g.const_types.get(node.input[2])
@@ -192,8 +314,9 @@ def _qdq_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
         tensor = node.input[0]
         src = g.producer.get(tensor)
         if elem is None and src is not None and src.op_type == "QuantizeLinear":
+            src_zp = g.optional_const(src, 2, "zero_point", layer)
             elem = _attr(src, "output_dtype", 0) or (
-                g.const_types.get(src.input[2]) if len(src.input) > 2 and src.input[2] else None)
+                None if src_zp is None else g.const_types.get(src.input[2]))
         if elem is None:
             elem = g.const_types.get(tensor) or g.types.get(tensor)
     if elem is None:
@@ -208,6 +331,11 @@ def _qdq_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
     lo, hi = known.get(tensor, int_range(bits, signed))
     z = np.zeros_like(scale, dtype=np.int64) if zp is None else _zero_point_int(
         zp, "zero_point", layer)
+    t_lo, t_hi = int_range(bits, signed)
+    if z.size and (z.min() < t_lo or z.max() > t_hi):
+        raise FormatError(f"{node.op_type} {_label(node)!r}: zero point outside the "
+                          f"{'int' if signed else 'uint'}{bits} range", layer=layer,
+                          field="zero_point")
     return _Quant(np.asarray(scale, dtype=np.float64), z, lo, hi, bits, signed)
 
 
@@ -217,8 +345,10 @@ def _qonnx_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
     if scale is None or zp is None or bw is None:
         raise FormatError(f"Quant {_label(node)!r} needs constant scale, zero point and bit "
                           "width", layer=layer, field="scale")
-    bits_f = float(np.asarray(bw).reshape(-1)[0])
-    if bits_f != int(bits_f) or not 1 <= bits_f <= 32:
+    scale = _check_scale(scale, node, layer)
+    bw = np.asarray(bw).reshape(-1)
+    bits_f = float(bw[0]) if bw.size == 1 and bw.dtype.kind in "iuf" else float("nan")
+    if not np.isfinite(bits_f) or bits_f != int(bits_f) or not 1 <= bits_f <= 32:
         raise FormatError(f"Quant {_label(node)!r} bit width {bits_f} is not an integer in "
                           "[1, 32]", layer=layer, field="bitwidth")
     bits = int(bits_f)
@@ -332,7 +462,7 @@ def _bias(g: _Graph, name: str, s_acc: np.ndarray, layer: str):
         if bi is None or sb is None:
             raise FormatError("bias is not constant", layer=layer, field="bias")
         bi = integer_weights(bi, "bias", layer).reshape(-1)
-        zb = g.const(prod.input[2]) if len(prod.input) > 2 and prod.input[2] else None
+        zb = g.optional_const(prod, 2, "bias zero point", layer)
         if zb is not None and np.any(np.asarray(zb) != 0):
             bi = bi - _zero_point_int(zb, "bias zero point", layer).reshape(-1)
         sb = np.broadcast_to(np.asarray(sb, dtype=np.float64).reshape(-1), (c,))
@@ -413,6 +543,7 @@ def _output_spec(g: _Graph, quant, relu, label: str, ov: Overrides, known: dict,
                 lo_r = _scalar(g.value(relu.input[1]), "clip.min", label)
             if len(relu.input) > 2 and relu.input[2]:
                 hi_r = _scalar(g.value(relu.input[2]), "clip.max", label)
+            lo_r, hi_r = _clip_bounds(relu, lo_r, hi_r, label)
         try:
             qmin, qmax = clip_from_real(lo_r, hi_r, s_y, z_y, rounding, qmin, qmax)
         except FormatError as e:
@@ -558,12 +689,12 @@ def import_onnx_model(model, overrides: Overrides | None = None,
                       file: str | None = None) -> ImportResult:
     """Import every BN/requantization layer of an ``onnx.ModelProto``."""
     ov = overrides or Overrides()
-    g = _Graph(model.graph, file)
     known: dict[str, tuple[int, int]] = {}
     imported: list[ImportedLayer] = []
     skipped: list[str] = []
     used_bn: set[int] = set()
     try:
+        g = _Graph(model.graph, file)
         for node in g.nodes:
             if node.op_type in _QOPERATOR:
                 raise FormatError(f"unsupported layer: {node.op_type} (ONNX QOperator format); "
@@ -590,6 +721,7 @@ def import_onnx(path: str | os.PathLike, overrides: Overrides | None = None) -> 
         raise FormatError("reading ONNX needs the onnx package (pip install exactbn[onnx])",
                           file=str(path)) from None
     p = os.fspath(path)
+    check_input_file(p, MAX_MODEL_BYTES)  # a FIFO or device would hang the read
     try:
         with open(p, "rb") as f:
             data = f.read()

@@ -21,9 +21,10 @@ import os
 
 import numpy as np
 
-from exactbn.formats import FormatError
+from exactbn.formats import FormatError, check_input_file
 
 from .common import (
+    MAX_MODEL_BYTES,
     ImportedLayer,
     ImportResult,
     Overrides,
@@ -41,7 +42,12 @@ _WEIGHT_RTOL = 1e-3  # w / scale must be within this of an integer (float32 stor
 
 
 def _np(t) -> np.ndarray:
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+    if not hasattr(t, "detach"):
+        return np.asarray(t)
+    t = t.detach().cpu()
+    if getattr(t.dtype, "is_floating_point", False) and t.element_size() < 4:
+        t = t.float()  # float16 / bfloat16: exact in float32 (numpy has no bfloat16)
+    return t.numpy()
 
 
 def _prefixes(sd: dict) -> list[str]:
@@ -89,8 +95,51 @@ def _int_weights(sd: dict, p: str, layer: str) -> tuple[np.ndarray, np.ndarray]:
     return r.astype(np.int64) - zp[:, None], scale.astype(np.float64)
 
 
+def _check_entries(sd: dict) -> None:
+    """Every entry must be a real-valued (bool, integer or float) tensor, array or number:
+    strings, complex values, containers or other objects are refused, naming the key."""
+    for k, v in sd.items():
+        if not isinstance(k, str):
+            raise FormatError(f"state dict key {k!r} is not a string", field=str(k)[:80])
+        if isinstance(v, (bool, int, float)):
+            continue
+        if not (isinstance(v, np.ndarray) or hasattr(v, "detach")):
+            raise FormatError(f"expected a tensor, got {type(v).__name__}", field=k)
+        try:
+            dtype = _np(v).dtype
+        except (TypeError, RuntimeError) as e:  # quantized or sparse tensors, ...
+            raise FormatError(f"unsupported tensor: {str(e).splitlines()[0][:100]}",
+                              field=k) from None
+        if dtype.kind not in "biuf":
+            what = "complex" if dtype.kind == "c" else "not real numbers"
+            raise FormatError(f"tensor of dtype {dtype} ({what}); expected real numbers",
+                              field=k)
+
+
 def _buffer(sd: dict, key: str):
-    return float(_np(sd[key]).reshape(-1)[0]) if key in sd else None
+    if key not in sd:
+        return None
+    v = _np(sd[key]).reshape(-1)
+    if v.size != 1:
+        raise FormatError(f"expected one value, got {v.size}", field=key)
+    f = float(v[0])
+    if not np.isfinite(f):
+        raise FormatError(f"value {f} is not finite", field=key)
+    return f
+
+
+def _bits_buffer(sd: dict, key: str, hi: int):
+    v = _buffer(sd, key)
+    if v is not None and (v != int(v) or not 1 <= v <= hi):
+        raise FormatError(f"bit width must be an integer in 1..{hi}, got {v:g}", field=key)
+    return None if v is None else int(v)
+
+
+def _scale_buffer(sd: dict, key: str):
+    v = _buffer(sd, key)
+    if v is not None and not v > 0:
+        raise FormatError(f"scale must be > 0, got {v:g}", field=key)
+    return v
 
 
 def import_state_dict(sd: dict, overrides: Overrides | None = None, *,
@@ -112,10 +161,11 @@ def _import(sd, ov: Overrides, eps: dict, file, source) -> ImportResult:
                           "dict; import the prepared nn.Module (import_torch_module), or save "
                           "the converted integer weights with weight_scale buffers",
                           field=obs)
+    _check_entries(sd)
     prefixes = _prefixes(sd)
     # The first layer's input quantization.
-    s_x = _buffer(sd, "input_scale")
-    bits = _buffer(sd, "input_bits")
+    s_x = _scale_buffer(sd, "input_scale")
+    bits = _bits_buffer(sd, "input_bits", 62)
     if s_x is None:
         s_x = ov.take("input_scale")
     if bits is None:
@@ -144,8 +194,8 @@ def _import(sd, ov: Overrides, eps: dict, file, source) -> ImportResult:
                                   f"{w_int.shape[0]} outputs", layer=name, field="bn")
             lo, hi = int_range(int(bits), bool(signed) if signed is not None else False)
             ranges = accumulator_range(w_int, lo - z_x, hi - z_x, None, include_zero=True)
-            s_out = _buffer(sd, f"{p}.output_scale")
-            o_bits = _buffer(sd, f"{p}.output_bits")
+            s_out = _scale_buffer(sd, f"{p}.output_scale")
+            o_bits = _bits_buffer(sd, f"{p}.output_bits", 32)
             s_out = s_out if s_out is not None else ov.take("output_scale")
             o_bits = o_bits if o_bits is not None else ov.take("output_bits")
             if s_out is None or o_bits is None:
@@ -209,10 +259,7 @@ def import_torch(path: str | os.PathLike, overrides: Overrides | None = None) ->
     except ImportError:
         raise FormatError("reading PyTorch files needs torch (pip install exactbn[torch])",
                           file=p) from None
-    if os.path.isdir(p):
-        raise FormatError("is a directory, expected a model file", file=p)
-    if not os.path.exists(p):
-        raise FormatError("no such file", file=p)
+    check_input_file(p, MAX_MODEL_BYTES)  # a FIFO or device would hang torch.load
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, pickled module (refused by weights_only), ...
