@@ -41,6 +41,7 @@ __all__ = [
     "file_sha256",
     "check_input_file",
     "check_output_path",
+    "check_writable",
     "check_replaceable_dir",
     "OUTPUT_MARKER",
     "safe_name",
@@ -851,6 +852,23 @@ def check_output_path(output: str | os.PathLike, inputs: list, *, is_dir: bool,
             if inside:
                 raise FormatError(f"lies inside -o {output}, which is replaced whole: refusing "
                                   "to delete an input", file=src)
+
+
+def check_writable(path: str | os.PathLike, *, is_dir: bool) -> None:
+    """Refuse, before any work, an output that cannot be written: a file where a directory
+    is wanted (or the reverse), a parent that is a file, a read-only directory."""
+    p = Path(path)
+    if p.exists():
+        if is_dir != p.is_dir():
+            raise FormatError("exists and is not a directory" if is_dir else
+                              "is a directory, expected a file to write", file=str(path))
+    probe = p if is_dir and p.exists() else p.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise FormatError(f"cannot write: {probe} is a file, not a directory", file=str(path))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise FormatError(f"cannot write: {probe} is not writable", file=str(path))
 
 
 def check_replaceable_dir(path: str | os.PathLike) -> Path:

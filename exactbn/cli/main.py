@@ -75,7 +75,7 @@ _REPLACED_DIRS = {"generate", "synth"}
 def check_outputs(args: argparse.Namespace) -> None:
     """Every command's -o, before anything runs: a path, never an input file, and (for a
     directory replaced whole) one exactbn wrote, holding no input."""
-    from exactbn.formats import check_output_path, check_replaceable_dir
+    from exactbn.formats import check_output_path, check_replaceable_dir, check_writable
 
     outs = [getattr(args, a) for a in ("output", "out") if getattr(args, a, None) is not None]
     inputs = [getattr(args, a, None) for a in ("layers", "solved", "model")]
@@ -83,6 +83,7 @@ def check_outputs(args: argparse.Namespace) -> None:
         is_dir = args.command in _DIR_OUTPUTS
         replaced = args.command in _REPLACED_DIRS
         check_output_path(out, inputs, is_dir=is_dir, replaced=replaced)
+        check_writable(out, is_dir=is_dir)
         if replaced:
             check_replaceable_dir(out)
 

@@ -73,3 +73,14 @@ def test_generate_replaces_its_own_kit_with_the_umask_honoured(work, capsys):
 def test_a_5000_character_name_is_refused(work, capsys):
     _refused(capsys, ["generate", "s.json", "-o", "kit", "--name", "n" * 5000], "at most 64")
     assert not (work / "kit").exists()
+
+
+@pytest.mark.parametrize("cmd", ["sim", "prove", "generate", "demo"])
+@pytest.mark.parametrize("target", ["file", "under_a_file"])
+def test_unwritable_directory_outputs_are_exit_2_before_any_work(work, capsys, cmd, target):
+    (work / "f").write_text("x")
+    out = "f" if target == "file" else "f/sub"
+    argv = [cmd, "s.json", "-o", out] if cmd != "demo" else [cmd, "-o", out]
+    before = _snapshot(work)
+    _refused(capsys, argv, "f")
+    assert _snapshot(work) == before
