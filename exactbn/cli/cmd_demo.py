@@ -27,6 +27,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from exactbn.demo import run_demo
 
@@ -43,18 +44,18 @@ def run(args) -> int:
         word = "FAILED" if res.status == "failed" else res.status.upper() \
             if res.status == "missing" else res.status
         con.print(f"[{style[res.status]}]{word:>8}[/]  [bold]{stage:<10}[/] "
-                  f"{res.seconds:6.1f} s  {res.summary}", highlight=False)
+                  f"{res.seconds:6.1f} s  {escape(res.summary)}", highlight=False)
 
     def note(text):
         if "s" in live:
-            live["s"].update(f"[bold]{text}[/] ...")
+            live["s"].update(f"[bold]{escape(text)}[/] ...")
 
     result = run_demo(args.output, skip=tuple(args.skip), progress=progress, note=note,
                       synth_layers=args.synth_layer, seeds=args.seeds)
     missing = [s.name for s in result.stages if s.status == "missing"]
     if missing:
         con.print(f"[yellow]missing stages: {', '.join(missing)} (said so in the report)[/]")
-    con.print(f"report: {result.out / 'report.md'}")
+    con.print(f"report: {escape(str(result.out / 'report.md'))}")
     if not result.ok:
         con.print("[bold red]demo: something is not bit-exact or a stage failed[/]")
         return 1
