@@ -148,6 +148,7 @@ def _need_float(v: Any, fld: str, channel: int | None = None) -> float:
     return f
 
 
+MAX_LAYER_CHANNELS = 1 << 20
 ZP_LIMIT = 1 << 53  # zero points enter the float64 formula for a, b: keep them exact there
 
 
@@ -427,6 +428,9 @@ class Layer:
                 if c == 0:
                     raise FormatError("no channels", field="affine.a")
                 aff = {k: _float_list(src[k], f"affine.{k}", c) for k in ("a", "b")}
+            if c > MAX_LAYER_CHANNELS:  # refused before any solving, not after hours
+                raise FormatError(f"{c} channels; at most {MAX_LAYER_CHANNELS}", field="bn"
+                                  if has_bn else "affine.a")
             for fld, v in (("input.scale", inp.scale), ("input.zero_point", inp.zero_point)):
                 if isinstance(v, list) and len(v) != c:
                     raise FormatError(f"has {len(v)} entries, expected {c}", field=fld)

@@ -137,3 +137,12 @@ def test_internal_error_is_one_line_with_its_own_status(tmp_path, capsys, monkey
     err = capsys.readouterr().err
     assert rc == 3 and len(err.strip().splitlines()) == 1
     assert "internal error" in err and "report" in err
+
+
+def test_too_many_channels_are_refused_before_solving(tmp_path, capsys, monkeypatch):
+    import exactbn.formats as formats
+
+    monkeypatch.setattr(formats, "MAX_LAYER_CHANNELS", 4)
+    text = _with(BASE, ["affine"], {"a": [0.5] * 5, "b": [0.0] * 5})
+    rc, err = _solve(tmp_path, capsys, text)
+    assert rc == 2 and "5 channels; at most 4" in err and "affine.a" in err
