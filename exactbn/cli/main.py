@@ -103,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("exactbn: interrupted")
         return 130
-    except BrokenPipeError:  # e.g. `exactbn solve ... | head`
-        return 0
+    except BrokenPipeError:  # e.g. `exactbn verify ... | head`: never a success status
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes it at exit
+        except OSError:
+            pass
+        return 141
     except Exception as e:  # noqa: BLE001 - the last line of defence, never a traceback
         if os.environ.get("EXACTBN_TRACEBACK"):
             raise
