@@ -24,6 +24,26 @@ def _positive(text: str) -> int:
     return v
 
 
+MAX_VECTORS = 10_000_000
+
+
+def _vectors(text: str) -> int:
+    v = _positive(text)
+    if v > MAX_VECTORS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_VECTORS}, got {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= v < 1 << 32:
+        raise argparse.ArgumentTypeError(f"must be in 0..2^32-1, got {v}")
+    return v
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "sim",
@@ -37,12 +57,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_unit_options(p)
     p.add_argument("--simulator", choices=SIM_CHOICES, default="verilator",
                    help="verilator (default), icarus, or both")
-    p.add_argument("--vectors", type=_positive, default=2000, metavar="N",
+    p.add_argument("--vectors", type=_vectors, default=2000, metavar="N",
                    help="random inputs per channel on top of every transition point, saturation "
                    "boundary, tie and extreme (W_X <= 10: every input anyway); default 2000")
     p.add_argument("--waves", action="store_true",
                    help="record an FST waveform (always kept on failure)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--seed", type=_seed, default=1, help="random seed, 0..2^32-1 (default 1)")
     p.add_argument("--scenarios", metavar="LIST",
                    help="comma-separated subset of full_rate,random_gaps,backpressure,"
                    "reset_mid_stream,reprogram")

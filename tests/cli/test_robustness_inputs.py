@@ -146,3 +146,12 @@ def test_too_many_channels_are_refused_before_solving(tmp_path, capsys, monkeypa
     text = _with(BASE, ["affine"], {"a": [0.5] * 5, "b": [0.0] * 5})
     rc, err = _solve(tmp_path, capsys, text)
     assert rc == 2 and "5 channels; at most 4" in err and "affine.a" in err
+
+
+@pytest.mark.parametrize("opt", [["--seed", "-5"], ["--seed", str(1 << 32)],
+                                 ["--vectors", str(10**12)]])
+def test_sim_options_the_bench_cannot_take_are_usage_errors(tmp_path, capsys, opt):
+    """A negative seed used to crash inside the bench and print 'sim: FAIL' (exit 1)."""
+    with pytest.raises(SystemExit) as e:
+        main(["sim", str(tmp_path / "s.json"), *opt])
+    assert e.value.code == 2 and opt[0] in capsys.readouterr().err
