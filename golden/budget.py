@@ -24,14 +24,17 @@ branch-and-bound over (N, [M1, M2]) with that bound visits single M only where t
 beat the best found. The bound is taken both with B's limits and, centred on the range's
 middle, without them (whichever is tighter). When the node limit is reached the count is
 the best found and ``lower_bound`` is certified: no in-budget triple has fewer mismatches.
-Inputs are enumerated, so this path is for ranges up to ``X_ENUM_LIMIT`` inputs; beyond,
-the caller's candidate search is used and the lower bound is the trivial one.
+Inputs are enumerated, so this path is for ranges up to ``X_ENUM_LIMIT`` inputs. Beyond,
+the search runs on the inputs next to the level transitions only: its count there is a
+certified lower bound for the whole range (a subset never has more mismatches), and its
+best triple, re-counted on the whole range, competes with the caller's candidate search.
 """
 
 from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -39,10 +42,12 @@ from .constraints import bound_lower, bound_upper, lower_hull, upper_hull
 from .staircase import Staircase
 
 __all__ = ["BudgetLimits", "limits_for", "exact_in_budget", "fewest_mismatches", "n_cap",
-           "BestInexact", "X_ENUM_LIMIT", "NODE_LIMIT"]
+           "BestInexact", "X_ENUM_LIMIT", "NODE_LIMIT", "NODE_LIMIT_SUBSET",
+           "transition_inputs"]
 
-X_ENUM_LIMIT = 1 << 16  # inputs per channel the mismatch search enumerates
+X_ENUM_LIMIT = 1 << 12  # inputs per channel the mismatch search enumerates
 NODE_LIMIT = 4000  # branch-and-bound nodes per channel before a lower bound is reported
+NODE_LIMIT_SUBSET = 400  # the same, on the transition inputs of a wider range
 
 Point = tuple[int, int]
 
@@ -196,43 +201,69 @@ class BestInexact:
 
 
 class _Channel:
-    """Per-input reference levels and the scaled agreement bounds at each N."""
+    """Per-input reference levels (all inputs, or a subset) and the scaled level bounds."""
 
-    def __init__(self, st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetLimits):
+    def __init__(self, st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetLimits,
+                 xs: np.ndarray | None = None):
         counts = [e - f + 1 for f, e in zip(st.first, st.last, strict=True)]
-        self.x = np.arange(st.lo, st.hi + 1, dtype=np.int64)
-        self.level_idx = np.repeat(np.arange(len(st.levels)), counts)
+        if xs is None:
+            self.x = np.arange(st.lo, st.hi + 1, dtype=np.int64)
+            self.level_idx = np.repeat(np.arange(len(st.levels)), counts)
+        else:
+            self.x = np.asarray(xs, dtype=np.int64)
+            self.level_idx = np.searchsorted(np.asarray(st.first, dtype=np.int64), self.x,
+                                             side="right") - 1
         self.total = int(self.x.size)
-        self.counts = counts
         self.st, self.hw, self.qmin, self.qmax, self.lim = st, hw, qmin, qmax, lim
         self.centre = (st.lo + st.hi) // 2
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.span = max(abs(st.lo), abs(st.hi), 1)
+        self._cache: dict[int, tuple[list, list, int]] = {}
 
-    def bounds(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per input: the smallest and largest M*x + B giving its reference level (object)."""
+    def bounds(self, n: int) -> tuple[list, list, int]:
+        """Per level: smallest / largest M*x + B giving it (None = unbounded), and max |.|."""
         if n not in self._cache:
             lo_t = [bound_lower(t, n, self.hw) if t > self.qmin else None for t in self.st.levels]
             hi_t = [bound_upper(t + 1, n, self.hw) if t < self.qmax else None
                     for t in self.st.levels]
-            self._cache[n] = (np.array(lo_t, dtype=object)[self.level_idx],
-                              np.array(hi_t, dtype=object)[self.level_idx])
+            big = max((abs(v) for v in lo_t + hi_t if v is not None), default=0)
+            self._cache[n] = (lo_t, hi_t, big)
         return self._cache[n]
 
 
-def _intervals(ch: _Channel, n: int, m1: int, m2: int, centred: bool):
-    """Per input: the B interval (union over M in [m1, m2]); None ends are unbounded."""
-    L, U = ch.bounds(n)
+_SAFE = 1 << 61
+
+
+def _interval_arrays(ch: _Channel, n: int, m1: int, m2: int, centred: bool):
+    """Per input: [start, end] of the B values (union over M in [m1, m2]) that agree.
+
+    int64 when every value provably fits, Python ints otherwise; unbounded ends become
+    sentinels beyond every reachable value (clipped to B's limits unless ``centred``).
+    """
+    lo_t, hi_t, big = ch.bounds(n)
     x = ch.x - ch.centre if centred else ch.x
-    xo = x.astype(object)
+    mm = max(abs(m1), abs(m2))
+    reach = big + mm * (2 * ch.span + 1) + 2
+    lim = ch.lim
+    if not centred:
+        reach = max(reach, abs(lim.b_lo or 0), abs(lim.b_hi or 0))
+    dt = np.int64 if reach < _SAFE // 4 else object
+    sentinel = _SAFE // 2 if dt is np.int64 else 1 << (reach.bit_length() + 2)
+    lvl_lo = np.array([-sentinel if v is None else v for v in lo_t], dtype=dt)
+    lvl_hi = np.array([sentinel if v is None else v for v in hi_t], dtype=dt)
+    open_lo = np.array([v is None for v in lo_t])[ch.level_idx]
+    open_hi = np.array([v is None for v in hi_t])[ch.level_idx]
+    xd = x.astype(dt)
     pos = x >= 0
-    lo = np.where(pos, m2 * xo, m1 * xo)  # subtracted from L
-    hi = np.where(pos, m1 * xo, m2 * xo)  # subtracted from U
-    return L, U, lo, hi
-
-
-def _finite(L, off, default):
-    return np.array([default if v is None else v - o for v, o in zip(L, off, strict=True)],
-                    dtype=object)
+    starts = lvl_lo[ch.level_idx] - np.where(pos, xd * m2, xd * m1)
+    ends = lvl_hi[ch.level_idx] - np.where(pos, xd * m1, xd * m2)
+    starts = np.where(open_lo, -sentinel, starts)
+    ends = np.where(open_hi, sentinel, ends)
+    if not centred:
+        if lim.b_lo is not None:
+            starts = np.maximum(starts, lim.b_lo)
+        if lim.b_hi is not None:
+            ends = np.minimum(ends, lim.b_hi)
+    return starts, ends, sentinel
 
 
 def _stab_max(starts, ends) -> int:
@@ -246,35 +277,18 @@ def _stab_max(starts, ends) -> int:
     return int(active.max())
 
 
-def _clip_b(ch: _Channel, starts, ends, centred: bool, big: int):
-    lim = ch.lim
-    if centred:
-        return starts, ends
-    if lim.b_lo is not None:
-        starts = np.maximum(starts, lim.b_lo)
-    if lim.b_hi is not None:
-        ends = np.minimum(ends, lim.b_hi)
-    return starts, ends
-
-
 def _upper_bound(ch: _Channel, n: int, m1: int, m2: int) -> int:
-    """Most agreeing inputs of any M in [m1, m2] (mirrored, same sign or zero) and any B."""
+    """Most agreeing inputs of any M in [m1, m2] and any in-budget B."""
     best = ch.total
-    big = 1 << 200
     for centred in (False, True):
-        L, U, lo, hi = _intervals(ch, n, m1, m2, centred)
-        starts = _finite(L, lo, -big)
-        ends = _finite(U, hi, big)
-        starts, ends = _clip_b(ch, starts, ends, centred, big)
+        starts, ends, _ = _interval_arrays(ch, n, m1, m2, centred)
         best = min(best, _stab_max(starts, ends))
     return best
 
 
 def _exact_best_b(ch: _Channel, n: int, m: int) -> tuple[int, int]:
     """(agreeing inputs, B) for this (N, M): the deepest B, the one closest to 0 on ties."""
-    big = 1 << 200
-    L, U, lo, hi = _intervals(ch, n, m, m, False)
-    starts, ends = _clip_b(ch, _finite(L, lo, -big), _finite(U, hi, big), False, big)
+    starts, ends, sentinel = _interval_arrays(ch, n, m, m, False)
     ok = starts <= ends
     s, e = np.sort(starts[ok]), np.sort(ends[ok])
     lim = ch.lim
@@ -286,13 +300,13 @@ def _exact_best_b(ch: _Channel, n: int, m: int) -> tuple[int, int]:
     top = int(active.max())
     best_b = None
     for k in np.nonzero(active == top)[0]:
-        a = us[k]
-        nxt = us[k + 1] - 1 if k + 1 < us.size else None
-        j = np.searchsorted(e, a, side="left")
-        t = e[j] if j < e.size else None
+        a = int(us[k])
+        nxt = int(us[k + 1]) - 1 if k + 1 < us.size else None
+        j = int(np.searchsorted(e, a, side="left"))
+        t = int(e[j]) if j < e.size else None
         end = t if nxt is None else (nxt if t is None else min(nxt, t))
-        a_ = None if a <= -big // 2 else int(a)
-        end_ = None if end is None or end >= big // 2 else int(end)
+        a_ = None if a <= -sentinel else a
+        end_ = None if end is None or end >= sentinel else end
         b = _closest_to_zero(a_, end_)
         if best_b is None or (abs(b), b < 0) < (abs(best_b), best_b < 0):
             best_b = b
@@ -300,13 +314,37 @@ def _exact_best_b(ch: _Channel, n: int, m: int) -> tuple[int, int]:
     return top, best_b
 
 
+def transition_inputs(st: Staircase, reach: int = 2) -> np.ndarray:
+    """Mirrored inputs within ``reach`` of a level transition (and the range ends)."""
+    pts: set[int] = {st.lo, st.hi}
+    for f, e in zip(st.first, st.last, strict=True):
+        for v in (f, e):
+            pts.update(range(v - reach, v + reach + 1))
+    return np.array(sorted(p for p in pts if st.lo <= p <= st.hi), dtype=np.int64)
+
+
 def fewest_mismatches(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetLimits,
-                      node_limit: int = NODE_LIMIT) -> BestInexact:
-    """Branch-and-bound over (N, M) for the fewest mismatches (see the module docstring)."""
-    ch = _Channel(st, hw, qmin, qmax, lim)
+                      slope: Fraction, node_limit: int = NODE_LIMIT,
+                      xs: np.ndarray | None = None) -> BestInexact:
+    """Branch-and-bound over (N, M) for the fewest mismatches (see the module docstring).
+
+    ``slope`` is the mirrored a (a first incumbent per N is M = round(slope * 2^N)).
+    With ``xs`` only those (mirrored) inputs count: the result's lower bound is then a
+    lower bound for the whole range too (fewer inputs never have more mismatches).
+    """
+    ch = _Channel(st, hw, qmin, qmax, lim, xs)
     total = ch.total
     best: tuple | None = None  # (mismatches, N, |M|, |B|, M < 0, B < 0, M, B)
     heap: list = []
+    done: set[tuple[int, int]] = set()
+
+    def leaf(n: int, m: int) -> None:
+        nonlocal best
+        done.add((n, m))
+        agree, b = _exact_best_b(ch, n, m)
+        key = (total - agree, n, abs(m), abs(b), m < 0, b < 0, m, b)
+        if best is None or key < best:
+            best = key
 
     def push(n: int, m1: int, m2: int) -> None:
         if m1 > m2:
@@ -317,6 +355,10 @@ def fewest_mismatches(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetL
 
     m_lo = lim.m_lo if lim.m_lo is not None else -(1 << 64)
     m_hi = lim.m_hi if lim.m_hi is not None else (1 << 64)
+    for n in lim.n_values:  # a first incumbent: the rounded slope at every N
+        m0 = min(max(round(slope * (1 << n)), m_lo), m_hi)
+        for m in {m0, min(m0 + 1, m_hi), max(m0 - 1, m_lo)}:
+            leaf(n, m)
     for n in lim.n_values:
         push(n, m_lo, min(-1, m_hi))
         if m_lo <= 0 <= m_hi:
@@ -338,10 +380,8 @@ def fewest_mismatches(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetL
         heapq.heappop(heap)
         nodes += 1
         if m1 == m2:
-            agree, b = _exact_best_b(ch, n, m1)
-            key = (total - agree, n, abs(m1), abs(b), m1 < 0, b < 0, m1, b)
-            if best is None or key < best:
-                best = key
+            if (n, m1) not in done:
+                leaf(n, m1)
             continue
         if m1 <= 0 <= m2:  # split off the signs first (the bound needs one sign)
             push(n, m1, -1)

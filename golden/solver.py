@@ -7,6 +7,13 @@ constraints change with N (ties become admissible), so N is searched upward with
 integer M-interval at each N; whether any N works is decided exactly from the slope interval
 (an empty interval, or a single non-dyadic point, or a tie that the rule sends the wrong way).
 Every answer is checked against every constraint before it is returned.
+
+Budget mode (widths of M and B, largest N) is decided exactly in golden/budget.py: an
+in-budget exact triple whenever one exists, else the fewest mismatches with a certified
+lower bound (``ChannelSolution.mismatches_lower_bound``; in a solved layer the list
+``mismatches_lower_bound`` beside ``mismatches``, present when a channel is inexact).
+Without a budget, a channel with no exact parameters gets the best of a candidate search
+(its count is exact, its optimality is not claimed: the lower bound is 1).
 """
 
 from __future__ import annotations
@@ -20,7 +27,14 @@ import numpy as np
 from exactbn.formats import FormatError, Layer, SolvedLayer, twos_width, unsigned_width
 
 from .affine import affine_from_bn
-from .budget import X_ENUM_LIMIT, exact_in_budget, fewest_mismatches, limits_for
+from .budget import (
+    NODE_LIMIT_SUBSET,
+    X_ENUM_LIMIT,
+    exact_in_budget,
+    fewest_mismatches,
+    limits_for,
+    transition_inputs,
+)
 from .constraints import (
     b_interval,
     bound_lower,
@@ -284,7 +298,7 @@ def _agreements(st: Staircase, m: int, bs: np.ndarray, n: int, hw_rounding: str,
 
 def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding, budget: Budget,
                   n_values) -> ChannelSolution:
-    """Fewest mismatching inputs among in-budget candidates (exact counts, no sampling).
+    """Fewest mismatching inputs among candidates (exact counts; used without a budget).
 
     Candidates: every N in ``n_values``; M = the rounded slope and its neighbours, and the
     ends of the exact M interval, clamped to the width; for each M, both ends of every
@@ -432,16 +446,17 @@ def _solve_budget(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
     if not approximate:
         return ChannelSolution(0, 0, 0, False, -1, -1, None, possible, n_min)
     if st.hi - st.lo + 1 <= X_ENUM_LIMIT:
-        best = fewest_mismatches(st, hw_rounding, qmin, qmax, lim)
+        best = fewest_mismatches(st, hw_rounding, qmin, qmax, lim, Fraction(a) * st.sign)
         mm, bb, n = best.M * st.sign, best.B, best.N
         cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
         assert cnt == best.mismatches, "segment count disagrees with the search"
         lower = best.lower_bound
-    else:  # too many inputs to enumerate: the candidate search, with the trivial bound
-        sol = _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding,
-                            budget, lim.n_values)
-        mm, bb, n, cnt, worst = sol.M, sol.B, sol.N, sol.mismatches, sol.max_abs_error
-        lower = min(1, cnt)
+    else:  # too many inputs to enumerate: search on the inputs next to the transitions
+        best = fewest_mismatches(st, hw_rounding, qmin, qmax, lim, Fraction(a) * st.sign,
+                                 node_limit=NODE_LIMIT_SUBSET, xs=transition_inputs(st))
+        mm, bb, n = best.M * st.sign, best.B, best.N
+        cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
+        lower = min(best.lower_bound, cnt)  # certified for the whole range too
     assert budget.fits(mm, bb, n)
     if not lim.complete:
         lower = 0

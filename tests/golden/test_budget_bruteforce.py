@@ -120,3 +120,41 @@ def test_budget_without_n_max_searches_up_to_the_proven_cap():
             assert sol.exact and (sol.N, abs(sol.M), abs(sol.B)) == want_exact
         else:
             assert sol.mismatches == fewest == sol.mismatches_lower_bound
+
+
+def test_wide_range_lower_bound_is_certified_against_brute_force():
+    """Beyond the enumeration limit the bound comes from the transition inputs: still valid."""
+    from exactbn.golden.budget import X_ENUM_LIMIT
+    rng = random.Random(3)
+    for k in range(12):
+        a = rng.choice((-1, 1)) * rng.uniform(0.002, 0.02)
+        b = rng.uniform(-3, 3)
+        lo = -rng.randint(X_ENUM_LIMIT // 2, X_ENUM_LIMIT)
+        hi = lo + X_ENUM_LIMIT + rng.randint(1, 500)
+        rounding, hw = ROUNDINGS[k % 4], ROUNDINGS[(k + 1) % 4]
+        budget = BUDGETS[k % len(BUDGETS)]
+        want_exact, fewest = brute(a, b, rounding, -8, 7, lo, hi, hw, budget)
+        sol = solve_channel(a, b, rounding, -8, 7, lo, hi, hw_rounding=hw, budget=budget)
+        x = np.arange(lo, hi + 1, dtype=np.int64)
+        wrong = int((integer_model(sol.M, sol.B, sol.N, x, -8, 7, hw)
+                     != reference(a, b, x, rounding, -8, 7)).sum())
+        assert wrong == sol.mismatches and budget.fits(sol.M, sol.B, sol.N)
+        if want_exact is not None:
+            assert sol.exact and (sol.N, abs(sol.M), abs(sol.B)) == want_exact
+        else:
+            assert sol.mismatches_lower_bound <= fewest <= sol.mismatches
+
+
+def test_solved_layer_records_the_certified_lower_bound():
+    from exactbn.golden.solver import solve_layer
+
+    from exactbn import formats
+    layer = formats.Layer(
+        "L", formats.InputSpec(16, True, range=[-300, 300]),
+        formats.OutputSpec(8, True, rounding="half_even", clip=[-128, 127]),
+        affine={"a": [0.0123456, 0.25], "b": [5.4321, 0.5]})
+    solved = solve_layer(layer, hw_rounding="floor", budget=Budget(4, 6, 6))
+    lower = solved.extra["mismatches_lower_bound"]
+    assert lower == solved.mismatches and all(m > 0 for m in solved.mismatches)
+    again = formats.SolvedLayer.from_json(solved.to_json())
+    assert again.extra["mismatches_lower_bound"] == lower
