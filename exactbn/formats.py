@@ -642,7 +642,7 @@ class SolvedLayer:
 
 MAX_INPUT_BYTES = int(os.environ.get("EXACTBN_MAX_INPUT_MB", "64")) << 20
 MAX_NESTING = 64
-MAX_INT_DIGITS = 400  # larger than any field needs (2^62 has 19 digits); far below int() limits
+MAX_INT_DIGITS = 1000  # above any field (2^62: 19 digits; float64 ratios < 700); below int()
 
 
 def check_input_file(path: str | os.PathLike, max_bytes: int | None = None) -> int:
