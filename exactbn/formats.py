@@ -640,15 +640,29 @@ class SolvedLayer:
 # ----------------------------------------------------------------------------- files
 
 
-MAX_INPUT_BYTES = int(os.environ.get("EXACTBN_MAX_INPUT_MB", "64")) << 20
+MAX_INPUT_BYTES: int | None = None  # None: $EXACTBN_MAX_INPUT_MB MiB, default 64
+MAX_MODEL_BYTES: int | None = None  # None: $EXACTBN_MAX_MODEL_MB MiB, default 2048
+
+
+def _limit(fixed: int | None, env: str, default_mb: int) -> int:
+    if fixed is not None:
+        return fixed
+    text = os.environ.get(env, str(default_mb))
+    try:
+        mb = int(text)
+    except ValueError:
+        mb = 0
+    if mb <= 0:
+        raise FormatError(f"{env}={text!r}: expected a positive number of MiB")
+    return mb << 20
 MAX_NESTING = 64
 MAX_INT_DIGITS = 1000  # above any field (2^62: 19 digits; float64 ratios < 700); below int()
 
 
-def check_input_file(path: str | os.PathLike, max_bytes: int | None = None) -> int:
+def check_input_file(path: str | os.PathLike, *, model: bool = False) -> int:
     """Refuse what cannot be a sane input before reading it: a missing path, a directory, a
-    FIFO or device (reading would hang or never end) or a file above ``max_bytes``.
-    Returns the size in bytes."""
+    FIFO or device (reading would hang or never end) or a file above the size limit
+    (``model``: the larger limit for model files). Returns the size in bytes."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -659,10 +673,12 @@ def check_input_file(path: str | os.PathLike, max_bytes: int | None = None) -> i
         raise FormatError("is a directory, expected a file", file=path)
     if not stat.S_ISREG(st.st_mode):
         raise FormatError("is not a regular file (a FIFO, socket or device?)", file=path)
-    max_bytes = MAX_INPUT_BYTES if max_bytes is None else max_bytes
+    env = "EXACTBN_MAX_MODEL_MB" if model else "EXACTBN_MAX_INPUT_MB"
+    max_bytes = (_limit(MAX_MODEL_BYTES, env, 2048) if model
+                 else _limit(MAX_INPUT_BYTES, env, 64))
     if st.st_size > max_bytes:
-        raise FormatError(f"is {st.st_size} bytes, above the {max_bytes / 2**20:g} MiB input limit "
-                          "(EXACTBN_MAX_INPUT_MB)", file=path)
+        raise FormatError(f"is {st.st_size} bytes, above the {max_bytes / 2**20:g} MiB input "
+                          f"limit ({env})", file=path)
     return st.st_size
 
 

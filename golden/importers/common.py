@@ -6,7 +6,6 @@ by :func:`exactbn.formats.parse_layers`; nothing downstream knows which importer
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -18,7 +17,6 @@ from exactbn.formats import FormatError, Layer, parse_layers, twos_width, unsign
 from ..affine import affine_from_bn
 
 __all__ = [
-    "MAX_MODEL_BYTES",
     "Overrides",
     "ImportedLayer",
     "ImportResult",
@@ -30,10 +28,6 @@ __all__ = [
     "acc_input_spec",
     "finish",
 ]
-
-
-# Model files may be far larger than layer files (every weight), but never a FIFO or device.
-MAX_MODEL_BYTES = int(os.environ.get("EXACTBN_MAX_MODEL_MB", "2048")) << 20
 
 
 @dataclass

@@ -25,7 +25,6 @@ import numpy as np
 from exactbn.formats import FormatError, check_input_file
 
 from .common import (
-    MAX_MODEL_BYTES,
     ImportedLayer,
     ImportResult,
     Overrides,
@@ -721,7 +720,7 @@ def import_onnx(path: str | os.PathLike, overrides: Overrides | None = None) -> 
         raise FormatError("reading ONNX needs the onnx package (pip install exactbn[onnx])",
                           file=str(path)) from None
     p = os.fspath(path)
-    check_input_file(p, MAX_MODEL_BYTES)  # a FIFO or device would hang the read
+    check_input_file(p, model=True)  # a FIFO or device would hang the read
     try:
         with open(p, "rb") as f:
             data = f.read()

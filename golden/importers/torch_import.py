@@ -24,7 +24,6 @@ import numpy as np
 from exactbn.formats import FormatError, check_input_file
 
 from .common import (
-    MAX_MODEL_BYTES,
     ImportedLayer,
     ImportResult,
     Overrides,
@@ -259,7 +258,7 @@ def import_torch(path: str | os.PathLike, overrides: Overrides | None = None) ->
     except ImportError:
         raise FormatError("reading PyTorch files needs torch (pip install exactbn[torch])",
                           file=p) from None
-    check_input_file(p, MAX_MODEL_BYTES)  # a FIFO or device would hang torch.load
+    check_input_file(p, model=True)  # a FIFO or device would hang torch.load
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, pickled module (refused by weights_only), ...

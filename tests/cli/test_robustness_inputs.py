@@ -155,3 +155,9 @@ def test_sim_options_the_bench_cannot_take_are_usage_errors(tmp_path, capsys, op
     with pytest.raises(SystemExit) as e:
         main(["sim", str(tmp_path / "s.json"), *opt])
     assert e.value.code == 2 and opt[0] in capsys.readouterr().err
+
+
+def test_a_bad_size_limit_variable_is_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EXACTBN_MAX_INPUT_MB", "lots")
+    rc, err = _solve(tmp_path, capsys, json.dumps(BASE))
+    assert rc == 2 and "EXACTBN_MAX_INPUT_MB" in err
