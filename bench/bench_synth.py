@@ -1,4 +1,4 @@
-"""``make bench-synth``: the standard synthesis comparison (issue 10, DESIGN.md section 6).
+"""``make bench-synth``: the standard synthesis comparison (issue 10).
 
 Extends the bundled layers conv1_bn (16-bit signed in, int8 out) and conv2_bn_relu (16-bit
 signed in, uint4 ReLU out) to C = 64 channels (their channels repeated with gamma and beta

@@ -1,4 +1,4 @@
-"""Layer and solved files: dataclasses, validation and JSON I/O (DESIGN.md section 6).
+"""Layer and solved files: dataclasses, validation and JSON I/O.
 
 This is the neutral module that golden/, hw/, sim/ and the CLI all import. It knows the
 file shapes and checks every field, but none of the math: no reference, no integer model,

@@ -1,4 +1,9 @@
-"""BN + output quantization collapsed to one affine map in the integer domain (DESIGN.md s1)."""
+"""BN + output quantization collapsed to one affine map in the integer domain.
+
+a = gamma*s_in / (s_out*sqrt(var + eps)), b = (beta - gamma*mean/sqrt(var + eps))/s_out + z_out
+- a*z_in, computed once in float64 in this order; from then on a and b are exact binary
+rationals and q = clip(R(a*x + b), qmin, qmax) is decided exactly (golden/reference.py).
+"""
 
 from __future__ import annotations
 

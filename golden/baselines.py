@@ -1,4 +1,4 @@
-"""The usual alternatives, bit-exact, for the reports (DESIGN.md sections 5 and 6).
+"""The usual alternatives, bit-exact, for the reports.
 
 * Naive: round a and b independently to the 2^-N grid (rounding offset folded as the exact
   solver folds it), smallest exact N up to 64 (exactness is not monotone in N: search all).

@@ -1,4 +1,4 @@
-"""Integer constraints of the integer model against a staircase (DESIGN.md section 2).
+"""Integer constraints of the integer model against a staircase.
 
 For a staircase mirrored so that it rises (x' = sign*x), the integer model with M > 0 matches
 the reference on the whole range iff, at every lower point (x, l) and upper point (x, u),

@@ -1,7 +1,8 @@
 """The fast exact solver for the folded form (hw_rounding="floor"), many channels at once.
 
 Same answers as :func:`exactbn.golden.solver.solve_channel` (M, B, N, exact, certificate),
-computed by the direct route of DESIGN.md section 2 in numba:
+computed by the direct route (the open slope interval from hull pairs, no search over M or
+N) in numba:
 
 1. Level transitions ``first(t) = ceil((t - off - b) / a)`` in float64 (off = 0 for floor,
    1/2 otherwise). An estimate farther than a proven error bound from an integer is exact

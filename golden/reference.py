@@ -1,4 +1,4 @@
-"""The exact reference: clip(R(a*x + b), qmin, qmax) in real arithmetic (DESIGN.md section 1).
+"""The exact reference: clip(R(a*x + b), qmin, qmax) in real arithmetic.
 
 a and b are float64 numbers taken as the exact binary rationals they are; no float ever
 decides an output. Each channel's staircase thresholds are computed once with Python

@@ -1,4 +1,4 @@
-"""The exact solver: per channel the smallest N, then |M|, then |B| (DESIGN.md section 2).
+"""The exact solver: per channel the smallest N, then |M|, then |B|.
 
 Everything here is integer/rational arithmetic on Python ints. For the folded form
 (``hw_rounding="floor"``) the minimal N comes straight from the open slope interval

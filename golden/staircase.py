@@ -1,4 +1,4 @@
-"""Exact level transitions of q(x) = clip(R(a*x + b), qmin, qmax) (DESIGN.md section 2).
+"""Exact level transitions of q(x) = clip(R(a*x + b), qmin, qmax).
 
 ``a`` and ``b`` are float64 values taken as the exact binary rationals they are. Because
 R is monotone, q is a staircase in x; everything exact in golden/ (the reference, the

@@ -3,7 +3,7 @@
 With 2 stages the product is split by hand into DSP-sized partial products, each registered
 right at its multiplier's output, and combined with B in the next stage: the open flow maps
 ``a*b`` onto DSP blocks with their internal registers off and does not retime plain
-registers into them (DESIGN.md section 5), so only this split reaches the DSP's speed.
+registers into them, so only this split reaches the DSP's speed.
 
 With ``dspin=1`` the operands (x, m, and b alongside) are registered first, as ``x_r``,
 ``m_r``, ``b_i``: the multipliers then start from registers of their own instead of the

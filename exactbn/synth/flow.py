@@ -2,7 +2,7 @@
 
 One call of :func:`run_design` synthesizes one design (Verilog or RTLIL files) for one
 :class:`~exactbn.synth.targets.Target` and returns a dict with the fields of one
-``report.json`` entry (DESIGN.md section 6): resource counts from Yosys's ``stat -json`` and
+``report.json`` entry: resource counts from Yosys's ``stat -json`` and
 nextpnr's ``--report`` utilization, Fmax per seed and its median, the critical path of the
 median seed, whether the design fits, the exact commands and the tool versions. Nothing here
 renders reports or parses command lines.

@@ -1,9 +1,9 @@
 """The ceiling baseline: a bare pipelined ``W_X x W_M`` multiplier per lane.
 
 Registered inputs, the product split into DSP-sized partial products registered at the DSP
-outputs, a registered adder tree, registered outputs (DESIGN.md section 5). No stream
-interface, no parameter memory: the fastest a multiply of these widths runs in the flow,
-against which the unit's Fmax is measured.
+outputs, a registered adder tree, registered outputs (the open flow's DSP rule, see
+mult.py). No stream interface, no parameter memory: the fastest a multiply of these widths
+runs in the flow, against which the unit's Fmax is measured.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Shared pieces of the baseline designs: pipeline knobs, delays, ROM images, stream ports.
 
-The baselines use the unit's stream conventions (DESIGN.md section 6) so that the
+The baselines use the unit's stream conventions (hw/README.md, Ports) so that the
 comparison includes the same interface cost: flat ``s_axis_*``/``m_axis_*`` ports, a skid
 buffer in front (registered ``s_axis_tready``), one synchronous parameter read per beat
 addressed by ``s_axis_tuser`` (the channel group g; lane i is channel g*L + i), and a

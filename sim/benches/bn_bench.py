@@ -330,7 +330,7 @@ async def reprogram(dut):
 @cocotb.test()
 async def reprogram_live(dut):
     """RAM store: cfg writes while beats stream; each beat must use the parameters in effect
-    when it was accepted (every write whose handshake came before it; DESIGN.md section 6).
+    when it was accepted (every write whose handshake came before it; hw/README.md, RAM store).
 
     ROM store: not applicable (nothing to write).
     """

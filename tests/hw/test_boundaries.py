@@ -1,4 +1,4 @@
-"""Module boundaries (DESIGN.md section 6): hw/ is generated from plain parameters and
+"""Module boundaries: hw/ is generated from plain parameters and
 imports nothing from golden/ (reference, integer model, solver) or from the flows."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""RAM store (DESIGN.md section 6): writes take effect for every beat accepted after the
+"""RAM store (hw/README.md): writes take effect for every beat accepted after the
 write's handshake; reset does not clear the store; cfg_addr >= C changes nothing and sets the
 sticky cfg_error (cleared by reset); per-channel shifts get cfg_n, shared shifts do not."""
 
