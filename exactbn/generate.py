@@ -43,7 +43,7 @@ def unit_config_from_solved(
     store: str = "rom",
     pipeline: Pipeline | str | None = None,
     widths: tuple[int | None, int | None, int | None] | None = None,
-    name: str = "exactbn_bn",
+    name: str | None = "exactbn_bn",
     range_check: bool = False,
     allow_inexact: bool = False,
     dsp_width: int = 18,
@@ -52,7 +52,8 @@ def unit_config_from_solved(
 ) -> UnitConfig:
     """A :class:`UnitConfig` for ``layer``; shift mode and hw rounding come from the file.
 
-    ``widths`` = (W_M, W_B, W_N) overrides (None entries are auto-sized from the widest
+    ``name`` None = :func:`exactbn.hw.names.default_unit_name` of the layer (the CLI's
+    default). ``widths`` = (W_M, W_B, W_N) overrides (None entries are auto-sized from the widest
     parameter). Raises :class:`FormatError` naming the layer/channel/field on anything that
     does not fit (too-small widths, inexact channels without ``allow_inexact``, bad options).
     """
@@ -117,6 +118,10 @@ def unit_config_from_solved(
             range_check=range_check, x_ranges=layer.ranges() if range_check else (),
             dsp_width=dsp_width,
             param_memory=param_memory,
+    if name is None:
+        from exactbn.hw.names import default_unit_name
+
+        name = default_unit_name(layer.name)
         )
     except (TypeError, ValueError) as e:
         raise FormatError(str(e), **where) from None
@@ -386,3 +391,4 @@ def generate(solved_path: str, outdir: str, *, layer_name: str | None = None,
                       solved_sha256=file_sha256(solved_path), freq_mhz=freq_mhz, seed=seed)
     write_dir_atomic(outdir, files)
     return cfg, json.loads(files[f"{cfg.name}.json"])
+    options.setdefault("name", None)  # a kit's default name comes from its layer

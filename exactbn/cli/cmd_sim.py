@@ -69,7 +69,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--netlist", metavar="LIB",
                    help="gate-level instead: map the unit onto a standard-cell library "
                    "(asic = osu018, osu035, osu050, or PATH.lib with its cell models PATH.v) "
-                   "and run the kit's plain-Verilog bench on the netlist under Icarus")
+                   "and run the kit's plain-Verilog bench, then the cocotb regression "
+                   "(--vectors, --scenarios), on the netlist under Icarus")
     p.add_argument("-o", "--out", metavar="DIR", default="build/sim-runs",
                    help="run directory for logs, results, waveforms and the simulator build "
                    "cache (DIR/build-cache, or $EXACTBN_SIM_CACHE); nothing is written "
@@ -93,7 +94,8 @@ def run(args) -> int:
     if args.netlist:  # gate-level: exactbn.synth.gatesim
         from exactbn.synth.gatesim import run_cli
 
-        return run_cli(args.netlist, layer, cfg, Path(args.out), seed=args.seed)
+        return run_cli(args.netlist, layer, cfg, Path(args.out), seed=args.seed,
+                       vectors=args.vectors, scenarios=scenarios)
     sims = ("verilator", "icarus") if args.simulator == "both" else (args.simulator,)
     # Simulator builds are cached inside -o too (or in $EXACTBN_SIM_CACHE): nothing in the cwd.
     cache_root = Path(os.environ.get("EXACTBN_SIM_CACHE") or Path(args.out) / "build-cache")

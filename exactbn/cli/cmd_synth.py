@@ -113,12 +113,12 @@ def _command(args: argparse.Namespace) -> str:
     parts = ["exactbn", "synth", args.solved, "--target", args.target]
     for flag, val in (("--device", args.device), ("--library", args.library),
                       ("--freq", args.freq), ("--layer", args.layer),
-                      ("--widths", args.widths)):
+                      ("--widths", args.widths), ("--name", args.name)):
         if val is not None:
             parts += [flag, str(val)]
     parts += ["--seeds", args.seeds, "--jobs", str(args.jobs), "--designs", args.designs,
               "--lanes", str(args.lanes), "--lane-mode", args.lane_mode, "--store", args.store,
-              "--pipeline", args.pipeline, "--name", args.name]
+              "--pipeline", args.pipeline]
     if args.breakdown:
         parts.append("--breakdown")
     if args.range_check:

@@ -95,9 +95,22 @@ def gate_sim(layer, cfg, lib: Library, work: Path, *, netlist_cfg=None,
     return GateSimResult(passed, summary, work / "netlist.v", log, cells)
 
 
-def run_cli(spec: str, layer, cfg, out: Path, seed: int = 1) -> int:
-    """``exactbn sim --netlist LIB``: gate-level run, printed; 0 PASS, 1 FAIL or tool error.
-    A bad library raises UsageError (exit 2). ``asic`` means the default library, osu018."""
+def cocotb_on_netlist(layer, cfg, res: GateSimResult, run_dir: Path, *, vectors: int,
+                      seed: int = 1, scenarios: list[str] | None = None):
+    """The cocotb regression (Icarus) on the mapped netlist with the cell models."""
+    from exactbn.sim.regress import simulate_layer
+
+    text = res.netlist.read_text() + "\n" + (res.netlist.parent / "cells.v").read_text()
+    return simulate_layer(layer, cfg, "icarus", vectors=vectors, seed=seed,
+                          run_dir=run_dir, scenarios=scenarios, verilog=text,
+                          cache_root=run_dir / "build-cache")
+
+
+def run_cli(spec: str, layer, cfg, out: Path, seed: int = 1, vectors: int | None = None,
+            scenarios: list[str] | None = None) -> int:
+    """``exactbn sim --netlist LIB``: the kit bench, then (``vectors``) the cocotb regression,
+    on the gate-level netlist, printed; 0 PASS, 1 FAIL or tool error. A bad library raises
+    UsageError (exit 2). ``asic`` means the default library, osu018."""
     from exactbn.cli.main import UsageError
 
     from .libraries import resolve_library
@@ -115,7 +128,22 @@ def run_cli(spec: str, layer, cfg, out: Path, seed: int = 1) -> int:
     except SynthError as e:
         print(f"  error: {e}")
         return 1
-    print(f"  {res.cells} cells; {res.summary}")
+    print(f"  kit bench: {res.cells} cells; {res.summary}")
     print(f"  netlist: {res.netlist}\n  log: {res.log}")
-    print("sim: PASS" if res.passed else "sim: FAIL")
-    return 0 if res.passed else 1
+    ok = res.passed
+    if ok and vectors:
+        print(f"  cocotb regression on the netlist (Icarus, {vectors} vectors per channel)")
+        try:
+            rr = cocotb_on_netlist(layer, cfg, res, run_dir / "cocotb", vectors=vectors,
+                                   seed=seed, scenarios=scenarios)
+        except RuntimeError as e:
+            print(f"  error: {e}")
+            return 1
+        print(f"  {rr.summary()}")
+        for f in rr.failures:
+            print(f"  FAIL {f}")
+        if rr.first_mismatch:
+            print(f"  first mismatch: {rr.first_mismatch}")
+        ok = rr.passed
+    print("sim: PASS" if ok else "sim: FAIL")
+    return 0 if ok else 1

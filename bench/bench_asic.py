@@ -1,0 +1,113 @@
+"""``make bench-asic``: the standard comparison mapped to a standard-cell library (OSU018).
+
+The layers of ``make bench-synth`` (conv1_bn: int8 out, conv2_bn_relu: uint4 out, both grown
+to C = 64 channels, 16-bit signed inputs, per-channel and shared shift), the exactbn unit
+beside the ceiling multiplier, the TFLite-style requantizer and the threshold unit, for
+L in {1, 4} and the pipeline presets, each through ``exactbn synth --target asic``'s flow:
+Yosys/ABC onto the library, area from the Liberty areas, minimum period from OpenSTA.
+Baselines that do not depend on the shift mode or the pipeline are mapped once and shown in
+every group they belong to. One design at a time (``--jobs``).
+
+Writes bench/results/asic.json/.md/.png (``--stem``) (report structure of ``exactbn synth``). Rerun:
+``python -m bench.bench_asic`` (``--lanes``, ``--pipelines``, ``--layers``, ``--modes`` pick
+a subset of the matrix; ``--library``, ``--freq``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.bench_synth import CHANNELS, LAYERS, PIPELINES, standard_layers
+from exactbn.synth.designs import build_designs
+from exactbn.synth.flow import run_designs
+from exactbn.synth.report import write_report
+from exactbn.synth.targets import resolve_target
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _short(mode: str) -> str:
+    return "pc" if mode == "per-channel" else "sh"
+
+
+def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
+        stem: str = "asic") -> dict:
+    """Map every group's designs; write asic.{json,md,png}; return the report."""
+    target = resolve_target("asic", library)
+    layers = standard_layers()
+    designs, unique = [], {}
+    members: dict[str, list[tuple[str, str]]] = {}
+    for label, mode, lanes, pipe in groups:
+        group = f"{label}-L{lanes}-{pipe}-{_short(mode)}"
+        members[group] = []
+        keys = {"exactbn": group, "ceiling": f"{label}-L{lanes}-{_short(mode)}",
+                "tflite": f"{label}-L{lanes}-{pipe}", "threshold": f"{label}-L{lanes}-{pipe}"}
+        for kind, key in keys.items():
+            name = f"{kind}_{key}"
+            if name not in unique:
+                (d,) = build_designs(layers[(label, mode)], target, workroot / "src",
+                                     kinds=(kind,), tag=key, group=group, lanes=lanes,
+                                     pipeline=pipe, name="exactbn_bn")
+                unique[name] = d
+                designs.append(d)
+            members[group].append((kind, name))
+    say(f"asic {target.device}: {len(groups)} groups, {len(designs)} distinct designs")
+    t0 = time.monotonic()
+    results = {e["name"]: e for e in run_designs(designs, target, workroot / "work", (),
+                                                 freq, jobs, say)}
+    entries = []
+    for group, items in members.items():
+        for kind, name in items:
+            e = copy.deepcopy(results[name])
+            cfg = dict(e.get("config") or {})
+            if cfg.get("group") != group:
+                e["shared_run"] = name
+                cfg["group"] = group
+                e["config"] = cfg
+            e["name"] = f"{kind}_{group}"
+            e.pop("netlist", None)  # lives in a temporary directory
+            entries.append(e)
+    meta = {"command": "python -m bench.bench_asic " + " ".join(sys.argv[1:]),
+            "target": "asic", "device": target.device,
+            "library": str(target.library.liberty), "freq_mhz": freq, "channels": CHANNELS,
+            "layers": {lab: name for lab, name in LAYERS},
+            "groups": [list(g) for g in groups],
+            "elapsed_s": round(time.monotonic() - t0, 1)}
+    return write_report(RESULTS, entries, meta, stem=stem)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_asic", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--library", default="osu018")
+    ap.add_argument("--freq", type=float, default=200.0, help="MHz (ABC -D, OpenSTA slack)")
+    ap.add_argument("--lanes", default="1,4")
+    ap.add_argument("--pipelines", default=",".join(PIPELINES))
+    ap.add_argument("--layers", default=",".join(lab for lab, _ in LAYERS))
+    ap.add_argument("--modes", default="per-channel,shared")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--stem", default="asic", help="results file name (default asic)")
+    args = ap.parse_args(argv)
+    groups = [(lab, mode, int(lanes), pipe) for lab in args.layers.split(",")
+              for mode in args.modes.split(",") for lanes in args.lanes.split(",")
+              for pipe in args.pipelines.split(",")]
+
+    def say(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench_asic_") as tmp:
+        rep = run(groups, args.library, args.freq, args.jobs, Path(tmp), say, args.stem)
+    for r in rep["ratios"]:
+        print(f"{r['group']}: area/TFLite {r.get('area_vs_tflite')}, period/ceiling "
+              f"{r.get('period_vs_ceiling')}, area/threshold {r.get('area_vs_threshold')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
