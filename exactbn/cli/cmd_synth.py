@@ -116,7 +116,9 @@ def _command(args: argparse.Namespace) -> str:
                       ("--widths", args.widths), ("--name", args.name)):
         if val is not None:
             parts += [flag, str(val)]
-    parts += ["--seeds", args.seeds, "--jobs", str(args.jobs), "--designs", args.designs,
+    if args.target != "asic":  # asic: no placer, no seeds
+        parts += ["--seeds", args.seeds]
+    parts += ["--jobs", str(args.jobs), "--designs", args.designs,
               "--lanes", str(args.lanes), "--lane-mode", args.lane_mode, "--store", args.store,
               "--pipeline", args.pipeline]
     if args.breakdown:
@@ -179,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         designs = build_designs(layer, target, tmp / "src", kinds=kinds, file=args.solved,
                                 **options)
         say(f"exactbn synth: {len(designs)} design(s) on {target.name} {target.device}, "
-            f"seeds {seeds}, {jobs} job(s)")
+            + (f"seeds {seeds}, " if target.library is None else "") + f"{jobs} job(s)")
         t0 = time.monotonic()
         entries = run_designs(designs, target, tmp / "work", seeds, freq, jobs, say,
                               breakdown=args.breakdown)
