@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from exactbn.formats import twos_width, unsigned_width
 
+from .names import name_problem
+
 __all__ = [
     "LANE_MODES",
     "PARAM_MEMORIES",
@@ -57,7 +59,8 @@ class Pipeline:
       memory can absorb it as its output register.
     - ``mult``: 0 = ``x*M + B`` combinational; 1 = one register after ``x*M + B``;
       2 = the product split into DSP-sized partial products registered right at the DSP
-      outputs, then combined with B into a second register (DESIGN.md section 5).
+      outputs, then combined with B into a second register (the open flow does not retime plain
+      registers into a DSP, so this split is what reaches the DSP's speed).
     - ``shift``: registers inside/after the barrel shifter (capped at its number of levels;
       a shared shift has no levels, so 0).
     - ``round``: a register after the rounding stage (only when hw_rounding is not floor).
@@ -172,8 +175,8 @@ class UnitConfig:
         if self.param_memory not in PARAM_MEMORIES:
             raise ValueError(f"param_memory must be one of {', '.join(PARAM_MEMORIES)}, "
                              f"got {self.param_memory!r}")
-        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.name):
-            raise ValueError(f"name must be a Verilog identifier, got {self.name!r}")
+        if why := name_problem(self.name):  # keywords, length, identifier: hw/names.py
+            raise ValueError(f"name {why}")
         for k, allowed in (
             ("lane_mode", LANE_MODES),
             ("shift_mode", SHIFT_MODES),

@@ -4,7 +4,8 @@
 --name --range-check --allow-inexact``; ``unit_config_from_args(args, layer)`` turns the
 parsed values plus a :class:`~exactbn.formats.SolvedLayer` into an
 :class:`exactbn.hw.UnitConfig`. The shift mode and the hardware rounding always come from the
-solved file, never from a flag (DESIGN.md section 6).
+solved file, never from a flag: the solver chose them with the parameters and they are part of
+what it proved exact.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ __all__ = [
     "UNIT_OPTIONS_HELP",
 ]
 
-MAX_NAME = 64  # --name: a Verilog module name that also names the kit's files
-
 UNIT_OPTIONS_HELP = """\
 unit options: --lanes L (1..256, default 1); --lane-mode channels|pixels (channels: lane i of
 a beat with tuser=g is channel g*L+i; pixels: every lane is channel tuser); --store rom|ram
@@ -32,7 +31,7 @@ a beat with tuser=g is channel g*L+i; pixels: every lane is channel tuser); --st
 mult=0..2,shift=0..8,round=0..1,out=0..1,dspin=0..1 (missing keys as in default =
 mult=2,shift=1,round=1,out=1,dspin=0; deep has dspin=1: registers at the DSP inputs);
 --widths M,B,N register widths (empty or 'auto' entries are
-sized from the solved file, e.g. '24,,'); --name Verilog module name (default exactbn_bn);
+sized from the solved file, e.g. '24,,'); --name Verilog module name (default exactbn_<layer>);
 --range-check adds a sticky range_error output; --allow-inexact generates layers with
 channels that have no exact solution (reporting how many outputs differ)."""
 
@@ -74,8 +73,9 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
     g.add_argument("--widths", metavar="M,B,N",
                    help="register widths of M, B (two's complement) and the N field; "
                    "empty/auto entries are auto-sized (e.g. '24,,')")
-    g.add_argument("--name", default="exactbn_bn",
-                   help="Verilog module name (default exactbn_bn)")
+    g.add_argument("--name", default=None,
+                   help="Verilog module name, also the kit's file and FuseSoC core name "
+                   "(default exactbn_<layer>, made a Verilog identifier); no Verilog keyword")
     g.add_argument("--range-check", action="store_true",
                    help="flag inputs outside their channel's certified range (range_error)")
     g.add_argument("--param-memory", choices=("auto", "block", "distributed", "logic"),
@@ -114,15 +114,14 @@ def load_layer_from_args(args: argparse.Namespace, path: str) -> SolvedLayer:
 def unit_options_from_args(args: argparse.Namespace) -> dict:
     """Keyword options for :func:`exactbn.generate.unit_config_from_solved`."""
     from exactbn.hw.config import Pipeline
+    from exactbn.hw.names import name_problem
 
     try:
         pipeline = Pipeline.parse(args.pipeline)
     except ValueError as e:
         raise _usage_error(f"--pipeline: {e}") from None
-    if len(args.name) > MAX_NAME:  # it names files (NAME.v, NAME.core, ...) too
-        raise _usage_error(f"--name is {len(args.name)} characters long; at most {MAX_NAME}")
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.name):
-        raise _usage_error(f"--name must be a Verilog identifier, got {args.name!r}")
+    if args.name is not None and (why := name_problem(args.name)):
+        raise _usage_error(f"--name {why}")  # None: derived from the layer (generate.py)
     return {
         "lanes": args.lanes,
         "lane_mode": args.lane_mode,

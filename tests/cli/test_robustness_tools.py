@@ -46,7 +46,7 @@ def test_generate_uses_the_bundled_yosys_with_yosys_0_23_on_path(tmp_path, solve
     r = _exactbn(["generate", str(solved), "-o", str(tmp_path / "kit"), "-q"],
                  _env_with_fake_yosys(tmp_path), tmp_path)
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "kit" / "exactbn_bn.v").is_file()
+    assert (tmp_path / "kit" / "exactbn_L.v").is_file()
 
 
 def test_a_chosen_yosys_that_is_too_old_is_one_line_exit_2(tmp_path, solved):

@@ -43,7 +43,7 @@ def test_generates_kit(capsys, tmp_path, solved_file):
     rc, out, _ = _gen(capsys, solved_file, "--layer", "conv2_bn_relu", "-o", tmp_path / "k",
                       "--lanes", "2", "--store", "ram", "--pipeline", "mult=1,out=0")
     assert rc == 0 and "latency" in out
-    man = json.loads((tmp_path / "k" / "exactbn_bn.json").read_text())
+    man = json.loads((tmp_path / "k" / "exactbn_conv2_bn_relu.json").read_text())
     assert man["parameters"]["pipeline"] == "mult=1,shift=1,round=1,out=0"
 
 
@@ -102,7 +102,7 @@ def test_inexact_layer_refused_unless_allowed(capsys, tmp_path, solved):
     _bad(capsys, tmp_path, path, expect="2 channel(s) have no exact solution (1, 3); 17 input")
     rc, out, _ = _gen(capsys, path, "--allow-inexact", "-o", tmp_path / "k")
     assert rc == 0 and "INEXACT: 2 channel(s), 17 input value(s) differ" in out
-    man = json.loads((tmp_path / "k" / "exactbn_bn.json").read_text())
+    man = json.loads((tmp_path / "k" / "exactbn_tie_affine.json").read_text())
     assert man["exactness"] == {**man["exactness"], "exact": False, "inexact_channels": [1, 3],
                                 "differing_outputs": 17}
 
