@@ -16,6 +16,9 @@ console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty
 err_console = Console(stderr=True, highlight=False, markup=False)
 
 
+TRIPLE_MAX = 4096
+
+
 def parse_int_triple(text: str, option: str, names: tuple[str, str, str]) -> tuple:
     """'20,32,31' -> (20, 32, 31); '-' or an empty part means unlimited (None)."""
     parts = text.split(",")
@@ -35,6 +38,8 @@ def parse_int_triple(text: str, option: str, names: tuple[str, str, str]) -> tup
         if v < (0 if name == "N" else 1):
             raise UsageError(f"{option}: {name} must be {'>= 0' if name == 'N' else '>= 1'}, "
                              f"got {v}")
+        if v > TRIPLE_MAX:  # bit widths and shifts: anything larger is a typo, not hardware
+            raise UsageError(f"{option}: {name} must be at most {TRIPLE_MAX}, got {v}")
         out.append(v)
     return tuple(out)
 

@@ -161,3 +161,13 @@ def test_a_bad_size_limit_variable_is_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("EXACTBN_MAX_INPUT_MB", "lots")
     rc, err = _solve(tmp_path, capsys, json.dumps(BASE))
     assert rc == 2 and "EXACTBN_MAX_INPUT_MB" in err
+
+
+def test_a_budget_beyond_any_hardware_is_a_usage_error(tmp_path, capsys):
+    src = tmp_path / "layer.json"
+    src.write_text(json.dumps(BASE))
+    rc = main(["solve", str(src), "-o", str(tmp_path / "o.json"), "--budget",
+               "99999999999999999999,2,3"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--budget" in err and "at most" in err
+    assert not (tmp_path / "o.json").exists()
