@@ -9,7 +9,7 @@ from pathlib import Path
 
 from exactbn.cli.main import UsageError
 from exactbn.cli.unit_options import add_unit_options, load_layer_from_args, unit_config_from_args
-from exactbn.formats import FormatError, write_json_atomic
+from exactbn.formats import FormatError, safe_name, write_json_atomic
 
 
 def _depth(text: str) -> int:
@@ -39,8 +39,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "instead of generating the unit; the unit options are taken from the "
                    "manifest FILE.json beside it when present")
     p.add_argument("--depth", type=_depth, metavar="K",
-                   help="k-induction depth for every proof task (default: latency + 2 for the "
-                   "datapath, + 3 for the stream, + 4 for the hold-under-stall proof)")
+                   help="k-induction depth for every proof task (default: latency + 4 for the "
+                   "hold proof, + 3 for the stream, (latency + 1) * (stall bound + 1) for the "
+                   "datapath under stalls)")
     p.add_argument("-o", "--out", metavar="DIR", default="build/prove",
                    help="work directory: proof logs and counterexample VCDs (default build/prove)")
     return p
@@ -63,6 +64,7 @@ def _apply_manifest(path: Path, args) -> None:
 def run(args) -> int:
     from exactbn.hw import to_verilog
     from exactbn.sim.formal.prove import prove_unit
+    from exactbn.sim.formal.runner import WorkdirError
 
     layer = load_layer_from_args(args, args.solved)
     manifest = Path(args.verilog).with_suffix(".json") if args.verilog else None
@@ -82,8 +84,12 @@ def run(args) -> int:
             raise FormatError(f"no module named {cfg.name!r} (use --name)", file=str(vpath))
     else:
         verilog = to_verilog(cfg)
-    out = Path(args.out) / f"{layer.name}-{cfg.name}"
-    res = prove_unit(layer, cfg, verilog, out, depth=args.depth)
+    # Layer names come from ONNX node names: one safe file name, always inside -o.
+    out = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}")
+    try:
+        res = prove_unit(layer, cfg, verilog, out, depth=args.depth)
+    except WorkdirError as e:
+        raise UsageError(f"prove: {e}") from None
     write_json_atomic(out / "prove.json", res.to_json())
     times = ", ".join(f"{t.task} {t.status} {t.seconds:.1f} s" for t in res.tasks)
     print(f"prove {layer.name}: L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, {layer.shift_mode} "
@@ -91,7 +97,11 @@ def run(args) -> int:
           f"{cfg.latency}: {times}")
     if res.status == "PASS":
         print(f"PROVEN: the Verilog equals the integer model for every input of every channel, "
-              f"and the stream properties hold ({res.seconds:.1f} s)")
+              f"for the beats accepted, in order, under every valid/ready pattern, and the "
+              f"stream properties hold ({res.seconds:.1f} s)")
+        if cfg.store == "ram":
+            print("note: cfg writes while the output stalls longer than the datapath proof's "
+                  "stall bound are covered by the documented argument, not by the proof")
         print(_exactness_statement(layer))
         return 0
     print(f"{res.status}: {res.summary}")

@@ -3,21 +3,22 @@
 Three proofs together cover every input and every valid/ready pattern (see README in this
 directory for the argument):
 
-- ``datapath``: with ``m_axis_tready`` held high the pipeline is a fixed-latency pipe; every
-  output lane equals the integer model (``spec.py``) of the beat accepted ``latency`` cycles
-  before, with M, B, N from the solved file (ROM) or from a harness shadow of the ``cfg_*``
-  writes (RAM), never from the design's memory. The expected value is computed from the
-  unit's own multiplier operands (asserted equal to x and the model's M), so the product is
-  shared, not proven equal twice.
+- ``hold``: every flip-flop of the unit (a structural list, ``runner.list_state``; no name
+  excluded) keeps its value across an idle output stall (no handshake, reset or cfg change).
 - ``stream``: arbitrary valid/ready/reset/cfg traffic; a reference model of the skid buffer
   and the pipeline's valid/tuser/tlast chain (helper invariants tie the unit's registers to
   it), counters and one tracked beat: nothing lost, duplicated or reordered, tuser/tlast and
   x travel with their beat, stable output while stalled, reset discards beats in flight.
-- ``hold``: while the output stalls, every datapath register holds its value.
+- ``datapath``: data under stalls of at most S consecutive cycles; a reference skid buffer
+  and pipeline chain carry each accepted beat, and every output lane equals the integer model
+  (``spec.py``) of its beat, with M, B, N from the solved file (ROM) or from a harness shadow
+  of the ``cfg_*`` writes (RAM), never from the design's memory. The expected value is
+  computed from the unit's own multiplier operands (asserted equal to x and the model's M),
+  so the product is shared, not proven equal twice.
 
 Internal names come from ``BatchNormCore`` (core.mulL.x/m, or core.mulL.x_r/m_r with
 ``dspin``; core.valid_*, core.skid.*, store memories); they are reached through yosys
-``connect -set`` on flattened wires (``probes``).
+``connect -set`` on flattened wires (``probes``). Every probe is asserted, never assumed.
 """
 
 from __future__ import annotations
@@ -26,9 +27,17 @@ from dataclasses import dataclass, field
 
 from .spec import SpecShape, render_spec_module
 
-__all__ = ["Harness", "ModelParams", "render_harness", "TASKS"]
+__all__ = ["Harness", "ModelParams", "StateReg", "render_harness", "TASKS",
+           "default_stall_bound"]
 
-TASKS = ("datapath", "stream", "hold")
+TASKS = ("hold", "stream", "datapath")  # cheap structural checks first
+
+
+def default_stall_bound(cfg) -> int:
+    """Consecutive output-stall cycles the datapath task allows (README: why this suffices).
+    1 when the stream proof shows the output data stable under a stall (latency > 1), else 2
+    (so that every idle stall cycle's output is checked beside the one that takes a beat)."""
+    return 1 if cfg.latency > 1 else 2
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Harness:
     verilog: str
     probes: dict[str, str] = field(default_factory=dict)  # harness wire -> design wire
     renames: dict[str, str] = field(default_factory=dict)  # design wire -> plain name
+    dut_rtlil: str | None = None  # prove this netlist (hold: the structural listing's) not dut.v
 
 
 def _lit(width: int, v: int) -> str:
@@ -140,19 +150,37 @@ def _spec_shape(cfg, model: ModelParams) -> SpecShape:
     )
 
 
-def _datapath(cfg, model: ModelParams, top: str) -> Harness:
+def _datapath(cfg, model: ModelParams, top: str, stall_bound: int) -> Harness:
+    """Data under stalls: every output beat equals the integer model of the accepted beat.
+
+    ``m_axis_tready`` is free except that the output stalls at most ``stall_bound``
+    consecutive cycles (k-induction cannot flush a pipeline frozen for longer; the hold task
+    and the README's argument cover longer stalls). A reference skid buffer and pipeline chain
+    (the documented protocol, advancing on ``adv = !rv[last] | m_axis_tready``) carry each
+    accepted beat's x, tuser, tlast and the model's M, B, N; the expected q is computed at
+    stage k0 from the unit's multiplier operands (asserted equal to the slot's x and M) and
+    travels down the chain with ``adv``.
+    """
     w = _W()
     L, lat = cfg.lanes, cfg.latency
     wx, wq, wu = cfg.w_x, cfg.w_q, cfg.w_user
+    wp = L * wx + wu + 1  # skid payload: {last, user, data}
     c_bits = max(cfg.w_user + (L - 1).bit_length() + 1, cfg.channels.bit_length() + 1)
     wn = _n_width(cfg, model)
     w(render_spec_module(f"{top}_spec", _spec_shape(cfg, model)))
     _common(w, cfg, top)
-    w("  always @* assume(m_axis_tready);")
     _params(w, cfg, model, c_bits)
-    # Reference delay line: valid, x, tuser, tlast, expected q (one register per stage).
-    # The multiplier operands are compared at stage k0 (after the dspin operand registers,
-    # whose outputs feed the multipliers); M, B, N travel k0 stages alongside.
+    # The environment: the output stalls at most stall_bound consecutive cycles.
+    sb = max(stall_bound.bit_length() + 1, 2)
+    w("  wire stall = m_axis_tvalid & !m_axis_tready;",
+      f"  reg [{sb - 1}:0] stall_run = 0;",
+      "  always @(posedge clk) stall_run <= (stall && !rst) ? stall_run + 1'b1 : 0;",
+      f"  always @* if (stall) assume(stall_run < {stall_bound});")
+    # Reference skid buffer (the documented protocol, as in the stream proof).
+    w("  wire block = " + ("cfg_valid;" if cfg.store == "ram" else "1'b0;"),
+      "  reg r_ready = 1'b1, r_bv = 1'b0;", f"  reg [{wp - 1}:0] r_buf;")
+    # Reference pipeline slots 0..lat-1: valid, x, tuser, tlast; M, B, N up to stage k0;
+    # the expected q after it.
     k0 = cfg.stages["dspin"]
     for k in range(lat):
         w(f"  reg rv{k} = 1'b0; reg rl{k};", f"  reg [{wu - 1}:0] rg{k};",
@@ -163,20 +191,18 @@ def _datapath(cfg, model: ModelParams, top: str) -> Harness:
         for j in range(k0 + 1):
             w(f"  reg [{cfg.w_m - 1}:0] rM{lane}_{j}; reg [{cfg.w_b - 1}:0] rB{lane}_{j}; "
               f"reg [{wn - 1}:0] rN{lane}_{j};")
-    w("  always @(posedge clk) begin",
-      "    rv0 <= in_hs; rx0 <= s_axis_tdata; rg0 <= s_axis_tuser; rl0 <= s_axis_tlast;")
-    for lane in range(L):
-        c = _lane_channel(cfg, "s_axis_tuser", lane)
-        w(f"    rM{lane}_0 <= pM({c}); rB{lane}_0 <= pB({c}); rN{lane}_0 <= pN({c});")
-        for j in range(1, k0 + 1):
-            w(f"    rM{lane}_{j} <= rM{lane}_{j - 1}; rB{lane}_{j} <= rB{lane}_{j - 1}; "
-              f"rN{lane}_{j} <= rN{lane}_{j - 1};")
-    for k in range(1, lat):
-        q = f" rq{k} <= rq{k - 1};" if k > k0 else ""
-        w(f"    rv{k} <= rv{k - 1}; rg{k} <= rg{k - 1}; rl{k} <= rl{k - 1}; rx{k} <= rx{k - 1};"
-          + q)
-    w("    if (rst) begin " + " ".join(f"rv{k} <= 1'b0;" for k in range(lat)) + " end", "  end")
-    # Expected values at the parameter stage, from the unit's own multiplier operands.
+    last = lat - 1
+    # adv and take from the ports (asserted below to equal the reference's rv/r_ready):
+    # the unit and the reference then share one enable, which keeps the solver's case
+    # split over stall patterns small.
+    w("  wire adv = !m_axis_tvalid | m_axis_tready;",
+      "  wire take = s_axis_tvalid & s_axis_tready;",
+      "  wire so_valid = r_bv | take;",
+      f"  wire [{wp - 1}:0] s_pay = {{s_axis_tlast, s_axis_tuser, s_axis_tdata}};",
+      f"  wire [{wp - 1}:0] so_pay = r_bv ? r_buf : s_pay;",
+      f"  wire [{wu - 1}:0] so_user = so_pay[{L * wx + wu - 1}:{L * wx}];",
+      "  wire buf_next = r_bv ? !adv : (take & !adv);")
+    # Expected values at stage k0, from the unit's own multiplier operands.
     q_lanes = []
     for lane in range(L):
         w(f"  (* keep *) wire [{cfg.w_xs - 1}:0] opx{lane};",
@@ -184,6 +210,29 @@ def _datapath(cfg, model: ModelParams, top: str) -> Harness:
           f"  wire [{wq - 1}:0] eq{lane};",
           f"  {top}_spec spec{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}_{k0}), "
           f".n(rN{lane}_{k0}), .q(eq{lane}));")
+        q_lanes.append(f"eq{lane}")
+    w(f"  wire [{L * wq - 1}:0] rq{k0} = {{" + ", ".join(reversed(q_lanes)) + "};")
+    w("  always @(posedge clk) begin",
+      "    r_bv <= buf_next; r_ready <= !buf_next & !block;",
+      "    if (take & !adv) r_buf <= s_pay;",
+      "    if (adv) begin",
+      f"      rv0 <= so_valid; rx0 <= so_pay[{L * wx - 1}:0]; rg0 <= so_user; "
+      f"rl0 <= so_pay[{wp - 1}];")
+    for lane in range(L):
+        c = _lane_channel(cfg, "so_user", lane)
+        w(f"      rM{lane}_0 <= pM({c}); rB{lane}_0 <= pB({c}); rN{lane}_0 <= pN({c});")
+        for j in range(1, k0 + 1):
+            w(f"      rM{lane}_{j} <= rM{lane}_{j - 1}; rB{lane}_{j} <= rB{lane}_{j - 1}; "
+              f"rN{lane}_{j} <= rN{lane}_{j - 1};")
+    for k in range(1, lat):
+        q = f" rq{k} <= rq{k - 1};" if k > k0 else ""
+        w(f"      rv{k} <= rv{k - 1}; rg{k} <= rg{k - 1}; rl{k} <= rl{k - 1}; "
+          f"rx{k} <= rx{k - 1};" + q)
+    w("    end",
+      "    if (rst) begin r_bv <= 1'b0; r_ready <= 1'b1; "
+      + " ".join(f"rv{k} <= 1'b0;" for k in range(lat)) + " end",
+      "  end")
+    for lane in range(L):
         xl = f"rx{k0}[{(lane + 1) * wx - 1}:{lane * wx}]"
         if cfg.w_xs == wx:
             xe = xl
@@ -192,10 +241,8 @@ def _datapath(cfg, model: ModelParams, top: str) -> Harness:
         w(f"  always @* if (!init && rv{k0}) assert(opx{lane} == {xe});  // @opx {lane}",
           f"  always @* if (!init && rv{k0}) assert(opm{lane} == rM{lane}_{k0});  "
           f"// @opm {lane}")
-        q_lanes.append(f"eq{lane}")
-    w(f"  wire [{L * wq - 1}:0] rq{k0} = {{" + ", ".join(reversed(q_lanes)) + "};")
-    last = lat - 1
-    w(f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid",
+    w("  always @* if (!init) assert(s_axis_tready == r_ready);  // @ready",
+      f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid",
       f"  always @* if (!init && rv{last}) assert(m_axis_tdata == rq{last});  // @data",
       f"  always @* if (!init && rv{last}) assert(m_axis_tuser[{wu - 1}:0] == rg{last});"
       "  // @user",
@@ -361,35 +408,59 @@ def _stream(cfg, top: str) -> Harness:
     return Harness("stream", top, "\n".join(w.lines), probes, {})
 
 
-def _hold(cfg, top: str, registers: list[tuple[str, int]]) -> Harness:
-    """Every listed register keeps its value in a cycle where the output stalls."""
+@dataclass(frozen=True)
+class StateReg:
+    """One flip-flop cell of the flattened unit (memories mapped to flip-flops included).
+
+    ``wire``: the public wire the structural listing added on its Q output (the hold task
+    reads the listing's netlist, so this name exists whatever the unit's own names are);
+    ``label``: a readable name for messages only (never used to select or skip a register).
+    """
+
+    wire: str
+    label: str
+    width: int
+
+
+def _hold(cfg, top: str, registers: list[StateReg]) -> Harness:
+    """Every flip-flop keeps its value across an idle stall cycle.
+
+    Idle stall cycle: the output stalls (``m_axis_tvalid && !m_axis_tready``), no input
+    handshake, no reset, and (RAM) no cfg handshake and ``cfg_valid`` as in the cycle before.
+    A correct unit's skid buffer, ``s_axis_tready`` and ``cfg_error`` registers hold then too,
+    so no register is excluded.
+    """
     w = _W()
     _common(w, cfg, top)
     probes: dict[str, str] = {}
-    renames: dict[str, str] = {}
-    w("  reg past_stall = 1'b0;",
-      "  always @(posedge clk) past_stall <= m_axis_tvalid & !m_axis_tready & !rst;")
-    for k, (name, width) in enumerate(registers):
-        w(f"  (* keep *) wire [{width - 1}:0] hr{k};  // {name}",
-          f"  reg [{width - 1}:0] hp{k};", f"  always @(posedge clk) hp{k} <= hr{k};",
-          f"  always @* if (!init && past_stall) assert(hr{k} == hp{k});")
-        if "$" in name:
-            renames[f"dut.{name}"] = f"hold_reg{k}"
-            probes[f"hr{k}"] = f"hold_reg{k}"
-        else:
-            probes[f"hr{k}"] = f"dut.{name}"
+    if cfg.store == "ram":
+        w("  reg cv_prev;", "  always @(posedge clk) cv_prev <= cfg_valid;",
+          "  wire cfg_quiet = !cfg_hs && cfg_valid == cv_prev;")
+    else:
+        w("  wire cfg_quiet = 1'b1;")
+    w("  wire idle = m_axis_tvalid && !m_axis_tready && !in_hs && !rst && cfg_quiet;",
+      "  reg past_idle = 1'b0;",
+      "  always @(posedge clk) past_idle <= idle;")
+    for k, r in enumerate(registers):
+        w(f"  (* keep *) wire [{r.width - 1}:0] hr{k};  // {r.label}",
+          f"  reg [{r.width - 1}:0] hp{k};", f"  always @(posedge clk) hp{k} <= hr{k};",
+          f"  always @* if (!init && past_idle) assert(hr{k} == hp{k});")
+        probes[f"hr{k}"] = f"dut.{r.wire}"
     w("endmodule", "")
-    return Harness("hold", top, "\n".join(w.lines), probes, renames)
+    return Harness("hold", top, "\n".join(w.lines), probes, {})
 
 
 def render_harness(task: str, cfg, model: ModelParams | None = None,
-                   registers: list[tuple[str, int]] | None = None,
-                   top: str = "exactbn_formal") -> Harness:
-    """The harness for one proof task (``datapath`` needs ``model``, ``hold`` the registers)."""
+                   registers: list[StateReg] | None = None,
+                   top: str = "exactbn_formal", stall_bound: int | None = None) -> Harness:
+    """The harness for one proof task (``datapath`` needs ``model``, ``hold`` the registers
+    from ``runner.list_state``)."""
     if task == "datapath":
         if model is None:
             raise ValueError("the datapath proof needs the model parameters")
-        return _datapath(cfg, model, top)
+        if stall_bound is None:
+            stall_bound = default_stall_bound(cfg)
+        return _datapath(cfg, model, top, stall_bound)
     if task == "stream":
         return _stream(cfg, top)
     if task == "hold":

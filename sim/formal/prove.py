@@ -11,8 +11,14 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .harness import TASKS, ModelParams, render_harness
-from .runner import TaskResult, list_registers, run_task
+from .harness import TASKS, ModelParams, StateReg, default_stall_bound, render_harness
+from .runner import (
+    TaskResult,
+    list_state,
+    remove_workdir,
+    run_task,
+    stop_children_on_signals,
+)
 from .vcd import read_vcd
 
 __all__ = ["ProofResult", "prove_unit", "model_from_layer", "default_depth"]
@@ -38,13 +44,18 @@ def model_from_layer(layer) -> ModelParams:
                        layer.hw_rounding)
 
 
-_EXTRA_DEPTH = {"datapath": 2, "stream": 3, "hold": 4}
+_EXTRA_DEPTH = {"stream": 3, "hold": 4}
 
 
-def default_depth(cfg, task: str = "hold") -> int:
-    """k for k-induction per task: latency + 2 (datapath: one beat all the way through),
-    + 3 (stream), + 4 (hold: the base case must reach a stall with two different beats in
-    flight, which is what a register ignoring the stall needs to show itself)."""
+def default_depth(cfg, task: str = "hold", stall_bound: int | None = None) -> int:
+    """k for k-induction per task. datapath: (latency + 1) * (stall_bound + 1): with the
+    output stalled at most ``stall_bound`` cycles in a row, every pipeline stage and the skid
+    buffer are overwritten within the window; stream: latency + 3; hold: latency + 4 (the
+    base case must reach a stall with two different beats in flight, which is what a register
+    ignoring the stall needs to show itself)."""
+    if task == "datapath":
+        s = default_stall_bound(cfg) if stall_bound is None else stall_bound
+        return (cfg.latency + 1) * (s + 1)
     return cfg.latency + _EXTRA_DEPTH[task]
 
 
@@ -55,7 +66,7 @@ def _lane(v: int | None, lane: int, w: int, signed: bool) -> int | None:
     return u - (1 << w) if signed and u >> (w - 1) else u
 
 
-def _summarize(res: TaskResult, cfg, regs: list[tuple[str, int]] | None) -> str:
+def _summarize(res: TaskResult, cfg, regs: list[StateReg] | None) -> str:
     text = res.failed_text or "an assertion"
     tag = re.search(r"// @(\w+)(?: (\d+))?", text)
     step = res.failed_step
@@ -70,6 +81,9 @@ def _summarize(res: TaskResult, cfg, regs: list[tuple[str, int]] | None) -> str:
 
     lat = cfg.latency
     L = cfg.lanes
+    stalls = vals.get("stall")
+    n_stall = sum(1 for v in (stalls or [])[:at:2] if v)
+    stalled = f", after {n_stall} output stall cycle(s)" if stalls is not None else ""
     if tag and tag.group(1) == "data":
         got, want = get("m_axis_tdata"), get(f"rq{lat - 1}")
         g, xs = get(f"rg{lat - 1}"), get(f"rx{lat - 1}")
@@ -80,7 +94,7 @@ def _summarize(res: TaskResult, cfg, regs: list[tuple[str, int]] | None) -> str:
                 ch = g if cfg.lane_mode == "pixels" else (g or 0) * L + lane
                 x = _lane(xs, lane, cfg.w_x, cfg.x_signed)
                 return (f"datapath: channel {ch}, x = {x}: expected {b}, got {a} "
-                        f"(lane {lane}, step {step})")
+                        f"(lane {lane}, step {step}{stalled})")
     if tag and tag.group(1) in ("opm", "opx"):
         lane = int(tag.group(2))
         k0 = cfg.stages["dspin"]  # the operands are compared after the dspin registers
@@ -95,32 +109,49 @@ def _summarize(res: TaskResult, cfg, regs: list[tuple[str, int]] | None) -> str:
         return f"datapath: channel {ch}, x = {x}: the multiplier's x operand differs (step {step})"
     m = re.search(r"assert\(hr(\d+)", text)
     if res.task == "hold" and m and regs:
-        name = regs[int(m.group(1))][0]
-        return f"stream: pipeline register {name} changed while the output stalled (step {step})"
+        name = regs[int(m.group(1))].label
+        return (f"hold: register {name} changed while the output stalled with no handshake, "
+                f"cfg write or reset (it ignores the stall; step {step})")
     prop = text.split("assert(", 1)[-1].rsplit(");", 1)[0] if "assert(" in text else text
     return f"{res.task}: violated {prop} (step {step})"
 
 
 def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None = None,
                tasks: tuple[str, ...] = TASKS, keep: bool = False,
-               timeout_s: float = 1800) -> ProofResult:
+               timeout_s: float = 1800, stall_bound: int | None = None) -> ProofResult:
     """Prove ``verilog`` (a unit with ``cfg``'s ports and structure) against ``layer``.
 
-    Runs ``datapath``, ``stream`` and ``hold`` (see harness.py); stops at the first task that
+    Runs ``hold``, ``stream`` and ``datapath`` (see harness.py); stops at the first task that
     does not pass. The counterexample VCD of a failure is copied to ``outdir/cex_<task>.vcd``.
+    Work directories are created under ``outdir`` (marked, and only those are ever deleted);
+    the tool processes are ended on every exit path, signals included.
     """
     if cfg.range_check:
         raise ValueError("units with --range-check are not covered by the proof yet")
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
+    if stall_bound is None:
+        stall_bound = default_stall_bound(cfg)
+    with stop_children_on_signals():
+        return _prove(layer, cfg, verilog, out, depth, tasks, keep, timeout_s, stall_bound)
+
+
+def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[str, ...],
+           keep: bool, timeout_s: float, stall_bound: int) -> ProofResult:
     model = model_from_layer(layer)
     result = ProofResult("PASS")
     for task in tasks:
         regs = None
+        netlist = None
         if task == "hold":
-            regs = list_registers(verilog, cfg.name, out / "regs")
-        h = render_harness(task, cfg, model, regs)
-        k = depth or default_depth(cfg, task)
+            try:
+                netlist, regs = list_state(verilog, cfg.name, out / "state")
+            except ValueError as e:
+                result.status, result.summary = "ERROR", f"hold: {e}"
+                break
+        h = render_harness(task, cfg, model, regs, stall_bound=stall_bound)
+        h.dut_rtlil = netlist
+        k = depth or default_depth(cfg, task, stall_bound)
         r = run_task(h, verilog, out / task, k, timeout_s=timeout_s)
         result.tasks.append(r)
         result.seconds += r.seconds
@@ -142,6 +173,6 @@ def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None =
             break
     if not keep and result.status == "PASS":
         for r in result.tasks:
-            shutil.rmtree(r.workdir, ignore_errors=True)
-        shutil.rmtree(out / "regs", ignore_errors=True)
+            remove_workdir(Path(r.workdir))
+        remove_workdir(out / "state")
     return result

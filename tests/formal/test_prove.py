@@ -1,5 +1,10 @@
 """``exactbn prove`` on real generated units: passes on correct ones, fails with a
-counterexample (VCD + one-line summary) on deliberately broken ones."""
+counterexample (VCD + one-line summary) on deliberately broken ones.
+
+Broken units are made the way a user or an attacker edits a generated file: a regex on the
+Verilog text. No register is excluded from the proofs by its name, so renaming a wire to
+``err`` or into a ``skid.`` scope hides nothing.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from exactbn.sim.formal.prove import prove_unit
 from exactbn.generate import unit_config_from_solved
 
 sys.path.insert(0, str(Path(__file__).parent))
-from formal_layers import small_layer  # noqa: E402
+from formal_layers import edit_module, ignore_stall, rename_core_wire, small_layer  # noqa: E402
 
 pytestmark = [pytest.mark.formal, pytest.mark.xdist_group("formal")]
 
@@ -23,14 +28,19 @@ def _cfg(layer, **kw):
     return unit_config_from_solved(layer, lanes=kw.pop("lanes", 2), **kw)
 
 
-@pytest.mark.parametrize("store", ["rom", "ram"])
-@pytest.mark.parametrize("hw_rounding", ["floor", "half_even"])
-def test_proof_passes_on_correct_unit(tmp_path, store, hw_rounding):
+@pytest.mark.parametrize("store, lanes, hw_rounding, pipeline", [
+    ("rom", 1, "floor", "shallow"),
+    ("ram", 2, "floor", "shallow"),
+    pytest.param("rom", 2, "half_even", "default", marks=pytest.mark.slow),
+    pytest.param("ram", 1, "half_even", "default", marks=pytest.mark.slow),
+])
+def test_proof_passes_on_correct_unit(tmp_path, store, lanes, hw_rounding, pipeline):
     layer = small_layer(hw_rounding)
-    cfg = _cfg(layer, store=store)
+    cfg = _cfg(layer, store=store, lanes=lanes, pipeline=pipeline)
     res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path)
     assert res.status == "PASS", res.summary
-    assert [t.task for t in res.tasks] == ["datapath", "stream", "hold"]
+    assert [t.task for t in res.tasks] == ["hold", "stream", "datapath"]
+    assert not list(tmp_path.iterdir())  # work directories removed after a pass
 
 
 def test_proof_fails_on_one_memory_word_off(tmp_path):
@@ -43,36 +53,50 @@ def test_proof_fails_on_one_memory_word_off(tmp_path):
     assert res.vcd and Path(res.vcd).stat().st_size > 0
 
 
-def _break_stall(verilog: str) -> str:
-    """Make the partial-product register of lane 0 load every cycle, ignoring the stall."""
-    start = verilog.index("module \\exactbn_bn.core.mul0 ")
-    end = verilog.index("endmodule", start)
-    body = verilog[start:end]
-    new = re.sub(r"(\\\$\d+\s*= pp_0_0;\n\s*)if \(en\) begin", r"\1if (1'h1) begin", body, count=1)
-    assert new != body, "pattern for the pp register not found"
-    return verilog[:start] + new + verilog[end:]
-
-
 def test_proof_fails_on_register_ignoring_stall(tmp_path):
     layer = small_layer("floor")
     cfg = _cfg(layer)
-    res = prove_unit(layer, cfg, _break_stall(to_verilog(cfg)), tmp_path)
+    res = prove_unit(layer, cfg, ignore_stall(to_verilog(cfg), "core.mul0", "pp_0_0"),
+                     tmp_path)
     assert res.status == "FAIL"
-    assert "pp_0_0" in res.summary and "stalled" in res.summary
-    assert res.vcd
+    assert res.summary.startswith("hold: register core.mul0.pp_0_0 ")
+    assert "stalled" in res.summary and res.vcd
+
+
+@pytest.mark.parametrize("rename", ["err", "\\skid.r "])
+def test_rounding_register_ignoring_stall_is_caught_whatever_the_names(tmp_path, rename):
+    """The outside test's unit: the rounding register ignores the stall, and the core wire on
+    its output is renamed to `err` (or into a `skid.` scope). The old hold proof skipped
+    registers by such names and the datapath proof never stalled: reported PROVEN."""
+    layer = small_layer("half_even")
+    cfg = _cfg(layer)
+    assert cfg.stages["round"] == 1
+    verilog = rename_core_wire(ignore_stall(to_verilog(cfg), "core.round0", "r"), "r", rename)
+    res = prove_unit(layer, cfg, verilog, tmp_path)
+    assert res.status == "FAIL", res.summary
+    assert res.summary.startswith("hold: register ") and "stalled" in res.summary
+    assert re.search(r"round0\.r|core\.err|skid\.r", res.summary), res.summary
+
+
+def test_datapath_under_stalls_sees_wrong_data(tmp_path):
+    """Without the hold proof, the datapath task alone: the output beat after a one-cycle
+    stall differs from the integer model of its input."""
+    layer = small_layer("half_even")
+    cfg = _cfg(layer, lanes=1)
+    verilog = ignore_stall(to_verilog(cfg), "core.round0", "r")
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("datapath",))
+    assert res.status == "FAIL", res.summary
+    assert re.match(r"datapath: channel \d, x = -?\d+: expected -?\d+, got -?\d+ \(lane 0, "
+                    r"step \d+, after [1-9]\d* output stall cycle\(s\)\)", res.summary), res.summary
 
 
 def test_proof_fails_on_inverted_tie_rule(tmp_path):
     layer = small_layer("half_even")
     # The rounding stage rounds ties up when t is EVEN (the tie rule inverted).
     cfg = _cfg(layer)
-    verilog = to_verilog(cfg)
-    start = verilog.index("module \\exactbn_bn.core.round0 ")
-    end = verilog.index("endmodule", start)
-    body = verilog[start:end]
-    new = re.sub(r"(sticky \| )(\\port\$\d+\$0 \[\d+\])", r"\1~\2", body, count=1)
-    assert new != body, "pattern for the tie rule not found"
-    res = prove_unit(layer, cfg, verilog[:start] + new + verilog[end:], tmp_path)
+    verilog = edit_module(to_verilog(cfg), "core.round0", r"(sticky \| )(\\port\$\d+\$0 \[\d+\])",
+                    r"\1~\2")
+    res = prove_unit(layer, cfg, verilog, tmp_path)
     assert res.status == "FAIL"
     assert res.summary.startswith("datapath: channel ") and "expected" in res.summary
     assert res.vcd
@@ -85,21 +109,36 @@ def test_proof_passes_in_pixel_mode_with_shared_shift(tmp_path):
     assert res.status == "PASS", res.summary
 
 
-@pytest.mark.parametrize("store", ["rom", "ram"])
+@pytest.mark.parametrize("store", [
+    pytest.param("rom", marks=pytest.mark.slow),
+    pytest.param("ram", marks=pytest.mark.slow),
+])
 def test_proof_covers_dsp_operand_registers(tmp_path, store):
-    """``deep`` has ``dspin=1``: the proofs pass, and the operand register x_r ignoring the
-    stall is caught by the hold proof."""
+    """``deep`` has ``dspin=1``: the proofs pass."""
     layer = small_layer("half_even")
     cfg = _cfg(layer, store=store, pipeline="deep")
     assert cfg.stages["dspin"] == 1
-    verilog = to_verilog(cfg)
-    res = prove_unit(layer, cfg, verilog, tmp_path / "ok")
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path)
     assert res.status == "PASS", res.summary
-    start = verilog.index("module \\exactbn_bn.core.mul0 ")
-    end = verilog.index("endmodule", start)
-    body = verilog[start:end]
-    new = re.sub(r"(\\\$\d+\s*= x_r;\n\s*)if \(en\) begin", r"\1if (1'h1) begin", body, count=1)
-    assert new != body, "pattern for the x_r register not found"
-    res = prove_unit(layer, cfg, verilog[:start] + new + verilog[end:], tmp_path / "broken")
+
+
+def test_dsp_operand_register_ignoring_stall_fails(tmp_path):
+    layer = small_layer("half_even")
+    cfg = _cfg(layer, pipeline="deep")
+    verilog = ignore_stall(to_verilog(cfg), "core.mul0", "x_r")
+    res = prove_unit(layer, cfg, verilog, tmp_path)
     assert res.status == "FAIL"
     assert "x_r" in res.summary and "stalled" in res.summary
+
+
+def test_ram_cfg_error_register_is_not_excluded(tmp_path):
+    """cfg_error is checked like every register: made to toggle while the output stalls
+    (a register nobody excluded by name any more), the hold proof fails."""
+    layer = small_layer("floor")
+    cfg = _cfg(layer, store="ram", pipeline="shallow")
+    verilog = edit_module(to_verilog(cfg), "core.store",
+                    r"(always @\(posedge clk\)\n\s*)cfg_error <= \\\$\d+ ;",
+                    r"\1cfg_error <= ~cfg_error;")
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("hold",))
+    assert res.status == "FAIL", res.summary
+    assert "cfg_error" in res.summary

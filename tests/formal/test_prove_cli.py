@@ -12,7 +12,7 @@ from exactbn.cli.main import main
 from exactbn.formats import dump_solved
 
 sys.path.insert(0, str(Path(__file__).parent))
-from formal_layers import small_layer  # noqa: E402
+from formal_layers import ignore_stall, small_layer  # noqa: E402
 
 pytestmark = [pytest.mark.formal, pytest.mark.xdist_group("formal")]
 
@@ -25,7 +25,8 @@ def _solved(tmp_path: Path, **kw) -> Path:
 
 def test_cli_proves_tie_layer_and_fails_on_edited_verilog(tmp_path, capsys):
     solved = _solved(tmp_path, hw_rounding="half_even")
-    assert main(["prove", str(solved), "--lanes", "2", "-o", str(tmp_path / "ok")]) == 0
+    assert main(["prove", str(solved), "--lanes", "2", "--pipeline", "shallow",
+                 "-o", str(tmp_path / "ok")]) == 0
     out = capsys.readouterr().out
     assert "PROVEN" in out
     # hand-made parameters (no certificates, not minimal): the proof holds, exactness is
@@ -38,9 +39,9 @@ def test_cli_proves_tie_layer_and_fails_on_edited_verilog(tmp_path, capsys):
 
     wrong = small_layer("half_even", B=(1, -199, 3))
     v = tmp_path / "edited.v"
-    v.write_text(to_verilog(unit_config_from_solved(wrong, lanes=2)))
-    rc = main(["prove", str(solved), "--lanes", "2", "--verilog", str(v),
-               "-o", str(tmp_path / "bad")])
+    v.write_text(to_verilog(unit_config_from_solved(wrong, lanes=2, pipeline="shallow")))
+    rc = main(["prove", str(solved), "--lanes", "2", "--pipeline", "shallow", "--verilog", str(v),
+               "--name", "exactbn_bn", "-o", str(tmp_path / "bad")])
     out = capsys.readouterr().out
     assert rc == 1
     line = [ln for ln in out.splitlines() if ln.startswith("FAIL:")][0]
@@ -76,7 +77,7 @@ def test_cli_reads_manifest_beside_generated_verilog(tmp_path, capsys):
     solved = _solved(tmp_path, hw_rounding="half_even", shift_mode="shared")
     kit = tmp_path / "kit"
     assert main(["generate", str(solved), "-o", str(kit), "--lanes", "3", "--store", "ram",
-                 "--name", "bn_shared", "-q"]) == 0
+                 "--name", "bn_shared", "--pipeline", "shallow", "-q"]) == 0
     capsys.readouterr()
     # No unit options given: lanes, store and name come from kit/bn_shared.json.
     rc = main(["prove", str(solved), "--verilog", str(kit / "bn_shared.v"),
@@ -97,7 +98,53 @@ def test_cli_states_exact_and_proven_for_a_solved_layer(tmp_path, capsys):
                          "tie_affine")
     p = tmp_path / "tie.json"
     p.write_text(json.dumps(dump_solved([solve_layer(layer)])))
-    assert main(["prove", str(p), "-o", str(tmp_path / "out")]) == 0
+    assert main(["prove", str(p), "--pipeline", "shallow", "-o", str(tmp_path / "out")]) == 0
     assert ("layer tie_affine: exact for every x in [lo, hi] of every channel (certificates "
             "re-checked), and the Verilog equals the integer model for every input, proven."
             in capsys.readouterr().out)
+
+
+def _edited_unit(tmp_path: Path) -> Path:
+    """A unit whose partial-product register ignores the stall: the hold proof fails fast."""
+    from exactbn.hw import to_verilog
+
+    from exactbn.generate import unit_config_from_solved
+
+    v = to_verilog(unit_config_from_solved(small_layer(), lanes=2))
+    p = tmp_path / "edited.v"
+    p.write_text(ignore_stall(v, "core.mul0", "pp_0_0"))
+    return p
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "/abs/escaped", "a/../../b\\c"])
+def test_cli_layer_name_never_leaves_out(tmp_path, capsys, name):
+    """Layer names (from ONNX node names) become one safe file name inside -o."""
+    layer = small_layer()
+    obj = dump_solved([layer])
+    obj["layers"][0]["name"] = name
+    solved = tmp_path / "in" / "solved.json"
+    solved.parent.mkdir()
+    solved.write_text(json.dumps(obj))
+    out = tmp_path / "in" / "o"
+    rc = main(["prove", str(solved), "--lanes", "2", "--verilog", str(_edited_unit(tmp_path)),
+               "--name", "exactbn_bn", "-o", str(out)])
+    assert rc == 1, capsys.readouterr()
+    assert not Path("/abs").exists()
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    outside = [p for p in written if out not in p.parents
+               and p not in (solved, tmp_path / "edited.v")]
+    assert not outside, outside
+    (sub,) = list(out.iterdir())
+    assert "/" not in sub.name and not sub.name.startswith(".")
+
+
+def test_cli_never_deletes_a_directory_it_did_not_create(tmp_path, capsys):
+    solved = _solved(tmp_path)
+    out = tmp_path / "o"
+    mine = out / "small-exactbn_bn" / "hold"
+    mine.mkdir(parents=True)
+    (mine / "keep.txt").write_text("user data")
+    rc = main(["prove", str(solved), "--lanes", "2", "--name", "exactbn_bn", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "not created by exactbn prove" in err, err
+    assert (mine / "keep.txt").read_text() == "user data"
