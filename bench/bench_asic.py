@@ -36,8 +36,10 @@ def _short(mode: str) -> str:
 
 
 def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
-        stem: str = "asic") -> dict:
-    """Map every group's designs; write asic.{json,md,png}; return the report."""
+        stem: str = "asic", baseline_pipeline: str | None = None) -> dict:
+    """Map every group's designs; write asic.{json,md,png} after each design (``meta``
+    says how many are done), return the report. ``baseline_pipeline`` maps the TFLite-style
+    and threshold baselines at that one preset for every group (they are the slow ones)."""
     target = resolve_target("asic", library)
     layers = standard_layers()
     designs, unique = [], {}
@@ -45,24 +47,41 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
     for label, mode, lanes, pipe in groups:
         group = f"{label}-L{lanes}-{pipe}-{_short(mode)}"
         members[group] = []
+        bpipe = baseline_pipeline or pipe
         keys = {"exactbn": group, "ceiling": f"{label}-L{lanes}-{_short(mode)}",
-                "tflite": f"{label}-L{lanes}-{pipe}", "threshold": f"{label}-L{lanes}-{pipe}"}
+                "tflite": f"{label}-L{lanes}-{bpipe}",
+                "threshold": f"{label}-L{lanes}-{bpipe}"}
         for kind, key in keys.items():
             name = f"{kind}_{key}"
             if name not in unique:
                 (d,) = build_designs(layers[(label, mode)], target, workroot / "src",
                                      kinds=(kind,), tag=key, group=group, lanes=lanes,
-                                     pipeline=pipe, name="exactbn_bn")
+                                     pipeline=pipe if kind == "exactbn" else bpipe,
+                                     name="exactbn_bn")
                 unique[name] = d
                 designs.append(d)
             members[group].append((kind, name))
+    # the slow baselines last: a partial run still holds every unit and the ceiling
+    designs.sort(key=lambda d: ("exactbn", "ceiling", "threshold", "tflite").index(d.kind))
     say(f"asic {target.device}: {len(groups)} groups, {len(designs)} distinct designs")
     t0 = time.monotonic()
-    results = {e["name"]: e for e in run_designs(designs, target, workroot / "work", (),
-                                                 freq, jobs, say)}
+    results: dict[str, dict] = {}
+    rep: dict = {}
+    for k in range(0, len(designs), jobs):
+        for e in run_designs(designs[k:k + jobs], target, workroot / "work", (), freq, jobs,
+                             say):
+            results[e["name"]] = e
+        rep = _write(results, members, target, groups, freq, stem, t0, len(designs),
+                     baseline_pipeline)
+    return rep
+
+
+def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe) -> dict:
     entries = []
     for group, items in members.items():
         for kind, name in items:
+            if name not in results:
+                continue
             e = copy.deepcopy(results[name])
             cfg = dict(e.get("config") or {})
             if cfg.get("group") != group:
@@ -76,7 +95,8 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
             "target": "asic", "device": target.device,
             "library": str(target.library.liberty), "freq_mhz": freq, "channels": CHANNELS,
             "layers": {lab: name for lab, name in LAYERS},
-            "groups": [list(g) for g in groups],
+            "groups": [list(g) for g in groups], "baseline_pipeline": bpipe,
+            "designs_done": f"{len(results)} of {n_designs}",
             "elapsed_s": round(time.monotonic() - t0, 1)}
     return write_report(RESULTS, entries, meta, stem=stem)
 
@@ -92,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modes", default="per-channel,shared")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--stem", default="asic", help="results file name (default asic)")
+    ap.add_argument("--baseline-pipeline", default=None,
+                    help="map the TFLite-style and threshold baselines at this preset only")
     args = ap.parse_args(argv)
     groups = [(lab, mode, int(lanes), pipe) for lab in args.layers.split(",")
               for mode in args.modes.split(",") for lanes in args.lanes.split(",")
@@ -102,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench_asic_") as tmp:
-        rep = run(groups, args.library, args.freq, args.jobs, Path(tmp), say, args.stem)
+        rep = run(groups, args.library, args.freq, args.jobs, Path(tmp), say, args.stem,
+                  args.baseline_pipeline)
     for r in rep["ratios"]:
         print(f"{r['group']}: area/TFLite {r.get('area_vs_tflite')}, period/ceiling "
               f"{r.get('period_vs_ceiling')}, area/threshold {r.get('area_vs_threshold')}")

@@ -316,7 +316,6 @@ def kit_files(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None = 
         f"{n}_inst.v": kit.inst_v(cfg),
         f"{n}.sdc": kit.sdc(cfg, freq_mhz),
         f"{n}.xdc": kit.xdc(cfg, freq_mhz),
-        f"{n}_lint.vlt": kit.lint_vlt(cfg),
         f"{n}.core": kit.fusesoc_core(cfg),
     }
     files.update(kit.param_hex(cfg))
