@@ -16,6 +16,8 @@ from exactbn.hw.kit import VERILATOR_SIM_OPTIONS, vlnv
 from exactbn.formats import dump_solved, write_json_atomic
 from exactbn.generate import build_vectors, generate
 
+pytestmark = pytest.mark.xdist_group("kit_flows")  # one worker builds the library once
+
 KITS = {
     "rom": ("tie_affine", "per-channel", dict(pipeline="shallow")),
     "ram": ("conv2_bn_relu", "shared", dict(lanes=2, lane_mode="pixels", store="ram",
@@ -216,13 +218,15 @@ def test_two_default_named_kits_have_distinct_cores(lib):
                      "exactbn:bn:exactbn_conv2_bn_relu:0.1.0"}
 
 
-@pytest.mark.parametrize("tool", ["icarus", "verilator"])
+@pytest.mark.parametrize("tool", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
 def test_user_core_depending_on_the_kit(lib, tool_path, tool):
     out = _fusesoc(lib, tool_path, "sim", tool, "user:design:top:1.0", "user")
     assert f"USER PASS {BEATS} beats" in out, out[-3000:]
-    if tool == "verilator":
-        out = _fusesoc(lib, tool_path, "lint", tool, "user:design:top:1.0", "user")
-        assert "%Warning" not in out, out[-3000:]
+
+
+def test_user_core_lint_with_verilator(lib, tool_path):
+    out = _fusesoc(lib, tool_path, "lint", "verilator", "user:design:top:1.0", "user")
+    assert "%Warning" not in out, out[-3000:]
 
 
 def test_bare_tools_on_a_user_top(lib, tool_path, tmp_path):
