@@ -40,12 +40,13 @@ def synthetic_layer(w_x: int, w_m: int, hw_rounding: str = "floor", channels: in
     w = SolvedLayer.widths_for(M, B, N, "per-channel")
     obj = {"layers": [{
         "name": f"syn_x{w_x}_m{w_m}", "input": {"bits": w_x, "signed": True},
-        "output": {"bits": 8, "signed": True, "rounding": "half_even"},
+        "output": {"bits": 8, "signed": True, "rounding": hw_rounding},
         "hw_rounding": hw_rounding, "shift_mode": "per-channel",
         "a": [m / (1 << n) for m, n in zip(M, N, strict=True)],
         "b": [b / (1 << n) for b, n in zip(B, N, strict=True)],
         "M": M, "B": B, "N": N, "widths": w.to_json(), "exact": [True] * channels,
     }]}
+        "mismatches": [0] * channels, "certificate": [None] * channels,
     return parse_solved(obj)[0]
 
 

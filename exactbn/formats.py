@@ -443,15 +443,24 @@ class Layer:
         return cls(name=name, input=inp, output=out, bn=bn, affine=aff)
 
 
+CERTIFICATE_KEYS = ("points", "alpha_lo", "alpha_hi", "hw_rounding")
+
+
 def _check_certificate(entry: Any, ch: int) -> None:
     """A certificate is None or {"points": [[x, level, "lower"|"upper"], ...],
-    "alpha_lo": [num, den] | None, "alpha_hi": [num, den] | None, ...}."""
+    "alpha_lo": [num, den] | None, "alpha_hi": [num, den] | None, "hw_rounding": R}:
+    every key present, no other key (what the points prove is checked by verify)."""
     if entry is None:
         return
     if not isinstance(entry, dict):
         raise FormatError(f"expected an object or null, got {entry!r}", field="certificate",
                           channel=ch)
-    points = entry.get("points", [])
+    try:
+        _check_keys(entry, set(CERTIFICATE_KEYS), "certificate")
+        _need_keys(entry, CERTIFICATE_KEYS, "certificate")
+    except FormatError as e:
+        raise e.located(channel=ch) from None
+    points = entry["points"]
     if not isinstance(points, list):
         raise FormatError("points must be a list", field="certificate.points", channel=ch)
     for p in points:
@@ -460,11 +469,60 @@ def _check_certificate(entry: Any, ch: int) -> None:
             raise FormatError(f"expected [x, level, \"lower\"|\"upper\"], got {p!r}",
                               field="certificate.points", channel=ch)
     for key in ("alpha_lo", "alpha_hi"):
-        v = entry.get(key)
+        v = entry[key]
         if v is not None and not (isinstance(v, list) and len(v) == 2 and _is_int(v[0])
                                   and _is_int(v[1]) and v[1] > 0):
             raise FormatError(f"expected [num, den] with den > 0 or null, got {v!r}",
                               field=f"certificate.{key}", channel=ch)
+    if entry["hw_rounding"] not in HW_ROUNDINGS:
+        raise FormatError(f"unknown hw_rounding {entry['hw_rounding']!r}",
+                          field="certificate.hw_rounding", channel=ch)
+
+
+def _need_keys(obj: dict, keys, where: str | None) -> None:
+    for k in keys:
+        if k not in obj:
+            raise FormatError("missing (required)", field=f"{where}.{k}" if where else k)
+
+
+def _check_per_channel(v: Any, fld: str, c: int, kind: str, *, nullable: bool = False) -> list:
+    """A list of ``c`` entries of ``kind`` ("bool" or "count": an integer >= 0)."""
+    if not isinstance(v, list) or len(v) != c:
+        raise FormatError(f"expected a list of {c} entries (one per channel)", field=fld)
+    for ch, e in enumerate(v):
+        if e is None and nullable:
+            continue
+        ok = isinstance(e, bool) if kind == "bool" else (_is_int(e) and e >= 0)
+        if not ok:
+            want = "true or false" if kind == "bool" else "an integer >= 0"
+            raise FormatError(f"expected {want}{' or null' if nullable else ''}, got {e!r}",
+                              field=fld, channel=ch)
+    return list(v)
+
+
+def _check_budget(v: Any) -> dict:
+    v = _need_obj(v, "budget")
+    _check_keys(v, {"M", "B", "N"}, "budget")
+    _need_keys(v, ("M", "B", "N"), "budget")
+    for k in ("M", "B", "N"):
+        e = v[k]
+        if e is not None and not (_is_int(e) and e >= (0 if k == "N" else 1)):
+            raise FormatError(f"expected null or an integer >= {0 if k == 'N' else 1}, got {e!r}",
+                              field=f"budget.{k}")
+    return v
+
+
+# Solver outputs a solved layer may carry besides the required keys (SolvedLayer.extra):
+# name -> (kind, nullable entries). Anything else in a layer is refused as unknown.
+SOLVED_EXTRA_KEYS = {
+    "max_abs_error": ("count", False),
+    "n_min": ("count", True),
+    "exact_possible": ("bool", False),
+    "mismatches_lower_bound": ("count", True),
+    "budget": ("budget", False),
+}
+SOLVED_KEYS = ("name", "input", "output", "hw_rounding", "shift_mode", "a", "b", "M", "B", "N",
+               "widths", "exact", "mismatches", "certificate")
 
 
 @dataclass
@@ -482,6 +540,7 @@ class Widths:
     @classmethod
     def from_json(cls, obj: Any) -> Widths:
         obj = _need_obj(obj, "widths")
+        _check_keys(obj, {"M", "B", "N", "n_max"}, "widths")
         for k in ("M", "B", "N", "n_max"):
             if k not in obj:
                 raise FormatError("missing", field=f"widths.{k}")
@@ -563,11 +622,13 @@ class SolvedLayer:
     def from_json(cls, obj: Any, index: int = 0) -> SolvedLayer:
         if not isinstance(obj, dict):
             raise FormatError(f"layer {index} is not an object")
-        name = obj.get("name", f"layer{index}")
+        name = obj.get("name")
+        if not isinstance(name, str) or not name:
+            raise FormatError(f"layer {index}: expected a non-empty string, got {name!r}",
+                              field="name")
         try:
-            for k in ("input", "output", "a", "b", "M", "B", "N", "widths"):
-                if k not in obj:
-                    raise FormatError("missing", field=k)
+            _check_keys(obj, set(SOLVED_KEYS) | set(SOLVED_EXTRA_KEYS), "layer")
+            _need_keys(obj, SOLVED_KEYS, None)
             inp = InputSpec.from_json(obj["input"])
             out = OutputSpec.from_json(obj["output"])
             M = _int_list(obj["M"], "M")
@@ -581,36 +642,37 @@ class SolvedLayer:
                     raise FormatError(f"shift must be >= 0, got {n}", field="N", channel=ch)
             a = _float_list(obj["a"], "a", c)
             b = _float_list(obj["b"], "b", c)
-            hw_rounding = obj.get("hw_rounding", "floor")
+            hw_rounding = obj["hw_rounding"]
             if hw_rounding not in HW_ROUNDINGS:
                 raise FormatError(f"unknown hw_rounding {hw_rounding!r}", field="hw_rounding")
-            shift_mode = obj.get("shift_mode", "per-channel")
+            shift_mode = obj["shift_mode"]
             if shift_mode not in SHIFT_MODES:
                 raise FormatError(f"unknown shift_mode {shift_mode!r}", field="shift_mode")
             if shift_mode == "shared" and len(set(N)) > 1:
                 raise FormatError("shared shift mode needs one N for every channel", field="N")
             widths = Widths.from_json(obj["widths"])
-            exact = obj.get("exact", [True] * c)
-            if not isinstance(exact, list) or len(exact) != c:
-                raise FormatError(f"expected {c} booleans", field="exact")
-            for ch, e in enumerate(exact):
-                if not isinstance(e, bool):
-                    raise FormatError(f"expected a boolean, got {e!r}", field="exact", channel=ch)
-            mism = _int_list(obj.get("mismatches", [0] * c), "mismatches", c)
-            cert = obj.get("certificate", [None] * c)
+            exact = _check_per_channel(obj["exact"], "exact", c, "bool")
+            mism = _check_per_channel(obj["mismatches"], "mismatches", c, "count")
+            for ch in range(c):
+                if exact[ch] != (mism[ch] == 0):
+                    raise FormatError(f"exact is {str(exact[ch]).lower()} but mismatches is "
+                                      f"{mism[ch]}", field="exact", channel=ch)
+            cert = obj["certificate"]
             if not isinstance(cert, list) or len(cert) != c:
                 raise FormatError(f"expected {c} entries", field="certificate")
             for ch, entry in enumerate(cert):
                 _check_certificate(entry, ch)
             if inp.range and isinstance(inp.range[0], list) and len(inp.range) != c:
                 raise FormatError(f"expected {c} [lo, hi] pairs", field="input.range")
-            known = {
-                "name", "input", "output", "hw_rounding", "shift_mode", "a", "b", "M", "B", "N",
-                "widths", "exact", "mismatches", "certificate",
-            }
-            extra = {k: v for k, v in obj.items() if k not in known}
+            extra = {k: v for k, v in obj.items() if k in SOLVED_EXTRA_KEYS}
+            for k, v in extra.items():
+                kind, nullable = SOLVED_EXTRA_KEYS[k]
+                if kind == "budget":
+                    _check_budget(v)
+                else:
+                    _check_per_channel(v, k, c, kind, nullable=nullable)
             layer = cls(
-                name, inp, out, hw_rounding, shift_mode, a, b, M, B, N, widths, list(exact),
+                name, inp, out, hw_rounding, shift_mode, a, b, M, B, N, widths, exact,
                 mism, cert, extra,
             )
             need = cls.widths_for(M, B, N, shift_mode)
@@ -711,6 +773,16 @@ def _check_tree(obj: Any) -> None:
                                   ) from None
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """json object_pairs_hook: a key given twice is refused (JSON keeps the last silently)."""
+    d: dict = {}
+    for k, v in pairs:
+        if k in d:
+            raise FormatError(f"duplicate key {k!r} in one JSON object", field=k)
+        d[k] = v
+    return d
+
+
 def _read_json(path: str | os.PathLike) -> Any:
     check_input_file(path)
     p = Path(path)
@@ -723,7 +795,7 @@ def _read_json(path: str | os.PathLike) -> Any:
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(f"cannot read: {e}", file=path) from None
     try:
-        obj = json.loads(text, parse_int=_parse_int)
+        obj = json.loads(text, parse_int=_parse_int, object_pairs_hook=_unique_keys)
         _check_tree(obj)
         return obj
     except json.JSONDecodeError as e:
@@ -762,17 +834,45 @@ def load_layers(path: str | os.PathLike) -> list[Layer]:
     return parse_layers(_read_json(path), str(path))
 
 
-def parse_solved(obj: Any, file: str | None = None) -> list[SolvedLayer]:
+SOLVED_FORMAT = "exactbn-solved"
+SOLVED_VERSION = 1
+SOLVED_FILE_KEYS = {"format", "version", "layers", "source"}
+
+
+def parse_solved(obj: Any, file: str | None = None, *, header: bool = False
+                 ) -> list[SolvedLayer]:
+    """Solved layers from parsed JSON ``{"format": ..., "version": 1, "layers": [...]}``.
+
+    Every key is checked (unknown or missing keys are refused, located); ``header=True``
+    (files on disk) also requires ``format`` and ``version``."""
     try:
         if not (isinstance(obj, dict) and "layers" in obj):
-            raise FormatError('expected a solved file {"layers": [...]}')
-        return [SolvedLayer.from_json(o, i) for i, o in enumerate(_layer_list(obj))]
+            raise FormatError('expected a solved file {"format": "exactbn-solved", '
+                              '"version": 1, "layers": [...]}')
+        _check_keys(obj, SOLVED_FILE_KEYS, "file")
+        if header:
+            _need_keys(obj, ("format", "version"), None)
+        if "format" in obj and obj["format"] != SOLVED_FORMAT:
+            raise FormatError(f"expected {SOLVED_FORMAT!r}, got {obj['format']!r}",
+                              field="format")
+        if "version" in obj and (not _is_int(obj["version"])
+                                 or obj["version"] != SOLVED_VERSION):
+            raise FormatError(f"unsupported version {obj['version']!r}; this exactbn reads "
+                              f"version {SOLVED_VERSION} (re-run exactbn solve)", field="version")
+        if "source" in obj and not isinstance(obj["source"], str):
+            raise FormatError(f"expected a string, got {obj['source']!r}", field="source")
+        layers = [SolvedLayer.from_json(o, i) for i, o in enumerate(_layer_list(obj))]
+        names = [lay.name for lay in layers]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise FormatError(f"duplicate layer name(s) {dup}", field="name")
+        return layers
     except FormatError as e:
         raise e.located(file=file) from None
 
 
 def load_solved(path: str | os.PathLike) -> list[SolvedLayer]:
-    return parse_solved(_read_json(path), str(path))
+    return parse_solved(_read_json(path), str(path), header=True)
 
 
 def select_layer(layers: list, name: str | None, file: str | None = None):
@@ -794,7 +894,7 @@ def select_layer(layers: list, name: str | None, file: str | None = None):
 
 
 def dump_solved(layers: list[SolvedLayer], extra: dict | None = None) -> dict:
-    d: dict[str, Any] = {"format": "exactbn-solved", "version": 1}
+    d: dict[str, Any] = {"format": SOLVED_FORMAT, "version": SOLVED_VERSION}
     if extra:
         d.update(extra)
     d["layers"] = [lay.to_json() for lay in layers]

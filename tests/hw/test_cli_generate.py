@@ -83,7 +83,8 @@ def test_too_many_channels(capsys, tmp_path, solved):
     obj = dump_solved([layer])
     lay = obj["layers"][0]
     c = 65537
-    for k in ("a", "b", "M", "B", "N", "exact", "mismatches", "certificate"):
+    for k in ("a", "b", "M", "B", "N", "exact", "mismatches", "certificate", "max_abs_error",
+              "n_min", "exact_possible"):
         lay[k] = [lay[k][0]] * c
     path = tmp_path / "big.json"
     write_json_atomic(path, obj)
