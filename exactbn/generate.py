@@ -29,10 +29,18 @@ __all__ = [
 ]
 
 
-def inexact_summary(layer: SolvedLayer) -> tuple[list[int], int]:
-    """Channels without an exact solution and the total count of differing outputs."""
-    bad = [c for c, e in enumerate(layer.exact) if not e]
-    return bad, sum(layer.mismatches[c] for c in bad)
+def inexact_summary(layer: SolvedLayer, file: str | None = None) -> tuple[list[int], int]:
+    """Channels that are not exact and the total count of differing input values, both
+    re-derived from a, b and the output spec (golden/recheck.py), never from the file's
+    ``exact``/``mismatches`` flags. FormatError when the re-check cannot be done."""
+    from exactbn.golden.recheck import TooManyLevels, layer_exactness
+
+    try:
+        ex = layer_exactness(layer)
+    except TooManyLevels as e:
+        raise FormatError(f"exactness cannot be re-checked: {e}", file=file,
+                          layer=layer.name) from None
+    return ex.inexact_channels, ex.differing_inputs
 
 
 def unit_config_from_solved(
@@ -75,12 +83,16 @@ def unit_config_from_solved(
             pipeline = Pipeline.parse(pipeline)
         except ValueError as e:
             raise FormatError(str(e), **where) from None
-    bad, diff = inexact_summary(layer)
+    bad, diff = inexact_summary(layer, file)
     if bad and not allow_inexact:
+        claimed = [ch for ch in bad if layer.exact[ch]]
         raise FormatError(
-            f"{len(bad)} channel(s) have no exact solution ({', '.join(map(str, bad[:8]))}"
-            f"{', ...' if len(bad) > 8 else ''}); {diff} input value(s) would give a different "
-            "output; pass --allow-inexact to generate anyway", **where)
+            f"{len(bad)} channel(s) are not exact ({', '.join(map(str, bad[:8]))}"
+            f"{', ...' if len(bad) > 8 else ''}): {diff} input value(s) give a different output "
+            "than the exact BN (re-derived from a, b and the output spec"
+            f"{f'; the file calls {len(claimed)} of them exact' if claimed else ''}); pass "
+            "--allow-inexact to generate anyway", channel=bad[0] if len(bad) == 1 else None,
+            **where)
     shared = layer.shift_mode == "shared"
     need_m, need_b = twos_width(*layer.M), twos_width(*layer.B)
     need_n = 0 if shared else unsigned_width(*layer.N)
@@ -106,6 +118,10 @@ def unit_config_from_solved(
             if unsigned_width(v) > w_n:
                 raise FormatError(f"N = {v} needs {unsigned_width(v)} bits, width given is "
                                   f"{w_n}", channel=ch, field="N", **where)
+    if name is None:
+        from exactbn.hw.names import default_unit_name
+
+        name = default_unit_name(layer.name)
     out = layer.output
     try:
         return UnitConfig(
@@ -118,10 +134,6 @@ def unit_config_from_solved(
             range_check=range_check, x_ranges=layer.ranges() if range_check else (),
             dsp_width=dsp_width,
             param_memory=param_memory,
-    if name is None:
-        from exactbn.hw.names import default_unit_name
-
-        name = default_unit_name(layer.name)
         )
     except (TypeError, ValueError) as e:
         raise FormatError(str(e), **where) from None
@@ -276,6 +288,8 @@ def manifest(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None,
             "exact_channels": cfg.channels - len(bad),
             "inexact_channels": bad,
             "differing_outputs": diff,
+            "checked_by": "exactbn re-check: exact count of inputs in [lo, hi] where the "
+                          "integer model differs from the exact BN, from a, b and the output spec",
             "hw_rounding": layer.hw_rounding,
             "ranges": [list(r) for r in layer.ranges()],
         },
@@ -385,9 +399,9 @@ def generate(solved_path: str, outdir: str, *, layer_name: str | None = None,
     check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
     check_replaceable_dir(outdir)
     layer = select_layer(load_solved(solved_path), layer_name, file=str(solved_path))
+    options.setdefault("name", None)  # a kit's default name comes from its layer
     cfg = unit_config_from_solved(layer, file=str(solved_path), **options)
     files = kit_files(layer, cfg, solved_path=str(solved_path),
                       solved_sha256=file_sha256(solved_path), freq_mhz=freq_mhz, seed=seed)
     write_dir_atomic(outdir, files)
     return cfg, json.loads(files[f"{cfg.name}.json"])
-    options.setdefault("name", None)  # a kit's default name comes from its layer

@@ -1,11 +1,21 @@
-"""Independent re-checks of solved parameters (DESIGN.md section 6).
+"""Independent re-checks of solved parameters.
 
-``verify_layer`` does not trust the certificate: it recomputes every level transition from
-a and b, checks the integer model at each constraint point (which, with the model monotone
-in the same direction, covers every x in the range), re-derives minimality of N (and of |M|,
-|B|) from the exact constraints, checks the certificate's points and interval against them,
-and recounts the mismatches of inexact channels exactly. ``exhaustive_check`` compares the
-two on every input for ranges up to 2^24.
+``verify_layer`` trusts nothing in the solved file but a, b, the input and output spec and
+the integer parameters:
+
+- against the layer file (when given) it compares the whole input and output spec and a, b,
+  and names the first field that differs;
+- per channel it counts the inputs where the integer model differs from the exact reference
+  (golden/recheck.py, the one re-check every command runs) and compares that with the
+  file's ``exact`` and ``mismatches``;
+- it checks each certificate against the channel's own staircase, M and N: every point is a
+  real lower/upper transition of its level, the slope interval's ends equal the interval
+  recomputed with exact fractions, the certificate's points alone prove that interval, M/2^N
+  lies in it, and (folded form) no shift below N fits in it;
+- it re-solves each channel with the file's own settings (hw_rounding, shift, budget) for
+  minimality, and fails a channel marked inexact when exact parameters exist.
+
+``exhaustive_check`` compares the two on every input for ranges up to 2^24.
 """
 
 from __future__ import annotations
@@ -17,14 +27,15 @@ import numpy as np
 
 from exactbn.formats import Layer, SolvedLayer
 
+from .constraints import slope_interval
 from .model import integer_model
+from .recheck import TooManyLevels, layer_exactness
 from .reference import reference
-from .segments import compare_segments, model_segments, reference_segments
 from .solver import Budget, layer_affine, solve_channel
-from .staircase import staircase
+from .staircase import Staircase, staircase
 
-__all__ = ["ChannelCheck", "LayerCheck", "transition_points", "verify_layer",
-           "exhaustive_check", "EXHAUSTIVE_LIMIT"]
+__all__ = ["ChannelCheck", "LayerCheck", "transition_points", "spec_difference",
+           "certificate_problems", "verify_layer", "exhaustive_check", "EXHAUSTIVE_LIMIT"]
 
 EXHAUSTIVE_LIMIT = 1 << 24
 
@@ -56,95 +67,197 @@ class ChannelCheck:
 class LayerCheck:
     layer: str
     channels: list[ChannelCheck]
+    problems: list[str] = field(default_factory=list)  # layer-wide (spec differs, ...)
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.channels)
+        return not self.problems and all(c.ok for c in self.channels)
 
     def failures(self) -> list[ChannelCheck]:
         return [c for c in self.channels if not c.ok]
+
+
+# ----------------------------------------------------------------------------- spec
+
+
+def _first_diff(fld: str, mine, theirs) -> str | None:
+    if isinstance(mine, list):
+        if len(mine) != len(theirs):
+            return f"{fld} has {len(mine)} entries in the solved file, {len(theirs)} in the layer"
+        for c, (x, y) in enumerate(zip(mine, theirs, strict=True)):
+            if x != y:
+                return f"{fld} of channel {c} is {x!r} in the solved file, {y!r} in the layer file"
+        return None
+    if mine != theirs:
+        return f"{fld} is {mine!r} in the solved file, {theirs!r} in the layer file"
+    return None
+
+
+def spec_difference(solved: SolvedLayer, layer: Layer) -> str | None:
+    """The first field where the solved layer was not made from ``layer``: the channel count,
+    the whole input spec (bits, signed, scale, zero point, range), the whole output spec
+    (bits, signed, scale, zero point, rounding, clip), then a and b. None if all agree."""
+    c = solved.channels
+    if layer.channels != c:
+        return f"the layer file has {layer.channels} channels, the solved file {c}"
+    si, li, so, lo = solved.input, layer.input, solved.output, layer.output
+    a, b = layer_affine(layer)
+    fields = [
+        ("input.bits", si.bits, li.bits), ("input.signed", si.signed, li.signed),
+        ("input.scale", si.scales(c), li.scales(c)),
+        ("input.zero_point", si.zero_points(c), li.zero_points(c)),
+        ("input.range", [list(r) for r in si.ranges(c)], [list(r) for r in li.ranges(c)]),
+        ("output.bits", so.bits, lo.bits), ("output.signed", so.signed, lo.signed),
+        ("output.scale", so.scale, lo.scale), ("output.zero_point", so.zero_point, lo.zero_point),
+        ("output.rounding", so.rounding, lo.rounding), ("output.clip", so.clip, lo.clip),
+        ("a", [float(v) for v in solved.a], [float(v) for v in a]),
+        ("b", [float(v) for v in solved.b], [float(v) for v in b]),
+    ]
+    for fld, mine, theirs in fields:
+        d = _first_diff(fld, mine, theirs)
+        if d is not None:
+            return d
+    return None
+
+
+# ----------------------------------------------------------------------------- certificates
 
 
 def _frac(pair) -> Fraction | None:
     return None if pair is None else Fraction(pair[0], pair[1])
 
 
-def _check_certificate(cert, st, sign, problems: list[str]) -> None:
+def _show(v: Fraction | None) -> str:
+    return "unbounded" if v is None else str(v)
+
+
+def _original(lo: Fraction | None, hi: Fraction | None, sign: int):
+    """A slope interval of the mirrored x' = sign*x, in the original x."""
+    if sign > 0:
+        return lo, hi
+    return (None if hi is None else -hi), (None if lo is None else -lo)
+
+
+def certificate_problems(solved: SolvedLayer, c: int, st: Staircase) -> list[str]:
+    """What is wrong with channel ``c``'s certificate, re-derived from its staircase, M, N."""
+    cert = solved.certificate[c]
     if cert is None:
-        problems.append("exact channel without a certificate")
-        return
-    firsts = {f * st.sign: t for f, t in zip(st.first, st.levels, strict=True)}
-    lasts = {e * st.sign: t for e, t in zip(st.last, st.levels, strict=True)}
-    for x, level, kind in cert.get("points", []):
-        table = firsts if kind == "lower" else lasts
-        if table.get(x) != level:
-            problems.append(f"certificate point {[x, level, kind]} is not a {kind} transition")
+        return ["exact channel without a certificate"]
+    problems: list[str] = []
+    if cert.get("hw_rounding", solved.hw_rounding) != solved.hw_rounding:
+        problems.append(f"certificate is for hw_rounding {cert['hw_rounding']!r}, the layer has "
+                        f"{solved.hw_rounding!r}")
+    qmin, qmax, sign = solved.qmin, solved.qmax, st.sign
+    lows, ups = st.lower_points(qmin), st.upper_points(qmax)
+    low_set, up_set = set(lows), set(ups)
+    c_lows, c_ups = set(), set()
+    for x, level, kind in cert["points"]:
+        xm = x * sign
+        if kind == "lower" and (xm, level) in low_set:
+            c_lows.add((xm, level))
+        elif kind == "upper" and (xm, level + 1) in up_set:
+            c_ups.add((xm, level + 1))
+        else:
+            problems.append(f"certificate point {[x, level, kind]} is not a {kind} transition "
+                            f"of level {level}")
+    t_lo, t_hi, *_ = slope_interval(lows, ups)
+    true_lo, true_hi = _original(t_lo, t_hi, sign)
+    f_lo, f_hi = _frac(cert["alpha_lo"]), _frac(cert["alpha_hi"])
+    if (f_lo, f_hi) != (true_lo, true_hi):
+        problems.append(f"certificate slope interval ({_show(f_lo)}, {_show(f_hi)}) is not the "
+                        f"recomputed ({_show(true_lo)}, {_show(true_hi)})")
+    p_lo, p_hi, *_ = slope_interval(sorted(c_lows), sorted(c_ups))
+    got_lo, got_hi = _original(p_lo, p_hi, sign)
+    if (got_lo, got_hi) != (true_lo, true_hi):
+        problems.append(f"the certificate's points prove only ({_show(got_lo)}, {_show(got_hi)}),"
+                        f" not the slope interval ({_show(true_lo)}, {_show(true_hi)})")
+    m, n = solved.M[c], solved.N[c]
+    alpha = Fraction(m, 1 << n)
+    strict = solved.hw_rounding == "floor"
+    below = true_lo is not None and (alpha <= true_lo if strict else alpha < true_lo)
+    above = true_hi is not None and (alpha >= true_hi if strict else alpha > true_hi)
+    if len(st.levels) > 1 and (below or above):
+        problems.append(f"M/2^N = {alpha} lies outside the slope interval ({_show(true_lo)}, "
+                        f"{_show(true_hi)})")
+    return problems
 
 
-def _check_channel(layer_a, layer_b, solved: SolvedLayer, c: int, fresh) -> ChannelCheck:
+def _interval_admits_smaller_n(lo: Fraction | None, hi: Fraction | None, n: int) -> bool:
+    """Folded form: whether a multiple of 2^-(n-1) lies strictly inside (lo, hi)."""
+    if n == 0:
+        return False
+    if lo is None or hi is None:
+        return True  # unbounded: N = 0 works
+    s = 1 << (n - 1)
+    m = (lo.numerator * s) // lo.denominator + 1
+    return Fraction(m, s) < hi
+
+
+# ----------------------------------------------------------------------------- channels
+
+
+def _budget(solved: SolvedLayer) -> Budget | None:
+    bd = solved.extra.get("budget")
+    return Budget(bd.get("M"), bd.get("B"), bd.get("N")) if bd else None
+
+
+def _settings(solved: SolvedLayer, budget: Budget | None) -> str:
+    s = f"hw_rounding {solved.hw_rounding}, {solved.shift_mode} shift"
+    if solved.shift_mode == "shared":
+        s += f" N = {solved.N[0]}"
+    if budget is not None:
+        s += f", budget M={budget.w_m} B={budget.w_b} N={budget.n_max}"
+    return s
+
+
+def _check_channel(solved: SolvedLayer, c: int, count: int, budget: Budget | None
+                   ) -> ChannelCheck:
     problems: list[str] = []
     a, b = solved.a[c], solved.b[c]
-    if layer_a is not None and (float(layer_a[c]) != a or float(layer_b[c]) != b):
-        problems.append(f"a, b = {a!r}, {b!r} differ from the layer file's "
-                        f"{float(layer_a[c])!r}, {float(layer_b[c])!r}")
-        return ChannelCheck(c, False, problems)
     lo, hi = solved.ranges()[c]
     out = solved.output
     M, B, N = solved.M[c], solved.B[c], solved.N[c]
-    hw = solved.hw_rounding
-    count, _ = compare_segments(
-        reference_segments(a, b, out.rounding, out.qmin, out.qmax, lo, hi),
-        model_segments(M, B, N, hw, out.qmin, out.qmax, lo, hi),
-    )
     if count != solved.mismatches[c]:
         problems.append(f"{count} mismatching inputs, the file says {solved.mismatches[c]}")
     if solved.exact[c] != (count == 0):
         problems.append(f"marked exact={solved.exact[c]} but {count} inputs differ")
-    if solved.exact[c] and count == 0:
+    shared = solved.shift_mode == "shared"
+    fresh = solve_channel(a, b, out.rounding, out.qmin, out.qmax, lo, hi,
+                          hw_rounding=solved.hw_rounding, n_fixed=N if shared else None,
+                          budget=budget, approximate=False)
+    if count == 0:
         st = staircase(a, b, out.rounding, out.qmin, out.qmax, lo, hi)
-        _check_certificate(solved.certificate[c], st, st.sign, problems)
-        # Minimality, re-derived from the exact constraints (N, then |M|, then |B|).
-        if solved.shift_mode == "per-channel" and fresh.get(c) is not None:
-            ref_sol = fresh[c]
-            if ref_sol.exact and (N, abs(M), abs(B)) > (ref_sol.N, abs(ref_sol.M), abs(ref_sol.B)):
+        problems += certificate_problems(solved, c, st)
+        if not shared and fresh.exact:
+            if (N, abs(M), abs(B)) > (fresh.N, abs(fresh.M), abs(fresh.B)):
                 problems.append(
                     f"not minimal: (N, |M|, |B|) = ({N}, {abs(M)}, {abs(B)}), exact "
-                    f"({ref_sol.N}, {abs(ref_sol.M)}, {abs(ref_sol.B)}) exists")
-            if ref_sol.N < N and ref_sol.exact:
-                pass  # already reported above
-            cert = solved.certificate[c] or {}
-            if hw == "floor" and "alpha_lo" in cert:
-                lo_a, hi_a = _frac(cert.get("alpha_lo")), _frac(cert.get("alpha_hi"))
-                if lo_a is not None and hi_a is not None and N > 0:
-                    s = 1 << (N - 1)
-                    # minimality of N from the interval: no multiple of 2^-(N-1) inside it
-                    # (interval in the original x: for a < 0 both ends are negative)
-                    m_in = (lo_a.numerator * s) // lo_a.denominator + 1
-                    if Fraction(m_in, s) < hi_a:
-                        problems.append(f"certificate interval admits N = {N - 1}")
+                    f"({fresh.N}, {abs(fresh.M)}, {abs(fresh.B)}) exists")
+            cert = solved.certificate[c]
+            if (solved.hw_rounding == "floor" and budget is None and cert is not None
+                    and len(st.levels) > 1 and _interval_admits_smaller_n(
+                        _frac(cert["alpha_lo"]), _frac(cert["alpha_hi"]), N)):
+                problems.append(f"certificate interval admits N = {N - 1}")
+    elif fresh.exact:
+        problems.append(
+            f"marked inexact ({count} inputs differ) but exact parameters exist with this "
+            f"file's settings ({_settings(solved, budget)}): M = {fresh.M}, B = {fresh.B}, "
+            f"N = {fresh.N}")
     return ChannelCheck(c, not problems, problems)
 
 
 def verify_layer(solved: SolvedLayer, layer: Layer | None = None) -> LayerCheck:
     """Re-check every channel of a solved layer (against the layer file when given)."""
-    layer_a = layer_b = None
     if layer is not None:
-        layer_a, layer_b = layer_affine(layer)
-        if len(layer_a) != solved.channels:
-            return LayerCheck(solved.name, [ChannelCheck(0, False, [
-                f"layer file has {len(layer_a)} channels, solved file {solved.channels}"])])
-    fresh = {}
-    out = solved.output
-    budget = None
-    if "budget" in solved.extra and solved.extra["budget"]:
-        bd = solved.extra["budget"]
-        budget = Budget(bd.get("M"), bd.get("B"), bd.get("N"))
-    for c in range(solved.channels):
-        lo, hi = solved.ranges()[c]
-        fresh[c] = solve_channel(solved.a[c], solved.b[c], out.rounding, out.qmin, out.qmax,
-                                 lo, hi, hw_rounding=solved.hw_rounding, budget=budget,
-                                 approximate=False)
-    return LayerCheck(solved.name, [_check_channel(layer_a, layer_b, solved, c, fresh)
+        diff = spec_difference(solved, layer)
+        if diff is not None:
+            return LayerCheck(solved.name, [], [f"not made from this layer file: {diff}"])
+    try:
+        counts = layer_exactness(solved).mismatches
+    except TooManyLevels as e:
+        return LayerCheck(solved.name, [], [f"exactness cannot be re-checked: {e}"])
+    budget = _budget(solved)
+    return LayerCheck(solved.name, [_check_channel(solved, c, counts[c], budget)
                                     for c in range(solved.channels)])
 
 

@@ -35,8 +35,9 @@ def run(args) -> int:
             raise formats.FormatError(f"layer {sl.name!r} is not in {args.layers}",
                                       file=args.solved, layer=sl.name)
         check = verify_layer(sl, layers[sl.name])
-        msg = f"{sl.name}: {len(check.channels) - len(check.failures())}/{sl.channels} ok"
-        if args.exhaustive:
+        msg = (f"{sl.name}: {len(check.channels) - len(check.failures())}/{sl.channels} ok"
+               if check.channels else f"{sl.name}: channels not checked")
+        if args.exhaustive and check.channels:
             done = 0
             for c in range(sl.channels):
                 lo, hi = sl.ranges()[c]
@@ -49,6 +50,9 @@ def run(args) -> int:
                             f"exhaustive sweep: {bad} inputs differ, file says {sl.mismatches[c]}")
             msg += f", {done} inputs compared exhaustively"
         console.print(msg)
+        for p in check.problems:
+            ok = False
+            console.print(f"  FAIL layer {sl.name!r}: {p}")
         for f in check.failures():
             ok = False
             for p in f.problems:

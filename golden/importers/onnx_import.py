@@ -112,6 +112,11 @@ class _Graph:
                 if inp:
                     self.consumers.setdefault(inp, []).append(node)
         self._check_acyclic()
+        for node in self.nodes:  # every quantizer, also those of layers not imported
+            if node.op_type in ("QuantizeLinear", "DequantizeLinear", "Quant"):
+                scale = self.const(node.input[1])
+                if scale is not None:
+                    _check_scale(scale, node, _label(node))
         self.outputs = {o.name for o in graph.output}
         self.types: dict[str, int] = {}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
@@ -684,6 +689,28 @@ def _import_chain(g: _Graph, anchor, known: dict, ov: Overrides, skipped: list[s
     return ImportedLayer(layer, pattern, notes)
 
 
+def check_onnx(model, file: str | None = None) -> None:
+    """``onnx.checker`` with full type and shape inference: required inputs, element types
+    (a string tensor where numbers go, a Q/DQ pair whose zero points disagree in type),
+    topological order. Custom domains (QONNX ``Quant``) get an opset import if they lack one,
+    so the rest of the graph is still checked."""
+    import onnx
+
+    domains = {n.domain for n in model.graph.node} - {o.domain for o in model.opset_import}
+    domains -= {"", "ai.onnx"}
+    if domains:
+        copy = onnx.ModelProto()
+        copy.CopyFrom(model)
+        for dom in sorted(domains):
+            copy.opset_import.add(domain=dom, version=1)
+        model = copy
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as e:  # noqa: BLE001 - ValidationError, InferenceError, ...
+        text = " ".join(str(e).split())
+        raise FormatError(f"not a valid ONNX model: {text[:300]}", file=file) from None
+
+
 def import_onnx_model(model, overrides: Overrides | None = None,
                       file: str | None = None) -> ImportResult:
     """Import every BN/requantization layer of an ``onnx.ModelProto``."""
@@ -699,6 +726,8 @@ def import_onnx_model(model, overrides: Overrides | None = None,
                 raise FormatError(f"unsupported layer: {node.op_type} (ONNX QOperator format); "
                                   "export the model in QDQ format (QuantizeLinear/"
                                   "DequantizeLinear around float ops)", layer=_label(node))
+        check_onnx(model, file)
+        for node in g.nodes:
             if node.op_type in _ANCHORS:
                 imp = _import_chain(g, node, known, ov, skipped, used_bn)
                 if imp is not None:

@@ -155,3 +155,27 @@ def test_a_sane_state_dict_still_imports(tmp_path, capsys):
     path = tmp_path / "m.pt"
     torch.save(_state_dict(input_bits=torch.tensor(4.0)), path)
     assert main(["import", str(path), "-o", str(tmp_path / "l.json"), "-q"]) == 0
+
+
+def test_a_string_tensor_where_bn_takes_numbers(tmp_path, capsys, qdq_conv):
+    """Used to end in a traceback (float() of bytes)."""
+    from onnx import TensorProto
+
+    model, _ = qdq_conv()
+    _init(model, "g").CopyFrom(helper.make_tensor("g", TensorProto.STRING, [4], [b"x"] * 4))
+    _refused(tmp_path, capsys, model, "not a valid ONNX model", "bn")
+
+
+def test_a_quantize_dequantize_pair_whose_zero_point_types_disagree(tmp_path, capsys, qdq_conv):
+    """Q without its zero point writes uint8, its DQ reads int8: not one tensor type."""
+    model, _ = qdq_conv(in_dtype=np.int8)
+    del _node(model, "qx").input[2:]
+    _refused(tmp_path, capsys, model, "not a valid ONNX model", "zero_point")
+
+
+def test_a_zero_scale_on_a_layer_that_is_not_imported(tmp_path, capsys):
+    from exactbn.data import __file__ as data_init
+
+    model = onnx.load(os.path.join(os.path.dirname(data_init), "digits_qdq.onnx"))
+    _set(model, "fc2_sw", np.zeros_like(numpy_helper.to_array(_init(model, "fc2_sw"))))
+    _refused(tmp_path, capsys, model, "scale", "fc2")
