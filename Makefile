@@ -6,7 +6,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all setup demo test test-fast lint bench bench-solver bench-sim bench-synth bench-asic bench-prove sweep clean
+.PHONY: all setup demo test test-fast lint bench bench-solver bench-sim bench-synth bench-asic bench-prove sweep fuzz clean
 
 all: test
 
@@ -80,8 +80,14 @@ bench-asic: setup
 bench-prove: setup
 	$(BIN)/python -m bench.bench_prove
 
+# sweep includes tests/fuzz/test_stress_bench.py's 1 M-beat stream stress runs (Icarus).
 sweep: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -ra -m slow
+
+# Every fuzz case (mutated layer/solved/ONNX files, odd arguments; sim/prove/synth on the
+# mutants they must refuse): summary and reproduction files in build/fuzz.
+fuzz: setup
+	$(BIN)/python -m fuzz --slow --jobs 2 -o build/fuzz
 
 clean:
 	rm -rf build sim_build .pytest_cache .ruff_cache
