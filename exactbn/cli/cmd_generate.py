@@ -1,8 +1,8 @@
 """``exactbn generate SOLVED.json -o OUTDIR``: Verilog unit plus its integration kit.
 
 Writes NAME.v, NAME.json (manifest), parameter .hex files, NAME.core (FuseSoC),
-NAME_inst.v, NAME.sdc/.xdc, NAME_tb.v + NAME_vectors.hex (self-checking bench), NAME_lint.vlt
-and README.md into OUTDIR, atomically (all or nothing). Bad input: exit 2, nothing written.
+NAME_inst.v, NAME.sdc/.xdc, NAME_tb.v + NAME_vectors.hex (self-checking bench) and
+README.md into OUTDIR, atomically (all or nothing). Bad input: exit 2, nothing written.
 """
 
 from __future__ import annotations
