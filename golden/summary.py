@@ -1,4 +1,9 @@
-"""Per-layer figures for tables and reports: widths, bits saved, baseline mismatch rates."""
+"""Per-layer figures for tables and reports: widths, bits saved, baseline mismatch rates.
+
+The cost is bounded: a channel whose staircase has more than ``SUMMARY_LEVEL_LIMIT``
+output levels in its range (e.g. 32-bit outputs) is left out of the naive and baseline
+comparisons, and the summary says so (``skipped_channels``), instead of searching for hours.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,19 @@ import numpy as np
 from exactbn.formats import Layer, SolvedLayer
 
 from .baselines import float32_affine, float32_bn, naive_channel, tflite_params, tflite_requantize
+from .recheck import reference_levels
 from .reference import reference
 
-__all__ = ["layer_summary", "sweep_inputs", "baseline_mismatches", "SWEEP_LIMIT"]
+__all__ = ["layer_summary", "sweep_inputs", "baseline_mismatches", "level_estimate",
+           "SWEEP_LIMIT", "SUMMARY_LEVEL_LIMIT"]
 
 SWEEP_LIMIT = 1 << 16  # inputs per channel swept exhaustively for baseline rates
+SUMMARY_LEVEL_LIMIT = 1 << 12  # output levels per channel beyond which baselines are skipped
+
+
+def level_estimate(a: float, qmin: int, qmax: int, lo: int, hi: int) -> int:
+    """An upper estimate of the output levels a channel takes on [lo, hi] (for cost only)."""
+    return int(min(qmax - qmin + 1, hi - lo + 1, abs(a) * (hi - lo) + 2))
 
 
 def sweep_inputs(lo: int, hi: int, limit: int = SWEEP_LIMIT, seed: int = 0
@@ -34,7 +47,10 @@ def baseline_mismatches(solved: SolvedLayer, layer: Layer | None, channel: int,
     a, b = solved.a[channel], solved.b[channel]
     lo, hi = solved.ranges()[channel]
     xs, sampled = sweep_inputs(lo, hi, limit, seed=channel)
-    ref = reference(a, b, xs, out.rounding, out.qmin, out.qmax)
+    # On [lo, hi] the output stays within [t_min, t_max]: clipping there instead of at
+    # [qmin, qmax] gives the same values at a cost of the levels present, not 2^bits.
+    levels = reference_levels(a, b, out.rounding, out.qmin, out.qmax, lo, hi)[2]
+    ref = reference(a, b, xs, out.rounding, int(levels.min()), int(levels.max()))
     bias, m_q31, shift = tflite_params(a, b, out.zero_point)
     tfl = tflite_requantize(xs, bias, m_q31, shift, out.zero_point, out.qmin, out.qmax)
     if layer is not None and layer.bn is not None:
@@ -55,7 +71,11 @@ def layer_summary(solved: SolvedLayer, layer: Layer | None = None, naive_limit: 
     on the first ``naive_limit`` channels (all of them for ordinary layers)."""
     c = solved.channels
     out = solved.output
-    idx = list(range(min(c, naive_limit)))
+    first = list(range(min(c, naive_limit)))
+    ranges = solved.ranges()
+    skipped = [i for i in first if level_estimate(solved.a[i], out.qmin, out.qmax, *ranges[i])
+               > SUMMARY_LEVEL_LIMIT]
+    idx = [i for i in first if i not in set(skipped)]
     naive = [naive_channel(solved.a[i], solved.b[i], out.rounding, out.qmin, out.qmax,
                            *solved.ranges()[i]) for i in idx]
     from exactbn.formats import twos_width
@@ -90,6 +110,9 @@ def layer_summary(solved: SolvedLayer, layer: Layer | None = None, naive_limit: 
         "N": stats(list(solved.N)),
         "widths": solved.widths.to_json(),
         "param_bits_per_channel": solved.widths.M + solved.widths.B + solved.widths.N,
+        "skipped_channels": skipped,
+        "skip_reason": (f"more than {SUMMARY_LEVEL_LIMIT} levels"
+                        if skipped else None),
         "naive": {
             "channels_compared": len(idx),
             "no_exact_n_up_to_64": naive_none,

@@ -80,12 +80,17 @@ def run(args) -> int:
         bits = "-" if not nv or nv["saved_param_bits"] is None else (
             f"{nv['saved_param_bits']['median']:g}/{nv['saved_param_bits']['max']}")
         bl = s["baselines"] if s else None
+        if s and s["skipped_channels"]:
+            note = f"skipped {len(s['skipped_channels'])} ch: {s['skip_reason']}"
+            saved = note if nv["channels_compared"] == 0 else f"{saved} ({note})"
+            if nv["channels_compared"] == 0:
+                bl = None
         table.add_row(
             sl.name, str(sl.channels), f"{sum(sl.exact)}/{sl.channels}", sl.hw_rounding,
             _fmt({"min": min(sl.N), "median": sorted(sl.N)[len(sl.N) // 2], "max": max(sl.N)}),
             str(sl.widths.M), str(sl.widths.B), str(sl.widths.N), saved, bits,
-            "-" if not bl else f"{bl['tflite_rate']:.3%}",
-            "-" if not bl else f"{bl['float32_rate']:.4%}",
+            ("skipped" if s else "-") if not bl else f"{bl['tflite_rate']:.3%}",
+            ("skipped" if s else "-") if not bl else f"{bl['float32_rate']:.4%}",
         )
     console.print(table)
     for sl in solved:
