@@ -112,20 +112,23 @@ def run(args) -> int:
 
 def _exactness_statement(layer) -> str:
     """The combined claim, made only as far as the solver's side is re-checked here."""
+    from exactbn.golden.recheck import layer_exactness
     from exactbn.golden.verify import verify_layer
 
     check = verify_layer(layer)
     bad = [c.channel for c in check.failures()]
-    inexact = [c for c, e in enumerate(layer.exact) if not e]
-    if not bad and not inexact:
+    recount = layer_exactness(layer)  # never the file's own exact/mismatches flags
+    inexact = recount.inexact_channels
+    if check.ok and not inexact:
         return (f"layer {layer.name}: exact for every x in [lo, hi] of every channel "
                 "(certificates re-checked), and the Verilog equals the integer model for "
                 "every input, proven.")
     parts = []
     if inexact:
-        parts.append(f"{len(inexact)} channel(s) are not exact (solved file: "
-                     f"{sum(layer.mismatches)} inputs differ from the exact BN output)")
-    if bad:
-        parts.append(f"channel(s) {bad[:10]} fail the solver re-check")
+        parts.append(f"{len(inexact)} channel(s) are not exact (recounted: "
+                     f"{recount.differing_inputs} inputs differ from the exact BN output)")
+    if bad or not check.ok:
+        parts.append(f"channel(s) {bad[:10]} fail the solver re-check" if bad else
+                     "; ".join(check.problems))
     return (f"layer {layer.name}: the Verilog equals the integer model for every input, "
             f"proven; not claimed exact: {'; '.join(parts)}.")
