@@ -29,7 +29,7 @@ from exactbn.formats import Layer, SolvedLayer
 
 from .constraints import slope_interval
 from .model import integer_model
-from .recheck import TooManyLevels, layer_exactness
+from .recheck import TooManyLevels, layer_exactness, reference_levels
 from .reference import reference
 from .solver import Budget, layer_affine, solve_channel
 from .staircase import Staircase, staircase
@@ -267,11 +267,15 @@ def exhaustive_check(solved: SolvedLayer, channel: int, chunk: int = 1 << 20) ->
     if hi - lo + 1 > EXHAUSTIVE_LIMIT:
         raise ValueError(f"range has {hi - lo + 1} inputs, more than 2^24")
     out = solved.output
+    # The reference stays within the levels present on [lo, hi]: clipping there gives the
+    # same values and costs those levels, not 2^bits of them (32-bit outputs).
+    levels = reference_levels(solved.a[channel], solved.b[channel], out.rounding, out.qmin,
+                              out.qmax, lo, hi)[2]
+    t_min, t_max = int(levels.min()), int(levels.max())
     bad = 0
     for start in range(lo, hi + 1, chunk):
         xs = np.arange(start, min(start + chunk, hi + 1), dtype=np.int64)
-        ref = reference(solved.a[channel], solved.b[channel], xs, out.rounding, out.qmin,
-                        out.qmax)
+        ref = reference(solved.a[channel], solved.b[channel], xs, out.rounding, t_min, t_max)
         got = integer_model(solved.M[channel], solved.B[channel], solved.N[channel], xs,
                             out.qmin, out.qmax, solved.hw_rounding)
         bad += int((ref != got).sum())
