@@ -817,9 +817,21 @@ def _layer_list(obj: Any) -> list:
     return obj
 
 
+LAYER_FORMAT = "exactbn-layers"
+LAYER_FILE_KEYS = {"format", "source", "layers"}
+
+
 def parse_layers(obj: Any, file: str | None = None) -> list[Layer]:
     """Layers from parsed JSON (a layer, a list of layers or ``{"layers": [...]}``)."""
     try:
+        if isinstance(obj, dict) and "layers" in obj:  # a layer file: nothing unknown in it
+            _check_keys(obj, LAYER_FILE_KEYS, "file")
+            fmt = obj.get("format", LAYER_FORMAT)
+            if fmt != LAYER_FORMAT:
+                raise FormatError(f"format {fmt!r} is not a layer file ({LAYER_FORMAT!r})",
+                                  field="format")
+            if not isinstance(obj.get("source", ""), str):
+                raise FormatError("expected a string", field="source")
         layers = [Layer.from_json(o, i) for i, o in enumerate(_layer_list(obj))]
         names = [lay.name for lay in layers]
         dup = {n for n in names if names.count(n) > 1}

@@ -171,3 +171,10 @@ def test_a_budget_beyond_any_hardware_is_a_usage_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "--budget" in err and "at most" in err
     assert not (tmp_path / "o.json").exists()
+
+
+@pytest.mark.parametrize("top,word", [({"unknown_top": 1}, "unknown_top"),
+                                      ({"format": "exactbn-solved"}, "format")])
+def test_a_layer_file_with_unknown_top_level_keys_is_refused(tmp_path, capsys, top, word):
+    rc, err = _solve(tmp_path, capsys, json.dumps({"layers": [BASE], **top}))
+    assert rc == 2 and word in err
