@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from exactbn.formats import dump_solved, write_json_atomic, write_text_atomic
+from exactbn.formats import dump_solved, safe_name, write_json_atomic, write_text_atomic
 
 __all__ = ["StageResult", "DemoResult", "run_demo", "STAGES"]
 
@@ -219,12 +219,12 @@ def _stage_generate(ctx: dict) -> StageResult:
     names = _layer_names(ctx)
     for i, name in enumerate(names):
         _note(ctx, f"generate {name} ({i + 1}/{len(names)})")
-        d = out / "rtl" / name
+        d = out / "rtl" / safe_name(name)
         if ctx["routes"]["generate"] == "cli":
             args = ["generate", str(solved), "--layer", name, "--name", _unit_name(name),
                     "-o", str(d)]
             cmds.append("exactbn " + " ".join(args))
-            rc, text = _run_cli(args, out / "logs" / f"generate_{name}.log")
+            rc, text = _run_cli(args, out / "logs" / f"generate_{safe_name(name)}.log")
         else:
             from exactbn.generate import unit_config_from_solved
             from exactbn.hw import to_verilog
@@ -259,7 +259,6 @@ _SIM_COUNT = re.compile(r"(\d[\d,]*)\s+(?:checked\s+)?(?:lane[- ]results|vectors
 
 
 def _sim_api(ctx: dict, name: str) -> dict:
-    from exactbn.formats import safe_name
     from exactbn.generate import unit_config_from_solved
     from exactbn.sim.regress import simulate_layer
 
@@ -299,9 +298,10 @@ def _stage_sim(ctx: dict) -> StageResult:
             except Exception as e:  # a build/tool error fails this layer, the rest still run
                 row = {"layer": name, "passed": False, "last": f"{type(e).__name__}: "
                        f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}"}
-                write_text_atomic(out / "logs" / f"sim_{name}.log", f"{type(e).__name__}: {e}\n")
+                write_text_atomic(out / "logs" / f"sim_{safe_name(name)}.log",
+                                  f"{type(e).__name__}: {e}\n")
         else:
-            rc, text = _run_cli(args, out / "logs" / f"sim_{name}.log")
+            rc, text = _run_cli(args, out / "logs" / f"sim_{safe_name(name)}.log")
             m = _SIM_COUNT.findall(text)
             row = {"layer": name, "passed": rc == 0,
                    "lane_results": m[-1][0].replace(",", "") if m else None,
@@ -325,11 +325,12 @@ def _stage_synth(ctx: dict) -> StageResult:
     names = ctx.get("synth_layers") or _layer_names(ctx)
     for i, name in enumerate(names):
         _note(ctx, f"synth {name} for ECP5 ({i + 1}/{len(names)})")
-        d = out / "synth" / name
+        d = out / "synth" / safe_name(name)
         args = ["synth", str(solved), "--layer", name, "--name", _unit_name(name), "--target",
                 "ecp5", "--seeds", ctx.get("seeds", "1"), "-o", str(d)]
         cmds.append("exactbn " + " ".join(args))
-        rc, text = _run_cli(args, out / "logs" / f"synth_{name}.log", timeout=1800)
+        rc, text = _run_cli(args, out / "logs" / f"synth_{safe_name(name)}.log",
+                             timeout=1800)
         rep = d / "report.json"
         designs = []
         if rep.is_file():
