@@ -284,7 +284,7 @@ def _stage_sim(ctx: dict) -> StageResult:
     for i, name in enumerate(names):
         _note(ctx, f"sim {name} on Verilator ({i + 1}/{len(names)})")
         args = ["sim", str(solved), "--layer", name, "--name", _unit_name(name),
-                "--simulator", "verilator"]
+                "--simulator", "verilator", "-o", str(out / "sim")]  # nothing outside OUT
         cmds.append("exactbn " + " ".join(args))
         t0 = time.time()
         if ctx["routes"]["sim"] == "api":
