@@ -389,6 +389,9 @@ class Layer:
         name = obj.get("name", f"layer{index}")
         if not isinstance(name, str) or not name:
             raise FormatError("expected a non-empty string", field="name")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):  # NUL, newline, escapes ...
+            raise FormatError(f"layer name {name[:40]!r} holds control characters",
+                              field="name")
         try:
             _check_keys(obj, {"name", "input", "output", "bn", "affine"}, "layer")
             if "input" not in obj:
@@ -753,7 +756,7 @@ def _parse_int(text: str) -> int:
 
 def _check_tree(obj: Any) -> None:
     """Nesting depth and strings of parsed JSON: every string must be valid Unicode (a lone
-    surrogate such as \\udc80 cannot be printed or written as UTF-8)."""
+    surrogate such as \\udc80 cannot be printed or written as UTF-8) without NUL."""
     stack = [(obj, 1)]
     while stack:
         v, depth = stack.pop()
@@ -765,6 +768,8 @@ def _check_tree(obj: Any) -> None:
         elif isinstance(v, list):
             stack.extend((x, depth + 1) for x in v)
         elif isinstance(v, str):
+            if "\0" in v:
+                raise FormatError(f"a string holds a NUL character: {v[:40]!r}")
             try:
                 v.encode("utf-8")
             except UnicodeEncodeError:

@@ -178,3 +178,17 @@ def test_a_budget_beyond_any_hardware_is_a_usage_error(tmp_path, capsys):
 def test_a_layer_file_with_unknown_top_level_keys_is_refused(tmp_path, capsys, top, word):
     rc, err = _solve(tmp_path, capsys, json.dumps({"layers": [BASE], **top}))
     assert rc == 2 and word in err
+
+
+@pytest.mark.parametrize("name", ["a\u0000b", "a\nb", "\u001b[31mred"])
+def test_layer_names_with_control_characters_are_refused(tmp_path, capsys, name):
+    rc, err = _solve(tmp_path, capsys, _with(BASE, ["name"], name))
+    assert rc == 2 and ("NUL" in err or "control characters" in err)
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_imported_layer_names_with_control_characters_are_refused():
+    from exactbn.formats import FormatError, parse_layers
+
+    with pytest.raises(FormatError, match="control characters"):
+        parse_layers({"layers": [json.loads(_with(BASE, ["name"], "conv\u0007"))]})
