@@ -802,8 +802,10 @@ def solve_all_fast(a, b, out, ranges, shift_mode: str, approximate: bool = True)
         lo_i, hi_i = lo.astype(np.int64), hi.astype(np.int64)
     res = solve_fast(a, b, lo_i, hi_i, out.rounding, out.qmin, out.qmax)
     sols = _channel_solutions(res, a, b, out.rounding, out.qmin, out.qmax, ranges,
-                              approximate=approximate or shift_mode == "shared")
+                              approximate=approximate and shift_mode != "shared")
     if shift_mode == "shared":
+        if not any(s.exact for s in sols):  # only then do the inexact channels' N matter
+            sols = _channel_solutions(res, a, b, out.rounding, out.qmin, out.qmax, ranges)
         n_shared = max((s.N for s in sols if s.exact), default=max(s.N for s in sols))
         res = solve_fast(a, b, lo_i, hi_i, out.rounding, out.qmin, out.qmax, n_fixed=n_shared)
         sols = _channel_solutions(res, a, b, out.rounding, out.qmin, out.qmax, ranges, n_shared)

@@ -154,6 +154,24 @@ def min_n_direct(alpha_lo: Fraction | None, alpha_hi: Fraction | None) -> int:
         n += 1
 
 
+def _n_lower_closed(alpha_lo: Fraction | None, alpha_hi: Fraction | None) -> int:
+    """Smallest N with a multiple of 2^-N in [alpha_lo, alpha_hi]: a lower bound on N.
+
+    Every exact (M, B, N), with or without a rounding stage, has alpha_lo <= M/2^N <=
+    alpha_hi: L_i - U_j >= (l_i - u_j)*2^N for every lower/upper pair, and the interval's
+    ends are the extreme pair slopes. Used to skip the N that cannot work.
+    """
+    if alpha_lo is None or alpha_hi is None or alpha_lo > alpha_hi:
+        return 0
+    n = 0
+    while True:
+        scale = 1 << n
+        m = -((-alpha_lo.numerator * scale) // alpha_lo.denominator)  # ceil(lo * 2^N)
+        if m * alpha_hi.denominator <= alpha_hi.numerator * scale:
+            return n
+        n += 1
+
+
 def _pick_m(m_lo: int | None, m_hi: int | None, limit: tuple[int | None, int | None] = (None, None)
             ) -> list[int]:
     """Admissible M in order of increasing |M| (then positive first), within limits."""
@@ -382,7 +400,7 @@ def solve_channel(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: i
         if hw_rounding == "floor":
             n_min = min_n_direct(alpha_lo, alpha_hi)
         else:
-            n = 0
+            n = _n_lower_closed(alpha_lo, alpha_hi)  # no N below it can work
             while n_cap is None or n <= n_cap:
                 if _solve_at_n(lows, ups, n, hw_rounding) is not None:
                     n_min = n
@@ -521,12 +539,16 @@ def solve_layer(layer: Layer, shift_mode: str = "per-channel", hw_rounding: str 
     if hw_rounding == "auto":
         chosen = "floor"
         probe = _solve_all(a, b, out, ranges, "floor", "per-channel", budget, approximate=False)
+        kept = probe
         if not all(s.exact for s in probe) and out.rounding != "floor":
             alt = _solve_all(a, b, out, ranges, out.rounding, "per-channel", budget,
                              approximate=False)
             if sum(s.exact for s in alt) > sum(s.exact for s in probe):
-                chosen = out.rounding
-        sols = _solve_all(a, b, out, ranges, chosen, shift_mode, budget)
+                chosen, kept = out.rounding, alt
+        if shift_mode == "per-channel":  # exact probe answers are final: solve only the rest
+            sols = _complete(kept, a, b, out, ranges, chosen, budget)
+        else:
+            sols = _solve_all(a, b, out, ranges, chosen, shift_mode, budget)
     else:
         chosen = hw_rounding
         sols = _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget)
@@ -561,15 +583,31 @@ def _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget, approximate=T
     # --- end of hook -------------------------------------------------------------------------
     args = [(float(a[i]), float(b[i]), out.rounding, out.qmin, out.qmax, *ranges[i])
             for i in range(len(a))]
+    # Shared shift: the first pass only needs the exact channels' N (an inexact channel's N
+    # matters only when no channel is exact), so it skips the approximation search.
+    first_approx = approximate and shift_mode != "shared"
     sols = [solve_channel(*arg, hw_rounding=hw_rounding, budget=budget,
-                          approximate=approximate or shift_mode == "shared") for arg in args]
+                          approximate=first_approx) for arg in args]
     if shift_mode == "shared":
+        if not any(s.exact for s in sols):
+            sols = [solve_channel(*arg, hw_rounding=hw_rounding, budget=budget) for arg in args]
         n_shared = max((s.N for s in sols if s.exact), default=max(s.N for s in sols))
         if budget is not None and budget.n_max is not None:
             n_shared = min(n_shared, budget.n_max)
         sols = [solve_channel(*arg, hw_rounding=hw_rounding, n_fixed=n_shared, budget=budget)
                 for arg in args]
     return sols
+
+
+def _complete(sols, a, b, out, ranges, hw_rounding, budget) -> list[ChannelSolution]:
+    """Per-channel answers from a probe (approximate=False): re-solve only inexact channels.
+
+    An exact answer does not depend on ``approximate``, so this equals a fresh solve.
+    """
+    return [s if s.exact else solve_channel(float(a[i]), float(b[i]), out.rounding, out.qmin,
+                                            out.qmax, *ranges[i], hw_rounding=hw_rounding,
+                                            budget=budget)
+            for i, s in enumerate(sols)]
 
 
 def _fast_min_channels() -> int:  # fast-path hook: layers this wide use golden/fast.py
