@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
     p.add_argument("--max-generate", type=int, default=None,
                    help="at most this many generate cases (about 1 s each)")
+    p.add_argument("--max-slow", type=int, default=40,
+                   help="at most this many cases of each of sim, prove and synth (--slow)")
     p.add_argument("--only", default=None, help="only cases whose group contains this text")
     p.add_argument("-o", "--out", default="/tmp/fuzz", help="summary, repro/ and work/ here")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -32,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     cases = all_cases(seeds, args.seed, slow=args.slow)
     if args.only:
         cases = [c for c in cases if args.only in c.group]
-    caps = {"generate": args.max_generate} if args.max_generate is not None else None
+    caps = {c: args.max_slow for c in ("sim", "prove", "synth")}
+    if args.max_generate is not None:
+        caps["generate"] = args.max_generate
     cases = sample(cases, args.cases, args.seed, max_per_command=caps)
     outcomes, secs = run_cases(cases, out, jobs=args.jobs, quiet=args.quiet)
     summary = summarize(outcomes, secs, ["python -m fuzz", *(argv or sys.argv[1:])])

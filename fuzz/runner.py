@@ -33,8 +33,13 @@ def _alarm(signum, frame):
     raise _Timeout()
 
 
+WALL_FACTOR = 4  # in-process: ``timeout`` s of CPU time, or this many times it of wall time
+
+
 def run_inprocess(argv: list[str], cwd: str, timeout: float) -> Result:
-    """exactbn.cli.main.main(argv) with cwd, captured output and a SIGALRM timeout."""
+    """exactbn.cli.main.main(argv) with cwd and captured output. A hang is ``timeout`` s of
+    CPU time (SIGPROF: a loaded machine does not fake hangs) or WALL_FACTOR x ``timeout`` s
+    of wall time (SIGALRM: a blocking read)."""
     from exactbn.cli.main import main
 
     old_cwd = os.getcwd()
@@ -44,14 +49,17 @@ def run_inprocess(argv: list[str], cwd: str, timeout: float) -> Result:
     timed_out = False
     t0 = time.monotonic()
     old = signal.signal(signal.SIGALRM, _alarm)
+    old_prof = signal.signal(signal.SIGPROF, _alarm)
     os.chdir(cwd)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            signal.setitimer(signal.ITIMER_REAL, timeout)
+            signal.setitimer(signal.ITIMER_PROF, timeout)
+            signal.setitimer(signal.ITIMER_REAL, timeout * WALL_FACTOR)
             try:
                 rc = main(argv)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.setitimer(signal.ITIMER_PROF, 0)
     except _Timeout:
         timed_out = True
     except SystemExit as e:
@@ -60,6 +68,7 @@ def run_inprocess(argv: list[str], cwd: str, timeout: float) -> Result:
         exc = traceback.format_exc()
     finally:
         signal.signal(signal.SIGALRM, old)
+        signal.signal(signal.SIGPROF, old_prof)
         os.chdir(old_cwd)
     return Result(rc, out.getvalue(), err.getvalue(), time.monotonic() - t0, timed_out, exc)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 from fuzz.classify import classify
 from fuzz.jsontext import Dup, Raw, dumps
@@ -41,7 +42,11 @@ def test_inprocess_runner_catches_hang_and_escape(tmp_path, monkeypatch):
 
     monkeypatch.setattr(m, "main", spin)
     r = run_inprocess(["x"], str(tmp_path), 0.2)
-    assert r.timed_out
+    assert r.timed_out  # CPU-time limit
+
+    monkeypatch.setattr(m, "main", lambda argv=None: time.sleep(60))
+    r = run_inprocess(["x"], str(tmp_path), 0.2)
+    assert r.timed_out and r.seconds < 30  # wall-time limit (a blocking read)
 
     def boom(argv=None):
         raise KeyError("k")

@@ -10,8 +10,9 @@
 // Traffic, in random phases: full rate, random valid/ready, antiphase (valid offered on even
 // cycles and withdrawn on odd ones, ready on odd cycles only), valid withdrawn before its
 // handshake (with new data), 1,000-cycle sink stalls, cfg storms; at random cycles a 1-cycle
-// reset with traffic going on, and cfg writes held across resets (CFG_IN_RESET says whether a
-// write handshaken in a reset cycle takes effect). The scoreboard queues the expected output
+// reset with traffic going on, and cfg writes held across resets (CFG_IN_RESET 0, as
+// hw/README.md states: cfg_ready is low in a reset cycle, checked; 1: a write handshaken in
+// a reset cycle takes effect). The scoreboard queues the expected output
 // of every accepted beat (set A or B as the channel's parameters stood at its handshake),
 // drops the queue on reset, and checks every output beat: data, tuser, tlast, none lost,
 // duplicated or reordered, m_axis held stable while not taken, cfg_error as written.
@@ -108,6 +109,7 @@ module stress_tb;
       q_len = 0; q_head = 0; q_tail = 0;  // beats in flight are discarded
       prev_hold = 1'b0;
       if (cfg_valid && cfg_ready) hs_in_reset = hs_in_reset + 1;
+      if (cfg_ready && !`CFG_IN_RESET) fail("cfg_ready high in a reset cycle");
       if (cfg_valid && cfg_ready && `CFG_IN_RESET && cfg_addr < `NCH)
         bank[cfg_addr] = cfg_bank;
       err_model = 1'b0;
