@@ -87,7 +87,7 @@ sweep: setup
 # Every fuzz case (mutated layer/solved/ONNX files, odd arguments; sim/prove/synth on the
 # mutants they must refuse): summary and reproduction files in build/fuzz.
 fuzz: setup
-	$(BIN)/python -m fuzz --slow --jobs 2 -o build/fuzz
+	$(BIN)/python -m fuzz --slow --max-generate 800 --max-slow 40 --jobs 2 -o build/fuzz
 
 clean:
 	rm -rf build sim_build .pytest_cache .ruff_cache

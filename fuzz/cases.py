@@ -172,8 +172,10 @@ def sample(cases: list[Case], n: int | None, seed: int, *,
     groups: dict[str, list[Case]] = {}
     for c in cases:
         groups.setdefault(c.group, []).append(c)
+    prio = {"any": 0, "refuse": 1, "verify": 2, "inexact": 3}  # popped from the end: first
     for g in groups.values():
         rng.shuffle(g)
+        g.sort(key=lambda c: prio.get(c.verdict, 0))
     caps = dict(max_per_command or {})
     used: dict[str, int] = {}
     chosen: list[Case] = []
