@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -62,6 +63,7 @@ def summarize(outcomes: list, seconds: float, argv: list[str]) -> dict:
         f["count"] += 1
     return {
         "command": " ".join(argv), "cases": len(outcomes), "seconds": round(seconds, 1),
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "per_class": {c: per_class.get(c, 0) for c in CLASSES},
         "bad_flags": {c: flags.get(c, 0) for c in BAD},
         "per_command": {k: {c: v.get(c, 0) for c in CLASSES if v.get(c, 0)}

@@ -17,10 +17,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pipeline", default="default")
     p.add_argument("--cfg-in-reset", choices=("applied", "ignored"), default=CFG_IN_RESET)
     p.add_argument("-o", "--out", default="/tmp/exactbn-stress")
+    p.add_argument("--json", help="also write the result (line, counters, seconds) here")
     a = p.parse_args(argv)
     r = run_stress(a.solved, a.out, layer=a.layer, beats=a.beats, seed=a.seed,
                    pipeline=a.pipeline, cfg_in_reset=a.cfg_in_reset)
     print(r.line)
+    if a.json:
+        import json
+        cmd = "python -m sim.benches.stress " + " ".join(argv if argv is not None else sys.argv[1:])
+        with open(a.json, "w") as f:
+            json.dump({"command": cmd, "layer": a.layer, "passed": r.passed, "line": r.line,
+                       "stats": r.stats, "seconds": round(r.seconds, 1),
+                       "cfg_in_reset": a.cfg_in_reset}, f, indent=1)
     print(f"{r.seconds:.1f} s (compile + run) in {r.workdir}")
     return 0 if r.passed else 1
 
