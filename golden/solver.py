@@ -314,6 +314,53 @@ def _agreements(st: Staircase, m: int, bs: np.ndarray, n: int, hw_rounding: str,
     return np.maximum(ov, 0).sum(axis=1).astype(np.int64)
 
 
+def _agreements_nonpos(st: Staircase, m: int, bs: list[int], n: int, hw_rounding: str,
+                       qmin: int, qmax: int) -> list[int]:
+    """For m <= 0 in the mirrored domain: inputs where the model equals the reference, per B.
+
+    Exact, Python ints: level t of the reference on [first_t, last_t] agrees where
+    L_t <= m*x + B <= U_t, i.e. x in [ceil((B - U_t)/|m|), floor((B - L_t)/|m|)] (m < 0),
+    or everywhere / nowhere (m == 0).
+    """
+    k = -m
+    lbs = [bound_lower(t, n, hw_rounding) if t > qmin else None for t in st.levels]
+    ubs = [bound_upper(t + 1, n, hw_rounding) if t < qmax else None for t in st.levels]
+    mag = max([abs(int(v)) for v in bs] + [abs(v) for v in lbs + ubs if v is not None]
+              + [abs(st.lo), abs(st.hi)])
+    if mag < (1 << 60):  # int64 throughout: every value and difference below 2^61
+        bv = np.array([int(v) for v in bs], dtype=np.int64)
+        acc = np.zeros(bv.size, dtype=np.int64)
+        for lb, ub, f, e in zip(lbs, ubs, st.first, st.last, strict=True):
+            if k == 0:
+                ok = np.ones(bv.size, dtype=bool)
+                if lb is not None:
+                    ok &= bv >= lb
+                if ub is not None:
+                    ok &= bv <= ub
+                acc += np.where(ok, e - f + 1, 0)
+                continue
+            x_lo = np.full(bv.size, f, dtype=np.int64) if ub is None else np.maximum(
+                f, -((ub - bv) // k))
+            x_hi = np.full(bv.size, e, dtype=np.int64) if lb is None else np.minimum(
+                e, (bv - lb) // k)
+            acc += np.maximum(x_hi - x_lo + 1, 0)
+        return [int(v) for v in acc]
+    out = [0] * len(bs)
+    for t, f, e in zip(st.levels, st.first, st.last, strict=True):
+        lb = bound_lower(t, n, hw_rounding) if t > qmin else None
+        ub = bound_upper(t + 1, n, hw_rounding) if t < qmax else None
+        for i, bb in enumerate(bs):
+            if k == 0:
+                if (lb is None or bb >= lb) and (ub is None or bb <= ub):
+                    out[i] += e - f + 1
+                continue
+            x_lo = f if ub is None else max(f, -((ub - bb) // k))
+            x_hi = e if lb is None else min(e, (bb - lb) // k)
+            if x_hi >= x_lo:
+                out[i] += x_hi - x_lo + 1
+    return out
+
+
 def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding, budget: Budget,
                   n_values) -> ChannelSolution:
     """Fewest mismatching inputs among candidates (exact counts; used without a budget).
@@ -361,12 +408,9 @@ def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
                 agree = _agreements(st, m, np.array(cands, dtype=object), n, hw_rounding,
                                     qmin, qmax)
                 counts = [(int(total - g), bb) for g, bb in zip(agree, cands, strict=True)]
-            else:  # flat or reversed model: rare (a near 0); count with segments
-                counts = []
-                for bb in cands:
-                    cnt, _ = _mismatch(a, b, rounding, qmin, qmax, lo, hi, m * st.sign, bb, n,
-                                       hw_rounding)
-                    counts.append((cnt, bb))
+            else:  # flat or reversed model (a near 0 or small N)
+                agree = _agreements_nonpos(st, m, cands, n, hw_rounding, qmin, qmax)
+                counts = [(int(total - g), bb) for g, bb in zip(agree, cands, strict=True)]
             for cnt, bb in counts:
                 key = (cnt, n, abs(m), abs(bb), m * st.sign, bb)
                 if best is None or key < best:

@@ -82,3 +82,21 @@ def test_auto_and_shared_shortcuts_equal_solving_every_channel(shift, monkeypatc
     want = solve_layer(layer, shift_mode=shift)
     for k in ("M", "B", "N", "exact", "mismatches", "certificate", "hw_rounding"):
         assert getattr(got, k) == getattr(want, k), k
+
+
+def test_flat_and_reversed_model_counts_equal_the_segment_count():
+    """The vectorised count for M <= 0 (mirrored) equals the exact segment comparison."""
+    rng = random.Random(5)
+    for a, b, r, lo, hi in _channels(9, 40):
+        hi = lo + (hi - lo) % 400
+        for hw in ("floor", r):
+            st, _, _ = solver.channel_constraints(a, b, r, -8, 7, lo, hi)
+            n = rng.randint(0, 6)
+            for m in (0, -1, -rng.randint(2, 40)):
+                bs = [rng.randint(-300, 300) for _ in range(12)]
+                huge = [1 << 62, -(1 << 62), 5]  # Python-int route
+                got = (solver._agreements_nonpos(st, m, bs, n, hw, -8, 7)
+                       + solver._agreements_nonpos(st, m, huge, n, hw, -8, 7))
+                for g, bb in zip(got, bs + huge, strict=True):
+                    cnt, _ = solver._mismatch(a, b, r, -8, 7, lo, hi, m * st.sign, bb, n, hw)
+                    assert hi - lo + 1 - g == cnt, (a, b, r, hw, lo, hi, m, bb, n)
