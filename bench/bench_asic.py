@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import sys
 import tempfile
 import time
@@ -36,7 +37,8 @@ def _short(mode: str) -> str:
 
 
 def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
-        stem: str = "asic", baseline_pipeline: str | None = None) -> dict:
+        stem: str = "asic", baseline_pipeline: str | None = None,
+        kinds: tuple[str, ...] = ("exactbn", "ceiling", "tflite", "threshold")) -> dict:
     """Map every group's designs; write asic.{json,md,png} after each design (``meta``
     says how many are done), return the report. ``baseline_pipeline`` maps the TFLite-style
     and threshold baselines at that one preset for every group (they are the slow ones)."""
@@ -52,6 +54,8 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
                 "tflite": f"{label}-L{lanes}-{bpipe}",
                 "threshold": f"{label}-L{lanes}-{bpipe}"}
         for kind, key in keys.items():
+            if kind not in kinds:
+                continue
             name = f"{kind}_{key}"
             if name not in unique:
                 (d,) = build_designs(layers[(label, mode)], target, workroot / "src",
@@ -101,6 +105,18 @@ def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe) -
     return write_report(RESULTS, entries, meta, stem=stem)
 
 
+def merge(stems: list[str], stem: str) -> dict:
+    """One report from several partial runs (their designs, commands and groups)."""
+    reps = [json.loads((RESULTS / f"{s}.json").read_text()) for s in stems]
+    meta = dict(reps[0]["meta"])
+    meta["command"] = " ; ".join(r["meta"]["command"] for r in reps)
+    meta["groups"] = [g for r in reps for g in r["meta"].get("groups", [])]
+    meta["designs_done"] = ", ".join(str(r["meta"].get("designs_done")) for r in reps)
+    meta["elapsed_s"] = round(sum(r["meta"].get("elapsed_s", 0) for r in reps), 1)
+    meta["merged_from"] = [f"{s}.json" for s in stems]
+    return write_report(RESULTS, [e for r in reps for e in r["designs"]], meta, stem=stem)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.bench_asic", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modes", default="per-channel,shared")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--stem", default="asic", help="results file name (default asic)")
+    ap.add_argument("--kinds", default="exactbn,ceiling,tflite,threshold")
+    ap.add_argument("--merge", metavar="STEM,STEM",
+                    help="only merge earlier results/STEM.json files into --stem")
     ap.add_argument("--baseline-pipeline", default=None,
                     help="map the TFLite-style and threshold baselines at this preset only")
     args = ap.parse_args(argv)
@@ -123,9 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        merge(args.merge.split(","), args.stem)
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench_asic_") as tmp:
         rep = run(groups, args.library, args.freq, args.jobs, Path(tmp), say, args.stem,
-                  args.baseline_pipeline)
+                  args.baseline_pipeline, tuple(args.kinds.split(",")))
     for r in rep["ratios"]:
         print(f"{r['group']}: area/TFLite {r.get('area_vs_tflite')}, period/ceiling "
               f"{r.get('period_vs_ceiling')}, area/threshold {r.get('area_vs_threshold')}")
