@@ -15,6 +15,7 @@ Writes bench/results/solver.json and bench/results/solver.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -266,8 +267,29 @@ def _markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def paths_set(path: Path, seed: int = 100) -> None:
+    """The slow-path layer set (bench/results/solver.paths.md): 4 x 500 channels, 2% ties.
+
+    16-bit signed inputs, int8 outputs (half_up, half_even, half_even, half_away), affine
+    form; a tie channel has a = +-2^-k (k in 5..10) and b = j + 1/2.
+    """
+    layers = []
+    for k, rnd in enumerate(("half_up", "half_even", "half_even", "half_away")):
+        a, b = random_affine(500, seed=seed + k)
+        rng = np.random.default_rng(seed + 100 + k)
+        tie = rng.random(500) < 0.02
+        a = np.where(tie, np.sign(a) * 2.0 ** rng.integers(-10, -4, 500), a)
+        b = np.where(tie, rng.integers(-64, 64, 500) + 0.5, b)
+        layers.append({"name": f"l{k}", "input": {"bits": 16, "signed": True},
+                       "output": {"bits": 8, "signed": True, "rounding": rnd},
+                       "affine": {"a": a.tolist(), "b": b.tolist()}})
+    write_text_atomic(path, json.dumps({"layers": layers}))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--paths-set", type=Path, metavar="LAYERS.json",
+                   help="only write the slow-path layer set (see solver.paths.md) and exit")
     p.add_argument("--channels", type=int, default=CHANNELS)
     p.add_argument("--repeats", type=int, default=15, help="timed solves per session")
     p.add_argument("--sessions", type=int, default=3, help="bursts of timed solves")
@@ -279,6 +301,9 @@ def main(argv=None) -> int:
                    help="also compare every channel with the straightforward solver (slow)")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
+    if args.paths_set is not None:
+        paths_set(args.paths_set)
+        return 0
     a, b = random_affine(args.channels, seed=args.seed)
     before = _loadavg()
     results = [_run_rounding(a, b, r, args.repeats, args.sample, args.naive_sample,

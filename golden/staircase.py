@@ -97,6 +97,8 @@ def staircase(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: int, 
         return min(max(_round_exact(fa * x + fb, rounding), qmin), qmax)
 
     t_lo, t_hi = level_at(mlo), level_at(mhi)
+    if t_hi - t_lo > 2 * (mhi - mlo + 1):  # steep: most levels are empty, walk the inputs
+        return _walk_inputs(fa, fb, rounding, qmin, qmax, sign, mlo, mhi)
     firsts = first_at_least(fa, fb, rounding, range(t_lo + 1, t_hi + 1))
     levels, first, last = [t_lo], [mlo], []
     for t, f in zip(range(t_lo + 1, t_hi + 1), firsts, strict=True):
@@ -105,5 +107,28 @@ def staircase(a: float, b: float, rounding: str, qmin: int, qmax: int, lo: int, 
             first.pop()
         levels.append(t)
         first.append(f)
+    last = [f - 1 for f in first[1:]] + [mhi]
+    return Staircase(sign, mlo, mhi, levels, first, last)
+
+
+def _walk_inputs(fa: Fraction, fb: Fraction, rounding: str, qmin: int, qmax: int, sign: int,
+                 mlo: int, mhi: int) -> Staircase:
+    """The staircase from every input's level (exact integers): O(inputs), not O(levels)."""
+    d = fa.denominator * fb.denominator
+    ai = fa.numerator * (d // fa.denominator)
+    bi = fb.numerator * (d // fb.denominator)
+    levels: list[int] = []
+    first: list[int] = []
+    for x in range(mlo, mhi + 1):
+        num = ai * x + bi
+        t = num // d
+        if rounding != "floor":
+            twice = 2 * (num - t * d)
+            if twice > d or (twice == d and tie_goes_up(rounding, t + 1)):
+                t += 1
+        t = min(max(t, qmin), qmax)
+        if not levels or t != levels[-1]:
+            levels.append(t)
+            first.append(x)
     last = [f - 1 for f in first[1:]] + [mhi]
     return Staircase(sign, mlo, mhi, levels, first, last)

@@ -100,3 +100,27 @@ def test_flat_and_reversed_model_counts_equal_the_segment_count():
                 for g, bb in zip(got, bs + huge, strict=True):
                     cnt, _ = solver._mismatch(a, b, r, -8, 7, lo, hi, m * st.sign, bb, n, hw)
                     assert hi - lo + 1 - g == cnt, (a, b, r, hw, lo, hi, m, bb, n)
+
+
+def test_steep_staircase_walks_inputs_with_the_same_result():
+    """|a| >> 1 (wide outputs): the staircase from the inputs equals the one from the levels."""
+    from fractions import Fraction
+
+    from exactbn.golden import staircase as sc
+    rng = random.Random(11)
+    for _ in range(300):
+        a = rng.choice((-1, 1)) * rng.choice((2.0 ** rng.randint(1, 12), rng.uniform(2, 900)))
+        b = rng.choice((rng.uniform(-5000, 5000), rng.randint(-99, 99) + 0.5))
+        r = rng.choice(("floor", "half_up", "half_even", "half_away"))
+        qmin, qmax = rng.choice(((-(1 << 31), (1 << 31) - 1), (-128, 127), (0, 20000)))
+        lo = rng.randint(-300, 300)
+        hi = lo + rng.randint(0, 200)
+        got = sc.staircase(a, b, r, qmin, qmax, lo, hi)
+        sign = 1 if a > 0 else -1
+        mlo, mhi = (lo, hi) if sign > 0 else (-hi, -lo)
+        fa = Fraction(a) * sign
+        levels = [min(max(sc._round_exact(fa * x + Fraction(b), r), qmin), qmax)
+                  for x in range(mlo, mhi + 1)]
+        want_levels = [t for i, t in enumerate(levels) if i == 0 or t != levels[i - 1]]
+        assert got.levels == want_levels and got.sign == sign
+        assert got.first == [mlo + i for i, t in enumerate(levels) if i == 0 or t != levels[i - 1]]
