@@ -1,0 +1,217 @@
+"""Plain parameters of one threshold unit: widths, lanes, store, per-channel thresholds.
+
+Per lane: ``q = qmin + #{k : T_k <= d*x}`` with the direction ``d`` (+1/-1) and the
+``qmax - qmin`` non-decreasing thresholds ``T`` of the lane's channel. Nothing here knows
+where the thresholds came from; ``exactbn.generate`` derives them from a solved file.
+
+Stored form (what the memories and ``cfg_value`` hold): ``n = bits(qmax - qmin)`` levels,
+``2^n - 1`` slots per channel; slot k holds ``U_k = T_k`` (d = +1) or ``U_k = 1 - T_k``
+(d = -1, compared as ``not (x >= U_k)``, so every lane needs ``>=`` comparators only).
+Slots past ``qmax - qmin`` hold a value never met in the channel's range (``hi + 1``, or
+``lo`` with d = -1) and the count is clamped at ``qmax - qmin``. Padding channels (past C)
+store d = -1 and ``U = x_min``: they output ``qmin``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from exactbn.formats import twos_width, unsigned_width
+
+from .config import LANE_MODES, MAX_CHANNELS, MAX_LANES, PARAM_MEMORIES, STORES
+from .names import name_problem
+
+__all__ = ["SEARCHES", "PARALLEL_MAX_LEVELS", "ThresholdConfig"]
+
+SEARCHES = ("auto", "binary", "parallel")
+PARALLEL_MAX_LEVELS = 2  # auto: a parallel compare up to 3 thresholds, binary search above
+
+
+def _check_int(name: str, v, lo: int, hi: int) -> None:
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {v!r}")
+
+
+@dataclass(frozen=True)
+class ThresholdConfig:
+    """Everything the threshold unit's hardware depends on (see module docstring)."""
+
+    w_x: int
+    x_signed: bool
+    w_q: int
+    q_signed: bool
+    qmin: int
+    qmax: int
+    directions: tuple = ()
+    thresholds: tuple = ()
+    lanes: int = 1
+    lane_mode: str = "channels"
+    store: str = "rom"
+    search: str = "auto"
+    out_reg: int = 1
+    name: str = "exactbn_thr"
+    range_check: bool = False
+    x_ranges: tuple = ()
+    param_memory: str = "auto"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "directions", tuple(int(d) for d in self.directions))
+        object.__setattr__(self, "thresholds", tuple(tuple(int(v) for v in t)
+                                                     for t in self.thresholds))
+        object.__setattr__(self, "x_ranges", tuple((int(lo), int(hi)) for lo, hi in self.x_ranges))
+        self._validate()
+
+    def _validate(self) -> None:
+        _check_int("w_x", self.w_x, 1, 62)
+        _check_int("w_q", self.w_q, 1, 16)
+        _check_int("lanes", self.lanes, 1, MAX_LANES)
+        _check_int("out_reg", self.out_reg, 0, 1)
+        if why := name_problem(self.name):
+            raise ValueError(f"name {why}")
+        for k, allowed in (("lane_mode", LANE_MODES), ("store", STORES), ("search", SEARCHES),
+                           ("param_memory", PARAM_MEMORIES)):
+            if getattr(self, k) not in allowed:
+                raise ValueError(f"{k} must be one of {', '.join(allowed)}, "
+                                 f"got {getattr(self, k)!r}")
+        q_lo, q_hi = ((-(1 << (self.w_q - 1)), (1 << (self.w_q - 1)) - 1) if self.q_signed
+                      else (0, (1 << self.w_q) - 1))
+        if not q_lo <= self.qmin < self.qmax <= q_hi:
+            raise ValueError(f"clip [{self.qmin}, {self.qmax}] must be qmin < qmax inside the "
+                             f"{self.w_q}-bit output [{q_lo}, {q_hi}]")
+        c = len(self.thresholds)
+        if not 1 <= c <= MAX_CHANNELS:
+            raise ValueError(f"channels must be in 1..{MAX_CHANNELS}, got {c}")
+        if len(self.directions) != c:
+            raise ValueError(f"need one direction per channel ({c}), got {len(self.directions)}")
+        if self.x_ranges and len(self.x_ranges) != c:
+            raise ValueError(f"x_ranges needs {c} (lo, hi) pairs, got {len(self.x_ranges)}")
+        if self.range_check and not self.x_ranges:
+            raise ValueError("range_check needs x_ranges")
+        for ch in range(c):
+            lo, hi = self.channel_range(ch)
+            if not self.x_min <= lo <= hi <= self.x_max:
+                raise ValueError(f"channel {ch}: range [{lo}, {hi}] is not inside the input "
+                                 f"range [{self.x_min}, {self.x_max}]")
+            d, t = self.directions[ch], self.thresholds[ch]
+            if d not in (1, -1):
+                raise ValueError(f"channel {ch}: direction must be 1 or -1, got {d}")
+            if len(t) != self.qmax - self.qmin:
+                raise ValueError(f"channel {ch}: {len(t)} thresholds, need qmax - qmin = "
+                                 f"{self.qmax - self.qmin}")
+            if list(t) != sorted(t):
+                raise ValueError(f"channel {ch}: thresholds must be non-decreasing")
+            mlo, mhi = (lo, hi) if d > 0 else (-hi, -lo)
+            if t and not (mlo <= t[0] and t[-1] <= mhi + 1):
+                raise ValueError(f"channel {ch}: thresholds must lie in [{mlo}, {mhi + 1}] "
+                                 "(the channel's range, as d*x)")
+
+    # ------------------------------------------------------------------ derived sizes
+    @property
+    def channels(self) -> int:
+        return len(self.thresholds)
+
+    @property
+    def x_min(self) -> int:
+        return -(1 << (self.w_x - 1)) if self.x_signed else 0
+
+    @property
+    def x_max(self) -> int:
+        return (1 << (self.w_x - 1)) - 1 if self.x_signed else (1 << self.w_x) - 1
+
+    def channel_range(self, ch: int) -> tuple[int, int]:
+        return self.x_ranges[ch] if self.x_ranges else (self.x_min, self.x_max)
+
+    @property
+    def n_levels(self) -> int:
+        """Comparison levels of the binary search: bits of the count ``qmax - qmin``."""
+        return unsigned_width(self.qmax - self.qmin)
+
+    @property
+    def slots(self) -> int:
+        return (1 << self.n_levels) - 1
+
+    @property
+    def mode(self) -> str:
+        """``binary`` (pipelined search, one level per output bit) or ``parallel`` compare."""
+        if self.search != "auto":
+            return self.search
+        return "parallel" if self.n_levels <= PARALLEL_MAX_LEVELS else "binary"
+
+    def stored(self, ch: int) -> tuple[int, list[int]]:
+        """``(neg, U)`` of a channel (padding channels too): what the memories hold."""
+        if ch >= self.channels:
+            return 1, [self.x_min] * self.slots
+        lo, hi = self.channel_range(ch)
+        pad = self.slots - (self.qmax - self.qmin)
+        if self.directions[ch] > 0:
+            return 0, list(self.thresholds[ch]) + [hi + 1] * pad
+        return 1, [1 - t for t in self.thresholds[ch]] + [lo] * pad
+
+    @cached_property
+    def w_t(self) -> int:
+        """Bits of a stored threshold: the input range and the stored values, no more."""
+        vals = [v for ch in range(self.channels) for v in self.stored(ch)[1]]
+        return twos_width(self.x_min, self.x_max, *vals)
+
+    @property
+    def groups(self) -> int:
+        if self.lane_mode == "pixels":
+            return self.channels
+        return -(-self.channels // self.lanes)
+
+    @property
+    def w_user(self) -> int:
+        return max(1, unsigned_width(self.groups - 1))
+
+    @property
+    def depth(self) -> int:
+        """Words per memory bank and level-0: every tuser value addresses one."""
+        return 1 << self.w_user
+
+    @property
+    def w_user_out(self) -> int:
+        return self.w_user + (1 if self.range_check else 0)
+
+    @property
+    def w_addr(self) -> int:
+        return max(1, unsigned_width(self.channels))
+
+    @property
+    def w_index(self) -> int:
+        """Bits of ``cfg_index``: slots 0 .. 2^n - 2, and 2^n - 1 = the direction bit."""
+        return self.n_levels
+
+    @property
+    def banks(self) -> int:
+        return self.lanes if self.lane_mode == "channels" else 1
+
+    def bank_channel(self, bank: int, g: int) -> int:
+        """The channel of word g in a bank (>= C for padding)."""
+        if self.lane_mode == "pixels":
+            return g if g < self.channels else self.channels
+        ch = g * self.lanes + bank
+        return ch if g < self.groups and ch < self.channels else self.channels
+
+    @property
+    def latency(self) -> int:
+        """Cycles from input handshake to the earliest output: read, levels, output register."""
+        return 1 + (self.n_levels - 1 if self.mode == "binary" else 0) + self.out_reg
+
+    @property
+    def thresholds_distinct(self) -> int:
+        """Most distinct thresholds in any channel (saturated channels have fewer)."""
+        return max(len(set(t)) for t in self.thresholds)
+
+    def summary(self) -> dict:
+        return {
+            "unit": "threshold", "mode": self.mode, "channels": self.channels,
+            "lanes": self.lanes, "lane_mode": self.lane_mode, "store": self.store,
+            "w_x": self.w_x, "x_signed": self.x_signed, "w_q": self.w_q,
+            "q_signed": self.q_signed, "qmin": self.qmin, "qmax": self.qmax,
+            "levels": self.n_levels, "thresholds_per_channel": self.qmax - self.qmin,
+            "slots_per_channel": self.slots, "w_t": self.w_t, "w_user": self.w_user,
+            "w_addr": self.w_addr, "w_index": self.w_index, "latency": self.latency,
+            "range_check": self.range_check, "out_reg": self.out_reg,
+            "param_memory": self.param_memory,
+        }

