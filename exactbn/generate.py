@@ -363,6 +363,7 @@ def write_dir_atomic(outdir: str | os.PathLike, files: dict[str, str]) -> None:
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)
         for name, text in {**files, OUTPUT_MARKER: "written by exactbn generate\n"}.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)  # bundles: <layer>/file
             (tmp / name).write_text(text)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name[:64]}.", suffix=".old",

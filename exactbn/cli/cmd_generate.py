@@ -41,6 +41,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="seed of the test bench's random inputs and valid/ready gaps")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
     add_unit_options(p)
+    from exactbn.network import add_network_options
+
+    add_network_options(p, jobs=False)  # --all-layers, --layers: OUT/<layer>/ + network.json
     return p
 
 
@@ -48,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
     from exactbn.generate import generate
 
     options = unit_options_from_args(args)
+    from exactbn.network import network_mode
+
+    if network_mode(args):
+        return _run_bundle(args, options)
     cfg, man = generate(args.solved, args.output, layer_name=args.layer, freq_mhz=args.freq,
                         seed=args.seed, **options)
     if not args.quiet:
@@ -60,4 +67,22 @@ def run(args: argparse.Namespace) -> int:
               f"hw_rounding {cfg.hw_rounding}, {cfg.store} store, latency {cfg.latency} "
               f"cycles, widths M={cfg.w_m} B={cfg.w_b} N={cfg.w_n}; {man['vectors']} test "
               f"vectors{note}")
+    return 0
+
+
+def _run_bundle(args: argparse.Namespace, options: dict) -> int:
+    """--all-layers / --layers: one kit per layer plus network.json, README.md, NET.core."""
+    from exactbn.network import generate_bundle
+
+    net = generate_bundle(args.solved, args.output, layer_names=args.layers,
+                          freq_mhz=args.freq, seed=args.seed, **options)
+    if not args.quiet:
+        for u in net["units"]:
+            note = ("" if u["exact"] else
+                    f"; INEXACT: {u['differing_outputs']} input value(s) differ")
+            print(f"{args.output}/{u['verilog']}: layer {u['layer']}, {u['channels']} channels, "
+                  f"latency {u['latency']}, {u['parameter_bits']} parameter bits{note}")
+        t = net["totals"]
+        print(f"{args.output}/network.json: {t['units']} units, {t['channels']} channels, "
+              f"{t['parameter_bits']} parameter bits, {t['exact_units']}/{t['units']} exact")
     return 0

@@ -44,6 +44,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "datapath under stalls)")
     p.add_argument("-o", "--out", metavar="DIR", default="build/prove",
                    help="work directory: proof logs and counterexample VCDs (default build/prove)")
+    from exactbn.network import add_network_options
+
+    add_network_options(p)  # --all-layers/--layers/--jobs: one proof per layer in OUT/<layer>/
+    p.set_defaults(_parser=p)
     return p
 
 
@@ -63,9 +67,14 @@ def _apply_manifest(path: Path, args) -> None:
 
 def run(args) -> int:
     from exactbn.hw import to_verilog
+    from exactbn.network import network_mode, run_all_layers
     from exactbn.sim.formal.prove import prove_unit
     from exactbn.sim.formal.runner import WorkdirError
 
+    if network_mode(args):
+        if args.verilog:
+            raise UsageError("prove: --verilog proves one unit; not with --all-layers/--layers")
+        return run_all_layers("prove", args, "out")
     layer = load_layer_from_args(args, args.solved)
     manifest = Path(args.verilog).with_suffix(".json") if args.verilog else None
     if manifest is not None and manifest.exists():

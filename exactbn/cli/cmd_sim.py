@@ -75,6 +75,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="run directory for logs, results, waveforms and the simulator build "
                    "cache (DIR/build-cache, or $EXACTBN_SIM_CACHE); nothing is written "
                    "elsewhere (default build/sim-runs)")
+    from exactbn.network import add_network_options
+
+    add_network_options(p)  # --all-layers/--layers/--jobs: one run per layer in OUT/<layer>/
+    p.set_defaults(_parser=p)
     return p
 
 
@@ -89,6 +93,10 @@ def run(args) -> int:
         if unknown or not scenarios:
             raise UsageError(f"--scenarios: unknown {unknown or scenarios}; choose from "
                              f"{', '.join(SCENARIOS)}")
+    from exactbn.network import network_mode, run_all_layers
+
+    if network_mode(args):
+        return run_all_layers("sim", args, "out")
     layer = load_layer_from_args(args, args.solved)
     cfg = unit_config_from_args(args, layer, file=args.solved)
     if args.netlist:  # gate-level: exactbn.synth.gatesim

@@ -65,6 +65,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="also report Yosys cells per module (where the LUTs go)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_unit_options(p)
+    from exactbn.network import add_network_options
+
+    add_network_options(p, jobs=False)  # --all-layers: --jobs = layers in parallel
+    p.set_defaults(_parser=p)
     return p
 
 
@@ -163,6 +167,11 @@ def run(args: argparse.Namespace) -> int:
         raise _usage(str(e)) from None
     seeds = parse_seeds(args.seeds)
     jobs = parse_jobs(args.jobs)
+    from exactbn.network import network_mode, run_all_layers
+
+    if network_mode(args):
+        args.jobs = jobs
+        return run_all_layers("synth", args, "output")
     freq = parse_freq(args.freq)
     kinds = parse_kinds(args.designs)
     options = unit_options_from_args(args)

@@ -1,0 +1,412 @@
+"""Whole networks: one solved file -> a per-layer bundle, and per-layer runs of sim/prove/synth.
+
+``exactbn generate SOLVED.json --all-layers -o OUT`` writes, atomically (all or nothing):
+
+- ``OUT/<layer>/``: exactly the kit ``generate --layer <layer>`` writes (``<layer>`` is the
+  layer name made a safe file name, :func:`exactbn.formats.safe_name`);
+- ``OUT/network.json``: every unit (layer, module name, directory, ports, widths, latency,
+  parameter bits, exactness re-derived from a, b and the output spec) and the totals;
+- ``OUT/README.md``: a table of the units;
+- ``OUT/NET.core``: one FuseSoC core listing every unit's Verilog (``NET`` from the solved
+  file's name), with one lint target per unit.
+
+``sim``, ``prove`` and ``synth`` with ``--all-layers`` (or ``--layers a,b``) run the same command
+once per layer, each in its own process with ``-o OUT/<layer>`` (``--jobs`` layers at a time);
+a failing layer is named and the others still run. ``OUT/network_<command>.json`` and ``.md``
+hold one row per layer and the totals; the exit status is 0 only when every layer passed.
+Every layer's options are checked before anything runs (bad input: exit 2, nothing run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from exactbn.formats import FormatError, SolvedLayer, safe_name
+
+__all__ = [
+    "select_layers",
+    "bundle_files",
+    "generate_bundle",
+    "child_argv",
+    "run_all_layers",
+    "network_name",
+    "add_network_options",
+]
+
+NETWORK_FORMAT = "exactbn-network"
+
+
+def _jobs(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 1 <= v <= 64:
+        raise argparse.ArgumentTypeError(f"must be in 1..64, got {v}")
+    return v
+
+
+def add_network_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -> None:
+    """``--all-layers`` and ``--layers A,B`` (and ``--jobs`` unless the command has one)."""
+    g = parser.add_argument_group("whole network")
+    g.add_argument("--all-layers", action="store_true",
+                   help="every layer of the solved file, one unit per layer (OUT/<layer>/)")
+    g.add_argument("--layers", metavar="A,B,...",
+                   help="these layers, in this order (implies --all-layers for them)")
+    if jobs:
+        g.add_argument("--jobs", type=_jobs, default=1, metavar="J",
+                       help="with --all-layers: layers run in parallel (default 1)")
+
+
+def network_mode(args: argparse.Namespace) -> bool:
+    """True when the command works on several layers; refuses --layer beside it."""
+    on = bool(getattr(args, "all_layers", False) or getattr(args, "layers", None))
+    if on and getattr(args, "layer", None) is not None:
+        from exactbn.cli.main import UsageError
+
+        raise UsageError("--layer picks one layer; --all-layers/--layers pick several: use one")
+    return on
+
+
+def network_name(solved_path: str) -> str:
+    """The bundle's module-style name: ``exactbn_<solved file stem>`` (a Verilog identifier)."""
+    from exactbn.hw.names import default_unit_name
+
+    return default_unit_name(Path(solved_path).stem)
+
+
+def select_layers(layers: list[SolvedLayer], names: str | None,
+                  file: str | None = None) -> list[SolvedLayer]:
+    """All layers (``names`` None) or the comma-separated ``names`` in that order; each name
+    must exist once. FormatError names the file and the unknown layer."""
+    if not names:
+        return list(layers)
+    by_name = {lay.name: lay for lay in layers}
+    wanted = [n.strip() for n in names.split(",")]
+    if any(not n for n in wanted):
+        raise FormatError(f"--layers: empty layer name in {names!r}", file=file)
+    out = []
+    for n in wanted:
+        if n not in by_name:
+            raise FormatError(f"--layers: no layer {n!r} (the file holds "
+                              f"{', '.join(by_name)})", file=file, layer=n)
+        if by_name[n] in out:
+            raise FormatError(f"--layers: layer {n!r} listed twice", file=file, layer=n)
+        out.append(by_name[n])
+    return out
+
+
+def _layer_dirs(layers: list[SolvedLayer], file: str | None) -> list[str]:
+    dirs = [safe_name(lay.name) for lay in layers]
+    seen: dict[str, str] = {}
+    for lay, d in zip(layers, dirs, strict=True):
+        if d.casefold() in seen:  # case-insensitive file systems too
+            raise FormatError(f"layers {seen[d.casefold()]!r} and {lay.name!r} need the same "
+                              f"directory name {d!r}", file=file, layer=lay.name)
+        seen[d.casefold()] = lay.name
+    return dirs
+
+
+def _check_bundle_options(options: dict) -> None:
+    if options.get("name") is not None:
+        from exactbn.cli.main import UsageError
+
+        raise UsageError("--name names one unit; with --all-layers every unit is named from "
+                         "its layer (exactbn_<layer>)")
+
+
+def bundle_files(solved_path: str, layers: list[SolvedLayer], *, freq_mhz: float = 100.0,
+                 seed: int = 1, **options) -> tuple[dict[str, str], dict]:
+    """Every file of the bundle (relative path -> text) and the network.json data. Raises
+    FormatError naming the layer on anything a single-layer generate would refuse."""
+    from exactbn.formats import file_sha256
+    from exactbn.generate import kit_files, unit_config_from_solved
+
+    options = dict(options)
+    _check_bundle_options(options)
+    options["name"] = None
+    file = str(solved_path)
+    sha = file_sha256(solved_path)
+    dirs = _layer_dirs(layers, file)
+    cfgs = [unit_config_from_solved(lay, file=file, **options) for lay in layers]  # all first
+    files: dict[str, str] = {}
+    units = []
+    for lay, cfg, d in zip(layers, cfgs, dirs, strict=True):
+        kit = kit_files(lay, cfg, solved_path=file, solved_sha256=sha, freq_mhz=freq_mhz,
+                        seed=seed)
+        files.update({f"{d}/{k}": v for k, v in kit.items()})
+        man = json.loads(kit[f"{cfg.name}.json"])
+        units.append(_unit_entry(lay, cfg, d, man))
+    name = network_name(file)
+    net = {
+        "format": NETWORK_FORMAT,
+        "version": 1,
+        "name": name,
+        "style": "per-layer bundle (one unit per layer)",
+        "solved_file": file,
+        "solved_sha256": sha,
+        "units": units,
+        "totals": _totals(units),
+        "core": f"{name}.core",
+    }
+    files["network.json"] = json.dumps(net, indent=1) + "\n"
+    files[f"{name}.core"] = _network_core(name, units)
+    files["README.md"] = _readme(net)
+    return files, net
+
+
+def _unit_entry(layer: SolvedLayer, cfg, d: str, man: dict) -> dict:
+    ex = man["exactness"]
+    return {
+        "layer": layer.name,
+        "name": cfg.name,
+        "dir": d,
+        "verilog": f"{d}/{cfg.name}.v",
+        "manifest": f"{d}/{cfg.name}.json",
+        "core": f"{d}/{cfg.name}.core",
+        "channels": cfg.channels,
+        "lanes": cfg.lanes,
+        "store": cfg.store,
+        "shift_mode": cfg.shift_mode,
+        "hw_rounding": cfg.hw_rounding,
+        "pipeline": cfg.pipeline.spec(),
+        "latency": cfg.latency,
+        "ports": man["ports"],
+        "widths": man["widths"],
+        "parameter_bits": cfg.channels * (cfg.w_m + cfg.w_b + cfg.w_n),
+        "exact": ex["exact"],
+        "inexact_channels": ex["inexact_channels"],
+        "differing_outputs": ex["differing_outputs"],
+    }
+
+
+def _totals(units: list[dict]) -> dict:
+    return {
+        "units": len(units),
+        "channels": sum(u["channels"] for u in units),
+        "parameter_bits": sum(u["parameter_bits"] for u in units),
+        "exact_units": sum(1 for u in units if u["exact"]),
+        "differing_outputs": sum(u["differing_outputs"] for u in units),
+        "max_latency": max((u["latency"] for u in units), default=0),
+    }
+
+
+def _network_core(name: str, units: list[dict], version: str = "0.1.0") -> str:
+    files = "".join(f"      - {u['verilog']}\n" for u in units)
+    lint = "".join(
+        f"  lint_{u['name']}:\n    default_tool: verilator\n    filesets: [rtl]\n"
+        f"    toplevel: {u['name']}\n    tools:\n      verilator:\n        mode: lint-only\n"
+        f"        verilator_options: [-Wall]\n" for u in units)
+    return (f"CAPI=2:\nname: exactbn:network:{name}:{version}\n"
+            f"description: Per-layer exactbn BN units of {name} (one module per layer)\n\n"
+            f"filesets:\n  rtl:\n    files:\n{files}    file_type: verilogSource\n\n"
+            f"targets:\n  default:\n    filesets: [rtl]\n{lint}")
+
+
+def _readme(net: dict) -> str:
+    t = net["totals"]
+    def exact(u: dict) -> str:
+        return "yes" if u["exact"] else f"NO ({u['differing_outputs']} differ)"
+
+    rows = "".join(
+        f"| {u['layer']} | `{u['name']}` | `{u['dir']}/` | {u['channels']} | {u['lanes']} | "
+        f"{u['widths']['x']} | {u['widths']['M']}/{u['widths']['B']}/{u['widths']['N']} | "
+        f"{u['widths']['q']} | {u['shift_mode']} | {u['hw_rounding']} | {u['latency']} | "
+        f"{u['parameter_bits']} | {exact(u)} |\n"
+        for u in net["units"])
+    return f"""# {net['name']}: one exactbn BN unit per layer
+
+Generated by `exactbn generate {net['solved_file']} --all-layers`. Each directory is the
+kit `exactbn generate --layer LAYER` writes (Verilog, manifest, FuseSoC core, test bench,
+README with the ports and timing); `network.json` lists every unit's ports, widths, latency,
+parameter bits and exactness (re-derived by exactbn from a, b and the output spec);
+`{net['core']}` is one FuseSoC core with every unit's Verilog (target `lint_NAME` lints one).
+
+| layer | module | dir | C | L | W_X | W_M/B/N | W_Q | shift | rounding | latency | bits | exact |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
+{rows}
+Totals: {t['units']} units, {t['channels']} channels, {t['parameter_bits']} parameter bits,
+{t['exact_units']} of {t['units']} units exact, largest latency {t['max_latency']} cycles.
+"""
+
+
+def write_tree_atomic(outdir: str, files: dict[str, str]) -> None:
+    """:func:`exactbn.generate.write_dir_atomic` for relative paths with one subdirectory."""
+    from exactbn.generate import write_dir_atomic
+
+    write_dir_atomic(outdir, files)
+
+
+def generate_bundle(solved_path: str, outdir: str, *, layer_names: str | None = None,
+                    freq_mhz: float = 100.0, seed: int = 1, **options) -> dict:
+    """Write the per-layer bundle into ``outdir`` atomically; returns the network.json data.
+    Any bad input raises FormatError/UsageError before anything is written."""
+    from exactbn.formats import check_output_path, check_replaceable_dir, load_solved
+
+    check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
+    check_replaceable_dir(outdir)
+    layers = select_layers(load_solved(solved_path), layer_names, file=str(solved_path))
+    files, net = bundle_files(solved_path, layers, freq_mhz=freq_mhz, seed=seed, **options)
+    write_tree_atomic(outdir, files)
+    return net
+
+
+# --- per-layer runs of sim / prove / synth ----------------------------------------------
+
+_SKIP_DESTS = {"all_layers", "layers", "jobs", "layer", "output", "out", "help", "quiet"}
+
+
+def child_argv(parser: argparse.ArgumentParser, args: argparse.Namespace,
+               skip: set[str] = _SKIP_DESTS) -> list[str]:
+    """The command line that re-states ``args`` (as parsed by ``parser``) minus ``skip``:
+    positionals in order, then every option whose value differs from its default."""
+    pos, opts = [], []
+    for a in parser._actions:
+        if a.dest in skip or isinstance(a, argparse._HelpAction):
+            continue
+        v = getattr(args, a.dest, None)
+        if not a.option_strings:
+            pos.append(str(v))
+            continue
+        flag = max(a.option_strings, key=len)
+        if isinstance(a, argparse._StoreTrueAction):
+            if v:
+                opts.append(flag)
+        elif v is not None and v != a.default:
+            opts += [flag, str(v)]
+    return pos + opts
+
+
+def _validate_layers(command: str, args: argparse.Namespace, layers: list[SolvedLayer]) -> None:
+    """Every layer's unit options, before any layer runs (FormatError names the layer)."""
+    from exactbn.cli.unit_options import unit_config_from_args
+
+    if getattr(args, "name", None) is not None:
+        from exactbn.cli.main import UsageError
+
+        raise UsageError(f"{command}: --name names one unit; with --all-layers every unit is "
+                         "named from its layer")
+    for lay in layers:
+        unit_config_from_args(args, lay, file=args.solved)
+
+
+def _row(command: str, layer: SolvedLayer, d: str, out: Path, rc: int, seconds: float,
+         log: Path) -> dict:
+    row: dict = {"layer": layer.name, "dir": d, "exit": rc, "seconds": round(seconds, 1),
+                 "status": "PASS" if rc == 0 else ("FAIL" if rc == 1 else f"ERROR (exit {rc})"),
+                 "log": str(log)}
+    try:
+        if command == "prove":
+            for p in sorted((out / d).glob("*/prove.json")):
+                pj = json.loads(p.read_text())
+                row["proof_seconds"] = round(pj.get("seconds", 0.0), 1)
+                row["proof_status"] = pj.get("status")
+        elif command == "synth":
+            rep = json.loads((out / d / "report.json").read_text())
+            e = next(e for e in rep["designs"] if e.get("kind") == "exactbn")
+            for k in ("lut", "lut4_yosys", "ff", "dsp", "bram", "fmax_mhz", "fits"):
+                row[k] = e.get(k)
+    except (OSError, ValueError, KeyError, StopIteration):
+        pass  # the row keeps its exit status; the log says why
+    if rc != 0:
+        try:
+            tail = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+            row["reason"] = tail[-1][:300] if tail else ""
+        except OSError:
+            row["reason"] = ""
+    return row
+
+
+def _summary_md(command: str, rows: list[dict], totals: dict) -> str:
+    cols = ["layer", "status", "seconds"]
+    if command == "prove":
+        cols += ["proof_seconds"]
+    if command == "synth":
+        cols += ["lut", "ff", "dsp", "bram", "fmax_mhz"]
+    lines = [f"# exactbn {command} --all-layers", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join("-" if r.get(c) is None else str(r[c])
+                                       for c in cols) + " |")
+    lines += ["", "Totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()), ""]
+    return "\n".join(lines)
+
+
+def run_all_layers(command: str, args: argparse.Namespace, out_attr: str) -> int:
+    """Run ``exactbn COMMAND`` once per selected layer (``--jobs`` at a time), in child
+    processes with ``--layer L -o OUT/<layer>``; write OUT/network_COMMAND.json/.md; print
+    progress on stderr and one row per layer. 0 = every layer passed, 1 = some did not."""
+    from exactbn.formats import OUTPUT_MARKER, load_solved, write_json_atomic
+
+    layers = select_layers(load_solved(args.solved), getattr(args, "layers", None),
+                           file=str(args.solved))
+    _validate_layers(command, args, layers)
+    dirs = _layer_dirs(layers, str(args.solved))
+    jobs = int(getattr(args, "jobs", 1))
+    out = Path(getattr(args, out_attr))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / OUTPUT_MARKER).write_text(f"written by exactbn {command} --all-layers\n")
+    logs = out / "logs"
+    logs.mkdir(exist_ok=True)
+    base = [sys.executable, "-m", "exactbn", command, *child_argv(args._parser, args)]
+    if command == "synth":
+        base += ["--jobs", "1", "--quiet"]
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    say(f"exactbn {command}: {len(layers)} layer(s), {jobs} at a time, into {out}")
+
+    def one(i: int) -> dict:
+        lay, d = layers[i], dirs[i]
+        log = logs / f"{d}.log"
+        t0 = time.monotonic()
+        with open(log, "w") as fh:
+            rc = subprocess.call([*base, "--layer", lay.name, "-o", str(out / d)],
+                                 stdout=fh, stderr=subprocess.STDOUT)
+        return _row(command, lay, d, out, rc, time.monotonic() - t0, log)
+
+    rows: list[dict | None] = [None] * len(layers)
+    done = 0
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futs = {pool.submit(one, i): i for i in range(len(layers))}
+        for f in as_completed(futs):
+            r = f.result()
+            rows[futs[f]] = r
+            done += 1
+            say(f"[{done}/{len(layers)}] {r['layer']}: {r['status']} ({r['seconds']} s)"
+                + (f": {r['reason']}" if r.get("reason") else ""))
+    final = [r for r in rows if r is not None]
+    totals = _run_totals(command, final)
+    summary = {"format": "exactbn-network-run", "version": 1, "command": command,
+               "solved": str(args.solved), "layers": final, "totals": totals}
+    write_json_atomic(out / f"network_{command}.json", summary)
+    (out / f"network_{command}.md").write_text(_summary_md(command, final, totals))
+    for r in final:
+        extra = ""
+        if command == "prove" and r.get("proof_seconds") is not None:
+            extra = f", proof {r['proof_seconds']} s"
+        if command == "synth" and r.get("lut") is not None:
+            extra = (f", LUT {r['lut']} FF {r['ff']} DSP {r['dsp']} BRAM {r['bram']} "
+                     f"Fmax {r['fmax_mhz']}")
+        print(f"{r['layer']}: {r['status']} ({r['seconds']} s{extra})")
+    print(f"{command} --all-layers: {totals['passed']}/{totals['layers']} layer(s) passed; "
+          f"{out}/network_{command}.md")
+    return 0 if totals["passed"] == totals["layers"] else 1
+
+
+def _run_totals(command: str, rows: list[dict]) -> dict:
+    t: dict = {"layers": len(rows), "passed": sum(1 for r in rows if r["exit"] == 0),
+               "failed": [r["layer"] for r in rows if r["exit"] != 0],
+               "seconds": round(sum(r["seconds"] for r in rows), 1)}
+    if command == "synth":
+        for k in ("lut", "ff", "dsp", "bram"):
+            vals = [r.get(k) for r in rows]
+            t[k] = sum(vals) if vals and all(isinstance(v, int) for v in vals) else None
+        fm = [r.get("fmax_mhz") for r in rows]
+        t["fmax_mhz_min"] = min(fm) if fm and all(isinstance(v, (int, float)) for v in fm) \
+            else None
+    return t
