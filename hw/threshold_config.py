@@ -9,7 +9,7 @@ Stored form (what the memories and ``cfg_value`` hold): ``n = bits(qmax - qmin)`
 (d = -1, compared as ``not (x >= U_k)``, so every lane needs ``>=`` comparators only).
 Slots past ``qmax - qmin`` hold a value never met in the channel's range (``hi + 1``, or
 ``lo`` with d = -1) and the count is clamped at ``qmax - qmin``. Padding channels (past C)
-store d = -1 and ``U = x_min``: they output ``qmin``.
+output ``qmin`` (a pad bit beside the direction bit).
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class ThresholdConfig:
     def stored(self, ch: int) -> tuple[int, list[int]]:
         """``(neg, U)`` of a channel (padding channels too): what the memories hold."""
         if ch >= self.channels:
-            return 1, [self.x_min] * self.slots
+            return 0, [0] * self.slots
         lo, hi = self.channel_range(ch)
         pad = self.slots - (self.qmax - self.qmin)
         if self.directions[ch] > 0:
@@ -149,10 +149,28 @@ class ThresholdConfig:
         return 1, [1 - t for t in self.thresholds[ch]] + [lo] * pad
 
     @cached_property
-    def w_t(self) -> int:
-        """Bits of a stored threshold: the input range and the stored values, no more."""
+    def _t_values(self) -> list[int]:
+        """Values a threshold word must hold: the stored ones; with a RAM store every value
+        a write can need, ``[lo, hi + 1]`` of every channel (U_k always lies there)."""
         vals = [v for ch in range(self.channels) for v in self.stored(ch)[1]]
-        return twos_width(self.x_min, self.x_max, *vals)
+        if self.store == "ram":
+            for ch in range(self.channels):
+                lo, hi = self.channel_range(ch)
+                vals += [lo, hi + 1]
+        return vals
+
+    @cached_property
+    def t_signed(self) -> bool:
+        """Stored thresholds are two's complement (some is negative), else unsigned."""
+        return any(v < 0 for v in self._t_values)
+
+    @cached_property
+    def w_t(self) -> int:
+        """Bits of a stored threshold: as many as the channels' ranges need, no more."""
+        vals = self._t_values
+        if self.t_signed:
+            return twos_width(*vals)
+        return max(1, unsigned_width(*vals))
 
     @property
     def groups(self) -> int:
@@ -210,7 +228,8 @@ class ThresholdConfig:
             "w_x": self.w_x, "x_signed": self.x_signed, "w_q": self.w_q,
             "q_signed": self.q_signed, "qmin": self.qmin, "qmax": self.qmax,
             "levels": self.n_levels, "thresholds_per_channel": self.qmax - self.qmin,
-            "slots_per_channel": self.slots, "w_t": self.w_t, "w_user": self.w_user,
+            "slots_per_channel": self.slots, "w_t": self.w_t, "t_signed": self.t_signed,
+            "w_user": self.w_user,
             "w_addr": self.w_addr, "w_index": self.w_index, "latency": self.latency,
             "range_check": self.range_check, "out_reg": self.out_reg,
             "param_memory": self.param_memory,

@@ -61,8 +61,12 @@ def parallel_images(cfg: ThresholdConfig) -> list[list[int]]:
 
 
 def _dir_images(cfg: ThresholdConfig) -> list[list[int]]:
-    return [[cfg.stored(cfg.bank_channel(bank, g))[0] for g in range(cfg.depth)]
-            for bank in range(cfg.banks)]
+    """``[bank]`` words: bit 0 = direction -1, bit 1 = padding channel (outputs qmin)."""
+    out = []
+    for bank in range(cfg.banks):
+        chans = [cfg.bank_channel(bank, g) for g in range(cfg.depth)]
+        out.append([cfg.stored(ch)[0] | (2 if ch >= cfg.channels else 0) for ch in chans])
+    return out
 
 
 def threshold_port_list(cfg: ThresholdConfig) -> list[tuple[str, str, int]]:
@@ -126,17 +130,18 @@ class ThresholdUnit(wiring.Component):
             bank = lane if cfg.lane_mode == "channels" else 0
             dir_rp = mems["dir"][bank].read_port(domain="sync")
             m.d.comb += [dir_rp.addr.eq(g_in), dir_rp.en.eq(adv)]
+            neg, pad = dir_rp.data[0], dir_rp.data[1]
             if cfg.mode == "binary":
-                count = self._binary_lane(m, adv, lane, xs, dir_rp.data, user_p, g_in,
+                count = self._binary_lane(m, adv, lane, xs, neg, user_p, g_in,
                                           mems["levels"][bank])
+                pad = delay(m, adv, pad, cfg.n_levels - 1, f"pad{lane}")
             else:
-                count = self._parallel_lane(m, adv, lane, xs, dir_rp.data, g_in,
-                                            mems["wide"][bank])
+                count = self._parallel_lane(m, adv, lane, xs, neg, g_in, mems["wide"][bank])
             n_t = cfg.qmax - cfg.qmin
             if cfg.slots > n_t:  # slots past qmax - qmin: only out-of-range inputs reach them
                 count = Mux(count > n_t, n_t, count)
             q = Signal(signed(cfg.w_q) if cfg.q_signed else unsigned(cfg.w_q), name=f"q{lane}")
-            m.d.comb += q.eq(cfg.qmin + count)
+            m.d.comb += q.eq(Mux(pad, cfg.qmin, cfg.qmin + count))
             if cfg.out_reg:
                 q = delay(m, adv, q, 1, f"q{lane}")
             q_lanes.append(q)
@@ -184,7 +189,7 @@ class ThresholdUnit(wiring.Component):
         attrs = memory_attrs(cfg.param_memory)
         mems: dict = {"dir": [], "levels": [], "wide": []}
         for bank, img in enumerate(_dir_images(cfg)):
-            mem = Memory(shape=1, depth=cfg.depth, init=img)
+            mem = Memory(shape=2, depth=cfg.depth, init=img)
             m.submodules[f"dir{bank}"] = mem
             mems["dir"].append(mem)
         if cfg.mode == "binary":
@@ -203,6 +208,9 @@ class ThresholdUnit(wiring.Component):
                 mems["wide"].append(mem)
         return mems
 
+    def _u(self, bits):
+        return bits.as_signed() if self.cfg.t_signed else bits
+
     def _binary_lane(self, m: Module, adv, lane: int, xs, neg, user_p, g_in, levels):
         cfg = self.cfg
         xr, gr, prefix, addr = xs, user_p, None, g_in
@@ -210,7 +218,7 @@ class ThresholdUnit(wiring.Component):
             rp = mem.read_port(domain="sync")
             m.d.comb += [rp.addr.eq(addr), rp.en.eq(adv)]
             bit = Signal(name=f"bit{lane}_{j}")
-            m.d.comb += bit.eq((xr >= rp.data.as_signed()) ^ neg)
+            m.d.comb += bit.eq((xr >= self._u(rp.data)) ^ neg)
             prefix_n = Signal(j + 1, name=f"prefix{lane}_{j}")
             m.d.comb += prefix_n.eq(Cat(bit, prefix) if prefix is not None else bit)
             if j + 1 == cfg.n_levels:
@@ -229,7 +237,7 @@ class ThresholdUnit(wiring.Component):
         bits = []
         for k in range(cfg.slots):
             b = Signal(name=f"ge{lane}_{k}")
-            u = rp.data[k * cfg.w_t:(k + 1) * cfg.w_t].as_signed()
+            u = self._u(rp.data[k * cfg.w_t:(k + 1) * cfg.w_t])
             m.d.comb += b.eq((xs >= u) ^ neg)
             bits.append(b)
         count = Signal(range(cfg.slots + 1), name=f"count{lane}")
@@ -286,6 +294,7 @@ class ThresholdUnit(wiring.Component):
             here = ok & (bank_sel == bank)
             wp = mems["dir"][bank].write_port()
             m.d.comb += [wp.addr.eq(g), wp.data.eq(self.cfg_value[0]), wp.en.eq(here & is_dir)]
+            # (an in-range channel's pad bit is 0: the write clears it, as it was)
             if cfg.mode == "parallel":
                 wp = mems["wide"][bank].write_port(granularity=cfg.w_t)
                 m.d.comb += [wp.addr.eq(g), wp.data.eq(Cat(*[self.cfg_value] * cfg.slots))]

@@ -50,6 +50,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from exactbn.generate import generate
 
+    if getattr(args, "unit", "multiply-shift") == "threshold":
+        from exactbn.cli.threshold_cli import run_generate_threshold
+
+        return run_generate_threshold(args)
     options = unit_options_from_args(args)
     from exactbn.network import network_mode
 

@@ -84,7 +84,21 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
                    "choose (small ROMs become LUTs), block asks for block RAM")
     g.add_argument("--allow-inexact", action="store_true",
                    help="accept layers with channels that have no exact solution")
+    g.add_argument("--unit", choices=UNITS, default="multiply-shift",
+                   help="multiply-shift (M, B, N) or threshold (exact integer thresholds, "
+                   "binary search or parallel compare); threshold: generate only")
     return g
+
+
+UNITS = ("multiply-shift", "threshold")
+
+
+def check_unit(args: argparse.Namespace, command: str, supported=("multiply-shift",)) -> str:
+    """The ``--unit`` value, or UsageError when ``command`` does not build that unit."""
+    unit = getattr(args, "unit", "multiply-shift")
+    if unit not in supported:
+        raise _usage_error(f"--unit {unit}: {command} supports {' or '.join(supported)} only")
+    return unit
 
 
 def parse_widths(text: str | None) -> tuple[int | None, int | None, int | None] | None:
@@ -116,6 +130,7 @@ def unit_options_from_args(args: argparse.Namespace) -> dict:
     from exactbn.hw.config import Pipeline
     from exactbn.hw.names import name_problem
 
+    check_unit(args, getattr(args, "command", None) or "this command")
     try:
         pipeline = Pipeline.parse(args.pipeline)
     except ValueError as e:

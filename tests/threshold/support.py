@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from golden.reference import reference
-from golden.thresholds import channel_thresholds
-from hw.threshold_config import ThresholdConfig
+from exactbn.golden.reference import reference
+from exactbn.golden.thresholds import channel_thresholds
+from exactbn.hw.threshold_config import ThresholdConfig
 
 
 def channel_set(bits: int, signed: bool, seed: int, channels: int = 5):

@@ -6,9 +6,8 @@ import random
 
 import numpy as np
 import pytest
-
-from golden.reference import reference
-from golden.thresholds import channel_thresholds, count_output, threshold_problems
+from exactbn.golden.reference import reference
+from exactbn.golden.thresholds import channel_thresholds, count_output, threshold_problems
 
 ROUNDINGS = ("floor", "half_up", "half_even", "half_away")
 

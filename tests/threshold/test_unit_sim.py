@@ -4,9 +4,8 @@ neighbours, both search kinds, lane modes, stalls, RAM writes mid-stream, range 
 from __future__ import annotations
 
 import pytest
-
-from hw.threshold_config import ThresholdConfig
-from hw.threshold_simulate import simulate_threshold
+from exactbn.hw.threshold_config import ThresholdConfig
+from exactbn.hw.threshold_simulate import simulate_threshold
 
 from .support import beats_for, channel_set, expect, make_config
 

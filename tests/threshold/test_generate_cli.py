@@ -1,0 +1,98 @@
+"""``exactbn generate --unit threshold``: kits whose benches pass, exit-2 refusals, and the
+exactness of the derived thresholds (also on a layer with no exact (M, B, N))."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+
+import pytest
+from exactbn.golden.solver import solve_layer
+
+from exactbn.cli.main import main
+from exactbn.formats import dump_solved, parse_layers, write_json_atomic
+
+LAYER = {"name": "thr", "input": {"bits": 7, "signed": True, "range": [[-60, 50], [-64, 63],
+                                                                        [-20, 20], [0, 40],
+                                                                        [-64, 63]]},
+         "output": {"bits": 2, "signed": False, "rounding": "half_even"},
+         "affine": {"a": [0.05, -0.07, 0.0, 3.0, 0.011], "b": [1.2, 1.5, 2.25, -40.0, 0.5]}}
+
+
+@pytest.fixture(scope="module")
+def solved_file(tmp_path_factory):
+    d = tmp_path_factory.mktemp("thr")
+    (layer,) = parse_layers({"layers": [LAYER]})
+    path = d / "solved.json"
+    write_json_atomic(path, dump_solved([solve_layer(layer)]))
+    return path
+
+
+def _rc(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return int(e.code)
+
+
+def _bench(kit, name):
+    iverilog = shutil.which("iverilog")
+    assert iverilog, "iverilog is not installed"
+    subprocess.run([iverilog, "-g2012", "-o", "tb.vvp", f"{name}_tb.v", f"{name}.v"], cwd=kit,
+                   check=True, timeout=120)
+    return subprocess.run(["vvp", "-n", "tb.vvp"], cwd=kit, capture_output=True, text=True,
+                          timeout=120).stdout
+
+
+@pytest.mark.parametrize("opts", [["--lanes", "2", "--range-check"],
+                                  ["--store", "ram", "--lanes", "3"],
+                                  ["--pipeline", "out=0", "--lane-mode", "pixels", "--lanes", "2"]])
+def test_kit_bench_passes(solved_file, tmp_path, opts, capsys):
+    out = tmp_path / "kit"
+    assert main(["generate", str(solved_file), "--unit", "threshold", "-o", str(out), *opts]) == 0
+    assert "threshold unit" in capsys.readouterr().out
+    man = json.loads((out / "exactbn_thr.json").read_text())
+    assert man["unit"] == "threshold" and man["exactness"]["exact"]
+    assert man["parameters"]["w_t"] <= 8  # the ranges need 7 bits (+1 past the end)
+    assert "PASS" in _bench(out, "exactbn_thr")
+
+
+@pytest.mark.parametrize("search", ["parallel", "binary"])
+def test_bench_catches_a_planted_threshold(solved_file, tmp_path, search):
+    """The kit's own bench fails on a unit with one threshold off by one (channel 0)."""
+    from exactbn.hw.threshold_unit import threshold_verilog
+
+    from exactbn.formats import load_solved, select_layer
+    from exactbn.threshold_generate import threshold_config_from_solved, threshold_kit_files
+
+    layer = select_layer(load_solved(solved_file), None)
+    cfg = threshold_config_from_solved(layer, name="exactbn_thr", search=search)
+    files = threshold_kit_files(layer, cfg)
+    ts = [list(t) for t in cfg.thresholds]
+    ts[0][1] += 1
+    files["exactbn_thr.v"] = threshold_verilog(dataclasses.replace(cfg, thresholds=ts))
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    for name, text in files.items():
+        (kit / name).write_text(text)
+    assert "FAIL" in _bench(kit, "exactbn_thr")
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--widths", "8,,"], "field 'widths'"),
+    (["--lanes", "2", "--all-layers"], "--all-layers"),
+])
+def test_refusals_exit_2_and_write_nothing(solved_file, tmp_path, args, msg, capsys):
+    out = tmp_path / "kit"
+    assert _rc(["generate", str(solved_file), "--unit", "threshold", "-o", str(out), *args]) == 2
+    assert msg in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("cmd", ["sim", "prove"])
+def test_other_commands_refuse_threshold(solved_file, tmp_path, cmd, capsys):
+    assert _rc([cmd, str(solved_file), "--unit", "threshold", "-o", str(tmp_path / "o")]) == 2
+    assert "--unit threshold" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
