@@ -518,6 +518,11 @@ def _solve_budget(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
                                  node_limit=NODE_LIMIT_SUBSET, xs=transition_inputs(st))
         mm, bb, n = best.M * st.sign, best.B, best.N
         cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
+        if cnt > best.lower_bound:  # not proven optimal: the candidate search may do better
+            sol = _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding,
+                                budget, lim.n_values)
+            if (sol.mismatches, sol.N, abs(sol.M), abs(sol.B)) < (cnt, n, abs(mm), abs(bb)):
+                mm, bb, n, cnt, worst = sol.M, sol.B, sol.N, sol.mismatches, sol.max_abs_error
         lower = min(best.lower_bound, cnt)  # certified for the whole range too
     assert budget.fits(mm, bb, n)
     if not lim.complete:
