@@ -211,6 +211,19 @@ class ThresholdConfig:
         ch = g * self.lanes + bank
         return ch if g < self.groups and ch < self.channels else self.channels
 
+    @cached_property
+    def has_pad(self) -> bool:
+        """Some memory word belongs to a padding channel (the pad bit is then needed)."""
+        return any(self.bank_channel(b, g) >= self.channels for b in range(self.banks)
+                   for g in range(self.depth))
+
+    @cached_property
+    def fixed_direction(self) -> int | None:
+        """The one direction of every channel of a ROM unit (no direction memory), or None."""
+        if self.store == "ram" or len(set(self.directions)) != 1:
+            return None
+        return self.directions[0]
+
     @property
     def latency(self) -> int:
         """Cycles from input handshake to the earliest output: read, levels, output register."""

@@ -128,20 +128,20 @@ class ThresholdUnit(wiring.Component):
             xs = Signal(signed(cfg.w_x + 1), name=f"x{lane}")
             m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
             bank = lane if cfg.lane_mode == "channels" else 0
-            dir_rp = mems["dir"][bank].read_port(domain="sync")
-            m.d.comb += [dir_rp.addr.eq(g_in), dir_rp.en.eq(adv)]
-            neg, pad = dir_rp.data[0], dir_rp.data[1]
+            neg, pad = self._dir_pad(m, adv, g_in, mems["dir"][bank])
             if cfg.mode == "binary":
                 count = self._binary_lane(m, adv, lane, xs, neg, user_p, g_in,
                                           mems["levels"][bank])
-                pad = delay(m, adv, pad, cfg.n_levels - 1, f"pad{lane}")
+                if cfg.has_pad:
+                    pad = delay(m, adv, pad, cfg.n_levels - 1, f"pad{lane}")
             else:
                 count = self._parallel_lane(m, adv, lane, xs, neg, g_in, mems["wide"][bank])
             n_t = cfg.qmax - cfg.qmin
             if cfg.slots > n_t:  # slots past qmax - qmin: only out-of-range inputs reach them
                 count = Mux(count > n_t, n_t, count)
             q = Signal(signed(cfg.w_q) if cfg.q_signed else unsigned(cfg.w_q), name=f"q{lane}")
-            m.d.comb += q.eq(Mux(pad, cfg.qmin, cfg.qmin + count))
+            m.d.comb += q.eq(Mux(pad, cfg.qmin, cfg.qmin + count) if cfg.has_pad
+                             else cfg.qmin + count)
             if cfg.out_reg:
                 q = delay(m, adv, q, 1, f"q{lane}")
             q_lanes.append(q)
@@ -189,6 +189,9 @@ class ThresholdUnit(wiring.Component):
         attrs = memory_attrs(cfg.param_memory)
         mems: dict = {"dir": [], "levels": [], "wide": []}
         for bank, img in enumerate(_dir_images(cfg)):
+            if cfg.fixed_direction is not None and not cfg.has_pad:
+                mems["dir"].append(None)  # ROM, one direction, no padding: constants
+                continue
             mem = Memory(shape=2, depth=cfg.depth, init=img)
             m.submodules[f"dir{bank}"] = mem
             mems["dir"].append(mem)
@@ -207,6 +210,15 @@ class ThresholdUnit(wiring.Component):
                 m.submodules[f"thr{bank}"] = mem
                 mems["wide"].append(mem)
         return mems
+
+    def _dir_pad(self, m: Module, adv, g_in, mem):
+        """(neg, pad) of the beat at P: constants when no memory is needed for them."""
+        cfg = self.cfg
+        if mem is None:
+            return int(cfg.fixed_direction < 0), 0
+        rp = mem.read_port(domain="sync")
+        m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
+        return rp.data[0], rp.data[1]
 
     def _u(self, bits):
         return bits.as_signed() if self.cfg.t_signed else bits

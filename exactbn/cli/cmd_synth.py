@@ -31,7 +31,7 @@ def _usage(message: str) -> Exception:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from exactbn.synth.designs import KINDS
+    from exactbn.synth.designs import DEFAULT_KINDS, KINDS
     from exactbn.synth.targets import TARGETS
 
     p = subparsers.add_parser(
@@ -57,8 +57,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="1,2,3", metavar="S,S,...",
                    help="placer seeds; Fmax is their median (default 1,2,3)")
     p.add_argument("--jobs", default="1", metavar="J", help="designs run in parallel (default 1)")
-    p.add_argument("--designs", default=",".join(KINDS), metavar="K,K,...",
-                   help="which of " + ",".join(KINDS) + " to synthesize (default all)")
+    p.add_argument("--designs", default=",".join(DEFAULT_KINDS), metavar="K,K,...",
+                   help="which of " + ",".join(KINDS) + " to synthesize (default "
+                   + ",".join(DEFAULT_KINDS) + "; --unit threshold: exactbn -> exact_threshold)")
     p.add_argument("-o", "--output", required=True, metavar="REPORTDIR",
                    help="report directory (replaced atomically)")
     p.add_argument("--breakdown", action="store_true",
@@ -174,7 +175,9 @@ def run(args: argparse.Namespace) -> int:
         return run_all_layers("synth", args, "output")
     freq = parse_freq(args.freq)
     kinds = parse_kinds(args.designs)
-    options = unit_options_from_args(args)
+    if getattr(args, "unit", None) == "threshold":  # exactbn's threshold unit for "exactbn"
+        kinds = tuple(dict.fromkeys("exact_threshold" if k == "exactbn" else k for k in kinds))
+    options = unit_options_from_args(args, units=("multiply-shift", "threshold"))
     layer = load_layer_from_args(args, args.solved)
     from exactbn.formats import OUTPUT_MARKER, check_replaceable_dir
 

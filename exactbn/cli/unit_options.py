@@ -125,12 +125,12 @@ def load_layer_from_args(args: argparse.Namespace, path: str) -> SolvedLayer:
     return select_layer(load_solved(path), getattr(args, "layer", None), file=str(path))
 
 
-def unit_options_from_args(args: argparse.Namespace) -> dict:
+def unit_options_from_args(args: argparse.Namespace, units=("multiply-shift",)) -> dict:
     """Keyword options for :func:`exactbn.generate.unit_config_from_solved`."""
     from exactbn.hw.config import Pipeline
     from exactbn.hw.names import name_problem
 
-    check_unit(args, getattr(args, "command", None) or "this command")
+    check_unit(args, getattr(args, "command", None) or "this command", units)
     try:
         pipeline = Pipeline.parse(args.pipeline)
     except ValueError as e:

@@ -22,7 +22,8 @@ from .targets import Target
 
 __all__ = ["KINDS", "build_designs", "unit_config", "baseline_params"]
 
-KINDS = ("exactbn", "ceiling", "tflite", "threshold")
+KINDS = ("exactbn", "ceiling", "tflite", "threshold", "exact_threshold")
+DEFAULT_KINDS = KINDS[:4]  # exact_threshold: exactbn's threshold unit (--designs or --unit)
 
 
 def unit_config(layer: SolvedLayer, target: Target, file: str | None = None, **unit_opts):
@@ -146,4 +147,25 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
             notes=[f"{th.thresholds_per_channel} thresholds x {th.w_t} bits + 1 direction bit "
                    "per channel, one memory per search level"],
         ))
+    if "exact_threshold" in kinds:
+        designs.append(_exact_threshold(layer, srcdir, sfx, common, grp, file, unit_opts))
     return designs
+
+
+def _exact_threshold(layer, srcdir: Path, sfx: str, common: dict, grp: str, file, unit_opts
+                     ) -> DesignSource:
+    """exactbn's exact threshold unit (thresholds re-derived from a, b and the spec)."""
+    from exactbn.hw.threshold_unit import ThresholdUnit as ExactThresholdUnit
+    from exactbn.threshold_generate import threshold_config_from_solved
+
+    keep = ("lanes", "lane_mode", "store", "pipeline", "range_check", "param_memory", "search")
+    tc = threshold_config_from_solved(layer, file=file, name="exact_threshold",
+                                      **{k: v for k, v in unit_opts.items() if k in keep})
+    s = tc.summary()
+    return DesignSource(
+        f"exact_threshold{sfx}", "exact_threshold", "exact_threshold",
+        [_write(ExactThresholdUnit(tc), "exact_threshold", srcdir / f"exact_threshold{sfx}.il")],
+        config={**common, **s, "group": grp},
+        param_bits_per_channel=tc.slots * tc.w_t + 1,
+        notes=[f"{tc.mode} search: {tc.slots} slots x {tc.w_t} bits + direction bit per "
+               f"channel, {tc.qmax - tc.qmin} thresholds, latency {tc.latency}"])

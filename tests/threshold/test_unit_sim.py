@@ -98,3 +98,14 @@ def test_bad_configs_refused():
         ThresholdConfig(w_x=8, x_signed=True, w_q=2, q_signed=False, qmin=0, qmax=3,
                         directions=[0], thresholds=[[1, 2, 3]])
     assert cfg.w_t <= 9
+
+
+@pytest.mark.parametrize("search", ["binary", "parallel"])
+def test_one_direction_no_padding_needs_no_direction_memory(search):
+    chans = [(0.3, 0.5, (-30, 20)), (0.7, -1.0, (-10, 40)), (0.0, 1.0, (-5, 5)),
+             (2.5, 0.25, (-64, 63))]
+    cfg = make_config(chans, w_x=8, x_signed=True, w_q=2, q_signed=True, search=search)
+    assert cfg.fixed_direction == 1 and not cfg.has_pad
+    beats, want = beats_for(cfg, chans)
+    res = simulate_threshold(cfg, [("stream", beats), ("drain",)], p_valid=0.8, p_ready=0.7)
+    assert [o[0] for o in res.outputs] == want
