@@ -513,6 +513,11 @@ def _solve_budget(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
         cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
         assert cnt == best.mismatches, "segment count disagrees with the search"
         lower = best.lower_bound
+        if cnt > lower:  # node limit reached: the candidate search may still do better
+            sol = _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding,
+                                budget, lim.n_values)
+            if (sol.mismatches, sol.N, abs(sol.M), abs(sol.B)) < (cnt, n, abs(mm), abs(bb)):
+                mm, bb, n, cnt, worst = sol.M, sol.B, sol.N, sol.mismatches, sol.max_abs_error
     else:  # too many inputs to enumerate: search on the inputs next to the transitions
         best = fewest_mismatches(st, hw_rounding, qmin, qmax, lim, Fraction(a) * st.sign,
                                  node_limit=NODE_LIMIT_SUBSET, xs=transition_inputs(st))
