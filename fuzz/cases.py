@@ -166,8 +166,8 @@ def all_cases(seeds: Seeds, seed: int, *, slow: bool = False) -> list[Case]:
 def sample(cases: list[Case], n: int | None, seed: int, *,
            max_per_command: dict[str, int] | None = None) -> list[Case]:
     """Round-robin over groups (file kind, command, mutation class) so every class shows up."""
-    if n is None or n >= len(cases):
-        return list(cases)
+    if n is None:
+        n = len(cases)
     rng = random.Random(seed)
     groups: dict[str, list[Case]] = {}
     for c in cases:

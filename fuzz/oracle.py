@@ -112,7 +112,7 @@ def _solved_verdict(m: Mutant, f: str, data: bytes) -> str:
         if f in _SPEC_DEFAULTS:
             return "any" if m.old == _SPEC_DEFAULTS[f] else "verify"
         if f in ("input/range", "output/clip"):
-            return "verify"
+            return "any" if m.old == _full_range(data, f.split("/")[0]) else "verify"
         return "refuse"
     if top == "certificate":
         if m.kind in ("type", "empty") and not _same_type(m.old, m.new) and m.new is not None:
@@ -134,6 +134,16 @@ def _solved_verdict(m: Mutant, f: str, data: bytes) -> str:
     if top in _MODEL_FIELDS:
         return "inexact" if _claims_wrongly(data) else "verify"
     return "any"
+
+
+def _full_range(data: bytes, which: str) -> list[int] | None:
+    """The default input range / output clip (the whole integer type) of the mutated file."""
+    try:
+        spec = json.loads(data)["layers"][0][which]
+        bits, signed = spec["bits"], spec.get("signed", True)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return [-(1 << (bits - 1)), (1 << (bits - 1)) - 1] if signed else [0, (1 << bits) - 1]
 
 
 def _claims_wrongly(data: bytes) -> bool:
