@@ -116,7 +116,11 @@ def _edited_unit(tmp_path: Path) -> Path:
     return p
 
 
-@pytest.mark.parametrize("name", ["../../escaped", "/abs/escaped", "a/../../b\\c"])
+@pytest.mark.parametrize("name", [
+    "../../escaped",
+    pytest.param("/abs/escaped", marks=pytest.mark.slow),
+    pytest.param("a/../../b\\c", marks=pytest.mark.slow),
+])
 def test_cli_layer_name_never_leaves_out(tmp_path, capsys, name):
     """Layer names (from ONNX node names) become one safe file name inside -o."""
     layer = small_layer()

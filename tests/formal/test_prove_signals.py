@@ -40,7 +40,10 @@ def _tools_in(root: Path) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
-@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("sig, code", [
+    (signal.SIGTERM, 143),
+    pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),
+])
 def test_signal_ends_every_tool_process(tmp_path, sig, code):
     solved = tmp_path / "solved.json"
     solved.write_text(json.dumps(dump_solved([small_layer("half_even")])))
