@@ -524,6 +524,8 @@ SOLVED_EXTRA_KEYS = {
     "mismatches_lower_bound": ("count", True),
     "budget": ("budget", False),
 }
+SPEC_KEYS = (("bits", "signed", "scale", "zero_point", "range"),
+             ("bits", "signed", "scale", "zero_point", "rounding", "clip"))
 SOLVED_KEYS = ("name", "input", "output", "hw_rounding", "shift_mode", "a", "b", "M", "B", "N",
                "widths", "exact", "mismatches", "certificate")
 
@@ -622,7 +624,8 @@ class SolvedLayer:
         return d
 
     @classmethod
-    def from_json(cls, obj: Any, index: int = 0) -> SolvedLayer:
+    def from_json(cls, obj: Any, index: int = 0, complete: bool = False) -> SolvedLayer:
+        """``complete``: the input and output specs must be given in full (files on disk)."""
         if not isinstance(obj, dict):
             raise FormatError(f"layer {index} is not an object")
         name = obj.get("name")
@@ -632,6 +635,9 @@ class SolvedLayer:
         try:
             _check_keys(obj, set(SOLVED_KEYS) | set(SOLVED_EXTRA_KEYS), "layer")
             _need_keys(obj, SOLVED_KEYS, None)
+            for sect, keys in (("input", SPEC_KEYS[0]), ("output", SPEC_KEYS[1])):
+                if complete and isinstance(obj[sect], dict):
+                    _need_keys(obj[sect], keys, sect)
             inp = InputSpec.from_json(obj["input"])
             out = OutputSpec.from_json(obj["output"])
             M = _int_list(obj["M"], "M")
@@ -861,7 +867,7 @@ def parse_solved(obj: Any, file: str | None = None, *, header: bool = False
     """Solved layers from parsed JSON ``{"format": ..., "version": 1, "layers": [...]}``.
 
     Every key is checked (unknown or missing keys are refused, located); ``header=True``
-    (files on disk) also requires ``format`` and ``version``."""
+    (files on disk) also requires ``format``, ``version`` and the full input/output specs."""
     try:
         if not (isinstance(obj, dict) and "layers" in obj):
             raise FormatError('expected a solved file {"format": "exactbn-solved", '
@@ -878,7 +884,8 @@ def parse_solved(obj: Any, file: str | None = None, *, header: bool = False
                               f"version {SOLVED_VERSION} (re-run exactbn solve)", field="version")
         if "source" in obj and not isinstance(obj["source"], str):
             raise FormatError(f"expected a string, got {obj['source']!r}", field="source")
-        layers = [SolvedLayer.from_json(o, i) for i, o in enumerate(_layer_list(obj))]
+        layers = [SolvedLayer.from_json(o, i, complete=header)
+                  for i, o in enumerate(_layer_list(obj))]
         names = [lay.name for lay in layers]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:

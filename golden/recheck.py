@@ -57,6 +57,8 @@ def reference_levels(a: float, b: float, rounding: str, qmin: int, qmax: int, lo
     t_lo = _level_at(fa_m, fb, rounding, qmin, qmax, mlo)
     t_hi = _level_at(fa_m, fb, rounding, qmin, qmax, mhi)
     k = t_hi - t_lo
+    if k > mhi - mlo:  # steep: fewer inputs than levels, most levels empty
+        return _per_input(fa, fb, a, b, rounding, qmin, qmax, lo, hi)
     if k > LEVEL_LIMIT:
         raise TooManyLevels(f"{k + 1} output levels, more than {LEVEL_LIMIT} to re-check")
     ts = np.arange(t_lo + 1, t_hi + 1, dtype=np.int64)
@@ -82,6 +84,35 @@ def reference_levels(a: float, b: float, rounding: str, qmin: int, qmax: int, lo
     if sign < 0:
         return -ends[::-1], -starts[::-1], levels[::-1]
     return starts, ends, levels
+
+
+def _per_input(fa: Fraction, fb: Fraction, a: float, b: float, rounding: str, qmin: int,
+               qmax: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``reference_levels`` for a channel with fewer inputs than levels: every x evaluated.
+
+    a*x + b is estimated in float64; every estimate closer to a rounding boundary (an integer
+    for floor, a half otherwise) than its proven error bound is settled with Fractions."""
+    if hi - lo + 1 > LEVEL_LIMIT:
+        raise TooManyLevels(f"{hi - lo + 1} inputs with a distinct output each, more than "
+                            f"{LEVEL_LIMIT} to re-check")
+    xs = np.arange(lo, hi + 1, dtype=np.int64)
+    xf = xs.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ax = a * xf
+        v = ax + b
+    off = 0.0 if rounding == "floor" else 0.5
+    w = v + off  # the output is floor(w) away from boundaries (w an integer: a tie)
+    err = 4 * _U * (np.abs(ax) + abs(b) + np.abs(w)) + 1e-300  # |x| < 2^53: xf is exact
+    near = ~np.isfinite(w) | (np.abs(w - np.rint(w)) <= err) | (np.abs(xf) >= 2.0**53)
+    with np.errstate(invalid="ignore"):
+        q = np.floor(np.where(near, 0.0, w)).astype(np.int64)
+    for i in np.flatnonzero(near).tolist():
+        q[i] = _round_exact(fa * int(xs[i]) + fb, rounding)
+    q = np.clip(q, qmin, qmax)
+    change = np.flatnonzero(q[1:] != q[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.append(change - 1, xs.size - 1)
+    return xs[starts], xs[ends], q[starts]
 
 
 def level_bounds(ts, n: int, hw_rounding: str, *, upper: bool) -> np.ndarray:

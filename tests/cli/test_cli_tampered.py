@@ -90,10 +90,13 @@ def test_unknown_keys_are_refused(capsys, tmp_path, solved_obj, where, old, new)
 
 
 @pytest.mark.parametrize("key", ["exact", "mismatches", "hw_rounding", "certificate",
-                                 "shift_mode", "a", "widths"])
+                                 "shift_mode", "a", "widths", "input.range", "output.clip",
+                                 "output.rounding"])
 def test_missing_keys_are_refused_not_defaulted(capsys, tmp_path, solved_obj, key):
     d = json.loads(json.dumps(solved_obj))
-    del d["layers"][1][key]
+    obj, _, k = ((d["layers"][1], None, key) if "." not in key else
+                 (d["layers"][1][key.split(".")[0]], None, key.split(".")[1]))
+    del obj[k]
     _refused(capsys, tmp_path, d, "missing", f"field '{key}'", "layer 'tie_affine'")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import random
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from exactbn.golden.model import integer_model
 from exactbn.golden.recheck import channel_mismatches, layer_exactness, level_bounds
 from exactbn.golden.reference import reference
 from exactbn.golden.solver import solve_channel, solve_layer
+from exactbn.golden.staircase import _round_exact
 from exactbn.golden.summary import layer_summary
 from exactbn.golden.verify import verify_layer
 
@@ -41,7 +43,10 @@ def _solved(name: str):
 
 def _brute(a, b, rounding, qmin, qmax, lo, hi, M, B, N, hw) -> int:
     xs = np.arange(lo, hi + 1, dtype=np.int64)
-    ref = reference(a, b, xs, rounding, qmin, qmax)
+    # the reference is monotone: clip at its end levels (the same values, no 2^32 thresholds)
+    ends = [min(max(_round_exact(Fraction(a) * x + Fraction(b), rounding), qmin), qmax)
+            for x in (lo, hi)]
+    ref = reference(a, b, xs, rounding, min(ends), max(ends))
     return int((ref != integer_model(M, B, N, xs, qmin, qmax, hw)).sum())
 
 
@@ -73,8 +78,16 @@ def test_recheck_counts_equal_a_brute_force_sweep():
             a, b = 0.0, rng.uniform(-20, 20)
         else:
             a, b = rng.choice((-1, 1)) * 2 ** rng.uniform(-6, 2), rng.uniform(-30, 30)
-        sol = solve_channel(a, b, rounding, qmin, qmax, lo, hi, hw_rounding=hw)
-        M, B, N = sol.M, sol.B, sol.N
+        if rng.random() < 0.2:  # steep, 32-bit outputs: more levels than inputs
+            qmin, qmax = -(1 << 31), (1 << 31) - 1
+            lo, hi = rng.randint(-60, 0), rng.randint(0, 60)
+            a = rng.choice((-1, 1)) * (2 ** rng.uniform(3, 7) if rng.random() < 0.7
+                                        else rng.randint(8, 400) / 4)
+            N = rng.randint(0, 12)
+            M, B = round(a * (1 << N)), round((b + 0.5) * (1 << N))
+        else:
+            sol = solve_channel(a, b, rounding, qmin, qmax, lo, hi, hw_rounding=hw)
+            M, B, N = sol.M, sol.B, sol.N
         if rng.random() < 0.6:
             M += rng.choice((-1, 0, 1))
             B += rng.randint(-3, 3)
