@@ -224,6 +224,21 @@ class ThresholdConfig:
             return None
         return self.directions[0]
 
+    @cached_property
+    def extras(self) -> tuple[str, ...]:
+        """Flag bits per word beside the thresholds: ``neg`` (unless a ROM with one direction)
+        and ``pad`` (when padding words exist). ROM: above level 0's (or the parallel word's)
+        thresholds; RAM: a memory of their own (a threshold write keeps them)."""
+        out = [] if self.fixed_direction is not None else ["neg"]
+        return tuple(out + (["pad"] if self.has_pad else []))
+
+    def flag_word(self, ch: int) -> int:
+        """The ``extras`` bits of a channel's words (padding channels too)."""
+        neg = self.stored(ch)[0]
+        pad = int(ch >= self.channels)
+        vals = {"neg": neg, "pad": pad}
+        return sum(vals[e] << i for i, e in enumerate(self.extras))
+
     @property
     def latency(self) -> int:
         """Cycles from input handshake to the earliest output: read, levels, output register."""

@@ -41,9 +41,13 @@ def level_images(cfg: ThresholdConfig) -> list[list[list[int]]]:
     n, mask = cfg.n_levels, (1 << cfg.w_t) - 1
     out = []
     for bank in range(cfg.banks):
-        chans = [cfg.stored(cfg.bank_channel(bank, g))[1] for g in range(cfg.depth)]
-        out.append([[u[slot_of(n, j, p)] & mask for u in chans for p in range(1 << j)]
-                    for j in range(n)])
+        chs = [cfg.bank_channel(bank, g) for g in range(cfg.depth)]
+        levels = [[cfg.stored(ch)[1][slot_of(n, j, p)] & mask for ch in chs
+                   for p in range(1 << j)] for j in range(n)]
+        if cfg.store == "rom":  # the flag bits ride above level 0's threshold
+            levels[0] = [v | (cfg.flag_word(ch) << cfg.w_t) for v, ch in zip(levels[0], chs,
+                                                                              strict=True)]
+        out.append(levels)
     return out
 
 
@@ -54,19 +58,19 @@ def parallel_images(cfg: ThresholdConfig) -> list[list[int]]:
     for bank in range(cfg.banks):
         img = []
         for g in range(cfg.depth):
-            u = cfg.stored(cfg.bank_channel(bank, g))[1]
-            img.append(sum((v & mask) << (k * cfg.w_t) for k, v in enumerate(u)))
+            ch = cfg.bank_channel(bank, g)
+            word = sum((v & mask) << (k * cfg.w_t) for k, v in enumerate(cfg.stored(ch)[1]))
+            if cfg.store == "rom":
+                word |= cfg.flag_word(ch) << (cfg.w_t * cfg.slots)
+            img.append(word)
         out.append(img)
     return out
 
 
-def _dir_images(cfg: ThresholdConfig) -> list[list[int]]:
-    """``[bank]`` words: bit 0 = direction -1, bit 1 = padding channel (outputs qmin)."""
-    out = []
-    for bank in range(cfg.banks):
-        chans = [cfg.bank_channel(bank, g) for g in range(cfg.depth)]
-        out.append([cfg.stored(ch)[0] | (2 if ch >= cfg.channels else 0) for ch in chans])
-    return out
+def _flag_images(cfg: ThresholdConfig) -> list[list[int]]:
+    """RAM store: ``[bank]`` words of the flag memory (``cfg.extras`` bits)."""
+    return [[cfg.flag_word(cfg.bank_channel(bank, g)) for g in range(cfg.depth)]
+            for bank in range(cfg.banks)]
 
 
 def threshold_port_list(cfg: ThresholdConfig) -> list[tuple[str, str, int]]:
@@ -128,14 +132,15 @@ class ThresholdUnit(wiring.Component):
             xs = Signal(signed(cfg.w_x + 1), name=f"x{lane}")
             m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
             bank = lane if cfg.lane_mode == "channels" else 0
-            neg, pad = self._dir_pad(m, adv, g_in, mems["dir"][bank])
+            flag_mem = mems["dir"][bank]
             if cfg.mode == "binary":
-                count = self._binary_lane(m, adv, lane, xs, neg, user_p, g_in,
-                                          mems["levels"][bank])
+                count, pad = self._binary_lane(m, adv, lane, xs, user_p, g_in,
+                                               mems["levels"][bank], flag_mem)
                 if cfg.has_pad:
                     pad = delay(m, adv, pad, cfg.n_levels - 1, f"pad{lane}")
             else:
-                count = self._parallel_lane(m, adv, lane, xs, neg, g_in, mems["wide"][bank])
+                count, pad = self._parallel_lane(m, adv, lane, xs, g_in, mems["wide"][bank],
+                                                 flag_mem)
             n_t = cfg.qmax - cfg.qmin
             if cfg.slots > n_t:  # slots past qmax - qmin: only out-of-range inputs reach them
                 count = Mux(count > n_t, n_t, count)
@@ -188,64 +193,77 @@ class ThresholdUnit(wiring.Component):
         cfg = self.cfg
         attrs = memory_attrs(cfg.param_memory)
         mems: dict = {"dir": [], "levels": [], "wide": []}
-        for bank, img in enumerate(_dir_images(cfg)):
-            if cfg.fixed_direction is not None and not cfg.has_pad:
-                mems["dir"].append(None)  # ROM, one direction, no padding: constants
+        n_x = len(cfg.extras)
+        for bank, img in enumerate(_flag_images(cfg)):
+            if cfg.store == "rom":
+                mems["dir"].append(None)  # the flags ride in level 0's / the parallel word
                 continue
-            mem = Memory(shape=2, depth=cfg.depth, init=img)
-            m.submodules[f"dir{bank}"] = mem
+            mem = Memory(shape=n_x, depth=cfg.depth, init=img)
+            m.submodules[f"flags{bank}"] = mem
             mems["dir"].append(mem)
         if cfg.mode == "binary":
             for bank, levels in enumerate(level_images(cfg)):
                 row = []
                 for j, img in enumerate(levels):
-                    mem = Memory(shape=unsigned(cfg.w_t), depth=len(img), init=img, attrs=attrs)
+                    w = cfg.w_t + (n_x if j == 0 and cfg.store == "rom" else 0)
+                    mem = Memory(shape=unsigned(w), depth=len(img), init=img, attrs=attrs)
                     m.submodules[f"lvl{bank}_{j}"] = mem
                     row.append(mem)
                 mems["levels"].append(row)
         else:
             for bank, img in enumerate(parallel_images(cfg)):
-                mem = Memory(shape=unsigned(cfg.w_t * cfg.slots), depth=cfg.depth, init=img,
-                             attrs=attrs)
+                w = cfg.w_t * cfg.slots + (n_x if cfg.store == "rom" else 0)
+                mem = Memory(shape=unsigned(w), depth=cfg.depth, init=img, attrs=attrs)
                 m.submodules[f"thr{bank}"] = mem
                 mems["wide"].append(mem)
         return mems
 
-    def _dir_pad(self, m: Module, adv, g_in, mem):
-        """(neg, pad) of the beat at P: constants when no memory is needed for them."""
+    def _flags(self, m: Module, adv, g_in, flag_mem, first_data, first_width: int):
+        """(neg, pad) of the beat at P: from the flag bits of the first word read (ROM), the
+        flag memory (RAM), or constants."""
         cfg = self.cfg
-        if mem is None:
-            return int(cfg.fixed_direction < 0), 0
-        rp = mem.read_port(domain="sync")
-        m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
-        return rp.data[0], rp.data[1]
+        if flag_mem is not None:
+            rp = flag_mem.read_port(domain="sync")
+            m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
+            bits = rp.data
+        else:
+            bits = first_data[first_width:]
+        ex = cfg.extras
+        neg = bits[ex.index("neg")] if "neg" in ex else int(cfg.fixed_direction < 0)
+        pad = bits[ex.index("pad")] if "pad" in ex else 0
+        return neg, pad
 
     def _u(self, bits):
         return bits.as_signed() if self.cfg.t_signed else bits
 
-    def _binary_lane(self, m: Module, adv, lane: int, xs, neg, user_p, g_in, levels):
+    def _binary_lane(self, m: Module, adv, lane: int, xs, user_p, g_in, levels, flag_mem):
         cfg = self.cfg
         xr, gr, prefix, addr = xs, user_p, None, g_in
+        neg = pad = None
         for j, mem in enumerate(levels):
             rp = mem.read_port(domain="sync")
             m.d.comb += [rp.addr.eq(addr), rp.en.eq(adv)]
+            if j == 0:
+                neg, pad = self._flags(m, adv, g_in, flag_mem, rp.data, cfg.w_t)
             bit = Signal(name=f"bit{lane}_{j}")
-            m.d.comb += bit.eq((xr >= self._u(rp.data)) ^ neg)
+            m.d.comb += bit.eq((xr >= self._u(rp.data[:cfg.w_t])) ^ neg)
             prefix_n = Signal(j + 1, name=f"prefix{lane}_{j}")
             m.d.comb += prefix_n.eq(Cat(bit, prefix) if prefix is not None else bit)
             if j + 1 == cfg.n_levels:
-                return prefix_n
+                return prefix_n, pad
             addr = Cat(prefix_n, gr)
             prefix = delay(m, adv, prefix_n, 1, f"p{lane}_{j}")
             xr = delay(m, adv, xr, 1, f"x{lane}_{j}")
             gr = delay(m, adv, gr, 1, f"g{lane}_{j}")
-            neg = delay(m, adv, neg, 1, f"n{lane}_{j}")
+            if not isinstance(neg, int):
+                neg = delay(m, adv, neg, 1, f"n{lane}_{j}")
         raise AssertionError("unreachable: qmax > qmin gives at least one level")
 
-    def _parallel_lane(self, m: Module, adv, lane: int, xs, neg, g_in, mems):
+    def _parallel_lane(self, m: Module, adv, lane: int, xs, g_in, mem, flag_mem):
         cfg = self.cfg
-        rp = mems.read_port(domain="sync")
+        rp = mem.read_port(domain="sync")
         m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
+        neg, pad = self._flags(m, adv, g_in, flag_mem, rp.data, cfg.w_t * cfg.slots)
         bits = []
         for k in range(cfg.slots):
             b = Signal(name=f"ge{lane}_{k}")
@@ -254,7 +272,7 @@ class ThresholdUnit(wiring.Component):
             bits.append(b)
         count = Signal(range(cfg.slots + 1), name=f"count{lane}")
         m.d.comb += count.eq(sum(bits))
-        return count
+        return count, pad
 
     def _range_flag(self, m: Module, adv, x_p, g_in):
         """Beat flag (registered with P): some lane's x lies outside its channel's range."""
@@ -304,9 +322,8 @@ class ThresholdUnit(wiring.Component):
         is_dir = self.cfg_index == cfg.slots
         for bank in range(cfg.banks):
             here = ok & (bank_sel == bank)
-            wp = mems["dir"][bank].write_port()
+            wp = mems["dir"][bank].write_port()  # RAM: "neg" is bit 0; pad stays 0 in range
             m.d.comb += [wp.addr.eq(g), wp.data.eq(self.cfg_value[0]), wp.en.eq(here & is_dir)]
-            # (an in-range channel's pad bit is 0: the write clears it, as it was)
             if cfg.mode == "parallel":
                 wp = mems["wide"][bank].write_port(granularity=cfg.w_t)
                 m.d.comb += [wp.addr.eq(g), wp.data.eq(Cat(*[self.cfg_value] * cfg.slots))]

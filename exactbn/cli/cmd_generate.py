@@ -41,6 +41,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="seed of the test bench's random inputs and valid/ready gaps")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
     add_unit_options(p)
+    from exactbn.cli.threshold_cli import add_auto_options
+
+    add_auto_options(p)  # --target, --cost for --unit auto
     from exactbn.network import add_network_options
 
     add_network_options(p, jobs=False)  # --all-layers, --layers: OUT/<layer>/ + network.json
@@ -48,12 +51,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from exactbn.cli.threshold_cli import _check_auto_args, run_generate_auto
     from exactbn.generate import generate
 
+    _check_auto_args(args)  # --target/--cost only with --unit auto
     if getattr(args, "unit", "multiply-shift") == "threshold":
         from exactbn.cli.threshold_cli import run_generate_threshold
 
         return run_generate_threshold(args)
+    if args.unit == "auto":
+        return run_generate_auto(args, run)
     options = unit_options_from_args(args)
     from exactbn.network import network_mode
 

@@ -4,7 +4,37 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["threshold_options_from_args", "run_generate_threshold"]
+__all__ = ["add_auto_options", "threshold_options_from_args", "run_generate_threshold",
+           "run_generate_auto"]
+
+AUTO_FAMILIES = ("ecp5", "ice40", "gowin", "nexus", "xilinx", "generic")
+
+
+def add_auto_options(p: argparse.ArgumentParser) -> None:
+    """``--target`` and ``--cost`` of ``generate --unit auto``."""
+    p.add_argument("--target", choices=AUTO_FAMILIES, default=None,
+                   help="--unit auto: the FPGA family whose synthesis decides the unit")
+    p.add_argument("--cost", default=None, metavar="K=W,...",
+                   help="--unit auto: weights of lut, ff, dsp, bram (default 1 each) on the "
+                   "fraction of the device each takes, e.g. dsp=4,bram=2")
+
+
+def _check_auto_args(args: argparse.Namespace) -> dict | None:
+    """The --cost weights for --unit auto (UsageError when --target/--cost are misused)."""
+    from exactbn.cli.unit_options import _usage_error
+    from exactbn.cost import parse_cost
+
+    auto = getattr(args, "unit", None) == "auto"
+    if not auto:
+        if getattr(args, "target", None) is not None or getattr(args, "cost", None) is not None:
+            raise _usage_error("--target and --cost choose the unit: they need --unit auto")
+        return None
+    if args.target is None:
+        raise _usage_error("--unit auto needs --target FAMILY (" + "|".join(AUTO_FAMILIES) + ")")
+    try:
+        return parse_cost(args.cost)
+    except ValueError as e:
+        raise _usage_error(str(e)) from None
 
 
 def threshold_options_from_args(args: argparse.Namespace) -> dict:
@@ -26,15 +56,56 @@ def threshold_options_from_args(args: argparse.Namespace) -> dict:
     }
 
 
+def run_generate_auto(args: argparse.Namespace, generate_multiply_shift) -> int:
+    """``generate --unit auto --target FAMILY``: synthesize both exact units of the layer with
+    Yosys, keep the cheaper, then generate its kit; the reason is printed and written to
+    OUTDIR/unit_choice.json."""
+    import json
+
+    from exactbn.cli.unit_options import _usage_error, load_layer_from_args
+    from exactbn.cost import choose_unit
+    from exactbn.formats import check_output_path, check_replaceable_dir
+    from exactbn.network import network_mode
+    from exactbn.synth.flow import SynthError
+
+    weights = _check_auto_args(args)
+    if network_mode(args) or getattr(args, "shared_unit", False):
+        raise _usage_error("--unit auto chooses for one layer: use --layer")
+    check_output_path(args.output, [args.solved], is_dir=True, replaced=True)
+    check_replaceable_dir(args.output)
+    layer = load_layer_from_args(args, args.solved)
+    opts = threshold_options_from_args(args)
+    opts.pop("widths")
+    opts.pop("name")
+    try:
+        unit, reason, figures = choose_unit(layer, args.target, weights, file=args.solved,
+                                            **opts)
+    except SynthError as e:
+        print(f"exactbn: error: --unit auto: synthesis failed: {e}")
+        return 1
+    target = args.target
+    args.unit, args.target, args.cost = unit, None, None  # the chosen unit's own path
+    rc = run_generate_threshold(args) if unit == "threshold" else generate_multiply_shift(args)
+    from pathlib import Path
+
+    (Path(args.output) / "unit_choice.json").write_text(json.dumps(
+        {"unit": unit, "reason": reason, "target": target, "weights": weights,
+         "figures": figures, "measured_by": "yosys synthesis (no place and route)"},
+        indent=1) + "\n")
+    if not args.quiet:
+        print(f"--unit auto: {unit}: {reason}")
+    return rc
+
+
 def run_generate_threshold(args: argparse.Namespace) -> int:
     """``exactbn generate --unit threshold``: the threshold unit's kit for one layer."""
     from exactbn.cli.unit_options import _usage_error
     from exactbn.network import network_mode
     from exactbn.threshold_generate import generate_threshold
 
-    if network_mode(args):
-        raise _usage_error("--unit threshold builds one layer: --all-layers/--layers are for "
-                           "the multiply-shift unit")
+    if network_mode(args) or getattr(args, "shared_unit", False):
+        raise _usage_error("--unit threshold builds one layer: --all-layers/--layers/"
+                           "--shared-unit are for the multiply-shift unit")
     cfg, man = generate_threshold(args.solved, args.output, layer_name=args.layer,
                                   freq_mhz=args.freq, seed=args.seed,
                                   **threshold_options_from_args(args))

@@ -85,12 +85,13 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
     g.add_argument("--allow-inexact", action="store_true",
                    help="accept layers with channels that have no exact solution")
     g.add_argument("--unit", choices=UNITS, default="multiply-shift",
-                   help="multiply-shift (M, B, N) or threshold (exact integer thresholds, "
-                   "binary search or parallel compare); threshold: generate only")
+                   help="multiply-shift (M, B, N), threshold (exact integer thresholds, "
+                   "binary search or parallel compare) or auto (generate: the cheaper exact "
+                   "unit on --target by synthesis, weights --cost); generate and synth")
     return g
 
 
-UNITS = ("multiply-shift", "threshold")
+UNITS = ("multiply-shift", "threshold", "auto")
 
 
 def check_unit(args: argparse.Namespace, command: str, supported=("multiply-shift",)) -> str:

@@ -1,0 +1,118 @@
+"""Threshold unit vs multiply-shift unit vs the FINN-style threshold baseline (issue 21).
+
+For W_Q in {1, 2, 4, 8}, C = 64 channels (10-bit signed inputs, mixed slopes, unsigned
+outputs, half_even) on ECP5 (LFE5U-25F) and iCE40 (UP5K): LUT/FF/DSP/BRAM/Fmax of
+``exact_threshold`` (exactbn's threshold unit), ``exactbn`` (multiply-shift) and
+``threshold`` (FINN-style baseline), L = 1, default pipeline, ROM, one placer seed. Writes
+bench/results/threshold.json (every entry) and threshold.md (table, crossover, what the cost
+model says). Rerun: ``python -m bench.bench_threshold [--targets ecp5,ice40] [--bits 1,2,4,8]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from exactbn.golden.solver import solve_layer
+
+from exactbn.formats import parse_layers, write_text_atomic
+from exactbn.synth.designs import build_designs
+from exactbn.synth.flow import run_designs
+from exactbn.synth.targets import resolve_target
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CHANNELS = 64
+KINDS = ("exact_threshold", "exactbn", "threshold")
+
+
+def bench_layer(bits: int, seed: int = 21):
+    """A 64-channel layer whose outputs span every level over the 10-bit input range."""
+    rng = random.Random(seed + bits)
+    levels = 1 << bits
+    a = [rng.choice([1, 1, 1, -1]) * levels / 1024 * rng.uniform(0.6, 1.4)
+         for _ in range(CHANNELS)]
+    b = [levels / 2 + rng.uniform(-0.3, 0.3) * levels for _ in range(CHANNELS)]
+    spec = {"name": f"thr_w{bits}", "input": {"bits": 10, "signed": True},
+            "output": {"bits": bits, "signed": False, "rounding": "half_even"},
+            "affine": {"a": a, "b": b}}
+    (layer,) = parse_layers({"layers": [spec]})
+    return solve_layer(layer)
+
+
+def run(targets: list[str], bits_list: list[int], seeds=(1,)) -> list[dict]:
+    rows = []
+    for tname in targets:
+        target = resolve_target(tname)
+        for bits in bits_list:
+            layer = bench_layer(bits)
+            with tempfile.TemporaryDirectory(prefix="bench-thr-") as tmp:
+                designs = build_designs(layer, target, Path(tmp) / "src", kinds=KINDS,
+                                        allow_inexact=True)
+                t0 = time.monotonic()
+                entries = run_designs(designs, target, Path(tmp) / "work", seeds, None, 1,
+                                      lambda m: print(m, file=sys.stderr, flush=True))
+            for e in entries:
+                rows.append({"target": tname, "device": target.device, "w_q": bits,
+                             "kind": e["kind"], "fits": e.get("fits"), "error": e.get("error"),
+                             **{k: e.get(k) for k in ("lut", "ff", "dsp", "bram", "fmax_mhz")},
+                             "param_bits_per_channel": e.get("param_bits_per_channel"),
+                             "config": {k: e["config"].get(k) for k in
+                                        ("mode", "levels", "w_t", "w_m", "w_b", "w_n",
+                                         "latency") if k in e.get("config", {})},
+                             "elapsed_s": round(time.monotonic() - t0, 1)})
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    from exactbn.cost import DEFAULT_WEIGHTS, measured_cost
+
+    lines = ["# Threshold unit vs multiply-shift vs FINN-style thresholds (C = 64, L = 1)", "",
+             "Command: `python -m bench.bench_threshold` (one placer seed, default pipeline, "
+             "ROM, 10-bit signed inputs). Cost = sum of weight x fraction of the device "
+             f"(weights {DEFAULT_WEIGHTS}).", "",
+             "| target | W_Q | design | LUT | FF | DSP | BRAM | Fmax MHz | cost |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        c = measured_cost(r, r["target"]) if r.get("lut") is not None else None
+        lines.append(f"| {r['target']} | {r['w_q']} | {r['kind']} | {r.get('lut')} | "
+                     f"{r.get('ff')} | {r.get('dsp')} | {r.get('bram')} | {r.get('fmax_mhz')} | "
+                     f"{'' if c is None else f'{c:.4f}'} |")
+    lines += ["", "## Cheaper exact unit per row (measured) and the ratio to FINN-style", ""]
+    by = {}
+    for r in rows:
+        by.setdefault((r["target"], r["w_q"]), {})[r["kind"]] = r
+    for (t, w), d in sorted(by.items()):
+        th, ms, finn = d.get("exact_threshold"), d.get("exactbn"), d.get("threshold")
+        if not (th and ms and th.get("lut") is not None and ms.get("lut") is not None):
+            lines.append(f"- {t} W_Q={w}: incomplete (a design failed or did not fit)")
+            continue
+        ct, cm = measured_cost(th, t), measured_cost(ms, t)
+        pick = "threshold" if ct <= cm else "multiply-shift"
+        vs = (f"; exact threshold / FINN-style LUT {th['lut'] / finn['lut']:.2f}, "
+              f"Fmax {th['fmax_mhz']} vs {finn['fmax_mhz']} MHz"
+              if finn and finn.get("lut") else "")
+        lines.append(f"- {t} W_Q={w}: {pick} (cost {ct:.4f} vs {cm:.4f}){vs}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--targets", default="ecp5,ice40")
+    ap.add_argument("--bits", default="1,2,4,8")
+    ap.add_argument("--out", default=str(RESULTS / "threshold"))
+    args = ap.parse_args(argv)
+    rows = run(args.targets.split(","), [int(b) for b in args.bits.split(",")])
+    out = Path(args.out)
+    write_text_atomic(out.with_suffix(".json"), json.dumps({"rows": rows}, indent=1) + "\n")
+    write_text_atomic(out.with_suffix(".md"), markdown(rows))
+    print(out.with_suffix(".md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

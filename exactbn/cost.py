@@ -1,0 +1,124 @@
+"""Choosing the cheaper exact unit of a layer on a target: multiply-shift or thresholds.
+
+Cost of a design = sum over LUT, FF, DSP and BRAM of ``weight * used / available`` on the
+target's default device (the fraction of the part each resource takes), so one DSP of an
+ECP5-25F (28 multipliers) weighs what 867 of its LUTs do. ``--cost dsp=4,bram=2`` multiplies
+those weights (default 1 each). :func:`choose_unit` synthesizes both exact units of the layer
+with Yosys (no place and route: the counts the choice needs, seconds per design) and picks the
+cheaper; the reason names every figure. Both candidates are exact, so the choice is about
+cost only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+from exactbn.formats import SolvedLayer
+
+__all__ = ["CAPACITY", "DEFAULT_WEIGHTS", "parse_cost", "measured_cost", "measure_units",
+           "pick_unit", "choose_unit"]
+
+RESOURCES = ("lut", "ff", "dsp", "bram")
+DEFAULT_WEIGHTS = {"lut": 1.0, "ff": 1.0, "dsp": 1.0, "bram": 1.0}
+# Default devices of exactbn.synth.targets: LUT4s, FFs, hard multipliers, block RAMs.
+CAPACITY = {
+    "ecp5": {"lut": 24288, "ff": 24288, "dsp": 28, "bram": 56},      # LFE5U-25F
+    "ice40": {"lut": 5280, "ff": 5280, "dsp": 8, "bram": 30},        # iCE40UP5K
+    "gowin": {"lut": 20736, "ff": 15552, "dsp": 48, "bram": 46},     # GW1N-9 class
+    "nexus": {"lut": 39600, "ff": 39600, "dsp": 56, "bram": 84},     # LIFCL-40
+    "xilinx": {"lut": 20800, "ff": 41600, "dsp": 90, "bram": 50},    # xc7a35t
+    "generic": {"lut": 20000, "ff": 20000, "dsp": 40, "bram": 40},
+}
+
+
+def parse_cost(text: str | None) -> dict[str, float]:
+    """``"dsp=4,bram=2"`` -> the weights (others 1); ValueError naming the bad entry."""
+    weights = dict(DEFAULT_WEIGHTS)
+    if text is None or text.strip() == "":
+        return weights
+    for part in text.split(","):
+        key, sep, val = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in RESOURCES:
+            raise ValueError(f"--cost: expected k=v with k one of {', '.join(RESOURCES)}, "
+                             f"got {part.strip()!r}")
+        try:
+            w = float(val)
+        except ValueError:
+            raise ValueError(f"--cost: {key} weight must be a number, "
+                             f"got {val.strip()!r}") from None
+        if not 0 <= w <= 1e6 or w != w:
+            raise ValueError(f"--cost: {key} weight must be in 0..1e6, got {val.strip()!r}")
+        weights[key] = w
+    return weights
+
+
+def measured_cost(entry: dict, family: str, weights: dict[str, float] | None = None) -> float:
+    """Weighted device fraction of one synthesis entry (``lut``/``ff``/``dsp``/``bram``)."""
+    w = weights or DEFAULT_WEIGHTS
+    cap = CAPACITY.get(family, CAPACITY["generic"])
+    return sum(w[r] * (entry.get(r) or 0) / cap[r] for r in RESOURCES)
+
+
+def _describe(e: dict) -> str:
+    return f"{e.get('lut')} LUT, {e.get('ff')} FF, {e.get('dsp')} DSP, {e.get('bram')} BRAM"
+
+
+def measure_units(layer: SolvedLayer, family: str, *, file: str | None = None,
+                  workdir: str | None = None, **unit_opts) -> dict[str, dict]:
+    """Yosys counts (no place and route) of the layer's exact units on ``family``:
+    ``{"threshold": entry, "multiply-shift": entry}``; multiply-shift only if its (M, B, N)
+    are exact (re-derived). Raises FormatError on bad options, SynthError when Yosys fails."""
+    from exactbn.generate import inexact_summary
+    from exactbn.synth.designs import build_designs
+    from exactbn.synth.flow import SynthError, run_designs
+    from exactbn.synth.targets import resolve_target
+
+    target = dataclasses.replace(resolve_target(family), pnr=None, harness=False, ring=False)
+    bad, _ = inexact_summary(layer, file)
+    kinds = ("exact_threshold",) if bad else ("exact_threshold", "exactbn")
+    opts = {**unit_opts, "allow_inexact": True}  # the baselines' config is built either way
+    with tempfile.TemporaryDirectory(prefix="exactbn-auto-", dir=workdir) as tmp:
+        designs = build_designs(layer, target, Path(tmp) / "src", kinds=kinds, file=file, **opts)
+        entries = run_designs(designs, target, Path(tmp) / "work", (1,), None, 1)
+    for e in entries:
+        if e.get("error"):
+            raise SynthError(f"{e['kind']}: {e['error']}")
+    names = {"exact_threshold": "threshold", "exactbn": "multiply-shift"}
+    return {names[e["kind"]]: e for e in entries}
+
+
+def pick_unit(layer_name: str, family: str, weights: dict[str, float],
+              measured: dict[str, dict]) -> tuple[str, str, dict]:
+    """``(unit, reason, figures)``: the cheaper of the measured units (ties: threshold)."""
+    th = measured["threshold"]
+    cfg = th.get("config", {})
+    t_text = (f"thresholds, {cfg.get('thresholds_per_channel')} per channel "
+              f"({cfg.get('mode')} search), {_describe(th)}")
+    c_t = measured_cost(th, family, weights)
+    figures = {"threshold": {**{r: th.get(r) for r in RESOURCES}, "cost": c_t}}
+    w_text = ",".join(f"{k}={v:g}" for k, v in weights.items())
+    if "multiply-shift" not in measured:
+        return "threshold", (f"layer {layer_name}: {t_text}; multiply-shift is not exact on "
+                             "this layer"), figures
+    ms = measured["multiply-shift"]
+    c_m = measured_cost(ms, family, weights)
+    figures["multiply-shift"] = {**{r: ms.get(r) for r in RESOURCES}, "cost": c_m}
+    m_text = f"multiply-shift, {_describe(ms)}"
+    if c_t <= c_m:
+        reason = f"layer {layer_name}: {t_text} vs {m_text} (cost {c_t:.4f} vs {c_m:.4f})"
+        unit = "threshold"
+    else:
+        reason = f"layer {layer_name}: {m_text} vs {t_text} (cost {c_m:.4f} vs {c_t:.4f})"
+        unit = "multiply-shift"
+    return unit, f"{reason} on {family}, weights {w_text}", figures
+
+
+def choose_unit(layer: SolvedLayer, family: str, weights: dict[str, float], *,
+                file: str | None = None, workdir: str | None = None,
+                **unit_opts) -> tuple[str, str, dict]:
+    """Measure both exact units (:func:`measure_units`) and pick (:func:`pick_unit`)."""
+    measured = measure_units(layer, family, file=file, workdir=workdir, **unit_opts)
+    return pick_unit(layer.name, family, weights, measured)

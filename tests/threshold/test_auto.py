@@ -1,0 +1,72 @@
+"""``--unit auto``: the cheaper exact unit by Yosys counts and --cost weights; each kind wins
+on a layer (or weighting) where it is cheaper; misuse of --target/--cost is exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from exactbn.golden.solver import solve_layer
+
+from exactbn.cli.main import main
+from exactbn.cost import measure_units, measured_cost, parse_cost, pick_unit
+from exactbn.formats import dump_solved, parse_layers, write_json_atomic
+
+
+def _layer(bits: int, channels: int = 4):
+    a = [(1 << bits) / 1024 * (1 + 0.1 * c) * (-1 if c % 3 == 1 else 1) for c in range(channels)]
+    b = [(1 << bits) / 2 + 0.1 * c for c in range(channels)]
+    spec = {"name": f"w{bits}", "input": {"bits": 10, "signed": True},
+            "output": {"bits": bits, "signed": False, "rounding": "half_even"},
+            "affine": {"a": a, "b": b}}
+    (layer,) = parse_layers({"layers": [spec]})
+    return solve_layer(layer)
+
+
+@pytest.fixture(scope="module")
+def measured_w8():
+    layer = _layer(8)
+    return layer, measure_units(layer, "ecp5")
+
+
+def test_each_kind_wins_where_it_is_cheaper(measured_w8):
+    layer, m = measured_w8
+    assert set(m) == {"threshold", "multiply-shift"}
+    assert m["multiply-shift"]["dsp"] >= 1 and m["threshold"]["dsp"] == 0
+    # DSPs made scarce: thresholds; LUTs made scarce (8-bit output: 255 thresholds per
+    # channel cost LUTs, the multiplier a DSP): multiply-shift
+    unit, reason, fig = pick_unit(layer.name, "ecp5", parse_cost("dsp=1000"), m)
+    assert unit == "threshold" and reason.startswith("layer w8: thresholds, 255 per channel")
+    unit, reason, fig = pick_unit(layer.name, "ecp5", parse_cost("lut=1000,ff=1000"), m)
+    assert unit == "multiply-shift" and "DSP" in reason
+    assert fig["multiply-shift"]["cost"] < fig["threshold"]["cost"]
+    assert fig["threshold"]["cost"] == pytest.approx(
+        measured_cost(m["threshold"], "ecp5", parse_cost("lut=1000,ff=1000")))
+
+
+def test_generate_auto_writes_the_choice(tmp_path, capsys):
+    path = tmp_path / "solved.json"
+    write_json_atomic(path, dump_solved([_layer(1)]))
+    out = tmp_path / "kit"
+    assert main(["generate", str(path), "--unit", "auto", "--target", "ecp5", "-o", str(out)]) == 0
+    choice = json.loads((out / "unit_choice.json").read_text())
+    assert choice["unit"] == "threshold"  # 1-bit output: one comparison beats a multiplier
+    assert "--unit auto: threshold: layer w1: thresholds, 1 per channel" in capsys.readouterr().out
+    assert (out / "exactbn_w1.json").exists()
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--unit", "auto"], "--unit auto needs --target"),
+    (["--target", "ecp5"], "need --unit auto"),
+    (["--unit", "auto", "--target", "ecp5", "--cost", "dsp=x"], "--cost: dsp weight"),
+    (["--unit", "auto", "--target", "ecp5", "--cost", "luts=2"], "--cost: expected k=v"),
+])
+def test_auto_misuse_exit_2(tmp_path, args, msg, capsys):
+    path = tmp_path / "solved.json"
+    write_json_atomic(path, dump_solved([_layer(1, channels=2)]))
+    try:
+        rc = main(["generate", str(path), "-o", str(tmp_path / "kit"), *args])
+    except SystemExit as e:
+        rc = e.code
+    assert rc == 2 and msg in capsys.readouterr().err
+    assert not (tmp_path / "kit").exists()
