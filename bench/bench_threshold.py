@@ -59,7 +59,8 @@ def run(targets: list[str], bits_list: list[int], seeds=(1,)) -> list[dict]:
             for e in entries:
                 rows.append({"target": tname, "device": target.device, "w_q": bits,
                              "kind": e["kind"], "fits": e.get("fits"), "error": e.get("error"),
-                             **{k: e.get(k) for k in ("lut", "ff", "dsp", "bram", "fmax_mhz")},
+                             **{k: e.get(k) for k in ("lut", "ff", "dsp", "bram", "fmax_mhz",
+                                                      "lut4_yosys")},
                              "param_bits_per_channel": e.get("param_bits_per_channel"),
                              "config": {k: e["config"].get(k) for k in
                                         ("mode", "levels", "w_t", "w_m", "w_b", "w_n",
@@ -68,7 +69,51 @@ def run(targets: list[str], bits_list: list[int], seeds=(1,)) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict]) -> str:
+def auto_picks(targets: list[str], bits_list: list[int]) -> list[dict]:
+    """What ``--unit auto`` (Yosys counts, no place and route, default weights) picks."""
+    from exactbn.cost import DEFAULT_WEIGHTS, measure_units, pick_unit
+
+    out = []
+    for tname in targets:
+        for bits in bits_list:
+            layer = bench_layer(bits)
+            m = measure_units(layer, tname)
+            unit, reason, fig = pick_unit(layer.name, tname, DEFAULT_WEIGHTS, m)
+            out.append({"target": tname, "w_q": bits, "unit": unit, "reason": reason,
+                        "figures": fig})
+    return out
+
+
+def _model_section(rows: list[dict], autos: list[dict]) -> list[str]:
+    """Auto's pick (Yosys counts) against the pick by placed counts, and the count error."""
+    from exactbn.cost import measured_cost
+
+    by = {}
+    for r in rows:
+        by.setdefault((r["target"], r["w_q"]), {})[r["kind"]] = r
+    lines = ["", "## `--unit auto` (Yosys counts, no place and route) vs placed counts", "",
+             "| target | W_Q | auto picks | placed counts pick | LUT error threshold | "
+             "LUT error multiply-shift |", "|---|---|---|---|---|---|"]
+    agree = 0
+    for a in autos:
+        d = by.get((a["target"], a["w_q"]), {})
+        th, ms = d.get("exact_threshold"), d.get("exactbn")
+        if not (th and ms and th.get("lut") and ms.get("lut")):
+            lines.append(f"| {a['target']} | {a['w_q']} | {a['unit']} | (no placed figures) | | |")
+            continue
+        placed = ("threshold" if measured_cost(th, a["target"]) <= measured_cost(ms, a["target"])
+                  else "multiply-shift")
+        agree += placed == a["unit"]
+        err = [f"{(a['figures'][k]['lut'] - e['lut']) / e['lut']:+.0%}"
+               for k, e in (("threshold", th), ("multiply-shift", ms)) if k in a["figures"]]
+        lines.append(f"| {a['target']} | {a['w_q']} | {a['unit']} | {placed} | "
+                     + " | ".join(err) + " |")
+    lines += ["", f"auto agrees with the placed counts in {agree} of {len(autos)} rows.", ""]
+    lines += [f"- {a['target']} W_Q={a['w_q']}: {a['reason']}" for a in autos]
+    return lines
+
+
+def markdown(rows: list[dict], autos: list[dict] | None = None) -> str:
     from exactbn.cost import DEFAULT_WEIGHTS, measured_cost
 
     lines = ["# Threshold unit vs multiply-shift vs FINN-style thresholds (C = 64, L = 1)", "",
@@ -97,6 +142,8 @@ def markdown(rows: list[dict]) -> str:
               f"Fmax {th['fmax_mhz']} vs {finn['fmax_mhz']} MHz"
               if finn and finn.get("lut") else "")
         lines.append(f"- {t} W_Q={w}: {pick} (cost {ct:.4f} vs {cm:.4f}){vs}")
+    if autos:
+        lines += _model_section(rows, autos)
     return "\n".join(lines) + "\n"
 
 
@@ -105,11 +152,19 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default="ecp5,ice40")
     ap.add_argument("--bits", default="1,2,4,8")
     ap.add_argument("--out", default=str(RESULTS / "threshold"))
+    ap.add_argument("--auto-only", action="store_true",
+                    help="keep the placed rows of OUT.json, (re)compute what --unit auto picks")
     args = ap.parse_args(argv)
-    rows = run(args.targets.split(","), [int(b) for b in args.bits.split(",")])
+    targets, bits = args.targets.split(","), [int(b) for b in args.bits.split(",")]
     out = Path(args.out)
-    write_text_atomic(out.with_suffix(".json"), json.dumps({"rows": rows}, indent=1) + "\n")
-    write_text_atomic(out.with_suffix(".md"), markdown(rows))
+    if args.auto_only:
+        rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    else:
+        rows = run(targets, bits)
+    autos = auto_picks(targets, bits)
+    write_text_atomic(out.with_suffix(".json"), json.dumps({"rows": rows, "auto": autos},
+                                                           indent=1) + "\n")
+    write_text_atomic(out.with_suffix(".md"), markdown(rows, autos))
     print(out.with_suffix(".md").read_text())
     return 0
 

@@ -25,7 +25,8 @@ from .names import name_problem
 __all__ = ["SEARCHES", "PARALLEL_MAX_LEVELS", "ThresholdConfig"]
 
 SEARCHES = ("auto", "binary", "parallel")
-PARALLEL_MAX_LEVELS = 2  # auto: a parallel compare up to 3 thresholds, binary search above
+PARALLEL_MAX_LEVELS = 1  # auto: parallel only for one threshold (2 levels: binary, as fast
+# as FINN's; a 3-wide parallel word maps to block RAM on ECP5 and runs at ~85 MHz)
 
 
 def _check_int(name: str, v, lo: int, hi: int) -> None:
