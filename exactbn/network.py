@@ -59,6 +59,9 @@ def add_network_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -
                    help="every layer of the solved file, one unit per layer (OUT/<layer>/)")
     g.add_argument("--layers", metavar="A,B,...",
                    help="these layers, in this order (implies --all-layers for them)")
+    g.add_argument("--shared-unit", action="store_true",
+                   help="ONE unit serving every layer (or --layers): s_axis_tuser = "
+                   "{layer, group}, every layer's words in one parameter memory")
     if jobs:
         g.add_argument("--jobs", type=_jobs, default=1, metavar="J",
                        help="with --all-layers: layers run in parallel (default 1)")
@@ -66,6 +69,13 @@ def add_network_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -
 
 def network_mode(args: argparse.Namespace) -> bool:
     """True when the command works on several layers; refuses --layer beside it."""
+    if getattr(args, "shared_unit", False):
+        if getattr(args, "all_layers", False):
+            from exactbn.cli.main import UsageError
+
+            raise UsageError("--shared-unit builds one unit, --all-layers one per layer: "
+                             "use one (--layers picks the layers of either)")
+        return False
     on = bool(getattr(args, "all_layers", False) or getattr(args, "layers", None))
     if on and getattr(args, "layer", None) is not None:
         from exactbn.cli.main import UsageError

@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     if network_mode(args):
         return _run_bundle(args, options)
+    if args.shared_unit:
+        return _run_shared(args, options)
     cfg, man = generate(args.solved, args.output, layer_name=args.layer, freq_mhz=args.freq,
                         seed=args.seed, **options)
     if not args.quiet:
@@ -96,4 +98,25 @@ def _run_bundle(args: argparse.Namespace, options: dict) -> int:
         t = net["totals"]
         print(f"{args.output}/network.json: {t['units']} units, {t['channels']} channels, "
               f"{t['parameter_bits']} parameter bits, {t['exact_units']}/{t['units']} exact")
+    return 0
+
+
+def _run_shared(args: argparse.Namespace, options: dict) -> int:
+    """--shared-unit: one unit for several layers, s_axis_tuser = {layer, group}."""
+    from exactbn.shared import generate_shared
+
+    if args.layer is not None:
+        from exactbn.cli.main import UsageError
+
+        raise UsageError("--layer picks one layer; --shared-unit serves several: use one")
+    cfg, man, lj = generate_shared(args.solved, args.output, layer_names=args.layers,
+                                   freq_mhz=args.freq, seed=args.seed, **options)
+    if not args.quiet:
+        t = lj["tuser"]
+        print(f"{args.output}/{cfg.name}.v: shared unit for {len(lj['layers'])} layers "
+              f"({', '.join(x['layer'] for x in lj['layers'])}), {lj['real_channels']} "
+              f"channels in {cfg.groups} memory words per lane; {t['layout']} "
+              f"({t['group_bits']} + {t['layer_bits']} bits); widths X={cfg.w_x} M={cfg.w_m} "
+              f"B={cfg.w_b} N={cfg.w_n}, shifts {cfg.n_min}..{cfg.n_max}, latency "
+              f"{cfg.latency}; {man['vectors']} test vectors; layout in {cfg.name}_layers.json")
     return 0

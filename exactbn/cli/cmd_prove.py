@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from exactbn.cli.main import UsageError
-from exactbn.cli.unit_options import add_unit_options, load_layer_from_args, unit_config_from_args
+from exactbn.cli.unit_options import add_unit_options, unit_config_from_args
 from exactbn.formats import FormatError, safe_name, write_json_atomic
 
 
@@ -71,11 +71,17 @@ def run(args) -> int:
     from exactbn.sim.formal.prove import prove_unit
     from exactbn.sim.formal.runner import WorkdirError
 
+    if getattr(args, "unit", "multiply-shift") == "threshold":
+        from exactbn.cli.threshold_cli import run_prove_threshold
+
+        return run_prove_threshold(args)
     if network_mode(args):
         if args.verilog:
             raise UsageError("prove: --verilog proves one unit; not with --all-layers/--layers")
         return run_all_layers("prove", args, "out")
-    layer = load_layer_from_args(args, args.solved)
+    from exactbn.shared import unit_layer_from_args
+
+    layer = unit_layer_from_args(args)  # --shared-unit: every layer's words in one unit
     manifest = Path(args.verilog).with_suffix(".json") if args.verilog else None
     if manifest is not None and manifest.exists():
         _apply_manifest(manifest, args)
@@ -111,7 +117,14 @@ def run(args) -> int:
         if cfg.store == "ram":
             print("note: cfg writes while the output stalls longer than the datapath proof's "
                   "stall bound are covered by the documented argument, not by the proof")
-        print(_exactness_statement(layer))
+        if args.shared_unit:  # the proof covers every layer's words: one statement per layer
+            from exactbn.formats import load_solved
+            from exactbn.network import select_layers
+
+            for lay in select_layers(load_solved(args.solved), args.layers, file=args.solved):
+                print(_exactness_statement(lay))
+        else:
+            print(_exactness_statement(layer))
         return 0
     print(f"{res.status}: {res.summary}")
     if res.vcd:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from exactbn.cli.main import UsageError
-from exactbn.cli.unit_options import add_unit_options, load_layer_from_args, unit_config_from_args
+from exactbn.cli.unit_options import add_unit_options, unit_config_from_args
 from exactbn.formats import safe_name
 from exactbn.toolchain import ToolError
 
@@ -97,7 +97,9 @@ def run(args) -> int:
 
     if network_mode(args):
         return run_all_layers("sim", args, "out")
-    layer = load_layer_from_args(args, args.solved)
+    from exactbn.shared import unit_layer_from_args
+
+    layer = unit_layer_from_args(args)  # --shared-unit: every layer's words in one unit
     cfg = unit_config_from_args(args, layer, file=args.solved)
     if args.netlist:  # gate-level: exactbn.synth.gatesim
         from exactbn.synth.gatesim import run_cli

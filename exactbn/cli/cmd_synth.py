@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from exactbn.cli.unit_options import add_unit_options, load_layer_from_args, unit_options_from_args
+from exactbn.cli.unit_options import add_unit_options, unit_options_from_args
 
 __all__ = ["add_parser", "run"]
 
@@ -178,7 +178,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "unit", None) == "threshold":  # exactbn's threshold unit for "exactbn"
         kinds = tuple(dict.fromkeys("exact_threshold" if k == "exactbn" else k for k in kinds))
     options = unit_options_from_args(args, units=("multiply-shift", "threshold"))
-    layer = load_layer_from_args(args, args.solved)
+    from exactbn.shared import unit_layer_from_args
+
+    layer = unit_layer_from_args(args)  # --shared-unit: every layer's words in one unit
     from exactbn.formats import OUTPUT_MARKER, check_replaceable_dir
 
     dest = check_replaceable_dir(args.output)  # never replace a directory exactbn did not write

@@ -13,7 +13,7 @@ LAYERS = {"layers": [
      "output": {"bits": 4, "signed": True, "scale": 0.1},
      "affine": {"a": [0.3, -0.2], "b": [1.5, 0.25]}},
     {"name": "bn_b", "input": {"bits": 5, "signed": False, "scale": 0.02},
-     "output": {"bits": 3, "signed": False, "scale": 0.05},
+     "output": {"bits": 4, "signed": True, "scale": 0.05},
      "affine": {"a": [0.7, 0.11, 0.4], "b": [0.0, 0.3, -0.2]}},
 ]}
 

@@ -1,0 +1,180 @@
+"""The shared multi-layer unit: ONE datapath serving several layers, beat by beat.
+
+Built from the same BatchNormCore as a single-layer unit: the layers' channels are laid out
+in one parameter memory, layer after layer, each layer's block padded to a power of two of
+groups, so that the beat's ``s_axis_tuser`` is ``{layer index, group}``:
+
+    s_axis_tuser[0 +: K]      group g within the layer (channels mode; channel c in pixels mode)
+    s_axis_tuser[K +: W_LAY]  layer index l (the order of --layers, or of the solved file)
+
+with ``K = bits(G_max - 1)`` (``G_max`` = the largest layer's ceil(C/L), or C in pixels mode).
+The layer index travels in tuser, not on a separate port, because it belongs to the beat:
+it moves through the skid buffer and the pipeline with it, comes back on ``m_axis_tuser`` so
+a consumer can route results, and beats of different layers interleave freely. Memory word
+``l * 2^K + g`` (``cfg_addr`` = ``(l * 2^K) * L + channel`` in channels mode, ``l * 2^K +
+c`` in pixels mode) holds layer l's words. Padding words have M = B = 0 and compute
+``clip(0, qmin, qmax)`` like any padding channel.
+
+The datapath is sized once for every layer: x as a signed integer when any layer's input is
+signed (an unsigned layer's x is sent zero-extended), W_X wide enough for every layer, the
+widest W_M and W_B, the union of shift ranges. The merged layer (:func:`merge_layers`) holds
+every layer's a, b, M, B, N and range per memory word, so every check that works on one layer
+(re-derived exactness, the cocotb scoreboard, the proof, the kit's bench) works on the shared
+unit per layer. The per-layer constants this version takes from the datapath itself must be
+the same in every layer (one error names the first layer that differs): output bits,
+signedness, clip and rounding, and the hardware rounding mode.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from exactbn.formats import FormatError, InputSpec, SolvedLayer, Widths
+
+__all__ = ["SharedLayout", "merge_layers", "shared_unit_layer", "layout_json"]
+
+
+class SharedLayout:
+    """Where each layer sits: ``base`` memory word, channels, groups, tuser field widths."""
+
+    def __init__(self, layers: list[SolvedLayer], lanes: int, lane_mode: str):
+        self.names = [lay.name for lay in layers]
+        self.channels = [lay.channels for lay in layers]
+        per = 1 if lane_mode == "pixels" else lanes
+        self.lanes, self.lane_mode = lanes, lane_mode
+        self.groups = [-(-c // per) for c in self.channels]
+        self.k = max(0, (max(self.groups) - 1).bit_length())
+        self.stride_words = 1 << self.k  # memory words per layer block (per lane)
+        self.stride_channels = self.stride_words * per
+        self.w_layer = max(1, (len(layers) - 1).bit_length())
+
+    def channel_base(self, index: int) -> int:
+        return index * self.stride_channels
+
+
+def _check_uniform(layers: list[SolvedLayer], file: str | None) -> None:
+    first = layers[0]
+
+    def key(lay: SolvedLayer) -> dict:
+        o = lay.output
+        return {"output.bits": o.bits, "output.signed": o.signed, "output.rounding": o.rounding,
+                "output.clip": (o.qmin, o.qmax), "hw_rounding": lay.hw_rounding}
+
+    k0 = key(first)
+    for lay in layers[1:]:
+        for fld, v in key(lay).items():
+            if v != k0[fld]:
+                raise FormatError(
+                    f"--shared-unit: {fld} is {v!r} here but {k0[fld]!r} in layer "
+                    f"{first.name!r}; this shared unit takes it from the datapath, so it must be "
+                    "the same in every layer (use the per-layer bundle, --all-layers)",
+                    file=file, layer=lay.name, field=fld)
+
+
+def merge_layers(layers: list[SolvedLayer], *, lanes: int = 1, lane_mode: str = "channels",
+                 name: str = "shared", file: str | None = None
+                 ) -> tuple[SolvedLayer, SharedLayout]:
+    """One SolvedLayer holding every layer's words at their shared-unit addresses."""
+    if not layers:
+        raise FormatError("--shared-unit needs at least one layer", file=file)
+    _check_uniform(layers, file)
+    lay_out = SharedLayout(layers, lanes, lane_mode)
+    x_signed = any(lay.input.signed for lay in layers)
+    w_x = max(lay.input.bits + (1 if x_signed and not lay.input.signed else 0) for lay in layers)
+    n_real = [n for lay in layers for n in lay.N]
+    n_pad = min(n_real)  # padding words shift by a shift some layer uses: no extra levels
+    shift_mode = ("shared" if all(lay.shift_mode == "shared" for lay in layers)
+                  and len(set(n_real)) == 1 else "per-channel")
+    a, b, M, B, N, ranges, scales, zps, exact, mism, cert = ([] for _ in range(11))
+    for i, lay in enumerate(layers):
+        pad = lay_out.stride_channels - lay.channels if i < len(layers) - 1 else 0
+        a += list(lay.a) + [0.0] * pad
+        b += list(lay.b) + [0.0] * pad
+        M += list(lay.M) + [0] * pad
+        B += list(lay.B) + [0] * pad
+        N += list(lay.N) + [n_pad] * pad
+        ranges += [list(r) for r in lay.ranges()] + [[0, 0]] * pad
+        scales += lay.input.scales(lay.channels) + [1.0] * pad
+        zps += lay.input.zero_points(lay.channels) + [0] * pad
+        exact += list(lay.exact) + [True] * pad
+        mism += list(lay.mismatches) + [0] * pad
+        cert += list(lay.certificate) + [None] * pad
+    inp = InputSpec(bits=w_x, signed=x_signed, scale=scales, zero_point=zps, range=ranges)
+    merged = SolvedLayer(
+        name=name, input=inp, output=layers[0].output, hw_rounding=layers[0].hw_rounding,
+        shift_mode=shift_mode, a=a, b=b, M=M, B=B, N=N,
+        widths=SolvedLayer.widths_for(M, B, N, shift_mode) if M else Widths(1, 1, 0, 0),
+        exact=exact, mismatches=mism, certificate=cert,
+        extra={})
+    return merged, lay_out
+
+
+def shared_unit_layer(solved_path: str, layer_names: str | None, lanes: int,
+                      lane_mode: str) -> tuple[SolvedLayer, SharedLayout, list[SolvedLayer]]:
+    """Load ``solved_path``, pick the layers (all, or ``--layers``) and merge them."""
+    from exactbn.formats import load_solved
+    from exactbn.network import select_layers
+
+    layers = select_layers(load_solved(solved_path), layer_names, file=str(solved_path))
+    stem = Path(solved_path).stem
+    merged, lay_out = merge_layers(layers, lanes=lanes, lane_mode=lane_mode,
+                                   name=f"{stem}_shared", file=str(solved_path))
+    return merged, lay_out, layers
+
+
+def layout_json(lay_out: SharedLayout, cfg) -> dict:
+    """``NAME_layers.json``: the tuser layout and each layer's addresses."""
+    return {
+        "format": "exactbn-shared-layout",
+        "version": 1,
+        "unit": cfg.name,
+        "tuser": {"group_bits": lay_out.k, "layer_bits": lay_out.w_layer,
+                  "layout": f"s_axis_tuser = layer << {lay_out.k} | "
+                            + ("channel" if lay_out.lane_mode == "pixels" else "group")},
+        "lanes": lay_out.lanes,
+        "lane_mode": lay_out.lane_mode,
+        "layers": [{"index": i, "layer": n, "channels": c, "groups": g,
+                    "tuser_base": i << lay_out.k, "cfg_addr_base": lay_out.channel_base(i)}
+                   for i, (n, c, g) in enumerate(zip(lay_out.names, lay_out.channels,
+                                                     lay_out.groups, strict=True))],
+        "memory_words_per_lane": cfg.groups,
+        "real_channels": sum(lay_out.channels),
+    }
+
+
+def generate_shared(solved_path: str, outdir: str, *, layer_names: str | None = None,
+                    freq_mhz: float = 100.0, seed: int = 1, **options) -> tuple:
+    """Write the shared unit's kit (plus NAME_layers.json) into ``outdir`` atomically."""
+    from exactbn.formats import check_output_path, check_replaceable_dir, file_sha256
+    from exactbn.generate import kit_files, unit_config_from_solved, write_dir_atomic
+
+    check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
+    check_replaceable_dir(outdir)
+    merged, lay_out, _ = shared_unit_layer(solved_path, layer_names,
+                                           options.get("lanes", 1),
+                                           options.get("lane_mode", "channels"))
+    cfg = unit_config_from_solved(merged, file=str(solved_path), **options)
+    files = kit_files(merged, cfg, solved_path=str(solved_path),
+                      solved_sha256=file_sha256(solved_path), freq_mhz=freq_mhz, seed=seed)
+    lj = layout_json(lay_out, cfg)
+    files[f"{cfg.name}_layers.json"] = json.dumps(lj, indent=1) + "\n"
+    write_dir_atomic(outdir, files)
+    return cfg, json.loads(files[f"{cfg.name}.json"]), lj
+
+
+def unit_layer_from_args(args) -> SolvedLayer:
+    """The layer a single-unit command works on: the merged layer with ``--shared-unit``
+    (all layers, or ``--layers``), else the one ``--layer`` picks."""
+    from exactbn.cli.unit_options import load_layer_from_args
+
+    if not getattr(args, "shared_unit", False):
+        return load_layer_from_args(args, args.solved)
+    if getattr(args, "layer", None) is not None:
+        from exactbn.cli.main import UsageError
+
+        raise UsageError("--layer picks one layer; --shared-unit serves several (all, or "
+                         "--layers A,B): use one")
+    merged, _, _ = shared_unit_layer(args.solved, getattr(args, "layers", None), args.lanes,
+                                     args.lane_mode)
+    return merged
