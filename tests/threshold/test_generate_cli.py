@@ -91,8 +91,13 @@ def test_refusals_exit_2_and_write_nothing(solved_file, tmp_path, args, msg, cap
     assert not out.exists()
 
 
-@pytest.mark.parametrize("cmd", ["sim", "prove"])
-def test_other_commands_refuse_threshold(solved_file, tmp_path, cmd, capsys):
-    assert _rc([cmd, str(solved_file), "--unit", "threshold", "-o", str(tmp_path / "o")]) == 2
-    assert "--unit threshold" in capsys.readouterr().err
+@pytest.mark.parametrize("cmd,extra,msg", [
+    ("sim", [], "--unit threshold"),
+    ("prove", ["--store", "ram"], "covers ROM units"),
+    ("synth", ["--target", "ecp5", "--unit", "auto"], "--unit auto"),
+])
+def test_refused_threshold_uses(solved_file, tmp_path, cmd, extra, msg, capsys):
+    argv = [cmd, str(solved_file), "--unit", "threshold", "-o", str(tmp_path / "o"), *extra]
+    assert _rc(argv) == 2
+    assert msg in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
