@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-slow", type=int, default=40,
                    help="at most this many cases of each of sim, prove and synth (--slow)")
     p.add_argument("--only", default=None,
-                   help="only cases whose group (input kind/command/mutation) contains one "
-                   "of these comma-separated texts")
+                   help="only cases whose 'input kind/command/mutation class|mutation' (e.g. "
+                   "'solved/prove/name|name:dotdot') contains one of these comma-separated "
+                   "texts")
     p.add_argument("-o", "--out", default="/tmp/fuzz", help="summary, repro/ and work/ here")
     p.add_argument("-q", "--quiet", action="store_true")
     args = p.parse_args(argv)
@@ -35,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds = build_seeds(out / "seeds")
     cases = all_cases(seeds, args.seed, slow=args.slow)
     if args.only:
-        cases = [c for c in cases if any(o in c.group for o in args.only.split(","))]
+        cases = [c for c in cases
+                 if any(o in f"{c.group}|{c.mutant.kind}" for o in args.only.split(","))]
     caps = {c: args.max_slow for c in ("sim", "prove", "synth")}
     if args.max_generate is not None:
         caps["generate"] = args.max_generate
