@@ -143,6 +143,20 @@ def layout_json(lay_out: SharedLayout, cfg) -> dict:
     }
 
 
+def _layout_md(lj: dict) -> str:
+    """The kit README's section on the shared layout (which tuser/cfg_addr is which layer)."""
+    t = lj["tuser"]
+    rows = "".join(f"| {x['index']} | {x['layer']} | {x['channels']} | {x['groups']} | "
+                   f"{x['tuser_base']} | {x['cfg_addr_base']} |\n" for x in lj["layers"])
+    return (f"\n## Shared unit: layers\n\nOne datapath serves {len(lj['layers'])} layers. "
+            f"`{t['layout']}` ({t['group_bits']} group bits, {t['layer_bits']} layer bits); "
+            "beats of different layers may be interleaved beat by beat; `m_axis_tuser` returns "
+            "the beat's tuser. RAM store: layer l's channel c is `cfg_addr = cfg_addr_base + "
+            f"c`. Also in `{lj['unit']}_layers.json`.\n\n"
+            "| index | layer | channels | groups | tuser base | cfg_addr base |\n"
+            f"|---|---|---|---|---|---|\n{rows}")
+
+
 def generate_shared(solved_path: str, outdir: str, *, layer_names: str | None = None,
                     freq_mhz: float = 100.0, seed: int = 1, **options) -> tuple:
     """Write the shared unit's kit (plus NAME_layers.json) into ``outdir`` atomically."""
@@ -159,6 +173,7 @@ def generate_shared(solved_path: str, outdir: str, *, layer_names: str | None = 
                       solved_sha256=file_sha256(solved_path), freq_mhz=freq_mhz, seed=seed)
     lj = layout_json(lay_out, cfg)
     files[f"{cfg.name}_layers.json"] = json.dumps(lj, indent=1) + "\n"
+    files["README.md"] += _layout_md(lj)
     write_dir_atomic(outdir, files)
     return cfg, json.loads(files[f"{cfg.name}.json"]), lj
 

@@ -51,6 +51,7 @@ def test_generate_shared_kit_bench_covers_every_layer(work, capsys):
     assert lj["layers"][1]["tuser_base"] == 4 and lj["tuser"]["group_bits"] == 2
     man = json.loads((work / "sh/sh_u.json").read_text())
     assert man["exactness"]["exact"]
+    assert "## Shared unit: layers" in (work / "sh/README.md").read_text()
     vec = (work / "sh/sh_u_vectors.hex").read_text().split()
     assert len(vec) == man["vectors"]
     subprocess.run(["iverilog", "-g2005", "-o", str(work / "t.vvp"), "sh_u.v", "sh_u_tb.v"],
