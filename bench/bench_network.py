@@ -1,0 +1,169 @@
+"""Whole network: per-layer bundle vs one shared unit, on ECP5, for the bundled digits CNN.
+
+``python -m bench.bench_network [--seeds 1,2,3] [--lanes 4] [--jobs 1]`` imports and solves
+exactbn/data/digits_qdq.onnx, then runs the commands a user would run (each recorded in the
+results) and writes bench/results/network.json and network.md:
+
+- ``exactbn generate/sim/prove SOLVED --all-layers`` (wall time of each: the "whole bundle in
+  <= 10 minutes" figure);
+- ``exactbn synth SOLVED --all-layers --designs exactbn`` (one unit per layer, L lanes) and
+  ``exactbn synth SOLVED --shared-unit --designs exactbn`` (one unit, L lanes), median Fmax
+  over the seeds, LUT = nextpnr COMB;
+- the ratios the issue targets: shared COMB and DSP vs the largest single-layer unit (<= 1.3x)
+  and shared Fmax vs the slowest single-layer unit (within 5 %).
+Measured, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+from exactbn.formats import write_json_atomic, write_text_atomic
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _run(args: list[str], log: Path) -> tuple[int, float]:
+    t0 = time.monotonic()
+    with open(log, "w") as fh:
+        rc = subprocess.call([sys.executable, "-m", "exactbn", *args], stdout=fh,
+                             stderr=subprocess.STDOUT)
+    return rc, round(time.monotonic() - t0, 1)
+
+
+def _cmd(args: list[str]) -> str:
+    return "exactbn " + " ".join(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.bench_network")
+    p.add_argument("--seeds", default="1,2,3")
+    p.add_argument("--lanes", type=int, default=4)
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--skip-flows", action="store_true", help="only synthesis")
+    p.add_argument("--out", default=str(RESULTS))
+    a = p.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="exactbn-bench-network-"))
+    onnx = str(resources.files("exactbn.data").joinpath("digits_qdq.onnx"))
+    layers, solved = work / "layers.json", work / "solved.json"
+    steps: list[dict] = []
+
+    def step(name: str, args: list[str]) -> int:
+        rc, secs = _run(args, work / f"{name}.log")
+        steps.append({"step": name, "command": _cmd(args), "exit": rc, "seconds": secs})
+        print(f"{name}: exit {rc}, {secs} s", file=sys.stderr, flush=True)
+        return rc
+
+    step("import", ["import", onnx, "-o", str(layers)])
+    step("solve", ["solve", str(layers), "-o", str(solved), "--no-summary"])
+    if not a.skip_flows:
+        step("generate --all-layers", ["generate", str(solved), "--all-layers", "-q",
+                                       "-o", str(work / "bundle")])
+        step("sim --all-layers", ["sim", str(solved), "--all-layers", "-o", str(work / "sim"),
+                                  "--jobs", str(a.jobs)])
+        step("prove --all-layers", ["prove", str(solved), "--all-layers",
+                                    "-o", str(work / "prove"), "--jobs", str(a.jobs)])
+        step("generate --shared-unit", ["generate", str(solved), "--shared-unit", "-q",
+                                        "--lanes", str(a.lanes), "-o", str(work / "shared")])
+        step("sim --shared-unit", ["sim", str(solved), "--shared-unit", "--lanes",
+                                   str(a.lanes), "-o", str(work / "sim-shared")])
+        step("prove --shared-unit", ["prove", str(solved), "--shared-unit", "--lanes",
+                                     str(a.lanes), "-o", str(work / "prove-shared")])
+    common = ["--target", "ecp5", "--designs", "exactbn", "--seeds", a.seeds,
+              "--lanes", str(a.lanes), "--pipeline", "deep"]
+    step("synth --all-layers", ["synth", str(solved), "--all-layers", *common,
+                                "--jobs", str(a.jobs), "-o", str(work / "synth-bundle")])
+    step("synth --shared-unit", ["synth", str(solved), "--shared-unit", *common,
+                                 "-o", str(work / "synth-shared")])
+    per_layer, shared = [], None
+    try:
+        per_layer = json.loads((work / "synth-bundle/network_synth.json").read_text())["layers"]
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        rep = json.loads((work / "synth-shared/report.json").read_text())
+        shared = next(e for e in rep["designs"] if e.get("kind") == "exactbn")
+    except (OSError, ValueError, KeyError, StopIteration):
+        pass
+    res = {"command": "python -m bench.bench_network " + " ".join(argv if argv is not None
+                                                              else sys.argv[1:]),
+           "machine": platform.machine(), "python": platform.python_version(),
+           "network": "digits CNN (exactbn/data/digits_qdq.onnx, 3 BN layers)",
+           "lanes": a.lanes, "pipeline": "deep", "seeds": a.seeds, "steps": steps,
+           "per_layer": per_layer,
+           "shared": ({k: shared.get(k) for k in ("lut", "lut4_yosys", "ff", "dsp", "bram",
+                                                  "fmax_mhz", "fmax_by_seed", "config")}
+                      if shared else None)}
+    res["comparison"] = _compare(per_layer, res["shared"])
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "network.json", res)
+    write_text_atomic(out / "network.md", _markdown(res))
+    print(f"wrote {out / 'network.json'} and network.md (work dir {work})")
+    return 0
+
+
+def _compare(rows: list[dict], shared: dict | None) -> dict:
+    ok = [r for r in rows if isinstance(r.get("lut"), int)]
+    if not ok or not shared or shared.get("lut") is None:
+        return {}
+    big_lut = max(r["lut"] for r in ok)
+    big_dsp = max(r["dsp"] for r in ok)
+    slow = min(r["fmax_mhz"] for r in ok if r.get("fmax_mhz"))
+    tot = {k: sum(r[k] for r in ok) for k in ("lut", "ff", "dsp", "bram")}
+
+    def ratio(x, y):
+        return round(x / y, 3) if x is not None and y else None
+
+    return {"bundle_totals": tot, "bundle_fmax_min": slow,
+            "largest_unit_lut": big_lut, "largest_unit_dsp": big_dsp,
+            "shared_lut_vs_largest": ratio(shared["lut"], big_lut),
+            "shared_dsp_vs_largest": ratio(shared["dsp"], big_dsp),
+            "shared_fmax_vs_bundle_min": ratio(shared.get("fmax_mhz"), slow),
+            "shared_lut_vs_bundle_total": ratio(shared["lut"], tot["lut"]),
+            "shared_ff_vs_bundle_total": ratio(shared["ff"], tot["ff"]),
+            "shared_dsp_vs_bundle_total": ratio(shared["dsp"], tot["dsp"])}
+
+
+def _markdown(res: dict) -> str:
+    lines = [f"# Whole network on ECP5: per-layer bundle vs shared unit ({res['network']})", "",
+             f"L = {res['lanes']}, pipeline {res['pipeline']}, seeds {res['seeds']} (Fmax = "
+             f"median), LUT = nextpnr COMB, ECP5-25k out of context. Command: "
+             f"`{res.get('command', 'python -m bench.bench_network')}` (2-core machine shared "
+             "with other jobs).", "",
+             "| unit | LUT (COMB) | FF | DSP | BRAM | Fmax MHz |", "|---|---|---|---|---|---|"]
+    for r in res["per_layer"]:
+        lines.append(f"| {r['layer']} | {r.get('lut')} | {r.get('ff')} | {r.get('dsp')} | "
+                     f"{r.get('bram')} | {r.get('fmax_mhz')} |")
+    c = res["comparison"]
+    if c:
+        t = c["bundle_totals"]
+        lines.append(f"| **bundle total** | {t['lut']} | {t['ff']} | {t['dsp']} | {t['bram']} | "
+                     f"{c['bundle_fmax_min']} (slowest) |")
+    s = res["shared"]
+    if s:
+        lines.append(f"| **shared unit** | {s['lut']} | {s['ff']} | {s['dsp']} | {s['bram']} | "
+                     f"{s['fmax_mhz']} |")
+    if c:
+        lines += ["", f"Shared unit vs the largest single-layer unit: LUT "
+                  f"{c['shared_lut_vs_largest']}x, DSP {c['shared_dsp_vs_largest']}x (target "
+                  f"<= 1.3x); Fmax vs the slowest single-layer unit "
+                  f"{c['shared_fmax_vs_bundle_min']}x (target >= 0.95). Against the whole "
+                  f"bundle: LUT {c['shared_lut_vs_bundle_total']}x, FF "
+                  f"{c['shared_ff_vs_bundle_total']}x, DSP {c['shared_dsp_vs_bundle_total']}x."]
+    lines += ["", "| step | exit | seconds | command |", "|---|---|---|---|"]
+    for st in res["steps"]:
+        lines.append(f"| {st['step']} | {st['exit']} | {st['seconds']} | `{st['command']}` |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
