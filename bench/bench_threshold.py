@@ -141,7 +141,8 @@ def markdown(rows: list[dict], autos: list[dict] | None = None) -> str:
         vs = (f"; exact threshold / FINN-style LUT {th['lut'] / finn['lut']:.2f}, "
               f"Fmax {th['fmax_mhz']} vs {finn['fmax_mhz']} MHz"
               if finn and finn.get("lut") else "")
-        lines.append(f"- {t} W_Q={w}: {pick} (cost {ct:.4f} vs {cm:.4f}){vs}")
+        lines.append(f"- {t} W_Q={w}: {pick} (cost: threshold {ct:.4f}, multiply-shift "
+                     f"{cm:.4f}){vs}")
     if autos:
         lines += _model_section(rows, autos)
     return "\n".join(lines) + "\n"
@@ -152,11 +153,17 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default="ecp5,ice40")
     ap.add_argument("--bits", default="1,2,4,8")
     ap.add_argument("--out", default=str(RESULTS / "threshold"))
+    ap.add_argument("--render", action="store_true",
+                    help="only rewrite OUT.md from OUT.json")
     ap.add_argument("--auto-only", action="store_true",
                     help="keep the placed rows of OUT.json, (re)compute what --unit auto picks")
     args = ap.parse_args(argv)
     targets, bits = args.targets.split(","), [int(b) for b in args.bits.split(",")]
     out = Path(args.out)
+    if args.render:
+        d = json.loads(out.with_suffix(".json").read_text())
+        write_text_atomic(out.with_suffix(".md"), markdown(d["rows"], d.get("auto")))
+        return 0
     if args.auto_only:
         rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     else:
