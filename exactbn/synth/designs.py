@@ -58,7 +58,7 @@ def _write(component, name: str, path: Path) -> Path:
 
 
 def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
-                  kinds: tuple[str, ...] = KINDS, tag: str = "", group: str | None = None,
+                  kinds: tuple[str, ...] = DEFAULT_KINDS, tag: str = "", group: str | None = None,
                   file: str | None = None, **unit_opts) -> list[DesignSource]:
     """DesignSources (RTLIL written into ``srcdir``) for the requested kinds.
 
