@@ -78,7 +78,15 @@ def measure_units(layer: SolvedLayer, family: str, *, file: str | None = None,
 
     target = dataclasses.replace(resolve_target(family), pnr=None, harness=False, ring=False)
     bad, _ = inexact_summary(layer, file)
+    from exactbn.threshold_generate import MAX_THRESHOLDS
+
     kinds = ("exact_threshold",) if bad else ("exact_threshold", "exactbn")
+    if layer.qmax - layer.qmin > MAX_THRESHOLDS:
+        if bad:
+            raise SynthError(f"no exact unit: (M, B, N) are not exact and "
+                             f"{layer.qmax - layer.qmin} thresholds per channel exceed "
+                             f"{MAX_THRESHOLDS}")
+        kinds = ("exactbn",)
     opts = {**unit_opts, "allow_inexact": True}  # the baselines' config is built either way
     with tempfile.TemporaryDirectory(prefix="exactbn-auto-", dir=workdir) as tmp:
         designs = build_designs(layer, target, Path(tmp) / "src", kinds=kinds, file=file, **opts)
@@ -93,6 +101,12 @@ def measure_units(layer: SolvedLayer, family: str, *, file: str | None = None,
 def pick_unit(layer_name: str, family: str, weights: dict[str, float],
               measured: dict[str, dict]) -> tuple[str, str, dict]:
     """``(unit, reason, figures)``: the cheaper of the measured units (ties: threshold)."""
+    if "threshold" not in measured:
+        ms = measured["multiply-shift"]
+        return "multiply-shift", (f"layer {layer_name}: multiply-shift, {_describe(ms)}; too "
+                                  "many output levels for the threshold unit"), {
+            "multiply-shift": {**{r: ms.get(r) for r in RESOURCES},
+                               "cost": measured_cost(ms, family, weights)}}
     th = measured["threshold"]
     cfg = th.get("config", {})
     t_text = (f"thresholds, {cfg.get('thresholds_per_channel')} per channel "

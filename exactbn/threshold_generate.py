@@ -11,8 +11,10 @@ from __future__ import annotations
 from exactbn.formats import FormatError, SolvedLayer
 from exactbn.hw.threshold_config import ThresholdConfig
 
-__all__ = ["threshold_config_from_solved", "threshold_vectors", "threshold_kit_files",
-           "generate_threshold"]
+MAX_THRESHOLDS = 4095  # 12 output bits: 2^12 - 1 slots per channel
+
+__all__ = ["MAX_THRESHOLDS", "threshold_config_from_solved", "threshold_vectors",
+           "threshold_kit_files", "generate_threshold"]
 
 
 def threshold_config_from_solved(layer: SolvedLayer, *, lanes: int = 1,
@@ -33,6 +35,10 @@ def threshold_config_from_solved(layer: SolvedLayer, *, lanes: int = 1,
     if layer.qmin >= layer.qmax:
         raise FormatError(f"clip [{layer.qmin}, {layer.qmax}] has a single level: nothing to "
                           "threshold", field="output.clip", **where)
+    if layer.qmax - layer.qmin > MAX_THRESHOLDS:
+        raise FormatError(f"{layer.qmax - layer.qmin} thresholds per channel; the threshold "
+                          f"unit takes at most {MAX_THRESHOLDS} (use --unit multiply-shift)",
+                          field="output.clip", **where)
     out_reg = 1
     if pipeline is not None:
         try:

@@ -101,3 +101,15 @@ def test_refused_threshold_uses(solved_file, tmp_path, cmd, extra, msg, capsys):
     assert _rc(argv) == 2
     assert msg in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_too_many_levels_refused(tmp_path, capsys):
+    spec = {"name": "wide", "input": {"bits": 6, "signed": True},
+            "output": {"bits": 13, "signed": True, "rounding": "half_even"},
+            "affine": {"a": [100.0], "b": [0.5]}}
+    (layer,) = parse_layers({"layers": [spec]})
+    path = tmp_path / "solved.json"
+    write_json_atomic(path, dump_solved([solve_layer(layer)]))
+    out = tmp_path / "kit"
+    assert _rc(["generate", str(path), "--unit", "threshold", "-o", str(out)]) == 2
+    assert "8191 thresholds per channel" in capsys.readouterr().err and not out.exists()
