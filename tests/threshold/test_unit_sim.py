@@ -48,12 +48,15 @@ def _writes(old: ThresholdConfig, ch: int, new: ThresholdConfig):
     return slots + [("write", ch, old.slots, neg)]
 
 
-@pytest.mark.parametrize("search,lanes", [("binary", 2), ("parallel", 1), ("binary", 3)])
-def test_ram_writes_mid_stream(search, lanes):
+@pytest.mark.parametrize("search,lanes,mode", [("binary", 2, "channels"),
+                                               ("parallel", 1, "channels"),
+                                               ("binary", 3, "channels"),
+                                               ("binary", 2, "pixels")])
+def test_ram_writes_mid_stream(search, lanes, mode):
     w_q = 4 if search == "binary" else 2
     chans = channel_set(w_q, True, seed=5, channels=4)
     cfg = make_config(chans, w_x=8, x_signed=True, w_q=w_q, q_signed=False, search=search,
-                      lanes=lanes, store="ram")
+                      lanes=lanes, store="ram", lane_mode=mode)
     # the last channel (the last beats before the writes, at its highest inputs) becomes a
     # constant qmin: its beats still in flight must keep the old thresholds at every level
     last = len(chans) - 1
@@ -62,7 +65,7 @@ def test_ram_writes_mid_stream(search, lanes):
     chans2 = list(chans)
     chans2[last] = (a, -5000.0, r)
     cfg2 = make_config(chans2, w_x=8, x_signed=True, w_q=w_q, q_signed=False, search=search,
-                       lanes=lanes)
+                       lanes=lanes, lane_mode=mode)
     before, want_before = beats_for(cfg, chans)
     after, want_after = beats_for(cfg2, chans2, seed=1)
     program = [("stream", before)] + _writes(cfg, last, cfg2) + [("write", 4, 0, 0),
