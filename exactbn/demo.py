@@ -8,7 +8,10 @@ Stages (each one a command a user could run alone):
 4. generate    ``exactbn generate solved.json --layer L -o rtl/L``   (Verilog)
 5. sim         ``exactbn sim solved.json --layer L --simulator verilator``   (cocotb)
 6. synth       ``exactbn synth solved.json --layer L --target ecp5 -o synth/L``
-7. report      ``report.md`` + ``summary.json`` + plots
+7. network     the whole network in both styles: ``exactbn generate solved.json --all-layers``
+               (one unit per layer, each simulated in stage 5) + ``exactbn prove solved.json
+               --all-layers``; ``exactbn generate/sim solved.json --shared-unit`` (one unit)
+8. report      ``report.md`` + ``summary.json`` + plots
 
 A stage whose command is not installed is reported as missing (plainly, in the report); the
 demo still runs every other stage. The exit status is 1 when anything is not bit-exact or a
@@ -33,7 +36,7 @@ from exactbn.formats import dump_solved, safe_name, write_json_atomic, write_tex
 
 __all__ = ["StageResult", "DemoResult", "run_demo", "STAGES"]
 
-STAGES = ("import", "solve", "experiment", "generate", "sim", "synth", "report")
+STAGES = ("import", "solve", "experiment", "generate", "sim", "synth", "network", "report")
 CLI_STAGES = {"generate": "generate", "sim": "sim", "synth": "synth"}
 
 
@@ -353,6 +356,35 @@ def _stage_synth(ctx: dict) -> StageResult:
                        data={"rows": rows, "seeds": ctx.get("seeds", "1")}, commands=cmds)
 
 
+def _stage_network(ctx: dict) -> StageResult:
+    """The whole network: the per-layer bundle (proven layer by layer) and the shared unit
+    (its kit and cocotb run, every layer's beats interleaved)."""
+    if ctx["routes"].get("generate") != "cli" or not all(
+            _has(f"exactbn.cli.cmd_{c}") for c in ("sim", "prove")):
+        return StageResult("network", "missing", summary="`exactbn generate`/`sim` commands are "
+                           "not available in this installation: stage not run")
+    out: Path = ctx["out"]
+    solved, net = str(out / "solved.json"), out / "network"
+    steps = [
+        ("bundle generate", ["generate", solved, "--all-layers", "-o", str(net / "bundle")]),
+        ("bundle prove", ["prove", solved, "--all-layers", "-o", str(net / "prove")]),
+        ("shared generate", ["generate", solved, "--shared-unit", "-o", str(net / "shared")]),
+        ("shared sim", ["sim", solved, "--shared-unit", "--vectors", "200", "--scenarios",
+                        "random_gaps,reset_mid_stream", "-o", str(net / "sim-shared")]),
+    ]
+    rows, cmds = [], []
+    for step, args in steps:
+        _note(ctx, f"network: {step}")
+        cmds.append("exactbn " + " ".join(args))
+        rc, text = _run_cli(args, out / "logs" / f"network_{step.replace(' ', '_')}.log",
+                            timeout=1800)
+        rows.append({"step": step, "rc": rc, "last": _last_line(text)})
+    failed = [r["step"] for r in rows if r["rc"] != 0]
+    return StageResult("network", "failed" if failed else "ok",
+                       summary="; ".join(f"{r['step']} {'ok' if r['rc'] == 0 else 'FAILED'}"
+                                         for r in rows), data={"rows": rows}, commands=cmds)
+
+
 def _stage_report(ctx: dict, stages: list[StageResult]) -> StageResult:
     from exactbn.demo_report import render_report, write_plots
 
@@ -367,9 +399,10 @@ def _stage_report(ctx: dict, stages: list[StageResult]) -> StageResult:
 _RUNNERS: dict[str, Callable[[dict], StageResult]] = {
     "import": _stage_import, "solve": _stage_solve, "experiment": _stage_experiment,
     "generate": _stage_generate, "sim": _stage_sim, "synth": _stage_synth,
+    "network": _stage_network,
 }
 _NEEDS = {"solve": "import", "experiment": None, "generate": "solve", "sim": "generate",
-          "synth": "solve"}
+          "synth": "solve", "network": "generate"}
 
 
 def run_demo(out: str | os.PathLike = "demo", *, skip: tuple[str, ...] = (),

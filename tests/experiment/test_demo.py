@@ -20,7 +20,7 @@ def test_demo_reports_missing_stages_and_still_runs_the_rest(tmp_path, no_hw_com
     status = {s.name: s.status for s in res.stages}
     assert status == {"import": "ok", "solve": "ok", "experiment": "skipped",
                       "generate": "missing", "sim": "missing", "synth": "missing",
-                      "report": "ok"}
+                      "network": "skipped", "report": "ok"}
     assert res.ok
     report = (tmp_path / "report.md").read_text()
     for stage in ("generate", "sim", "synth"):
