@@ -10,6 +10,8 @@
 - ``OUT/NET.core``: one FuseSoC core listing every unit's Verilog (``NET`` from the solved
   file's name), with one lint target per unit.
 
+``--shared-unit`` (exactbn.shared) builds ONE unit for every layer (or ``--layers``) instead.
+
 ``sim``, ``prove`` and ``synth`` with ``--all-layers`` (or ``--layers a,b``) run the same command
 once per layer, each in its own process with ``-o OUT/<layer>`` (``--jobs`` layers at a time);
 a failing layer is named and the others still run. ``OUT/network_<command>.json`` and ``.md``
@@ -58,7 +60,8 @@ def add_network_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -
     g.add_argument("--all-layers", action="store_true",
                    help="every layer of the solved file, one unit per layer (OUT/<layer>/)")
     g.add_argument("--layers", metavar="A,B,...",
-                   help="these layers, in this order (implies --all-layers for them)")
+                   help="these layers, in this order: the bundle's (like --all-layers), "
+                   "or with --shared-unit the shared unit's")
     g.add_argument("--shared-unit", action="store_true",
                    help="ONE unit serving every layer (or --layers): s_axis_tuser = "
                    "{layer, group}, every layer's words in one parameter memory")
