@@ -110,3 +110,22 @@ def test_prove_shared_unit_and_a_planted_bug_in_one_layer_fails(work, capsys, tm
     res = prove_unit(merged, cfg, to_verilog(dataclasses.replace(cfg, M=tuple(bad))),
                      tmp_path / "bug")
     assert res.status == "FAIL", res.summary
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")
+def test_sim_shared_unit_catches_a_wrong_word_in_one_layer(work, tmp_path):
+    """The cocotb scoreboard checks every beat against its own layer's words."""
+    from exactbn.hw import to_verilog
+    from exactbn.sim.regress import simulate_layer
+
+    merged, lay = merge_layers(load_solved("s.json"))
+    cfg = unit_config_from_solved(merged, name="u")
+    bad_b = list(cfg.B)
+    bad_b[lay.channel_base(1) + 1] += 1 << 6  # layer bn_b, channel 1
+    bad = dataclasses.replace(cfg, B=tuple(bad_b), w_b=cfg.w_b + 1)
+    res = simulate_layer(merged, cfg, "icarus", vectors=5, scenarios=["random_gaps"],
+                         run_dir=tmp_path / "r", verilog=to_verilog(bad))
+    assert not res.passed and sum(sc["mismatches"] for sc in res.scenarios.values()) > 0
+    good = simulate_layer(merged, cfg, "icarus", vectors=5, scenarios=["random_gaps"],
+                          run_dir=tmp_path / "g")
+    assert good.passed
