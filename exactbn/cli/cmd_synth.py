@@ -177,10 +177,14 @@ def run(args: argparse.Namespace) -> int:
     kinds = parse_kinds(args.designs)
     if getattr(args, "unit", None) == "threshold":  # exactbn's threshold unit for "exactbn"
         kinds = tuple(dict.fromkeys("exact_threshold" if k == "exactbn" else k for k in kinds))
-    options = unit_options_from_args(args, units=("multiply-shift", "threshold"))
+    options = unit_options_from_args(args, units=("multiply-shift", "threshold", "auto"))
     from exactbn.shared import unit_layer_from_args
 
     layer = unit_layer_from_args(args)  # --shared-unit: every layer's words in one unit
+    if getattr(args, "unit", None) == "auto":  # the cheaper exact unit in place of "exactbn"
+        from exactbn.cli.threshold_cli import synth_auto_kinds
+
+        kinds = synth_auto_kinds(args, layer, target, kinds, options)
     from exactbn.formats import OUTPUT_MARKER, check_replaceable_dir
 
     dest = check_replaceable_dir(args.output)  # never replace a directory exactbn did not write

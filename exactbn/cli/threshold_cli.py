@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 __all__ = ["add_auto_options", "threshold_options_from_args", "run_generate_threshold",
-           "run_generate_auto"]
+           "run_generate_auto", "run_prove_threshold", "synth_auto_kinds"]
 
 AUTO_FAMILIES = ("ecp5", "ice40", "gowin", "nexus", "xilinx", "generic")
 
@@ -179,3 +179,24 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
             if r.vcd:
                 print(f"counterexample: {r.vcd}")
     return 1
+
+
+def synth_auto_kinds(args: argparse.Namespace, layer, target, kinds: tuple[str, ...],
+                     options: dict) -> tuple[str, ...]:
+    """``synth --unit auto``: "exactbn" in ``kinds`` becomes the exact unit ``--unit auto``
+    picks on this target (Yosys counts, every weight 1); the reason goes to stderr."""
+    import sys
+
+    from exactbn.cli.unit_options import _usage_error
+    from exactbn.cost import DEFAULT_WEIGHTS, choose_unit
+
+    if getattr(args, "shared_unit", False) or target.name not in AUTO_FAMILIES:
+        raise _usage_error("synth --unit auto: one layer on an FPGA target "
+                           f"({'|'.join(AUTO_FAMILIES)})")
+    keep = ("lanes", "lane_mode", "store", "pipeline", "range_check", "param_memory")
+    unit, reason, _ = choose_unit(layer, target.name, DEFAULT_WEIGHTS, file=args.solved,
+                                  **{k: v for k, v in options.items() if k in keep})
+    if not args.quiet:
+        print(f"--unit auto: {unit}: {reason}", file=sys.stderr, flush=True)
+    new = "exact_threshold" if unit == "threshold" else "exactbn"
+    return tuple(dict.fromkeys(new if k == "exactbn" else k for k in kinds))

@@ -70,3 +70,14 @@ def test_auto_misuse_exit_2(tmp_path, args, msg, capsys):
         rc = e.code
     assert rc == 2 and msg in capsys.readouterr().err
     assert not (tmp_path / "kit").exists()
+
+
+def test_synth_auto_synthesizes_the_pick(tmp_path, capsys):
+    path = tmp_path / "solved.json"
+    write_json_atomic(path, dump_solved([_layer(1, channels=2)]))
+    out = tmp_path / "rep"
+    assert main(["synth", str(path), "--unit", "auto", "--target", "ecp5", "--seeds", "1",
+                 "--designs", "exactbn", "-o", str(out)]) == 0
+    assert "--unit auto: threshold: layer w1" in capsys.readouterr().err
+    rep = json.loads((out / "report.json").read_text())
+    assert [d["kind"] for d in rep["designs"]] == ["exact_threshold"]

@@ -94,7 +94,6 @@ def test_refusals_exit_2_and_write_nothing(solved_file, tmp_path, args, msg, cap
 @pytest.mark.parametrize("cmd,extra,msg", [
     ("sim", [], "--unit threshold"),
     ("prove", ["--store", "ram"], "covers ROM units"),
-    ("synth", ["--target", "ecp5", "--unit", "auto"], "--unit auto"),
 ])
 def test_refused_threshold_uses(solved_file, tmp_path, cmd, extra, msg, capsys):
     argv = [cmd, str(solved_file), "--unit", "threshold", "-o", str(tmp_path / "o"), *extra]
