@@ -32,16 +32,21 @@ def test_sim_passes_and_counts_vectors(tmp_path, capsys):
 def test_sim_fails_with_first_mismatch_and_waveform(tmp_path, capsys):
     """A solved file whose channel 2 claims exactness with an offset that is off by one.
 
-    The unit faithfully computes the file's parameters, so only the exact-reference check can
-    catch it: exit 1, the first wrong beat printed, the waveform kept.
+    The re-check refuses it (exit 2, naming the channel); with --allow-inexact the unit
+    faithfully computes the file's parameters, and the exact-reference check catches the
+    false claim: exit 1, the first wrong beat printed, the waveform kept.
     """
     layer = tie_layer("half_away")
     obj = dump_solved([layer])
     obj["layers"][0]["B"][2] += 1
     path = tmp_path / "wrong.json"
     path.write_text(json.dumps(obj))
-    rc = main(["sim", str(path), "--simulator", "icarus", "--scenarios", "full_rate",
-               "-o", str(tmp_path / "runs")])
+    argv = ["sim", str(path), "--simulator", "icarus", "--scenarios", "full_rate",
+            "-o", str(tmp_path / "runs")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "channel" in err and "2" in err and "Traceback" not in err
+    rc = main(argv + ["--allow-inexact"])
     out = capsys.readouterr().out
     assert rc == 1, out
     assert "first mismatch: full_rate: beat" in out and "channel 2" in out
