@@ -94,16 +94,15 @@ def test_sim_shared_unit_interleaves_layers_and_reprograms(work, capsys):
     assert rc == 0 and "sim: PASS" in out, out
 
 
-@pytest.mark.slow  # did not finish within 10 min on the loaded 2-core machine (datapath task)
 def test_prove_shared_unit_and_a_planted_bug_in_one_layer_fails(work, capsys, tmp_path):
     from exactbn.hw import to_verilog
     from exactbn.sim.formal.prove import prove_unit
 
-    rc = main(["prove", "s.json", "--shared-unit", "--pipeline", "shallow", "-o", "p"])
+    rc = main(["prove", "s.json", "--shared-unit", "-o", "p"])
     out = capsys.readouterr().out
     assert rc == 0 and "PROVEN" in out and "layer bn.a" in out and "layer bn_b" in out, out
     merged, lay = merge_layers(load_solved("s.json"))
-    cfg = unit_config_from_solved(merged, name="u", pipeline="shallow")
+    cfg = unit_config_from_solved(merged, name="u")
     v = lay.channel_base(1) + 2  # layer bn_b, channel 2
     bad = list(cfg.M)
     bad[v] += 1
