@@ -10,7 +10,7 @@ Stages (each one a command a user could run alone):
 6. synth       ``exactbn synth solved.json --layer L --target ecp5 -o synth/L``
 7. network     the whole network in both styles: ``exactbn generate solved.json --all-layers``
                (one unit per layer, each simulated in stage 5) + ``exactbn prove solved.json
-               --all-layers``; ``exactbn generate/sim solved.json --shared-unit`` (one unit)
+               --all-layers``; ``exactbn generate/sim/prove solved.json --shared-unit``
 8. report      ``report.md`` + ``summary.json`` + plots
 
 A stage whose command is not installed is reported as missing (plainly, in the report); the
@@ -358,7 +358,7 @@ def _stage_synth(ctx: dict) -> StageResult:
 
 def _stage_network(ctx: dict) -> StageResult:
     """The whole network: the per-layer bundle (proven layer by layer) and the shared unit
-    (its kit and cocotb run, every layer's beats interleaved)."""
+    (its kit, a cocotb run with every layer's beats interleaved, and its proof)."""
     if ctx["routes"].get("generate") != "cli" or not all(
             _has(f"exactbn.cli.cmd_{c}") for c in ("sim", "prove")):
         return StageResult("network", "missing", summary="`exactbn generate`/`sim` commands are "
@@ -371,6 +371,7 @@ def _stage_network(ctx: dict) -> StageResult:
         ("shared generate", ["generate", solved, "--shared-unit", "-o", str(net / "shared")]),
         ("shared sim", ["sim", solved, "--shared-unit", "--vectors", "200", "--scenarios",
                         "random_gaps,reset_mid_stream", "-o", str(net / "sim-shared")]),
+        ("shared prove", ["prove", solved, "--shared-unit", "-o", str(net / "prove-shared")]),
     ]
     rows, cmds = [], []
     for step, args in steps:
