@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 
 import pytest
 
@@ -75,7 +74,6 @@ def test_bad_jobs_is_a_usage_error(work, capsys):
     assert e.value.code == 2 and "--jobs" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")
 def test_sim_all_layers_for_real_on_icarus(work, capsys):
     rc = main(["sim", "s.json", "--all-layers", "--simulator", "icarus", "--vectors", "5",
                "--scenarios", "random_gaps", "-o", "runs", "--jobs", "2"])

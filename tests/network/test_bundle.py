@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-
-import pytest
 
 from exactbn.cli.main import main
 from exactbn.formats import safe_name
@@ -50,7 +47,6 @@ def test_bundle_layers_subset_in_order(work):
     assert [u["layer"] for u in net["units"]] == ["bn_b", "bn.a"]
 
 
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")
 def test_bundle_rtl_compiles_together_and_each_kit_bench_passes(work):
     """All units in one compilation (no module name clashes), each kit's own bench PASSes."""
     assert main(["generate", "s.json", "--all-layers", "-o", "net", "-q"]) == 0

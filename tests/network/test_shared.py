@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -43,7 +42,6 @@ def test_lanes_change_the_group_field(work):
     assert lay.groups == [1, 2] and lay.k == 1 and lay.stride_channels == 4
 
 
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")
 def test_generate_shared_kit_bench_covers_every_layer(work, capsys):
     assert main(["generate", "s.json", "--shared-unit", "-o", "sh", "--name", "sh_u"]) == 0
     lj = json.loads((work / "sh/sh_u_layers.json").read_text())
@@ -85,7 +83,6 @@ def test_bad_shared_options_exit_2(work, capsys, extra, word):
     assert not (work / "x").exists() or not any((work / "x").iterdir())
 
 
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")
 def test_sim_shared_unit_interleaves_layers_and_reprograms(work, capsys):
     rc = main(["sim", "s.json", "--shared-unit", "--simulator", "icarus", "--store", "ram",
                "--vectors", "5", "--scenarios", "random_gaps,reset_mid_stream,reprogram",
@@ -111,7 +108,6 @@ def test_prove_shared_unit_and_a_planted_bug_in_one_layer_fails(work, capsys, tm
     assert res.status == "FAIL", res.summary
 
 
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")
 def test_sim_shared_unit_catches_a_wrong_word_in_one_layer(work, tmp_path):
     """The cocotb scoreboard checks every beat against its own layer's words."""
     from exactbn.hw import to_verilog
