@@ -91,7 +91,7 @@ def unit_config_from_solved(
             f"{', ...' if len(bad) > 8 else ''}): {diff} input value(s) give a different output "
             "than the exact BN (re-derived from a, b and the output spec"
             f"{f'; the file calls {len(claimed)} of them exact' if claimed else ''}); pass "
-            "--allow-inexact to generate anyway", channel=bad[0] if len(bad) == 1 else None,
+            "--allow-inexact to build the unit anyway", channel=bad[0] if len(bad) == 1 else None,
             **where)
     shared = layer.shift_mode == "shared"
     need_m, need_b = twos_width(*layer.M), twos_width(*layer.B)

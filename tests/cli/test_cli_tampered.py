@@ -201,6 +201,8 @@ def test_hw_rounding_edit_refused_or_labelled_truthfully(capsys, tmp_path, solve
     ex = man["exactness"]
     assert ex["exact"] is False and ex["inexact_channels"] == bad
     assert ex["differing_outputs"] == sum(counts) and ex["hw_rounding"] == "floor"
+    title = (tmp_path / "kit" / "README.md").read_text().splitlines()[0]
+    assert "NOT exact" in title and f"{sum(counts)} input value(s)" in title
 
 
 def test_verify_names_the_first_differing_spec_field(capsys, tmp_path):
