@@ -26,6 +26,7 @@ from .config import memory_attrs
 from .regs import delay
 from .skid import SkidBuffer
 from .threshold_config import ThresholdConfig
+from .unit import stream_port_list
 
 __all__ = ["ThresholdUnit", "threshold_port_list", "level_images", "parallel_images",
            "slot_of", "threshold_verilog"]
@@ -75,15 +76,7 @@ def _flag_images(cfg: ThresholdConfig) -> list[list[int]]:
 
 def threshold_port_list(cfg: ThresholdConfig) -> list[tuple[str, str, int]]:
     """``(name, direction, width)`` of every top-level port (clk and rst first)."""
-    ports = [
-        ("clk", "input", 1), ("rst", "input", 1),
-        ("s_axis_tvalid", "input", 1), ("s_axis_tready", "output", 1),
-        ("s_axis_tdata", "input", cfg.lanes * cfg.w_x),
-        ("s_axis_tuser", "input", cfg.w_user), ("s_axis_tlast", "input", 1),
-        ("m_axis_tvalid", "output", 1), ("m_axis_tready", "input", 1),
-        ("m_axis_tdata", "output", cfg.lanes * cfg.w_q),
-        ("m_axis_tuser", "output", cfg.w_user_out), ("m_axis_tlast", "output", 1),
-    ]
+    ports = stream_port_list(cfg)
     if cfg.store == "ram":
         ports += [("cfg_valid", "input", 1), ("cfg_ready", "output", 1),
                   ("cfg_addr", "input", cfg.w_addr), ("cfg_index", "input", cfg.w_index),

@@ -15,12 +15,13 @@ from amaranth.lib.wiring import In, Out
 from .config import UnitConfig
 from .core import BatchNormCore
 
-__all__ = ["BatchNormUnit", "LINT_WAIVERS", "port_list", "to_verilog"]
+__all__ = ["BatchNormUnit", "LINT_WAIVERS", "port_list", "stream_port_list", "to_verilog"]
 
 
-def port_list(cfg: UnitConfig) -> list[tuple[str, str, int]]:
-    """``(name, direction, width)`` of every top-level port, in order (clk and rst first)."""
-    ports = [
+def stream_port_list(cfg) -> list[tuple[str, str, int]]:
+    """Clock, reset and the two AXI4-Stream ports every exactbn unit has (``cfg`` gives
+    ``lanes``, ``w_x``, ``w_q``, ``w_user``, ``w_user_out``)."""
+    return [
         ("clk", "input", 1), ("rst", "input", 1),
         ("s_axis_tvalid", "input", 1), ("s_axis_tready", "output", 1),
         ("s_axis_tdata", "input", cfg.lanes * cfg.w_x),
@@ -29,6 +30,11 @@ def port_list(cfg: UnitConfig) -> list[tuple[str, str, int]]:
         ("m_axis_tdata", "output", cfg.lanes * cfg.w_q),
         ("m_axis_tuser", "output", cfg.w_user_out), ("m_axis_tlast", "output", 1),
     ]
+
+
+def port_list(cfg: UnitConfig) -> list[tuple[str, str, int]]:
+    """``(name, direction, width)`` of every top-level port, in order (clk and rst first)."""
+    ports = stream_port_list(cfg)
     if cfg.store == "ram":
         ports += [
             ("cfg_valid", "input", 1), ("cfg_ready", "output", 1),
