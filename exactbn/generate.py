@@ -56,6 +56,7 @@ def unit_config_from_solved(
     allow_inexact: bool = False,
     dsp_width: int = 18,
     param_memory: str = "auto",
+    cfg_bus: str = "raw",
     file: str | None = None,
 ) -> UnitConfig:
     """A :class:`UnitConfig` for ``layer``; shift mode and hw rounding come from the file.
@@ -133,7 +134,7 @@ def unit_config_from_solved(
             hw_rounding=layer.hw_rounding, store=store, pipeline=pipeline, name=name,
             range_check=range_check, x_ranges=layer.ranges() if range_check else (),
             dsp_width=dsp_width,
-            param_memory=param_memory,
+            param_memory=param_memory, cfg_bus=cfg_bus,
         )
     except (TypeError, ValueError) as e:
         raise FormatError(str(e), **where) from None

@@ -18,6 +18,7 @@ __all__ = [
     "PARAM_MEMORIES",
     "memory_attrs",
     "STORES",
+    "CFG_BUSES",
     "SHIFT_MODES",
     "HW_ROUNDINGS",
     "PIPELINE_PRESETS",
@@ -43,6 +44,7 @@ def memory_attrs(param_memory: str) -> dict[str, str]:
 
 LANE_MODES = ("channels", "pixels")
 STORES = ("rom", "ram")
+CFG_BUSES = ("raw", "axil")  # RAM store programming port: cfg_* handshake or AXI4-Lite slave
 SHIFT_MODES = ("per-channel", "shared")
 HW_ROUNDINGS = ("floor", "half_up", "half_even", "half_away")
 MAX_CHANNELS = 1 << 16
@@ -156,6 +158,7 @@ class UnitConfig:
     x_ranges: tuple[tuple[int, int], ...] = ()
     dsp_width: int = 18
     param_memory: str = "auto"  # Yosys ram_style of the parameter memories (see PARAM_MEMORIES)
+    cfg_bus: str = "raw"  # RAM store: raw cfg_* handshake or "axil" (hw/axil.py register map)
 
     def __post_init__(self) -> None:
         for k in ("M", "B", "N"):
@@ -186,6 +189,10 @@ class UnitConfig:
             if getattr(self, k) not in allowed:
                 raise ValueError(
                     f"{k} must be one of {', '.join(allowed)}, got {getattr(self, k)!r}")
+        if self.cfg_bus not in CFG_BUSES:
+            raise ValueError(f"cfg_bus must be raw or axil, got {self.cfg_bus!r}")
+        if self.cfg_bus == "axil" and self.store != "ram":
+            raise ValueError("cfg_bus axil programs a RAM store: it needs store ram")
         if not isinstance(self.pipeline, Pipeline):
             raise TypeError(f"pipeline must be a Pipeline, got {self.pipeline!r}")
         c = len(self.M)
@@ -365,4 +372,5 @@ class UnitConfig:
             "w_addr": self.w_addr,
             "dsp_width": self.dsp_width,
             "param_memory": self.param_memory,
+            "cfg_bus": self.cfg_bus,
         }

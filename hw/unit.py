@@ -35,7 +35,11 @@ def stream_port_list(cfg) -> list[tuple[str, str, int]]:
 def port_list(cfg: UnitConfig) -> list[tuple[str, str, int]]:
     """``(name, direction, width)`` of every top-level port, in order (clk and rst first)."""
     ports = stream_port_list(cfg)
-    if cfg.store == "ram":
+    if cfg.cfg_bus == "axil":  # AXI4-Lite slave in place of cfg_* (hw/axil_unit.py)
+        from .axil_unit import axil_unit_ports
+
+        ports += axil_unit_ports(cfg)
+    elif cfg.store == "ram":
         ports += [
             ("cfg_valid", "input", 1), ("cfg_ready", "output", 1),
             ("cfg_addr", "input", cfg.w_addr), ("cfg_m", "input", cfg.w_m),
@@ -81,7 +85,11 @@ class BatchNormUnit(wiring.Component):
             self.m_axis_tuser.eq(core.o.payload.user),
             self.m_axis_tlast.eq(core.o.payload.last),
         ]
-        if cfg.store == "ram":
+        if cfg.cfg_bus == "axil":
+            from .axil_unit import connect_axil
+
+            connect_axil(m, self, core)
+        elif cfg.store == "ram":
             m.d.comb += [
                 core.cfg_valid.eq(self.cfg_valid), self.cfg_ready.eq(core.cfg_ready),
                 core.cfg_addr.eq(self.cfg_addr), core.cfg_m.eq(self.cfg_m),

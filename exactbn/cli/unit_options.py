@@ -27,7 +27,8 @@ __all__ = [
 UNIT_OPTIONS_HELP = """\
 unit options: --lanes L (1..256, default 1); --lane-mode channels|pixels (channels: lane i of
 a beat with tuser=g is channel g*L+i; pixels: every lane is channel tuser); --store rom|ram
-(ram adds the cfg_* write port); --pipeline shallow|default|deep or
+(ram adds the cfg_* write port; --cfg-bus axil makes it an AXI4-Lite slave with a register
+map); --pipeline shallow|default|deep or
 mult=0..2,shift=0..8,round=0..1,out=0..1,dspin=0..1 (missing keys as in default =
 mult=2,shift=1,round=1,out=1,dspin=0; deep has dspin=1: registers at the DSP inputs);
 --widths M,B,N register widths (empty or 'auto' entries are
@@ -66,6 +67,9 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
                    help="channels: lane i = channel g*L+i; pixels: all lanes channel tuser")
     g.add_argument("--store", choices=("rom", "ram"), default="rom",
                    help="parameter store: ROM from the solved file, or RAM with a cfg_* port")
+    g.add_argument("--cfg-bus", choices=("raw", "axil"), default="raw",
+                   help="RAM store programming port: raw cfg_* handshake, or axil (an AXI4-Lite "
+                   "slave with a register map, NAME_regs.rdl; needs --store ram)")
     g.add_argument("--pipeline", default="default", metavar="SPEC",
                    help="register stages: shallow|default|deep, or key=value pairs "
                    "mult=0..2,shift=0..8,round=0..1,out=0..1,dspin=0..1 (missing keys as in "
@@ -136,6 +140,10 @@ def unit_options_from_args(args: argparse.Namespace, units=("multiply-shift",)) 
         pipeline = Pipeline.parse(args.pipeline)
     except ValueError as e:
         raise _usage_error(f"--pipeline: {e}") from None
+    cfg_bus = getattr(args, "cfg_bus", "raw")
+    if cfg_bus == "axil" and args.store != "ram":
+        raise _usage_error("--cfg-bus axil programs a RAM parameter store: it needs --store ram "
+                           f"(got --store {args.store})")
     if args.name is not None and (why := name_problem(args.name)):
         raise _usage_error(f"--name {why}")  # None: derived from the layer (generate.py)
     return {
@@ -148,6 +156,7 @@ def unit_options_from_args(args: argparse.Namespace, units=("multiply-shift",)) 
         "range_check": bool(args.range_check),
         "allow_inexact": bool(args.allow_inexact),
         "param_memory": args.param_memory,
+        **({"cfg_bus": cfg_bus} if cfg_bus != "raw" else {}),  # threshold/baseline paths: raw
     }
 
 

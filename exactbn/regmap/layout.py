@@ -1,0 +1,146 @@
+"""The register map of an AXI4-Lite programmed unit: ONE description of every address.
+
+``hw/axil.py`` decodes these offsets, ``rdl.py`` writes them as SystemRDL (from which PeakRDL
+makes the C header, the Markdown document and IP-XACT), ``params_h.py`` and ``driver.py``
+program the unit through them. 32-bit registers, byte addresses, little-endian words:
+
+    0x00 ID        r   magic 0x4558424E ("EXBN")
+    0x04 VERSION   r   register-map version (major << 8 | minor)
+    0x08 CHANNELS  r   channel addresses C (cfg_addr < C; a shared unit counts every layer's)
+    0x0C GEOMETRY  r   lanes, pixel mode, per-channel shift
+    0x10 WIDTHS    r   W_M, W_B, W_N, W_Q (bits)
+    0x14 STATUS    r   BUSY (a commit is in flight), CFG_ERROR (sticky), DONE (commits done)
+    0x18 COMMIT    rw  write a channel address: the staged M, B (, N) go to that channel
+    0x20 M0...     rw  staged M, two's complement, 32 bits per word, low word first
+         B0...     rw  staged B, likewise (right after the M words)
+         N         rw  staged N (per-channel shift only)
+
+A write to COMMIT is answered (BVALID) only after the unit took the parameter write: every
+beat accepted after that response uses the new words. Writes to read-only or unmapped
+addresses, reads of unmapped ones, a COMMIT with a partial byte strobe and a COMMIT to a
+channel >= C answer SLVERR (the last one also sets CFG_ERROR, like cfg_addr >= C).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MAGIC", "VERSION", "ADDR_BITS", "Field", "Register", "RegisterMap", "split_words"]
+
+MAGIC = 0x4558424E  # "EXBN"
+VERSION = (1, 0)
+ADDR_BITS = 12  # s_axil_awaddr/araddr width: one 4 KiB page
+PARAM_BASE = 0x20
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    lsb: int
+    width: int
+    desc: str
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.width) - 1) << self.lsb
+
+
+@dataclass(frozen=True)
+class Register:
+    """One 32-bit register; ``access`` is ``r`` (read-only) or ``rw``; ``value`` is the
+    constant a read-only ID/geometry register reads (None: driven by the hardware)."""
+
+    name: str
+    offset: int
+    access: str
+    desc: str
+    fields: tuple[Field, ...]
+    value: int | None = None
+
+
+def split_words(value: int, width: int) -> list[int]:
+    """``value`` as ``width``-bit two's complement in 32-bit words, low word first."""
+    v = value & ((1 << width) - 1)
+    return [(v >> (32 * k)) & 0xFFFFFFFF for k in range(-(-width // 32))]
+
+
+class RegisterMap:
+    """The registers of one unit, from its config (duck-typed: ``channels``, ``lanes``,
+    ``lane_mode``, ``shift_mode``, ``w_m``, ``w_b``, ``w_n``, ``w_q``, ``name``)."""
+
+    def __init__(self, cfg):
+        self.name = cfg.name
+        self.channels = cfg.channels
+        self.w_m, self.w_b, self.w_q = cfg.w_m, cfg.w_b, cfg.w_q
+        self.per_channel = cfg.shift_mode == "per-channel"
+        self.w_n = cfg.w_n if self.per_channel else 0
+        self.lanes, self.pixels = cfg.lanes, cfg.lane_mode == "pixels"
+        self.m_words = -(-self.w_m // 32)
+        self.b_words = -(-self.w_b // 32)
+        regs = [
+            Register("ID", 0x00, "r", "Magic number: reads 0x4558424E ('EXBN') on an exactbn "
+                     "unit", (Field("MAGIC", 0, 32, "magic"),), MAGIC),
+            Register("VERSION", 0x04, "r", "Register-map version",
+                     (Field("MINOR", 0, 8, "minor version"), Field("MAJOR", 8, 8,
+                                                                   "major version")),
+                     VERSION[0] << 8 | VERSION[1]),
+            Register("CHANNELS", 0x08, "r", "Channel addresses C: COMMIT.CHANNEL must be < C",
+                     (Field("C", 0, 17, "channels"),), self.channels),
+            Register("GEOMETRY", 0x0C, "r", "Lanes and modes of the datapath",
+                     (Field("LANES", 0, 9, "lanes per beat"),
+                      Field("PIXELS", 9, 1, "1: pixel lane mode (every lane is channel tuser)"),
+                      Field("PER_CHANNEL_SHIFT", 10, 1, "1: N is written per channel")),
+                     self.lanes | self.pixels << 9 | self.per_channel << 10),
+            Register("WIDTHS", 0x10, "r", "Register widths in bits",
+                     (Field("W_M", 0, 8, "M bits (two's complement)"),
+                      Field("W_B", 8, 8, "B bits (two's complement)"),
+                      Field("W_N", 16, 8, "N bits (0: shared shift, not written)"),
+                      Field("W_Q", 24, 8, "output bits")),
+                     self.w_m | self.w_b << 8 | self.w_n << 16 | self.w_q << 24),
+            Register("STATUS", 0x14, "r", "Commit state",
+                     (Field("BUSY", 0, 1, "1 while a COMMIT is being written into the unit"),
+                      Field("CFG_ERROR", 1, 1, "sticky: a COMMIT named a channel >= C "
+                            "(cleared by rst)"),
+                      Field("DONE", 16, 16, "commits completed since reset, modulo 2^16")),
+                     None),
+            Register("COMMIT", 0x18, "rw", "Write a channel address: the staged M, B"
+                     + (", N" if self.per_channel else "") + " are written to that channel; "
+                     "the write response comes after the unit took them (every beat accepted "
+                     "after it uses the new words). Reads the last address written.",
+                     (Field("CHANNEL", 0, 17, "channel address"),), None),
+        ]
+        off = PARAM_BASE
+        for label, words, width in (("M", self.m_words, self.w_m), ("B", self.b_words, self.w_b)):
+            for k in range(words):
+                w = min(32, width - 32 * k)
+                regs.append(Register(
+                    f"{label}{k}", off, "rw",
+                    f"Staged {label} bits [{32 * k + w - 1}:{32 * k}] ({width}-bit two's "
+                    "complement, low word first)", (Field("VALUE", 0, w, f"{label} bits"),),
+                    None))
+                off += 4
+        if self.per_channel:
+            regs.append(Register("N", off, "rw", "Staged N (unsigned shift)",
+                                 (Field("VALUE", 0, self.w_n, "N"),), None))
+            off += 4
+        self.registers = regs
+        self.size = off
+        self._by_name = {r.name: r for r in regs}
+
+    def __getitem__(self, name: str) -> Register:
+        return self._by_name[name]
+
+    def offset(self, name: str) -> int:
+        return self._by_name[name].offset
+
+    def param_writes(self, m: int, b: int, n: int) -> list[tuple[int, int]]:
+        """(offset, value) writes that stage one channel's M, B (and N)."""
+        out = [(self.offset(f"M{k}"), w) for k, w in enumerate(split_words(m, self.w_m))]
+        out += [(self.offset(f"B{k}"), w) for k, w in enumerate(split_words(b, self.w_b))]
+        if self.per_channel:
+            out.append((self.offset("N"), n & ((1 << self.w_n) - 1)))
+        return out
+
+    def channel_writes(self, channel: int, m: int, b: int, n: int) -> list[tuple[int, int]]:
+        """Every write that programs one channel: staging, then COMMIT."""
+        return self.param_writes(m, b, n) + [(self.offset("COMMIT"), channel)]

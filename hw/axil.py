@@ -1,0 +1,151 @@
+"""AXI4-Lite slave that programs a RAM parameter store through its raw ``cfg_*`` handshake.
+
+The register map (offsets, fields) is :class:`exactbn.regmap.layout.RegisterMap`, the one
+description the SystemRDL file, the C code and the Python driver also come from. Every
+output is a register. AW and W are taken in either order (each held in its own register until
+the write's response); a write to a staging register (M0.., B0.., N) is answered OKAY the
+next cycle; a write to COMMIT raises ``cfg_valid`` with the channel and the staged words and
+answers only after the ``cfg_valid``/``cfg_ready`` handshake, so every beat the unit accepts
+after BVALID uses the new words (the unit's own rule: beats accepted after the cfg handshake
+use the new words). Responses: SLVERR for writes to read-only or unmapped addresses, reads of
+unmapped addresses, a COMMIT whose byte strobe is not 0xF (nothing written) and a COMMIT to a
+channel >= C (passed on as ``cfg_addr = C``: nothing changes, the sticky ``cfg_error`` is set).
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from exactbn.regmap.layout import ADDR_BITS, RegisterMap
+
+__all__ = ["AxiLiteSlave", "axil_port_list", "OKAY", "SLVERR"]
+
+OKAY, SLVERR = 0b00, 0b10
+
+
+def axil_port_list() -> list[tuple[str, str, int]]:
+    """``(name, direction, width)`` of the ``s_axil_*`` ports (AXI4-Lite, 32-bit data)."""
+    return [
+        ("s_axil_awvalid", "input", 1), ("s_axil_awready", "output", 1),
+        ("s_axil_awaddr", "input", ADDR_BITS), ("s_axil_awprot", "input", 3),
+        ("s_axil_wvalid", "input", 1), ("s_axil_wready", "output", 1),
+        ("s_axil_wdata", "input", 32), ("s_axil_wstrb", "input", 4),
+        ("s_axil_bvalid", "output", 1), ("s_axil_bready", "input", 1),
+        ("s_axil_bresp", "output", 2),
+        ("s_axil_arvalid", "input", 1), ("s_axil_arready", "output", 1),
+        ("s_axil_araddr", "input", ADDR_BITS), ("s_axil_arprot", "input", 3),
+        ("s_axil_rvalid", "output", 1), ("s_axil_rready", "input", 1),
+        ("s_axil_rdata", "output", 32), ("s_axil_rresp", "output", 2),
+    ]
+
+
+class AxiLiteSlave(wiring.Component):
+    """The register map of ``cfg`` (a RAM-store UnitConfig) on ``s_axil_*``, driving ``cfg_*``."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.regmap = RegisterMap(cfg)
+        sig = {name[len("s_axil_"):]: (In if d == "input" else Out)(w)
+               for name, d, w in axil_port_list()}
+        sig.update({"cfg_valid": Out(1), "cfg_ready": In(1), "cfg_addr": Out(cfg.w_addr),
+                    "cfg_m": Out(cfg.w_m), "cfg_b": Out(cfg.w_b), "cfg_error": In(1)})
+        if self.regmap.per_channel:
+            sig["cfg_n"] = Out(cfg.w_n)
+        super().__init__(sig)
+
+    def elaborate(self, platform):
+        rm, cfg = self.regmap, self.cfg
+        m = Module()
+        # Staging registers, one per 32-bit word (the last word only as wide as its field).
+        staged = {r.name: Signal(r.fields[0].width, name=f"stage_{r.name}")
+                  for r in rm.registers if r.offset >= 0x20}
+        m.d.comb += [
+            self.cfg_m.eq(Cat(*(staged[f"M{k}"] for k in range(rm.m_words)))),
+            self.cfg_b.eq(Cat(*(staged[f"B{k}"] for k in range(rm.b_words)))),
+        ]
+        if rm.per_channel:
+            m.d.comb += self.cfg_n.eq(staged["N"])
+
+        busy = Signal()  # a COMMIT waits for the cfg handshake
+        bad = Signal()  # the pending COMMIT names a channel >= C
+        done = Signal(16)
+        commit_addr = Signal(17)
+        cfg_valid = Signal()
+        cfg_addr = Signal(cfg.w_addr)
+        m.d.comb += [self.cfg_valid.eq(cfg_valid), self.cfg_addr.eq(cfg_addr)]
+
+        # ---- write address / data: either order, each held until the response
+        aw_full, w_full = Signal(), Signal()
+        aw_addr = Signal(ADDR_BITS)
+        w_data, w_strb = Signal(32), Signal(4)
+        awready, wready, bvalid, bresp = Signal(), Signal(), Signal(), Signal(2)
+        m.d.comb += [self.awready.eq(awready), self.wready.eq(wready),
+                     self.bvalid.eq(bvalid), self.bresp.eq(bresp)]
+        with m.If(self.awvalid & awready):
+            m.d.sync += [aw_full.eq(1), aw_addr.eq(self.awaddr), awready.eq(0)]
+        with m.Elif(~aw_full):
+            m.d.sync += awready.eq(1)
+        with m.If(self.wvalid & wready):
+            m.d.sync += [w_full.eq(1), w_data.eq(self.wdata), w_strb.eq(self.wstrb),
+                         wready.eq(0)]
+        with m.Elif(~w_full):
+            m.d.sync += wready.eq(1)
+
+        bytemask = Cat(*(w_strb[i].replicate(8) for i in range(4)))
+        do_write = aw_full & w_full & ~bvalid & ~busy
+        with m.If(do_write):
+            with m.Switch(aw_addr[2:]):
+                for r in rm.registers:
+                    with m.Case(r.offset >> 2):
+                        if r.name in staged:
+                            reg = staged[r.name]
+                            m.d.sync += [reg.eq((reg & ~bytemask) | (w_data & bytemask)),
+                                         bvalid.eq(1), bresp.eq(OKAY)]
+                        elif r.name == "COMMIT":
+                            with m.If(w_strb == 0xF):
+                                out = w_data >= cfg.channels
+                                m.d.sync += [
+                                    commit_addr.eq(w_data[:17]), busy.eq(1), cfg_valid.eq(1),
+                                    bad.eq(out),
+                                    cfg_addr.eq(Mux(out, Const(cfg.channels, cfg.w_addr),
+                                                    w_data[:cfg.w_addr])),
+                                ]
+                            with m.Else():
+                                m.d.sync += [bvalid.eq(1), bresp.eq(SLVERR)]
+                        else:  # read-only
+                            m.d.sync += [bvalid.eq(1), bresp.eq(SLVERR)]
+                with m.Default():
+                    m.d.sync += [bvalid.eq(1), bresp.eq(SLVERR)]
+        with m.If(cfg_valid & self.cfg_ready):  # the unit took the write: answer now
+            m.d.sync += [cfg_valid.eq(0), busy.eq(0), bvalid.eq(1), done.eq(done + 1),
+                         bresp.eq(Mux(bad, SLVERR, OKAY))]
+        with m.If(bvalid & self.bready):
+            m.d.sync += [bvalid.eq(0), aw_full.eq(0), w_full.eq(0)]
+
+        # ---- reads
+        arready, rvalid, rdata, rresp = Signal(), Signal(), Signal(32), Signal(2)
+        m.d.comb += [self.arready.eq(arready), self.rvalid.eq(rvalid), self.rdata.eq(rdata),
+                     self.rresp.eq(rresp)]
+        with m.If(self.arvalid & arready):
+            m.d.sync += [arready.eq(0), rvalid.eq(1), rresp.eq(OKAY), rdata.eq(0)]
+            with m.Switch(self.araddr[2:]):
+                for r in rm.registers:
+                    with m.Case(r.offset >> 2):
+                        if r.value is not None:
+                            value = Const(r.value, 32)
+                        elif r.name == "STATUS":
+                            value = Cat(busy, self.cfg_error, Const(0, 14), done)
+                        elif r.name == "COMMIT":
+                            value = commit_addr
+                        else:
+                            value = staged[r.name]
+                        m.d.sync += rdata.eq(value)
+                with m.Default():
+                    m.d.sync += rresp.eq(SLVERR)
+        with m.Elif(rvalid & self.rready):
+            m.d.sync += rvalid.eq(0)
+        with m.Elif(~rvalid):
+            m.d.sync += arready.eq(1)
+        return m
