@@ -36,7 +36,12 @@ def inexact_summary(layer: SolvedLayer, file: str | None = None) -> tuple[list[i
     from exactbn.golden.recheck import TooManyLevels, layer_exactness
 
     try:
-        ex = layer_exactness(layer)
+        if getattr(layer, "shared_layers", None):  # shared unit: each layer, its own spec
+            from exactbn.shared import merged_exactness
+
+            ex = merged_exactness(layer)
+        else:
+            ex = layer_exactness(layer)
     except TooManyLevels as e:
         raise FormatError(f"exactness cannot be re-checked: {e}", file=file,
                           layer=layer.name) from None
@@ -124,8 +129,13 @@ def unit_config_from_solved(
 
         name = default_unit_name(layer.name)
     out = layer.output
+    table = {}
+    if getattr(layer, "shared_table", None):  # shared unit: the per-layer table (shared.py)
+        shift, rows = layer.shared_table
+        if store == "ram" or any((e.qmin, e.qmax) != (out.qmin, out.qmax) for e in rows):
+            table = {"layer_table": rows, "layer_shift": shift}
     try:
-        return UnitConfig(
+        return UnitConfig(**table,
             w_x=layer.input.bits, x_signed=layer.input.signed,
             w_m=w_m, w_b=w_b, w_n=w_n,
             w_q=out.bits, q_signed=out.signed, qmin=out.qmin, qmax=out.qmax,
@@ -180,6 +190,7 @@ def build_vectors(layer: SolvedLayer, cfg: UnitConfig, seed: int = 0):
     """Beats covering every channel at its transition points and extremes, with expected
     outputs from golden's integer model; plus one beat on a padding tuser when one exists."""
     from exactbn.hw.kit import Vector
+    from exactbn.hw.layer_table import layer_bounds
 
     c_count, lanes = cfg.channels, cfg.lanes
     ranges = layer.ranges()
@@ -196,6 +207,8 @@ def build_vectors(layer: SolvedLayer, cfg: UnitConfig, seed: int = 0):
 
     def beat(user: int, chs: list, xs: list, last: int) -> Vector:
         qs = [exp[c][x] if c is not None else pad_q for c, x in zip(chs, xs, strict=True)]
+        lo, hi = layer_bounds(cfg, user)  # shared unit: the beat's layer clip (inside qmin/qmax)
+        qs = [min(max(q, lo), hi) for q in qs]
         uo = user | (flag(chs, xs) << cfg.w_user)
         return Vector(tuple(xs), user, last, tuple(qs), uo)
 
@@ -247,6 +260,13 @@ _MEANING = {
     "cfg_b": "B, two's complement",
     "cfg_n": "N (shift), unsigned",
     "cfg_error": "sticky: a write to cfg_addr >= C was accepted; cleared by rst",
+    "tbl_valid": "shared unit: layer-table write request (lowers s_axis_tready like cfg_valid)",
+    "tbl_ready": "shared unit: layer-table write accepted when valid & ready (as cfg_ready)",
+    "tbl_addr": "shared unit: layer index of the table row to write",
+    "tbl_qmin": "shared unit: the layer's output clip low end, in the output lane's type",
+    "tbl_qmax": "shared unit: the layer's output clip high end, in the output lane's type",
+    "tbl_error": "sticky: a table write with tbl_addr >= layers or tbl_qmin > tbl_qmax; "
+                 "cleared by rst",
     "range_error": "sticky: an input beat had x outside its channel's certified range; "
                    "cleared by rst",
 }

@@ -159,11 +159,15 @@ class UnitConfig:
     dsp_width: int = 18
     param_memory: str = "auto"  # Yosys ram_style of the parameter memories (see PARAM_MEMORIES)
     cfg_bus: str = "raw"  # RAM store: raw cfg_* handshake or "axil" (hw/axil.py register map)
+    # Shared unit: per-layer clip rows (hw/layer_table.py), layer index = tuser >> layer_shift.
+    layer_table: tuple = ()
+    layer_shift: int = 0
 
     def __post_init__(self) -> None:
         for k in ("M", "B", "N"):
             object.__setattr__(self, k, tuple(int(v) for v in getattr(self, k)))
         object.__setattr__(self, "x_ranges", tuple((int(lo), int(hi)) for lo, hi in self.x_ranges))
+        object.__setattr__(self, "layer_table", tuple(self.layer_table))
         self._validate()
 
     # ------------------------------------------------------------------ validation
@@ -224,6 +228,11 @@ class UnitConfig:
                                   and unsigned_width(self.N[ch]) > self.w_n):
                 raise ValueError(f"channel {ch}: N = {self.N[ch]} does not fit the {self.w_n}-bit "
                                  "shift field")
+        _check_int("layer_shift", self.layer_shift, 0, 16)
+        for i, e in enumerate(self.layer_table):
+            if not self.qmin <= e.qmin <= e.qmax <= self.qmax:
+                raise ValueError(f"layer {i}: clip [{e.qmin}, {e.qmax}] must lie inside the "
+                                 f"unit's clip [{self.qmin}, {self.qmax}]")
         if self.range_check:
             if len(self.x_ranges) != c:
                 raise ValueError(f"range_check needs x_ranges with {c} (lo, hi) pairs, "
@@ -262,6 +271,11 @@ class UnitConfig:
     def w_user_out(self) -> int:
         """Bits of m_axis_tuser: tuser passed through, plus the range flag on top if checked."""
         return self.w_user + (1 if self.range_check else 0)
+
+    @property
+    def w_layer(self) -> int:
+        """Bits of a layer index (the table's ``tbl_addr``); 0 without a layer table."""
+        return max(1, unsigned_width(len(self.layer_table) - 1)) if self.layer_table else 0
 
     @property
     def w_addr(self) -> int:
@@ -373,4 +387,7 @@ class UnitConfig:
             "dsp_width": self.dsp_width,
             "param_memory": self.param_memory,
             "cfg_bus": self.cfg_bus,
+            **({"layer_shift": self.layer_shift,
+                "layer_table": [e.to_json() for e in self.layer_table]}
+               if self.layer_table else {}),
         }

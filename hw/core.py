@@ -14,7 +14,7 @@ every beat accepted after it the new ones.
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, ResetSignal, Signal, signed
+from amaranth import C, Cat, Module, ResetSignal, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -25,6 +25,7 @@ from .regs import delay
 from .rounding import RoundingStage
 from .saturate import Saturator
 from .shifter import Shifter
+from .layer_table import LayerClamp, LayerTable, table_ports
 from .skid import SkidBuffer
 from .store import ParamStore
 
@@ -59,6 +60,8 @@ class BatchNormCore(wiring.Component):
             })
             if cfg.shift_mode == "per-channel":
                 sig["cfg_n"] = In(cfg.w_n)
+            for nm, d, wd in table_ports(cfg):  # shared unit: the layer table's write port
+                sig[nm] = (In if d == "input" else Out)(wd)
         if cfg.range_check:
             sig["range_error"] = Out(1)
         super().__init__(sig)
@@ -76,7 +79,7 @@ class BatchNormCore(wiring.Component):
         if cfg.store == "ram":
             cfg_ready = Signal()
             m.d.comb += [
-                skid.block.eq(self.cfg_valid),
+                skid.block.eq(self.cfg_valid | (self.tbl_valid if table_ports(cfg) else 0)),
                 # never during rst: a cfg write in a reset cycle is not accepted
                 cfg_ready.eq(~skid.i.ready & skid.empty & ~ResetSignal()),
                 self.cfg_ready.eq(cfg_ready),
@@ -105,6 +108,7 @@ class BatchNormCore(wiring.Component):
 
         st = cfg.stages
         n_after = st["dspin"] + st["mult"] + st["shift"] + st["round"] + st["out"]
+        bounds = self._layer_bounds(m, adv, skid, user_p, n_after - st["out"])
         q_lanes = []
         for lane in range(cfg.lanes):
             x = x_p[lane * cfg.w_x:(lane + 1) * cfg.w_x]
@@ -114,7 +118,8 @@ class BatchNormCore(wiring.Component):
                          st["dspin"])
             sh = Shifter(cfg.w_s, cfg.n_min, cfg.n_max, cfg.w_t, st["shift"])
             rnd = RoundingStage(cfg.w_t, cfg.hw_rounding, st["round"])
-            sat = Saturator(cfg.w_t + 1, cfg.w_q, cfg.qmin, cfg.qmax, st["out"])
+            sat = Saturator(cfg.w_t + 1, cfg.w_q, cfg.qmin, cfg.qmax,
+                            0 if bounds else st["out"])
             for nm, sub in (("mul", mul), ("shift", sh), ("round", rnd), ("sat", sat)):
                 m.submodules[f"{nm}{lane}"] = sub
                 m.d.comb += sub.en.eq(adv)
@@ -126,7 +131,13 @@ class BatchNormCore(wiring.Component):
                 rnd.ov.eq(sh.ov), rnd.neg.eq(sh.neg),
                 sat.r.eq(rnd.r), sat.ov.eq(rnd.ov_o), sat.neg.eq(rnd.neg_o),
             ]
-            q_lanes.append(sat.q)
+            q = sat.q
+            if bounds:  # shared unit: then the beat's own layer's clip (hw/layer_table.py)
+                m.submodules[f"clamp{lane}"] = cl = LayerClamp(cfg.w_q, cfg.q_signed, st["out"])
+                m.d.comb += [cl.en.eq(adv), cl.q_in.eq(sat.q), cl.lo.eq(bounds[0]),
+                             cl.hi.eq(bounds[1])]
+                q = cl.q
+            q_lanes.append(q)
 
         user_o = user_p
         if cfg.range_check:
@@ -148,6 +159,33 @@ class BatchNormCore(wiring.Component):
                 m.d.sync += err.eq(1)
             m.d.comb += self.range_error.eq(err)
         return m
+
+    def _layer_bounds(self, m: Module, adv, skid, user_p, n_sat):
+        """The beat's layer clip at the saturator stage (None without a layer table).
+        ROM: constants looked up from the delayed layer index; RAM: read with the parameters
+        (so a table write obeys the cfg ordering rule) and carried with the beat."""
+        cfg = self.cfg
+        if not cfg.layer_table:
+            return None
+        m.submodules.table = tbl = LayerTable(cfg)
+        k = cfg.layer_shift
+        if cfg.w_user <= k:  # one layer block: the index is always 0
+            user_p, skid_user = C(0, 1), C(0, 1)
+        else:
+            user_p, skid_user = user_p[k:], skid.o.payload.user[k:]
+        if cfg.store == "rom":
+            m.d.comb += tbl.layer.eq(delay(m, adv, user_p, n_sat, "layer"))
+            return tbl.lo, tbl.hi
+        m.d.comb += [
+            tbl.layer.eq(skid_user), tbl.wr_valid.eq(self.tbl_valid),
+            tbl.wr_ready.eq(self.cfg_ready), tbl.wr_addr.eq(self.tbl_addr),
+            tbl.wr_qmin.eq(self.tbl_qmin), tbl.wr_qmax.eq(self.tbl_qmax),
+            self.tbl_ready.eq(self.cfg_ready), self.tbl_error.eq(tbl.error),
+        ]
+        lo_p, hi_p = Signal.like(tbl.lo, name="lo_p"), Signal.like(tbl.hi, name="hi_p")
+        with m.If(adv):
+            m.d.sync += [lo_p.eq(tbl.lo), hi_p.eq(tbl.hi)]
+        return delay(m, adv, lo_p, n_sat, "lo"), delay(m, adv, hi_p, n_sat, "hi")
 
     def _range_flag(self, m: Module, adv, x_p):
         """Beat flag (registered with P): some lane's x lies outside its channel's range."""

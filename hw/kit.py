@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 
 from .config import UnitConfig
+from .layer_table import table_ports
 from .store import store_images
 from .unit import LINT_WAIVERS, TIMESCALE, port_list
 
@@ -71,6 +72,54 @@ def vectors_hex(cfg: UnitConfig, vectors: list[Vector]) -> str:
         word |= (v.last & 1) << off
         lines.append(f"{word:0{digits}x}")
     return "\n".join(lines) + "\n"
+
+
+def _table_bench(cfg: UnitConfig) -> tuple[str, str, str, str]:
+    """The bench's table part: scramble every row to the unit's union clip's low end, write
+    each layer's own clip, then one bad write (qmin > qmax) that must only set tbl_error."""
+    wl, wq = cfg.w_layer, cfg.w_q
+
+    def lit(v: int) -> str:
+        return f"{wq}'h{v & ((1 << wq) - 1):x}"
+
+    tie = f"""  reg tbl_valid;
+  reg [{wl - 1}:0] tbl_addr;
+  reg [{wq - 1}:0] tbl_qmin;
+  reg [{wq - 1}:0] tbl_qmax;
+  wire tbl_ready;
+  wire tbl_error;
+  task tbl_write(input [{wl - 1}:0] a, input [{wq - 1}:0] lo, input [{wq - 1}:0] hi);
+    begin
+      tbl_addr = a;
+      tbl_qmin = lo;
+      tbl_qmax = hi;
+      tbl_valid = 1'b1;
+      @(posedge clk);
+      while (!tbl_ready) @(posedge clk);
+      @(negedge clk);
+    end
+  endtask
+"""
+    init = f"    tbl_valid = 1'b0;\n    tbl_addr = {wl}'d0;\n    tbl_qmin = 0;\n    tbl_qmax = 0;\n"
+    conn = (",\n    .tbl_valid(tbl_valid), .tbl_ready(tbl_ready), .tbl_addr(tbl_addr),"
+            " .tbl_qmin(tbl_qmin), .tbl_qmax(tbl_qmax), .tbl_error(tbl_error)")
+    prog = "".join(f"    tbl_write({wl}'d{i}, {lit(cfg.qmin)}, {lit(cfg.qmin)});\n"
+                   for i in range(len(cfg.layer_table)))
+    prog += "".join(f"    tbl_write({wl}'d{i}, {lit(e.qmin)}, {lit(e.qmax)});\n"
+                    for i, e in enumerate(cfg.layer_table))
+    prog += f"""    if (tbl_error !== 1'b0) begin
+      $display("FAIL tbl_error set by good table writes");
+      $finish;
+    end
+    tbl_write({wl}'d0, {lit(cfg.qmax)}, {lit(cfg.qmin)});
+    tbl_valid = 1'b0;
+    @(negedge clk);
+    if (tbl_error !== 1'b1 && {int(cfg.qmin != cfg.qmax)}) begin
+      $display("FAIL tbl_error not set by a write with qmin > qmax");
+      $finish;
+    end
+"""
+    return tie, init, conn, prog
 
 
 def testbench_v(cfg: UnitConfig, n_vectors: int, seed: int = 1) -> str:
@@ -158,6 +207,10 @@ def testbench_v(cfg: UnitConfig, n_vectors: int, seed: int = 1) -> str:
       $finish;
     end
 """)
+    if table_ports(cfg):  # shared unit, RAM store: program the layer table too
+        t_tie, t_init, t_conn, t_prog = _table_bench(cfg)
+        cfg_tie, cfg_init, cfg_conn, program = (cfg_tie + t_tie, cfg_init + t_init,
+                                                cfg_conn + t_conn, program + t_prog)
     flag_decl = flag_seen = flag_check = ""
     if cfg.range_check:
         cfg_tie += "  wire range_error;\n"

@@ -1,9 +1,20 @@
 """Multiply-add stage: ``s = x*M + B`` with 0, 1 or 2 register stages (plus ``dspin``).
 
 With 2 stages the product is split by hand into DSP-sized partial products, each registered
-right at its multiplier's output, and combined with B in the next stage: the open flow maps
-``a*b`` onto DSP blocks with their internal registers off and does not retime plain
+right at its multiplier's output, and combined with B in the next stage(s): the open flow
+maps ``a*b`` onto DSP blocks with their internal registers off and does not retime plain
 registers into them, so only this split reaches the DSP's speed.
+
+``family`` picks how each partial product is built (with ``stages`` = 2 only):
+
+- ``generic`` (and every family without a primitive here): plain Amaranth ``*``, one
+  register after it (Yosys infers the DSP).
+- ``ecp5``: an instantiated MULT18X18D with REG_INPUTA/B, REG_PIPELINE and REG_OUTPUT on
+  (:mod:`.primitives.ecp5`), 3 enabled cycles; ``sim`` swaps in its Amaranth equivalent.
+
+``chunk`` (bits, 0 = off) combines the products and B through 3:2 carry-save levels and a
+carry-chunked adder (:func:`.regs.chunked_add`), every level registered; with 0 the combine
+is one registered stage. :func:`mult_stages` gives the register count after ``dspin``.
 
 With ``dspin=1`` the operands (x, m, and b alongside) are registered first, as ``x_r``,
 ``m_r``, ``b_i``: the multipliers then start from registers of their own instead of the
@@ -16,7 +27,12 @@ from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["MulAdd", "split_operand"]
+from .regs import add_stages, chunked_add, csa_reduce, delay
+
+__all__ = ["MulAdd", "split_operand", "mult_stages", "uses_primitive"]
+
+_PRIMITIVE_WIDTH = {"ecp5": 18}
+_PRIMITIVE_LATENCY = {"ecp5": 3}
 
 
 def split_operand(width: int, dsp_width: int) -> list[tuple[int, int, bool]]:
@@ -33,18 +49,37 @@ def split_operand(width: int, dsp_width: int) -> list[tuple[int, int, bool]]:
     return chunks
 
 
+def uses_primitive(family: str, stages: int) -> bool:
+    """The products are instantiated primitives (not inferred ``*``)."""
+    return stages == 2 and family in _PRIMITIVE_WIDTH
+
+
+def mult_stages(w_x: int, w_m: int, w_s: int, stages: int, dsp_width: int = 18,
+                family: str = "generic", chunk: int = 0) -> int:
+    """Register stages of :class:`MulAdd` after its ``dspin`` register."""
+    if stages < 2:
+        return stages
+    width = _PRIMITIVE_WIDTH.get(family, dsp_width)
+    n_pp = len(split_operand(w_x, width)) * len(split_operand(w_m, width))
+    prod = _PRIMITIVE_LATENCY.get(family, 1)
+    return prod + add_stages(n_pp + 1, w_s, chunk)
+
+
 class MulAdd(wiring.Component):
-    """``s = x*m + b`` (exact in ``w_s`` bits), registered ``dspin + stages`` times when
-    ``en`` (``dspin`` registers at the operands, ``stages`` after the multipliers)."""
+    """``s = x*m + b`` (exact in ``w_s`` bits), registered ``dspin`` + :func:`mult_stages`
+    times when ``en`` (``dspin`` registers at the operands, the rest after the multipliers)."""
 
     def __init__(self, w_x: int, w_m: int, w_b: int, w_s: int, stages: int, dsp_width: int = 18,
-                 dspin: int = 0):
+                 dspin: int = 0, *, family: str = "generic", chunk: int = 0, sim: bool = False):
         if stages not in (0, 1, 2):
             raise ValueError(f"stages must be 0, 1 or 2, got {stages!r}")
         if dspin not in (0, 1):
             raise ValueError(f"dspin must be 0 or 1, got {dspin!r}")
         self.w_x, self.w_m, self.w_b, self.w_s = w_x, w_m, w_b, w_s
         self.stages, self.dsp_width, self.dspin = stages, dsp_width, dspin
+        self.family, self.chunk, self.sim = family, chunk, sim
+        self.primitive = uses_primitive(family, stages)
+        self.latency = dspin + mult_stages(w_x, w_m, w_s, stages, dsp_width, family, chunk)
         super().__init__({
             "en": In(1),
             "x": In(signed(w_x)),
@@ -71,23 +106,52 @@ class MulAdd(wiring.Component):
                 with m.If(self.en):
                     m.d.sync += self.s.eq(s)
             return m
-        # Stage 1: partial products at the DSP outputs (and B alongside).
+        terms, b_r = self._products(m, x_op, m_op, b_op)
+        if self.chunk:
+            self._combine_chunked(m, terms, b_r)
+        else:
+            self._combine(m, terms, b_r)
+        return m
+
+    def _products(self, m: Module, x_op, m_op, b_op):
+        """Stage 1: partial products at the DSP outputs, and B delayed alongside them."""
+        width = _PRIMITIVE_WIDTH.get(self.family, self.dsp_width) if self.primitive \
+            else self.dsp_width
         terms = []
-        for xo, xw, xs in split_operand(self.w_x, self.dsp_width):
+        for xo, xw, xs in split_operand(self.w_x, width):
             xa = x_op[xo:xo + xw]
             xa = xa.as_signed() if xs else xa
-            for mo, mw, ms in split_operand(self.w_m, self.dsp_width):
+            for mo, mw, ms in split_operand(self.w_m, width):
                 ma = m_op[mo:mo + mw]
                 ma = ma.as_signed() if ms else ma
-                pp = Signal(signed(xw + mw + (0 if xs and ms else 1)), name=f"pp_{xo}_{mo}")
+                pw = xw + mw + (0 if xs and ms else 1)
+                pp = Signal(signed(pw), name=f"pp_{xo}_{mo}")
+                if self.primitive:
+                    terms.append((self._ecp5_product(m, xa, ma, pp, f"{xo}_{mo}"), xo + mo))
+                    continue
                 with m.If(self.en):
                     m.d.sync += pp.eq(xa * ma)
                 terms.append((pp, xo + mo))
-        b_r = Signal(signed(self.w_b))
+        n = _PRIMITIVE_LATENCY.get(self.family, 1) if self.primitive else 1
+        b_r = delay(m, self.en, b_op, n - 1, "b_p")
+        b_last = Signal(signed(self.w_b), name="b_r")
         with m.If(self.en):
-            m.d.sync += b_r.eq(b_op)
-        # Stage 2: combine. Each partial product is added only to the bits at and above its
-        # offset (the bits below are final), so no adder spans columns that hold 2 operands.
+            m.d.sync += b_last.eq(b_r)
+        return terms, b_last
+
+    def _ecp5_product(self, m: Module, xa, ma, pp, tag: str):
+        from .primitives.ecp5 import mult18x18d
+
+        a18 = Signal(signed(18), name=f"dsp_a_{tag}")
+        b18 = Signal(signed(18), name=f"dsp_b_{tag}")
+        p36 = Signal(signed(36), name=f"dsp_p_{tag}")
+        m.d.comb += [a18.eq(xa), b18.eq(ma), pp.eq(p36[:len(pp)])]
+        m.submodules[f"dsp_{tag}"] = mult18x18d(a18, b18, p36, self.en, sim=self.sim)
+        return pp
+
+    def _combine(self, m: Module, terms, b_r) -> None:
+        """One registered stage. Each partial product is added only to the bits at and above
+        its offset (the bits below are final), so no adder spans columns with 2 operands."""
         terms.sort(key=lambda t: t[1])
         total = Signal(signed(self.w_s), name="sum0")
         m.d.comb += total.eq(b_r + terms[0][0])  # the lowest product has offset 0
@@ -96,7 +160,19 @@ class MulAdd(wiring.Component):
             hi = total[off:].as_signed() + pp
             m.d.comb += nxt.eq(Cat(total[:off], hi))
             total = nxt
-        m.d.comb += s.eq(total)
         with m.If(self.en):
-            m.d.sync += self.s.eq(s)
-        return m
+            m.d.sync += self.s.eq(total)
+
+    def _combine_chunked(self, m: Module, terms, b_r) -> None:
+        """3:2 carry-save levels down to two terms, then a carry-chunked add (all registered);
+        sums modulo 2^w_s, exact because s fits w_s bits."""
+        w = self.w_s
+        vals = []
+        for k, (pp, off) in enumerate([(b_r, 0), *terms]):
+            v = Signal(signed(w), name=f"term{k}")
+            m.d.comb += v.eq(pp.shift_left(off) if off else pp)
+            vals.append(v)
+        two = csa_reduce(m, self.en, vals, w, "csa")
+        if len(two) == 1:
+            two.append(Signal(w, name="zero"))
+        m.d.comb += self.s.eq(chunked_add(m, self.en, two[0], two[1], w, self.chunk, "cadd"))

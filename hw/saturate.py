@@ -3,7 +3,9 @@
 ``r`` holds t or t + 1 where t is the shifted value kept in ``w_t`` bits, wide enough that
 ``qmin - 1`` and ``qmax`` fit; ``ov`` says t did not fit, ``neg`` gives its sign. An
 overflowed t is >= 2^(w_t-1) > qmax or <= -2^(w_t-1) - 1, and t + 1 <= -2^(w_t-1) <= qmin - 1,
-so ``ov`` alone decides the clip. ``stages`` (0 or 1) registers the output.
+so ``ov`` alone decides the clip. ``stages`` 0: combinational; 1: the output registered;
+2: staged, the clip decision (below / above / pass) and the low ``w_q`` bits of r registered
+first, then the selected value registered (no compare and mux in one cycle).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ class Saturator(wiring.Component):
     def __init__(self, w_r: int, w_q: int, qmin: int, qmax: int, stages: int):
         if qmin > qmax:
             raise ValueError(f"qmin {qmin} > qmax {qmax}")
-        if stages not in (0, 1):
-            raise ValueError(f"stages must be 0 or 1, got {stages!r}")
+        if stages not in (0, 1, 2):
+            raise ValueError(f"stages must be 0, 1 or 2, got {stages!r}")
         self.w_r, self.w_q, self.qmin, self.qmax, self.stages = w_r, w_q, qmin, qmax, stages
         super().__init__({
             "en": In(1),
@@ -34,8 +36,19 @@ class Saturator(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        q = Signal(signed(max(self.w_r, self.w_q + 1)))
         lo, hi = self.qmin, self.qmax
+        if self.stages == 2:
+            below, above = Signal(name="below"), Signal(name="above")
+            r_q = Signal(self.w_q, name="r_q")
+            with m.If(self.en):
+                m.d.sync += [below.eq(Mux(self.ov, self.neg, self.r < lo)),
+                             above.eq(Mux(self.ov, ~self.neg, self.r > hi)),
+                             r_q.eq(self.r[:self.w_q])]
+            lo_q, hi_q = lo & ((1 << self.w_q) - 1), hi & ((1 << self.w_q) - 1)
+            with m.If(self.en):
+                m.d.sync += self.q.eq(Mux(below, lo_q, Mux(above, hi_q, r_q)))
+            return m
+        q = Signal(signed(max(self.w_r, self.w_q + 1)))
         m.d.comb += q.eq(Mux(self.ov, Mux(self.neg, lo, hi),
                              Mux(self.r < lo, lo, Mux(self.r > hi, hi, self.r))))
         if self.stages:

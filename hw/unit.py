@@ -14,6 +14,7 @@ from amaranth.lib.wiring import In, Out
 
 from .config import UnitConfig
 from .core import BatchNormCore
+from .layer_table import table_ports
 
 __all__ = ["BatchNormUnit", "LINT_WAIVERS", "port_list", "stream_port_list", "to_verilog"]
 
@@ -48,6 +49,7 @@ def port_list(cfg: UnitConfig) -> list[tuple[str, str, int]]:
         if cfg.shift_mode == "per-channel":
             ports.append(("cfg_n", "input", cfg.w_n))
         ports.append(("cfg_error", "output", 1))
+        ports += table_ports(cfg)  # shared unit: the per-layer table's write port
     if cfg.range_check:
         ports.append(("range_error", "output", 1))
     return ports
@@ -97,6 +99,9 @@ class BatchNormUnit(wiring.Component):
             ]
             if cfg.shift_mode == "per-channel":
                 m.d.comb += core.cfg_n.eq(self.cfg_n)
+            for nm, d, _ in table_ports(cfg):
+                src, dst = (self, core) if d == "input" else (core, self)
+                m.d.comb += getattr(dst, nm).eq(getattr(src, nm))
         if cfg.range_check:
             m.d.comb += self.range_error.eq(core.range_error)
         return m

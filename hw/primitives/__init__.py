@@ -1,0 +1,41 @@
+"""FPGA primitives the unit instantiates by name (``UnitConfig.family``), their
+simulation-only Amaranth equivalents and the behavioural Verilog models exactbn ships for them.
+
+- ``ecp5``: Lattice MULT18X18D with REG_INPUTA/B, REG_PIPELINE and REG_OUTPUT on (CLK0, CE0
+  = the pipeline enable). Yosys ships no simulation model of it that fits, so
+  :data:`ecp5.MULT18X18D_MODEL` is exactbn's own behavioural model of exactly that
+  configuration (the kit ships it beside the unit; sim and prove read it).
+"""
+
+from __future__ import annotations
+
+from .ecp5 import MULT18X18D_MODEL, Mult18x18d, mult18x18d
+
+__all__ = ["FAMILIES", "MULT18X18D_MODEL", "Mult18x18d", "mult18x18d", "sim_models",
+           "sim_model_files", "to_sim_verilog"]
+
+# Primitive families of the datapath: generic = plain Amaranth arithmetic (Yosys infers).
+FAMILIES = ("generic", "ecp5", "ice40", "xilinx")
+
+
+def sim_model_files(cfg) -> dict[str, str]:
+    """Behavioural Verilog models the unit's Verilog needs in simulation and proofs, file
+    name -> text (empty when the unit instantiates no primitive without a vendor model)."""
+    from ..multiplier import uses_primitive
+
+    if cfg.family == "ecp5" and uses_primitive(cfg.family, cfg.pipeline.mult):
+        return {"exactbn_ecp5_models.v": MULT18X18D_MODEL}
+    return {}
+
+
+def sim_models(cfg) -> str:
+    """The text of every :func:`sim_model_files` file, concatenated ("" when none)."""
+    return "".join(sim_model_files(cfg).values())
+
+
+def to_sim_verilog(cfg) -> str:
+    """The unit's Verilog followed by the primitive models it needs: what a simulator or a
+    proof reads (synthesis reads the unit alone, the vendor cells come from the tool)."""
+    from ..unit import to_verilog
+
+    return to_verilog(cfg) + sim_models(cfg)
