@@ -14,7 +14,16 @@ import tempfile
 from pathlib import Path
 
 from exactbn.formats import FormatError, SolvedLayer, twos_width, unsigned_width
-from exactbn.hw.config import LANE_MODES, MAX_CHANNELS, MAX_LANES, STORES, Pipeline, UnitConfig
+from exactbn.hw.config import (
+    FAMILIES,
+    LANE_MODES,
+    MAX_CHANNELS,
+    MAX_LANES,
+    STORES,
+    Pipeline,
+    UnitConfig,
+    family_preset,
+)
 
 __all__ = [
     "unit_config_from_solved",
@@ -61,6 +70,7 @@ def unit_config_from_solved(
     allow_inexact: bool = False,
     dsp_width: int = 18,
     param_memory: str = "auto",
+    family: str = "generic",
     cfg_bus: str = "raw",
     file: str | None = None,
 ) -> UnitConfig:
@@ -82,8 +92,13 @@ def unit_config_from_solved(
                           **where)
     if store not in STORES:
         raise FormatError(f"--store must be one of {', '.join(STORES)}, got {store!r}", **where)
-    if pipeline is None:
-        pipeline = Pipeline()
+    if family not in FAMILIES:
+        raise FormatError(f"--target family must be one of {', '.join(FAMILIES)}, got "
+                          f"{family!r}", **where)
+    if family == "ecp5":
+        dsp_width = 18  # MULT18X18D ports
+    if pipeline is None:  # a target's fastest preset, plain default without one
+        pipeline = family_preset(family)
     elif isinstance(pipeline, str):
         try:
             pipeline = Pipeline.parse(pipeline)
@@ -143,7 +158,7 @@ def unit_config_from_solved(
             lanes=lanes, lane_mode=lane_mode, shift_mode=layer.shift_mode,
             hw_rounding=layer.hw_rounding, store=store, pipeline=pipeline, name=name,
             range_check=range_check, x_ranges=layer.ranges() if range_check else (),
-            dsp_width=dsp_width,
+            dsp_width=dsp_width, family=family,
             param_memory=param_memory, cfg_bus=cfg_bus,
         )
     except (TypeError, ValueError) as e:

@@ -22,6 +22,9 @@ __all__ = [
     "SHIFT_MODES",
     "HW_ROUNDINGS",
     "PIPELINE_PRESETS",
+    "FAMILIES",
+    "FAMILY_PRESETS",
+    "family_preset",
     "Pipeline",
     "UnitConfig",
     "twos_width",
@@ -66,7 +69,11 @@ class Pipeline:
     - ``shift``: registers inside/after the barrel shifter (capped at its number of levels;
       a shared shift has no levels, so 0).
     - ``round``: a register after the rounding stage (only when hw_rounding is not floor).
-    - ``out``: a register after the saturator.
+    - ``out``: 1 = a register after the saturator; 2 = staged saturation (the clip decision
+      registered, then the selected value).
+    - ``chunk``: 0 = the product/B combine is one adder; k = 3:2 carry-save levels and a
+      carry-chunked adder of k-bit registered chunks (skewed in, de-skewed out), with
+      ``mult`` = 2 only.
     """
 
     mult: int = 2
@@ -74,9 +81,11 @@ class Pipeline:
     round: int = 1
     out: int = 1
     dspin: int = 0
+    chunk: int = 0
 
     def __post_init__(self) -> None:
-        for name, hi in (("mult", 2), ("shift", 8), ("round", 1), ("out", 1), ("dspin", 1)):
+        for name, hi in (("mult", 2), ("shift", 8), ("round", 1), ("out", 2), ("dspin", 1),
+                         ("chunk", 64)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
                 raise ValueError(f"pipeline {name} must be an integer in 0..{hi}, got {v!r}")
@@ -90,7 +99,7 @@ class Pipeline:
             return PIPELINE_PRESETS[text]
         kw: dict[str, int] = {}
         for part in text.split(","):
-            m = re.fullmatch(r"\s*(mult|shift|round|out|dspin)\s*=\s*(\d+)\s*", part)
+            m = re.fullmatch(r"\s*(mult|shift|round|out|dspin|chunk)\s*=\s*(\d+)\s*", part)
             if not m:
                 raise ValueError(
                     f"bad pipeline spec {text!r}: expected a preset "
@@ -105,14 +114,29 @@ class Pipeline:
     def spec(self) -> str:
         """``key=value`` text that :meth:`parse` reads back (``dspin`` only when set)."""
         text = f"mult={self.mult},shift={self.shift},round={self.round},out={self.out}"
-        return text + (f",dspin={self.dspin}" if self.dspin else "")
+        text += f",dspin={self.dspin}" if self.dspin else ""
+        return text + (f",chunk={self.chunk}" if self.chunk else "")
 
 
 PIPELINE_PRESETS = {
     "shallow": Pipeline(mult=0, shift=0, round=0, out=0),
     "default": Pipeline(mult=2, shift=1, round=1, out=1),
     "deep": Pipeline(mult=2, shift=8, round=1, out=1, dspin=1),
+    # The fastest preset per FPGA family (bench/results/synth_*.md), the default when a target
+    # is given: every shifter level registered, staged saturation, carry chunks.
+    "ecp5": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8),
+    "ice40": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8),
+    "xilinx": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=12),
 }
+# A family's default preset (when a target is given and no --pipeline); others: "default".
+FAMILY_PRESETS = {"ecp5": "ecp5", "ice40": "ice40", "xilinx": "xilinx"}
+# Families whose DSP primitive the datapath instantiates by name (hw/primitives).
+FAMILIES = ("generic", "ecp5", "ice40", "xilinx")
+
+
+def family_preset(family: str | None) -> Pipeline:
+    """The default pipeline for a target family (``default`` for generic or unknown)."""
+    return PIPELINE_PRESETS[FAMILY_PRESETS.get(family or "generic", "default")]
 
 
 def _check_int(name: str, v, lo: int, hi: int | None = None) -> int:
@@ -158,6 +182,8 @@ class UnitConfig:
     x_ranges: tuple[tuple[int, int], ...] = ()
     dsp_width: int = 18
     param_memory: str = "auto"  # Yosys ram_style of the parameter memories (see PARAM_MEMORIES)
+    family: str = "generic"  # DSP primitives instantiated by name (FAMILIES, hw/primitives)
+    sim_models: bool = False  # Amaranth simulation: primitives as their Amaranth equivalents
     cfg_bus: str = "raw"  # RAM store: raw cfg_* handshake or "axil" (hw/axil.py register map)
     # Shared unit: per-layer clip rows (hw/layer_table.py), layer index = tuser >> layer_shift.
     layer_table: tuple = ()
@@ -182,6 +208,11 @@ class UnitConfig:
         if self.param_memory not in PARAM_MEMORIES:
             raise ValueError(f"param_memory must be one of {', '.join(PARAM_MEMORIES)}, "
                              f"got {self.param_memory!r}")
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
+        if self.family == "ecp5" and self.dsp_width != 18:
+            raise ValueError(f"family ecp5 splits products for 18-bit MULT18X18D ports: "
+                             f"dsp_width must be 18, got {self.dsp_width}")
         if why := name_problem(self.name):  # keywords, length, identifier: hw/names.py
             raise ValueError(f"name {why}")
         for k, allowed in (
@@ -337,11 +368,14 @@ class UnitConfig:
     @property
     def stages(self) -> dict[str, int]:
         """Register stages per part of the datapath, as built."""
+        from .multiplier import mult_stages
+
         p = self.pipeline
         return {
             "param": 1,
             "dspin": p.dspin,
-            "mult": p.mult,
+            "mult": mult_stages(self.w_xs, self.w_m, self.w_s, p.mult, self.dsp_width,
+                                self.family, p.chunk),
             "shift": min(p.shift, self.shift_levels),
             "round": p.round if self.hw_rounding != "floor" else 0,
             "out": p.out,
@@ -351,7 +385,9 @@ class UnitConfig:
     def latency(self) -> int:
         """Cycles from an input handshake to the earliest cycle its result is valid at m_axis.
 
-        ``1 + dspin + mult + min(shift, levels) + (round if hw_rounding != floor) + out``.
+        ``1 + dspin + mult + min(shift, levels) + (round if hw_rounding != floor) + out``, where
+        mult counts the multiplier's registers (:func:`~exactbn.hw.multiplier.mult_stages`:
+        3 inside an ECP5 MULT18X18D, and one per carry chunk with ``chunk``).
         """
         return sum(self.stages.values())
 
@@ -386,6 +422,7 @@ class UnitConfig:
             "w_addr": self.w_addr,
             "dsp_width": self.dsp_width,
             "param_memory": self.param_memory,
+            "family": self.family,
             "cfg_bus": self.cfg_bus,
             **({"layer_shift": self.layer_shift,
                 "layer_table": [e.to_json() for e in self.layer_table]}

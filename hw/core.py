@@ -114,8 +114,9 @@ class BatchNormCore(wiring.Component):
             x = x_p[lane * cfg.w_x:(lane + 1) * cfg.w_x]
             xs = Signal(signed(cfg.w_xs), name=f"x{lane}")
             m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
-            mul = MulAdd(cfg.w_xs, cfg.w_m, cfg.w_b, cfg.w_s, st["mult"], cfg.dsp_width,
-                         st["dspin"])
+            mul = MulAdd(cfg.w_xs, cfg.w_m, cfg.w_b, cfg.w_s, cfg.pipeline.mult, cfg.dsp_width,
+                         st["dspin"], family=cfg.family, chunk=cfg.pipeline.chunk,
+                         sim=cfg.sim_models)
             sh = Shifter(cfg.w_s, cfg.n_min, cfg.n_max, cfg.w_t, st["shift"])
             rnd = RoundingStage(cfg.w_t, cfg.hw_rounding, st["round"])
             sat = Saturator(cfg.w_t + 1, cfg.w_q, cfg.qmin, cfg.qmax,

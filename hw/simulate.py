@@ -16,7 +16,7 @@ A program is a list of steps:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from amaranth import ClockDomain, Module
 from amaranth.sim import Simulator
@@ -63,7 +63,7 @@ def simulate(cfg: UnitConfig, program: list[tuple], *, p_valid: float = 1.0,
     that the source offers a beat / the sink is ready. ``ready_pattern`` (optional) fixes the
     sink's ready for the first cycles. ``trace`` (a list) receives one dict per cycle:
     s_valid, s_ready, m_valid, m_ready, in_index (beat offered) and out_index (beat out)."""
-    dut = BatchNormUnit(cfg)
+    dut = BatchNormUnit(replace(cfg, sim_models=True))  # primitives: Amaranth equivalents
     rng = random.Random(seed)
     res = SimResult()
     top = Module()

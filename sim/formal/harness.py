@@ -146,7 +146,7 @@ def _spec_shape(cfg, model: ModelParams) -> SpecShape:
     return SpecShape(
         w_xs=cfg.w_xs, w_m=cfg.w_m, w_b=cfg.w_b, w_n=_n_width(cfg, model), w_q=cfg.w_q,
         qmin=model.qmin, qmax=model.qmax, hw_rounding=model.hw_rounding,
-        split=cfg.stages["mult"] == 2, dsp_width=cfg.dsp_width,
+        split=cfg.pipeline.mult == 2, dsp_width=cfg.dsp_width,
     )
 
 
