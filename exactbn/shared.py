@@ -27,10 +27,12 @@ signedness, clip and rounding, and the hardware rounding mode.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
-from exactbn.formats import FormatError, InputSpec, SolvedLayer, Widths
+from exactbn.formats import FormatError, InputSpec, OutputSpec, SolvedLayer, Widths
+from exactbn.hw.layer_table import LayerEntry
 
 __all__ = ["SharedLayout", "merge_layers", "shared_unit_layer", "layout_json"]
 
@@ -53,32 +55,74 @@ class SharedLayout:
         return index * self.stride_channels
 
 
-def _check_uniform(layers: list[SolvedLayer], file: str | None) -> None:
+FOLDABLE = ("floor", "half_up")  # floor(s / 2^N) with B + 2^(N-1) is half_up, exactly
+
+
+def _base_rounding(layers: list[SolvedLayer], file: str | None) -> str:
+    """The datapath's hardware rounding: the layers' own when they agree; floor when they mix
+    floor and half_up (half_up layers are served with ``B + 2^(N-1)``, the same function of
+    every integer s: ``floor((s + 2^(N-1)) / 2^N) == half_up(s / 2^N)``); other mixes are
+    refused (one located error)."""
+    modes = {lay.hw_rounding for lay in layers}
+    if len(modes) == 1:
+        return layers[0].hw_rounding
+    if modes <= set(FOLDABLE):
+        return "floor"
     first = layers[0]
-
-    def key(lay: SolvedLayer) -> dict:
-        o = lay.output
-        return {"output.bits": o.bits, "output.signed": o.signed, "output.rounding": o.rounding,
-                "output.clip": (o.qmin, o.qmax), "hw_rounding": lay.hw_rounding}
-
-    k0 = key(first)
     for lay in layers[1:]:
-        for fld, v in key(lay).items():
-            if v != k0[fld]:
-                raise FormatError(
-                    f"--shared-unit: {fld} is {v!r} here but {k0[fld]!r} in layer "
-                    f"{first.name!r}; this shared unit takes it from the datapath, so it must be "
-                    "the same in every layer (use the per-layer bundle, --all-layers)",
-                    file=file, layer=lay.name, field=fld)
+        if lay.hw_rounding != first.hw_rounding:
+            raise FormatError(
+                f"--shared-unit: hw_rounding is {lay.hw_rounding!r} here but "
+                f"{first.hw_rounding!r} in layer {first.name!r}; a shared unit serves layers "
+                "whose hardware rounding is the same, or a mix of floor and half_up (re-solve "
+                "with one --hw-rounding, or use the per-layer bundle, --all-layers)",
+                file=file, layer=lay.name, field="hw_rounding")
+    raise AssertionError("unreachable")
+
+
+def _words(lay: SolvedLayer, base: str) -> tuple[list[int], list[int], list[int]]:
+    """The layer's (M, B, N) as the shared datapath (hw rounding ``base``) computes them."""
+    if lay.hw_rounding == base:
+        return list(lay.M), list(lay.B), list(lay.N)
+    assert lay.hw_rounding == "half_up" and base == "floor"
+    return list(lay.M), [b + ((1 << n) >> 1) for b, n in zip(lay.B, lay.N, strict=True)], \
+        list(lay.N)
+
+
+def union_output(layers: list[SolvedLayer]) -> OutputSpec:
+    """The output lane of the shared unit: signed when any layer's output is signed, wide
+    enough for every layer's type (an unsigned layer's q zero-extended, a signed one's
+    sign-extended), clip = the union of the layers' clips."""
+    signed = any(lay.output.signed for lay in layers)
+    bits = max(lay.output.bits + (1 if signed and not lay.output.signed else 0)
+               for lay in layers)
+    o0 = layers[0].output
+    return OutputSpec(bits=bits, signed=signed, scale=o0.scale, zero_point=o0.zero_point,
+                      rounding=o0.rounding,
+                      clip=[min(lay.qmin for lay in layers), max(lay.qmax for lay in layers)])
+
+
+def layer_table(layers: list[SolvedLayer]) -> tuple[LayerEntry, ...]:
+    """One row per layer: its clip (hardware) and its own number types (documentation)."""
+    return tuple(LayerEntry(qmin=lay.qmin, qmax=lay.qmax, q_bits=lay.output.bits,
+                            q_signed=lay.output.signed, x_bits=lay.input.bits,
+                            x_signed=lay.input.signed, hw_rounding=lay.hw_rounding,
+                            rounding=lay.output.rounding)
+                 for lay in layers)
 
 
 def merge_layers(layers: list[SolvedLayer], *, lanes: int = 1, lane_mode: str = "channels",
                  name: str = "shared", file: str | None = None
                  ) -> tuple[SolvedLayer, SharedLayout]:
-    """One SolvedLayer holding every layer's words at their shared-unit addresses."""
+    """One SolvedLayer holding every layer's words at their shared-unit addresses.
+
+    Its output spec is the union lane (:func:`union_output`); ``merged.shared_table`` =
+    ``(layer_shift, rows)`` carries the per-layer table into the unit's config (set only when
+    some layer's clip differs from the union, or always for a RAM store: see
+    :func:`exactbn.generate.unit_config_from_solved`)."""
     if not layers:
         raise FormatError("--shared-unit needs at least one layer", file=file)
-    _check_uniform(layers, file)
+    base = _base_rounding(layers, file)
     lay_out = SharedLayout(layers, lanes, lane_mode)
     x_signed = any(lay.input.signed for lay in layers)
     w_x = max(lay.input.bits + (1 if x_signed and not lay.input.signed else 0) for lay in layers)
@@ -89,11 +133,12 @@ def merge_layers(layers: list[SolvedLayer], *, lanes: int = 1, lane_mode: str = 
     a, b, M, B, N, ranges, scales, zps, exact, mism, cert = ([] for _ in range(11))
     for i, lay in enumerate(layers):
         pad = lay_out.stride_channels - lay.channels if i < len(layers) - 1 else 0
+        lm, lb, ln = _words(lay, base)
         a += list(lay.a) + [0.0] * pad
         b += list(lay.b) + [0.0] * pad
-        M += list(lay.M) + [0] * pad
-        B += list(lay.B) + [0] * pad
-        N += list(lay.N) + [n_pad] * pad
+        M += lm + [0] * pad
+        B += lb + [0] * pad
+        N += ln + [n_pad] * pad
         ranges += [list(r) for r in lay.ranges()] + [[0, 0]] * pad
         scales += lay.input.scales(lay.channels) + [1.0] * pad
         zps += lay.input.zero_points(lay.channels) + [0] * pad
@@ -102,12 +147,37 @@ def merge_layers(layers: list[SolvedLayer], *, lanes: int = 1, lane_mode: str = 
         cert += list(lay.certificate) + [None] * pad
     inp = InputSpec(bits=w_x, signed=x_signed, scale=scales, zero_point=zps, range=ranges)
     merged = SolvedLayer(
-        name=name, input=inp, output=layers[0].output, hw_rounding=layers[0].hw_rounding,
+        name=name, input=inp, output=union_output(layers), hw_rounding=base,
         shift_mode=shift_mode, a=a, b=b, M=M, B=B, N=N,
         widths=SolvedLayer.widths_for(M, B, N, shift_mode) if M else Widths(1, 1, 0, 0),
         exact=exact, mismatches=mism, certificate=cert,
         extra={})
+    merged.shared_table = (lay_out.k, layer_table(layers))
+    merged.shared_layers = [(lay_out.channel_base(i), lay) for i, lay in enumerate(layers)]
     return merged, lay_out
+
+
+def layer_views(merged: SolvedLayer) -> list[SolvedLayer]:
+    """Each layer with the words the shared unit holds for it (half_up folded to floor where
+    the unit is floor): its own a, b, output spec and range, so golden's re-check and the
+    certificate check judge every layer by its own spec."""
+    out = []
+    for base, lay in merged.shared_layers:
+        sl = slice(base, base + lay.channels)
+        out.append(dataclasses.replace(lay, M=merged.M[sl], B=merged.B[sl], N=merged.N[sl],
+                                       hw_rounding=merged.hw_rounding))
+    return out
+
+
+def merged_exactness(merged: SolvedLayer):
+    """golden's re-derived exactness per layer (each by its own spec), laid out like the
+    merged layer's channels (padding channels: 0 differing inputs)."""
+    from exactbn.golden.recheck import Exactness, layer_exactness
+
+    mism = [0] * merged.channels
+    for (base, _), view in zip(merged.shared_layers, layer_views(merged), strict=True):
+        mism[base:base + view.channels] = layer_exactness(view).mismatches
+    return Exactness(merged.name, tuple(mism))
 
 
 def shared_unit_layer(solved_path: str, layer_names: str | None, lanes: int,

@@ -101,7 +101,25 @@ def expected_outputs(frame: Frame, params: Params, unit: UnitPorts) -> np.ndarra
     M = np.where(inside, np.asarray(params.M, dtype=dtype)[idx], 0)
     B = np.where(inside, np.asarray(params.B, dtype=dtype)[idx], 0)
     N = np.where(inside, np.asarray(params.N, dtype=np.int64)[idx], 0)
-    return integer_model(M, B, N, frame.x, unit.qmin, unit.qmax, unit.hw_rounding)
+    q = integer_model(M, B, N, frame.x, unit.qmin, unit.qmax, unit.hw_rounding)
+    return layer_clip(q, frame.tuser, unit)
+
+
+def layer_clip(q: np.ndarray, tuser, unit: UnitPorts) -> np.ndarray:
+    """Shared unit: each beat clipped again to its layer's row (hw/layer_table.py; the row
+    lies inside the union clip, so this is the layer's own integer model)."""
+    if not unit.layer_table:
+        return q
+    lo, hi = _layer_rows(tuser, unit)
+    return np.minimum(np.maximum(q, lo[:, None]), hi[:, None])
+
+
+def _layer_rows(tuser, unit: UnitPorts) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.asarray(tuser, dtype=np.int64) >> unit.layer_shift
+    rows = unit.layer_table
+    lo = np.array([rows[i][0] if i < len(rows) else unit.qmin for i in idx], dtype=np.int64)
+    hi = np.array([rows[i][1] if i < len(rows) else unit.qmax for i in idx], dtype=np.int64)
+    return lo, hi
 
 
 def unpack_lanes(raw: list[int], lanes: int, width: int, signed: bool) -> np.ndarray:
@@ -186,10 +204,18 @@ def check_stream(frame: Frame, out_data: list[int], out_tuser: list[int], out_tl
         sel = (ch < C) & exact[idx] & (f.x >= ranges[idx, 0]) & (f.x <= ranges[idx, 1])
         if sel.any():
             ref = got.copy()
+            rnd = [layer.output.rounding] * C
+            if unit.layer_table:  # shared unit: each layer's own reference rounding
+                per = unit.lanes if unit.lane_mode == "channels" else 1
+                rows = unit.layer_table
+                rnd = [rows[(c // per) >> unit.layer_shift][2]
+                       if (c // per) >> unit.layer_shift < len(rows) else rnd[c]
+                       for c in range(C)]
             for c in np.unique(idx[sel]):  # one channel at a time: its staircase once
                 sc = sel & (idx == c)
-                ref[sc] = reference(layer.a[c], layer.b[c], f.x[sc], layer.output.rounding,
+                ref[sc] = reference(layer.a[c], layer.b[c], f.x[sc], rnd[c],
                                     layer.qmin, layer.qmax)
+            ref = np.where(sel, layer_clip(ref, f.tuser, unit), ref)
             res.reference_checked = int(sel.sum())
             k, m = _first_lane_mismatch("reference", ref, got, f, ch, offset)
             res.mismatches += k

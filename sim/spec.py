@@ -50,6 +50,9 @@ class UnitPorts:
     range_check: bool = False  # m_axis_tuser then carries the beat's range flag on top
     x_ranges: list | None = None  # per-channel (lo, hi) the range check flags against
     w_user: int = 0  # s_axis_tuser bits (0: read from the port)
+    # shared unit: per-layer [qmin, qmax, reference rounding]; layer = tuser >> layer_shift
+    layer_table: list | None = None
+    layer_shift: int = 0
 
     @classmethod
     def from_config(cls, config) -> UnitPorts:
@@ -61,6 +64,8 @@ class UnitPorts:
             qmin=config.qmin, qmax=config.qmax, w_m=config.w_m, w_b=config.w_b, w_n=config.w_n,
             n_max=config.n_max, latency=config.latency, range_check=config.range_check,
             x_ranges=[list(r) for r in config.x_ranges] or None, w_user=config.w_user,
+            layer_table=[[e.qmin, e.qmax, e.rounding] for e in config.layer_table] or None,
+            layer_shift=config.layer_shift,
         )
 
     def __post_init__(self) -> None:

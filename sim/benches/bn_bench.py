@@ -51,7 +51,8 @@ class TB:
         self.params = Params.of(self.layer)
         # Every input driven from time 0 (an undriven input is X/Z on Icarus).
         for name in ("s_axis_tvalid", "s_axis_tdata", "s_axis_tuser", "s_axis_tlast",
-                     "m_axis_tready", "cfg_valid", "cfg_addr", "cfg_m", "cfg_b", "cfg_n"):
+                     "m_axis_tready", "cfg_valid", "cfg_addr", "cfg_m", "cfg_b", "cfg_n",
+                     "tbl_valid", "tbl_addr", "tbl_qmin", "tbl_qmax"):
             if hasattr(dut, name):
                 getattr(dut, name).value = 0
         self.rst.write(1)

@@ -59,13 +59,13 @@ def test_generate_shared_kit_bench_covers_every_layer(work, capsys):
     assert "PASS" in out, out[-400:]
 
 
-def test_layers_that_differ_in_a_datapath_constant_are_refused(work, capsys):
+def test_layers_whose_hw_rounding_cannot_share_a_datapath_are_refused(work, capsys):
     d = json.loads((work / "s.json").read_text())
-    d["layers"][1]["output"]["clip"] = [0, 5]
+    d["layers"][1]["hw_rounding"] = "half_even"
     (work / "s2.json").write_text(json.dumps(d))
     rc = main(["generate", "s2.json", "--shared-unit", "-o", "x"])
     err = capsys.readouterr().err
-    assert rc == 2 and "bn_b" in err and "output.clip" in err and "s2.json" in err, err
+    assert rc == 2 and "bn_b" in err and "hw_rounding" in err and "s2.json" in err, err
     assert not (work / "x").exists()
 
 
