@@ -11,10 +11,12 @@ export PATH := $(abspath $(BIN)):$(PATH)
 all: test
 
 # Debian packages: iverilog (cocotb's second simulator, the kit's plain-Verilog bench),
-# liblz4-dev (Verilator's FST waveform writer), ccache (shares Verilator build objects).
+# liblz4-dev (Verilator's FST waveform writer), ccache (shares Verilator build objects),
+# gcc (the system C compiler that compiles the register map's C code in the tests).
 APT_NEED = $(shell command -v iverilog >/dev/null || echo iverilog) \
            $(shell test -f /usr/include/lz4.h || echo liblz4-dev) \
            $(shell command -v ccache >/dev/null || echo ccache) \
+           $(shell command -v cc >/dev/null || echo gcc) \
            $(shell command -v sta >/dev/null || echo opensta)
 .PHONY: .deps-apt
 .deps-apt:
@@ -30,7 +32,7 @@ APT_NEED = $(shell command -v iverilog >/dev/null || echo iverilog) \
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,torch]'
+	$(BIN)/python -m pip install -q -e '.[dev,torch,regmap]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
 # ASIC flow (synth --target asic, sim --netlist): OpenSTA (opensta, above) and the OSU

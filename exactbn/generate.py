@@ -297,7 +297,11 @@ def manifest(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None,
     bad, diff = inexact_summary(layer)
     ports = []
     for name, direction, width in port_list(cfg):
-        meaning = _MEANING[name]
+        meaning = _MEANING.get(name)
+        if meaning is None:  # --cfg-bus axil ports
+            from exactbn.regmap.kit import AXIL_MEANING
+
+            meaning = AXIL_MEANING[name]
         if name == "m_axis_tuser" and cfg.range_check:
             meaning += f"; bit {cfg.w_user} = this beat had an input outside its range"
         ports.append({"name": name, "direction": direction, "width": width, "meaning": meaning})
@@ -369,6 +373,10 @@ def kit_files(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None = 
         f"{n}.core": kit.fusesoc_core(cfg),
     }
     files.update(kit.param_hex(cfg))
+    if cfg.cfg_bus == "axil":  # NAME_regs.rdl/.h/.md/.xml, NAME_params.h (exactbn/regmap)
+        from exactbn.regmap.kit import regmap_files, single_layer
+
+        files.update(regmap_files(cfg, single_layer(layer.name, cfg)))
     diagrams: dict[str, str | None] = {}
     for key, src in kit.wavedrom_sources(cfg).items():
         files[f"{n}_{key}.json"] = json.dumps(src, indent=1) + "\n"

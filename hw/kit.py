@@ -211,6 +211,13 @@ def testbench_v(cfg: UnitConfig, n_vectors: int, seed: int = 1) -> str:
         t_tie, t_init, t_conn, t_prog = _table_bench(cfg)
         cfg_tie, cfg_init, cfg_conn, program = (cfg_tie + t_tie, cfg_init + t_init,
                                                 cfg_conn + t_conn, program + t_prog)
+    if cfg.cfg_bus == "axil":  # program through the AXI4-Lite register map instead
+        from exactbn.regmap.layout import MAGIC, RegisterMap
+
+        from .axil_unit import axil_tb_parts
+
+        offsets = {r.name: r.offset for r in RegisterMap(cfg).registers}
+        cfg_tie, cfg_conn, cfg_init, program = axil_tb_parts(cfg, offsets, MAGIC)
     flag_decl = flag_seen = flag_check = ""
     if cfg.range_check:
         cfg_tie += "  wire range_error;\n"
@@ -389,6 +396,12 @@ def fusesoc_core(cfg: UnitConfig, version: str = "0.1.0") -> str:
         if cfg.shift_mode == "per-channel":
             data.append(f"{n}_N.hex")
     copies = "".join(f"      - {f}: {{copyto: {f}, file_type: user}}\n" for f in data)
+    regmap = ""
+    if cfg.cfg_bus == "axil":  # the register map (SystemRDL and what PeakRDL made of it)
+        from exactbn.regmap.kit import regmap_file_names
+
+        regmap = "  regmap:\n    files:\n" + "".join(
+            f"      - {f}: {{file_type: {t}}}\n" for f, t in regmap_file_names(n))
     sim_opts = ", ".join(VERILATOR_SIM_OPTIONS)
     return f"""CAPI=2:
 name: {vlnv(cfg, version)}
@@ -403,7 +416,7 @@ filesets:
     files:
 {copies}      - {n}_tb.v
     file_type: verilogSource
-
+{regmap}
 targets:
   default:
     filesets: [rtl]
@@ -500,8 +513,11 @@ def wavedrom_from_trace(trace: list[dict], title: str) -> dict:
 def wavedrom_sources(cfg: UnitConfig) -> dict[str, dict]:
     """WaveDrom JSON of one handshake and of a stall, traced from the unit itself in
     Amaranth's simulator (so the diagrams show the real latency and ready behaviour)."""
+    from dataclasses import replace
+
     from .simulate import simulate
 
+    cfg = replace(cfg, cfg_bus="raw")  # the stream timing is the same behind an AXI4-Lite port
     lat = cfg.latency
     xs = [0] * cfg.lanes
     hs: list[dict] = []
@@ -534,7 +550,11 @@ def readme_md(cfg: UnitConfig, manifest: dict, diagrams: dict[str, str | None]) 
     tb_ram = ("; the bench first programs the RAM through cfg_* from the .hex files"
               if cfg.store == "ram" else "")
     ram = ""
-    if cfg.store == "ram":
+    if cfg.cfg_bus == "axil":
+        from exactbn.regmap.kit import readme_section
+
+        ram = readme_section(cfg)
+    elif cfg.store == "ram":
         ram = f"""
 ## Programming the RAM store
 
