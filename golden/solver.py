@@ -635,6 +635,9 @@ def _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget, approximate=T
         from .fast import solve_all_fast
         return solve_all_fast(a, b, out, ranges, shift_mode, approximate)
     # --- end of hook -------------------------------------------------------------------------
+    if hw_rounding != "floor" and budget is None and len(a) >= _fast_min_channels():
+        from .fast_rounding import solve_all_rounding  # same results, numba
+        return solve_all_rounding(a, b, out, ranges, hw_rounding, shift_mode, approximate)
     args = [(float(a[i]), float(b[i]), out.rounding, out.qmin, out.qmax, *ranges[i])
             for i in range(len(a))]
     # Shared shift: the first pass only needs the exact channels' N (an inexact channel's N
