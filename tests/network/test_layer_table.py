@@ -78,3 +78,36 @@ def test_kit_bench_covers_every_layer_with_its_clip(mixed, store):
     out = subprocess.run(["vvp", "-n", str(mixed / "t.vvp")], cwd=mixed / "k",
                          capture_output=True, text=True, timeout=120).stdout
     assert "PASS" in out, out[-400:]
+
+
+def _planted(cfg, layer: int):
+    """The unit's Verilog with one layer's table row wrong (qmax one lower)."""
+    import dataclasses
+
+    from exactbn.hw import to_verilog
+
+    rows = list(cfg.layer_table)
+    rows[layer] = dataclasses.replace(rows[layer], qmax=rows[layer].qmax - 1)
+    return to_verilog(dataclasses.replace(cfg, layer_table=tuple(rows)))
+
+
+def test_prove_covers_the_table_and_a_wrong_row_fails(mixed):
+    from exactbn.hw import to_verilog
+    from exactbn.sim.formal.prove import prove_unit
+
+    merged, _ = merge_layers(load_solved("mix.json"))
+    cfg = unit_config_from_solved(merged, name="u")
+    ok = prove_unit(merged, cfg, to_verilog(cfg), mixed / "ok", tasks=("datapath",))
+    assert ok.status == "PASS", ok.summary
+    bad = prove_unit(merged, cfg, _planted(cfg, 1), mixed / "bad", tasks=("datapath",))
+    assert bad.status == "FAIL" and "channel 4" in bad.summary, bad.summary  # bn_b's
+
+
+def test_sim_scoreboard_catches_a_wrong_row(mixed, tmp_path):
+    from exactbn.sim.regress import simulate_layer
+
+    merged, _ = merge_layers(load_solved("mix.json"))
+    cfg = unit_config_from_solved(merged, name="u")
+    res = simulate_layer(merged, cfg, "icarus", vectors=5, scenarios=["random_gaps"],
+                         run_dir=tmp_path / "r", verilog=_planted(cfg, 2))
+    assert not res.passed and sum(sc["mismatches"] for sc in res.scenarios.values()) > 0
