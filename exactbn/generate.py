@@ -373,6 +373,9 @@ def kit_files(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None = 
         f"{n}.core": kit.fusesoc_core(cfg),
     }
     files.update(kit.param_hex(cfg))
+    from exactbn.hw.primitives import sim_model_files
+
+    files.update(sim_model_files(cfg))  # behavioural models of instantiated primitives
     if cfg.cfg_bus == "axil":  # NAME_regs.rdl/.h/.md/.xml, NAME_params.h (exactbn/regmap)
         from exactbn.regmap.kit import regmap_files, single_layer
 

@@ -25,6 +25,7 @@ __all__ = [
     "FAMILIES",
     "FAMILY_PRESETS",
     "family_preset",
+    "family_of_target",
     "Pipeline",
     "UnitConfig",
     "twos_width",
@@ -132,6 +133,11 @@ PIPELINE_PRESETS = {
 FAMILY_PRESETS = {"ecp5": "ecp5", "ice40": "ice40", "xilinx": "xilinx"}
 # Families whose DSP primitive the datapath instantiates by name (hw/primitives).
 FAMILIES = ("generic", "ecp5", "ice40", "xilinx")
+
+
+def family_of_target(target: str | None) -> str:
+    """The primitive family of a synthesis target name (``generic`` for any other)."""
+    return target if target in FAMILIES else "generic"
 
 
 def family_preset(family: str | None) -> Pipeline:

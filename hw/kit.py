@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .config import UnitConfig
 from .layer_table import table_ports
+from .primitives import sim_model_files
 from .store import store_images
 from .unit import LINT_WAIVERS, TIMESCALE, port_list
 
@@ -131,6 +132,7 @@ def testbench_v(cfg: UnitConfig, n_vectors: int, seed: int = 1) -> str:
     bench's own xorshift32, so Icarus and Verilator run the very same traffic.
     """
     n = cfg.name
+    models = "".join(f" {f}" for f in sim_model_files(cfg))  # primitive models
     wx, wq, wu, wuo = cfg.lanes * cfg.w_x, cfg.lanes * cfg.w_q, cfg.w_user, cfg.w_user_out
     a0 = 0
     a1 = a0 + wx          # in_user
@@ -236,8 +238,8 @@ def testbench_v(cfg: UnitConfig, n_vectors: int, seed: int = 1) -> str:
 // Reads {n}_vectors.hex (one beat per line: {{exp_last, exp_tuser, exp_tdata, tlast, tuser,
 // tdata}}), streams every beat with random valid gaps and random ready, checks every output
 // beat in order. Prints "PASS <n> vectors" or the first mismatch. Run e.g.:
-//   iverilog -o tb {n}_tb.v {n}.v && vvp tb
-//   with Verilator 5: verilator --binary --timing -CFLAGS -std=c++20 {n}_tb.v {n}.v
+//   iverilog -o tb {n}_tb.v {n}.v{models} && vvp tb
+//   with Verilator 5: verilator --binary --timing -CFLAGS -std=c++20 {n}_tb.v {n}.v{models}
 //     && obj_dir/V{n}_tb
 {TIMESCALE}
 module {n}_tb;
@@ -390,6 +392,7 @@ def fusesoc_core(cfg: UnitConfig, version: str = "0.1.0") -> str:
     """FuseSoC CAPI2 core file: rtl and test bench filesets; targets default, lint and sim,
     each set up for both Icarus and Verilator (the waivers travel inside NAME.v)."""
     n = cfg.name
+    models = "".join(f" {f}" for f in sim_model_files(cfg))  # primitive models
     data = [f"{n}_vectors.hex"]
     if cfg.store == "ram":
         data += [f"{n}_M.hex", f"{n}_B.hex"]
@@ -415,7 +418,7 @@ filesets:
   tb:
     files:
 {copies}      - {n}_tb.v
-    file_type: verilogSource
+{"".join(f"      - {f}{chr(10)}" for f in models.split())}    file_type: verilogSource
 {regmap}
 targets:
   default:
@@ -535,9 +538,23 @@ def wavedrom_sources(cfg: UnitConfig) -> dict[str, dict]:
     }
 
 
+def _models_note(cfg: UnitConfig) -> str:
+    """README lines for the primitive models a unit built for an FPGA family needs."""
+    files = list(sim_model_files(cfg))
+    if not files:
+        return ""
+    return (f"\n- `{files[0]}`: exactbn's own behavioural model of the Lattice MULT18X18D in the "
+            "one configuration this unit instantiates (REG_INPUTA/B, REG_PIPELINE, REG_OUTPUT on "
+            "CLK0, CE0 = the pipeline enable); Yosys ships no model of it that fits. For "
+            "simulation and proofs only: synthesis takes the vendor cell from the tool, so "
+            f"never give this file to a synthesis tool (the FuseSoC core lists it in tb).")
+
+
 def readme_md(cfg: UnitConfig, manifest: dict, diagrams: dict[str, str | None]) -> str:
     """README of the generated unit: ports, latency, timing, RAM programming, files."""
     n = cfg.name
+    models = "".join(f" {f}" for f in sim_model_files(cfg))  # primitive models
+    models_note = _models_note(cfg)
     rows = "\n".join(f"| `{p['name']}` | {p['direction']} | {p['width']} | {p['meaning']} |"
                      for p in manifest["ports"])
     waves = []
@@ -616,8 +633,8 @@ channel `tuser`. Padding channels compute `clip(0)`.
 - `{n}_tb.v` + `{n}_vectors.hex`: self-checking test bench ({manifest['vectors']} vectors: every
   channel at its level transitions and extremes, expected values from exactbn's integer
   model{tb_ram}).
-  Run: `iverilog -o tb {n}_tb.v {n}.v && vvp tb` -> `PASS {manifest['vectors']} vectors`
-  or `verilator --binary {sim_opts} {n}_tb.v {n}.v && obj_dir/V{n}_tb`
+  Run: `iverilog -o tb {n}_tb.v {n}.v{models} && vvp tb` -> `PASS {manifest['vectors']} vectors`
+  or `verilator --binary {sim_opts} {n}_tb.v {n}.v{models} && obj_dir/V{n}_tb`{models_note}
 - `{n}_M.hex`, `{n}_B.hex`, `{n}_N.hex` per-channel parameters; `{n}_mem*.hex` memory images
 
 ## In your own build

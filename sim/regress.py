@@ -44,8 +44,10 @@ def simulate_layer(layer: SolvedLayer, config, simulator: str = "verilator",
     cached (default :func:`exactbn.sim.runner.default_cache_root`).
     """
     from exactbn.hw import to_verilog
+    from exactbn.hw.primitives import with_sim_models
 
-    text = verilog if verilog is not None else to_verilog(config)
+    # the unit, then the behavioural models of the primitives it instantiates (ECP5)
+    text = with_sim_models(config, verilog if verilog is not None else to_verilog(config))
     spec = BenchSpec(layer=layer.to_json(), unit=UnitPorts.from_config(config), seed=seed,
                      vectors=vectors, exhaustive_max_bits=exhaustive_max_bits,
                      scenarios=list(scenarios or SCENARIOS), max_beats_per_scenario=max_beats)

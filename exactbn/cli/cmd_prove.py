@@ -58,6 +58,7 @@ def _apply_manifest(path: Path, args) -> None:
         p = man["parameters"]
         args.lanes, args.lane_mode, args.store = p["lanes"], p["lane_mode"], p["store"]
         args.pipeline, args.name = p["pipeline"], p["name"]
+        args.target = p.get("family", "generic")  # the primitives the unit instantiates
         args.range_check = bool(p.get("range_check", False))
         args.widths = f"{p['w_m']},{p['w_b']},{p['w_n']}"
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:

@@ -124,8 +124,9 @@ def _command(args: argparse.Namespace) -> str:
     if args.target != "asic":  # asic: no placer, no seeds
         parts += ["--seeds", args.seeds]
     parts += ["--jobs", str(args.jobs), "--designs", args.designs,
-              "--lanes", str(args.lanes), "--lane-mode", args.lane_mode, "--store", args.store,
-              "--pipeline", args.pipeline]
+              "--lanes", str(args.lanes), "--lane-mode", args.lane_mode, "--store", args.store]
+    if args.pipeline is not None:
+        parts += ["--pipeline", args.pipeline]
     if args.breakdown:
         parts.append("--breakdown")
     if args.range_check:

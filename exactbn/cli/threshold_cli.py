@@ -13,7 +13,9 @@ AUTO_FAMILIES = ("ecp5", "ice40", "gowin", "nexus", "xilinx", "generic")
 def add_auto_options(p: argparse.ArgumentParser) -> None:
     """``--target`` and ``--cost`` of ``generate --unit auto``."""
     p.add_argument("--target", choices=AUTO_FAMILIES, default=None,
-                   help="--unit auto: the FPGA family whose synthesis decides the unit")
+                   help="FPGA family: ecp5 instantiates its DSP primitives with their "
+                   "registers on and picks the family's fastest pipeline preset; with --unit "
+                   "auto also the family whose synthesis decides the unit")
     p.add_argument("--cost", default=None, metavar="K=W,...",
                    help="--unit auto: weights of lut, ff, dsp, bram (default 1 each) on the "
                    "fraction of the device each takes, e.g. dsp=4,bram=2")
@@ -26,8 +28,11 @@ def _check_auto_args(args: argparse.Namespace) -> dict | None:
 
     auto = getattr(args, "unit", None) == "auto"
     if not auto:
-        if getattr(args, "target", None) is not None or getattr(args, "cost", None) is not None:
-            raise _usage_error("--target and --cost choose the unit: they need --unit auto")
+        if getattr(args, "cost", None) is not None:
+            raise _usage_error("--cost weighs the units for --unit auto: it needs --unit auto")
+        if getattr(args, "target", None) is not None and args.unit == "threshold":
+            raise _usage_error("--target picks the multiply-shift unit's DSP primitives or, "
+                               "with --unit auto, the unit; not with --unit threshold")
         return None
     if args.target is None:
         raise _usage_error("--unit auto needs --target FAMILY (" + "|".join(AUTO_FAMILIES) + ")")
@@ -44,7 +49,7 @@ def threshold_options_from_args(args: argparse.Namespace) -> dict:
     from exactbn.hw.names import name_problem
 
     try:
-        pipeline = Pipeline.parse(args.pipeline)
+        pipeline = Pipeline.parse(args.pipeline or "default")
     except ValueError as e:
         raise _usage_error(f"--pipeline: {e}") from None
     if args.name is not None and (why := name_problem(args.name)):
@@ -84,7 +89,8 @@ def run_generate_auto(args: argparse.Namespace, generate_multiply_shift) -> int:
         print(f"exactbn: error: --unit auto: synthesis failed: {e}")
         return 1
     target = args.target
-    args.unit, args.target, args.cost = unit, None, None  # the chosen unit's own path
+    args.unit, args.cost = unit, None  # the chosen unit's own path (the target stays:
+    args.target = target if unit == "multiply-shift" else None  # its DSP primitives)
     rc = run_generate_threshold(args) if unit == "threshold" else generate_multiply_shift(args)
     from pathlib import Path
 

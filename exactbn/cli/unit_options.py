@@ -70,10 +70,11 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
     g.add_argument("--cfg-bus", choices=("raw", "axil"), default="raw",
                    help="RAM store programming port: raw cfg_* handshake, or axil (an AXI4-Lite "
                    "slave with a register map, NAME_regs.rdl; needs --store ram)")
-    g.add_argument("--pipeline", default="default", metavar="SPEC",
-                   help="register stages: shallow|default|deep, or key=value pairs "
-                   "mult=0..2,shift=0..8,round=0..1,out=0..1,dspin=0..1 (missing keys as in "
-                   "default = mult=2,shift=1,round=1,out=1,dspin=0)")
+    g.add_argument("--pipeline", default=None, metavar="SPEC",
+                   help="register stages: shallow|default|deep|ecp5|ice40|xilinx, or key=value "
+                   "pairs mult=0..2,shift=0..8,round=0..1,out=0..2,dspin=0..1,chunk=0..64 "
+                   "(missing keys as in default = mult=2,shift=1,round=1,out=1,dspin=0,chunk=0); "
+                   "without it: the --target family's fastest preset, else default")
     g.add_argument("--widths", metavar="M,B,N",
                    help="register widths of M, B (two's complement) and the N field; "
                    "empty/auto entries are auto-sized (e.g. '24,,')")
@@ -132,12 +133,12 @@ def load_layer_from_args(args: argparse.Namespace, path: str) -> SolvedLayer:
 
 def unit_options_from_args(args: argparse.Namespace, units=("multiply-shift",)) -> dict:
     """Keyword options for :func:`exactbn.generate.unit_config_from_solved`."""
-    from exactbn.hw.config import Pipeline
+    from exactbn.hw.config import Pipeline, family_of_target
     from exactbn.hw.names import name_problem
 
     check_unit(args, getattr(args, "command", None) or "this command", units)
-    try:
-        pipeline = Pipeline.parse(args.pipeline)
+    try:  # None: the target family's preset (exactbn.generate.unit_config_from_solved)
+        pipeline = None if args.pipeline is None else Pipeline.parse(args.pipeline)
     except ValueError as e:
         raise _usage_error(f"--pipeline: {e}") from None
     cfg_bus = getattr(args, "cfg_bus", "raw")
@@ -156,6 +157,7 @@ def unit_options_from_args(args: argparse.Namespace, units=("multiply-shift",)) 
         "range_check": bool(args.range_check),
         "allow_inexact": bool(args.allow_inexact),
         "param_memory": args.param_memory,
+        "family": family_of_target(getattr(args, "target", None)),
         **({"cfg_bus": cfg_bus} if cfg_bus != "raw" else {}),  # threshold/baseline paths: raw
     }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .ecp5 import MULT18X18D_MODEL, Mult18x18d, mult18x18d
 
 __all__ = ["FAMILIES", "MULT18X18D_MODEL", "Mult18x18d", "mult18x18d", "sim_models",
-           "sim_model_files", "to_sim_verilog"]
+           "sim_model_files", "to_sim_verilog", "with_sim_models"]
 
 # Primitive families of the datapath: generic = plain Amaranth arithmetic (Yosys infers).
 FAMILIES = ("generic", "ecp5", "ice40", "xilinx")
@@ -39,3 +39,18 @@ def to_sim_verilog(cfg) -> str:
     from ..unit import to_verilog
 
     return to_verilog(cfg) + sim_models(cfg)
+
+
+def with_sim_models(cfg, verilog: str) -> str:
+    """``verilog`` (the unit's text, generated or a user's copy) followed by the models it
+    needs that it does not define itself."""
+    extra = [text for text in sim_model_files(cfg).values()
+             if _module_name(text) and f"module {_module_name(text)} " not in verilog]
+    return verilog + "".join(extra)
+
+
+def _module_name(text: str) -> str | None:
+    import re
+
+    m = re.search(r"^module (\w+) ", text, re.MULTILINE)
+    return m.group(1) if m else None

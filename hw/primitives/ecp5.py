@@ -69,25 +69,26 @@ MULT18X18D_MODEL = f"""\
 // REG_OUTPUT on CLK0 with CE0, RST0 tied low, GSR disabled, SIGNEDA/SIGNEDB as given, C and
 // the cascade/shift ports unused. P is A*B three CE0-enabled CLK0 edges later. Any other
 // register parameter stops elaboration (the module unsupported_mult18x18d_configuration
-// does not exist). Yosys ships no simulation model of MULT18X18D that fits.
+// does not exist); the defaults are the modelled configuration, not the vendor's.
+// Yosys ships no simulation model of MULT18X18D that fits.
 `timescale 1ns/1ps
 /* verilator lint_save */
 /* verilator lint_off DECLFILENAME */
 module MULT18X18D ({_bits("A", 18)}, {_bits("B", 18)}, SIGNEDA, SIGNEDB,
                    CLK0, CE0, RST0, {_bits("P", 36)});
-  parameter REG_INPUTA_CLK = "NONE";
+  parameter REG_INPUTA_CLK = "CLK0";
   parameter REG_INPUTA_CE = "CE0";
   parameter REG_INPUTA_RST = "RST0";
-  parameter REG_INPUTB_CLK = "NONE";
+  parameter REG_INPUTB_CLK = "CLK0";
   parameter REG_INPUTB_CE = "CE0";
   parameter REG_INPUTB_RST = "RST0";
-  parameter REG_PIPELINE_CLK = "NONE";
+  parameter REG_PIPELINE_CLK = "CLK0";
   parameter REG_PIPELINE_CE = "CE0";
   parameter REG_PIPELINE_RST = "RST0";
-  parameter REG_OUTPUT_CLK = "NONE";
+  parameter REG_OUTPUT_CLK = "CLK0";
   parameter REG_OUTPUT_CE = "CE0";
   parameter REG_OUTPUT_RST = "RST0";
-  parameter GSR = "ENABLED";
+  parameter GSR = "DISABLED";
   parameter RESETMODE = "SYNC";
   parameter MULT_BYPASS = "DISABLED";
   input {_bits("A", 18)};
@@ -101,15 +102,18 @@ module MULT18X18D ({_bits("A", 18)}, {_bits("B", 18)}, SIGNEDA, SIGNEDB,
     if (REG_INPUTA_CLK != "CLK0" || REG_INPUTB_CLK != "CLK0" || REG_PIPELINE_CLK != "CLK0"
         || REG_OUTPUT_CLK != "CLK0" || REG_INPUTA_CE != "CE0" || REG_INPUTB_CE != "CE0"
         || REG_PIPELINE_CE != "CE0" || REG_OUTPUT_CE != "CE0" || GSR != "DISABLED"
+        || REG_INPUTA_RST != "RST0" || REG_INPUTB_RST != "RST0" || REG_PIPELINE_RST != "RST0"
+        || REG_OUTPUT_RST != "RST0" || RESETMODE != "SYNC"
         || MULT_BYPASS != "DISABLED") begin : not_modelled
       unsupported_mult18x18d_configuration unsupported ();
     end
   endgenerate
   wire [17:0] a = {{{_bits("A", 18)}}};
   wire [17:0] b = {{{_bits("B", 18)}}};
-  reg [17:0] a_r = 18'd0, b_r = 18'd0;
-  reg sa_r = 1'b0, sb_r = 1'b0;
-  reg [35:0] p_m = 36'd0, p_o = 36'd0;
+  // no power-up values: the unit never uses P before a beat has passed all three registers
+  reg [17:0] a_r, b_r;
+  reg sa_r, sb_r;
+  reg [35:0] p_m, p_o;
   wire signed [18:0] a_x = {{sa_r & a_r[17], a_r}};
   wire signed [18:0] b_x = {{sb_r & b_r[17], b_r}};
   /* verilator lint_off UNUSEDSIGNAL */

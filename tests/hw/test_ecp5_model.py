@@ -99,9 +99,9 @@ def test_verilog_model_equals_amaranth_equivalent(tmp_path):
     subprocess.run(["iverilog", "-g2012", "-o", "sim", "tb.v", "top.v", "model.v"],
                    cwd=tmp_path, check=True, capture_output=True, timeout=120)
     subprocess.run(["vvp", "sim"], cwd=tmp_path, check=True, capture_output=True, timeout=120)
-    verilog = [int(t, 16) for t in (tmp_path / "trace.txt").read_text().split()]
+    verilog = [int(t, 16) for t in (tmp_path / "trace.txt").read_text().split()[2:]]
     verilog = [v - (1 << 36) if v >> 35 else v for v in verilog]
-    amaranth = _amaranth_trace(stim)
+    amaranth = _amaranth_trace(stim)[2:]  # the model's registers have no power-up value
     assert verilog == amaranth
     # and both are the product of the operands three enabled edges earlier
     products, expect = [], []
@@ -109,7 +109,7 @@ def test_verilog_model_equals_amaranth_equivalent(tmp_path):
         if ce:
             products.append(a * b)
         expect.append(products[-3] if len(products) >= 3 else 0)
-    assert amaranth == expect
+    assert amaranth == expect[2:]
     assert 1 << 34 in amaranth  # (-2^17)^2 came through
 
 

@@ -57,7 +57,8 @@ def test_generate_auto_writes_the_choice(tmp_path, capsys):
 
 @pytest.mark.parametrize("args,msg", [
     (["--unit", "auto"], "--unit auto needs --target"),
-    (["--target", "ecp5"], "need --unit auto"),
+    (["--cost", "dsp=2"], "it needs --unit auto"),  # --target alone picks the primitives
+    (["--unit", "threshold", "--target", "ecp5"], "not with --unit threshold"),
     (["--unit", "auto", "--target", "ecp5", "--cost", "dsp=x"], "--cost: dsp weight"),
     (["--unit", "auto", "--target", "ecp5", "--cost", "luts=2"], "--cost: expected k=v"),
 ])
