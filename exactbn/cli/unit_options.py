@@ -28,9 +28,11 @@ UNIT_OPTIONS_HELP = """\
 unit options: --lanes L (1..256, default 1); --lane-mode channels|pixels (channels: lane i of
 a beat with tuser=g is channel g*L+i; pixels: every lane is channel tuser); --store rom|ram
 (ram adds the cfg_* write port; --cfg-bus axil makes it an AXI4-Lite slave with a register
-map); --pipeline shallow|default|deep or
-mult=0..2,shift=0..8,round=0..1,out=0..1,dspin=0..1 (missing keys as in default =
-mult=2,shift=1,round=1,out=1,dspin=0; deep has dspin=1: registers at the DSP inputs);
+map); --pipeline shallow|default|deep|ecp5|ice40|xilinx or
+mult=0..2,shift=0..8,round=0..1,out=0..2,dspin=0..1,chunk=0..64 (missing keys as in default =
+mult=2,shift=1,round=1,out=1,dspin=0,chunk=0; deep has dspin=1: registers at the DSP inputs;
+out=2: staged saturation; chunk=K: K-bit carry chunks; without --pipeline, --target FAMILY
+picks the family's fastest preset);
 --widths M,B,N register widths (empty or 'auto' entries are
 sized from the solved file, e.g. '24,,'); --name Verilog module name (default exactbn_<layer>);
 --range-check adds a sticky range_error output; --allow-inexact generates layers with

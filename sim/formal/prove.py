@@ -116,24 +116,41 @@ def _summarize(res: TaskResult, cfg, regs: list[StateReg] | None) -> str:
     return f"{res.task}: violated {prop} (step {step})"
 
 
+Progress = Callable[[str, str, float], None]  # (task, "running" or its status, seconds)
+
+
 def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None = None,
                tasks: tuple[str, ...] = TASKS, keep: bool = False,
-               timeout_s: float = 1800, stall_bound: int | None = None) -> ProofResult:
+               timeout_s: float = 1800, stall_bound: int = 0,
+               progress: Progress | None = None, split: int | None = None) -> ProofResult:
     """Prove ``verilog`` (a unit with ``cfg``'s ports and structure) against ``layer``.
 
-    Runs ``hold``, ``stream`` and ``datapath`` (see harness.py); stops at the first task that
-    does not pass. The counterexample VCD of a failure is copied to ``outdir/cex_<task>.vcd``.
-    Work directories are created under ``outdir`` (marked, and only those are ever deleted);
+    Runs ``hold``, ``stream``, ``stall`` and ``datapath`` (see harness.py, miter.py); stops
+    at the first task that does not pass. ``progress(task, state, seconds)`` is called when a
+    task starts, about once a second while it runs ("running") and with its status at the
+    end. ``stall_bound`` > 0 runs the datapath task with output stalls of up to that many
+    cycles (the older, slow proof). ``split``: parts of a RAM datapath proof (per N values).
+    The counterexample VCD of a failure is copied to ``outdir/cex_<task>.vcd``. Work
+    directories are created under ``outdir`` (marked, and only those are ever deleted);
     the tool processes are ended on every exit path, signals included.
     """
-    if cfg.range_check:
-        raise ValueError("units with --range-check are not covered by the proof yet")
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    if stall_bound is None:
-        stall_bound = default_stall_bound(cfg)
+    from exactbn.hw.primitives import with_sim_models
+
+    verilog = with_sim_models(cfg, verilog)  # models of instantiated primitives (ECP5)
     with stop_children_on_signals():
-        return _prove(layer, cfg, verilog, out, depth, tasks, keep, timeout_s, stall_bound)
+        return _prove(layer, cfg, verilog, out, depth, tasks, keep, timeout_s, stall_bound,
+                      progress, split)
+
+
+def _jobs(cfg, model, tasks, split):
+    for task in tasks:
+        if task == "datapath":
+            for part in datapath_parts(cfg, model, split):
+                yield task, part
+        else:
+            yield task, None
 
 
 def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[str, ...],
