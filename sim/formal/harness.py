@@ -30,7 +30,7 @@ from .spec import SpecShape, render_spec_module
 __all__ = ["Harness", "ModelParams", "StateReg", "render_harness", "TASKS",
            "default_stall_bound"]
 
-TASKS = ("hold", "stream", "stall", "datapath")  # cheap structural checks first
+TASKS = ("hold", "stream", "datapath")  # cheap structural checks first
 
 
 def default_stall_bound(cfg) -> int:
@@ -62,7 +62,6 @@ class Harness:
     probes: dict[str, str] = field(default_factory=dict)  # harness wire -> design wire
     renames: dict[str, str] = field(default_factory=dict)  # design wire -> plain name
     dut_rtlil: str | None = None  # prove this netlist (hold: the structural listing's) not dut.v
-    sets: dict[str, str] = field(default_factory=dict)  # design wire -> driver (cut its own)
 
 
 def _lit(width: int, v: int) -> str:
@@ -175,28 +174,16 @@ def _slit(width: int, v: int) -> str:
     return f"-{width}'sd{-v}" if v < 0 else f"{width}'sd{v}"
 
 
-def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
-              memory: list[StateReg] | None = None,
-              ranges: list[tuple[int, int]] | None = None,
-              n_values: tuple[int, ...] | None = None) -> Harness:
-    """Every output beat equals the integer model of the accepted beat.
+def _datapath(cfg, model: ModelParams, top: str, stall_bound: int) -> Harness:
+    """Data under stalls: every output beat equals the integer model of the accepted beat.
 
-    ``stall_bound`` 0 (the default task): ``m_axis_tready`` is assumed high (except in reset
-    cycles, as in the stall task's copy), so the pipeline moves every cycle and the induction closes at latency + 2; the stall task (miter.py)
-    shows that stalls change nothing. ``stall_bound`` S > 0: the output may stall up to S
-    consecutive cycles (slow; kept for experiments). A reference skid buffer and pipeline
-    chain (the documented protocol, advancing on ``adv = !rv[last] | m_axis_tready``) carry
-    each accepted beat's x, tuser, tlast and the model's M, B, N; the expected q is computed
-    at stage k0 from the unit's multiplier operands (asserted equal to the slot's x and M)
-    and travels down the chain with ``adv``.
-
-    ``memory`` (RAM): every memory word flip-flop of the unit (``runner.list_state``) is
-    replaced by a free input, and the model's M, B, N are the fields of the word the beat
-    reads when it enters the parameter stage; the stall task shows those words equal the
-    shadow of the cfg writes. ``ranges`` (``--range-check``): the beat's flag (tuser's top
-    bit) and ``range_error`` against the per-channel input ranges. ``n_values``: assert the
-    lanes whose shift N is one of these only (the RAM proof split per shift value; the
-    union of the parts covers every N).
+    ``m_axis_tready`` is free except that the output stalls at most ``stall_bound``
+    consecutive cycles (k-induction cannot flush a pipeline frozen for longer; the hold task
+    and the README's argument cover longer stalls). A reference skid buffer and pipeline chain
+    (the documented protocol, advancing on ``adv = !rv[last] | m_axis_tready``) carry each
+    accepted beat's x, tuser, tlast and the model's M, B, N; the expected q is computed at
+    stage k0 from the unit's multiplier operands (asserted equal to the slot's x and M) and
+    travels down the chain with ``adv``.
     """
     w = _W()
     L, lat = cfg.lanes, cfg.latency
@@ -206,40 +193,32 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     wn = _n_width(cfg, model)
     w(render_spec_module(f"{top}_spec", _spec_shape(cfg, model)))
     _common(w, cfg, top)
-    probes: dict[str, str] = {}
-    sets: dict[str, str] = {}
-    if memory:
-        _free_words(w, cfg, model, c_bits, memory, sets)
-    else:
-        _params(w, cfg, model, c_bits)
-    if stall_bound == 0:
-        w("  wire stall = 1'b0;", "  always @* assume(m_axis_tready || rst);")
-    else:  # the output stalls at most stall_bound consecutive cycles
-        sb = max(stall_bound.bit_length() + 1, 2)
-        w("  wire stall = m_axis_tvalid & !m_axis_tready;",
-          f"  reg [{sb - 1}:0] stall_run = 0;",
-          "  always @(posedge clk) stall_run <= (stall && !rst) ? stall_run + 1'b1 : 0;",
-          f"  always @* if (stall) assume(stall_run < {stall_bound});")
+    _params(w, cfg, model, c_bits)
+    # The environment: the output stalls at most stall_bound consecutive cycles.
+    sb = max(stall_bound.bit_length() + 1, 2)
+    w("  wire stall = m_axis_tvalid & !m_axis_tready;",
+      f"  reg [{sb - 1}:0] stall_run = 0;",
+      "  always @(posedge clk) stall_run <= (stall && !rst) ? stall_run + 1'b1 : 0;",
+      f"  always @* if (stall) assume(stall_run < {stall_bound});")
     # Reference skid buffer (the documented protocol, as in the stream proof).
     w("  wire block = " + ("cfg_valid;" if cfg.store == "ram" else "1'b0;"),
       "  reg r_ready = 1'b1, r_bv = 1'b0;", f"  reg [{wp - 1}:0] r_buf;")
     # Reference pipeline slots 0..lat-1: valid, x, tuser, tlast; M, B, N up to stage k0;
-    # the expected q after it (and the range flag, and N for a split proof, to the end).
+    # the expected q after it.
     k0 = cfg.stages["dspin"]
     for k in range(lat):
-        w(f"  reg rv{k} = 1'b0; reg rl{k}; reg rf{k};", f"  reg [{wu - 1}:0] rg{k};",
+        w(f"  reg rv{k} = 1'b0; reg rl{k};", f"  reg [{wu - 1}:0] rg{k};",
           f"  (* keep *) reg [{L * wx - 1}:0] rx{k};")
         if k > k0:
             w(f"  reg [{L * wq - 1}:0] rq{k};")
-    n_to = lat - 1 if n_values is not None else k0
     for lane in range(L):
         for j in range(k0 + 1):
-            w(f"  reg [{cfg.w_m - 1}:0] rM{lane}_{j}; reg [{cfg.w_b - 1}:0] rB{lane}_{j};")
-        for j in range(n_to + 1):
-            w(f"  reg [{wn - 1}:0] rN{lane}_{j};")
+            w(f"  reg [{cfg.w_m - 1}:0] rM{lane}_{j}; reg [{cfg.w_b - 1}:0] rB{lane}_{j}; "
+              f"reg [{wn - 1}:0] rN{lane}_{j};")
     last = lat - 1
     # adv and take from the ports (asserted below to equal the reference's rv/r_ready):
-    # the unit and the reference then share one enable.
+    # the unit and the reference then share one enable, which keeps the solver's case
+    # split over stall patterns small.
     w("  wire adv = !m_axis_tvalid | m_axis_tready;",
       "  wire take = s_axis_tvalid & s_axis_tready;",
       "  wire so_valid = r_bv | take;",
@@ -247,7 +226,6 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
       f"  wire [{wp - 1}:0] so_pay = r_bv ? r_buf : s_pay;",
       f"  wire [{wu - 1}:0] so_user = so_pay[{L * wx + wu - 1}:{L * wx}];",
       "  wire buf_next = r_bv ? !adv : (take & !adv);")
-    flag = _range_flag(w, cfg, ranges, c_bits) if ranges is not None else "1'b0"
     # Expected values at stage k0, from the unit's own multiplier operands.
     q_lanes = []
     for lane in range(L):
@@ -265,18 +243,17 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
       "    if (take & !adv) r_buf <= s_pay;",
       "    if (adv) begin",
       f"      rv0 <= so_valid; rx0 <= so_pay[{L * wx - 1}:0]; rg0 <= so_user; "
-      f"rl0 <= so_pay[{wp - 1}]; rf0 <= {flag};")
+      f"rl0 <= so_pay[{wp - 1}];")
     for lane in range(L):
         c = _lane_channel(cfg, "so_user", lane)
         w(f"      rM{lane}_0 <= pM({c}); rB{lane}_0 <= pB({c}); rN{lane}_0 <= pN({c});")
         for j in range(1, k0 + 1):
-            w(f"      rM{lane}_{j} <= rM{lane}_{j - 1}; rB{lane}_{j} <= rB{lane}_{j - 1};")
-        for j in range(1, n_to + 1):
-            w(f"      rN{lane}_{j} <= rN{lane}_{j - 1};")
+            w(f"      rM{lane}_{j} <= rM{lane}_{j - 1}; rB{lane}_{j} <= rB{lane}_{j - 1}; "
+              f"rN{lane}_{j} <= rN{lane}_{j - 1};")
     for k in range(1, lat):
         q = f" rq{k} <= rq{k - 1};" if k > k0 else ""
         w(f"      rv{k} <= rv{k - 1}; rg{k} <= rg{k - 1}; rl{k} <= rl{k - 1}; "
-          f"rf{k} <= rf{k - 1}; rx{k} <= rx{k - 1};" + q)
+          f"rx{k} <= rx{k - 1};" + q)
     w("    end",
       "    if (rst) begin r_bv <= 1'b0; r_ready <= 1'b1; "
       + " ".join(f"rv{k} <= 1'b0;" for k in range(lat)) + " end",
@@ -291,87 +268,46 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
           f"  always @* if (!init && rv{k0}) assert(opm{lane} == rM{lane}_{k0});  "
           f"// @opm {lane}")
     w("  always @* if (!init) assert(s_axis_tready == r_ready);  // @ready",
-      f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid")
-    if n_values is None:
-        w(f"  always @* if (!init && rv{last}) assert(m_axis_tdata == rq{last});  // @data")
-    else:
-        for lane in range(L):
-            sl = f"[{(lane + 1) * wq - 1}:{lane * wq}]"
-            cond = " || ".join(f"rN{lane}_{last} == {_lit(wn, v)}" for v in n_values)
-            w(f"  always @* if (!init && rv{last} && ({cond})) "
-              f"assert(m_axis_tdata{sl} == rq{last}{sl});  // @data {lane}")
-    w(f"  always @* if (!init && rv{last}) assert(m_axis_tuser[{wu - 1}:0] == rg{last});"
+      f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid",
+      f"  always @* if (!init && rv{last}) assert(m_axis_tdata == rq{last});  // @data",
+      f"  always @* if (!init && rv{last}) assert(m_axis_tuser[{wu - 1}:0] == rg{last});"
       "  // @user",
       f"  always @* if (!init && rv{last}) assert(m_axis_tlast == rl{last});  // @last")
-    if ranges is not None:
-        w(f"  always @* if (!init && rv{last}) assert(m_axis_tuser[{wu}] == rf{last});"
-          "  // @flag",
-          "  reg r_err = 1'b0;",
-          f"  always @(posedge clk) r_err <= rst ? 1'b0 : r_err | (out_hs & rf{last});",
-          "  always @* if (!init) assert(range_error == r_err);  // @range_error")
+    probes = {}
     for lane in range(L):
         ops = ("x_r", "m_r") if k0 else ("x", "m")  # the multipliers' own operands
         probes[f"opx{lane}"] = f"dut.core.mul{lane}.{ops[0]}"
         probes[f"opm{lane}"] = f"dut.core.mul{lane}.{ops[1]}"
+    renames = {}
+    if cfg.store == "ram":
+        _ram_words(w, cfg, model, probes, renames)
     w("endmodule", "")
-    h = Harness("datapath", top, "\n".join(w.lines), probes, {})
-    h.sets = sets
-    return h
+    return Harness("datapath", top, "\n".join(w.lines), probes, renames)
 
 
-def _range_flag(w: _W, cfg, ranges: list[tuple[int, int]], c_bits: int) -> str:
-    """The expected range flag of the beat on the skid's output: some lane's x lies outside
-    its channel's [lo, hi] (channels past C are never flagged)."""
-    L, wx = cfg.lanes, cfg.w_x
-    sx = "$signed" if cfg.x_signed else ""
-    bad = []
-    for lane in range(L):
-        c = _lane_channel(cfg, "so_user", lane)
-        x = f"so_pay[{(lane + 1) * wx - 1}:{lane * wx}]"
-        w(f"  wire [{c_bits - 1}:0] rc{lane} = {c};",
-          f"  reg bad{lane};", "  always @* case (rc" + str(lane) + ")")
-        for ch, (lo, hi) in enumerate(ranges):
-            w(f"    {_lit(c_bits, ch)}: bad{lane} = ({sx}({x}) < {sx}({_lit(wx, lo)})) || "
-              f"({sx}({x}) > {sx}({_lit(wx, hi)}));")
-        w(f"    default: bad{lane} = 1'b0;", "  endcase")
-        bad.append(f"bad{lane}")
-    return "(" + " | ".join(bad) + ")"
-
-
-def _free_words(w: _W, cfg, model: ModelParams, c_bits: int, memory: list[StateReg],
-                sets: dict) -> None:
-    """RAM: every memory word is a free input; pM/pB/pN decode the word a channel reads."""
+def _ram_words(w: _W, cfg, model: ModelParams, probes: dict, renames: dict) -> None:
+    """Helper invariant: every RAM word equals the packed shadow (memories mapped to FFs)."""
     from exactbn.hw.store import store_images
 
-    wn = _n_width(cfg, model)
-    by_label = {r.label: r for r in memory}
-    for r in memory:
-        name = f"fw_{r.wire}"
-        w(f"  (* anyseq *) wire [{r.width - 1}:0] {name};")
-        sets[f"dut.{r.wire}"] = name
-    fields = {}
-    for k, img in enumerate(store_images(cfg)):
+    images = store_images(cfg)
+    w_word = cfg.w_m + cfg.w_b + cfg.w_d
+    for k, img in enumerate(images):
         for g in range(len(img)):
-            r = by_label.get(f"core.store.mem{k}[{g}]")
-            if r is None:
-                raise ValueError(f"the unit has no memory word core.store.mem{k}[{g}] (the "
-                                 "datapath proof's probe)")
-            word = f"fw_{r.wire}"
-            ch = g if cfg.lane_mode == "pixels" else g * cfg.lanes + k
-            for c in [ch]:
-                m_f = f"{word}[{cfg.w_m - 1}:0]"
-                b_f = f"{word}[{cfg.w_m + cfg.w_b - 1}:{cfg.w_m}]"
-                if cfg.w_d:
-                    d = f"{word}[{cfg.w_m + cfg.w_b + cfg.w_d - 1}:{cfg.w_m + cfg.w_b}]"
-                    n_f = f"({d} + {_lit(wn, cfg.n_min)})"
-                else:
-                    n_f = _lit(wn, model.N[0])
-                fields[c] = (m_f, b_f, n_f)
-    for k, wd, idx in (("M", cfg.w_m, 0), ("B", cfg.w_b, 1), ("N", wn, 2)):
-        w(f"  function [{wd - 1}:0] p{k}(input [{c_bits - 1}:0] c);", "    case (c)")
-        for c in sorted(fields):
-            w(f"      {_lit(c_bits, c)}: p{k} = {fields[c][idx]};")
-        w(f"      default: p{k} = {_lit(wd, 0)};", "    endcase", "  endfunction")
+            if cfg.lane_mode == "pixels":
+                ch = g
+            else:
+                ch = g * cfg.lanes + k
+            name = f"memw{k}_{g}"
+            w(f"  (* keep *) wire [{w_word - 1}:0] {name};")
+            renames[f"dut.core.store.mem{k}[{g}]"] = f"dut_memw{k}_{g}"
+            probes[name] = f"dut_memw{k}_{g}"
+            if ch >= cfg.channels:
+                w(f"  always @* if (!init) assert({name} == {_lit(w_word, 0)});")
+                continue
+            parts = [f"shM{ch}", f"shB{ch}"]
+            if cfg.w_d:
+                parts.append(f"shN{ch}")
+            w(f"  always @* if (!init) assert({name} == {{" + ", ".join(reversed(parts)) + "});")
 
 
 def _stream(cfg, top: str) -> Harness:
@@ -510,7 +446,6 @@ class StateReg:
     wire: str
     label: str
     width: int
-    memory: bool = False  # a memory word (a cell yosys' memory_map made: ``$memory\...``)
 
 
 def _hold(cfg, top: str, registers: list[StateReg]) -> Harness:
@@ -543,25 +478,15 @@ def _hold(cfg, top: str, registers: list[StateReg]) -> Harness:
 
 def render_harness(task: str, cfg, model: ModelParams | None = None,
                    registers: list[StateReg] | None = None,
-                   top: str = "exactbn_formal", stall_bound: int | None = None,
-                   ranges: list[tuple[int, int]] | None = None,
-                   n_values: tuple[int, ...] | None = None) -> Harness:
-    """The harness for one proof task (``datapath`` and ``stall`` need ``model``; ``hold``,
-    ``stall`` and a RAM ``datapath`` the registers from ``runner.list_state``; ``ranges``
-    for a unit with ``--range-check``)."""
-    if task in ("datapath", "stall") and model is None:
-        raise ValueError(f"the {task} proof needs the model parameters")
+                   top: str = "exactbn_formal", stall_bound: int | None = None) -> Harness:
+    """The harness for one proof task (``datapath`` needs ``model``, ``hold`` the registers
+    from ``runner.list_state``)."""
     if task == "datapath":
-        memory = [r for r in registers or [] if r.memory] if cfg.store == "ram" else None
-        if cfg.store == "ram" and not memory:
-            raise ValueError("the RAM datapath proof needs the unit's memory words "
-                             "(runner.list_state)")
-        return _datapath(cfg, model, top, 0 if stall_bound is None else stall_bound,
-                         memory, ranges if cfg.range_check else None, n_values)
-    if task == "stall":
-        from .miter import render_stall
-
-        return render_stall(cfg, model, top, registers or [])
+        if model is None:
+            raise ValueError("the datapath proof needs the model parameters")
+        if stall_bound is None:
+            stall_bound = default_stall_bound(cfg)
+        return _datapath(cfg, model, top, stall_bound)
     if task == "stream":
         return _stream(cfg, top)
     if task == "hold":
