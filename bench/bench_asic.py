@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
+import os
+import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from exactbn.golden.solver import solve_layer
+
 from bench.bench_synth import CHANNELS, LAYERS, PIPELINES, standard_layers
+from exactbn.formats import parse_layers
 from exactbn.synth.designs import build_designs
 from exactbn.synth.flow import run_designs
 from exactbn.synth.report import write_report
@@ -38,21 +44,32 @@ def _short(mode: str) -> str:
 
 def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
         stem: str = "asic", baseline_pipeline: str | None = None,
-        kinds: tuple[str, ...] = ("exactbn", "ceiling", "tflite", "threshold")) -> dict:
+        kinds: tuple[str, ...] = ("exactbn", "ceiling", "tflite", "threshold"),
+        layers: dict | None = None, synth: str | None = None, breakdown: bool = False,
+        plot=None, pp_width: int | None = None, tag: str = "") -> dict:
     """Map every group's designs; write asic.{json,md,png} after each design (``meta``
     says how many are done), return the report. ``baseline_pipeline`` maps the TFLite-style
-    and threshold baselines at that one preset for every group (they are the slow ones)."""
+    and threshold baselines at that one preset for every group (they are the slow ones).
+    ``layers`` replaces the standard layers ({(label, mode): solved}), ``synth`` the Yosys
+    synth command of every design (e.g. ``synth -flatten -booth``), ``breakdown`` adds the
+    area per module, ``plot(report)`` draws extra plots after each write. ``pp_width``
+    splits every design's multiplier into partial products of that many operand bits, each
+    registered (default 18, the FPGA DSP width); ``tag`` is appended to the group names."""
     target = resolve_target("asic", library)
-    layers = standard_layers()
+    if synth:
+        target = dataclasses.replace(target, yosys_synth=synth)
+    if pp_width:
+        target = dataclasses.replace(target, dsp_a=pp_width, dsp_b=pp_width)
+    layers = layers or standard_layers()
     designs, unique = [], {}
     members: dict[str, list[tuple[str, str]]] = {}
     for label, mode, lanes, pipe in groups:
-        group = f"{label}-L{lanes}-{pipe}-{_short(mode)}"
+        group = f"{label}-L{lanes}-{pipe}-{_short(mode)}{tag}"
         members[group] = []
         bpipe = baseline_pipeline or pipe
-        keys = {"exactbn": group, "ceiling": f"{label}-L{lanes}-{_short(mode)}",
-                "tflite": f"{label}-L{lanes}-{bpipe}",
-                "threshold": f"{label}-L{lanes}-{bpipe}"}
+        keys = {"exactbn": group, "ceiling": f"{label}-L{lanes}-{_short(mode)}{tag}",
+                "tflite": f"{label}-L{lanes}-{bpipe}{tag}",
+                "threshold": f"{label}-L{lanes}-{bpipe}{tag}"}
         for kind, key in keys.items():
             if kind not in kinds:
                 continue
@@ -73,10 +90,12 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
     rep: dict = {}
     for k in range(0, len(designs), jobs):
         for e in run_designs(designs[k:k + jobs], target, workroot / "work", (), freq, jobs,
-                             say):
+                             say, breakdown):
             results[e["name"]] = e
         rep = _write(results, members, target, groups, freq, stem, t0, len(designs),
                      baseline_pipeline)
+        if plot:
+            rep = plot(rep)
     return rep
 
 
@@ -100,9 +119,92 @@ def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe) -
             "library": str(target.library.liberty), "freq_mhz": freq, "channels": CHANNELS,
             "layers": {lab: name for lab, name in LAYERS},
             "groups": [list(g) for g in groups], "baseline_pipeline": bpipe,
+            "yosys_synth": target.yosys_synth, "pp_width": target.dsp_a,
+            "load_average": _load(),
             "designs_done": f"{len(results)} of {n_designs}",
             "elapsed_s": round(time.monotonic() - t0, 1)}
     return write_report(RESULTS, entries, meta, stem=stem)
+
+
+def _load() -> list[float] | None:
+    """The machine's 1/5/15-minute load averages (2 cores here: above 2 the run was slowed)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def sweep_layer(w_x: int, w_q: int, seed: int = 18):
+    """A C = 64 layer with W_X-bit signed inputs and W_Q-bit outputs (4: unsigned, ReLU-like;
+    8: signed int8), slopes jittered around the one mapping the input range onto the output
+    levels, half_even rounding; solved per-channel."""
+    rng = random.Random(seed * 100 + w_x * 10 + w_q)
+    levels = 1 << w_q
+    a = [rng.choice([1, 1, 1, -1]) * levels / (1 << w_x) * rng.uniform(0.6, 1.4)
+         for _ in range(CHANNELS)]
+    mid = levels / 2 if w_q <= 4 else 0.0
+    b = [mid + rng.uniform(-0.3, 0.3) * levels for _ in range(CHANNELS)]
+    spec = {"name": f"wx{w_x}_wq{w_q}", "input": {"bits": w_x, "signed": True},
+            "output": {"bits": w_q, "signed": w_q > 4, "rounding": "half_even"},
+            "affine": {"a": a, "b": b}}
+    (layer,) = parse_layers({"layers": [spec]})
+    return solve_layer(layer, shift_mode="per-channel", hw_rounding="auto")
+
+
+def plot_sweep(rep: dict) -> dict:
+    """asic_wx.png (area and period against W_X, one line per design and W_Q) and
+    asic_wq.png (exactbn's area and period against W_Q, one line per W_X)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts: dict[tuple[str, int], dict[int, dict]] = {}
+    for e in rep["designs"]:
+        c = e.get("config") or {}
+        if e.get("error") or not c.get("group", "").startswith("wx"):
+            continue
+        wx, wq = (int(t[2:]) for t in c["group"].split("-")[:2])
+        pts.setdefault((e["kind"], wq), {})[wx] = e
+    names = []
+    keys = (("area_um2", "area (um^2, Liberty)"), ("min_period_ns", "minimum period (ns)"))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    for (kind, wq), by in sorted(pts.items()):
+        xs = sorted(by)
+        for ax, (k, title) in zip(axes, keys, strict=True):
+            ax.plot(xs, [by[x][k] for x in xs], marker="o", linestyle="-" if wq == 8 else "--",
+                    label=f"{kind} W_Q={wq}")
+            ax.set_title(title)
+            ax.set_xlabel("W_X (input bits)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("OSU018, C = 64, L = 1, per-channel shift, default pipeline", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "asic_wx.png", dpi=110)
+    plt.close(fig)
+    names.append("asic_wx.png")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    wxs = sorted({wx for (kind, _), by in pts.items() if kind == "exactbn" for wx in by})
+    for wx in wxs:
+        row = {wq: by[wx] for (kind, wq), by in pts.items() if kind == "exactbn" and wx in by}
+        qs = sorted(row)
+        for ax, (k, title) in zip(axes, keys, strict=True):
+            ax.plot(qs, [row[q][k] for q in qs], marker="o", label=f"exactbn W_X={wx}")
+            ax.set_title(title)
+            ax.set_xlabel("W_Q (output bits)")
+            ax.set_xticks([4, 8])
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("exactbn on OSU018, C = 64, L = 1, per-channel shift, default pipeline",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "asic_wq.png", dpi=110)
+    plt.close(fig)
+    names.append("asic_wq.png")
+    rep["plots"] = [*rep.get("plots", []), *names]
+    return rep
 
 
 def merge(stems: list[str], stem: str) -> dict:
@@ -133,10 +235,27 @@ def main(argv: list[str] | None = None) -> int:
                     help="only merge earlier results/STEM.json files into --stem")
     ap.add_argument("--baseline-pipeline", default=None,
                     help="map the TFLite-style and threshold baselines at this preset only")
+    ap.add_argument("--synth", default=None,
+                    help="Yosys synth command for every design (default 'synth -flatten'; "
+                    "e.g. 'synth -flatten -booth')")
+    ap.add_argument("--breakdown", action="store_true", help="also the area per module")
+    ap.add_argument("--pp-width", type=int, default=None,
+                    help="partial-product operand width of every multiplier (default 18)")
+    ap.add_argument("--tag", default="", help="suffix of the group names (e.g. -booth)")
+    ap.add_argument("--sweep", metavar="WX,..:WQ,..",
+                    help="W_X/W_Q sweep instead of the standard layers (e.g. 8,12,16,20,24:4,8;"
+                    " L = 1, per-channel, default pipeline): asic_wx.png, asic_wq.png")
     args = ap.parse_args(argv)
-    groups = [(lab, mode, int(lanes), pipe) for lab in args.layers.split(",")
-              for mode in args.modes.split(",") for lanes in args.lanes.split(",")
-              for pipe in args.pipelines.split(",")]
+    layers, plot = None, None
+    if args.sweep:
+        wxs, wqs = ([int(v) for v in part.split(",")] for part in args.sweep.split(":"))
+        layers = {(f"wx{x}-wq{q}", "per-channel"): sweep_layer(x, q) for x in wxs for q in wqs}
+        groups = [(lab, mode, 1, "default") for lab, mode in layers]
+        plot = plot_sweep
+    else:
+        groups = [(lab, mode, int(lanes), pipe) for lab in args.layers.split(",")
+                  for mode in args.modes.split(",") for lanes in args.lanes.split(",")
+                  for pipe in args.pipelines.split(",")]
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -147,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="bench_asic_") as tmp:
         rep = run(groups, args.library, args.freq, args.jobs, Path(tmp), say, args.stem,
-                  args.baseline_pipeline, tuple(args.kinds.split(",")))
+                  args.baseline_pipeline, tuple(args.kinds.split(",")), layers, args.synth,
+                  args.breakdown, plot, args.pp_width, args.tag)
     for r in rep["ratios"]:
         print(f"{r['group']}: area/TFLite {r.get('area_vs_tflite')}, period/ceiling "
               f"{r.get('period_vs_ceiling')}, area/threshold {r.get('area_vs_threshold')}")

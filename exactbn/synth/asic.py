@@ -11,6 +11,7 @@ slack at the requested frequency from OpenSTA, and the parameter storage.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -22,14 +23,14 @@ from .libraries import Library
 from .sta import StaError, run_sta
 from .targets import Target
 
-__all__ = ["map_script", "map_netlist", "run_asic_design", "storage_of"]
+__all__ = ["area_by_module", "map_script", "map_netlist", "run_asic_design", "storage_of"]
 
 Progress = Callable[[str], None]
 
 
 def map_script(reads: Sequence[str], top: str, liberty: Path, period_ps: int | None,
                constr: str | None = None, netlist: str = "netlist.v",
-               stat: str = "stat.json") -> str:
+               stat: str = "stat.json", synth: str = "synth -flatten") -> str:
     """The Yosys script mapping ``top`` onto the cells of ``liberty``. With a period and a
     constraint file (driving cell, load), ABC also buffers and sizes the mapped gates: without
     them a stall enable fanning out to every register is left unbuffered."""
@@ -39,7 +40,7 @@ def map_script(reads: Sequence[str], top: str, liberty: Path, period_ps: int | N
     return "\n".join([
         *reads,
         f"hierarchy -top {top}",
-        f"synth -flatten -top {top}",
+        f"{synth} -top {top}",
         "delete t:$scopeinfo",
         f"dfflibmap -liberty {liberty}",
         abc,
@@ -56,7 +57,8 @@ def map_script(reads: Sequence[str], top: str, liberty: Path, period_ps: int | N
 
 
 def map_netlist(files: Sequence[Path], top: str, lib: Library, work: Path,
-                period_ps: int | None = None) -> tuple[Path, dict[str, Any], str]:
+                period_ps: int | None = None, synth: str = "synth -flatten"
+                ) -> tuple[Path, dict[str, Any], str]:
     """Map the design onto ``lib`` in ``work``; return (netlist, Yosys stat, command line).
 
     The sources are copied into ``work`` (YoWASP Yosys sees only its working directory).
@@ -76,7 +78,8 @@ def map_netlist(files: Sequence[Path], top: str, lib: Library, work: Path,
         load = f"set_load {4 * lib.inverter_cap:.4g}\n" if lib.inverter_cap else ""
         (work / constr).write_text(f"set_driving_cell {lib.inverter}\n{load}")
     script = work / "map.ys"
-    script.write_text(map_script(_read_cmds(local), top, Path("cells.lib"), period_ps, constr))
+    script.write_text(map_script(_read_cmds(local), top, Path("cells.lib"), period_ps, constr,
+                                 synth=synth))
     r = _run([YOSYS, "-q", "-l", "yosys.log", "-s", script.name], work, work / "yosys.out")
     cmd = (f"{YOSYS} -q -l yosys.log -s {script.name}  # "
            + "; ".join(t for t in script.read_text().splitlines() if t))
@@ -84,6 +87,48 @@ def map_netlist(files: Sequence[Path], top: str, lib: Library, work: Path,
         raise SynthError(f"yosys failed mapping {top} to {lib.name}: "
                          f"{_first_error(r.stdout + r.stderr)}")
     return work / "netlist.v", json.loads((work / "stat.json").read_text()), cmd
+
+
+def area_by_module(src: DesignSource, lib: Library, work: Path,
+                   synth: str = "synth -flatten") -> dict[str, dict[str, float]]:
+    """Where the area goes: the design mapped again with its hierarchy kept (no ``-D``),
+    each module's own cells priced from the Liberty areas; lane modules (``mul0``,
+    ``mul1``, ...) summed under one name (``mul*``). Mapping across module boundaries is
+    lost, so the total differs a little from the flat run."""
+    script = work / "breakdown.ys"
+    hier = synth.replace("-flatten", "").strip()
+    script.write_text("\n".join([
+        *_read_cmds([Path(f.name) for f in src.files]), f"hierarchy -top {src.top}",
+        f"{hier} -top {src.top}", "delete t:$scopeinfo", "dfflibmap -liberty cells.lib",
+        "abc -liberty cells.lib", "opt_clean",
+        "tee -q -o breakdown.json stat -json -liberty cells.lib", ""]))
+    r = _run([YOSYS, "-q", "-s", script.name], work, work / "breakdown.log")
+    if r.returncode != 0:
+        raise SynthError(f"yosys (breakdown) failed on {src.name}: "
+                         f"{_first_error(r.stdout + r.stderr)}")
+    out: dict[str, dict[str, float]] = {}
+    for mod, info in json.loads((work / "breakdown.json").read_text())["modules"].items():
+        name = mod.lstrip("\\")
+        if name == src.top:
+            name = "(top)"
+        elif name.startswith(src.top + "."):
+            name = name[len(src.top) + 1:]
+        name = re.sub(r"(?<=[a-z_])\d+$", "*", name)
+        cells = {k.lstrip("\\"): int(v) for k, v in info.get("num_cells_by_type", {}).items()}
+        own = {c: n for c, n in cells.items() if c in lib.areas}
+        if not own:
+            continue
+        row = out.setdefault(name, {"area_um2": 0.0, "ff_area_um2": 0.0, "cells": 0, "ff": 0})
+        row["area_um2"] += sum(lib.areas[c] * n for c, n in own.items())
+        row["ff_area_um2"] += sum(lib.areas[c] * n for c, n in own.items()
+                                  if c in lib.sequential)
+        row["cells"] += sum(own.values())
+        row["ff"] += sum(n for c, n in own.items() if c in lib.sequential)
+    total = sum(r["area_um2"] for r in out.values()) or 1.0
+    for r in out.values():
+        r["area_um2"], r["ff_area_um2"] = round(r["area_um2"], 1), round(r["ff_area_um2"], 1)
+        r["share"] = round(r["area_um2"] / total, 3)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]["area_um2"]))
 
 
 def storage_of(src: DesignSource) -> dict[str, Any] | None:
@@ -102,16 +147,18 @@ def storage_of(src: DesignSource) -> dict[str, Any] | None:
 
 
 def run_asic_design(src: DesignSource, target: Target, lib: Library, workdir: Path,
-                    freq_mhz: float | None = None, progress: Progress | None = None
-                    ) -> dict[str, Any]:
-    """Map and time one design; return its report entry. Raises SynthError on tool failure."""
+                    freq_mhz: float | None = None, progress: Progress | None = None,
+                    breakdown: bool = False) -> dict[str, Any]:
+    """Map and time one design; return its report entry (``breakdown``: plus the area per
+    module, :func:`area_by_module`). Raises SynthError on tool failure."""
     say = progress or (lambda _m: None)
     t0 = time.monotonic()
     freq = float(freq_mhz or target.default_freq_mhz)
     period_ns = 1000.0 / freq
     work = Path(workdir) / src.name
     say(f"{src.name}: yosys + abc -liberty {lib.name} -D {round(period_ns * 1000)}")
-    netlist, stat, ycmd = map_netlist(src.files, src.top, lib, work, round(period_ns * 1000))
+    netlist, stat, ycmd = map_netlist(src.files, src.top, lib, work, round(period_ns * 1000),
+                                      target.yosys_synth)
     design = stat.get("design") or next(iter(stat["modules"].values()))
     cells = {k.lstrip("\\"): int(v) for k, v in design.get("num_cells_by_type", {}).items()}
     cls = lib.classify(cells)
@@ -144,6 +191,9 @@ def run_asic_design(src: DesignSource, target: Target, lib: Library, workdir: Pa
         "netlist": f"work/{src.name}/{netlist.name}",
         "elapsed_s": round(time.monotonic() - t0, 1),
     }
+    if breakdown:
+        say(f"{src.name}: area per module (hierarchy kept)")
+        entry["area_by_module"] = area_by_module(src, lib, work, target.yosys_synth)
     if cls["other"]:
         entry["notes"].append(f"{cls['other']} cell(s) not in the library's area table")
     return entry

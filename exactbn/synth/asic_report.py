@@ -57,6 +57,25 @@ def _mark(v, ok) -> str:
     return "-" if v is None else f"{v:.3f}" + ("" if ok is None else (" ok" if ok else " MISS"))
 
 
+def _module_lines(entries: list[dict]) -> list[str]:
+    """The per-module area table (``--breakdown``): module, um2, share, flip-flop um2."""
+    broken = [e for e in entries if e.get("area_by_module")]
+    if not broken:
+        return []
+    out = ["", "## Where the area goes (by module, hierarchy kept)", "",
+           "A second Yosys/ABC run with the hierarchy kept (no -D), each module's own cells "
+           "at their Liberty areas; lane modules summed (`mul*`). `store` is the parameter "
+           "ROM (as logic) with its read register, `mul*` the multiply-add, `shift*` the "
+           "shifter, `skid` the input skid buffer, `(top)`/`core` the pipeline registers of "
+           "the beat (data, user, last, valid) and the stall control.", "",
+           "| design | module: um2 (share, of which flip-flops um2) |", "|---|---|"]
+    for e in broken:
+        parts = [f"{m}: {r['area_um2']:.0f} ({r['share']:.0%}, FF {r['ff_area_um2']:.0f})"
+                 for m, r in e["area_by_module"].items()]
+        out.append(f"| {e['name']} | " + "; ".join(parts) + " |")
+    return out
+
+
 def render_asic_markdown(report: dict) -> str:
     """report.md for ``--target asic``: designs, ratios, critical paths, storage, commands."""
     meta = report.get("meta", {})
@@ -138,6 +157,7 @@ def render_asic_markdown(report: dict) -> str:
         top = sorted((e.get("cells_by_name") or {}).items(), key=lambda kv: -kv[1])[:8]
         lines.append(f"- {e['name']}: sequential {_f(e.get('sequential_area_um2'), 0)} um2 of "
                      f"{_f(e.get('area_um2'), 0)}; " + ", ".join(f"{k} {v}" for k, v in top))
+    lines += _module_lines(entries)
     notes = []
     for e in entries:
         for n in e.get("notes") or []:

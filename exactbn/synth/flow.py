@@ -497,7 +497,8 @@ def run_designs(
             if target.library is not None:  # asic: Liberty mapping and OpenSTA
                 from .asic import run_asic_design
 
-                e = run_asic_design(d, target, target.library, workdir, freq_mhz, tell)
+                e = run_asic_design(d, target, target.library, workdir, freq_mhz, tell,
+                                    breakdown)
             else:
                 e = run_design(d, target, workdir, seeds, freq_mhz, tell, breakdown)
         except SynthError as err:

@@ -43,7 +43,7 @@ def test_unit_and_ceiling_mapped_to_osu018_and_timed(solved, tmp_path):
     path, s = solved
     out = tmp_path / "rep"
     rc = main(["synth", str(path), "--target", "asic", "--designs", "exactbn,ceiling",
-               "-q", "-o", str(out)])
+               "--breakdown", "-q", "-o", str(out)])
     assert rc == 0
     rep = json.loads((out / "report.json").read_text())
     by = {e["kind"]: e for e in rep["designs"]}
@@ -54,6 +54,10 @@ def test_unit_and_ceiling_mapped_to_osu018_and_timed(solved, tmp_path):
         assert 0.5 < e["min_period_ns"] < 50 and e["critical_path"]["delay_ns"] > 0, kind
         assert e["sequential_area_um2"] < e["area_um2"]
         assert (out / e["netlist"]).is_file()
+    mods = by["exactbn"]["area_by_module"]  # --breakdown: where the area goes
+    assert {"core.mul*", "core.store", "core.shift*"} <= set(mods), mods
+    assert all(r["area_um2"] > 0 for r in mods.values())
+    assert 0.9 < sum(r["share"] for r in mods.values()) < 1.1
     st = by["exactbn"]["param_storage"]
     assert st["bits"] == 8 * (s.widths.M + s.widths.B + s.widths.N) and "logic" in st["as"]
     (r,) = rep["ratios"]
@@ -61,6 +65,7 @@ def test_unit_and_ceiling_mapped_to_osu018_and_timed(solved, tmp_path):
                                            / by["ceiling"]["min_period_ns"], 3)
     md = (out / "report.md").read_text()
     assert "ASIC synthesis report" in md and "period/ceiling" in md and "um2" in md
+    assert "Where the area goes (by module" in md and "core.mul*" in md
 
 
 def test_user_liberty_file_works_like_a_named_library(solved, tmp_path):
