@@ -33,7 +33,6 @@ from .fast import (
     _A_MAX,
     _A_MIN,
     _X_LIMIT,
-    _certificate,
     _const_level,
     _first_exact,
     _level_at,
@@ -526,17 +525,23 @@ def solve_rounding_fast(a, b, lo, hi, rounding: str, hw_rounding: str, qmin: int
 
 
 def _solutions(res, a, b, out, ranges, hw_rounding, n_fixed=None, approximate=True) -> list:
+    from . import fast
     from .solver import ChannelSolution, solve_channel
 
-    sols = []
-    status = res["status"].tolist()
+    status = res["status"]
+    ok = np.flatnonzero(status == STATUS_OK)
+    if hasattr(fast, "certificates_of"):  # vectorised (golden/fast.py), identical dicts
+        certs = dict(zip(ok.tolist(), fast.certificates_of(res, ok, hw_rounding), strict=True))
+    else:
+        certs = {i: fast.certificate_of(res, i, hw_rounding) for i in ok.tolist()}
     M, B, N, n_min = (res[k].tolist() for k in ("M", "B", "N", "n_min"))
-    cert, flags, alpha = res["cert"].tolist(), res["cert_flags"].tolist(), res["alpha"].tolist()
-    for i in range(len(a)):
-        if status[i] == STATUS_OK:
-            sols.append(ChannelSolution(
-                M[i], B[i], N[i], True, 0, 0,
-                _certificate(cert[i], flags[i], alpha[i], hw_rounding), True, n_min[i]))
+    sols = []
+    for i, st in enumerate(status.tolist()):
+        if st == STATUS_OK:
+            sols.append(ChannelSolution(M[i], B[i], N[i], True, 0, 0, certs[i], True, n_min[i]))
+        elif st == STATUS_NO_EXACT and not approximate and n_fixed is None:
+            # what solve_channel returns for a channel exact at no N, without the search
+            sols.append(ChannelSolution(0, 0, 0, False, -1, -1, None, False, None))
         else:
             lo, hi = ranges[i]
             sols.append(solve_channel(float(a[i]), float(b[i]), out.rounding, out.qmin,

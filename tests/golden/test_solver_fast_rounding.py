@@ -54,6 +54,9 @@ def _check(cases, qmin, qmax, n_fixed=None) -> dict:
             assert certificate_of(res, 0, hw) == want.certificate, case
         elif st == fast_rounding.STATUS_NO_EXACT:
             assert not want.exact, case
+            if n_fixed is None:  # exact at no N: what the layer path builds without a search
+                assert (want.M, want.B, want.N, want.mismatches, want.certificate,
+                        want.exact_possible, want.n_min) == (0, 0, 0, -1, None, False, None)
     return counts
 
 
