@@ -377,9 +377,9 @@ def kit_files(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None = 
 
     files.update(sim_model_files(cfg))  # behavioural models of instantiated primitives
     if cfg.cfg_bus == "axil":  # NAME_regs.rdl/.h/.md/.xml, NAME_params.h (exactbn/regmap)
-        from exactbn.regmap.kit import regmap_files, single_layer
+        from exactbn.regmap.kit import layer_images, regmap_files
 
-        files.update(regmap_files(cfg, single_layer(layer.name, cfg)))
+        files.update(regmap_files(cfg, layer_images(layer, cfg)))
     diagrams: dict[str, str | None] = {}
     for key, src in kit.wavedrom_sources(cfg).items():
         files[f"{n}_{key}.json"] = json.dumps(src, indent=1) + "\n"

@@ -10,6 +10,9 @@ after BVALID uses the new words (the unit's own rule: beats accepted after the c
 use the new words). Responses: SLVERR for writes to read-only or unmapped addresses, reads of
 unmapped addresses, a COMMIT whose byte strobe is not 0xF (nothing written) and a COMMIT to a
 channel >= C (passed on as ``cfg_addr = C``: nothing changes, the sticky ``cfg_error`` is set).
+A shared unit's layer table (``tbl_*``) is written the same way through TBL_QMIN/TBL_QMAX and
+TBL_COMMIT; a bad TBL_COMMIT (layer >= LAYERS, qmin > qmax) is not passed on: SLVERR and the
+slave's own sticky TBL_ERROR (cleared by reset).
 """
 
 from __future__ import annotations
@@ -53,6 +56,10 @@ class AxiLiteSlave(wiring.Component):
                     "cfg_m": Out(cfg.w_m), "cfg_b": Out(cfg.w_b), "cfg_error": In(1)})
         if self.regmap.per_channel:
             sig["cfg_n"] = Out(cfg.w_n)
+        if self.regmap.layers:  # the shared unit's layer table (hw/layer_table.py)
+            sig.update({"tbl_valid": Out(1), "tbl_ready": In(1), "tbl_addr": Out(cfg.w_layer),
+                        "tbl_qmin": Out(cfg.w_q), "tbl_qmax": Out(cfg.w_q),
+                        "tbl_error": In(1)})
         super().__init__(sig)
 
     def elaborate(self, platform):
@@ -60,7 +67,7 @@ class AxiLiteSlave(wiring.Component):
         m = Module()
         # Staging registers, one per 32-bit word (the last word only as wide as its field).
         staged = {r.name: Signal(r.fields[0].width, name=f"stage_{r.name}")
-                  for r in rm.registers if r.offset >= 0x20}
+                  for r in rm.registers if r.kind == "stage"}
         m.d.comb += [
             self.cfg_m.eq(Cat(*(staged[f"M{k}"] for k in range(rm.m_words)))),
             self.cfg_b.eq(Cat(*(staged[f"B{k}"] for k in range(rm.b_words)))),
@@ -75,6 +82,17 @@ class AxiLiteSlave(wiring.Component):
         cfg_valid = Signal()
         cfg_addr = Signal(cfg.w_addr)
         m.d.comb += [self.cfg_valid.eq(cfg_valid), self.cfg_addr.eq(cfg_addr)]
+        took = cfg_valid & self.cfg_ready  # the unit took the pending write
+        tbl_valid, tbl_err, tbl_last = Signal(), Signal(), Signal(16)
+        if rm.layers:
+            tbl_addr = Signal(cfg.w_layer)
+            m.d.comb += [self.tbl_valid.eq(tbl_valid), self.tbl_addr.eq(tbl_addr),
+                         self.tbl_qmin.eq(staged["TBL_QMIN"]),
+                         self.tbl_qmax.eq(staged["TBL_QMAX"])]
+            took = took | (tbl_valid & self.tbl_ready)
+            lo, hi = staged["TBL_QMIN"], staged["TBL_QMAX"]
+            if rm.q_signed:
+                lo, hi = lo.as_signed(), hi.as_signed()
 
         # ---- write address / data: either order, each held until the response
         aw_full, w_full = Signal(), Signal()
@@ -103,6 +121,13 @@ class AxiLiteSlave(wiring.Component):
                             reg = staged[r.name]
                             m.d.sync += [reg.eq((reg & ~bytemask) | (w_data & bytemask)),
                                          bvalid.eq(1), bresp.eq(OKAY)]
+                        elif r.name == "TBL_COMMIT":
+                            with m.If((w_strb == 0xF) & (w_data < rm.layers) & (lo <= hi)):
+                                m.d.sync += [tbl_last.eq(w_data[:16]), busy.eq(1),
+                                             tbl_valid.eq(1), tbl_addr.eq(w_data[:cfg.w_layer])]
+                            with m.Else():  # nothing written; sticky TBL_ERROR unless strobe
+                                m.d.sync += [bvalid.eq(1), bresp.eq(SLVERR),
+                                             tbl_err.eq(tbl_err | (w_strb == 0xF))]
                         elif r.name == "COMMIT":
                             with m.If(w_strb == 0xF):
                                 out = w_data >= cfg.channels
@@ -118,9 +143,9 @@ class AxiLiteSlave(wiring.Component):
                             m.d.sync += [bvalid.eq(1), bresp.eq(SLVERR)]
                 with m.Default():
                     m.d.sync += [bvalid.eq(1), bresp.eq(SLVERR)]
-        with m.If(cfg_valid & self.cfg_ready):  # the unit took the write: answer now
-            m.d.sync += [cfg_valid.eq(0), busy.eq(0), bvalid.eq(1), done.eq(done + 1),
-                         bresp.eq(Mux(bad, SLVERR, OKAY))]
+        with m.If(took):  # the unit took the write: answer now
+            m.d.sync += [cfg_valid.eq(0), tbl_valid.eq(0), busy.eq(0), bvalid.eq(1),
+                         done.eq(done + 1), bresp.eq(Mux(bad & cfg_valid, SLVERR, OKAY))]
         with m.If(bvalid & self.bready):
             m.d.sync += [bvalid.eq(0), aw_full.eq(0), w_full.eq(0)]
 
@@ -136,9 +161,12 @@ class AxiLiteSlave(wiring.Component):
                         if r.value is not None:
                             value = Const(r.value, 32)
                         elif r.name == "STATUS":
-                            value = Cat(busy, self.cfg_error, Const(0, 14), done)
+                            terr = (tbl_err | self.tbl_error) if rm.layers else Const(0, 1)
+                            value = Cat(busy, self.cfg_error, terr, Const(0, 13), done)
                         elif r.name == "COMMIT":
                             value = commit_addr
+                        elif r.name == "TBL_COMMIT":
+                            value = tbl_last
                         else:
                             value = staged[r.name]
                         m.d.sync += rdata.eq(value)

@@ -32,6 +32,12 @@ def connect_axil(m: Module, unit, core) -> None:
     ]
     if unit.cfg.shift_mode == "per-channel":
         m.d.comb += core.cfg_n.eq(slave.cfg_n)
+    if slave.regmap.layers:  # the shared unit's layer table
+        m.d.comb += [
+            core.tbl_valid.eq(slave.tbl_valid), slave.tbl_ready.eq(core.tbl_ready),
+            core.tbl_addr.eq(slave.tbl_addr), core.tbl_qmin.eq(slave.tbl_qmin),
+            core.tbl_qmax.eq(slave.tbl_qmax), slave.tbl_error.eq(core.tbl_error),
+        ]
 
 
 def axil_tb_parts(cfg, offsets: dict[str, int], magic: int) -> tuple[str, str, str, str]:

@@ -23,20 +23,27 @@ class RegmapError(RuntimeError):
 
 @dataclass(frozen=True)
 class LayerImage:
-    """One layer's parameters at its channel addresses ``base .. base + len(M) - 1``."""
+    """One layer's parameters at its channel addresses ``base .. base + len(M) - 1``; a
+    shared unit's layer also has its table row (``index``, clip ``qmin``..``qmax``)."""
 
     name: str
     base: int
     M: tuple[int, ...]
     B: tuple[int, ...]
     N: tuple[int, ...]
+    index: int | None = None
+    qmin: int | None = None
+    qmax: int | None = None
 
 
 def program_sequence(regmap: RegisterMap, layer: LayerImage) -> list[tuple[int, int]]:
-    """Every (offset, value) write that programs ``layer``, in order."""
+    """Every (offset, value) write that programs ``layer``, in order: each channel, then
+    (a map with a layer table) the layer's clip."""
     out = []
     for k, (m, b, n) in enumerate(zip(layer.M, layer.B, layer.N, strict=True)):
         out += regmap.channel_writes(layer.base + k, m, b, n)
+    if regmap.layers and layer.index is not None:
+        out += regmap.table_writes(layer.index, layer.qmin, layer.qmax)
     return out
 
 
@@ -89,10 +96,16 @@ class RegmapDriver:
         for off, v in self.regmap.channel_writes(channel, m, b, n):
             await self.write(off, v)
 
+    async def program_clip(self, index: int, qmin: int, qmax: int) -> None:
+        """Set one layer's output clip (shared unit); returns after the write response."""
+        for off, v in self.regmap.table_writes(index, qmin, qmax):
+            await self.write(off, v)
+
     async def program_layer(self, layer: LayerImage) -> None:
         for off, v in program_sequence(self.regmap, layer):
             await self.write(off, v)
 
     async def status(self) -> dict:
         v = await self.read("STATUS")
-        return {"busy": v & 1, "cfg_error": (v >> 1) & 1, "done": v >> 16}
+        return {"busy": v & 1, "cfg_error": (v >> 1) & 1, "tbl_error": (v >> 2) & 1,
+                "done": v >> 16}

@@ -14,7 +14,7 @@ from .params_h import params_h_text
 from .rdl import peakrdl_files
 
 __all__ = ["regmap_files", "regmap_file_names", "readme_section", "AXIL_MEANING",
-           "single_layer"]
+           "layer_images"]
 
 AXIL_MEANING = {
     "s_axil_awvalid": "AXI4-Lite write address valid",
@@ -46,8 +46,22 @@ def regmap_file_names(name: str) -> list[tuple[str, str]]:
             (f"{name}_params.h", "cSource")]
 
 
-def single_layer(layer_name: str, cfg) -> list[LayerImage]:
-    return [LayerImage(layer_name, 0, tuple(cfg.M), tuple(cfg.B), tuple(cfg.N))]
+def layer_images(layer, cfg) -> list[LayerImage]:
+    """The layers a unit's words belong to: one for a single-layer unit; for a shared unit
+    (``layer.shared_layers`` = [(first channel address, layer), ...]) each layer with its
+    table row, its words taken from the unit's store image (as the hardware holds them)."""
+    shared = getattr(layer, "shared_layers", None)
+    if not shared:
+        return [LayerImage(layer.name, 0, tuple(cfg.M), tuple(cfg.B), tuple(cfg.N))]
+    table = tuple(getattr(cfg, "layer_table", ()) or ())
+    out = []
+    for i, (base, lay) in enumerate(shared):
+        sl = slice(base, base + lay.channels)
+        row = table[i] if i < len(table) else None
+        out.append(LayerImage(lay.name, base, tuple(cfg.M[sl]), tuple(cfg.B[sl]),
+                              tuple(cfg.N[sl]), index=i if row else None,
+                              qmin=row.qmin if row else None, qmax=row.qmax if row else None))
+    return out
 
 
 def regmap_files(cfg, layers: list[LayerImage]) -> dict[str, str]:

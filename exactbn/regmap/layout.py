@@ -11,14 +11,20 @@ program the unit through them. 32-bit registers, byte addresses, little-endian w
     0x10 WIDTHS    r   W_M, W_B, W_N, W_Q (bits)
     0x14 STATUS    r   BUSY (a commit is in flight), CFG_ERROR (sticky), DONE (commits done)
     0x18 COMMIT    rw  write a channel address: the staged M, B (, N) go to that channel
+    0x1C LAYERS    r   shared unit with a layer table: layers, tuser bit of the layer index
     0x20 M0...     rw  staged M, two's complement, 32 bits per word, low word first
          B0...     rw  staged B, likewise (right after the M words)
          N         rw  staged N (per-channel shift only)
+         TBL_QMIN  rw  shared unit: staged output clip of one layer (W_Q-bit lane values)
+         TBL_QMAX  rw
+         TBL_COMMIT rw write a layer index: the staged clip goes to that layer's table row
 
 A write to COMMIT is answered (BVALID) only after the unit took the parameter write: every
 beat accepted after that response uses the new words. Writes to read-only or unmapped
 addresses, reads of unmapped ones, a COMMIT with a partial byte strobe and a COMMIT to a
-channel >= C answer SLVERR (the last one also sets CFG_ERROR, like cfg_addr >= C).
+channel >= C answer SLVERR (the last one also sets CFG_ERROR, like cfg_addr >= C). TBL_COMMIT
+works the same way (response after the table write; a layer index >= LAYERS or
+TBL_QMIN > TBL_QMAX changes nothing, answers SLVERR and sets the sticky TBL_ERROR).
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ class Field:
 @dataclass(frozen=True)
 class Register:
     """One 32-bit register; ``access`` is ``r`` (read-only) or ``rw``; ``value`` is the
-    constant a read-only ID/geometry register reads (None: driven by the hardware)."""
+    constant a read-only ID/geometry register reads (None: driven by the hardware); ``kind``
+    is ``const``, ``status``, ``commit`` (a write starts a store/table write) or ``stage``."""
 
     name: str
     offset: int
@@ -56,6 +63,7 @@ class Register:
     desc: str
     fields: tuple[Field, ...]
     value: int | None = None
+    kind: str = "const"
 
 
 def split_words(value: int, width: int) -> list[int]:
@@ -75,6 +83,10 @@ class RegisterMap:
         self.per_channel = cfg.shift_mode == "per-channel"
         self.w_n = cfg.w_n if self.per_channel else 0
         self.lanes, self.pixels = cfg.lanes, cfg.lane_mode == "pixels"
+        table = tuple(getattr(cfg, "layer_table", ()) or ()) if cfg.store == "ram" else ()
+        self.layers = len(table)  # 0: no layer table in the map
+        self.layer_shift = getattr(cfg, "layer_shift", 0)
+        self.q_signed = cfg.q_signed
         self.m_words = -(-self.w_m // 32)
         self.b_words = -(-self.w_b // 32)
         regs = [
@@ -101,14 +113,24 @@ class RegisterMap:
                      (Field("BUSY", 0, 1, "1 while a COMMIT is being written into the unit"),
                       Field("CFG_ERROR", 1, 1, "sticky: a COMMIT named a channel >= C "
                             "(cleared by rst)"),
-                      Field("DONE", 16, 16, "commits completed since reset, modulo 2^16")),
-                     None),
+                      Field("DONE", 16, 16, "commits completed since reset, modulo 2^16"))
+                     + ((Field("TBL_ERROR", 2, 1, "sticky: a TBL_COMMIT named a layer >= "
+                               "LAYERS or a clip with TBL_QMIN > TBL_QMAX"),)
+                        if self.layers else ()),
+                     None, "status"),
             Register("COMMIT", 0x18, "rw", "Write a channel address: the staged M, B"
                      + (", N" if self.per_channel else "") + " are written to that channel; "
                      "the write response comes after the unit took them (every beat accepted "
                      "after it uses the new words). Reads the last address written.",
-                     (Field("CHANNEL", 0, 17, "channel address"),), None),
+                     (Field("CHANNEL", 0, 17, "channel address"),), None, "commit"),
         ]
+        if self.layers:
+            regs.append(Register(
+                "LAYERS", 0x1C, "r", "Layers of the shared unit's table; the layer index is "
+                "s_axis_tuser >> LAYER_SHIFT",
+                (Field("LAYERS", 0, 16, "layers"), Field("LAYER_SHIFT", 16, 8, "tuser bit of "
+                                                         "the layer index")),
+                self.layers | self.layer_shift << 16))
         off = PARAM_BASE
         for label, words, width in (("M", self.m_words, self.w_m), ("B", self.b_words, self.w_b)):
             for k in range(words):
@@ -117,11 +139,24 @@ class RegisterMap:
                     f"{label}{k}", off, "rw",
                     f"Staged {label} bits [{32 * k + w - 1}:{32 * k}] ({width}-bit two's "
                     "complement, low word first)", (Field("VALUE", 0, w, f"{label} bits"),),
-                    None))
+                    None, "stage"))
                 off += 4
         if self.per_channel:
             regs.append(Register("N", off, "rw", "Staged N (unsigned shift)",
-                                 (Field("VALUE", 0, self.w_n, "N"),), None))
+                                 (Field("VALUE", 0, self.w_n, "N"),), None, "stage"))
+            off += 4
+        if self.layers:
+            for lim in ("QMIN", "QMAX"):
+                rep = "two's complement" if self.q_signed else "unsigned"
+                regs.append(Register(
+                    f"TBL_{lim}", off, "rw", f"Staged {lim.lower()} of a layer's output clip "
+                    f"({self.w_q}-bit lane value, {rep})",
+                    (Field("VALUE", 0, self.w_q, lim.lower()),), None, "stage"))
+                off += 4
+            regs.append(Register(
+                "TBL_COMMIT", off, "rw", "Write a layer index: TBL_QMIN/TBL_QMAX become that "
+                "layer's clip; the write response comes after the table took them. Reads the "
+                "last index written.", (Field("LAYER", 0, 16, "layer index"),), None, "commit"))
             off += 4
         self.registers = regs
         self.size = off
@@ -144,3 +179,9 @@ class RegisterMap:
     def channel_writes(self, channel: int, m: int, b: int, n: int) -> list[tuple[int, int]]:
         """Every write that programs one channel: staging, then COMMIT."""
         return self.param_writes(m, b, n) + [(self.offset("COMMIT"), channel)]
+
+    def table_writes(self, layer: int, qmin: int, qmax: int) -> list[tuple[int, int]]:
+        """Every write that sets one layer's clip (a map with a layer table)."""
+        mask = (1 << self.w_q) - 1
+        return [(self.offset("TBL_QMIN"), qmin & mask), (self.offset("TBL_QMAX"), qmax & mask),
+                (self.offset("TBL_COMMIT"), layer)]

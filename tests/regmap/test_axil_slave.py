@@ -188,3 +188,66 @@ def test_slverr_cases_and_cfg_error():
         return True
 
     assert run(cfg, script)
+
+
+def test_every_beat_accepted_from_the_commit_response_on_uses_the_new_words():
+    """A stream that offers a beat of channel 2 on every cycle while COMMIT 2 is written: each
+    beat accepted before the COMMIT's AW/W handshake computes with the old words, each beat
+    accepted at or after the write response's handshake with the new ones (an early BVALID,
+    while the cfg write is still waiting, fails here)."""
+    cfg = axil_cfg()
+    rm = RegisterMap(cfg)
+    x, ch = 77, 2
+    m_new, b_new, n_new = -(1 << 38) + 12345, (1 << 34) - 777, 3
+    old = model(cfg.M[ch], cfg.B[ch], cfg.N[ch], x, cfg)
+    new = model(m_new, b_new, n_new, x, cfg)
+    assert old != new
+
+    async def script(ctx, dut, axi):
+        for off, val in rm.param_writes(m_new, b_new, n_new):
+            await axi.write(off, val)
+        ctx.set(dut.s_axis_tdata, x & 0xFF)
+        ctx.set(dut.s_axis_tuser, ch)
+        ctx.set(dut.s_axis_tvalid, 1)
+        ctx.set(dut.m_axis_tready, 1)
+        ctx.set(dut.s_axil_awaddr, rm.offset("COMMIT"))
+        ctx.set(dut.s_axil_wdata, ch)
+        ctx.set(dut.s_axil_wstrb, 0xF)
+        ctx.set(dut.s_axil_bready, 1)
+        accepted, outs = [], []
+        aw = w = False
+        issued = b_cycle = None
+        for cycle in range(60):
+            if cycle == 10:  # COMMIT: AW and W together
+                ctx.set(dut.s_axil_awvalid, 1)
+                ctx.set(dut.s_axil_wvalid, 1)
+            *_, sr, mv, md, awr, wr, bv = await ctx.tick().sample(
+                dut.s_axis_tready, dut.m_axis_tvalid, dut.m_axis_tdata, dut.s_axil_awready,
+                dut.s_axil_wready, dut.s_axil_bvalid)
+            if sr:
+                accepted.append(cycle)
+            if mv:
+                outs.append(md - 256 if md & 0x80 else md)
+            if cycle >= 10 and awr and ctx.get(dut.s_axil_awvalid):
+                aw = True
+                ctx.set(dut.s_axil_awvalid, 0)
+            if cycle >= 10 and wr and ctx.get(dut.s_axil_wvalid):
+                w = True
+                ctx.set(dut.s_axil_wvalid, 0)
+            if aw and w and issued is None:
+                issued = cycle
+            if bv and b_cycle is None:
+                b_cycle = cycle
+        ctx.set(dut.s_axis_tvalid, 0)
+        for _ in range(20):
+            *_, mv, md = await ctx.tick().sample(dut.m_axis_tvalid, dut.m_axis_tdata)
+            if mv:
+                outs.append(md - 256 if md & 0x80 else md)
+        return accepted, outs, issued, b_cycle
+
+    accepted, outs, issued, b_cycle = run(cfg, script)
+    assert issued is not None and b_cycle is not None and len(outs) == len(accepted)
+    before = [q for t, q in zip(accepted, outs, strict=True) if t <= issued]
+    after = [q for t, q in zip(accepted, outs, strict=True) if t >= b_cycle]
+    assert before and after and set(before) == {old} and set(after) == {new}, (
+        issued, b_cycle, list(zip(accepted, outs, strict=True)))

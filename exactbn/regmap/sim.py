@@ -1,0 +1,76 @@
+"""Run the AXI4-Lite cocotb bench (``exactbn.sim.benches.axil_bench``) on an axil unit.
+
+The build is the cached one of :mod:`exactbn.sim.runner` (Verilator or Icarus); the bench's
+truth is the solved layer (for a shared unit, the merged layer with every layer's words).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+__all__ = ["run_axil_bench", "AXIL_SCENARIOS"]
+
+AXIL_SCENARIOS = ("axil_program", "axil_reprogram_live")
+BENCH_MODULE = "exactbn.sim.benches.axil_bench"
+# JSON for the bench: {"layers": [[name, base, channels], ...], "live": "channel" | "layer"}
+ENV_PLAN = "EXACTBN_AXIL_PLAN"
+
+
+def run_axil_bench(layer, cfg, run_dir, *, simulator: str = "verilator", seed: int = 1,
+                   layers: list[tuple[str, int, int]] | None = None, live: str = "channel",
+                   scenarios: tuple[str, ...] = AXIL_SCENARIOS, verilog: str | None = None):
+    """Build (cached) and run the scenarios; returns an ``exactbn.sim.runner.RunResult``.
+
+    ``layers``: (name, first channel address, channels) of a shared unit's layers; ``live``:
+    ``"layer"`` reprograms one whole layer while every layer streams."""
+    from cocotb_tools.runner import get_runner
+
+    from exactbn.hw import to_verilog
+    from exactbn.sim.runner import (
+        TIMESCALE,
+        RunResult,
+        _failures,
+        _outside_pytest,
+        build,
+    )
+    from exactbn.sim.spec import ENV_SPEC, BenchSpec, UnitPorts
+
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    text = verilog if verilog is not None else to_verilog(cfg)
+    bdir, build_s = build(text, cfg.name, simulator)
+    spec = BenchSpec(layer=layer.to_json(), unit=UnitPorts.from_config(cfg), seed=seed,
+                     scenarios=list(scenarios), result_path=str(run_dir / "results.json"))
+    spec_path = run_dir / "spec.json"
+    spec.write(spec_path)
+    plan = {"layers": [list(x) for x in layers] if layers else None, "live": live}
+    plan = {k: v for k, v in plan.items() if v is not None}
+    xml = run_dir / "results.xml"
+    t0 = time.perf_counter()
+    crashed = None
+    try:
+        with _outside_pytest():
+            get_runner(simulator).test(
+                test_module=BENCH_MODULE, hdl_toplevel=cfg.name, hdl_toplevel_lang="verilog",
+                build_dir=bdir, test_dir=run_dir, results_xml=str(xml),
+                extra_env={ENV_SPEC: str(spec_path), ENV_PLAN: json.dumps(plan)},
+                log_file=run_dir / "sim.log", testcase=list(scenarios), seed=seed,
+                timescale=TIMESCALE)
+    except (SystemExit, RuntimeError) as e:
+        crashed = f"simulator exited abnormally ({e})"
+    res = RunResult(simulator, False, log_path=str(run_dir / "sim.log"), build_s=build_s,
+                    run_s=time.perf_counter() - t0)
+    n_tests, res.failures = _failures(xml)
+    if crashed and not res.failures:
+        res.failures.append(crashed)
+    rpath = Path(spec.result_path)
+    if rpath.exists():
+        res.scenarios = json.loads(rpath.read_text()).get("scenarios", {})
+    for sc in res.scenarios.values():
+        res.beats += sc["beats"]
+        res.lane_results += sc["lane_results"]
+        res.mismatches += sc["mismatches"]
+    res.passed = n_tests == len(scenarios) and not res.failures and res.mismatches == 0
+    return res
