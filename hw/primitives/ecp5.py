@@ -110,10 +110,13 @@ module MULT18X18D ({_bits("A", 18)}, {_bits("B", 18)}, SIGNEDA, SIGNEDB,
   endgenerate
   wire [17:0] a = {{{_bits("A", 18)}}};
   wire [17:0] b = {{{_bits("B", 18)}}};
-  // no power-up values: the unit never uses P before a beat has passed all three registers
-  reg [17:0] a_r, b_r;
-  reg sa_r, sb_r;
-  reg [35:0] p_m, p_o;
+  // power-up values 0 like the unit's own registers (the stall proof starts two copies in
+  // the same state); the unit never uses P before a beat has passed all three registers
+  /* verilator lint_off PROCASSINIT */
+  reg [17:0] a_r = 18'd0, b_r = 18'd0;
+  reg sa_r = 1'b0, sb_r = 1'b0;
+  reg [35:0] p_m = 36'd0, p_o = 36'd0;
+  /* verilator lint_on PROCASSINIT */
   wire signed [18:0] a_x = {{sa_r & a_r[17], a_r}};
   wire signed [18:0] b_x = {{sb_r & b_r[17], b_r}};
   /* verilator lint_off UNUSEDSIGNAL */
