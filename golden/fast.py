@@ -811,3 +811,102 @@ def solve_all_fast(a, b, out, ranges, shift_mode: str, approximate: bool = True)
         sols = _channel_solutions(res, a, b, out.rounding, out.qmin, out.qmax, ranges, n_shared)
     return sols
 
+
+
+_KINDS = np.array(["lower", "upper"], dtype=object)
+
+
+def _fractions(num: np.ndarray, den: np.ndarray) -> list:
+    """[num, den] reduced (as ``_reduced``), None where den == 0, for arrays at once."""
+    g = np.gcd(num, den)
+    g[g == 0] = 1
+    pairs = np.stack([num // g, den // g], axis=1).astype(object).tolist()
+    return [p if d else None for p, d in zip(pairs, den.tolist(), strict=True)]
+
+
+def certificates_of(res: dict, idx: np.ndarray, hw_rounding: str = "floor") -> list[dict]:
+    """``certificate_of(res, i)`` for every i in ``idx`` at once (vectorised; identical)."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()  # many small acyclic objects: the collector would scan them again and again
+    try:
+        return _certificates(res, idx, hw_rounding)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _certificates(res: dict, idx, hw_rounding: str) -> list[dict]:
+    from itertools import islice
+
+    idx = np.asarray(idx, dtype=np.int64)
+    cert = res["cert"][idx]
+    flags = res["cert_flags"][idx].astype(np.int64)
+    xs = cert[:, [0, 2, 4, 6, 8, 10]]
+    lv = cert[:, [1, 3, 5, 7, 9, 11]]
+    kind = np.array([0, 1, 0, 1, 0, 1], dtype=np.int64)
+    bit = np.array([1, 1, 2, 2, 4, 8], dtype=np.int64)
+    valid = (flags[:, None] & bit[None, :]) != 0
+    # the dict of _certificate: key (x, kind), the last assignment wins, sorted by key
+    key = np.where(valid, xs * 2 + kind[None, :], np.iinfo(np.int64).max)
+    order = np.argsort(key, axis=1, kind="stable")
+    key = np.take_along_axis(key, order, axis=1)
+    xs = np.take_along_axis(xs, order, axis=1)
+    lv = np.take_along_axis(lv, order, axis=1)
+    kd = kind[order]
+    vs = np.take_along_axis(valid, order, axis=1)
+    last = np.ones_like(vs)
+    last[:, :-1] = key[:, :-1] != key[:, 1:]
+    keep = vs & last
+    counts = keep.sum(axis=1).tolist()
+    trip = np.empty((int(keep.sum()), 3), dtype=object)
+    trip[:, 0] = xs[keep].astype(object)
+    trip[:, 1] = lv[keep].astype(object)
+    trip[:, 2] = _KINDS[kd[keep]]
+    it = iter(trip.tolist())
+    points = [list(islice(it, n)) for n in counts]
+    al = res["alpha"][idx]
+    a_lo = _fractions(al[:, 0], al[:, 1])
+    a_hi = _fractions(al[:, 2], al[:, 3])
+    return [{"points": p, "alpha_lo": lo, "alpha_hi": hi, "hw_rounding": hw_rounding}
+            for p, lo, hi in zip(points, a_lo, a_hi, strict=True)]
+
+
+def solve_layer_fast(layer, shift_mode: str, hw_rounding: str, budget):
+    """``solver.solve_layer`` for a layer the fast path settles whole, built from arrays
+    (no per-channel objects); None when it does not apply (then the general path runs).
+
+    Applies to per-channel shift, no budget, hw_rounding floor or auto, and a layer whose
+    every channel the kernel solves exactly (status 0): then the general path would return
+    exactly these answers (auto keeps floor when every channel is exact with it)."""
+    from exactbn.formats import SolvedLayer
+
+    from .solver import _fast_min_channels, layer_affine
+
+    if (budget is not None or shift_mode != "per-channel" or hw_rounding not in ("floor", "auto")
+            or layer.channels < _fast_min_channels()):
+        return None
+    a, b = layer_affine(layer)
+    c = layer.channels
+    ranges = layer.input.ranges(c)
+    lo = [r[0] for r in ranges]
+    hi = [r[1] for r in ranges]
+    if max(max(lo), -min(lo), max(hi), -min(hi)) > _X_LIMIT:
+        return None
+    out = layer.output
+    res = solve_fast(a, b, np.array(lo, np.int64), np.array(hi, np.int64), out.rounding,
+                     out.qmin, out.qmax)
+    if not (res["status"] == STATUS_OK).all():
+        return None
+    M, B, N = res["M"].tolist(), res["B"].tolist(), res["N"].tolist()
+    widths = SolvedLayer.widths_for([min(M), max(M)], [min(B), max(B)], [max(N)], shift_mode)
+    zeros = [0] * c
+    trues = [True] * c
+    return SolvedLayer(
+        name=layer.name, input=layer.input, output=out, hw_rounding="floor",
+        shift_mode=shift_mode, a=a.tolist(), b=b.tolist(), M=M, B=B, N=N, widths=widths,
+        exact=trues, mismatches=zeros, certificate=certificates_of(res, np.arange(c)),
+        extra={"max_abs_error": list(zeros), "n_min": res["n_min"].tolist(),
+               "exact_possible": list(trues)},
+    )

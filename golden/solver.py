@@ -586,6 +586,11 @@ def solve_layer(layer: Layer, shift_mode: str = "per-channel", hw_rounding: str 
     """
     if shift_mode not in ("per-channel", "shared"):
         raise ValueError(f"shift_mode must be 'per-channel' or 'shared', got {shift_mode!r}")
+    if budget is None and layer.channels >= _fast_min_channels():  # fast-path hook (fast.py)
+        from .fast import solve_layer_fast  # a whole exact layer from arrays: same answers
+        fast = solve_layer_fast(layer, shift_mode, hw_rounding, budget)
+        if fast is not None:
+            return fast
     a, b = layer_affine(layer)
     c = layer.channels
     ranges = layer.input.ranges(c)

@@ -1,5 +1,13 @@
 """Per-layer figures for tables and reports: widths, bits saved, baseline mismatch rates.
 
+Every figure is exact and covers every channel and every input of its range: the naive
+baseline and the TFLite / float32 mismatch counts are computed at kernel speed by
+golden/fast_summary.py (each model is monotone in x, so a count costs a few evaluations per
+output level, not a sweep). The few channels the kernel does not settle (outside its
+envelope, a TFLite accumulator that may wrap, a naive product beyond int64) are computed by
+the straightforward code below (``baseline_mismatches``: an exhaustive sweep up to
+``SWEEP_LIMIT`` inputs, else a seeded sample, and the summary says ``sampled``).
+
 The cost is bounded: a channel whose staircase has more than ``SUMMARY_LEVEL_LIMIT``
 output levels in its range (e.g. 32-bit outputs) is left out of the naive and baseline
 comparisons, and the summary says so (``skipped_channels``), instead of searching for hours.
@@ -7,14 +15,29 @@ comparisons, and the summary says so (``skipped_channels``), instead of searchin
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
 
 import numpy as np
 
-from exactbn.formats import Layer, SolvedLayer
+from exactbn.formats import Layer, SolvedLayer, twos_width
 
-from .baselines import float32_affine, float32_bn, naive_channel, tflite_params, tflite_requantize
+from .baselines import (
+    NaiveResult,
+    float32_affine,
+    float32_bn,
+    naive_channel,
+    tflite_params,
+    tflite_requantize,
+)
+from .fast import STATUS_NO_EXACT, solve_fast
+from .fast_summary import (
+    ST_NAIVE,
+    ST_SEGMENTS,
+    ST_TFLITE,
+    f32_params,
+    summary_kernel_run,
+    tflite_params_array,
+)
 from .recheck import reference_levels
 from .reference import reference
 
@@ -65,40 +88,128 @@ def baseline_mismatches(solved: SolvedLayer, layer: Layer | None, channel: int,
             "tflite": int((tfl != ref).sum()), "float32": int((f32 != ref).sum())}
 
 
-def layer_summary(solved: SolvedLayer, layer: Layer | None = None, naive_limit: int = 256,
-                  sweep_limit: int = SWEEP_LIMIT) -> dict[str, Any]:
-    """Figures for one solved layer. The naive baseline and the baseline rates are computed
-    on the first ``naive_limit`` channels (all of them for ordinary layers)."""
+def _naive_fallback(solved: SolvedLayer, i: int) -> NaiveResult:
+    """The naive search for a channel the kernel left (a product beyond int64)."""
+    out = solved.output
+    lo, hi = solved.ranges()[i]
+    st = solve_fast(np.array([solved.a[i]]), np.array([solved.b[i]]), lo, hi, out.rounding,
+                    out.qmin, out.qmax)
+    if st["status"][0] == STATUS_NO_EXACT:  # no exact (M, B, N) at all: naive cannot be exact
+        return NaiveResult(None, None, None, None, None)
+    return naive_channel(solved.a[i], solved.b[i], out.rounding, out.qmin, out.qmax, lo, hi)
+
+
+def twos_widths(v) -> np.ndarray:
+    """``formats.twos_width`` of every entry of an int64 array (vectorised, exact)."""
+    v = np.asarray(v, dtype=np.int64)
+    u = np.where(v >= 0, v, -v - 1)
+    w = np.ones(v.shape, np.int64)
+    for k in range(63):
+        w += (u >> k) != 0
+    return w
+
+
+def _widths(values: list[int]) -> np.ndarray:
+    if values and max(max(values), -min(values)) < (1 << 62):
+        return twos_widths(np.array(values, dtype=np.int64))
+    return np.array([twos_width(v) for v in values], dtype=np.int64)
+
+
+def _channel_figures(solved: SolvedLayer, layer: Layer | None, idx: list[int],
+                     sweep_limit: int) -> dict[str, np.ndarray]:
+    """Naive N and widths (N = -1: never exact up to 64) and baseline counts of the
+    channels ``idx``, as arrays (kernel first, then the fallbacks)."""
+    out = solved.output
+    ranges = solved.ranges()
+    sel = np.asarray(idx, dtype=np.int64)
+    a = np.asarray(solved.a, np.float64)[sel]
+    b = np.asarray(solved.b, np.float64)[sel]
+    lo = np.array([ranges[i][0] for i in idx], dtype=object)
+    hi = np.array([ranges[i][1] for i in idx], dtype=object)
+    inside = np.array([abs(int(v)) < (1 << 40) for v in np.concatenate([lo, hi])]).all()
+    lo_i = lo.astype(np.int64) if inside else np.zeros(len(idx), np.int64)
+    hi_i = hi.astype(np.int64) if inside else np.full(len(idx), -1, np.int64)  # lo > hi: fallback
+    tfl = tflite_params_array(a, b, out.zero_point)
+    if layer is not None and layer.bn is not None:
+        bn, c = layer.bn, layer.channels
+        kind, f32p = f32_params(a, b, {k: np.asarray(bn[k])[sel] for k in
+                                       ("gamma", "beta", "mean", "var")} | {"eps": bn["eps"]},
+                                np.asarray(layer.input.scales(c))[sel],
+                                np.asarray(layer.input.zero_points(c))[sel],
+                                out.scale, out.zero_point)
+    else:
+        kind, f32p = f32_params(a, b)
+    res = summary_kernel_run(a, b, lo_i, hi_i, out.rounding, out.qmin, out.qmax, tfl, kind,
+                             f32p, SUMMARY_LEVEL_LIMIT + 4)
+    status = res["status"]
+    naive_n = res["naive"][:, 0].copy()
+    fig = {"naive_N": naive_n, "naive_W_M": twos_widths(res["naive"][:, 1]),
+           "naive_W_B": twos_widths(res["naive"][:, 2]), "inputs": hi_i - lo_i + 1,
+           "sampled": np.zeros(len(idx), bool), "tflite": res["tflite"],
+           "float32": res["float32"]}
+    for k in np.flatnonzero(status != 0).tolist():
+        i, s = idx[k], int(status[k])
+        if s & (ST_SEGMENTS | ST_TFLITE):  # not settled here, or TFLite may wrap: sweep
+            r = baseline_mismatches(solved, layer, i, sweep_limit)
+            fig["inputs"][k], fig["sampled"][k] = r["inputs"], r["sampled"]
+            fig["tflite"][k], fig["float32"][k] = r["tflite"], r["float32"]
+        if s & ST_SEGMENTS:
+            nv = naive_channel(solved.a[i], solved.b[i], out.rounding, out.qmin, out.qmax,
+                               *ranges[i])
+        elif s & ST_NAIVE:
+            nv = _naive_fallback(solved, i)
+        else:
+            continue
+        naive_n[k] = -1 if nv.N is None else nv.N
+        if nv.N is not None:
+            fig["naive_W_M"][k], fig["naive_W_B"][k] = nv.w_m, nv.w_b
+    return fig
+
+
+def layer_summary(solved: SolvedLayer, layer: Layer | None = None,
+                  naive_limit: int | None = None, sweep_limit: int = SWEEP_LIMIT
+                  ) -> dict[str, Any]:
+    """Figures for one solved layer, on every channel (the first ``naive_limit`` if given).
+
+    Counts are exact over each channel's whole range except where ``baselines.sampled``
+    says otherwise (only channels the kernel leaves to :func:`baseline_mismatches`)."""
     c = solved.channels
     out = solved.output
-    first = list(range(min(c, naive_limit)))
+    first = list(range(c if naive_limit is None else min(c, naive_limit)))
     ranges = solved.ranges()
-    skipped = [i for i in first if level_estimate(solved.a[i], out.qmin, out.qmax, *ranges[i])
-               > SUMMARY_LEVEL_LIMIT]
-    idx = [i for i in first if i not in set(skipped)]
-    naive = [naive_channel(solved.a[i], solved.b[i], out.rounding, out.qmin, out.qmax,
-                           *solved.ranges()[i]) for i in idx]
-    from exactbn.formats import twos_width
-
-    w_m = [twos_width(solved.M[i]) for i in idx]
-    w_b = [twos_width(solved.B[i]) for i in idx]
-    n_ex = [solved.N[i] for i in idx]
-    saved_n, saved_m, saved_b, saved_total = [], [], [], []
-    naive_none = 0
-    for i, nv in enumerate(naive):
-        if nv.N is None:
-            naive_none += 1
-            continue
-        saved_n.append(nv.N - n_ex[i])
-        saved_m.append(nv.w_m - w_m[i])
-        saved_b.append(nv.w_b - w_b[i])
-        wn = max(solved.widths.N, 0)
-        saved_total.append((nv.w_m + nv.w_b + wn) - (w_m[i] + w_b[i] + wn))
-    base = [baseline_mismatches(solved, layer, i, sweep_limit) for i in idx]
-    inputs = sum(r["inputs"] for r in base)
+    lo = np.array([float(ranges[i][0]) for i in first])
+    hi = np.array([float(ranges[i][1]) for i in first])
+    est = np.minimum(np.minimum(float(out.qmax - out.qmin + 1), hi - lo + 1),
+                     np.abs(np.asarray(solved.a, np.float64)[:len(first)]) * (hi - lo) + 2)
+    skip = np.floor(est) > SUMMARY_LEVEL_LIMIT  # level_estimate(...) > SUMMARY_LEVEL_LIMIT
+    skipped = np.flatnonzero(skip).tolist()
+    idx = np.flatnonzero(~skip).tolist()
+    fig = _channel_figures(solved, layer, idx, sweep_limit) if idx else None
+    sel = np.asarray(idx, dtype=np.int64)
+    w_m = _widths([solved.M[i] for i in idx])
+    w_b = _widths([solved.B[i] for i in idx])
+    n_ex = np.asarray(solved.N, dtype=np.int64)[sel]
+    ok = fig["naive_N"] >= 0 if idx else np.zeros(0, bool)
+    naive_none = int((~ok).sum())
+    if idx:
+        saved_n = fig["naive_N"][ok] - n_ex[ok]
+        saved_m = fig["naive_W_M"][ok] - w_m[ok]
+        saved_b = fig["naive_W_B"][ok] - w_b[ok]
+        saved_total = saved_m + saved_b  # the shift field's width is the same on both sides
+        naive_ns = fig["naive_N"][ok]
+        inputs = int(fig["inputs"].sum())
+        tfl, f32 = int(fig["tflite"].sum()), int(fig["float32"].sum())
+    else:
+        saved_n = saved_m = saved_b = saved_total = naive_ns = np.zeros(0, np.int64)
+        inputs = tfl = f32 = 0
 
     def stats(v):
-        return None if not v else {"min": min(v), "median": statistics.median(v), "max": max(v)}
+        v = np.asarray(v)
+        if v.size == 0:
+            return None
+        med = float(np.median(v))
+        return {"min": int(v.min()), "median": int(med) if med.is_integer() else med,
+                "max": int(v.max())}
 
     return {
         "layer": solved.name,
@@ -107,7 +218,7 @@ def layer_summary(solved: SolvedLayer, layer: Layer | None = None, naive_limit: 
         "shift_mode": solved.shift_mode,
         "exact_channels": sum(solved.exact),
         "inexact_outputs": sum(solved.mismatches),
-        "N": stats(list(solved.N)),
+        "N": stats(solved.N),
         "widths": solved.widths.to_json(),
         "param_bits_per_channel": solved.widths.M + solved.widths.B + solved.widths.N,
         "skipped_channels": skipped,
@@ -116,7 +227,7 @@ def layer_summary(solved: SolvedLayer, layer: Layer | None = None, naive_limit: 
         "naive": {
             "channels_compared": len(idx),
             "no_exact_n_up_to_64": naive_none,
-            "N": stats([nv.N for nv in naive if nv.N is not None]),
+            "N": stats(naive_ns),
             "saved_N": stats(saved_n),
             "saved_W_M": stats(saved_m),
             "saved_W_B": stats(saved_b),
@@ -124,11 +235,12 @@ def layer_summary(solved: SolvedLayer, layer: Layer | None = None, naive_limit: 
         },
         "baselines": {
             "inputs_checked": inputs,
-            "sampled": any(r["sampled"] for r in base),
-            "tflite_mismatches": sum(r["tflite"] for r in base),
-            "float32_mismatches": sum(r["float32"] for r in base),
-            "tflite_rate": sum(r["tflite"] for r in base) / max(inputs, 1),
-            "float32_rate": sum(r["float32"] for r in base) / max(inputs, 1),
-            "tflite_channels_with_mismatch": sum(1 for r in base if r["tflite"]),
+            "sampled": bool(idx) and bool(fig["sampled"].any()),
+            "sampled_channels": int(fig["sampled"].sum()) if idx else 0,
+            "tflite_mismatches": tfl,
+            "float32_mismatches": f32,
+            "tflite_rate": tfl / max(inputs, 1),
+            "float32_rate": f32 / max(inputs, 1),
+            "tflite_channels_with_mismatch": int((fig["tflite"] > 0).sum()) if idx else 0,
         },
     }

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich.markup import escape
-from rich.progress import Progress
-from rich.table import Table
-
 from exactbn import formats
-from exactbn.cli.common import console, err_console, parse_int_triple
-from exactbn.golden.solver import Budget, solve_layer
-from exactbn.golden.summary import layer_summary
 
 HW_CHOICES = ("auto", *formats.HW_ROUNDINGS)
 
@@ -42,6 +35,14 @@ def _fmt(st, key="median"):
 
 
 def run(args) -> int:
+    # Imported here, not at start-up: `exactbn --help` needs none of numba, numpy or rich.
+    from rich.table import Table
+
+    from exactbn.cli.common import console, parse_int_triple
+    from exactbn.cli.progress import Progress
+    from exactbn.golden.solver import Budget, solve_layer
+    from exactbn.golden.summary import layer_summary
+
     layers = formats.load_layers(args.layers)
     if args.layer is not None:
         layers = [formats.select_layer(layers, args.layer, args.layers)]
@@ -49,29 +50,29 @@ def run(args) -> int:
     if args.budget:
         budget = Budget(*parse_int_triple(args.budget, "--budget", ("M", "B", "N")))
     solved = []
-    with Progress(console=err_console, transient=True) as prog:
-        task = prog.add_task("solving", total=len(layers))
+    with Progress("solving", sum(lay.channels for lay in layers)) as prog:
         for layer in layers:
-            prog.update(task, description=escape(f"solving {layer.name} ({layer.channels} ch)"))
             try:
                 solved.append(solve_layer(layer, shift_mode=args.shift,
                                           hw_rounding=args.hw_rounding, budget=budget))
             except formats.FormatError as e:
                 raise e.located(file=args.layers) from None
-            prog.advance(task)
-    formats.write_json_atomic(args.output, formats.dump_solved(solved))
-    table = Table(title=f"exactbn solve -> {args.output}")
+            prog.advance(layer.channels, f"{layer.name} ({layer.channels} ch)")
+    formats.write_solved(args.output, formats.dump_solved(solved))
+    table = Table(title=f"exactbn solve -> {args.output}", caption="naive and mismatch "
+                  "figures: exact counts over every input of every channel, unless marked")
     for col in ("layer", "ch", "exact", "R_hw", "N min/med/max", "W_M", "W_B", "W_N",
                 "vs naive: saved N/W_M/W_B (median)", "saved bits/ch (med/max)", "TFLite mism.",
                 "f32 mism."):
         table.add_column(col, justify="right" if col not in ("layer", "R_hw") else "left")
     summaries = []
-    for layer, sl in zip(layers, solved, strict=True):
-        if args.no_summary:
-            s = None
-        else:
-            s = layer_summary(sl, layer)
-            summaries.append(s)
+    if not args.no_summary:
+        with Progress("summary", sum(sl.channels for sl in solved)) as prog:
+            for layer, sl in zip(layers, solved, strict=True):
+                summaries.append(layer_summary(sl, layer))
+                prog.advance(sl.channels, sl.name)
+    for n, (_layer, sl) in enumerate(zip(layers, solved, strict=True)):
+        s = summaries[n] if summaries else None
         nv = s["naive"] if s else None
         saved = "-" if not nv or nv["saved_N"] is None else "/".join(
             f"{nv[k]['median']:g}" for k in ("saved_N", "saved_W_M", "saved_W_B"))
@@ -85,12 +86,13 @@ def run(args) -> int:
             saved = note if nv["channels_compared"] == 0 else f"{saved} ({note})"
             if nv["channels_compared"] == 0:
                 bl = None
+        smp = f" (sampled: {bl['sampled_channels']} ch)" if bl and bl["sampled"] else ""
         table.add_row(
             sl.name, str(sl.channels), f"{sum(sl.exact)}/{sl.channels}", sl.hw_rounding,
             _fmt({"min": min(sl.N), "median": sorted(sl.N)[len(sl.N) // 2], "max": max(sl.N)}),
             str(sl.widths.M), str(sl.widths.B), str(sl.widths.N), saved, bits,
-            ("skipped" if s else "-") if not bl else f"{bl['tflite_rate']:.3%}",
-            ("skipped" if s else "-") if not bl else f"{bl['float32_rate']:.4%}",
+            ("skipped" if s else "-") if not bl else f"{bl['tflite_rate']:.3%}{smp}",
+            ("skipped" if s else "-") if not bl else f"{bl['float32_rate']:.4%}{smp}",
         )
     console.print(table)
     for sl in solved:

@@ -203,3 +203,25 @@ def test_solve_all_fast_shared_shift_uses_the_largest_minimum():
     n = {s.N for s in sols}
     assert len(n) == 1 and n.pop() == max(s.n_min for s in sols)
     assert all(s.exact for s in sols)
+
+
+@pytest.mark.parametrize("hw_rounding", ["floor", "auto"])
+def test_solve_layer_fast_whole_layer_identical(hw_rounding, monkeypatch):
+    """An all-exact layer is built from arrays (solve_layer_fast): every field equal to the
+    straightforward solver's, certificates included (vectorised certificates_of)."""
+    a, b = random_affine(130, seed=44)
+    a[:4] = [-0.75, 0.0, 3.0, -1e-3]  # negative, zero, steep slopes
+    layer = _layer(a, b, "half_up", -128, 127, *I16)
+    got = fast.solve_layer_fast(layer, "per-channel", hw_rounding, None)
+    assert got is not None
+    monkeypatch.setenv("EXACTBN_FAST_MIN_CHANNELS", str(10**9))
+    want = solve_layer(layer, shift_mode="per-channel", hw_rounding=hw_rounding)
+    assert got.to_json() == want.to_json()
+    assert got.widths == want.widths and got.extra == want.extra
+
+
+def test_certificates_of_equals_certificate_of():
+    a, b = random_affine(300, seed=45)
+    res = solve_fast(a, b, *I16, "half_even", -128, 127)
+    idx = np.flatnonzero(res["status"] == STATUS_OK)
+    assert fast.certificates_of(res, idx) == [certificate_of(res, int(i)) for i in idx]
