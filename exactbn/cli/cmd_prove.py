@@ -61,6 +61,7 @@ def _apply_manifest(path: Path, args) -> None:
         args.target = p.get("family", "generic")  # the primitives the unit instantiates
         args.range_check = bool(p.get("range_check", False))
         args.widths = f"{p['w_m']},{p['w_b']},{p['w_n']}"
+        args.cfg_bus = p.get("cfg_bus", "raw")
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
         raise FormatError(f"not a readable unit manifest ({type(e).__name__}: {e})",
                           file=str(path)) from None
@@ -87,6 +88,16 @@ def run(args) -> int:
     if manifest is not None and manifest.exists():
         _apply_manifest(manifest, args)
     cfg = unit_config_from_args(args, layer, file=args.solved)
+    if cfg.cfg_bus == "axil":  # the proof covers the unit behind the AXI4-Lite slave
+        if args.verilog:
+            raise UsageError("prove --verilog: a --cfg-bus axil unit's Verilog has s_axil_* "
+                             "ports; prove it without --verilog (the unit behind the slave)")
+        from dataclasses import replace
+
+        cfg = replace(cfg, cfg_bus="raw")
+        print("prove: --cfg-bus axil: proving the unit behind the AXI4-Lite slave (its raw "
+              "cfg_* port: datapath, store, stream); the slave itself is checked by the "
+              "Amaranth and cocotb tests (tests/regmap), not by this proof")
     if cfg.range_check:
         raise UsageError("prove: units with --range-check are not covered yet; prove the unit "
                          "without it (the datapath and stream are the same)")

@@ -117,9 +117,15 @@ def run(args) -> int:
                       f"{layer.shift_mode} shift, hw_rounding {layer.hw_rounding}, pipeline "
                       f"{cfg.pipeline.spec()}, latency {cfg.latency}")
         try:
-            res = simulate_layer(layer, cfg, sim, vectors=args.vectors, waves=args.waves,
-                                 seed=args.seed, run_dir=run_dir, scenarios=scenarios,
-                                 cache_root=cache_root)
+            if cfg.cfg_bus == "axil":  # programmed through AXI4-Lite: exactbn/regmap/sim.py
+                from exactbn.regmap.sim import axil_plan, run_axil_bench
+
+                res = run_axil_bench(layer, cfg, run_dir, simulator=sim, seed=args.seed,
+                                     cache_root=cache_root, **axil_plan(layer))
+            else:
+                res = simulate_layer(layer, cfg, sim, vectors=args.vectors, waves=args.waves,
+                                     seed=args.seed, run_dir=run_dir, scenarios=scenarios,
+                                     cache_root=cache_root)
         except ToolError:
             raise  # exit 2: the environment, not the unit
         except RuntimeError as e:  # a tool is missing or the build failed

@@ -10,7 +10,7 @@ import json
 import time
 from pathlib import Path
 
-__all__ = ["run_axil_bench", "AXIL_SCENARIOS"]
+__all__ = ["run_axil_bench", "axil_plan", "AXIL_SCENARIOS"]
 
 AXIL_SCENARIOS = ("axil_program", "axil_reprogram_live")
 BENCH_MODULE = "exactbn.sim.benches.axil_bench"
@@ -18,9 +18,20 @@ BENCH_MODULE = "exactbn.sim.benches.axil_bench"
 ENV_PLAN = "EXACTBN_AXIL_PLAN"
 
 
+def axil_plan(layer) -> dict:
+    """``layers``/``live`` for :func:`run_axil_bench`: a shared unit's merged layer
+    (``layer.shared_layers``) reprograms one whole layer while every layer streams."""
+    shared = getattr(layer, "shared_layers", None)
+    if not shared:
+        return {}
+    return {"layers": [(lay.name, base, lay.channels) for base, lay in shared],
+            "live": "layer"}
+
+
 def run_axil_bench(layer, cfg, run_dir, *, simulator: str = "verilator", seed: int = 1,
                    layers: list[tuple[str, int, int]] | None = None, live: str = "channel",
-                   scenarios: tuple[str, ...] = AXIL_SCENARIOS, verilog: str | None = None):
+                   scenarios: tuple[str, ...] = AXIL_SCENARIOS, verilog: str | None = None,
+                   cache_root=None):
     """Build (cached) and run the scenarios; returns an ``exactbn.sim.runner.RunResult``.
 
     ``layers``: (name, first channel address, channels) of a shared unit's layers; ``live``:
@@ -40,7 +51,8 @@ def run_axil_bench(layer, cfg, run_dir, *, simulator: str = "verilator", seed: i
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     text = verilog if verilog is not None else to_verilog(cfg)
-    bdir, build_s = build(text, cfg.name, simulator)
+    bdir, build_s = build(text, cfg.name, simulator,
+                          cache_root=Path(cache_root).resolve() if cache_root else None)
     spec = BenchSpec(layer=layer.to_json(), unit=UnitPorts.from_config(cfg), seed=seed,
                      scenarios=list(scenarios), result_path=str(run_dir / "results.json"))
     spec_path = run_dir / "spec.json"
@@ -71,6 +83,9 @@ def run_axil_bench(layer, cfg, run_dir, *, simulator: str = "verilator", seed: i
     for sc in res.scenarios.values():
         res.beats += sc["beats"]
         res.lane_results += sc["lane_results"]
+        res.reference_checked += sc.get("reference_checked", 0)
         res.mismatches += sc["mismatches"]
+        if sc.get("first") and res.first_mismatch is None:
+            res.first_mismatch = str(sc["first"].get("text", sc["first"]))
     res.passed = n_tests == len(scenarios) and not res.failures and res.mismatches == 0
     return res

@@ -55,8 +55,27 @@ def _shared(solved, tmp_path, simulator):
     assert live["live"] == "layer" and live["clip_changed"] and live["beats_during_writes"] > 0
 
 
-def test_axil_unit_programmed_and_reprogrammed_live_icarus(solved, tmp_path):
-    _single(solved, tmp_path, "icarus")
+def test_cli_sim_runs_the_axil_bench_icarus(solved, tmp_path, capsys):
+    """``exactbn sim --cfg-bus axil`` programs through AXI4-Lite (not the raw cfg port)."""
+    import json
+
+    rc = main(["sim", str(solved), "--layer", "tie_affine", "--store", "ram", "--cfg-bus",
+               "axil", "--pipeline", "shallow", "--simulator", "icarus", "-o",
+               str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "sim: PASS" in out and "axil_reprogram_live" in out, out
+    res = json.loads(next((tmp_path / "o").glob("*/results.json")).read_text())["scenarios"]
+    assert res["axil_reprogram_live"]["commits"] == 8 and res["axil_program"]["commits"] == 8
+    assert res["axil_reprogram_live"]["beats_during_writes"] > 0
+
+
+def test_prove_axil_refuses_an_axil_verilog_file(solved, tmp_path, capsys):
+    v = tmp_path / "u.v"
+    v.write_text("module axil_tie(); endmodule\n")
+    rc = main(["prove", str(solved), "--layer", "tie_affine", "--store", "ram", "--cfg-bus",
+               "axil", "--verilog", str(v), "--name", "axil_tie", "-o", str(tmp_path / "p")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "s_axil_" in err[0], err
 
 
 def test_shared_axil_unit_one_layer_reprogrammed_while_all_stream_icarus(solved, tmp_path):

@@ -251,3 +251,38 @@ def test_every_beat_accepted_from_the_commit_response_on_uses_the_new_words():
     after = [q for t, q in zip(accepted, outs, strict=True) if t >= b_cycle]
     assert before and after and set(before) == {old} and set(after) == {new}, (
         issued, b_cycle, list(zip(accepted, outs, strict=True)))
+
+
+def test_layer_table_through_the_register_map():
+    """Shared unit: TBL_QMIN/TBL_QMAX + TBL_COMMIT set one layer's clip (answered after the
+    table took it); a layer >= LAYERS or qmin > qmax answers SLVERR and sets TBL_ERROR."""
+    from dataclasses import replace
+
+    from exactbn.hw.layer_table import LayerEntry
+
+    cfg = replace(axil_cfg(), layer_shift=2,
+                  layer_table=(LayerEntry(-100, 120), LayerEntry(-50, 60)))
+    rm = RegisterMap(cfg)
+    assert rm.layers == 2 and rm["LAYERS"].value == 2 | 2 << 16
+    c = 1  # layer 0, channel 1 (tuser 1); the same words answer for layer 1 at tuser 5
+    x = 127 if cfg.M[c] > 0 else -128
+    q = model(cfg.M[c], cfg.B[c], cfg.N[c], x, cfg)
+
+    async def script(ctx, dut, axi):
+        out = {"before": await axi.beat(x, 1)}
+        for off, val in rm.table_writes(0, q - 1, q - 1):  # pin layer 0 to q - 1
+            assert (await axi.write(off, val))[0] == OKAY
+        out["after"] = await axi.beat(x, 1)
+        assert (await axi.read(rm.offset("TBL_COMMIT"))) == (0, OKAY)
+        assert (await axi.write(rm.offset("TBL_COMMIT"), 2))[0] == SLVERR  # no layer 2
+        st = (await axi.read(rm.offset("STATUS")))[0]
+        out["err"] = (st >> 2) & 1
+        for off, val in rm.table_writes(1, 5, 4)[:2]:
+            await axi.write(off, val)
+        out["bad_clip"] = (await axi.write(rm.offset("TBL_COMMIT"), 1))[0]
+        out["again"] = await axi.beat(x, 1)
+        return out
+
+    out = run(cfg, script)
+    assert out["before"] == max(-100, min(120, q)) and out["after"] == q - 1
+    assert out["err"] == 1 and out["bad_clip"] == SLVERR and out["again"] == q - 1

@@ -54,49 +54,81 @@ def test_kit_has_register_map_files_and_axil_ports(kit):
     assert "AXI4-Lite" in readme and "write response to COMMIT" in readme
 
 
-def test_params_h_compiles_and_writes_the_driver_sequence(kit, tmp_path):
-    d, cfg = kit
+def _run_c(hdir, tmp_path, name: str, rm: RegisterMap, n_layers: int) -> list[str]:
+    """Compile a host program against ``name``_params.h with accessors that record every write
+    and fake the registers (constants from the Python map; STATUS.DONE advances two polls
+    after each COMMIT-type write); program every layer; return the printed lines."""
     cc = shutil.which("cc")
     assert cc, "no system C compiler (make setup installs gcc)"
-    rm = RegisterMap(cfg)
     consts = "".join(f"    case 0x{r.offset:x}u: return 0x{r.value:x}u;\n"
                      for r in rm.registers if r.value is not None)
-    status, commit = rm.offset("STATUS"), rm.offset("COMMIT")
+    commits = " || ".join(f"off == 0x{r.offset:x}u" for r in rm.registers if r.kind == "commit")
     host = f"""#include <stdio.h>
 #include <stdint.h>
 static uint32_t done, lag;
 static void wr(uintptr_t off, uint32_t v) {{
     printf("W %lx %lx\\n", (unsigned long)off, (unsigned long)v);
-    if (off == 0x{commit:x}u) lag = 2;  /* the commit completes after two more polls */
+    if ({commits}) lag = 2;
 }}
 static uint32_t rd(uintptr_t off) {{
     switch (off) {{
-{consts}    case 0x{status:x}u: if (lag && --lag == 0) done++; return done << 16;
+{consts}    case 0x{rm.offset("STATUS"):x}u: if (lag && --lag == 0) done++; return done << 16;
     default: return 0xdeadbeefu;
     }}
 }}
-#define {NAME.upper()}_WR32(base, off, v) wr((base) + (off), (v))
-#define {NAME.upper()}_RD32(base, off) rd((base) + (off))
-#include "{NAME}_params.h"
+#define {name.upper()}_WR32(base, off, v) wr((base) + (off), (v))
+#define {name.upper()}_RD32(base, off) rd((base) + (off))
+#include "{name}_params.h"
 int main(void) {{
-    if ({NAME}_check_id(0) != 0) {{ puts("BAD ID"); return 1; }}
-    int r = {NAME}_program_layer(0, &{NAME}_layers[0]);
-    printf("R %d D %u\\n", r, (unsigned)done);
+    if ({name}_check_id(0) != 0) {{ puts("BAD ID"); return 1; }}
+    for (unsigned i = 0; i < {n_layers}u; i++)
+        printf("R %d\\n", {name}_program_layer(0, &{name}_layers[i]));
+    printf("D %u\\n", (unsigned)done);
     return 0;
 }}
 """
     (tmp_path / "host.c").write_text(host)
     exe = tmp_path / "host"
     p = subprocess.run([cc, "-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror",
-                        "-Wno-unused-function", "-I", str(d / "kit"), "host.c", "-o", str(exe)],
+                        "-Wno-unused-function", "-I", str(hdir), "host.c", "-o", str(exe)],
                        cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=10).stdout
-    writes = [tuple(int(t, 16) for t in ln.split()[1:]) for ln in out.splitlines()
-              if ln.startswith("W ")]
+    return subprocess.run([str(exe)], capture_output=True, text=True, timeout=10
+                          ).stdout.splitlines()
+
+
+def _writes(lines: list[str]) -> list[tuple[int, int]]:
+    return [tuple(int(t, 16) for t in ln.split()[1:]) for ln in lines if ln.startswith("W ")]
+
+
+def test_params_h_compiles_and_writes_the_driver_sequence(kit, tmp_path):
+    d, cfg = kit
+    rm = RegisterMap(cfg)
+    lines = _run_c(d / "kit", tmp_path, NAME, rm, 1)
     expected = program_sequence(rm, LayerImage(LAYER, 0, cfg.M, cfg.B, cfg.N))
-    assert writes == expected
-    assert f"R 0 D {cfg.channels}" in out  # waited for every commit, no CFG_ERROR
+    assert _writes(lines) == expected
+    assert "R 0" in lines and f"D {cfg.channels}" in lines  # waited for every commit
+
+
+def test_shared_params_h_programs_each_layer_and_its_clip(kit, tmp_path):
+    from exactbn.regmap.kit import layer_images, regmap_files
+    from exactbn.shared import shared_unit_layer
+
+    d, _ = kit
+    merged, _, _ = shared_unit_layer(str(d / "s.json"), "conv1_bn,conv2_bn_relu", 1,
+                                     "channels")
+    cfg = unit_config_from_solved(merged, store="ram", cfg_bus="axil", name="sh_unit")
+    images = layer_images(merged, cfg)
+    assert [im.index for im in images] == [0, 1] and images[1].base == 16
+    for fname, text in regmap_files(cfg, images).items():
+        (tmp_path / fname).write_text(text)
+    rm = RegisterMap(cfg)
+    assert rm.layers == 2
+    lines = _run_c(tmp_path, tmp_path, "sh_unit", rm, 2)
+    expected = [w for im in images for w in program_sequence(rm, im)]
+    assert _writes(lines) == expected
+    assert rm.offset("TBL_COMMIT") in [off for off, _ in expected]
+    assert lines.count("R 0") == 2 and f"D {sum(len(im.M) for im in images) + 2}" in lines
 
 
 def test_kit_bench_programs_through_axil_and_passes(kit):
