@@ -29,8 +29,10 @@ DEFAULT_KINDS = KINDS[:4]  # exact_threshold: exactbn's threshold unit (--design
 def unit_config(layer: SolvedLayer, target: Target, file: str | None = None, **unit_opts):
     """The unit's :class:`~exactbn.hw.UnitConfig` for this target (its DSP operand width)."""
     from exactbn.generate import unit_config_from_solved
+    from exactbn.hw.config import family_of_target
 
     opts = dict(unit_opts)
+    opts.setdefault("family", family_of_target(target.name))  # its DSP primitives
     opts.setdefault("dsp_width", min(target.dsp_a, target.dsp_b))
     return unit_config_from_solved(layer, file=file, **opts)
 

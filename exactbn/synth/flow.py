@@ -351,6 +351,9 @@ def run_design(
         raise SynthError(f"yosys failed on {src.name}: {_first_error(r.stdout + r.stderr)}")
     cells = parse_yosys_stat(work / "stat.json")
     cls = classify_cells(target.name, cells)
+    from .dsp_check import dsp_registers
+
+    dsp_regs = dsp_registers(work / "netlist.json", target.name) if cls["dsp"] else None
 
     entry: dict[str, Any] = {
         "name": src.name,
@@ -373,6 +376,7 @@ def run_design(
         "lut_figure": target.lut_figure,
         "harness": harness,
         "boundary": boundary,
+        "dsp_registers": dsp_regs,
         "yosys_cells": cells,
         "pnr_utilization": None,
         "freq_target_mhz": freq if target.pnr else None,

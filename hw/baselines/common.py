@@ -69,7 +69,8 @@ class BaselinePipeline:
                 if m.group(1) != "round":
                     kw[m.group(1)] = int(m.group(2))
             return cls(**kw)
-        return cls(mult=int(spec.mult), shift=int(spec.shift), out=int(spec.out))
+        return cls(mult=int(spec.mult), shift=int(spec.shift),
+                   out=min(int(spec.out), 1))  # out=2 (staged clamp): the unit only
 
     def spec(self) -> str:
         return f"mult={self.mult},shift={self.shift},out={self.out}"

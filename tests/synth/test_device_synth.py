@@ -1,0 +1,50 @@
+"""One quick synthesis per family with a DSP primitive (C = 3, one seed): the mapped
+netlist's DSP cells have their internal registers on (cell parameters), so a change that
+falls back to inferred ``a*b`` (registers off, the open flow's Fmax cap) fails here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from exactbn.synth.designs import build_designs
+from exactbn.synth.dsp_check import dsp_registers
+from exactbn.synth.flow import run_design
+from exactbn.synth.targets import resolve_target
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "formal"))
+from formal_layers import small_layer  # noqa: E402
+
+pytestmark = [pytest.mark.synth]
+
+
+def test_ecp5_mult18x18d_registers_on(tmp_path):
+    target = resolve_target("ecp5")
+    (src,) = build_designs(small_layer("floor"), target, tmp_path / "src", kinds=("exactbn",))
+    assert src.config["family"] == "ecp5"
+    assert src.config["pipeline"] == "mult=2,shift=8,round=1,out=2,dspin=1,chunk=8"
+    e = run_design(src, target, tmp_path / "work", seeds=(1,))
+    netlist = tmp_path / "work" / src.name / "netlist.json"
+    mods = json.loads(netlist.read_text())["modules"]
+    dsps = [c for m in mods.values() for c in m["cells"].values() if c["type"] == "MULT18X18D"]
+    assert len(dsps) == e["dsp"] == 1
+    params = dsps[0]["parameters"]
+    for reg in ("INPUTA", "INPUTB", "PIPELINE", "OUTPUT"):
+        assert params[f"REG_{reg}_CLK"].strip() == "CLK0", (reg, params)
+        assert params[f"REG_{reg}_CE"].strip() == "CE0", (reg, params)
+    ce = dsps[0]["connections"]["CE0"]
+    assert ce and all(isinstance(b, int) for b in ce)  # a net (the enable), not a constant
+    assert e["dsp_registers"]["all_on"] and e["fmax_mhz"] > 0
+
+
+def test_inferred_multiplier_is_reported_registers_off(tmp_path):
+    target = resolve_target("ecp5")
+    (src,) = build_designs(small_layer("floor"), target, tmp_path / "src", kinds=("exactbn",),
+                           family="generic")
+    e = run_design(src, target, tmp_path / "work", seeds=(1,))
+    regs = dsp_registers(tmp_path / "work" / src.name / "netlist.json", "ecp5")
+    assert e["dsp"] >= 1 and regs["count"] >= 1
+    assert not regs["all_on"] and regs["stages"]["pipeline"] == 0
