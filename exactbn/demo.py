@@ -372,6 +372,8 @@ def _stage_network(ctx: dict) -> StageResult:
         ("shared sim", ["sim", solved, "--shared-unit", "--vectors", "200", "--scenarios",
                         "random_gaps,reset_mid_stream", "-o", str(net / "sim-shared")]),
         ("shared prove", ["prove", solved, "--shared-unit", "-o", str(net / "prove-shared")]),
+        ("shared axil generate", ["generate", solved, "--shared-unit", "--store", "ram",
+                                  "--cfg-bus", "axil", "-o", str(net / "shared-axil")]),
     ]
     rows, cmds = [], []
     for step, args in steps:
@@ -380,6 +382,11 @@ def _stage_network(ctx: dict) -> StageResult:
         rc, text = _run_cli(args, out / "logs" / f"network_{step.replace(' ', '_')}.log",
                             timeout=1800)
         rows.append({"step": step, "rc": rc, "last": _last_line(text)})
+    from exactbn.regmap.ccheck import compile_params_h  # the register map's C, with cc
+
+    rc, text = compile_params_h(net / "shared-axil")
+    cmds.append(f"cc -std=c11 -c (includes {net / 'shared-axil'}/*_params.h)")
+    rows.append({"step": "shared axil C header", "rc": rc, "last": _last_line(text)})
     failed = [r["step"] for r in rows if r["rc"] != 0]
     return StageResult("network", "failed" if failed else "ok",
                        summary="; ".join(f"{r['step']} {'ok' if r['rc'] == 0 else 'FAILED'}"

@@ -172,3 +172,10 @@ def test_peakrdl_failure_exits_2_and_writes_nothing(kit, tmp_path, monkeypatch, 
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "PeakRDL compile failed" in err[0], err
     assert not (tmp_path / "o").exists()
+
+
+def test_demo_c_check_compiles_the_kit_params_h(kit):
+    from exactbn.regmap.ccheck import compile_params_h
+
+    rc, text = compile_params_h(kit[0] / "kit")
+    assert rc == 0, text
