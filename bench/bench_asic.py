@@ -2,15 +2,18 @@
 
 The layers of ``make bench-synth`` (conv1_bn: int8 out, conv2_bn_relu: uint4 out, both grown
 to C = 64 channels, 16-bit signed inputs, per-channel and shared shift), the exactbn unit
-beside the ceiling multiplier, the TFLite-style requantizer and the threshold unit, for
-L in {1, 4} and the pipeline presets, each through ``exactbn synth --target asic``'s flow:
-Yosys/ABC onto the library, area from the Liberty areas, minimum period from OpenSTA.
-Baselines that do not depend on the shift mode or the pipeline are mapped once and shown in
-every group they belong to. One design at a time (``--jobs``).
+beside the ceiling multiplier, the TFLite-style requantizer and the threshold unit, each
+through ``exactbn synth --target asic``'s flow: Yosys/ABC onto the library, area from the
+Liberty areas, minimum period from OpenSTA. Baselines that do not depend on the shift mode
+or the pipeline are mapped once and shown in every group they belong to. One design at a
+time.
 
-Writes bench/results/asic.json/.md/.png (``--stem``) (report structure of ``exactbn synth``). Rerun:
-``python -m bench.bench_asic`` (``--lanes``, ``--pipelines``, ``--layers``, ``--modes`` pick
-a subset of the matrix; ``--library``, ``--freq``).
+Without arguments it runs :data:`PLAN` (presets at L = 1; L = 4; shared shift; 12-bit
+partial products; Booth; the W_X/W_Q sweep) and merges the runs into
+bench/results/asic.{json,md,png} (sweep: asic_sweep.{json,md}, asic_wx.png, asic_wq.png).
+One run: ``python -m bench.bench_asic --layers/--modes/--lanes/--pipelines/--kinds ...
+--stem NAME`` (``--pp-width``, ``--synth``, ``--sweep WX,..:WQ,..``, ``--breakdown``,
+``--library``, ``--freq``); ``--merge A,B --stem C`` merges earlier runs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import dataclasses
 import json
 import os
 import random
+import shlex
 import sys
 import tempfile
 import time
@@ -112,9 +116,10 @@ def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe) -
                 cfg["group"] = group
                 e["config"] = cfg
             e["name"] = f"{kind}_{group}"
+            e["asic_flow"] = {"yosys_synth": target.yosys_synth, "pp_width": target.dsp_a}
             e.pop("netlist", None)  # lives in a temporary directory
             entries.append(e)
-    meta = {"command": "python -m bench.bench_asic " + " ".join(sys.argv[1:]),
+    meta = {"command": "python -m bench.bench_asic " + shlex.join(sys.argv[1:]),
             "target": "asic", "device": target.device,
             "library": str(target.library.liberty), "freq_mhz": freq, "channels": CHANNELS,
             "layers": {lab: name for lab, name in LAYERS},
@@ -179,7 +184,9 @@ def plot_sweep(rep: dict) -> dict:
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle("OSU018, C = 64, L = 1, per-channel shift, default pipeline", fontsize=9)
+    pp = rep.get("meta", {}).get("pp_width")
+    fig.suptitle(f"OSU018, C = 64, L = 1, per-channel shift, default pipeline, {pp}-bit "
+                 "partial products", fontsize=9)
     fig.tight_layout()
     fig.savefig(RESULTS / "asic_wx.png", dpi=110)
     plt.close(fig)
@@ -197,8 +204,8 @@ def plot_sweep(rep: dict) -> dict:
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle("exactbn on OSU018, C = 64, L = 1, per-channel shift, default pipeline",
-                 fontsize=9)
+    fig.suptitle(f"exactbn on OSU018, C = 64, L = 1, per-channel shift, default pipeline, "
+                 f"{pp}-bit partial products", fontsize=9)
     fig.tight_layout()
     fig.savefig(RESULTS / "asic_wq.png", dpi=110)
     plt.close(fig)
@@ -207,16 +214,84 @@ def plot_sweep(rep: dict) -> dict:
     return rep
 
 
+# ``make bench-asic`` (no arguments): these runs one after the other, then the merges. The
+# presets at L = 1 with the flow's default partial-product width (18, the FPGA DSP width),
+# the rest with products split into 12-bit partial products (every design alike), which is
+# the shorter period for the same area here and maps several times faster.
+_P12 = ["--pp-width", "12", "--tag", "-pp12"]
+PLAN = (
+    ["--layers", "uint4,int8", "--modes", "per-channel", "--lanes", "1",
+     "--pipelines", "shallow,default,deep", "--baseline-pipeline", "default", "--breakdown",
+     "--stem", "asic_l1"],
+    ["--layers", "uint4,int8", "--modes", "per-channel", "--lanes", "1",
+     "--pipelines", "default", *_P12, "--kinds", "exactbn,ceiling,tflite",
+     "--baseline-pipeline", "default", "--stem", "asic_pp12"],
+    ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "4",
+     "--pipelines", "default", *_P12, "--baseline-pipeline", "default",
+     "--kinds", "exactbn,ceiling,tflite", "--breakdown", "--stem", "asic_l4"],
+    ["--sweep", "8,12,16,20,24:4,8", "--kinds", "exactbn,ceiling,tflite", *_P12,
+     "--stem", "asic_sweep"],
+    ["--layers", "uint4,int8", "--modes", "shared", "--lanes", "1", "--pipelines", "default",
+     *_P12, "--kinds", "exactbn,ceiling", "--breakdown", "--stem", "asic_l1sh"],
+    ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1",
+     "--pipelines", "default", "--synth", "synth -flatten -booth", "--tag", "-booth",
+     "--kinds", "exactbn,ceiling,tflite", "--baseline-pipeline", "default",
+     "--stem", "asic_booth"],
+    ["--layers", "uint4", "--modes", "per-channel", "--lanes", "4", "--pipelines", "default",
+     *_P12, "--kinds", "threshold", "--stem", "asic_l4_thr"],
+)
+MERGED = ("asic_l1", "asic_pp12", "asic_l1sh", "asic_l4", "asic_l4_thr", "asic_booth")
+
+
 def merge(stems: list[str], stem: str) -> dict:
-    """One report from several partial runs (their designs, commands and groups)."""
+    """One report from several partial runs (their designs, commands and groups); stems
+    without results are left out (and named in ``meta.missing``)."""
+    missing = [s for s in stems if not (RESULTS / f"{s}.json").is_file()]
+    stems = [s for s in stems if s not in missing]
     reps = [json.loads((RESULTS / f"{s}.json").read_text()) for s in stems]
     meta = dict(reps[0]["meta"])
+    meta["runs"] = [{k: r["meta"].get(k) for k in ("command", "yosys_synth", "pp_width",
+                                                   "designs_done", "elapsed_s",
+                                                   "load_average")} for r in reps]
+    meta["missing"] = missing
+    entries = _fill_baselines([e for r in reps for e in r["designs"]])
     meta["command"] = " ; ".join(r["meta"]["command"] for r in reps)
     meta["groups"] = [g for r in reps for g in r["meta"].get("groups", [])]
     meta["designs_done"] = ", ".join(str(r["meta"].get("designs_done")) for r in reps)
     meta["elapsed_s"] = round(sum(r["meta"].get("elapsed_s", 0) for r in reps), 1)
     meta["merged_from"] = [f"{s}.json" for s in stems]
-    return write_report(RESULTS, [e for r in reps for e in r["designs"]], meta, stem=stem)
+    return write_report(RESULTS, entries, meta, stem=stem)
+
+
+def _fill_baselines(entries: list[dict]) -> list[dict]:
+    """Groups of one run that lack the TFLite-style or threshold baseline (mapped in another
+    run at the same layer, lanes and flow; neither depends on the shift mode) get a copy."""
+    def key(e, kind):
+        c = e.get("config") or {}
+        return (kind, c.get("layer"), c.get("lanes"), json.dumps(e.get("asic_flow")))
+
+    have: dict[tuple, dict] = {}
+    groups: dict[str, set] = {}
+    for e in entries:
+        if not e.get("error"):
+            have.setdefault(key(e, e["kind"]), e)
+        groups.setdefault((e.get("config") or {}).get("group"), set()).add(e["kind"])
+    out = list(entries)
+    for e in entries:
+        if e["kind"] != "exactbn":
+            continue
+        group = e["config"]["group"]
+        for kind in ("tflite", "threshold"):
+            src = have.get(key(e, kind))
+            if kind in groups[group] or src is None:
+                continue
+            c = copy.deepcopy(src)
+            c["shared_run"] = src.get("shared_run", src["name"])
+            c["config"] = {**c["config"], "group": group}
+            c["name"] = f"{kind}_{group}"
+            out.append(c)
+            groups[group].add(kind)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep", metavar="WX,..:WQ,..",
                     help="W_X/W_Q sweep instead of the standard layers (e.g. 8,12,16,20,24:4,8;"
                     " L = 1, per-channel, default pipeline): asic_wx.png, asic_wq.png")
+    if argv is None and len(sys.argv) == 1:  # make bench-asic: the whole plan
+        for sub in PLAN:
+            sys.argv[1:] = sub
+            main(sub)
+        sys.argv[1:] = ["--merge", ",".join(MERGED)]
+        merge(list(MERGED), "asic")
+        return 0
     args = ap.parse_args(argv)
     layers, plot = None, None
     if args.sweep:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AREA_TARGET", "PERIOD_TARGET", "asic_ratios", "render_asic_markdown"]
+__all__ = ["AREA_TARGET", "PERIOD_TARGET", "asic_ratios", "limits", "render_asic_markdown"]
 
 AREA_TARGET = 0.30
 PERIOD_TARGET = 1.1
@@ -55,6 +55,38 @@ def _f(v, nd: int = 2) -> str:
 
 def _mark(v, ok) -> str:
     return "-" if v is None else f"{v:.3f}" + ("" if ok is None else (" ok" if ok else " MISS"))
+
+
+_XOR = ("XOR", "XNOR", "FA", "HA")
+_CARRY = ("AOI", "OAI")
+
+
+def limits(e: dict) -> str:
+    """What limits one design, read off its report entry: the critical path's ends, its
+    cells by kind (XOR/XNOR = sum bits of a partial-product tree or adder, AOI/OAI chains =
+    carry propagation, MUX = shifter/selection), and the largest module by area."""
+    cp = e.get("critical_path") or {}
+    thr = [c.upper() for c in (cp.get("through") or [])[2:]]  # after the launching FF
+    n_x = sum(c.startswith(_XOR) for c in thr)
+    n_c = sum(c.startswith(_CARRY) for c in thr)
+    n_m = sum(c.startswith("MUX") for c in thr)
+    kinds = [f"{n} {what}" for n, what in ((n_x, "XOR/XNOR (sum bits)"),
+                                           (n_c, "AOI/OAI (carry chain)"),
+                                           (n_m, "MUX")) if n]
+    def end(kind: str | None) -> str:
+        return (kind or "?").split(" clocked")[0].replace("rising edge-triggered ", "")
+
+    ends = f"{end(cp.get('from_kind'))} -> {end(cp.get('to_kind'))}"
+    text = (f"period {e.get('min_period_ns')} ns: {ends}, {cp.get('logic_cells')} cells"
+            + (f" ({', '.join(kinds)})" if kinds else ""))
+    mods = e.get("area_by_module") or {}
+    if mods:
+        top = list(mods.items())[:2]
+        text += "; area: " + ", ".join(f"{m} {r['share']:.0%}" for m, r in top)
+    seq, area = e.get("sequential_area_um2"), e.get("area_um2")
+    if seq and area:
+        text += f"; flip-flops {seq / area:.0%} of the area"
+    return text
 
 
 def _module_lines(entries: list[dict]) -> list[str]:
@@ -146,7 +178,8 @@ def render_asic_markdown(report: dict) -> str:
                   "|---|---|---|---|---|---|"]
         for e in crit:
             cp = e["critical_path"]
-            thr = " ".join(cp.get("through") or [])
+            through = cp.get("through") or []
+            thr = " ".join(through[:24]) + (" ..." if len(through) > 24 else "")
             lines.append(f"| {e['name']} | {_f(cp.get('delay_ns'))} | {cp.get('logic_cells')} | "
                          f"`{cp.get('from')}` ({cp.get('from_kind')}) | `{cp.get('to')}` "
                          f"({cp.get('to_kind')}) | {thr} |")
@@ -158,6 +191,8 @@ def render_asic_markdown(report: dict) -> str:
         lines.append(f"- {e['name']}: sequential {_f(e.get('sequential_area_um2'), 0)} um2 of "
                      f"{_f(e.get('area_um2'), 0)}; " + ", ".join(f"{k} {v}" for k, v in top))
     lines += _module_lines(entries)
+    lines += ["", "## What limits each design", ""]
+    lines += [f"- {e['name']}: {limits(e)}" for e in entries if e.get("critical_path")]
     notes = []
     for e in entries:
         for n in e.get("notes") or []:

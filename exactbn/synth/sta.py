@@ -83,7 +83,7 @@ def parse_report_checks(text: str, period_ns: float) -> dict[str, Any]:
             "delay_ns": round(period_ns - s, 3),
             "arrival_ns": float(arrival.group(1)) if arrival else None,
             "logic_cells": max(0, len(cells) - 1),
-            "through": cells[:24],
+            "through": cells[:80],
         },
     }
 

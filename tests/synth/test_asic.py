@@ -66,6 +66,7 @@ def test_unit_and_ceiling_mapped_to_osu018_and_timed(solved, tmp_path):
     md = (out / "report.md").read_text()
     assert "ASIC synthesis report" in md and "period/ceiling" in md and "um2" in md
     assert "Where the area goes (by module" in md and "core.mul*" in md
+    assert "## What limits each design" in md and "area: core.mul*" in md
 
 
 def test_user_liberty_file_works_like_a_named_library(solved, tmp_path):
@@ -141,6 +142,10 @@ def test_missing_tools_name_what_to_install(solved, tmp_path, capsys, monkeypatc
     monkeypatch.setattr(libraries, "search_dirs", lambda: [tmp_path])
     with pytest.raises(LibraryError, match="make setup.*qflow-tech-osu035"):
         resolve_library("osu035")
+    rc = main(["synth", str(path), "--target", "asic", "--library", "osu050", "-o",
+               str(tmp_path / "rep2")])
+    assert rc == 2 and "qflow-tech-osu050" in capsys.readouterr().err
+    assert not (tmp_path / "rep2").exists()
     rc = main(["sim", str(path), "--netlist", "osu018", "-o", str(tmp_path / "runs")])
     assert rc == 2 and "qflow-tech-osu018" in capsys.readouterr().err
 
