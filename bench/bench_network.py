@@ -50,9 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--skip-flows", action="store_true", help="only synthesis")
     p.add_argument("--out", default=str(RESULTS))
+    p.add_argument("--network", choices=("digits", "resnet18-synthetic"), default="digits",
+                   help="resnet18-synthetic: 20 BN layers with ResNet-18's channel counts and "
+                        "random int8 affines (no ResNet-18 layer file on this machine)")
+    p.add_argument("--skip-synth", action="store_true", help="only the generate/sim/prove flows")
     a = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="exactbn-bench-network-"))
     onnx = str(resources.files("exactbn.data").joinpath("digits_qdq.onnx"))
+    stem = "network" if a.network == "digits" else "network_resnet18_synthetic"
     layers, solved = work / "layers.json", work / "solved.json"
     steps: list[dict] = []
 
@@ -62,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: exit {rc}, {secs} s", file=sys.stderr, flush=True)
         return rc
 
-    step("import", ["import", onnx, "-o", str(layers)])
+    if a.network == "digits":
+        step("import", ["import", onnx, "-o", str(layers)])
+    else:
+        write_json_atomic(layers, resnet18_synthetic())
     step("solve", ["solve", str(layers), "-o", str(solved), "--no-summary"])
     if not a.skip_flows:
         step("generate --all-layers", ["generate", str(solved), "--all-layers", "-q",
@@ -77,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
                                    str(a.lanes), "-o", str(work / "sim-shared")])
         step("prove --shared-unit", ["prove", str(solved), "--shared-unit", "--lanes",
                                      str(a.lanes), "-o", str(work / "prove-shared")])
+    if a.skip_synth:
+        res = {"command": "python -m bench.bench_network " + " ".join(argv if argv is not None
+                                                                  else sys.argv[1:]),
+               "network": a.network, "lanes": a.lanes, "steps": steps}
+        Path(a.out).mkdir(parents=True, exist_ok=True)
+        write_json_atomic(Path(a.out) / f"{stem}.json", res)
+        return 0
     common = ["--target", "ecp5", "--designs", "exactbn", "--seeds", a.seeds,
               "--lanes", str(a.lanes), "--pipeline", "deep"]
     step("synth --all-layers", ["synth", str(solved), "--all-layers", *common,
@@ -109,6 +124,23 @@ def main(argv: list[str] | None = None) -> int:
     write_text_atomic(out / "network.md", _markdown(res))
     print(f"wrote {out / 'network.json'} and network.md (work dir {work})")
     return 0
+
+
+# ResNet-18's BN layers: bn1, 4 x 64 (layer1), 5 x 128 / 256 / 512 (layer2-4, one downsample each)
+RESNET18_CHANNELS = [64] * 5 + [128] * 5 + [256] * 5 + [512] * 5
+
+
+def resnet18_synthetic(seed: int = 18) -> dict:
+    """A layers file shaped like ResNet-18's 20 BN layers: int8 in and out, random affines."""
+    import random
+
+    rng = random.Random(seed)
+    return {"layers": [
+        {"name": f"bn{i}", "input": {"bits": 8, "signed": True, "scale": 0.05},
+         "output": {"bits": 8, "signed": True, "scale": 0.05},
+         "affine": {"a": [round(rng.uniform(0.2, 1.5), 6) for _ in range(c)],
+                    "b": [round(rng.uniform(-20.0, 20.0), 6) for _ in range(c)]}}
+        for i, c in enumerate(RESNET18_CHANNELS)]}
 
 
 def _shared_row(d: Path) -> dict | None:
