@@ -564,7 +564,8 @@ def readme_md(cfg: UnitConfig, manifest: dict, diagrams: dict[str, str | None]) 
             waves.append(f"![{key}]({svg})\n")
         waves.append(f"```wavedrom\n{json.dumps(src)}\n```\n")
     ex = manifest["exactness"]
-    tb_ram = ("; the bench first programs the RAM through cfg_* from the .hex files"
+    tb_ram = ("; the bench first programs the RAM through "
+              f"{'AXI4-Lite' if cfg.cfg_bus == 'axil' else 'cfg_*'} from the .hex files"
               if cfg.store == "ram" else "")
     ram = ""
     if cfg.cfg_bus == "axil":
