@@ -67,6 +67,7 @@ class ImportedLayer:
     layer: dict
     pattern: str
     notes: list[str] = field(default_factory=list)
+    nodes: tuple[str, ...] = ()  # graph nodes it came from (PT2E: the conv and the quantize)
 
 
 @dataclass
@@ -144,6 +145,21 @@ def accumulator_range(w_int: np.ndarray, x_lo: int, x_hi: int, bias_int=None,
     range of the zero-point-corrected input; ``include_zero`` adds 0 to every term's range
     (padded positions contribute 0). Exact (Python integers); the range is attained.
     """
+    wi = np.asarray(w_int)
+    if wi.dtype.kind in "iu" and wi.size:
+        wi = wi.astype(np.int64).reshape(len(wi), -1)
+        bound = (int(np.abs(wi).max()) * max(abs(int(x_lo)), abs(int(x_hi))) * wi.shape[1]
+                 + (max(abs(int(v)) for v in bias_int) if bias_int is not None else 0))
+        if bound < (1 << 62):  # every partial sum fits int64: exact
+            a, b = wi * int(x_lo), wi * int(x_hi)
+            t_lo, t_hi = np.minimum(a, b), np.maximum(a, b)
+            if include_zero:
+                t_lo, t_hi = np.minimum(t_lo, 0), np.maximum(t_hi, 0)
+            lo, hi = t_lo.sum(axis=1), t_hi.sum(axis=1)
+            if bias_int is not None:
+                bi = np.asarray([int(v) for v in bias_int], dtype=np.int64)
+                lo, hi = lo + bi, hi + bi
+            return [[int(p), int(q)] for p, q in zip(lo, hi, strict=True)]
     w = np.asarray(w_int, dtype=object).reshape(len(w_int), -1)
     out = []
     for c in range(w.shape[0]):

@@ -80,7 +80,7 @@ def _module_path(n) -> str:
 
 def _where(n) -> str:
     p = _module_path(n)
-    return n.name if p == n.name else f"{p} (node {n.name})"
+    return f"node {n.name}" if p == n.name else f"{p} (node {n.name})"
 
 
 def _const(gm, v, what: str, node) -> np.ndarray:
@@ -277,7 +277,7 @@ def _layer(gm, n, ops, ov: Overrides):
                                 yq.scale, yq.zero_point)
         layer["affine"] = {"a": a, "b": bb}
         pattern = f"pt2e: {kind} (BN folded){''.join('+' + a for a in acts)} requantization"
-    return ImportedLayer(layer, pattern, notes), None
+    return ImportedLayer(layer, pattern, notes, (n.name, q.name)), None
 
 
 def _check_static(gm) -> None:
