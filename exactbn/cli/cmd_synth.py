@@ -125,6 +125,8 @@ def _command(args: argparse.Namespace) -> str:
         parts += ["--seeds", args.seeds]
     parts += ["--jobs", str(args.jobs), "--designs", args.designs,
               "--lanes", str(args.lanes), "--lane-mode", args.lane_mode, "--store", args.store]
+    if getattr(args, "cfg_bus", "raw") != "raw":
+        parts += ["--cfg-bus", args.cfg_bus]
     if args.pipeline is not None:
         parts += ["--pipeline", args.pipeline]
     if args.breakdown:
