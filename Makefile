@@ -75,6 +75,7 @@ bench-sim: setup
 
 bench-synth: setup
 	$(BIN)/python -m bench.bench_synth
+	$(BIN)/python -m bench.bench_threshold
 
 bench-asic: setup
 	$(BIN)/python -m bench.bench_asic

@@ -143,9 +143,44 @@ def markdown(rows: list[dict], autos: list[dict] | None = None) -> str:
               if finn and finn.get("lut") else "")
         lines.append(f"- {t} W_Q={w}: {pick} (cost: threshold {ct:.4f}, multiply-shift "
                      f"{cm:.4f}){vs}")
+    met = [(t, w) for (t, w), d in sorted(by.items())
+           if (th := d.get("exact_threshold")) and (fi := d.get("threshold"))
+           and th.get("lut") is not None and fi.get("lut") is not None
+           and th["lut"] <= fi["lut"] and (th.get("fmax_mhz") or 0) >= (fi.get("fmax_mhz") or 0)]
+    lines += ["", f"Target 'exact threshold no larger than FINN-style at equal Fmax' (LUT <= and "
+              f"Fmax >=): met in {len(met)} of {len(by)} rows"
+              + (f"; not met in {', '.join(f'{t} W_Q={w}' for t, w in sorted(set(by) - set(met)))}"
+                 if len(met) < len(by) else "") + "."]
+    lines += _crossover_section(by)
     if autos:
         lines += _model_section(rows, autos)
     return "\n".join(lines) + "\n"
+
+
+def crossover(by: dict, target: str) -> str:
+    """Where the cheaper exact unit changes with W_Q on ``target`` (measured costs)."""
+    from exactbn.cost import measured_cost
+
+    picks = []
+    for (t, w), d in sorted(by.items()):
+        th, ms = d.get("exact_threshold"), d.get("exactbn")
+        if t == target and th and ms and th.get("lut") is not None and ms.get("lut") is not None:
+            picks.append((w, "threshold" if measured_cost(th, t) <= measured_cost(ms, t)
+                          else "multiply-shift"))
+    if not picks:
+        return f"{target}: no complete rows"
+    text = ", ".join(f"W_Q={w} {u}" for w, u in picks)
+    flips = [(a, b) for (a, ua), (b, ub) in zip(picks, picks[1:], strict=False) if ua != ub]
+    if not flips:
+        return f"{target}: {picks[0][1]} in every measured row ({text})"
+    where = "; ".join(f"between W_Q={a} and W_Q={b}" for a, b in flips)
+    return f"{target}: the cheaper unit changes {where} ({text})"
+
+
+def _crossover_section(by: dict) -> list[str]:
+    targets = sorted({t for t, _ in by})
+    return ["", "## Crossover (measured, placed counts)", ""] + [
+        f"- {crossover(by, t)}" for t in targets]
 
 
 def main(argv=None) -> int:
