@@ -175,7 +175,10 @@ def _need_obj(v: Any, fld: str) -> dict:
 def _float_list(v: Any, fld: str, n: int | None = None) -> list[float]:
     if not isinstance(v, list):
         raise FormatError(f"expected a list of numbers, got {type(v).__name__}", field=fld)
-    out = [_need_float(x, fld, i) for i, x in enumerate(v)]
+    if set(map(type, v)) <= {float} and all(map(math.isfinite, v)):  # the usual case, fast
+        out = list(v)
+    else:
+        out = [_need_float(x, fld, i) for i, x in enumerate(v)]
     if n is not None and len(out) != n:
         raise FormatError(f"has {len(out)} entries, expected {n} (one per channel)", field=fld)
     return out
@@ -184,7 +187,10 @@ def _float_list(v: Any, fld: str, n: int | None = None) -> list[float]:
 def _int_list(v: Any, fld: str, n: int | None = None) -> list[int]:
     if not isinstance(v, list):
         raise FormatError(f"expected a list of integers, got {type(v).__name__}", field=fld)
-    out = [_need_int(x, fld, i) for i, x in enumerate(v)]
+    if set(map(type, v)) <= {int}:  # the usual case, fast (bool is not int here)
+        out = list(v)
+    else:
+        out = [_need_int(x, fld, i) for i, x in enumerate(v)]
     if n is not None and len(out) != n:
         raise FormatError(f"has {len(out)} entries, expected {n} (one per channel)", field=fld)
     return out
@@ -449,11 +455,34 @@ class Layer:
 CERTIFICATE_KEYS = ("points", "alpha_lo", "alpha_hi", "hw_rounding")
 
 
+_CERT_KEYSET = frozenset(CERTIFICATE_KEYS)
+_KINDS = ("lower", "upper")
+
+
+def _plain_certificate(e: Any) -> bool:
+    """A well-formed certificate, checked fast (False: let the full check word the problem)."""
+    if type(e) is not dict or e.keys() != _CERT_KEYSET or e["hw_rounding"] not in HW_ROUNDINGS:
+        return False
+    pts = e["points"]
+    if type(pts) is not list:
+        return False
+    for p in pts:
+        if not (type(p) is list and len(p) == 3 and type(p[0]) is int and type(p[1]) is int
+                and p[2] in _KINDS):
+            return False
+    for key in ("alpha_lo", "alpha_hi"):
+        v = e[key]
+        if v is not None and not (type(v) is list and len(v) == 2 and type(v[0]) is int
+                                  and type(v[1]) is int and v[1] > 0):
+            return False
+    return True
+
+
 def _check_certificate(entry: Any, ch: int) -> None:
     """A certificate is None or {"points": [[x, level, "lower"|"upper"], ...],
     "alpha_lo": [num, den] | None, "alpha_hi": [num, den] | None, "hw_rounding": R}:
     every key present, no other key (what the points prove is checked by verify)."""
-    if entry is None:
+    if entry is None or _plain_certificate(entry):
         return
     if not isinstance(entry, dict):
         raise FormatError(f"expected an object or null, got {entry!r}", field="certificate",
@@ -492,6 +521,11 @@ def _check_per_channel(v: Any, fld: str, c: int, kind: str, *, nullable: bool = 
     """A list of ``c`` entries of ``kind`` ("bool" or "count": an integer >= 0)."""
     if not isinstance(v, list) or len(v) != c:
         raise FormatError(f"expected a list of {c} entries (one per channel)", field=fld)
+    types = set(map(type, v))
+    if kind == "bool" and types <= {bool}:  # the usual cases, fast
+        return list(v)
+    if kind == "count" and types <= {int} and (not v or min(v) >= 0):
+        return list(v)
     for ch, e in enumerate(v):
         if e is None and nullable:
             continue
@@ -684,8 +718,9 @@ class SolvedLayer:
                 name, inp, out, hw_rounding, shift_mode, a, b, M, B, N, widths, exact,
                 mism, cert, extra,
             )
-            need = cls.widths_for(M, B, N, shift_mode)
-            for ch in range(c):
+            need = cls.widths_for([min(M), max(M)], [min(B), max(B)], [max(N)], shift_mode)
+            fits = twos_width(min(M), max(M)) <= widths.M and twos_width(min(B), max(B)) <= widths.B
+            for ch in range(0 if fits else c):
                 if twos_width(M[ch]) > widths.M:
                     raise FormatError(
                         f"M = {M[ch]} needs {twos_width(M[ch])} bits, widths.M is {widths.M}",
@@ -794,17 +829,73 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return d
 
 
-def _read_json(path: str | os.PathLike) -> Any:
+def _fast_loads(text: str) -> Any:
+    """The parsed JSON via orjson, or None to let the stdlib path decide.
+
+    Only plain text takes this path: no backslash at all (no escapes: no NUL, no lone
+    surrogate, and every string comes back byte for byte) and no NUL. Duplicate keys are
+    refused by counting colons: orjson keeps only the last of a duplicate, so a file with one
+    has more colons than the parsed object written back. Callers validate the object and fall
+    back to the stdlib path on any error (:func:`_load`), which also reads what orjson would
+    change (integers beyond 64 bits become floats there) and words every refusal."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover
+        return None
+    if "\\" in text or "\0" in text:
+        return None
+    raw = text.encode("utf-8")
+    try:
+        obj = orjson.loads(raw)
+        again = orjson.dumps(obj)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError):
+        return None
+    if raw.count(b":") != again.count(b":"):
+        return None  # a duplicate key: the stdlib path names it
+    return obj
+
+
+def _read_text(path: str | os.PathLike) -> str:
     check_input_file(path)
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FormatError("no such file", file=path) from None
     except IsADirectoryError:
         raise FormatError("is a directory, expected a JSON file", file=path) from None
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(f"cannot read: {e}", file=path) from None
+
+
+def _load(path: str | os.PathLike, parse):
+    """``parse(json)`` of a file: orjson first (fast), the stdlib reader when orjson is not
+    sure or ``parse`` refuses (so every refusal is the stdlib path's own, located)."""
+    import gc
+
+    text = _read_text(path)
+    enabled = gc.isenabled()
+    gc.disable()  # a solved file is a million small acyclic objects: no collector passes
+    try:
+        obj = _fast_loads(text)
+        if obj is not None:
+            try:
+                return parse(obj)
+            except FormatError:
+                pass
+        return parse(_parse_text(text, path))
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_json(path: str | os.PathLike) -> Any:
+    return _parse_text(_read_text(path), path)
+
+
+def _parse_text(text: str, path: str | os.PathLike) -> Any:
+    """The strict stdlib reader: duplicate keys, huge integers, NUL and lone surrogates,
+    nesting beyond MAX_NESTING are refused with a located message."""
     try:
         obj = json.loads(text, parse_int=_parse_int, object_pairs_hook=_unique_keys)
         _check_tree(obj)
@@ -854,7 +945,7 @@ def parse_layers(obj: Any, file: str | None = None) -> list[Layer]:
 
 
 def load_layers(path: str | os.PathLike) -> list[Layer]:
-    return parse_layers(_read_json(path), str(path))
+    return _load(path, lambda obj: parse_layers(obj, str(path)))
 
 
 SOLVED_FORMAT = "exactbn-solved"
@@ -896,7 +987,7 @@ def parse_solved(obj: Any, file: str | None = None, *, header: bool = False
 
 
 def load_solved(path: str | os.PathLike) -> list[SolvedLayer]:
-    return parse_solved(_read_json(path), str(path), header=True)
+    return _load(path, lambda obj: parse_solved(obj, str(path), header=True))
 
 
 def select_layer(layers: list, name: str | None, file: str | None = None):

@@ -30,6 +30,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def solve_layer(*args, **kwargs):
+    """golden.solver.solve_layer, imported on first use (start-up stays light)."""
+    from exactbn.golden.solver import solve_layer as solve
+
+    return solve(*args, **kwargs)
+
+
+def layer_summary(*args, **kwargs):
+    """golden.summary.layer_summary, imported on first use."""
+    from exactbn.golden.summary import layer_summary as summary
+
+    return summary(*args, **kwargs)
+
+
 def _fmt(st, key="median"):
     return "-" if st is None else f"{st['min']}/{st[key]:g}/{st['max']}"
 
@@ -40,8 +54,7 @@ def run(args) -> int:
 
     from exactbn.cli.common import console, parse_int_triple
     from exactbn.cli.progress import Progress
-    from exactbn.golden.solver import Budget, solve_layer
-    from exactbn.golden.summary import layer_summary
+    from exactbn.golden.solver import Budget
 
     layers = formats.load_layers(args.layers)
     if args.layer is not None:

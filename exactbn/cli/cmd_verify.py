@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 
 from exactbn import formats
-from exactbn.cli.common import console
-from exactbn.golden.verify import EXHAUSTIVE_LIMIT, exhaustive_check, verify_layer
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -25,37 +23,55 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    import gc
+
+    gc.disable()  # many small acyclic objects (certificates): the collector only costs time
+    try:
+        return _run(args)
+    finally:
+        gc.enable()
+
+
+def _run(args) -> int:
+    # Imported here, not at start-up: `exactbn --help` needs none of numba or numpy.
+    from exactbn.cli.common import console
+    from exactbn.cli.progress import Progress
+    from exactbn.golden.verify import EXHAUSTIVE_LIMIT, exhaustive_check, verify_layer
+
     layers = {lay.name: lay for lay in formats.load_layers(args.layers)}
     solved = formats.load_solved(args.solved)
     if args.layer is not None:
         solved = [formats.select_layer(solved, args.layer, args.solved)]
     ok = True
-    for sl in solved:
-        if sl.name not in layers:
-            raise formats.FormatError(f"layer {sl.name!r} is not in {args.layers}",
-                                      file=args.solved, layer=sl.name)
-        check = verify_layer(sl, layers[sl.name])
-        msg = (f"{sl.name}: {len(check.channels) - len(check.failures())}/{sl.channels} ok"
-               if check.channels else f"{sl.name}: channels not checked")
-        if args.exhaustive and check.channels:
-            done = 0
-            for c in range(sl.channels):
-                lo, hi = sl.ranges()[c]
-                if hi - lo + 1 <= EXHAUSTIVE_LIMIT:
-                    bad = exhaustive_check(sl, c)
-                    done += hi - lo + 1
-                    if bad != sl.mismatches[c]:
-                        check.channels[c].ok = False
-                        check.channels[c].problems.append(
-                            f"exhaustive sweep: {bad} inputs differ, file says {sl.mismatches[c]}")
-            msg += f", {done} inputs compared exhaustively"
-        console.print(msg)
-        for p in check.problems:
-            ok = False
-            console.print(f"  FAIL layer {sl.name!r}: {p}")
-        for f in check.failures():
-            ok = False
-            for p in f.problems:
-                console.print(f"  FAIL layer {sl.name!r} channel {f.channel}: {p}")
+    with Progress("verifying", sum(sl.channels for sl in solved)) as prog:
+        for sl in solved:
+            if sl.name not in layers:
+                raise formats.FormatError(f"layer {sl.name!r} is not in {args.layers}",
+                                          file=args.solved, layer=sl.name)
+            check = verify_layer(sl, layers[sl.name])
+            msg = (f"{sl.name}: {len(check.channels) - len(check.failures())}/{sl.channels} ok"
+                   if check.channels else f"{sl.name}: channels not checked")
+            if args.exhaustive and check.channels:
+                done = 0
+                for c in range(sl.channels):
+                    lo, hi = sl.ranges()[c]
+                    if hi - lo + 1 <= EXHAUSTIVE_LIMIT:
+                        bad = exhaustive_check(sl, c)
+                        done += hi - lo + 1
+                        if bad != sl.mismatches[c]:
+                            check.channels[c].ok = False
+                            check.channels[c].problems.append(
+                                f"exhaustive sweep: {bad} inputs differ, file says "
+                                f"{sl.mismatches[c]}")
+                msg += f", {done} inputs compared exhaustively"
+            prog.advance(sl.channels, sl.name)
+            console.print(msg)
+            for p in check.problems:
+                ok = False
+                console.print(f"  FAIL layer {sl.name!r}: {p}")
+            for f in check.failures():
+                ok = False
+                for p in f.problems:
+                    console.print(f"  FAIL layer {sl.name!r} channel {f.channel}: {p}")
     console.print("verify: PASS" if ok else "verify: FAIL")
     return 0 if ok else 1

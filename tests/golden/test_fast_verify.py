@@ -1,0 +1,83 @@
+"""golden/fast_verify.py clears a channel exactly when golden/verify.py's own checks pass, and
+its counts are layer_exactness's, on clean and on tampered solved layers."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from exactbn.formats import parse_layers
+from exactbn.golden.fast_verify import verify_arrays
+from exactbn.golden.recheck import layer_exactness
+from exactbn.golden.solver import solve_layer
+from exactbn.golden.synthetic import random_affine
+from exactbn.golden.verify import _budget, _check_channel, verify_layer
+
+
+def _layer(a, b, rounding):
+    return parse_layers({"name": "l", "input": {"bits": 12, "signed": True},
+                         "output": {"bits": 8, "signed": True, "rounding": rounding},
+                         "affine": {"a": [float(v) for v in a], "b": [float(v) for v in b]}})[0]
+
+
+def _slow(sl):
+    counts = layer_exactness(sl).mismatches
+    return counts, [_check_channel(sl, c, counts[c], _budget(sl)).ok for c in range(sl.channels)]
+
+
+def _tamper(sl, rng):
+    """Each channel of a copy gets one change (or none): the slow checks decide the truth."""
+    sl = copy.deepcopy(sl)
+    for c in range(sl.channels):
+        k = int(rng.integers(0, 10))
+        cert = sl.certificate[c]
+        if k == 1:
+            sl.M[c] += 1
+        elif k == 2:
+            sl.B[c] -= 1
+        elif k == 3 and sl.N[c] > 0:
+            sl.N[c] += 1
+            sl.M[c] *= 2
+            sl.B[c] *= 2
+        elif k == 4 and cert and cert["points"]:
+            cert["points"][0][0] += 1
+        elif k == 5 and cert and cert["alpha_lo"]:
+            cert["alpha_lo"][0] -= 1
+        elif k == 6 and cert:
+            cert["points"] = cert["points"][:1]
+        elif k == 7:
+            sl.mismatches[c] += 3
+            sl.exact[c] = False
+        elif k == 8 and cert and cert["alpha_hi"]:
+            cert["alpha_hi"] = [cert["alpha_hi"][0] * 3, cert["alpha_hi"][1] * 3]  # same value
+    return sl
+
+
+@pytest.mark.parametrize("rounding,shift", [("half_up", "per-channel"), ("half_even", "shared"),
+                                            ("floor", "per-channel")])
+def test_fast_verify_clears_exactly_what_verify_clears(rounding, shift):
+    a, b = random_affine(120, seed=7, log2_scale=-4)
+    a[:3], b[:3] = [0.25, -0.375, 0.0], [0.5, 0.25, 2.5]  # ties (inexact), a zero slope
+    sl = solve_layer(_layer(a, b, rounding), shift_mode=shift, hw_rounding="floor")
+    rng = np.random.default_rng(3)
+    for layer in (sl, _tamper(sl, rng), _tamper(sl, rng)):
+        count, ok = verify_arrays(layer)
+        counts, slow_ok = _slow(layer)
+        assert count.tolist() == list(counts)
+        assert [bool(v) and s for v, s in zip(ok, slow_ok, strict=True)] == ok.tolist()
+        wrong = [c for c in range(layer.channels) if ok[c] and not slow_ok[c]]
+        assert not wrong  # never a pass where verify.py fails
+        assert sum(ok) >= 0.6 * sum(slow_ok)  # and it clears most honest channels itself
+    assert all(verify_arrays(sl)[1] == np.array(_slow(sl)[1]))
+    assert verify_layer(sl).ok
+
+
+def test_verify_layer_reports_a_tampered_certificate_in_a_wide_layer():
+    a, b = random_affine(80, seed=8, log2_scale=-4)
+    sl = solve_layer(_layer(a, b, "half_up"), hw_rounding="floor")
+    sl.certificate[5]["alpha_lo"][0] -= 1
+    check = verify_layer(sl)
+    assert [f.channel for f in check.failures()] == [5]
+    assert "slope interval" in " ".join(check.failures()[0].problems)
