@@ -218,13 +218,13 @@ def plot_sweep(rep: dict) -> dict:
 # presets at L = 1 with the flow's default partial-product width (18, the FPGA DSP width),
 # the rest with products split into 12-bit partial products (every design alike), which is
 # the shorter period for the same area here and maps several times faster.
-_P12 = ["--pp-width", "12", "--tag", "-pp12"]
+_P12 = ["--pp-width", "12", "--tag=-pp12"]
 PLAN = (
     ["--layers", "uint4,int8", "--modes", "per-channel", "--lanes", "1",
      "--pipelines", "shallow,default,deep", "--baseline-pipeline", "default", "--breakdown",
      "--stem", "asic_l1"],
     ["--layers", "uint4,int8", "--modes", "per-channel", "--lanes", "1",
-     "--pipelines", "default", *_P12, "--kinds", "exactbn,ceiling,tflite",
+     "--pipelines", "shallow,default,deep", *_P12, "--kinds", "exactbn,ceiling,tflite",
      "--baseline-pipeline", "default", "--stem", "asic_pp12"],
     ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "4",
      "--pipelines", "default", *_P12, "--baseline-pipeline", "default",
@@ -234,7 +234,7 @@ PLAN = (
     ["--layers", "uint4,int8", "--modes", "shared", "--lanes", "1", "--pipelines", "default",
      *_P12, "--kinds", "exactbn,ceiling", "--breakdown", "--stem", "asic_l1sh"],
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1",
-     "--pipelines", "default", "--synth", "synth -flatten -booth", "--tag", "-booth",
+     "--pipelines", "default", "--synth", "synth -flatten -booth", "--tag=-booth",
      "--kinds", "exactbn,ceiling,tflite", "--baseline-pipeline", "default",
      "--stem", "asic_booth"],
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "4", "--pipelines", "default",
@@ -245,7 +245,8 @@ MERGED = ("asic_l1", "asic_pp12", "asic_l1sh", "asic_l4", "asic_l4_thr", "asic_b
 
 def merge(stems: list[str], stem: str) -> dict:
     """One report from several partial runs (their designs, commands and groups); stems
-    without results are left out (and named in ``meta.missing``)."""
+    without results are left out (and named in ``meta.missing``); a design named in two
+    runs is taken from the first."""
     missing = [s for s in stems if not (RESULTS / f"{s}.json").is_file()]
     stems = [s for s in stems if s not in missing]
     reps = [json.loads((RESULTS / f"{s}.json").read_text()) for s in stems]
@@ -254,7 +255,13 @@ def merge(stems: list[str], stem: str) -> dict:
                                                    "designs_done", "elapsed_s",
                                                    "load_average")} for r in reps]
     meta["missing"] = missing
-    entries = _fill_baselines([e for r in reps for e in r["designs"]])
+    seen, entries = set(), []
+    for r in reps:  # a design in two runs: the earlier-named run's entry wins
+        for e in r["designs"]:
+            if e["name"] not in seen:
+                seen.add(e["name"])
+                entries.append(e)
+    entries = _fill_baselines(entries)
     meta["command"] = " ; ".join(r["meta"]["command"] for r in reps)
     meta["groups"] = [g for r in reps for g in r["meta"].get("groups", [])]
     meta["designs_done"] = ", ".join(str(r["meta"].get("designs_done")) for r in reps)
