@@ -69,6 +69,13 @@ def test_cli_sim_runs_the_axil_bench_icarus(solved, tmp_path, capsys):
     assert res["axil_reprogram_live"]["beats_during_writes"] > 0
 
 
+def test_cli_sim_axil_refuses_bn_bench_scenarios(solved, tmp_path, capsys):
+    rc = main(["sim", str(solved), "--layer", "tie_affine", "--store", "ram", "--cfg-bus",
+               "axil", "--scenarios", "full_rate", "-o", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "AXI4-Lite bench" in err[0], err
+
+
 def test_prove_axil_refuses_an_axil_verilog_file(solved, tmp_path, capsys):
     v = tmp_path / "u.v"
     v.write_text("module axil_tie(); endmodule\n")
