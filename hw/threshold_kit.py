@@ -51,7 +51,9 @@ def _rom_view(cfg: ThresholdConfig) -> SimpleNamespace:
     """What hw/kit.py's stream bench reads from a config (its ROM path)."""
     return SimpleNamespace(name=cfg.name, lanes=cfg.lanes, w_x=cfg.w_x, w_q=cfg.w_q,
                            w_user=cfg.w_user, w_user_out=cfg.w_user_out, latency=cfg.latency,
-                           store="rom", range_check=cfg.range_check, channels=cfg.channels)
+                           store="rom", range_check=cfg.range_check, channels=cfg.channels,
+                           family="generic", cfg_bus="raw", layer_table=())
+    # no DSP primitives, no AXI4-Lite, no shared-unit layer table
 
 
 def testbench_v(cfg: ThresholdConfig, n_vectors: int, seed: int = 1) -> str:

@@ -78,8 +78,11 @@ def run_generate_auto(args: argparse.Namespace, generate_multiply_shift) -> int:
     from exactbn.synth.flow import SynthError
 
     weights = _check_auto_args(args)
-    if network_mode(args) or getattr(args, "shared_unit", False):
-        raise _usage_error("--unit auto chooses for one layer: use --layer")
+    if getattr(args, "shared_unit", False):
+        raise _usage_error("--shared-unit is one multiply-shift unit for every layer: --unit "
+                           "auto chooses per layer with --all-layers/--layers (or --layer)")
+    if network_mode(args):
+        return _run_mixed_bundle(args, "auto", weights)
     check_output_path(args.output, [args.solved], is_dir=True, replaced=True)
     check_replaceable_dir(args.output)
     layer = load_layer_from_args(args, args.solved)
@@ -113,9 +116,11 @@ def run_generate_threshold(args: argparse.Namespace) -> int:
     from exactbn.network import network_mode
     from exactbn.threshold_generate import generate_threshold
 
-    if network_mode(args) or getattr(args, "shared_unit", False):
-        raise _usage_error("--unit threshold builds one layer: --all-layers/--layers/"
-                           "--shared-unit are for the multiply-shift unit")
+    if getattr(args, "shared_unit", False):
+        raise _usage_error("--shared-unit is one multiply-shift unit for every layer; the "
+                           "threshold unit serves one layer (--all-layers: one per layer)")
+    if network_mode(args):
+        return _run_mixed_bundle(args, "threshold", None)
     cfg, man = generate_threshold(args.solved, args.output, layer_name=args.layer,
                                   freq_mhz=args.freq, seed=args.seed,
                                   **threshold_options_from_args(args))
@@ -125,6 +130,46 @@ def run_generate_threshold(args: argparse.Namespace) -> int:
               f"{cfg.w_t} bits, at most {cfg.thresholds_distinct} distinct), {cfg.lanes} "
               f"lane(s) ({cfg.lane_mode}), {cfg.store} store, latency {cfg.latency} cycles; "
               f"exact on every channel's range; {man['vectors']} test vectors")
+    return 0
+
+
+def _run_mixed_bundle(args: argparse.Namespace, unit: str, weights: dict | None) -> int:
+    """``--all-layers``/``--layers`` with ``--unit threshold|auto``: one exact unit per layer
+    (exactbn.threshold_network), the reason of each auto choice printed and in network.json."""
+    import sys
+
+    from exactbn.cli.unit_options import unit_options_from_args
+    from exactbn.network import _check_bundle_options
+    from exactbn.synth.flow import SynthError
+    from exactbn.threshold_network import generate_mixed_bundle
+
+    th = threshold_options_from_args(args)
+    _check_bundle_options(th)
+    ms: dict = {}
+    if unit == "auto":
+        chosen = args.unit
+        args.unit = "multiply-shift"  # the multiply-shift side's own option checks
+        try:
+            ms = unit_options_from_args(args)
+        finally:
+            args.unit = chosen
+    say = None if args.quiet else (lambda m: print(m, file=sys.stdout, flush=True))
+    try:
+        net = generate_mixed_bundle(args.solved, args.output, layer_names=args.layers,
+                                    unit=unit, family=args.target, weights=weights,
+                                    ms_options=ms, th_options=th, freq_mhz=args.freq,
+                                    seed=args.seed, progress=say)
+    except SynthError as e:
+        print(f"exactbn: error: --unit auto: synthesis failed: {e}")
+        return 1
+    if not args.quiet:
+        for u in net["units"]:
+            print(f"{args.output}/{u['verilog']}: layer {u['layer']}, {u['unit']} unit, "
+                  f"{u['channels']} channels, latency {u['latency']}, {u['parameter_bits']} "
+                  "parameter bits, exact")
+        t = net["totals"]
+        print(f"{args.output}/network.json: {t['units']} units, {t['channels']} channels, "
+              f"{t['exact_units']}/{t['units']} exact")
     return 0
 
 

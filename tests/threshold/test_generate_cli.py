@@ -82,7 +82,7 @@ def test_bench_catches_a_planted_threshold(solved_file, tmp_path, search):
 
 @pytest.mark.parametrize("args,msg", [
     (["--widths", "8,,"], "field 'widths'"),
-    (["--lanes", "2", "--all-layers"], "--all-layers"),
+    (["--all-layers", "--name", "u"], "--name names one unit"),
 ])
 def test_refusals_exit_2_and_write_nothing(solved_file, tmp_path, args, msg, capsys):
     out = tmp_path / "kit"
