@@ -235,12 +235,14 @@ def _import(sd, ov: Overrides, eps: dict, file, source) -> ImportResult:
 def import_torch_module(module, overrides: Overrides | None = None) -> ImportResult:
     """Import an ``nn.Module`` (its state dict, with each BatchNorm's own eps).
 
-    A module prepared with torch.ao eager-mode quantization (observers / fake quantizers)
-    is read by :mod:`.torch_observers` instead: scales come from its observers.
+    A module prepared with torch.ao quantization (eager or FX; observers / fake quantizers)
+    is read along its traced data flow by :mod:`.torch_graph`: scales come from its
+    observers.
     """
     import torch
 
-    from .torch_observers import import_prepared_module, is_prepared
+    from .torch_graph import import_prepared_module
+    from .torch_observers import is_prepared
 
     if is_prepared(module):
         return import_prepared_module(module, overrides)

@@ -1,7 +1,6 @@
-"""Import an ``nn.Module`` prepared with torch.ao eager-mode quantization (QAT or PTQ).
+"""Observers and fake quantizers of a torch.ao-prepared model (eager or FX, QAT or PTQ).
 
-Modules are walked in registration order (``named_modules``), which must be the data flow
-(as in ``nn.Sequential`` or the usual QuantStub -> ... -> DeQuantStub models). Each
+:mod:`.torch_graph` walks the model's traced data flow and uses these helpers. Each
 ``activation_post_process`` (a FakeQuantize, or an observer whose ``calculate_qparams`` is
 called) gives a quantized activation: scale, zero point and the range ``[quant_min,
 quant_max]`` (what the fake quantizer clamps to; the bit width is the smallest holding it).
@@ -37,17 +36,15 @@ from exactbn.formats import FormatError, twos_width, unsigned_width
 
 from .common import (
     ImportedLayer,
-    ImportResult,
     Overrides,
     acc_input_spec,
     accumulator_range,
     affine_layer_ab,
     clip_from_real,
-    finish,
     int_range,
 )
 
-__all__ = ["is_prepared", "import_prepared_module", "ActQuant", "observer_quant"]
+__all__ = ["is_prepared", "ActQuant", "observer_quant"]
 
 
 @dataclass
@@ -137,27 +134,6 @@ def _weight_int(mod, w: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]
     return q.astype(np.int64) - z[:, None], s.astype(np.float64)
 
 
-def _leaves(module) -> list[tuple[str, object]]:
-    """Compute modules in registration order (observers and containers left out)."""
-    import torch.ao.nn.intrinsic.qat as nniqat
-
-    out, skip = [], []
-    for name, m in module.named_modules():
-        if any(name.startswith(p + ".") for p in skip):
-            continue
-        if _is_observer(m):
-            skip.append(name)
-            continue
-        if type(m).__name__ == "Identity":  # what fusion leaves in place of BN/ReLU
-            continue
-        if isinstance(m, _fused_types(nniqat)):
-            skip.append(name)
-            out.append((name, m))
-        elif not any(not _is_observer(ch) for ch in m.children()):
-            out.append((name, m))
-    return out
-
-
 def _fused_types(nniqat):
     return (nniqat.ConvBn1d, nniqat.ConvBn2d, nniqat.ConvBn3d, nniqat.ConvBnReLU1d,
             nniqat.ConvBnReLU2d, nniqat.ConvBnReLU3d, nniqat.LinearBn1d)
@@ -208,67 +184,6 @@ def _bn_dict(bn) -> dict:
     return {k: _np(t).astype(np.float64).tolist() for k, t in
             (("gamma", bn.weight), ("beta", bn.bias), ("mean", bn.running_mean),
              ("var", bn.running_var))} | {"eps": float(bn.eps)}
-
-
-def import_prepared_module(module, overrides: Overrides | None = None) -> ImportResult:
-    """Import every BN (unfused, or fused into a QAT ConvBn module) of a prepared model."""
-    import torch
-    import torch.ao.nn.intrinsic.qat as nniqat
-
-    ov = overrides or Overrides()
-    fused = _fused_types(nniqat)
-    lin_types = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear)
-    leaves = _leaves(module)
-    last_q: ActQuant | None = None
-    prev = None  # (name, module, its output quant or None)
-    imported: list[ImportedLayer] = []
-    skipped: list[str] = []
-    for i, (name, m) in enumerate(leaves):
-        nxt = leaves[i + 1][1] if i + 1 < len(leaves) else None
-        app = getattr(m, "activation_post_process", None)
-        own_q = observer_quant(app, name) if app is not None else None
-        first = not imported
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            if prev is None or not isinstance(prev[1], lin_types):
-                raise FormatError("unsupported layer: BatchNorm with no Conv/Linear right "
-                                  "before it", layer=name)
-            xq = _input_override(prev[2], ov, first)
-            if xq is None:
-                raise FormatError(f"missing scales: {prev[0]!r} has no activation_post_process "
-                                  "(its output, the BN input, is not quantized); give "
-                                  "--input-scale and --input-bits", layer=name,
-                                  field="input.scale")
-            relu = nxt if isinstance(nxt, (torch.nn.ReLU, torch.nn.ReLU6)) else None
-            notes = [f"input {'int' if xq.signed else 'uint'}{xq.bits} [{xq.qmin}, {xq.qmax}] "
-                     f"zp {xq.zero_point} from {xq.where}"]
-            out = _output(own_q, relu, name, ov, notes)
-            layer = {"name": name, "input": {"bits": xq.bits, "signed": xq.signed,
-                                             "scale": xq.scale, "zero_point": xq.zero_point,
-                                             "range": [xq.qmin, xq.qmax]},
-                     "output": out, "bn": _bn_dict(m)}
-            imported.append(ImportedLayer(layer, f"torch.ao: {prev[0]} (quantized output)"
-                                          f"+BatchNorm{'+' + type(relu).__name__ if relu else ''}",
-                                          notes))
-            prev = None
-            last_q = own_q
-            continue
-        if isinstance(m, fused):
-            relu = nxt if isinstance(nxt, (torch.nn.ReLU, torch.nn.ReLU6)) else None
-            imported.append(_fused_layer(name, m, _input_override(last_q, ov, first), own_q,
-                                         ov, relu))
-            last_q, prev = own_q, None
-            continue
-        if isinstance(m, lin_types):
-            if prev is not None and isinstance(prev[1], lin_types):
-                skipped.append(f"{prev[0]!r}: no BatchNorm follows")
-        elif prev is not None and isinstance(prev[1], lin_types):
-            skipped.append(f"{prev[0]!r}: no BatchNorm follows")
-        prev = (name, m, own_q)
-        if own_q is not None:
-            last_q = own_q
-    if prev is not None and isinstance(prev[1], lin_types):
-        skipped.append(f"{prev[0]!r}: no BatchNorm follows")
-    return finish(f"pytorch:{type(module).__name__} (torch.ao prepared)", imported, skipped, ov)
 
 
 def _fused_layer(name: str, m, xq: ActQuant | None, yq: ActQuant | None,
