@@ -33,7 +33,7 @@ from pathlib import Path
 from exactbn.golden.solver import solve_layer
 
 from bench.bench_synth import CHANNELS, LAYERS, PIPELINES, standard_layers
-from exactbn.formats import parse_layers
+from exactbn.formats import parse_layers, write_json_atomic, write_text_atomic
 from exactbn.synth.designs import build_designs
 from exactbn.synth.flow import run_designs
 from exactbn.synth.report import write_report
@@ -267,7 +267,97 @@ def merge(stems: list[str], stem: str) -> dict:
     meta["designs_done"] = ", ".join(str(r["meta"].get("designs_done")) for r in reps)
     meta["elapsed_s"] = round(sum(r["meta"].get("elapsed_s", 0) for r in reps), 1)
     meta["merged_from"] = [f"{s}.json" for s in stems]
-    return write_report(RESULTS, entries, meta, stem=stem)
+    rep = write_report(RESULTS, entries, meta, stem=stem)
+    rep["headline"] = headline(entries)
+    write_json_atomic(RESULTS / f"{stem}.json", rep)
+    md = (RESULTS / f"{stem}.md").read_text()
+    head, sep, rest = md.partition("\n| design | kind |")
+    write_text_atomic(RESULTS / f"{stem}.md", head + headline_md(rep["headline"]) + sep + rest)
+    return rep
+
+
+def _flow(e: dict) -> str:
+    f = e.get("asic_flow") or {}
+    synth = f.get("yosys_synth") or "synth -flatten"
+    return f"{f.get('pp_width') or 18}-bit pp" + (", Booth" if "-booth" in synth else "")
+
+
+def headline(entries: list[dict]) -> list[dict]:
+    """Per (layer, shift mode, L), across every preset and flow in the report: the smallest
+    exactbn against the smallest TFLite-style requantizer (the baseline at its best, never a
+    larger variant of it), the shortest exactbn period against the ceiling multiplier of the
+    same group (same widths and flow), and the threshold unit's smallest area."""
+    ok = [e for e in entries if not e.get("error") and e.get("area_um2")]
+    keys = sorted({((e.get("config") or {}).get("layer"), (e.get("config") or {}).get("lanes"))
+                   for e in ok if e["kind"] == "exactbn"}, key=str)
+    rows = []
+    for layer, lanes in keys:
+        same = [e for e in ok if (e.get("config") or {}).get("layer") == layer
+                and (e.get("config") or {}).get("lanes") == lanes]
+        for mode in ("per-channel", "shared"):
+            units = [e for e in same if e["kind"] == "exactbn"
+                     and e["config"].get("shift_mode") == mode]
+            if not units:
+                continue
+            tfl = min((e for e in same if e["kind"] == "tflite"), default=None,
+                      key=lambda e: e["area_um2"])
+            thr = min((e for e in same if e["kind"] == "threshold"), default=None,
+                      key=lambda e: e["area_um2"])
+            small = min(units, key=lambda e: e["area_um2"])
+            fast = min(units, key=lambda e: e["min_period_ns"] or 1e9)
+            ceil = next((e for e in same if e["kind"] == "ceiling"
+                         and e["config"].get("group") == fast["config"].get("group")), None)
+            rows.append({
+                "layer": layer, "w_q": small["config"].get("w_q"), "lanes": lanes,
+                "shift_mode": mode,
+                "smallest": small["name"], "smallest_flow": _flow(small),
+                "smallest_area_um2": small["area_um2"],
+                "tflite_smallest": tfl and tfl["name"], "tflite_flow": tfl and _flow(tfl),
+                "tflite_area_um2": tfl and tfl["area_um2"],
+                "area_vs_tflite": tfl and round(small["area_um2"] / tfl["area_um2"], 3),
+                "fastest": fast["name"], "fastest_flow": _flow(fast),
+                "fastest_period_ns": fast["min_period_ns"],
+                "ceiling_period_ns": ceil and ceil["min_period_ns"],
+                "period_vs_ceiling": ceil and round(fast["min_period_ns"]
+                                                    / ceil["min_period_ns"], 3),
+                "threshold_area_um2": thr and thr["area_um2"],
+                "threshold_smaller": bool(thr and thr["area_um2"] < small["area_um2"]),
+            })
+    return rows
+
+
+def headline_md(rows: list[dict]) -> str:
+    """The headline table (markdown), placed before the per-design table."""
+    if not rows:
+        return ""
+    out = ["## Headline: each design at its best in this report", "",
+           "Smallest exactbn (any preset, any flow) / smallest TFLite-style requantizer (any "
+           "flow: the baseline at its best); shortest exactbn period / the ceiling "
+           "multiplier's in the same group (same widths and flow). Targets: area <= 0.30, "
+           "period <= 1.1.", "",
+           "| layer | W_Q | L | shift | smallest exactbn | um2 | smallest TFLite | um2 | "
+           "area ratio | fastest exactbn | ns | ceiling ns | period ratio | threshold um2 |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def f(v, nd=0):
+        return "-" if v is None else f"{v:,.{nd}f}"
+
+    for r in rows:
+        mark = "" if r["area_vs_tflite"] is None else (
+            " ok" if r["area_vs_tflite"] <= 0.30 else " MISS")
+        pmark = "" if r["period_vs_ceiling"] is None else (
+            " ok" if r["period_vs_ceiling"] <= 1.1 else " MISS")
+        thr = f(r["threshold_area_um2"]) + (" (smaller than exactbn)"
+                                            if r["threshold_smaller"] else "")
+        out.append(
+            f"| {r['layer']} | {r['w_q']} | {r['lanes']} | {r['shift_mode']} | "
+            f"{r['smallest']} ({r['smallest_flow']}) | {f(r['smallest_area_um2'])} | "
+            f"{r['tflite_smallest'] or '-'} ({r['tflite_flow'] or '-'}) | "
+            f"{f(r['tflite_area_um2'])} | {f(r['area_vs_tflite'], 3)}{mark} | "
+            f"{r['fastest']} ({r['fastest_flow']}) | {f(r['fastest_period_ns'], 2)} | "
+            f"{f(r['ceiling_period_ns'], 2)} | {f(r['period_vs_ceiling'], 3)}{pmark} | "
+            f"{thr} |")
+    return "\n".join(out) + "\n\n"
 
 
 def _fill_baselines(entries: list[dict]) -> list[dict]:
