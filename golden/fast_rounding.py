@@ -14,7 +14,10 @@ stage and no budget (M, B, N, exact, n_min, certificate), by the same route:
    interval from hull-vertex pairs, the M closest to 0, and the B closest to 0 from every
    point; the first N with a B is the answer. A scaled point is l*2^N plus an offset in
    {-2^(N-1) - 1, ..., -2^(N-1) + 1}, so a hull turn is decided exactly as
-   2^N*K + k with K the unscaled turn and k the offsets' turn (no 128-bit product).
+   2^N*K + k with K the unscaled turn and k the offsets' turn (no 128-bit product). Only
+   points whose float slack l - a*x is within 2^-N (plus a tolerance far above the float
+   error) of a running prefix or suffix record can be hull vertices at N; the exact hulls
+   are built from those.
 4. The answer is re-checked against every constraint.
 
 Channels outside the safe envelope (that of golden/fast.py, N above 40, products that could
@@ -83,25 +86,6 @@ def _turn(n, dx1, dl1, dc1, dx2, dl2, dc2):
 
 
 @njit(cache=True)
-def _hull(xs, ls, cs, npts, n, upper, hi_idx):
-    """Indices of the upper (lower) hull of (xs, ls*s + cs), x strictly increasing."""
-    nh = 0
-    for p in range(npts):
-        while nh >= 2:
-            i0 = hi_idx[nh - 2]
-            i1 = hi_idx[nh - 1]
-            t = _turn(n, xs[i1] - xs[i0], ls[i1] - ls[i0], cs[i1] - cs[i0],
-                      xs[p] - xs[i0], ls[p] - ls[i0], cs[p] - cs[i0])
-            if (upper and t >= 0) or ((not upper) and t <= 0):
-                nh -= 1
-            else:
-                break
-        hi_idx[nh] = p
-        nh += 1
-    return nh
-
-
-@njit(cache=True)
 def _scaled(lv, c, n, half):
     """lv*2^n + c - half."""
     return (lv << n) + c - half
@@ -109,7 +93,7 @@ def _scaled(lv, c, n, half):
 
 @njit(cache=True)
 def _solve_one(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed, i, lev, fst,
-               lx, ll, lc, ux, ul, uc, hl, hu, Gl, Dl, Gu, Du, cl, cu, buf,
+               lx, ll, lc, ux, ul, uc, hl, hu, Fl, Fu, cl, cu, buf,
                status, M_out, B_out, N_out, nmin_out, alpha, cert, cflag):
     if not (abs(lo) <= _X_LIMIT and abs(hi) <= _X_LIMIT and lo <= hi and abs(b) <= _A_MAX):
         status[i] = 1
@@ -117,6 +101,7 @@ def _solve_one(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed, i, lev, fst,
     # ---- the staircase, mirrored so it rises --------------------------------------------------
     if a == 0.0:
         sgn = 1
+        A = 0.0
         mlo, mhi = lo, hi
         nlev = 1
         lev[0] = _const_level(b, rcode, qmin, qmax)
@@ -173,14 +158,12 @@ def _solve_one(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed, i, lev, fst,
             ul[nu] = lev[j] + 1
             nu += 1
     # ---- slope interval over hull pairs of the unscaled points --------------------------------
-    for p in range(nl):
-        lc[p] = 0
-    for p in range(nu):
-        uc[p] = 0
-    nhl = _hull(lx, ll, lc, nl, 0, True, hl)
-    nhu = _hull(ux, ul, uc, nu, 0, False, hu)
-    _gaps(lx, ll, nl, hl, nhl, True, Gl, Dl)
-    _gaps(ux, ul, nu, hu, nhu, False, Gu, Du)
+    # Only points near a running record of their slack can be hull vertices (see _deficits).
+    tol = 2.0**-30 * (A * (abs(float(mlo)) + abs(float(mhi))) + abs(float(qmin))
+                      + abs(float(qmax)) + 1.0)
+    _deficits(lx, ll, nl, A, True, Fl)
+    _deficits(ux, ul, nu, A, False, Fu)
+    nhl, nhu = _hulls(lx, ll, lc, nl, Fl, ux, ul, uc, nu, Fu, 0, tol, cl, cu, hl, hu)
     lo_p = np.int64(0)
     lo_q = np.int64(0)  # 0: unbounded
     hi_p = np.int64(0)
@@ -250,7 +233,7 @@ def _solve_one(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed, i, lev, fst,
     xmax = max(abs(mlo), abs(mhi), 1)
     n_min = -1
     n = n0
-    r = _at_n(n, lx, ll, lc, nl, Gl, Dl, ux, ul, uc, nu, Gu, Du, cl, cu, hl, hu, xmax)
+    r = _at_n(n, lx, ll, lc, nl, Fl, ux, ul, uc, nu, Fu, tol, cl, cu, hl, hu, xmax)
     while True:
         if r[0] == 1:
             status[i] = 1  # past the envelope
@@ -261,13 +244,13 @@ def _solve_one(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed, i, lev, fst,
         n += 1
         if n > n_cap:
             break
-        r = _at_n(n, lx, ll, lc, nl, Gl, Dl, ux, ul, uc, nu, Gu, Du, cl, cu, hl, hu, xmax)
+        r = _at_n(n, lx, ll, lc, nl, Fl, ux, ul, uc, nu, Fu, tol, cl, cu, hl, hu, xmax)
     if n_min < 0:
         status[i] = 2  # a single dyadic point that no N up to its cap reaches
         return
     if n_fixed >= 0 and n_fixed != n_min:
         n = n_fixed
-        r = _at_n(n, lx, ll, lc, nl, Gl, Dl, ux, ul, uc, nu, Gu, Du, cl, cu, hl, hu, xmax)
+        r = _at_n(n, lx, ll, lc, nl, Fl, ux, ul, uc, nu, Fu, tol, cl, cu, hl, hu, xmax)
         if r[0] == 1:
             status[i] = 1
             return
@@ -326,28 +309,51 @@ def _solve_one(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed, i, lev, fst,
 
 
 @njit(cache=True)
-def _gaps(xs, ls, npts, hidx, nh, upper, G, D):
-    """Per point: its distance from the unscaled hull as G/D levels (G = 0 on the hull).
+def _deficits(xs, ls, npts, A, upper, F):
+    """Per point: how far (in levels) its slack l - A*x lies behind the running records.
 
-    A scaled point's offset lies in a range of width 1, so a point with G*2^N > D is strictly
-    inside the scaled hull: it can be no hull vertex at that N (the pruning of ``_at_n``).
+    A vertex of the upper hull of (x, l*2^N + c) with offsets c in a range of width 1 is a
+    prefix or suffix maximum of l*2^N + c - A*2^N*x (its supporting slope is at least or at
+    most A*2^N), so its slack is at most 2^-N below the best slack before or after it; for
+    the lower hull the same with minima. ``F`` is that distance (negative for a record).
     """
+    run = -np.inf
     for p in range(npts):
-        G[p] = 0
-        D[p] = 1
-    for e in range(nh - 1):
-        i0 = hidx[e]
-        i1 = hidx[e + 1]
-        dx = xs[i1] - xs[i0]
-        dl = ls[i1] - ls[i0]
-        for p in range(i0 + 1, i1):
-            g = (ls[i0] - ls[p]) * dx + dl * (xs[p] - xs[i0])
-            G[p] = g if upper else -g
-            D[p] = dx
+        v = float(ls[p]) - A * float(xs[p])
+        if not upper:
+            v = -v
+        F[p] = run - v
+        run = v if v > run else run
+    run = -np.inf
+    for p in range(npts - 1, -1, -1):
+        v = float(ls[p]) - A * float(xs[p])
+        if not upper:
+            v = -v
+        d = run - v
+        F[p] = d if d < F[p] else F[p]
+        run = v if v > run else run
 
 
 @njit(cache=True)
-def _at_n(n, lx, ll, lc, nl, Gl, Dl, ux, ul, uc, nu, Gu, Du, cl, cu, hl, hu, xmax):
+def _hulls(lx, ll, lc, nl, Fl, ux, ul, uc, nu, Fu, n, tol, cl, cu, hl, hu):
+    """Exact hulls at N of the points whose deficit allows a vertex (a superset of them)."""
+    lim = tol if n == 0 else 2.0**-n + tol  # N == 0: constant offsets, the plain hull
+    ncl = 0
+    for p in range(nl):
+        cl[ncl] = p
+        ncl += np.int64(Fl[p] <= lim)
+    ncu = 0
+    for p in range(nu):
+        cu[ncu] = p
+        ncu += np.int64(Fu[p] <= lim)
+    # N == 0: no rounding stage (ties go up: L = l, U = u - 1): offsets 0 and -1
+    nhl = _hull_n(lx, ll, lc, cl, ncl, n, True, hl, 0)
+    nhu = _hull_n(ux, ul, uc, cu, ncu, n, False, hu, -1)
+    return nhl, nhu
+
+
+@njit(cache=True)
+def _at_n(n, lx, ll, lc, nl, Fl, ux, ul, uc, nu, Fu, tol, cl, cu, hl, hu, xmax):
     """``solver._solve_at_n``: (0 found / 2 none / 1 overflow, M, B, bind_lo, bind_hi).
 
     The M interval comes from the exact scaled hulls (built from the points that can be
@@ -357,19 +363,7 @@ def _at_n(n, lx, ll, lc, nl, Gl, Dl, ux, ul, uc, nu, Gu, Du, cl, cu, hl, hu, xma
     if n > _N_MAX:
         return 1, np.int64(0), np.int64(0), -1, -1
     half = 0 if n == 0 else np.int64(1) << (n - 1)
-    ncl = 0
-    for p in range(nl):
-        if Gl[p] == 0 or Gl[p] <= (Dl[p] >> n):
-            cl[ncl] = p
-            ncl += 1
-    ncu = 0
-    for p in range(nu):
-        if Gu[p] == 0 or Gu[p] <= (Du[p] >> n):
-            cu[ncu] = p
-            ncu += 1
-    # N == 0: no rounding stage (ties go up: L = l, U = u - 1): offsets 0 and -1
-    nhl = _hull_n(lx, ll, lc, cl, ncl, n, True, hl, 0)
-    nhu = _hull_n(ux, ul, uc, cu, ncu, n, False, hu, -1)
+    nhl, nhu = _hulls(lx, ll, lc, nl, Fl, ux, ul, uc, nu, Fu, n, tol, cl, cu, hl, hu)
     has_lo = False
     has_hi = False
     m_lo = np.int64(0)
@@ -471,16 +465,14 @@ def _kernel(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed,
         uc = np.empty(nlv, np.int64)
         hl = np.empty(nlv, np.int64)
         hu = np.empty(nlv, np.int64)
-        Gl = np.empty(nlv, np.int64)
-        Dl = np.empty(nlv, np.int64)
-        Gu = np.empty(nlv, np.int64)
-        Du = np.empty(nlv, np.int64)
+        Fl = np.empty(nlv, np.float64)
+        Fu = np.empty(nlv, np.float64)
         cl = np.empty(nlv, np.int64)
         cu = np.empty(nlv, np.int64)
         buf = np.empty(8, np.float64)
         for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
             _solve_one(a[i], b[i], lo[i], hi[i], rcode, hcode, qmin, qmax, n_fixed[i], i,
-                       lev, fst, lx, ll, lc, ux, ul, uc, hl, hu, Gl, Dl, Gu, Du, cl, cu, buf,
+                       lev, fst, lx, ll, lc, ux, ul, uc, hl, hu, Fl, Fu, cl, cu, buf,
                        status, M_out, B_out, N_out, nmin_out, alpha, cert, cflag)
 
 
