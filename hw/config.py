@@ -362,6 +362,13 @@ class UnitConfig:
         return lo, hi
 
     @property
+    def param_read_split(self) -> bool:
+        """The ``dspin`` register of M, B and the shift offset sits inside the parameter read
+        (a two-step read: banks of 16 words, then the bank picked; FPGA families only), so
+        no path runs from the read address through a whole ROM; x still gets ``x_r``."""
+        return self.family != "generic" and self.pipeline.dspin == 1
+
+    @property
     def w_s(self) -> int:
         """Bits of ``s = M*x + B`` (exact, from :meth:`sum_bounds`)."""
         return twos_width(*self.sum_bounds())

@@ -20,12 +20,12 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .config import UnitConfig
+from .layer_table import LayerClamp, LayerTable, table_ports
 from .multiplier import MulAdd
 from .regs import delay
 from .rounding import RoundingStage
 from .saturate import Saturator
 from .shifter import Shifter
-from .layer_table import LayerClamp, LayerTable, table_ports
 from .skid import SkidBuffer
 from .store import ParamStore
 
@@ -116,7 +116,7 @@ class BatchNormCore(wiring.Component):
             m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
             mul = MulAdd(cfg.w_xs, cfg.w_m, cfg.w_b, cfg.w_s, cfg.pipeline.mult, cfg.dsp_width,
                          st["dspin"], family=cfg.family, chunk=cfg.pipeline.chunk,
-                         sim=cfg.sim_models)
+                         sim=cfg.sim_models, mb_registered=cfg.param_read_split)
             sh = Shifter(cfg.w_s, cfg.n_min, cfg.n_max, cfg.w_t, st["shift"])
             rnd = RoundingStage(cfg.w_t, cfg.hw_rounding, st["round"])
             sat = Saturator(cfg.w_t + 1, cfg.w_q, cfg.qmin, cfg.qmax,
@@ -124,7 +124,9 @@ class BatchNormCore(wiring.Component):
             for nm, sub in (("mul", mul), ("shift", sh), ("round", rnd), ("sat", sat)):
                 m.submodules[f"{nm}{lane}"] = sub
                 m.d.comb += sub.en.eq(adv)
-            d = delay(m, adv, store.d[lane], st["dspin"] + st["mult"], f"d{lane}")
+            # with param_read_split the store's words come out after the dspin stage already
+            d_lag = st["dspin"] * (not cfg.param_read_split) + st["mult"]
+            d = delay(m, adv, store.d[lane], d_lag, f"d{lane}")
             m.d.comb += [
                 mul.x.eq(xs), mul.m.eq(store.m[lane]), mul.b.eq(store.b[lane]),
                 sh.s.eq(mul.s), sh.d.eq(d[:len(sh.d)]),

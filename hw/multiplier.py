@@ -19,6 +19,8 @@ is one registered stage. :func:`mult_stages` gives the register count after ``ds
 With ``dspin=1`` the operands (x, m, and b alongside) are registered first, as ``x_r``,
 ``m_r``, ``b_i``: the multipliers then start from registers of their own instead of the
 parameter-memory read and the input stage, which sit farther away (or are a block RAM).
+With ``mb_registered`` that register of m and b is the parameter memory's second read
+stage (``UnitConfig.param_read_split``): ``m_r``/``b_i`` are then its outputs.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ class MulAdd(wiring.Component):
     times when ``en`` (``dspin`` registers at the operands, the rest after the multipliers)."""
 
     def __init__(self, w_x: int, w_m: int, w_b: int, w_s: int, stages: int, dsp_width: int = 18,
-                 dspin: int = 0, *, family: str = "generic", chunk: int = 0, sim: bool = False):
+                 dspin: int = 0, *, family: str = "generic", chunk: int = 0, sim: bool = False,
+                 mb_registered: bool = False):
         if stages not in (0, 1, 2):
             raise ValueError(f"stages must be 0, 1 or 2, got {stages!r}")
         if dspin not in (0, 1):
@@ -78,6 +81,7 @@ class MulAdd(wiring.Component):
         self.w_x, self.w_m, self.w_b, self.w_s = w_x, w_m, w_b, w_s
         self.stages, self.dsp_width, self.dspin = stages, dsp_width, dspin
         self.family, self.chunk, self.sim = family, chunk, sim
+        self.mb_registered = mb_registered  # dspin: m and b arrive registered (the store's)
         self.primitive = uses_primitive(family, stages)
         self.latency = dspin + mult_stages(w_x, w_m, w_s, stages, dsp_width, family, chunk)
         super().__init__({
@@ -96,8 +100,13 @@ class MulAdd(wiring.Component):
             x_op = Signal(signed(self.w_x), name="x_r")
             m_op = Signal(signed(self.w_m), name="m_r")
             b_op = Signal(signed(self.w_b), name="b_i")
-            with m.If(self.en):
-                m.d.sync += [x_op.eq(self.x), m_op.eq(self.m), b_op.eq(self.b)]
+            if self.mb_registered:  # the parameter read already ends in this stage
+                m.d.comb += [m_op.eq(self.m), b_op.eq(self.b)]
+                with m.If(self.en):
+                    m.d.sync += x_op.eq(self.x)
+            else:
+                with m.If(self.en):
+                    m.d.sync += [x_op.eq(self.x), m_op.eq(self.m), b_op.eq(self.b)]
         if self.stages < 2:
             m.d.comb += s.eq(x_op * m_op + b_op)
             if self.stages == 0:

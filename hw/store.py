@@ -6,7 +6,9 @@ word g = channel g*L + i); pixel mode keeps one memory whose word c serves every
 Addresses past the last word, and channels past C, read as M = B = 0 (output clip(0)).
 
 The read is synchronous: ``addr`` is sampled when ``en`` is high and the words appear on
-``m``/``b``/``d`` in the next cycle, held while ``en`` is low.
+``m``/``b``/``d`` in the next cycle, held while ``en`` is low; with
+``UnitConfig.param_read_split`` they appear one enabled cycle later (the unit's ``dspin``
+register moved into the read: a ROM is read as banks of 16 words, then the bank picked).
 
 RAM writes (``cfg_*``) are accepted when ``cfg_ready`` (never while ``rst`` is high); a write with
 ``cfg_addr >= C`` changes nothing and sets the sticky ``cfg_error`` (cleared by reset, the
@@ -23,6 +25,8 @@ from amaranth.lib.wiring import In, Out
 from .config import UnitConfig, memory_attrs
 
 __all__ = ["ParamStore", "pack_word", "store_images"]
+
+_BANK = 16  # words per bank of a two-step ROM read (UnitConfig.param_read_split)
 
 
 def pack_word(cfg: UnitConfig, m: int, b: int, n: int) -> int:
@@ -82,6 +86,11 @@ class ParamStore(wiring.Component):
         depth = cfg.groups
         w_idx = max(1, (depth - 1).bit_length())
         images = store_images(cfg)
+        split = cfg.param_read_split  # a 2-cycle read: the dspin register moved in here
+        if split and cfg.store == "rom" and depth > _BANK:
+            words = [self._banked_rom(m, k, img, w_word) for k, img in enumerate(images)]
+            self._lanes_out(m, words)
+            return m
         mems = []
         for k, img in enumerate(images):
             mem = Memory(shape=unsigned(w_word), depth=depth, init=img,
@@ -96,10 +105,24 @@ class ParamStore(wiring.Component):
                 m.d.sync += pad_r.eq(self.addr >= depth)
 
         words = []
-        for mem in mems:
+        for k, mem in enumerate(mems):
             rp = mem.read_port(domain="sync")
             m.d.comb += [rp.addr.eq(self.addr[:w_idx]), rp.en.eq(self.en)]
-            words.append(Mux(pad_r, 0, rp.data))
+            word = Mux(pad_r, 0, rp.data)
+            if split:  # the second read stage: a plain register after the memory's own
+                word_r = Signal(w_word, name=f"word{k}_r", reset_less=True)
+                with m.If(self.en):
+                    m.d.sync += word_r.eq(word)
+                word = word_r
+            words.append(word)
+        self._lanes_out(m, words)
+
+        if cfg.store == "ram":
+            self._write_logic(m, mems, w_idx)
+        return m
+
+    def _lanes_out(self, m: Module, words: list) -> None:
+        cfg = self.cfg
         for lane in range(cfg.lanes):
             word = words[lane if cfg.lane_mode == "channels" else 0]
             m.d.comb += [
@@ -109,9 +132,38 @@ class ParamStore(wiring.Component):
             if cfg.w_d:
                 m.d.comb += self.d[lane].eq(word[cfg.w_m + cfg.w_b:])
 
-        if cfg.store == "ram":
-            self._write_logic(m, mems, w_idx)
-        return m
+    def _banked_rom(self, m: Module, k: int, img: list[int], w_word: int):
+        """A ROM read in two registered steps: banks of ``_BANK`` words read in parallel
+        (one LUT4 level per bit), then the bank picked by the registered high address bits.
+        Words past the image read as zero."""
+        cfg = self.cfg
+        lo_bits = _BANK.bit_length() - 1
+        n_banks = -(-len(img) // _BANK)
+        w_hi = max(1, (n_banks - 1).bit_length())
+        hi = self.addr[lo_bits:]
+        hi_r = Signal(w_hi, name=f"bank{k}_r", reset_less=True)
+        pad_r = Signal(name=f"pad{k}_r", reset_less=True)
+        with m.If(self.en):
+            m.d.sync += [hi_r.eq(hi[:w_hi]), pad_r.eq(self.addr >= len(img))]
+        datas = []
+        for j in range(n_banks):
+            part = img[j * _BANK:(j + 1) * _BANK]
+            mem = Memory(shape=unsigned(w_word), depth=len(part), init=part,
+                         attrs=memory_attrs(cfg.param_memory))
+            m.submodules[f"mem{k}_bank{j}"] = mem
+            rp = mem.read_port(domain="sync")
+            m.d.comb += [rp.addr.eq(self.addr[:max(1, (len(part) - 1).bit_length())]),
+                         rp.en.eq(self.en)]
+            datas.append(rp.data)
+        word_r = Signal(w_word, name=f"word{k}_r", reset_less=True)
+        with m.If(self.en):
+            with m.Switch(hi_r):
+                for j, dj in enumerate(datas):
+                    with m.Case(j):
+                        m.d.sync += word_r.eq(Mux(pad_r, 0, dj))
+                with m.Default():
+                    m.d.sync += word_r.eq(0)
+        return word_r
 
     def _write_logic(self, m: Module, mems: list, w_idx: int) -> None:
         cfg = self.cfg

@@ -16,14 +16,18 @@ from typing import Any
 from amaranth.back import rtlil
 
 from exactbn.formats import SolvedLayer
+from exactbn.hw.multiplier import uses_primitive
 
 from .flow import DesignSource
 from .targets import Target
 
 __all__ = ["KINDS", "build_designs", "unit_config", "baseline_params"]
 
-KINDS = ("exactbn", "ceiling", "tflite", "threshold", "exact_threshold")
+KINDS = ("exactbn", "ceiling", "tflite", "threshold", "exact_threshold", "ceiling_inferred",
+         "exactbn_nostall")
 DEFAULT_KINDS = KINDS[:4]  # exact_threshold: exactbn's threshold unit (--designs or --unit)
+# ceiling_inferred: the bare multiplier as Yosys infers it (the DSP's registers off);
+# exactbn_nostall: the unit with m_axis_tready tied high (no stall enable), measurement only.
 
 
 def unit_config(layer: SolvedLayer, target: Target, file: str | None = None, **unit_opts):
@@ -98,20 +102,28 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
             notes=[f"ROM word {cfg.w_m + cfg.w_b + cfg.w_d} bits (M, B and the shift offset "
                    f"N - {cfg.n_min}); parameter bits per channel reported as W_M + W_B + W_N"],
         ))
+    if "exactbn_nostall" in kinds:
+        designs.append(_nostall(cfg, srcdir, sfx, common, grp))
     bpipe = BaselinePipeline.of(cfg.pipeline)
-    if "ceiling" in kinds:
+    if "ceiling" in kinds and uses_primitive(cfg.family, 2):
+        designs.append(_dsp_ceiling(cfg, srcdir, sfx, common))
+    if "ceiling_inferred" in kinds or ("ceiling" in kinds
+                                       and not uses_primitive(cfg.family, 2)):
+        kind = "ceiling" if "ceiling" in kinds and not uses_primitive(cfg.family, 2) \
+            else "ceiling_inferred"
         ceil = CeilingMultiplier(cfg.w_x, cfg.w_m, cfg.lanes, cfg.x_signed, target.dsp_a,
                                  target.dsp_b, stages=2)
         designs.append(DesignSource(
-            f"ceiling{sfx}", "ceiling", "ceiling_mul",
-            [_write(ceil, "ceiling_mul", srcdir / f"ceiling{sfx}.il")],
+            f"{kind}{sfx}", kind, "ceiling_mul",
+            [_write(ceil, "ceiling_mul", srcdir / f"{kind}{sfx}.il")],
             config={**common, "pipeline_baseline": "in,pp,tree,out registers",
                     "w_m": cfg.w_m, "latency": ceil.latency,
                     "dsp_operands": [target.dsp_a, target.dsp_b],
                     "partial_products_per_lane": ceil.dsp_per_lane},
             param_bits_per_channel=None,
             notes=["bare W_X x W_M multiplier: registered inputs, partial products registered "
-                   "at the DSP outputs, registered adder tree and outputs"],
+                   "at the DSP outputs, registered adder tree and outputs; the DSP cells are "
+                   "inferred by Yosys (their internal registers off)"],
         ))
     if "tflite" in kinds or "threshold" in kinds:
         bp = baseline_params(layer)
@@ -171,3 +183,56 @@ def _exact_threshold(layer, srcdir: Path, sfx: str, common: dict, grp: str, file
         param_bits_per_channel=tc.slots * tc.w_t + 1,
         notes=[f"{tc.mode} search: {tc.slots} slots x {tc.w_t} bits + direction bit per "
                f"channel, {tc.qmax - tc.qmin} thresholds, latency {tc.latency}"])
+
+
+def _dsp_ceiling(cfg, srcdir: Path, sfx: str, common: dict) -> DesignSource:
+    """The ceiling on a family with a DSP primitive: the registered-DSP multiplier."""
+    from exactbn.hw.baselines.dsp_ceiling import RegisteredDspMultiplier
+
+    ceil = RegisteredDspMultiplier(cfg.w_x, cfg.w_m, cfg.lanes, cfg.x_signed, cfg.family,
+                                   cfg.pipeline.chunk, cfg.dsp_width)
+    return DesignSource(
+        f"ceiling{sfx}", "ceiling", "ceiling_mul",
+        [_write(ceil, "ceiling_mul", srcdir / f"ceiling{sfx}.il")],
+        config={**common, "pipeline_baseline": f"in registers, {cfg.family} DSP with every "
+                f"register on, chunk={cfg.pipeline.chunk}", "w_m": cfg.w_m,
+                "latency": ceil.latency, "family": cfg.family},
+        param_bits_per_channel=None,
+        notes=[f"bare W_X x W_M multiplier: registered inputs, the {cfg.family} DSP primitive "
+               "instantiated with its registers on, the unit's carry-save/chunked combine; no "
+               "stall enable (the best registered-DSP multiplier of these widths)"])
+
+
+def _nostall(cfg, srcdir: Path, sfx: str, common: dict, grp: str) -> DesignSource:
+    """The unit with ``m_axis_tready`` tied high: what the stall enable costs (not a unit
+    anyone should use: it cannot be stalled)."""
+    from amaranth import Module
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from exactbn.hw import BatchNormUnit, port_list
+
+    ports = [p for p in port_list(cfg)[2:] if p[0] != "m_axis_tready"]
+
+    class NoStall(wiring.Component):
+        def __init__(self):
+            super().__init__({n: (In if d == "input" else Out)(w) for n, d, w in ports})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.u = u = BatchNormUnit(cfg)
+            m.d.comb += u.m_axis_tready.eq(1)
+            for n, d, _ in ports:
+                a, b = (getattr(u, n), getattr(self, n)) if d == "input" else \
+                    (getattr(self, n), getattr(u, n))
+                m.d.comb += a.eq(b)
+            return m
+
+    top = f"{cfg.name}_nostall"
+    return DesignSource(
+        f"exactbn_nostall{sfx}", "exactbn_nostall", top,
+        [_write(NoStall(), top, srcdir / f"exactbn_nostall{sfx}.il")],
+        config={**common, **cfg.summary(), "group": grp},
+        param_bits_per_channel=cfg.w_m + cfg.w_b + cfg.w_n,
+        notes=["the unit with m_axis_tready tied high: no stall enable (measures what the "
+               "global stall enable costs; not usable as a unit)"])

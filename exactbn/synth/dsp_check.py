@@ -58,3 +58,42 @@ def dsp_registers(netlist: Path, family: str) -> dict[str, Any] | None:
           for st, (p, vals) in stages.items()}
     return {"cell": cell_type, "count": len(cells), "stages": on,
             "all_on": bool(cells) and all(n == len(cells) for n in on.values())}
+
+
+# Characterized MULT18X18D internal delays, ECP5 speed grade 6 (nextpnr-ecp5's default), from
+# prjtrellis' timing database as quoted (not re-derived by exactbn): the stage that limits an
+# all-registers-on block is operand register -> pipeline register.
+ECP5_DSP_INTERNAL_NS = {"input_to_pipeline_setup": (2.4, 2.6), "pipeline_clk_to_p": 1.3}
+
+
+def dsp_timing(entry: dict) -> dict[str, Any] | None:
+    """Whether the Fmax of one report entry times the paths inside its DSP blocks, and (ECP5)
+    whether the characterized internal delays allow that Fmax. None without DSP cells."""
+    regs = entry.get("dsp_registers")
+    target = entry.get("target")
+    if not entry.get("dsp") or regs is None:
+        return None
+    fmax = entry.get("fmax_mhz")
+    out: dict[str, Any] = {"cell": regs["cell"], "registers_all_on": regs["all_on"]}
+    if target == "ecp5":
+        if not any(regs["stages"].values()):
+            out["internal_paths"] = ("timed: every DSP register off, so the DSP is "
+                                     "combinational inside fabric-to-fabric paths")
+            return out
+        worst = ECP5_DSP_INTERNAL_NS["input_to_pipeline_setup"][1]
+        limit = round(1000.0 / worst, 1)
+        out["internal_paths"] = ("NOT timed by nextpnr-ecp5 (it models MULT18X18D at its input "
+                                 "and output registers only; REG_PIPELINE is ignored)")
+        out["internal_limit_mhz"] = limit
+        out["internal_check"] = (
+            f"characterized (speed grade 6): operand -> pipeline register "
+            f"{ECP5_DSP_INTERNAL_NS['input_to_pipeline_setup'][0]}-{worst} ns, pipeline clock "
+            f"-> P {ECP5_DSP_INTERNAL_NS['pipeline_clk_to_p']} ns: internal stages allow "
+            f"{limit} MHz")
+        out["internal_ok"] = None if fmax is None else fmax <= limit
+    elif target == "ice40":
+        out["internal_paths"] = ("NOT timed inside: nextpnr-ice40 treats SB_MAC16 ports as "
+                                 "registers")
+    else:
+        out["internal_paths"] = "no place and route here: no Fmax"
+    return out

@@ -469,6 +469,9 @@ def run_design(
         v = used(k)
         if v is not None:
             entry[k] = v
+    from .dsp_check import dsp_timing
+
+    entry["dsp_timing"] = dsp_timing(entry)
     entry["elapsed_s"] = round(time.monotonic() - t0, 1)
     return entry
 

@@ -184,6 +184,7 @@ def render_markdown(report: dict) -> str:
                          f"{_fmt(cp.get('logic_ns'), 2)} | {_fmt(cp.get('routing_ns'), 2)} | "
                          f"`{cp.get('from')}` | `{cp.get('to')}` | "
                          f"{', '.join(cp.get('sources') or []) or '-'} |")
+    lines += _dsp_section(entries)
     staged = [e for e in entries if e.get("rounding_stage")]
     if staged:
         lines += ["", "## Hardware rounding stage", "",
@@ -224,6 +225,29 @@ def render_markdown(report: dict) -> str:
     lines += ["", "The exact tool commands of each design are in report.json (`commands`); "
               "each design's working directory under `work/` can be rerun with them.", ""]
     return "\n".join(lines)
+
+
+def _dsp_section(entries: list[dict]) -> list[str]:
+    """Which DSP registers are on (mapped cell parameters) and whether each Fmax times the
+    paths inside the DSP blocks (exactbn.synth.dsp_check)."""
+    rows = [e for e in entries if e.get("dsp_timing")]
+    if not rows:
+        return []
+    out = ["", "## DSP blocks: registers and timing", "",
+           "Registers on = the mapped cells' parameters (input A, input B, pipeline, output "
+           "stage: cells with it on / cells). An Fmax whose DSP-internal paths are not timed is "
+           "checked against the characterized internal delays where exactbn has them.", "",
+           "| design | cell | registers on (A/B/pipe/out) | Fmax MHz | DSP-internal paths | "
+           "internal check |", "|---|---|---|---|---|---|"]
+    for e in rows:
+        t, r = e["dsp_timing"], e["dsp_registers"]
+        st = "/".join(str(r["stages"][k]) for k in ("input_a", "input_b", "pipeline", "output"))
+        ok = t.get("internal_ok")
+        check = t.get("internal_check", "-") + ("" if ok is None else
+                                                (" (ok)" if ok else " (EXCEEDED)"))
+        out.append(f"| {e['name']} | {t['cell']} | {st} of {r['count']} | "
+                   f"{_fmt(e.get('fmax_mhz'))} | {t['internal_paths']} | {check} |")
+    return out
 
 
 def plot_entries(entries: list[dict], outdir: Path, stem: str = "synth") -> list[str]:

@@ -47,3 +47,13 @@ def test_ecp5_proof_with_the_model(tmp_path, bug):
         assert res.status == "FAIL", res.summary
         if bug == "ignores_ce":
             assert "dsp_0_0.p_o" in res.summary
+
+
+@pytest.mark.slow
+def test_ecp5_preset_proof_passes(tmp_path):
+    """The ecp5 preset: split parameter read, carry chunks, staged saturation (~45 s)."""
+    layer = small_layer("floor")
+    cfg = unit_config_from_solved(layer, lanes=1, family="ecp5")
+    assert cfg.param_read_split and cfg.pipeline.chunk and cfg.pipeline.out == 2
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path, tasks=TASKS)
+    assert res.status == "PASS", res.summary

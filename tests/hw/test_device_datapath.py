@@ -50,3 +50,26 @@ def test_target_preset_is_the_default(solved):
     assert unit_config_from_solved(layer, family="ecp5").pipeline == PIPELINE_PRESETS["ecp5"]
     assert unit_config_from_solved(layer).pipeline == Pipeline()
     assert Pipeline.parse(PIPELINE_PRESETS["ecp5"].spec()) == PIPELINE_PRESETS["ecp5"]
+
+
+def test_banked_parameter_read_matches_integer_model(stream_check):
+    """40 channels: the two-step ROM read (banks of 16 words, the last one partial) that the
+    FPGA presets use with dspin, under long stalls."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "formal"))
+    from formal_layers import small_layer
+
+    rng = __import__("random").Random(4)
+    c = 40
+    M = tuple(rng.choice([-1, 1]) * rng.randrange(1, 120) for _ in range(c))
+    B = tuple(rng.randrange(-500, 500) for _ in range(c))
+    N = tuple(rng.randrange(0, 8) for _ in range(c))
+    layer = small_layer("floor", M=M, B=B, N=N)
+    for opts in (dict(lanes=1), dict(lanes=2, lane_mode="pixels")):
+        cfg = unit_config_from_solved(layer, family="ecp5", **opts)
+        assert cfg.param_read_split and cfg.groups > 16
+        bad, _ = stream_check(cfg, build_vectors(layer, cfg, seed=2), p_valid=0.8,
+                              p_ready=0.3, seed=5)
+        assert not bad, f"{len(bad)} mismatches, first: {bad[0]}"
