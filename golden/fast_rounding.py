@@ -522,10 +522,7 @@ def _solutions(res, a, b, out, ranges, hw_rounding, n_fixed=None, approximate=Tr
 
     status = res["status"]
     ok = np.flatnonzero(status == STATUS_OK)
-    if hasattr(fast, "certificates_of"):  # vectorised (golden/fast.py), identical dicts
-        certs = dict(zip(ok.tolist(), fast.certificates_of(res, ok, hw_rounding), strict=True))
-    else:
-        certs = {i: fast.certificate_of(res, i, hw_rounding) for i in ok.tolist()}
+    certs = dict(zip(ok.tolist(), fast.certificates_of(res, ok, hw_rounding), strict=True))
     M, B, N, n_min = (res[k].tolist() for k in ("M", "B", "N", "n_min"))
     sols = []
     for i, st in enumerate(status.tolist()):

@@ -14,6 +14,10 @@ lower bound (``ChannelSolution.mismatches_lower_bound``; in a solved layer the l
 ``mismatches_lower_bound`` beside ``mismatches``, present when a channel is inexact).
 Without a budget, a channel with no exact parameters gets the best of a candidate search
 (its count is exact, its optimality is not claimed: the lower bound is 1).
+
+Layers of 64 channels or more take numba paths with the same answers: golden/fast.py for the
+folded form, golden/fast_rounding.py for a rounding stage (``EXACTBN_FAST_ROUNDING=0`` turns
+the latter off, for comparisons); channels they do not settle come back here.
 """
 
 from __future__ import annotations
@@ -640,7 +644,8 @@ def _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget, approximate=T
         from .fast import solve_all_fast
         return solve_all_fast(a, b, out, ranges, shift_mode, approximate)
     # --- end of hook -------------------------------------------------------------------------
-    if hw_rounding != "floor" and budget is None and len(a) >= _fast_min_channels():
+    if (hw_rounding != "floor" and budget is None and len(a) >= _fast_min_channels()
+            and _fast_rounding_on()):
         from .fast_rounding import solve_all_rounding  # same results, numba
         return solve_all_rounding(a, b, out, ranges, hw_rounding, shift_mode, approximate)
     args = [(float(a[i]), float(b[i]), out.rounding, out.qmin, out.qmax, *ranges[i])
@@ -670,6 +675,11 @@ def _complete(sols, a, b, out, ranges, hw_rounding, budget) -> list[ChannelSolut
                                             out.qmax, *ranges[i], hw_rounding=hw_rounding,
                                             budget=budget)
             for i, s in enumerate(sols)]
+
+
+def _fast_rounding_on() -> bool:  # EXACTBN_FAST_ROUNDING=0: the rounding stage in Python
+    import os
+    return os.environ.get("EXACTBN_FAST_ROUNDING", "1") != "0"
 
 
 def _fast_min_channels() -> int:  # fast-path hook: layers this wide use golden/fast.py
