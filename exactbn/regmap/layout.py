@@ -73,8 +73,9 @@ def split_words(value: int, width: int) -> list[int]:
 
 
 class RegisterMap:
-    """The registers of one unit, from its config (duck-typed: ``channels``, ``lanes``,
-    ``lane_mode``, ``shift_mode``, ``w_m``, ``w_b``, ``w_n``, ``w_q``, ``name``)."""
+    """The registers of one unit, from its config (duck-typed: ``name``, ``channels``,
+    ``lanes``, ``lane_mode``, ``shift_mode``, ``store``, ``w_m``, ``w_b``, ``w_n``, ``w_q``,
+    ``q_signed``, and a shared unit's ``layer_table``/``layer_shift``)."""
 
     def __init__(self, cfg):
         self.name = cfg.name
