@@ -27,6 +27,7 @@ __all__ = ["SIMULATORS", "RunResult", "tool_env", "build", "run_bench", "default
 SIMULATORS = ("verilator", "icarus")
 TIMESCALE = ("1ns", "1ps")
 BENCH_MODULE = "exactbn.sim.benches.bn_bench"
+THRESHOLD_BENCH = "exactbn.sim.benches.threshold_bench"  # unit.thresholds set
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
                   "--x-initial", "fast"]
 
@@ -189,7 +190,8 @@ def _run_once(spec: BenchSpec, bdir: Path, toplevel: str, simulator: str, run_di
     crashed = None
     try:
         with _outside_pytest():
-            runner.test(test_module=BENCH_MODULE, hdl_toplevel=toplevel,
+            module = BENCH_MODULE if spec.unit.thresholds is None else THRESHOLD_BENCH
+            runner.test(test_module=module, hdl_toplevel=toplevel,
                         hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=run_dir,
                         results_xml=str(xml), waves=waves,
                         extra_env={ENV_SPEC: str(spec_path)}, log_file=log,

@@ -53,6 +53,8 @@ class UnitPorts:
     # shared unit: per-layer [qmin, qmax, reference rounding]; layer = tuser >> layer_shift
     layer_table: list | None = None
     layer_shift: int = 0
+    # threshold unit (hw/threshold_unit.py): search, levels, w_t, stored words per channel
+    thresholds: dict | None = None
 
     @classmethod
     def from_config(cls, config) -> UnitPorts:

@@ -82,6 +82,23 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def print_run(res) -> None:
+    """Per-scenario counts, the verdict, failures, first mismatch, waveform and log path."""
+    for name, sc in res.scenarios.items():
+        print(f"  {name:17s} {sc['beats']:7d} beats {sc['lane_results']:8d} lane "
+              f"results ({sc['reference_checked']} vs exact reference), "
+              f"{sc['mismatches']} mismatches")
+    print(f"  {res.summary()}")
+    for f in res.failures:
+        print(f"  FAIL {f}")
+    if res.first_mismatch:
+        print(f"  first mismatch: {res.first_mismatch}")
+    if res.wave_path:
+        print(f"  waveform: {res.wave_path}")
+    if not res.passed:
+        print(f"  log: {res.log_path}")
+
+
 def run(args) -> int:
     from exactbn.sim.regress import simulate_layer
     from exactbn.sim.spec import SCENARIOS
@@ -93,6 +110,10 @@ def run(args) -> int:
         if unknown or not scenarios:
             raise UsageError(f"--scenarios: unknown {unknown or scenarios}; choose from "
                              f"{', '.join(SCENARIOS)}")
+    if getattr(args, "unit", None) == "threshold":  # exactbn/threshold_sim.py
+        from exactbn.cli.threshold_cli import run_sim_threshold
+
+        return run_sim_threshold(args, scenarios)
     from exactbn.network import network_mode, run_all_layers
 
     if network_mode(args):
@@ -134,19 +155,7 @@ def run(args) -> int:
         except RuntimeError as e:  # a tool is missing or the build failed
             print(f"  error: {e}")
             return 1
-        for name, sc in res.scenarios.items():
-            print(f"  {name:17s} {sc['beats']:7d} beats {sc['lane_results']:8d} lane "
-                          f"results ({sc['reference_checked']} vs exact reference), "
-                          f"{sc['mismatches']} mismatches")
-        print(f"  {res.summary()}")
-        for f in res.failures:
-            print(f"  FAIL {f}")
-        if res.first_mismatch:
-            print(f"  first mismatch: {res.first_mismatch}")
-        if res.wave_path:
-            print(f"  waveform: {res.wave_path}")
-        if not res.passed:
-            print(f"  log: {res.log_path}")
+        print_run(res)
         ok = ok and res.passed
     print("sim: PASS" if ok else "sim: FAIL")
     return 0 if ok else 1

@@ -92,7 +92,7 @@ def test_refusals_exit_2_and_write_nothing(solved_file, tmp_path, args, msg, cap
 
 
 @pytest.mark.parametrize("cmd,extra,msg", [
-    ("sim", [], "--unit threshold"),
+    ("sim", ["--store", "ram", "--cfg-bus", "axil"], "raw cfg_* port only"),
     ("prove", ["--store", "ram"], "covers ROM units"),
 ])
 def test_refused_threshold_uses(solved_file, tmp_path, cmd, extra, msg, capsys):
