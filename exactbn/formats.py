@@ -1234,3 +1234,31 @@ def safe_name(name: str, max_len: int = SAFE_NAME_MAX) -> str:
 
 def file_sha256(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_threshold_manifest(path: str | os.PathLike) -> tuple[str, list[int], list[list[int]]]:
+    """``(layer, directions, thresholds)`` of a threshold unit's manifest (``NAME.json`` of
+    ``generate --unit threshold``); FormatError naming the file, channel and field."""
+    obj = _read_json(path)
+    if not isinstance(obj, dict) or obj.get("format") != "exactbn-unit":
+        raise FormatError("not an exactbn unit manifest (format 'exactbn-unit')", file=path,
+                          field="format")
+    if obj.get("unit") != "threshold":
+        raise FormatError("not a threshold unit's manifest (its thresholds are what is "
+                          "checked)", file=path, field="unit")
+    layer, dirs, ts = obj.get("layer"), obj.get("directions"), obj.get("thresholds")
+    if not isinstance(layer, str):
+        raise FormatError("expected the layer's name", file=path, field="layer")
+    if not isinstance(dirs, list) or not isinstance(ts, list):
+        raise FormatError("expected lists 'directions' and 'thresholds'", file=path,
+                          layer=layer, field="thresholds")
+    for c, d in enumerate(dirs):
+        if d not in (1, -1) or isinstance(d, bool):
+            raise FormatError(f"direction must be 1 or -1, got {d!r}", file=path, layer=layer,
+                              channel=c, field="directions")
+    for c, t in enumerate(ts):
+        if not isinstance(t, list) or any(isinstance(v, bool) or not isinstance(v, int)
+                                          for v in t):
+            raise FormatError("expected a list of integers", file=path, layer=layer,
+                              channel=c, field="thresholds")
+    return layer, list(dirs), [list(t) for t in ts]

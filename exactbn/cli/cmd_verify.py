@@ -19,10 +19,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--layer", metavar="NAME", help="verify only this layer")
     p.add_argument("--exhaustive", action="store_true",
                    help="also compare every input of every channel (ranges up to 2^24)")
+    p.add_argument("--thresholds", nargs="+", metavar="NAME.json",
+                   help="also check threshold units' thresholds (the manifests of generate "
+                   "--unit threshold) against the exact staircase of their solved layer")
     return p
 
 
 def run(args) -> int:
+    if getattr(args, "thresholds", None):  # exactbn/threshold_verify.py, then this run
+        from exactbn.threshold_verify import verify_thresholds
+
+        return verify_thresholds(args, run)
     import gc
 
     gc.disable()  # many small acyclic objects (certificates): the collector only costs time
