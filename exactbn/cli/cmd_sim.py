@@ -124,7 +124,8 @@ def run(args) -> int:
     cfg = unit_config_from_args(args, layer, file=args.solved)
     if cfg.cfg_bus == "axil" and (args.scenarios or args.waves or args.netlist):
         raise UsageError("sim --cfg-bus axil runs the AXI4-Lite bench (axil_program, "
-                         "axil_reprogram_live): no --scenarios, --waves or --netlist")
+                         "axil_reset_mid_commit, axil_reprogram_live): no --scenarios, --waves "
+                         "or --netlist")
     if args.netlist:  # gate-level: exactbn.synth.gatesim
         from exactbn.synth.gatesim import run_cli
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = ["run_axil_bench", "axil_plan", "AXIL_SCENARIOS"]
 
-AXIL_SCENARIOS = ("axil_program", "axil_reprogram_live")
+AXIL_SCENARIOS = ("axil_program", "axil_reset_mid_commit", "axil_reprogram_live")
 BENCH_MODULE = "exactbn.sim.benches.axil_bench"
 # JSON for the bench: {"layers": [[name, base, channels], ...], "live": "channel" | "layer"}
 ENV_PLAN = "EXACTBN_AXIL_PLAN"

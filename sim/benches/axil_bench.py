@@ -8,6 +8,9 @@ as for ``bn_bench``). Scenarios:
 - ``axil_program``: ID/geometry check, every channel programmed with random in-width words,
   a stream with random valid/ready scored against them, then the solved words programmed
   back and scored against the integer model and the exact reference.
+- ``axil_reset_mid_commit``: a COMMIT held pending (the stream stalled, so the unit cannot take
+  the write), STATUS.BUSY seen by a read meanwhile, then ``rst``: the slave answers again,
+  STATUS.DONE is 0, the channel kept its old words, and the next stream is exact.
 - ``axil_reprogram_live``: channels (or, for a shared unit, every channel of one layer)
   reprogrammed through AXI4-Lite while beats of every channel (every layer) stream with random
   gaps and ready. Each beat accepted before a COMMIT's address/data handshakes must use the
@@ -70,6 +73,11 @@ class AxilTB(TB):
 
     async def start(self) -> None:
         await self.reset()
+
+    async def bus_write(self, offset: int, value: int) -> int | None:
+        """One raw write; None when a reset dropped it (cocotbext-axi flushes it)."""
+        r = await self.master.write(offset, int(value).to_bytes(4, "little"))
+        return None if r is None else int(r.resp)
 
     async def program(self, params: Params) -> None:
         for c, (m, b, n) in enumerate(zip(params.M, params.B, params.N, strict=True)):
@@ -234,6 +242,47 @@ async def axil_reprogram_live(dut):
         total.add(min(tries, key=lambda r: r.mismatches))
         j += 1
     tb.params, tb.unit = snaps[-1]
+    await tb.program(Params.of(tb.layer))  # leave the solved words for the next scenario
+    for i, row in enumerate(snaps[0][1].layer_table or []):
+        if tb.regmap.layers and list(row[:2]) != list(tb.unit.layer_table[i][:2]):
+            await tb.driver.program_clip(i, row[0], row[1])
     tb.record("axil_reprogram_live", total, commits=len(tb.commits), ambiguous=ambiguous,
               live=plan["live"], clip_changed=any(op[0] == "clip" for op in ops),
               beats_during_writes=int(np.sum(acc <= ends[-1])))
+
+
+@cocotb.test()
+async def axil_reset_mid_commit(dut):
+    tb = await _tb(dut, 13)
+    rm, u = tb.regmap, tb.unit
+    C = len(tb.params.M)
+    c = int(tb.rng.integers(0, C))
+    new = _random_params(tb, [c])
+    for off, v in rm.param_writes(new.M[c], new.B[c], new.N[c]):
+        await tb.driver.write(off, v)
+    # Stall the output so beats pile up in the unit: the store cannot take a write then.
+    frame = tb.cap(tb.stimulus(tb.params, n_random=16), 64)
+    tb.source.load(frame, activity(tb.rng, "always"))
+    tb.sink.load(np.zeros(1, dtype=bool))
+    for _ in range(3 * (u.latency or 8) + 8):
+        await tb.edge
+        tb.cycle += 1
+        tb.source.tick(tb.cycle)
+        tb.sink.tick(tb.cycle)
+    commit = cocotb.start_soon(tb.bus_write(rm.offset("COMMIT"), c))
+    for _ in range(20):
+        await tb.edge
+        tb.cycle += 1
+        tb.source.tick(tb.cycle)
+        tb.sink.tick(tb.cycle)
+    st = await tb.driver.status()
+    assert st["busy"] == 1 and not commit.done(), f"COMMIT not held pending: {st}"
+    await tb.reset(2)
+    await tb.tick(2)
+    assert commit.done() and commit.result() is None, "the pending write was not dropped"
+    st = await tb.driver.status()
+    assert st == {"busy": 0, "cfg_error": 0, "tbl_error": 0, "done": 0}, st
+    await tb.driver.check_id()
+    frame = tb.cap(tb.stimulus(tb.params, n_random=32), 400)
+    await tb.stream(frame, "random", "random")  # the old words, checked against the reference
+    tb.record("axil_reset_mid_commit", tb.score(frame, True), channel=c)

@@ -28,7 +28,7 @@ def solved(tmp_path_factory):
 
 def _check(res):
     assert res.passed, (res.failures, res.first_mismatch, res.log_path)
-    assert set(res.scenarios) == {"axil_program", "axil_reprogram_live"}
+    assert set(res.scenarios) == {"axil_program", "axil_reset_mid_commit", "axil_reprogram_live"}
     return res.scenarios
 
 
