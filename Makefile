@@ -70,6 +70,12 @@ bench: setup bench-solver bench-sim
 bench-solver: setup
 	$(BIN)/python -m bench.bench_solver
 
+# exactbn solve / verify end to end (summary ON), file size, start-up: bench/results/solve.*
+.PHONY: bench-solve
+bench: bench-solve
+bench-solve: setup
+	$(BIN)/python -m bench.bench_solve
+
 bench-sim: setup
 	$(BIN)/python -m bench.bench_sim
 

@@ -142,9 +142,10 @@ def _clip_f32(v, qmin, qmax):
     return np.int64(v)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _model(kind, pf, pi, rcode, qmin, qmax, x):
-    """One model's output at x (pf: float32 parameters, pi: int64 parameters)."""
+    """One model's output at x (pf: tuple of 8 float32 parameters, pi: tuple of 4 int64;
+    tuples, not arrays: passed by value, no reference counting per call)."""
     if kind == KIND_NAIVE:
         s = pi[0] * x + pi[1]
         q = s >> pi[2]
@@ -265,7 +266,7 @@ def _round_half_up(v):
 
 
 @njit(cache=True)
-def _naive(a, b, rcode, qmin, qmax, xmax, st, en, lv, n, pf, pi, out):
+def _naive(a, b, rcode, qmin, qmax, xmax, st, en, lv, n, pf, out):
     """Smallest N <= 64 at which the naive rule is exact: out = (N, M, B); N = -1 none,
     N = -2 the search left int64 (a Python fallback decides)."""
     for nn in range(0, 65):
@@ -288,9 +289,7 @@ def _naive(a, b, rcode, qmin, qmax, xmax, st, en, lv, n, pf, pi, out):
         if abs(bb) >= _SAFE or (m != 0 and xmax >= (_SAFE - abs(bb)) // abs(m)):
             out[0] = -2  # |M*x + B| might reach 2^62
             return
-        pi[0] = m
-        pi[1] = bb
-        pi[2] = nn
+        pi = (m, bb, np.int64(nn), np.int64(0))
         ok = True
         # the ends of the range first: a wrong slope shows there
         for k in (0, n - 1):
@@ -322,8 +321,10 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, tfl, f32kind, f32p, cap, do_naive,
         en = np.empty(cap, np.int64)
         lv = np.empty(cap, np.int64)
         buf = np.empty(8, np.float64)
-        pi = np.empty(4, np.int64)
         nout = np.empty(3, np.int64)
+        z = np.float32(0.0)
+        zf = (z, z, z, z, z, z, z, z)
+        zi = (np.int64(0), np.int64(0), np.int64(0), np.int64(0))
         for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
             ai, bi, li, hi_ = a[i], b[i], lo[i], hi[i]
             ok = (abs(li) <= _X_LIMIT and abs(hi_) <= _X_LIMIT and li <= hi_
@@ -334,6 +335,7 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, tfl, f32kind, f32p, cap, do_naive,
                 status[i] = ST_SEGMENTS
                 continue
             flags = 0
+            pf = zf
             # TFLite: monotone when x + bias and its shift stay inside int32
             bias, m, shift = tfl[i, 0], tfl[i, 1], tfl[i, 2]
             left = shift if shift > 0 else 0
@@ -341,18 +343,17 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, tfl, f32kind, f32p, cap, do_naive,
             t1 = hi_ + bias
             if (left <= 31 and -shift <= 62 and _I32_MIN <= t0 and t1 <= _I32_MAX
                     and _I32_MIN <= (t0 << left) and (t1 << left) <= _I32_MAX):
-                pi[0] = bias
-                pi[1] = m
-                pi[2] = shift
-                pi[3] = tfl[i, 3]
-                tfl_m[i] = _mismatches(KIND_TFLITE, f32p[i], pi, rcode, qmin, qmax,
+                pi = (bias, m, shift, tfl[i, 3])
+                tfl_m[i] = _mismatches(KIND_TFLITE, pf, pi, rcode, qmin, qmax,
                                        st, en, lv, n)
             else:
                 flags |= ST_TFLITE
-            f32_m[i] = _mismatches(f32kind, f32p[i], pi, rcode, qmin, qmax, st, en, lv, n)
+            pf = (f32p[i, 0], f32p[i, 1], f32p[i, 2], f32p[i, 3], f32p[i, 4], f32p[i, 5],
+                  f32p[i, 6], f32p[i, 7])
+            f32_m[i] = _mismatches(f32kind, pf, zi, rcode, qmin, qmax, st, en, lv, n)
             if do_naive:
                 xmax = max(abs(li), abs(hi_))
-                _naive(ai, bi, rcode, qmin, qmax, xmax, st, en, lv, n, f32p[i], pi, nout)
+                _naive(ai, bi, rcode, qmin, qmax, xmax, st, en, lv, n, pf, nout)
                 naive_out[i, 0] = nout[0]
                 naive_out[i, 1] = nout[1]
                 naive_out[i, 2] = nout[2]
@@ -362,7 +363,9 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, tfl, f32kind, f32p, cap, do_naive,
 
 
 @njit(cache=True)
-def _model_values(kind, pf, pi, rcode, qmin, qmax, xs, out):
+def _model_values(kind, pfa, pia, rcode, qmin, qmax, xs, out):
+    pf = (pfa[0], pfa[1], pfa[2], pfa[3], pfa[4], pfa[5], pfa[6], pfa[7])
+    pi = (pia[0], pia[1], pia[2], pia[3])
     for k in range(xs.shape[0]):
         out[k] = _model(kind, pf, pi, rcode, qmin, qmax, xs[k])
 

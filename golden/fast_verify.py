@@ -54,7 +54,7 @@ def _eq(p1, q1, p2, q2):
 
 @njit(cache=True)
 def _channel_ok(a, b, lo, hi, rcode, qmin, qmax, M, B, N, shared, pts, npts, fal, tal,
-                fstat, fM, fB, fN, buf, st, en, lv, pi, pf):
+                fstat, fM, fB, fN, buf, st, en, lv, pf):
     """(count, ok): the exact mismatch count (-1: not decided here) and whether every check
     passes (False: golden/verify.py decides)."""
     if not (abs(lo) <= _X_LIMIT and abs(hi) <= _X_LIMIT and lo <= hi and abs(b) <= _A_MAX
@@ -66,10 +66,7 @@ def _channel_ok(a, b, lo, hi, rcode, qmin, qmax, M, B, N, shared, pts, npts, fal
     xmax = max(abs(lo), abs(hi))
     if abs(B) >= _SAFE or (M != 0 and xmax >= (_SAFE - abs(B)) // abs(M)):
         return -1, False
-    pi[0] = M
-    pi[1] = B
-    pi[2] = N
-    count = _mismatches(KIND_NAIVE, pf, pi, 0, qmin, qmax, st, en, lv, n)
+    count = _mismatches(KIND_NAIVE, pf, (M, B, N, np.int64(0)), 0, qmin, qmax, st, en, lv, n)
     if count > 0:  # inexact: fine only if no exact parameters exist with these settings
         return count, fstat == STATUS_NO_EXACT
     if fstat != STATUS_OK or npts < 0:
@@ -168,12 +165,12 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, M, B, N, shared, pts, npts, fal, ta
         en = np.empty(cap, np.int64)
         lv = np.empty(cap, np.int64)
         buf = np.empty(8, np.float64)
-        pi = np.empty(4, np.int64)
-        pf = np.zeros(8, np.float32)
+        z = np.float32(0.0)
+        pf = (z, z, z, z, z, z, z, z)
         for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
             cnt, good = _channel_ok(a[i], b[i], lo[i], hi[i], rcode, qmin, qmax, M[i], B[i],
                                     N[i], shared, pts[i], npts[i], fal[i], tal[i], fstat[i],
-                                    fM[i], fB[i], fN[i], buf, st, en, lv, pi, pf)
+                                    fM[i], fB[i], fN[i], buf, st, en, lv, pf)
             count[i] = cnt
             ok[i] = good
 

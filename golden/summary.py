@@ -29,15 +29,6 @@ from .baselines import (
     tflite_params,
     tflite_requantize,
 )
-from .fast import STATUS_NO_EXACT, solve_fast
-from .fast_summary import (
-    ST_NAIVE,
-    ST_SEGMENTS,
-    ST_TFLITE,
-    f32_params,
-    summary_kernel_run,
-    tflite_params_array,
-)
 from .recheck import reference_levels
 from .reference import reference
 
@@ -88,8 +79,13 @@ def baseline_mismatches(solved: SolvedLayer, layer: Layer | None, channel: int,
             "tflite": int((tfl != ref).sum()), "float32": int((f32 != ref).sum())}
 
 
+FAST_MIN_CHANNELS = 64  # narrower layers: the straightforward code (no numba start-up)
+
+
 def _naive_fallback(solved: SolvedLayer, i: int) -> NaiveResult:
     """The naive search for a channel the kernel left (a product beyond int64)."""
+    from .fast import STATUS_NO_EXACT, solve_fast
+
     out = solved.output
     lo, hi = solved.ranges()[i]
     st = solve_fast(np.array([solved.a[i]]), np.array([solved.b[i]]), lo, hi, out.rounding,
@@ -102,11 +98,11 @@ def _naive_fallback(solved: SolvedLayer, i: int) -> NaiveResult:
 def twos_widths(v) -> np.ndarray:
     """``formats.twos_width`` of every entry of an int64 array (vectorised, exact)."""
     v = np.asarray(v, dtype=np.int64)
-    u = np.where(v >= 0, v, -v - 1)
-    w = np.ones(v.shape, np.int64)
-    for k in range(63):
-        w += (u >> k) != 0
-    return w
+    u = np.where(v >= 0, v, -v - 1)  # 0 <= u < 2^63: its bit length, then the sign bit
+    e = np.frexp(u.astype(np.float64))[1].astype(np.int64)  # bit length, or one more when
+    e = np.minimum(e, 63)                                    # u rounded up to a power of 2
+    e -= (e > 0) & ((np.int64(1) << np.maximum(e - 1, 0)) > u)
+    return e + 1
 
 
 def _widths(values: list[int]) -> np.ndarray:
@@ -116,9 +112,21 @@ def _widths(values: list[int]) -> np.ndarray:
 
 
 def _channel_figures(solved: SolvedLayer, layer: Layer | None, idx: list[int],
-                     sweep_limit: int) -> dict[str, np.ndarray]:
+                     sweep_limit: int, fast: bool | None = None) -> dict[str, np.ndarray]:
     """Naive N and widths (N = -1: never exact up to 64) and baseline counts of the
-    channels ``idx``, as arrays (kernel first, then the fallbacks)."""
+    channels ``idx``, as arrays (kernel first, then the fallbacks; ``fast``: use the kernel,
+    by default for ``FAST_MIN_CHANNELS`` channels or more)."""
+    if not (len(idx) >= FAST_MIN_CHANNELS if fast is None else fast):
+        return _slow_figures(solved, layer, idx, sweep_limit)
+    from .fast_summary import (  # numba: imported only where it pays
+        ST_NAIVE,
+        ST_SEGMENTS,
+        ST_TFLITE,
+        f32_params,
+        summary_kernel_run,
+        tflite_params_array,
+    )
+
     out = solved.output
     ranges = solved.ranges()
     sel = np.asarray(idx, dtype=np.int64)
@@ -141,12 +149,31 @@ def _channel_figures(solved: SolvedLayer, layer: Layer | None, idx: list[int],
         kind, f32p = f32_params(a, b)
     res = summary_kernel_run(a, b, lo_i, hi_i, out.rounding, out.qmin, out.qmax, tfl, kind,
                              f32p, SUMMARY_LEVEL_LIMIT + 4)
-    status = res["status"]
-    naive_n = res["naive"][:, 0].copy()
-    fig = {"naive_N": naive_n, "naive_W_M": twos_widths(res["naive"][:, 1]),
+    fig = {"naive_N": res["naive"][:, 0].copy(), "naive_W_M": twos_widths(res["naive"][:, 1]),
            "naive_W_B": twos_widths(res["naive"][:, 2]), "inputs": hi_i - lo_i + 1,
            "sampled": np.zeros(len(idx), bool), "tflite": res["tflite"],
            "float32": res["float32"]}
+    return _fill(solved, layer, idx, sweep_limit, fig, res["status"],
+                 (ST_SEGMENTS, ST_TFLITE, ST_NAIVE))
+
+
+def _slow_figures(solved, layer, idx, sweep_limit, st_all: int = 1) -> dict[str, np.ndarray]:
+    """Every channel by the straightforward code (sweeps, ``naive_channel``)."""
+    k = len(idx)
+    fig = {"naive_N": np.zeros(k, np.int64), "naive_W_M": np.zeros(k, np.int64),
+           "naive_W_B": np.zeros(k, np.int64), "inputs": np.zeros(k, np.int64),
+           "sampled": np.zeros(k, bool), "tflite": np.zeros(k, np.int64),
+           "float32": np.zeros(k, np.int64)}
+    return _fill(solved, layer, idx, sweep_limit, fig, np.full(k, st_all, np.int64),
+                 (st_all, 0, 0))
+
+
+def _fill(solved, layer, idx, sweep_limit, fig, status, bits) -> dict[str, np.ndarray]:
+    """The channels the kernel left (status bits), by the straightforward code."""
+    ST_SEGMENTS, ST_TFLITE, ST_NAIVE = bits
+    out = solved.output
+    ranges = solved.ranges()
+    naive_n = fig["naive_N"]
     for k in np.flatnonzero(status != 0).tolist():
         i, s = idx[k], int(status[k])
         if s & (ST_SEGMENTS | ST_TFLITE):  # not settled here, or TFLite may wrap: sweep

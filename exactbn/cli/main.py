@@ -34,7 +34,9 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``only``: a command name) just that command's: its module alone
+    is imported, so `exactbn solve ...` does not load the hardware modules."""
     parser = _Parser(
         prog="exactbn",
         description="Exact fixed-point batch-normalization hardware: solve, generate, "
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMANDS:
+    for name in COMMANDS if only not in COMMANDS else (only,):
         try:
             mod = importlib.import_module(f"exactbn.cli.cmd_{name}")
         except ModuleNotFoundError as e:
@@ -89,7 +91,8 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         check_outputs(args)

@@ -87,7 +87,7 @@ def test_summary_counts_equal_an_exhaustive_sweep_and_the_naive_search(rounding,
     idx = [i for i in range(sl.channels) if i not in s["skipped_channels"]]
     from exactbn.golden.summary import _channel_figures
 
-    fig = _channel_figures(sl, layer, idx, 1 << 16)
+    fig = _channel_figures(sl, layer, idx, 1 << 16, fast=True)
     out = sl.output
     for k, i in enumerate(idx):
         want = baseline_mismatches(sl, layer, i)  # exhaustive: 4096 inputs
@@ -104,3 +104,29 @@ def test_summary_counts_equal_an_exhaustive_sweep_and_the_naive_search(rounding,
     assert s["naive"]["channels_compared"] == len(idx)
     assert s["baselines"]["inputs_checked"] == 4096 * len(idx)
     assert s["naive"]["no_exact_n_up_to_64"] == int((fig["naive_N"] < 0).sum())
+
+
+def test_twos_widths_equals_twos_width():
+    from exactbn.formats import twos_width
+    from exactbn.golden.summary import twos_widths
+
+    rng = np.random.default_rng(9)
+    v = [0, 1, -1, 2, -2, 127, 128, -128, -129, 2**53 - 1, 2**53, 2**53 + 1, -(2**53) - 1,
+         2**62, 2**63 - 1, -(2**63)]
+    v += [int(x) >> int(k) for x, k in zip(rng.integers(-2**62, 2**62, 500),
+                                          rng.integers(0, 62, 500), strict=True)]
+    assert twos_widths(np.array(v, dtype=np.int64)).tolist() == [twos_width(x) for x in v]
+
+
+def test_small_layer_summary_needs_no_kernel_and_agrees_with_it():
+    a, b = _channels(4, 12)
+    layer = _layer(a, b, "half_even")
+    sl = solve_layer(layer, hw_rounding="floor")
+    from exactbn.golden.summary import _channel_figures
+
+    idx = list(range(12))
+    slow, quick = (_channel_figures(sl, layer, idx, 1 << 16, fast=f) for f in (False, True))
+    for k in slow:
+        assert slow[k].tolist() == quick[k].tolist() or k.startswith("naive_W"), k
+    ok = slow["naive_N"] >= 0
+    assert slow["naive_W_M"][ok].tolist() == quick["naive_W_M"][ok].tolist()
