@@ -13,7 +13,7 @@ from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..multiplier import MulAdd
+from ..multiplier import MulAdd, mult_stages
 
 __all__ = ["RegisteredDspMultiplier"]
 
@@ -29,8 +29,7 @@ class RegisteredDspMultiplier(wiring.Component):
         self.w_xs = w_x + (0 if x_signed else 1)
         self.w_p = self.w_xs + w_m
         self.family, self.chunk, self.dsp_width = family, chunk, dsp_width
-        probe = MulAdd(self.w_xs, w_m, 1, self.w_p, 2, dsp_width, family=family, chunk=chunk)
-        self.latency = 1 + probe.latency
+        self.latency = 1 + mult_stages(self.w_xs, w_m, self.w_p, 2, dsp_width, family, chunk)
         super().__init__({"x": In(lanes * w_x), "m": In(lanes * w_m), "p": Out(lanes * self.w_p)})
 
     def elaborate(self, platform):
