@@ -7,9 +7,11 @@ the write's response); a write to a staging register (M0.., B0.., N) is answered
 next cycle; a write to COMMIT raises ``cfg_valid`` with the channel and the staged words and
 answers only after the ``cfg_valid``/``cfg_ready`` handshake, so every beat the unit accepts
 after BVALID uses the new words (the unit's own rule: beats accepted after the cfg handshake
-use the new words). Responses: SLVERR for writes to read-only or unmapped addresses, reads of
-unmapped addresses, a COMMIT whose byte strobe is not 0xF (nothing written) and a COMMIT to a
-channel >= C (passed on as ``cfg_addr = C``: nothing changes, the sticky ``cfg_error`` is set).
+use the new words). A read answers two cycles after its address handshake (a registered
+one-hot select, then the registered data). Responses: SLVERR for writes to read-only or
+unmapped addresses, reads of unmapped addresses, a COMMIT whose byte strobe is not 0xF
+(nothing written) and a COMMIT to a channel >= C (passed on as ``cfg_addr = C``: nothing
+changes, the sticky ``cfg_error`` is set).
 A shared unit's layer table (``tbl_*``) is written the same way through TBL_QMIN/TBL_QMAX and
 TBL_COMMIT; a bad TBL_COMMIT (layer >= LAYERS, qmin > qmax) is not passed on: SLVERR and the
 slave's own sticky TBL_ERROR (cleared by reset).
@@ -149,29 +151,36 @@ class AxiLiteSlave(wiring.Component):
         with m.If(bvalid & self.bready):
             m.d.sync += [bvalid.eq(0), aw_full.eq(0), w_full.eq(0)]
 
-        # ---- reads
+        # ---- reads, in two registered steps: the address handshake registers a one-hot
+        # select (a short, low-fanout path from araddr), the next cycle registers the AND-OR
+        # of the selected register into rdata and raises rvalid.
         arready, rvalid, rdata, rresp = Signal(), Signal(), Signal(32), Signal(2)
         m.d.comb += [self.arready.eq(arready), self.rvalid.eq(rvalid), self.rdata.eq(rdata),
                      self.rresp.eq(rresp)]
+        values = []
+        for r in rm.registers:
+            if r.value is not None:
+                values.append(Const(r.value, 32))
+            elif r.name == "STATUS":
+                terr = (tbl_err | self.tbl_error) if rm.layers else Const(0, 1)
+                values.append(Cat(busy, self.cfg_error, terr, Const(0, 13), done))
+            elif r.name == "COMMIT":
+                values.append(commit_addr)
+            elif r.name == "TBL_COMMIT":
+                values.append(tbl_last)
+            else:
+                values.append(staged[r.name])
+        sel = Signal(len(values))
+        r_step = Signal()  # the select is registered; rdata follows in this cycle
+        hit = Cat(*(self.araddr[2:] == (r.offset >> 2) for r in rm.registers))
         with m.If(self.arvalid & arready):
-            m.d.sync += [arready.eq(0), rvalid.eq(1), rresp.eq(OKAY), rdata.eq(0)]
-            with m.Switch(self.araddr[2:]):
-                for r in rm.registers:
-                    with m.Case(r.offset >> 2):
-                        if r.value is not None:
-                            value = Const(r.value, 32)
-                        elif r.name == "STATUS":
-                            terr = (tbl_err | self.tbl_error) if rm.layers else Const(0, 1)
-                            value = Cat(busy, self.cfg_error, terr, Const(0, 13), done)
-                        elif r.name == "COMMIT":
-                            value = commit_addr
-                        elif r.name == "TBL_COMMIT":
-                            value = tbl_last
-                        else:
-                            value = staged[r.name]
-                        m.d.sync += rdata.eq(value)
-                with m.Default():
-                    m.d.sync += rresp.eq(SLVERR)
+            m.d.sync += [arready.eq(0), r_step.eq(1), sel.eq(hit),
+                         rresp.eq(Mux(hit.any(), OKAY, SLVERR))]
+        with m.Elif(r_step):
+            data = 0
+            for k, v in enumerate(values):
+                data = data | Mux(sel[k], v, 0)
+            m.d.sync += [r_step.eq(0), rvalid.eq(1), rdata.eq(data)]
         with m.Elif(rvalid & self.rready):
             m.d.sync += rvalid.eq(0)
         with m.Elif(~rvalid):
