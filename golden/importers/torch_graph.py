@@ -178,17 +178,14 @@ def _affine_conv(name, m, xq, yq, relu, ov) -> ImportedLayer:
     bias = inner.bias.detach().cpu().numpy().astype(np.float64) if inner.bias is not None \
         else np.zeros(len(s_w))
     s_acc = xq.scale * s_w
-    b_int = np.rint(bias / s_acc).astype(np.int64)  # int32 bias, as convert quantizes it
-    if np.any(np.abs(b_int) >= 2**31):
-        raise FormatError("bias does not fit int32", layer=name, field="bias")
     from .common import acc_input_spec, accumulator_range, affine_layer_ab
 
-    ranges = accumulator_range(w_int, xq.qmin - xq.zero_point, xq.qmax - xq.zero_point, b_int,
+    ranges = accumulator_range(w_int, xq.qmin - xq.zero_point, xq.qmax - xq.zero_point, None,
                                include_zero=w.ndim > 2)
-    notes = [f"{w_int.shape[1]} int weights per channel; bias int32 in units of s_x*s_w; "
-             f"input {'int' if xq.signed else 'uint'}{xq.bits} from {xq.where}"]
+    notes = [f"{w_int.shape[1]} int weights per channel; float bias (fbgemm adds it in "
+             f"float); input {'int' if xq.signed else 'uint'}{xq.bits} from {xq.where}"]
     out = _output(yq, relu, name, ov, notes)
-    a, b = affine_layer_ab([float(v) for v in s_acc], [0.0] * len(s_acc), out["scale"],
+    a, b = affine_layer_ab([float(v) for v in s_acc], bias.tolist(), out["scale"],
                            out["zero_point"])
     layer = {"name": name, "input": acc_input_spec(name, ranges, [float(v) for v in s_acc], ov),
              "output": out, "affine": {"a": a, "b": b}}

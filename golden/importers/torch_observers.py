@@ -99,10 +99,9 @@ def _isfinite(t):
 
 def _qparams(obs, where: str) -> tuple[np.ndarray, np.ndarray]:
     _check_calibrated(obs, where)
-    if hasattr(obs, "scale") and hasattr(obs, "zero_point") and not hasattr(obs, "min_val"):
-        s, z = obs.scale, obs.zero_point  # FakeQuantize: the values it applies
-    else:
-        s, z = obs.calculate_qparams()
+    # What torch.ao's convert uses (get_qconv, _quantize_weight): a FakeQuantize's own
+    # ``scale`` buffer can lag its observer by one update (0.4 % off on QAT weights).
+    s, z = obs.calculate_qparams()
     return (_np(s).astype(np.float64).reshape(-1), _np(z).astype(np.int64).reshape(-1))
 
 
@@ -194,27 +193,27 @@ def _fused_layer(name: str, m, xq: ActQuant | None, yq: ActQuant | None,
                           "QuantStub/activation_post_process before it); give --input-scale "
                           "and --input-bits", layer=name, field="input.scale")
     bn = m.bn
-    f32 = np.float32
-    gamma, beta, mean, var = (_np(t).astype(f32) for t in
-                              (bn.weight, bn.bias, bn.running_mean, bn.running_var))
-    std = np.sqrt(var + f32(bn.eps))
-    g = gamma / std  # what torch's freeze/convert folding uses (float32)
-    w = _np(m.weight).astype(f32)
-    w_fold = w * g.reshape(-1, *([1] * (w.ndim - 1)))
-    w_int, s_w = _weight_int(m, w_fold, name)
-    bias = _np(m.bias).astype(np.float64) if m.bias is not None else np.zeros(len(g))
-    b_fold = (beta.astype(np.float64) - g.astype(np.float64) * (mean - bias))
+    from torch.nn.utils.fusion import fuse_conv_bn_weights, fuse_linear_bn_weights
+
+    # Fold exactly as torch.ao's convert does (float32, its own order of operations).
+    if m.weight.dim() > 2:
+        w_f, b_f = fuse_conv_bn_weights(m.weight, m.bias, bn.running_mean, bn.running_var,
+                                        bn.eps, bn.weight, bn.bias)
+    else:
+        bias0 = m.bias if m.bias is not None else bn.running_mean.new_zeros(bn.num_features)
+        w_f, b_f = fuse_linear_bn_weights(m.weight, bias0, bn.running_mean, bn.running_var,
+                                          bn.eps, bn.weight, bn.bias)
+    w_int, s_w = _weight_int(m, _np(w_f).astype(np.float32), name)
+    b_fold = _np(b_f).astype(np.float64)
     s_acc = xq.scale * s_w
-    b_int = np.rint(b_fold / s_acc).astype(np.int64)  # half to even, as a converter does
-    if np.any(np.abs(b_int) >= 2**31):
-        raise FormatError("folded bias does not fit int32", layer=name, field="bias")
     ranges = accumulator_range(w_int, xq.qmin - xq.zero_point, xq.qmax - xq.zero_point,
-                               b_int, include_zero=m.weight.dim() > 2)
+                               None, include_zero=m.weight.dim() > 2)
     relu = _ReLU() if type(m).__name__.startswith("ConvBnReLU") else relu_after
-    notes = [f"BN folded into {w_int.shape[1]} weights per channel; bias int32 in units of "
-             f"s_x*s_w; input {'int' if xq.signed else 'uint'}{xq.bits} from {xq.where}"]
+    notes = [f"BN folded into {w_int.shape[1]} weights per channel (as convert folds it); "
+             f"float bias (fbgemm adds it in float); input {'int' if xq.signed else 'uint'}"
+             f"{xq.bits} from {xq.where}"]
     out = _output(yq, relu, name, ov, notes)
-    a, b = affine_layer_ab([float(v) for v in s_acc], [0.0] * len(s_acc), out["scale"],
+    a, b = affine_layer_ab([float(v) for v in s_acc], b_fold.tolist(), out["scale"],
                            out["zero_point"])
     layer = {"name": name, "input": acc_input_spec(name, ranges, [float(v) for v in s_acc], ov),
              "output": out, "affine": {"a": a, "b": b}}

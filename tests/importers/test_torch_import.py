@@ -225,12 +225,17 @@ def test_fused_qat_conv_bn_relu_is_an_affine_requantization(kind):
     assert lay.name == "conv" and lay.affine is not None and lay.bn is None
     xq = observer_quant(m.quant.activation_post_process, "quant")
     yq = observer_quant(m.conv.activation_post_process, "conv")
-    s_w = m.conv.weight_fake_quant.scale.double().numpy()
+    s_w_t = m.conv.weight_fake_quant.calculate_qparams()[0]  # what convert uses
+    s_w = s_w_t.double().numpy()
     c = len(s_w)
     assert "ReLU" in res.imported[0].notes[-1]
     np.testing.assert_allclose(lay.input.scales(c), xq.scale * s_w, rtol=0, atol=0)
     np.testing.assert_allclose(lay.affine["a"], xq.scale * s_w / yq.scale, rtol=1e-15)
-    assert lay.affine["b"] == [float(yq.zero_point)] * c
+    bn = m.conv.bn
+    g = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    b_real = (bn.bias.double() - g.double() * bn.running_mean.double()).detach().numpy()
+    np.testing.assert_allclose(lay.affine["b"], b_real / yq.scale + yq.zero_point, rtol=1e-5,
+                               atol=1e-5)  # the folded float bias (fbgemm adds it in float)
     assert lay.output.clip == [max(yq.qmin, yq.zero_point), yq.qmax]
     # The accumulators of the fake-quantized conv (integers) lie in the derived ranges.
     with torch.no_grad():
@@ -238,19 +243,11 @@ def test_fused_qat_conv_bn_relu_is_an_affine_requantization(kind):
         q_in = _fq_int(x, xq)
         g = m.conv.bn.weight / torch.sqrt(m.conv.bn.running_var + m.conv.bn.eps)
         view = (-1,) + (1,) * (m.conv.weight.dim() - 1)
-        w_q = m.conv.weight_fake_quant(m.conv.weight * g.view(view))
-        w_int = torch.round(w_q / m.conv.weight_fake_quant.scale.view(view))
+        w_int = torch.clamp(torch.round(m.conv.weight * g.view(view) / s_w_t.view(view)),
+                            -128, 127)
         op = torch.nn.functional.conv2d if kind == "conv" else torch.nn.functional.linear
         acc = op((q_in - xq.zero_point).double(), w_int.double())
-        bn = m.conv.bn
-        b_real = (bn.bias.double() - g.double() * bn.running_mean.double()).numpy()
-        b_int = np.rint(b_real / (xq.scale * s_w)).astype(np.int64)
-        got = {}
-        m.conv.activation_post_process.register_forward_hook(
-            lambda mod, i, o: got.__setitem__("y", o))
-        m(x)
-        q_model = torch.clamp(torch.round(got["y"] / yq.scale).to(torch.int64) + yq.zero_point,
-                              min=yq.zero_point).numpy()
+        b_int = np.zeros(c, np.int64)  # the bias is not in the accumulator
     hi_x, lo_x = xq.qmax - xq.zero_point, xq.qmin - xq.zero_point
     for ch, (lo, hi) in enumerate(lay.input.ranges(c)):
         w = w_int[ch].numpy()
@@ -261,17 +258,11 @@ def test_fused_qat_conv_bn_relu_is_an_affine_requantization(kind):
     accs = accs.astype(np.int64) + b_int
     rng = np.array(lay.input.ranges(c))
     assert np.all(accs >= rng[:, 0]) and np.all(accs <= rng[:, 1])
-    # The integer layer against the fake-quantized model (which adds the float bias, not
-    # the int32 one a converter uses): within one level, nearly always equal.
-    from exactbn.golden import integer_model
+    # Against torch.ao's own integer execution (the converted model, not the fake-quantized
+    # one, whose weight scale buffer lags its observer): test_torchao_graph.py.
     from exactbn.golden.solver import solve_layer
 
-    sol = solve_layer(lay)
-    mine = integer_model(np.array(sol.M), np.array(sol.B), np.array(sol.N), accs,
-                         lay.output.qmin, lay.output.qmax, sol.hw_rounding)
-    want = np.moveaxis(q_model, 1, -1).reshape(-1, c)
-    assert sol.exact and np.abs(mine - want).max() <= 1
-    assert (mine != want).mean() < 0.05, (mine != want).mean()
+    assert all(solve_layer(lay).exact)
 
 
 def test_prepared_model_errors_and_flags(tmp_path, capsys):

@@ -141,3 +141,68 @@ def test_untraceable_model_is_refused_naming_it():
     with pytest.raises(FormatError, match="could not trace") as e:
         import_torch_module(m)
     assert e.value.layer == "Dyn"
+
+
+def test_eager_qat_converted_model_agrees_with_the_imported_layers():
+    """torch.ao's own integer execution (tq.convert, fbgemm kernels) vs the imported layers."""
+    import copy
+
+    import torch.ao.quantization as tq
+    from exactbn.golden.importers.agreement import compare_layer, int_conv
+    from exactbn.golden.solver import solve_layer
+
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.b1, self.r1 = nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), \
+                nn.ReLU()
+            self.c2, self.b2 = nn.Conv2d(8, 6, 3, stride=2, bias=False), nn.BatchNorm2d(6)
+            self.dequant = tq.DeQuantStub()
+            self.quant = tq.QuantStub()  # registered last, as torchvision does
+
+        def forward(self, x):
+            return self.dequant(self.b2(self.c2(self.r1(self.b1(self.c1(self.quant(x)))))))
+
+    torch.manual_seed(0)
+    m = Net().train()
+    tq.fuse_modules_qat(m, [["c1", "b1", "r1"], ["c2", "b2"]], inplace=True)
+    # Full uint8 activations: with reduce_range (the fbgemm/x86 defaults) training clamps to
+    # [0, 127] but the converted kernels clamp to the dtype's [0, 255].
+    act = tq.FusedMovingAvgObsFakeQuantize.with_args(
+        observer=tq.MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
+        reduce_range=False)
+    m.qconfig = tq.QConfig(activation=act, weight=tq.default_fused_per_channel_wt_fake_quant)
+    tq.prepare_qat(m, inplace=True)
+    _run(m, (8, 3, 12, 12), n=4)
+    m.eval()
+    m.apply(tq.disable_observer)
+    res = import_torch_module(m)
+    assert [lay.name for lay in res.layers] == ["c1", "c2"]
+    q = tq.convert(copy.deepcopy(m))
+    seen = {}
+    for name in ("c1", "c2"):
+        q.get_submodule(name).register_forward_hook(
+            lambda mod, i, o, name=name: seen.__setitem__(name, (i[0], o)))
+    rows = []
+    for k in range(6):
+        seen.clear()
+        with torch.no_grad():
+            q(torch.randn(8, 3, 12, 12, generator=torch.Generator().manual_seed(50 + k)) * 1.5)
+        for lay in res.layers:
+            conv = q.get_submodule(lay.name)
+            xi, yo = seen[lay.name]
+            wq = conv.weight()
+            w_int = (wq.int_repr().long() - wq.q_per_channel_zero_points().view(-1, 1, 1, 1)
+                     ).numpy()
+            s_acc = xi.q_scale() * wq.q_per_channel_scales().double().numpy()
+            np.testing.assert_allclose(lay.input.scales(lay.channels), s_acc, rtol=1e-15)
+            # fbgemm adds the float bias after scaling: it is in the layer's b, not in acc.
+            acc = int_conv(xi.int_repr().long().numpy() - xi.q_zero_point(), w_int,
+                           stride=conv.stride, padding=conv.padding)
+            rows.append(compare_layer(lay, acc, yo.int_repr().long().numpy(), solve_layer(lay)))
+    for r in rows:
+        assert r["acc_outside_range"] == 0 and r["model_vs_exact"] == 0, r
+        assert set(r["classified"]) <= {"float32 near-tie", "exact tie"}, r
+    assert sum(r["outputs"] for r in rows) > 10000
