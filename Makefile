@@ -6,7 +6,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: all setup demo test test-fast lint bench bench-solver bench-sim bench-synth bench-asic bench-prove sweep fuzz clean
+.PHONY: all setup demo test test-fast lint bench bench-solver bench-paths bench-sim bench-synth bench-asic bench-prove sweep fuzz clean
 
 all: test
 
@@ -64,7 +64,7 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 
-bench: setup bench-solver bench-sim
+bench: setup bench-solver bench-paths bench-sim
 	$(BIN)/python -m bench.summary
 
 bench-solver: setup
@@ -75,6 +75,15 @@ bench-solver: setup
 bench: bench-solve
 bench-solve: setup
 	$(BIN)/python -m bench.bench_solve
+
+bench-paths: setup
+	$(BIN)/python -m bench.bench_paths
+
+# ResNet-18 through PT2E and onnxruntime, imported, solved, checked: bench/results/resnet18.*
+.PHONY: bench-resnet18
+bench: bench-resnet18
+bench-resnet18: setup
+	$(BIN)/python -m bench.bench_resnet18
 
 bench-sim: setup
 	$(BIN)/python -m bench.bench_sim

@@ -1,0 +1,358 @@
+"""ResNet-18 end to end: PT2E and onnxruntime quantization, import, solve, framework agreement.
+
+``python -m bench.bench_resnet18 [--batches 4] [--naive-channels 32] [--keep DIR]`` builds
+torchvision's ``resnet18`` architecture (10 classes, random init, seed 0; no weight download),
+runs a short train-mode pass on generated images so the BN statistics are not trivial, then:
+
+(a) PT2E: ``torch.export`` -> ``prepare_pt2e`` with ``PerLayerInt8Quantizer`` (torchao's
+    public Quantizer API, X86 default specs; torchao's ``X86InductorQuantizer`` fails on this
+    network with torch 2.13 / torchao 0.18 and would leave conv+add BNs unquantized) ->
+    calibration -> ``convert_pt2e``; ``from_pt2e``;
+(b) ONNX: ``torch.onnx.export`` (eval mode: the exporter folds BN into the conv) ->
+    onnxruntime ``quantize_static`` (QDQ, per-channel int8 weights, uint8 activations) ->
+    ``exactbn import``.
+
+For each: the imported layers (against the model's 20 BN + 1 fc), ``exactbn solve
+--no-summary`` (its wall time), and every layer's exact reference and integer model
+against the framework's own integer outputs on a batch of generated images (PT2E: the
+converted graph run by ``torch.fx.Interpreter``; ONNX: onnxruntime), every difference
+classified. Writes bench/results/resnet18.json and .md; the solved PT2E file is kept in
+``--keep`` (default /tmp/pt2e) as ``resnet18_solved.json`` for the network benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from exactbn.formats import load_solved, write_json_atomic, write_text_atomic
+
+RESULTS = Path(__file__).parent / "results"
+IMG = (3, 64, 64)
+BATCH = 4
+
+
+def _images(seed: int, n: int = BATCH):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    # Smooth random "images" (low-frequency noise, ImageNet-like normalization).
+    low = torch.rand(n, 3, 8, 8, generator=g)
+    x = torch.nn.functional.interpolate(low, size=IMG[1:], mode="bilinear",
+                                        align_corners=False)
+    x = x + 0.1 * torch.randn(n, *IMG, generator=g)
+    return (x - 0.45) / 0.226
+
+
+def build_model():
+    """torchvision resnet18 (random init), BN statistics from a train-mode pass."""
+    import torch
+    from exactbn.golden.importers.torchvision_compat import import_torchvision
+
+    tv = import_torchvision()
+    torch.manual_seed(0)
+    m = tv.models.resnet18(weights=None, num_classes=10)
+    m.train()
+    with torch.no_grad():
+        for i in range(8):
+            m(_images(1000 + i, 16))
+    return m.eval()
+
+
+def _solve(layers_path: Path, solved_path: Path) -> float:
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-m", "exactbn", "solve", str(layers_path), "-o",
+                    str(solved_path), "--no-summary"], check=True, stdout=subprocess.DEVNULL)
+    return round(time.monotonic() - t0, 1)
+
+
+def _agreement_rows(layers, solved, pairs_per_batch) -> list[dict]:
+    from exactbn.golden.importers.agreement import compare_layer
+
+    rows: dict[str, dict] = {}
+    for pairs in pairs_per_batch:
+        for lay, sol, (acc, q) in zip(layers, solved, pairs, strict=True):
+            r = compare_layer(lay, acc, q, sol)
+            t = rows.setdefault(lay.name, {"layer": lay.name, "outputs": 0, "differ_exact": 0,
+                                           "differ_model": 0, "model_vs_exact": 0,
+                                           "acc_outside_range": 0, "classified": {}})
+            for k in ("outputs", "differ_exact", "differ_model", "model_vs_exact",
+                      "acc_outside_range"):
+                t[k] += r[k]
+            for k, v in r["classified"].items():
+                t["classified"][k] = t["classified"].get(k, 0) + v
+    return list(rows.values())
+
+
+def run_pt2e(model, work: Path, batches: int) -> dict:
+    import torch
+    from exactbn.golden.importers import from_pt2e
+    from exactbn.golden.importers.agreement import pt2e_layer_data
+    from exactbn.golden.importers.pt2e_quantizer import PerLayerInt8Quantizer
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    t0 = time.monotonic()
+    x = _images(0)
+    gm = torch.export.export(copy.deepcopy(model), (x,)).module()
+    prepared = prepare_pt2e(gm, PerLayerInt8Quantizer())
+    with torch.no_grad():
+        for i in range(8):
+            prepared(_images(2000 + i))
+    conv = convert_pt2e(prepared)
+    t_quant = time.monotonic() - t0
+    path = work / "resnet18.pt2"
+    torch.export.save(torch.export.export(conv, (x,)), str(path))
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-m", "exactbn", "import", str(path), "-o",
+                    str(work / "resnet18_pt2e_layers.json"), "-q"], check=True)
+    t_import = time.monotonic() - t0
+    res = from_pt2e(conv)
+    t_solve = _solve(work / "resnet18_pt2e_layers.json", work / "resnet18_solved.json")
+    solved = load_solved(work / "resnet18_solved.json")
+    pairs = [pt2e_layer_data(conv, res, (_images(3000 + i),)) for i in range(batches)]
+    return {"quantize_s": round(t_quant, 1), "import_s": round(t_import, 1),
+            "solve_s": t_solve, "result": res, "solved": solved,
+            "agreement": _agreement_rows(res.layers, solved, pairs),
+            "skipped": res.skipped, "layers_file": str(work / "resnet18_pt2e_layers.json"),
+            "solved_file": str(work / "resnet18_solved.json")}
+
+
+def _onnx_pairs(model, res, xs) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """(accumulator, onnxruntime output integers) per imported layer, per batch."""
+    import onnxruntime as ort
+    from exactbn.golden.importers.agreement import int_conv
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    cst = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    prod = {o: n for n in g.node for o in n.output}
+    cons: dict[str, list] = {}
+    for n in g.node:
+        for i in n.input:
+            cons.setdefault(i, []).append(n)
+    plan = []
+    for lay in res.layers:
+        node = next(n for n in g.node if n.name == lay.name)
+        dq_x, dq_w = prod[node.input[0]], prod[node.input[1]]
+        w = cst[dq_w.input[0]].astype(np.int64)
+        zw = cst[dq_w.input[2]].astype(np.int64) if len(dq_w.input) > 2 else np.zeros(1, int)
+        w = w - zw.reshape((-1,) + (1,) * (w.ndim - 1))
+        b = None
+        if len(node.input) > 2 and node.input[2] in prod:
+            b = cst[prod[node.input[2]].input[0]].astype(np.int64)
+        t = node.output[0]
+        while len(cons.get(t, [])) == 1 and cons[t][0].op_type in ("Relu", "Clip"):
+            t = cons[t][0].output[0]
+        q = next(n for n in cons[t] if n.op_type == "QuantizeLinear")
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        pads = attrs.get("pads", [0, 0, 0, 0])
+        if node.op_type == "Conv" and pads[:2] != pads[2:]:
+            raise ValueError(f"{node.name}: asymmetric padding")
+        zx = int(cst[dq_x.input[2]]) if len(dq_x.input) > 2 else 0
+        plan.append((node, dq_x.input[0], zx, w, b, q.output[0], attrs, pads))
+    outs = sorted({p[1] for p in plan} | {p[5] for p in plan})
+    m = copy.deepcopy(model)
+    for o in outs:
+        m.graph.output.append(helper.make_empty_tensor_value_info(o))
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    result = []
+    for x in xs:
+        vals = dict(zip(outs, sess.run(outs, {g.input[0].name: x}), strict=True))
+        pairs = []
+        for node, xin, zx, w, b, qout, attrs, pads in plan:
+            xi = vals[xin].astype(np.int64) - zx
+            if node.op_type == "Conv":
+                acc = int_conv(xi, w, stride=tuple(attrs.get("strides", [1, 1])),
+                               padding=tuple(pads[:2]), dilation=tuple(attrs.get(
+                                   "dilations", [1, 1])), groups=int(attrs.get("group", 1)))
+            else:  # Gemm (transB=1) / MatMul
+                wt = w if attrs.get("transB", 0) else w.T
+                acc = int_conv(xi.reshape(xi.shape[0], -1), wt)
+            if b is not None:
+                acc = acc + b.reshape((1, -1) + (1,) * (acc.ndim - 2))
+            pairs.append((acc, vals[qout].astype(np.int64)))
+        result.append(pairs)
+    return result
+
+
+def run_onnx(model, work: Path, batches: int) -> dict:
+    import onnx
+    import torch
+    from exactbn.golden.importers import import_model
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    t0 = time.monotonic()
+    fp = work / "resnet18.onnx"
+    torch.onnx.export(model, (_images(0),), str(fp), input_names=["x"], output_names=["y"],
+                      opset_version=17, dynamo=False,
+                      training=torch.onnx.TrainingMode.EVAL, do_constant_folding=True)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"x": _images(2000 + i).numpy()} for i in range(8)])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    qp = work / "resnet18_qdq.onnx"
+    quantize_static(str(fp), str(qp), Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8)
+    t_quant = time.monotonic() - t0
+    t0 = time.monotonic()
+    res = import_model(qp)
+    write_json_atomic(work / "resnet18_onnx_layers.json", res.to_json())
+    t_import = time.monotonic() - t0
+    t_solve = _solve(work / "resnet18_onnx_layers.json", work / "resnet18_onnx_solved.json")
+    solved = load_solved(work / "resnet18_onnx_solved.json")
+    qmodel = onnx.load(str(qp))
+    pairs = _onnx_pairs(qmodel, res, [_images(3000 + i).numpy() for i in range(batches)])
+    return {"quantize_s": round(t_quant, 1), "import_s": round(t_import, 1),
+            "solve_s": t_solve, "result": res, "solved": solved,
+            "agreement": _agreement_rows(res.layers, solved, pairs), "skipped": res.skipped}
+
+
+def _stats(v) -> dict:
+    v = np.asarray(v)
+    return {"min": int(v.min()), "median": float(np.median(v)), "max": int(v.max()),
+            "histogram": {str(k): int(c) for k, c in zip(*np.unique(v, return_counts=True),
+                                                         strict=True)}}
+
+
+def _figures(name: str, run: dict, model_bn: int, naive_channels: int) -> dict:
+    from exactbn.golden.summary import layer_summary
+
+    from exactbn.formats import twos_width
+
+    res, solved = run["result"], run["solved"]
+    acc_w = [twos_width(lo, hi) for lay in res.layers for lo, hi in
+             lay.input.ranges(lay.channels)]
+    saved, naive_n = [], []
+    for lay, sol in zip(res.layers, solved, strict=True):
+        s = layer_summary(sol, lay, naive_limit=naive_channels)
+        if s["naive"]["saved_param_bits"] is not None:
+            saved.append(s["naive"]["saved_param_bits"]["median"])
+        if s["naive"]["N"] is not None:
+            naive_n.append(s["naive"]["N"]["median"])
+    agr = run["agreement"]
+    cls: dict[str, int] = {}
+    for r in agr:
+        for k, v in r["classified"].items():
+            cls[k] = cls.get(k, 0) + v
+    return {
+        "framework": name,
+        "layers_imported": len(res.layers), "model_bn_layers": model_bn,
+        "model_requant_layers": model_bn + 1,
+        "bn_layers": sum(lay.bn is not None for lay in res.layers),
+        "affine_layers": sum(lay.affine is not None for lay in res.layers),
+        "skipped": run["skipped"],
+        "channels": sum(lay.channels for lay in res.layers),
+        "exact_channels": sum(sum(s.exact) for s in solved),
+        "N": _stats([n for s in solved for n in s.N]),
+        "W_M": _stats([s.widths.M for s in solved]),
+        "W_B": _stats([s.widths.B for s in solved]),
+        "acc_width_per_channel": _stats(acc_w),
+        "acc_bits_saved_vs_int32_per_channel": _stats([32 - w for w in acc_w]),
+        "param_bits_saved_vs_naive_median_per_layer": _stats(saved) if saved else None,
+        "naive_channels_per_layer": naive_channels,
+        "quantize_s": run["quantize_s"], "import_s": run["import_s"],
+        "solve_s": run["solve_s"],
+        "outputs_compared": sum(r["outputs"] for r in agr),
+        "differ_exact": sum(r["differ_exact"] for r in agr),
+        "differ_model": sum(r["differ_model"] for r in agr),
+        "model_vs_exact": sum(r["model_vs_exact"] for r in agr),
+        "acc_outside_range": sum(r["acc_outside_range"] for r in agr),
+        "classified": cls,
+        "per_layer": agr,
+    }
+
+
+def render(doc: dict) -> str:
+    lines = ["# ResNet-18 end to end (generated by `python -m bench.bench_resnet18`)", "",
+             doc["setup"], "",
+             "| | PT2E (torchao) | ONNX (onnxruntime quantize_static) |", "|---|---|---|"]
+    a, b = doc["pt2e"], doc["onnx"]
+
+    def row(label, f):
+        lines.append(f"| {label} | {f(a)} | {f(b)} |")
+
+    row("layers imported / model (20 BN + fc)", lambda d: f"{d['layers_imported']} / "
+        f"{d['model_requant_layers']} ({d['affine_layers']} affine, {d['bn_layers']} BN)")
+    row("channels (exact)", lambda d: f"{d['channels']} ({d['exact_channels']})")
+    row("N min/median/max", lambda d: f"{d['N']['min']}/{d['N']['median']:g}/{d['N']['max']}")
+    row("W_M, W_B per layer (median)", lambda d: f"{d['W_M']['median']:g}, "
+        f"{d['W_B']['median']:g}")
+    row("accumulator width per channel min/median/max", lambda d: (
+        f"{d['acc_width_per_channel']['min']}/{d['acc_width_per_channel']['median']:g}/"
+        f"{d['acc_width_per_channel']['max']}"))
+    row("accumulator bits saved vs int32 (median)",
+        lambda d: f"{d['acc_bits_saved_vs_int32_per_channel']['median']:g}")
+    row("M+B bits saved vs naive (median over layers)", lambda d: (
+        f"{d['param_bits_saved_vs_naive_median_per_layer']['median']:g}"
+        if d["param_bits_saved_vs_naive_median_per_layer"] else "n/a"))
+    row("quantize / import / solve (s)", lambda d: f"{d['quantize_s']} / {d['import_s']} / "
+        f"{d['solve_s']}")
+    row("framework outputs compared", lambda d: f"{d['outputs_compared']}")
+    row("differ from exact reference", lambda d: f"{d['differ_exact']} "
+        f"{json.dumps(d['classified']) if d['classified'] else ''}")
+    row("differ from integer model", lambda d: f"{d['differ_model']}")
+    row("integer model vs exact reference", lambda d: f"{d['model_vs_exact']}")
+    row("accumulators outside derived range", lambda d: f"{d['acc_outside_range']}")
+    lines += ["", "Differences are classified exactly: 'exact tie' = a*x + b on a rounding "
+              "boundary, 'float32 near-tie' = within 2^-16 of one (the framework's float32 "
+              "arithmetic decided it), 'other' = a real error.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batches", type=int, default=4, help=f"batches of {BATCH} images")
+    p.add_argument("--naive-channels", type=int, default=32,
+                   help="channels per layer compared with the naive baseline")
+    p.add_argument("--keep", default="/tmp/pt2e", help="where the generated files go")
+    p.add_argument("--out", default=str(RESULTS))
+    args = p.parse_args(argv)
+    work = Path(args.keep)
+    work.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(2)
+    t0 = time.monotonic()
+    model = build_model()
+    n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    pt = run_pt2e(model, work, args.batches)
+    ox = run_onnx(model, work, args.batches)
+    doc = {
+        "setup": (f"torchvision resnet18 (10 classes, random init seed 0), BN statistics from "
+                  f"8 train-mode batches of 16 generated {IMG} images; calibration 8 batches of "
+                  f"{BATCH}; agreement on {args.batches} batches of {BATCH}. Host: "
+                  f"{platform.machine()}, torch {torch.__version__}."),
+        "pt2e": _figures("pt2e", pt, n_bn, args.naive_channels),
+        "onnx": _figures("onnxruntime", ox, n_bn, args.naive_channels),
+        "solved_file": pt["solved_file"],
+        "total_s": round(time.monotonic() - t0, 1),
+    }
+    out = Path(args.out)
+    write_json_atomic(out / "resnet18.json", doc)
+    write_text_atomic(out / "resnet18.md", render(doc))
+    print(render(doc))
+    bad = any(d["classified"].get("other", 0) or d["model_vs_exact"] or d["acc_outside_range"]
+              for d in (doc["pt2e"], doc["onnx"]))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
