@@ -389,39 +389,47 @@ def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
             v = min(v, lim[1])
         return v
 
-    best: tuple[int, int, int, int, int, int] | None = None  # (count, n, |M|, |B|, M, B)
-    for n in n_values:
-        sl, su = _scaled(lows, n, hw_rounding, False), _scaled(ups, n, hw_rounding, True)
-        base = round(fa * (1 << n))
-        ms = {clamp(base + d, m_lim) for d in (-2, -1, 0, 1, 2)}
-        r = m_interval(sl, su)
-        if r is not None:
-            for v in r[:2]:
-                if v is not None:
-                    ms.add(clamp(v, m_lim))
-        for m in sorted(ms):
-            bs: set[int] = set()
-            for x, L in sl:
-                bs.update((L - m * x, L - m * x + max(m, 1) - 1))
-            for x, U in su:
-                bs.update((U - m * x, U - m * x - max(m, 1) + 1))
-            bs.add(clamp(round((Fraction(b) + (0 if rounding == "floor" else Fraction(1, 2)))
-                               * (1 << n)), b_lim))
-            cands = sorted({clamp(v, b_lim) for v in bs})
-            if m > 0:
-                agree = _agreements(st, m, np.array(cands, dtype=object), n, hw_rounding,
-                                    qmin, qmax)
-                counts = [(int(total - g), bb) for g, bb in zip(agree, cands, strict=True)]
-            else:  # flat or reversed model (a near 0 or small N)
-                agree = _agreements_nonpos(st, m, cands, n, hw_rounding, qmin, qmax)
-                counts = [(int(total - g), bb) for g, bb in zip(agree, cands, strict=True)]
-            for cnt, bb in counts:
-                key = (cnt, n, abs(m), abs(bb), m * st.sign, bb)
-                if best is None or key < best:
-                    best = key
-    assert best is not None
-    _, n, _, _, mm, bb = best
+    fast = None
+    if m_lim == (None, None) and b_lim == (None, None) and _fast_inexact_on():
+        from .fast_inexact import best_inexact_fast  # the same search in numba
+        fast = best_inexact_fast(st, a, b, rounding, qmin, qmax, hw_rounding, n_values)
+    if fast is not None:
+        mm, bb, n = fast[0] * st.sign, fast[1], fast[2]
+    else:
+        best: tuple[int, int, int, int, int, int] | None = None  # (count, n, |M|, |B|, M, B)
+        for n in n_values:
+            sl, su = _scaled(lows, n, hw_rounding, False), _scaled(ups, n, hw_rounding, True)
+            base = round(fa * (1 << n))
+            ms = {clamp(base + d, m_lim) for d in (-2, -1, 0, 1, 2)}
+            r = m_interval(sl, su)
+            if r is not None:
+                for v in r[:2]:
+                    if v is not None:
+                        ms.add(clamp(v, m_lim))
+            for m in sorted(ms):
+                bs: set[int] = set()
+                for x, L in sl:
+                    bs.update((L - m * x, L - m * x + max(m, 1) - 1))
+                for x, U in su:
+                    bs.update((U - m * x, U - m * x - max(m, 1) + 1))
+                bs.add(clamp(round((Fraction(b) + (0 if rounding == "floor" else Fraction(1, 2)))
+                                   * (1 << n)), b_lim))
+                cands = sorted({clamp(v, b_lim) for v in bs})
+                if m > 0:
+                    agree = _agreements(st, m, np.array(cands, dtype=object), n, hw_rounding,
+                                        qmin, qmax)
+                    counts = [(int(total - g), bb) for g, bb in zip(agree, cands, strict=True)]
+                else:  # flat or reversed model (a near 0 or small N)
+                    agree = _agreements_nonpos(st, m, cands, n, hw_rounding, qmin, qmax)
+                    counts = [(int(total - g), bb) for g, bb in zip(agree, cands, strict=True)]
+                for cnt, bb in counts:
+                    key = (cnt, n, abs(m), abs(bb), m * st.sign, bb)
+                    if best is None or key < best:
+                        best = key
+        assert best is not None
+        _, n, _, _, mm, bb = best
     cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
+    assert fast is None or cnt == fast[3], "segment count disagrees with the numba search"
     return ChannelSolution(mm, bb, n, exact=cnt == 0, mismatches=cnt, max_abs_error=worst)
 
 
@@ -675,6 +683,11 @@ def _complete(sols, a, b, out, ranges, hw_rounding, budget) -> list[ChannelSolut
                                             out.qmax, *ranges[i], hw_rounding=hw_rounding,
                                             budget=budget)
             for i, s in enumerate(sols)]
+
+
+def _fast_inexact_on() -> bool:  # EXACTBN_FAST_INEXACT=0: the candidate search in Python
+    import os
+    return os.environ.get("EXACTBN_FAST_INEXACT", "1") != "0"
 
 
 def _fast_rounding_on() -> bool:  # EXACTBN_FAST_ROUNDING=0: the rounding stage in Python
