@@ -170,9 +170,7 @@ class ThresholdUnit(wiring.Component):
                 m.d.sync += err.eq(1)
             m.d.comb += self.range_error.eq(err)
         if cfg.store == "ram":
-            # beats at P .. level n-2 still read a level memory when they advance
-            reading = valids[:cfg.n_levels - 1] if cfg.mode == "binary" else []
-            busy = Cat(*reading).any() if reading else 0
+            busy = self._write_busy(valids)
             cfg_ready = Signal()
             m.d.comb += [
                 skid.block.eq(self.cfg_valid),
@@ -181,6 +179,12 @@ class ThresholdUnit(wiring.Component):
             ]
             self._write_logic(m, mems, cfg_ready)
         return m
+
+    def _write_busy(self, valids: list):
+        """A write must wait: beats at P .. level n-2 still read a level memory when they
+        advance (binary search; the parallel word is read once, as the beat enters P)."""
+        reading = valids[:self.cfg.n_levels - 1] if self.cfg.mode == "binary" else []
+        return Cat(*reading).any() if reading else 0
 
     def _memories(self, m: Module) -> dict:
         cfg = self.cfg

@@ -222,8 +222,9 @@ def run_sim_threshold(args: argparse.Namespace, scenarios: list[str] | None) -> 
 
 
 def run_prove_threshold(args: argparse.Namespace) -> int:
-    """``exactbn prove --unit threshold``: hold + datapath proofs of the threshold unit (ROM)
-    against thresholds re-derived from a, b and the output spec."""
+    """``exactbn prove --unit threshold``: hold + datapath proofs of the threshold unit (ROM or
+    RAM, with or without the range check) against thresholds re-derived from a, b and the
+    output spec."""
     from pathlib import Path
 
     from exactbn.cli.unit_options import _usage_error, load_layer_from_args
@@ -236,8 +237,9 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
 
     if network_mode(args) or getattr(args, "shared_unit", False):
         raise _usage_error("prove --unit threshold proves one layer: use --layer")
-    if args.store != "rom" or args.range_check:
-        raise _usage_error("prove --unit threshold covers ROM units without --range-check")
+    if getattr(args, "cfg_bus", "raw") != "raw":
+        raise _usage_error("the threshold unit's RAM store has the raw cfg_* port only "
+                           "(--cfg-bus axil is for the multiply-shift unit)")
     layer = load_layer_from_args(args, args.solved)
     opts = threshold_options_from_args(args)
     if opts["name"] is None:
@@ -268,13 +270,24 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
     print(f"prove {layer.name} (threshold unit, {cfg.mode} search, L={cfg.lanes} "
           f"{cfg.lane_mode}, latency {cfg.latency}): "
           + ", ".join(f"{t} {r.status} {r.seconds:.1f} s" for t, r in res.items()))
+    flag = (" The range flag of every beat and the sticky range_error equal the channels' "
+            "ranges'." if cfg.range_check else "")
+    if all(r.status == "PASS" for r in res.values()) and cfg.store == "ram":
+        print("PROVEN: every memory word equals the shadow of the cfg writes (from the "
+              "re-derived thresholds), cfg_error is the sticky flag of writes to channels >= C, "
+              "and every output lane equals the unit's search over the words as they were when "
+              "its beat entered the search, for every input, for the beats accepted, in order, "
+              "under output stalls; while the solved words are loaded that search equals the "
+              "exact BN on every channel's range (thresholds checked at both ends of every "
+              "output level)." + flag)
+        return 0
     if all(r.status == "PASS" for r in res.values()):
         print("PROVEN: every output lane equals the count over the channel's thresholds for "
               "every input in its certified range, for the beats accepted, in order, under "
               "output stalls (hold + data under stalls); the thresholds were re-derived from "
               "a, b and the output spec and checked at both ends of every output level, so "
               "the unit equals the exact BN on every channel's range (the stream proof of the "
-              "multiply-shift unit is not run for this unit)")
+              "multiply-shift unit is not run for this unit)." + flag)
         return 0
     for t, r in res.items():
         if r.status != "PASS":

@@ -1,5 +1,6 @@
 """``exactbn prove --unit threshold``: PROVEN on the generated unit, FAIL on a unit with one
-threshold off by one (given with --verilog, as a user's edited file)."""
+threshold off by one (given with --verilog, as a user's edited file); RAM store and range check
+proven, and failing for a write taken mid-search, a wrong power-up word, a wrong range."""
 
 from __future__ import annotations
 
@@ -40,3 +41,52 @@ def test_proven_and_planted_off_by_one_fails(tmp_path, capsys):
                  str(bad), "-o", str(tmp_path / "p2")]) == 1
     out = capsys.readouterr().out
     assert "FAIL: datapath" in out and "@data 1" in out
+
+
+def _cfg(path, **kw):
+    return threshold_config_from_solved(select_layer(load_solved(path), None), name="exactbn_pv",
+                                        **kw)
+
+
+def _prove_datapath(cfg, verilog, out):
+    from exactbn.sim.formal.threshold_harness import prove_threshold
+
+    res = prove_threshold(cfg, cfg.directions, cfg.thresholds, cfg.x_ranges, verilog, out,
+                          tasks=("datapath",))
+    return res["datapath"]
+
+
+def test_ram_range_check_proven(tmp_path, capsys):
+    """RAM store with range check: memory words = shadow of the writes, the search over them
+    for every input, the range flag and range_error, cfg_error."""
+    path = _solved(tmp_path)
+    assert main(["prove", str(path), "--unit", "threshold", "--store", "ram", "--lanes", "2",
+                 "--range-check", "-o", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "PROVEN: every memory word equals the shadow" in out and "range flag" in out
+
+
+def test_ram_write_during_a_search_fails(tmp_path, monkeypatch):
+    """A unit that takes a threshold write while a beat still has a level to read."""
+    from exactbn.hw.threshold_unit import ThresholdUnit
+
+    cfg = _cfg(_solved(tmp_path), store="ram")
+    monkeypatch.setattr(ThresholdUnit, "_write_busy", lambda self, valids: 0)
+    r = _prove_datapath(cfg, threshold_verilog(cfg), tmp_path / "p")
+    assert r.status == "FAIL" and "@data" in r.failed_text
+
+
+def test_ram_planted_word_and_range_fail(tmp_path):
+    path = _solved(tmp_path)
+    cfg = _cfg(path, store="ram")
+    ts = [list(t) for t in cfg.thresholds]
+    ts[0][2] += 1  # the RAM's power-up image off by one
+    r = _prove_datapath(cfg, threshold_verilog(dataclasses.replace(cfg, thresholds=ts)),
+                        tmp_path / "w")
+    assert r.status == "FAIL" and "@word" in r.failed_text
+    cfg = _cfg(path, range_check=True)
+    rng = list(cfg.x_ranges)
+    rng[2] = (rng[2][0] - 1, rng[2][1])  # channel 2's range one wider in the unit
+    r = _prove_datapath(cfg, threshold_verilog(dataclasses.replace(cfg, x_ranges=rng)),
+                        tmp_path / "r")
+    assert r.status == "FAIL" and "@flag" in r.failed_text
