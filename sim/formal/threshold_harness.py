@@ -24,7 +24,9 @@ The scheme of harness.py, for ``q = qmin + #{k : T_k <= d*x}``:
 
 from __future__ import annotations
 
-from .harness import _W, Harness, StateReg, _lit, _range_flag
+import re
+
+from .harness import _W, Harness, StateReg, _lit
 
 __all__ = ["threshold_harness", "prove_threshold", "THRESHOLD_TASKS"]
 
@@ -107,15 +109,18 @@ def _lane_c(cfg, cb: int, g: str, lane: int) -> str:
     return ge if cfg.lane_mode == "pixels" else f"({ge} * {cfg.lanes} + {lane})"
 
 
-def _word_expr(cfg, label: str) -> str:
-    """The shadow expression a memory word of the unit must equal (ValueError if unknown)."""
-    import re
+_WORD = re.compile(r"(lvl(\d+)_(\d+)|thr(\d+)|flags(\d+)|range_mem(\d+))\[(\d+)\]")
 
+
+def _word_expr(cfg, label: str) -> str | None:
+    """The shadow expression a memory word of the unit must equal (None: not a memory word
+    of the unit's memories; such a flip-flop gets no assertion, which can only weaken the
+    induction, never make a wrong unit pass)."""
     from exactbn.hw.threshold_unit import slot_of
 
-    m = re.fullmatch(r"(lvl(\d+)_(\d+)|thr(\d+)|flags(\d+)|range_mem(\d+))\[(\d+)\]", label)
+    m = _WORD.fullmatch(label)
     if not m:
-        raise ValueError(f"the threshold unit has an unexpected memory word {label!r}")
+        return None
     bank = int(next(v for v in m.groups()[1:6] if v is not None))
     a, wt, C = int(m.group(7)), cfg.w_t, cfg.channels
     lvl = m.group(3)
@@ -139,6 +144,23 @@ def _word_expr(cfg, label: str) -> str:
     return _lit(2 * wx, (lo & ((1 << wx) - 1)) | ((hi & ((1 << wx) - 1)) << wx))
 
 
+def _range_flag(w: _W, cfg, cb: int) -> str:
+    """The expected range flag of the beat on the skid's output: some lane's x lies outside
+    its channel's range (padding channels never)."""
+    sx = "$signed" if cfg.x_signed else ""
+    bad = []
+    for lane in range(cfg.lanes):
+        x = f"so_pay[{(lane + 1) * cfg.w_x - 1}:{lane * cfg.w_x}]"
+        w(f"  reg rb{lane};", f"  always @* case ({_lane_c(cfg, cb, 'so_user', lane)})")
+        for ch in range(cfg.channels):
+            lo, hi = cfg.channel_range(ch)
+            w(f"    {_lit(cb, ch)}: rb{lane} = ({sx}({x}) < {sx}({_lit(cfg.w_x, lo)})) || "
+              f"({sx}({x}) > {sx}({_lit(cfg.w_x, hi)}));")
+        w(f"    default: rb{lane} = 1'b0;", "  endcase")
+        bad.append(f"rb{lane}")
+    return "(" + " | ".join(bad) + ")"
+
+
 def _shadow(w: _W, cfg, memory: list[StateReg]) -> dict[str, str]:
     """RAM: shadow registers of every slot and direction (from the solved words), updated by
     every accepted in-range write; every memory word asserted equal to its shadow."""
@@ -158,11 +180,15 @@ def _shadow(w: _W, cfg, memory: list[StateReg]) -> dict[str, str]:
       f"{_lit(cfg.w_addr, C)}));",
       "  always @* if (!init) assert(cfg_error == r_cerr);  // @cfg_error")
     probes = {}
-    for k, r in enumerate(r for r in memory if r.memory):
+    for r in memory:
+        if (expr := _word_expr(cfg, r.label)) is None:
+            continue
+        k = len(probes)
         w(f"  (* keep *) wire [{r.width - 1}:0] hm{k};",
-          f"  always @* if (!init) assert(hm{k} == {_word_expr(cfg, r.label)});  "
-          f"// @word {r.label}")
+          f"  always @* if (!init) assert(hm{k} == {expr});  // @word {r.label}")
         probes[f"hm{k}"] = f"dut.{r.wire}"
+    if not probes:
+        raise ValueError("no memory word of the unit found in its flattened netlist")
     return probes
 
 
@@ -255,7 +281,7 @@ def _datapath(cfg, directions, thresholds, ranges, top: str, stall_bound: int,
       f"  wire [{wp - 1}:0] so_pay = r_bv ? r_buf : s_pay;",
       f"  wire [{wu - 1}:0] so_user = so_pay[{L * wx + wu - 1}:{L * wx}];",
       "  wire buf_next = r_bv ? !adv : (take & !adv);")
-    flag = _range_flag(w, cfg, ranges, cb) if cfg.range_check else "1'b0"
+    flag = _range_flag(w, cfg, cb) if cfg.range_check else "1'b0"
     probes = _shadow(w, cfg, memory or []) if ram else {}
     eq = _search(w, cfg, cb) if ram else None
     w("  always @(posedge clk) begin",
@@ -306,9 +332,6 @@ def threshold_harness(task: str, cfg, *, directions=None, thresholds=None, range
     if task == "hold":
         return _hold(cfg, top, registers or [])
     if task == "datapath":
-        if cfg.store == "ram" and not any(r.memory for r in registers or []):
-            raise ValueError("the RAM datapath proof needs the unit's memory words "
-                             "(runner.list_state)")
         return _datapath(cfg, directions, thresholds, ranges, top, stall_bound, registers)
     raise ValueError(f"unknown task {task!r}; expected one of {', '.join(THRESHOLD_TASKS)}")
 
