@@ -31,7 +31,7 @@ import zipfile
 
 import numpy as np
 
-from exactbn.formats import FormatError, check_input_file
+from exactbn.formats import FormatError, check_input_file, twos_width, unsigned_width
 
 from .common import (
     ImportedLayer,
@@ -258,7 +258,7 @@ def _layer(gm, n, ops, ov: Overrides):
     ranges = accumulator_range(w_int, xq.qmin - z_x, xq.qmax - z_x, None,
                                include_zero=n.target in ops["conv"])
     s_acc = [float(v) for v in xq.scale * s_w]
-    bits = max(1, (yq.qmax - yq.qmin).bit_length())  # the dtype's width (uint8 / int8 / ...)
+    bits = twos_width(yq.qmin, yq.qmax) if yq.signed else unsigned_width(yq.qmax)
     out = {"bits": int(bits), "signed": yq.signed, "scale": yq.scale,
            "zero_point": yq.zero_point, "rounding": rounding, "clip": [int(qmin), int(qmax)]}
     layer = {"name": name, "input": acc_input_spec(name, ranges, s_acc, ov), "output": out}
@@ -396,10 +396,8 @@ def load_pt2(path: str | os.PathLike):
     with open(p, "rb") as f:
         data = f.read()
     _check_archive(data, p)
-    try:
-        import torchao.quantization.pt2e  # noqa: F401  (registers quantized_decomposed ops)
-    except ImportError:
-        pass
+    import torch.ao.quantization.fx._decomposed  # noqa: F401  (the quantized_decomposed ops)
+
     try:
         return torch.export.load(io.BytesIO(data))
     except Exception as e:

@@ -138,8 +138,9 @@ class HandQdq(nn.Module):
     """conv -> batch_norm [-> relu -> quantize] written with the ops convert_pt2e emits
     (no torchao flow leaves a BN in a converted graph: PTQ prepare and QAT convert fold it)."""
 
-    def __init__(self, quantize_out=True):
+    def __init__(self, quantize_out=True, out=(0, 0, 255, torch.uint8)):
         super().__init__()
+        self.out = out
         g = torch.Generator().manual_seed(3)
         self.register_buffer("wq", torch.randint(-128, 128, (5, 3, 3, 3), generator=g,
                                                  dtype=torch.int8))
@@ -162,15 +163,15 @@ class HandQdq(nn.Module):
         y = torch.relu(self.bn(torch.nn.functional.conv2d(xd, w, self.b, 1, 1)))
         if not self.quantize_out:
             return y
-        yq = qd.quantize_per_tensor(y, 0.03, 0, 0, 255, torch.uint8)
-        return qd.dequantize_per_tensor(yq, 0.03, 0, 0, 255, torch.uint8)
+        yq = qd.quantize_per_tensor(y, 0.03, *self.out)
+        return qd.dequantize_per_tensor(yq, 0.03, *self.out)
 
 
-def _hand(quantize_out=True):
-    import torchao.quantization.pt2e  # noqa: F401  (quantized_decomposed ops)
+def _hand(quantize_out=True, **kw):
+    import torch.ao.quantization.fx._decomposed  # noqa: F401  (quantized_decomposed ops)
 
     x = torch.rand(2, 3, 8, 8) * 5 - 2.5
-    return torch.export.export(HandQdq(quantize_out).eval(), (x,)).module()
+    return torch.export.export(HandQdq(quantize_out, **kw).eval(), (x,)).module()
 
 
 def test_bn_kept_in_the_graph_is_a_bn_layer():
@@ -186,6 +187,12 @@ def test_bn_kept_in_the_graph_is_a_bn_layer():
         for lay, (acc, q) in zip(res.layers, pt2e_layer_data(gm, res, (x,)), strict=True):
             rows.append(compare_layer(lay, acc, q, solve_layer(lay)))
     _assert_agree(rows)
+
+
+def test_output_width_holds_an_asymmetric_signed_range():
+    (layer,) = from_pt2e(_hand(out=(-20, -100, 27, torch.int8))).layers
+    assert (layer.output.bits, layer.output.signed) == (8, True)  # [-100, 27] needs 8 bits
+    assert layer.output.clip == [-20, 27]  # ReLU: real 0 is level -20
 
 
 def test_bn_output_not_quantized_is_refused_naming_the_node():
