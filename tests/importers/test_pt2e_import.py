@@ -138,9 +138,9 @@ class HandQdq(nn.Module):
     """conv -> batch_norm [-> relu -> quantize] written with the ops convert_pt2e emits
     (no torchao flow leaves a BN in a converted graph: PTQ prepare and QAT convert fold it)."""
 
-    def __init__(self, quantize_out=True, out=(0, 0, 255, torch.uint8)):
+    def __init__(self, quantize_out=True, out=(0, 0, 255, torch.uint8), scheme="ok"):
         super().__init__()
-        self.out = out
+        self.out, self.scheme = out, scheme
         g = torch.Generator().manual_seed(3)
         self.register_buffer("wq", torch.randint(-128, 128, (5, 3, 3, 3), generator=g,
                                                  dtype=torch.int8))
@@ -159,10 +159,17 @@ class HandQdq(nn.Module):
         qd = torch.ops.quantized_decomposed
         xq = qd.quantize_per_tensor(x, 0.02, 128, 0, 255, torch.uint8)
         xd = qd.dequantize_per_tensor(xq, 0.02, 128, 0, 255, torch.uint8)
-        w = qd.dequantize_per_channel(self.wq, self.ws, self.wz, 0, -128, 127, torch.int8)
+        if self.scheme == "weight_axis1":  # scales along the input channels
+            w = qd.dequantize_per_channel(self.wq, self.ws[:3], self.wz[:3], 1, -128, 127,
+                                          torch.int8)
+        else:
+            w = qd.dequantize_per_channel(self.wq, self.ws, self.wz, 0, -128, 127, torch.int8)
         y = torch.relu(self.bn(torch.nn.functional.conv2d(xd, w, self.b, 1, 1)))
         if not self.quantize_out:
             return y
+        if self.scheme == "act_per_channel":
+            yq = qd.quantize_per_channel(y, self.ws * 3, self.wz, 1, 0, 255, torch.uint8)
+            return qd.dequantize_per_channel(yq, self.ws * 3, self.wz, 1, 0, 255, torch.uint8)
         yq = qd.quantize_per_tensor(y, 0.03, *self.out)
         return qd.dequantize_per_tensor(yq, 0.03, *self.out)
 
@@ -187,6 +194,15 @@ def test_bn_kept_in_the_graph_is_a_bn_layer():
         for lay, (acc, q) in zip(res.layers, pt2e_layer_data(gm, res, (x,)), strict=True):
             rows.append(compare_layer(lay, acc, q, solve_layer(lay)))
     _assert_agree(rows)
+
+
+@pytest.mark.parametrize("scheme,msg", [
+    ("act_per_channel", "per-channel activation quantization"),
+    ("weight_axis1", "per channel on axis 1")])
+def test_unsupported_quantizer_schemes_are_refused_naming_the_node(scheme, msg):
+    with pytest.raises(FormatError, match=msg) as e:
+        from_pt2e(_hand(scheme=scheme))
+    assert "node " in str(e.value)
 
 
 def test_output_width_holds_an_asymmetric_signed_range():
