@@ -111,8 +111,8 @@ class ThresholdUnit(wiring.Component):
             skid.i.payload.data.eq(self.s_axis_tdata), skid.i.payload.user.eq(self.s_axis_tuser),
             skid.i.payload.last.eq(self.s_axis_tlast), skid.o.ready.eq(adv),
         ]
-        valid_p, x_p = Signal(), Signal(cfg.lanes * cfg.w_x)
-        user_p, last_p = Signal(cfg.w_user), Signal()
+        valid_p, x_p = Signal(name="valid_p"), Signal(cfg.lanes * cfg.w_x, name="x_p")
+        user_p, last_p = Signal(cfg.w_user, name="user_p"), Signal(name="last_p")
         with m.If(adv):
             m.d.sync += [valid_p.eq(skid.o.valid), x_p.eq(skid.o.payload.data),
                          user_p.eq(skid.o.payload.user), last_p.eq(skid.o.payload.last)]

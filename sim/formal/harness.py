@@ -69,6 +69,10 @@ def _lit(width: int, v: int) -> str:
 
 
 def _ports(cfg) -> list[tuple[str, str, int]]:
+    if hasattr(cfg, "thresholds"):  # the threshold unit (sim/formal/threshold_harness.py)
+        from exactbn.hw.threshold_unit import threshold_port_list
+
+        return threshold_port_list(cfg)
     from exactbn.hw import port_list
 
     return port_list(cfg)

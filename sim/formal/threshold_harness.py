@@ -30,7 +30,7 @@ from .harness import _W, Harness, StateReg, _lit
 
 __all__ = ["threshold_harness", "prove_threshold", "THRESHOLD_TASKS"]
 
-THRESHOLD_TASKS = ("hold", "datapath")
+THRESHOLD_TASKS = ("hold", "stream", "datapath")
 
 
 def _common(w: _W, cfg, top: str) -> None:
@@ -331,6 +331,12 @@ def threshold_harness(task: str, cfg, *, directions=None, thresholds=None, range
     top = f"{cfg.name}_formal"
     if task == "hold":
         return _hold(cfg, top, registers or [])
+    if task == "stream":  # harness.py's stream proof; the unit's registers sit at its top
+        from .harness import _stream
+
+        h = _stream(cfg, top)
+        h.probes = {k: v.replace("dut.core.", "dut.") for k, v in h.probes.items()}
+        return h
     if task == "datapath":
         return _datapath(cfg, directions, thresholds, ranges, top, stall_bound, registers)
     raise ValueError(f"unknown task {task!r}; expected one of {', '.join(THRESHOLD_TASKS)}")
@@ -355,12 +361,16 @@ def prove_threshold(cfg, directions, thresholds, ranges, verilog: str, outdir,
         if task == "hold":
             h = threshold_harness("hold", cfg, registers=regs)
             depth = 2
+        elif task == "stream":
+            h = threshold_harness("stream", cfg)
+            depth = cfg.latency + 3
         else:
             s = default_stall_bound(cfg)
             h = threshold_harness("datapath", cfg, directions=directions, thresholds=thresholds,
                                   ranges=ranges, stall_bound=s, registers=regs)
             depth = (cfg.latency + 1) * (s + 1)
-        h.dut_rtlil = rtlil  # the probes name its flip-flops
+        if task != "stream":  # the stream probes name the unit's own registers (dut.v)
+            h.dut_rtlil = rtlil  # the probes name the listing's flip-flops
         assert h.top == top
         results[task] = run_task(h, verilog, work, depth, timeout_s)
     return results

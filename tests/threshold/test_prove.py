@@ -30,7 +30,8 @@ def test_proven_and_planted_off_by_one_fails(tmp_path, capsys):
     path = _solved(tmp_path)
     assert main(["prove", str(path), "--unit", "threshold", "--lanes", "2",
                  "-o", str(tmp_path / "p1")]) == 0
-    assert "PROVEN" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "PROVEN" in out and "stream PASS" in out and "hold PASS" in out
     layer = select_layer(load_solved(path), None)
     cfg = threshold_config_from_solved(layer, name="exactbn_pv", lanes=2)
     ts = [list(t) for t in cfg.thresholds]
@@ -48,12 +49,26 @@ def _cfg(path, **kw):
                                         **kw)
 
 
-def _prove_datapath(cfg, verilog, out):
+def _prove_datapath(cfg, verilog, out, task="datapath"):
     from exactbn.sim.formal.threshold_harness import prove_threshold
 
     res = prove_threshold(cfg, cfg.directions, cfg.thresholds, cfg.x_ranges, verilog, out,
-                          tasks=("datapath",))
-    return res["datapath"]
+                          tasks=(task,))
+    return res[task]
+
+
+def test_stream_fails_on_a_wrong_tlast(tmp_path):
+    """The stream proof against a unit whose output tlast skips a pipeline stage."""
+    import re
+
+    cfg = _cfg(_solved(tmp_path))
+    v = threshold_verilog(cfg)
+    mux = re.findall(r"\? last_d0 : m_axis_tlast;", v)
+    assert len(mux) == 1, "the output tlast register's mux is not where this test expects it"
+    bad = v.replace("? last_d0 : m_axis_tlast;", "? last_p : m_axis_tlast;")
+    r = _prove_datapath(cfg, bad, tmp_path / "s", task="stream")
+    assert r.status == "FAIL", r.status
+    assert _prove_datapath(cfg, v, tmp_path / "g", task="stream").status == "PASS"
 
 
 def test_ram_range_check_proven(tmp_path, capsys):
