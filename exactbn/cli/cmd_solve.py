@@ -44,11 +44,37 @@ def layer_summary(*args, **kwargs):
     return summary(*args, **kwargs)
 
 
+def _print_plain(console, title: str, heads: list[str], cols: list[list[str]], caption: str
+                 ) -> None:
+    """The summary table as plain text: one line per layer, columns aligned."""
+    widths = [max([len(h), *(len(v) for v in col)]) for h, col in zip(heads, cols, strict=True)]
+    left = {0, 3}  # layer, R_hw
+
+    def line(cells):
+        return "  ".join(v.ljust(w) if i in left else v.rjust(w)
+                         for i, (v, w) in enumerate(zip(cells, widths, strict=True)))
+
+    out = [title, line(heads), line(["-" * w for w in widths])]
+    out += [line(row) for row in zip(*cols, strict=True)]
+    out.append(caption)
+    console.out("\n".join(out), highlight=False)
+
+
 def _fmt(st, key="median"):
     return "-" if st is None else f"{st['min']}/{st[key]:g}/{st['max']}"
 
 
 def run(args) -> int:
+    import gc
+
+    gc.disable()  # many small acyclic objects (certificates): the collector only costs time
+    try:
+        return _run(args)
+    finally:
+        gc.enable()
+
+
+def _run(args) -> int:
     # Imported here, not at start-up: `exactbn --help` needs none of numba, numpy or rich.
     from rich.table import Table
 
@@ -72,8 +98,10 @@ def run(args) -> int:
                 raise e.located(file=args.layers) from None
             prog.advance(layer.channels, f"{layer.name} ({layer.channels} ch)")
     formats.write_solved(args.output, formats.dump_solved(solved))
-    table = Table(title=f"exactbn solve -> {args.output}", caption="naive and mismatch "
-                  "figures: exact counts over every input of every channel, unless marked")
+    title = f"exactbn solve -> {args.output}"
+    caption = ("naive and mismatch figures: exact counts over every input of every channel, "
+               "unless marked")
+    table = Table(title=title, caption=caption)
     for col in ("layer", "ch", "exact", "R_hw", "N min/med/max", "W_M", "W_B", "W_N",
                 "vs naive: saved N/W_M/W_B (median)", "saved bits/ch (med/max)", "TFLite mism.",
                 "f32 mism."):
@@ -107,7 +135,11 @@ def run(args) -> int:
             ("skipped" if s else "-") if not bl else f"{bl['tflite_rate']:.3%}{smp}",
             ("skipped" if s else "-") if not bl else f"{bl['float32_rate']:.4%}{smp}",
         )
-    console.print(table)
+    if console.is_terminal:
+        console.print(table)
+    else:  # a log or a pipe: plain aligned text, never wrapped to 80 columns (and fast)
+        _print_plain(console, title, [c.header for c in table.columns],
+                     [list(c.cells) for c in table.columns], caption)
     for sl in solved:
         bad = [c for c, e in enumerate(sl.exact) if not e]
         if bad:
