@@ -311,12 +311,18 @@ def _qdq_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
     elem = None
     if zp is not None:
         elem = g.const_types.get(node.input[2])
+    clip = None
     if node.op_type == "QuantizeLinear":
         elem = _attr(node, "output_dtype", 0) or elem
         tensor = node.output[0]
     else:
         tensor = node.input[0]
         src = g.producer.get(tensor)
+        if src is not None and src.op_type == "Clip":  # QCDQ: Q -> Clip -> DQ
+            clip = _int_clip(g, src, layer)
+            src = g.producer.get(src.input[0])
+            if elem is None and src is None:
+                elem = g.const_types.get(g.producer[tensor].input[0])
         if elem is None and src is not None and src.op_type == "QuantizeLinear":
             src_zp = g.optional_const(src, 2, "zero_point", layer)
             elem = _attr(src, "output_dtype", 0) or (
@@ -333,6 +339,9 @@ def _qdq_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
                           f"(ONNX elem_type {elem})", layer=layer, field="zero_point")
     bits, signed = bs
     lo, hi = known.get(tensor, int_range(bits, signed))
+    if clip is not None:
+        lo, hi = max(lo, clip[0]), min(hi, clip[1])
+        bits = _clip_bits(clip[0], clip[1], signed, bits)
     z = np.zeros_like(scale, dtype=np.int64) if zp is None else _zero_point_int(
         zp, "zero_point", layer)
     t_lo, t_hi = int_range(bits, signed)
@@ -341,6 +350,74 @@ def _qdq_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
                           f"{'int' if signed else 'uint'}{bits} range", layer=layer,
                           field="zero_point")
     return _Quant(np.asarray(scale, dtype=np.float64), z, lo, hi, bits, signed)
+
+
+def _int_clip(g: _Graph, clip, layer: str) -> tuple[int, int]:
+    """Integer bounds of a QCDQ Clip (QuantizeLinear -> Clip -> DequantizeLinear: Brevitas
+    narrows the integer range, e.g. int8 to [-8, 7] for 4 bits); both must be integer
+    constants."""
+    bounds = []
+    for i, what, default in ((1, "clip.min", -(1 << 62)), (2, "clip.max", 1 << 62)):
+        v = g.optional_const(clip, i, what, layer)
+        if v is None:
+            bounds.append(default)
+            continue
+        v = _zero_point_int(np.asarray(v).reshape(-1), f"Clip {_label(clip)!r} {what}", layer)
+        if v.size != 1:
+            raise FormatError(f"Clip {_label(clip)!r}: {what} must be a single value",
+                              layer=layer, field=what)
+        bounds.append(int(v[0]))
+    if bounds[0] > bounds[1]:
+        raise FormatError(f"Clip {_label(clip)!r}: min {bounds[0]} > max {bounds[1]} leaves no "
+                          "integer", layer=layer, field="clip.min")
+    return bounds[0], bounds[1]
+
+
+def _clip_bits(lo: int, hi: int, signed: bool, bits: int) -> int:
+    """The integer width a QCDQ Clip leaves (4 for int8 clipped to [-8, 7]), at most ``bits``."""
+    b = 1
+    while b < bits and not (int_range(b, signed)[0] <= lo and hi <= int_range(b, signed)[1]):
+        b += 1
+    return b
+
+
+def _quantize_const(g: _Graph, ql, layer: str) -> np.ndarray | None:
+    """QuantizeLinear of a constant float tensor, as ONNX computes it in float32:
+    saturate(round_half_even(x / scale) + zero_point); None if the input is not constant."""
+    x = g.const(ql.input[0])
+    if x is None:
+        return None
+    q = _qdq_quant(g, ql, layer, {})
+    f32 = np.float32
+    shape = [1] * x.ndim
+    if q.scale.size > 1:
+        shape[_attr(ql, "axis", 1)] = q.scale.size
+    s = q.scale.astype(f32).reshape(shape if q.scale.size > 1 else [1] * x.ndim)
+    z = q.zero_point.reshape(shape if q.zero_point.size > 1 else [1] * x.ndim)
+    v = np.rint(x.astype(f32) / s).astype(np.float64) + z
+    t_lo, t_hi = int_range(q.bits, q.signed)
+    return np.clip(v, t_lo, t_hi).astype(np.int64)
+
+
+def _qcdq_weights(g: _Graph, tensor: str, layer: str) -> np.ndarray | None:
+    """Integer weights entering a DequantizeLinear through QuantizeLinear and/or a Clip
+    (QCDQ): the constant quantized in float32 and clipped; None if not of that shape."""
+    src = g.producer.get(tensor)
+    bounds = None
+    if src is not None and src.op_type == "Clip":
+        bounds = _int_clip(g, src, layer)
+        inner = src.input[0]
+        src = g.producer.get(inner)
+        if src is None:
+            c = g.const(inner)
+            return None if c is None else np.clip(integer_weights(c, "weights", layer),
+                                                  *bounds)
+    if src is None or src.op_type != "QuantizeLinear":
+        return None
+    w = _quantize_const(g, src, layer)
+    if w is None:
+        return None
+    return w if bounds is None else np.clip(w, *bounds)
 
 
 def _qonnx_quant(g: _Graph, node, layer: str, known: dict) -> _Quant:
@@ -406,6 +483,8 @@ def _weights(g: _Graph, node, layer: str, known: dict):
     _, prod = g.walk_back(name) if g.const(name) is None else (name, None)
     if prod is not None and prod.op_type == "DequantizeLinear":
         w = g.const(prod.input[0])
+        if w is None:
+            w = _qcdq_weights(g, prod.input[0], layer)
         if w is None:
             raise FormatError(f"weights of {node.op_type} {_label(node)!r} are not constant",
                               layer=layer, field="weights")
@@ -554,6 +633,16 @@ def _output_spec(g: _Graph, quant, relu, label: str, ov: Overrides, known: dict,
             raise e.located(layer=label) from None
         notes.append(f"{relu.op_type} folded into clip [{qmin}, {qmax}]")
     if quant is not None:
+        cons = g.consumers.get(quant.output[0], [])
+        if quant.op_type == "QuantizeLinear" and len(cons) == 1 and cons[0].op_type == "Clip":
+            c_lo, c_hi = _int_clip(g, cons[0], label)  # QCDQ: the Clip narrows the output
+            qmin, qmax = max(qmin, c_lo), min(qmax, c_hi)
+            if qmin > qmax:
+                raise FormatError(f"Clip {_label(cons[0])!r} leaves no output value",
+                                  layer=label, field="output.clip")
+            bits = _clip_bits(c_lo, c_hi, signed, bits)
+            notes.append(f"QCDQ Clip {_label(cons[0])!r}: clip [{qmin}, {qmax}]")
+            known[cons[0].output[0]] = (qmin, qmax)
         known[quant.output[0]] = (qmin, qmax)
     return {"bits": bits, "signed": signed, "scale": s_y, "zero_point": z_y,
             "rounding": rounding, "clip": [qmin, qmax]}

@@ -1,0 +1,238 @@
+"""Brevitas front end: small QuantConv2d/QuantLinear -> BN -> QuantReLU/QuantIdentity networks
+exported with Brevitas' own export_qonnx and export_onnx_qcdq, imported with `exactbn import`,
+and checked against Brevitas' PyTorch execution and onnxruntime (integer outputs after each BN
+against the exact reference and the integer model; differences only at float32 near-ties)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+brevitas = pytest.importorskip("brevitas")
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+import brevitas.nn as qnn  # noqa: E402
+from brevitas.export import export_onnx_qcdq, export_qonnx  # noqa: E402
+from exactbn.golden.importers import import_model  # noqa: E402
+from exactbn.golden.importers.agreement import compare_layer, int_conv  # noqa: E402
+from exactbn.golden.importers.brevitas import brevitas_layer_data  # noqa: E402
+from exactbn.golden.solver import solve_layer  # noqa: E402
+
+from exactbn.formats import load_layers  # noqa: E402
+
+# (kind, weight bits, activation bits, per-channel weight scales, output quantizer)
+NETS = {
+    "conv_w4_a4_pc_relu": ("conv", 4, 4, True, "relu"),
+    "conv_w8_a8_pt_ident": ("conv", 8, 8, False, "ident"),
+    "linear_w8_a4_pc_ident": ("linear", 8, 4, True, "ident"),
+    "linear_w4_a8_pt_relu": ("linear", 4, 8, False, "relu"),
+    "stack_w4_a4_pc": ("stack", 4, 4, True, "relu"),
+}
+
+
+def _out_quant(kind: str, bits: int):
+    if kind == "relu":
+        return qnn.QuantReLU(bit_width=bits, return_quant_tensor=True)
+    return qnn.QuantIdentity(bit_width=bits, return_quant_tensor=True)
+
+
+class _Net(torch.nn.Module):
+    """QuantIdentity(8) -> Quant{Conv2d,Linear} -> BatchNorm{2d,1d} -> Quant{ReLU,Identity}
+    (twice for "stack": the second layer's input is the first one's 4-bit activation)."""
+
+    def __init__(self, kind, wb, ab, pc, act):
+        super().__init__()
+        self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
+        kw = {"weight_bit_width": wb, "weight_scaling_per_output_channel": pc, "bias": True}
+        if kind == "linear":
+            self.l1 = qnn.QuantLinear(12, 6, **kw)
+            self.bn1 = torch.nn.BatchNorm1d(6)
+        else:
+            self.l1 = qnn.QuantConv2d(3, 6, 3, padding=1, **kw)
+            self.bn1 = torch.nn.BatchNorm2d(6)
+        self.q1 = _out_quant(act, ab)
+        self.trios = [(self.inp, self.l1, self.q1)]
+        self.stack = kind == "stack"
+        if self.stack:
+            self.l2 = qnn.QuantConv2d(6, 5, 3, **kw)
+            self.bn2 = torch.nn.BatchNorm2d(5)
+            self.q2 = _out_quant("ident", 8)
+            self.trios.append((self.q1, self.l2, self.q2))
+
+    def forward(self, x):
+        y = self.q1(self.bn1(self.l1(self.inp(x))))
+        if self.stack:
+            y = self.q2(self.bn2(self.l2(y)))
+        return y
+
+
+def _inputs(kind: str, n: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    shape = (n, 12) if kind == "linear" else (n, 3, 6, 6)
+    return torch.randn(shape, generator=g) * 1.5
+
+
+def _build(name: str):
+    kind, wb, ab, pc, act = NETS[name]
+    torch.manual_seed(sum(map(ord, name)))
+    net = _Net(kind, wb, ab, pc, act)
+    for m in net.modules():  # non-trivial BN: random affine, statistics from train-mode passes
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.weight.data.uniform_(0.5, 2.0)
+            m.bias.data.uniform_(-0.5, 0.5)
+            m.momentum = 0.5
+    net.train()
+    with torch.no_grad():
+        for i in range(6):
+            net(_inputs(kind, 32, 100 + i))
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """name -> (net, qonnx path, qcdq path); each network built and exported once."""
+    cache = {}
+
+    def get(name, dynamo=False):
+        if (name, dynamo) not in cache:
+            net = _build(name)
+            d = tmp_path_factory.mktemp(name)
+            x = _inputs(NETS[name][0], 1, 0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                export_qonnx(net, x, export_path=str(d / "qonnx.onnx"), dynamo=dynamo)
+                export_onnx_qcdq(net, x, export_path=str(d / "qcdq.onnx"), dynamo=dynamo)
+            cache[name, dynamo] = (net, d / "qonnx.onnx", d / "qcdq.onnx")
+        return cache[name, dynamo]
+
+    return get
+
+
+def _cli_import(model, out) -> dict:
+    from exactbn.cli.main import main
+
+    assert main(["import", str(model), "-o", str(out), "-q"]) == 0
+    return json.loads(out.read_text())
+
+
+def _check_agreement(net, layers, data) -> list[dict]:
+    rows = []
+    for layer, (acc, q) in zip(layers, data, strict=True):
+        row = compare_layer(layer, acc, q, solve_layer(layer))
+        assert row["acc_outside_range"] == 0, row
+        assert row["model_vs_exact"] == 0, row
+        bad = {k: v for k, v in row["classified"].items() if k != "float32 near-tie"}
+        assert not bad and row["differ_model"] == row["differ_exact"], row
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("name,dynamo", [(n, False) for n in sorted(NETS)]
+                         + [pytest.param("conv_w4_a4_pc_relu", True, marks=pytest.mark.slow)])
+def test_qonnx_and_qcdq_import_to_the_same_layers(exported, tmp_path, name, dynamo):
+    """TorchScript export (dynamo=False, 1 s) for the matrix; Brevitas' default on torch
+    2.13 (the dynamo exporter, ~15 s) once."""
+    net, q_path, c_path = exported(name, dynamo)
+    q = _cli_import(q_path, tmp_path / "q.json")
+    c = _cli_import(c_path, tmp_path / "c.json")
+    assert q["source"].startswith("qonnx:") and c["source"].startswith("onnx-qdq:")
+    assert q["layers"] == c["layers"]
+    assert len(q["layers"]) == len(net.trios)
+    for lay, (q_in, mod, q_out) in zip(q["layers"], net.trios, strict=True):
+        assert "bn" in lay
+        bits = NETS[name][2] if q_out is net.q1 else 8
+        out = lay["output"]
+        assert out["bits"] == bits and out["scale"] == float(q_out.act_quant.scale())
+        signed = not isinstance(q_out, qnn.QuantReLU)
+        assert out["signed"] == signed
+        lo = -(1 << (bits - 1)) if signed else 0
+        hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+        assert out["clip"] == [lo, hi]
+        s_acc = (float(q_in.act_quant.scale()) * mod.quant_weight().scale.detach().double()
+                 .numpy().reshape(-1)).astype(np.float64)
+        assert np.allclose(np.broadcast_to(lay["input"]["scale"], s_acc.shape), s_acc,
+                           rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_imported_layers_match_brevitas_execution(exported, tmp_path, name):
+    net, q_path, _ = exported(name)
+    layers = import_model(q_path).layers
+    data = brevitas_layer_data(net, net.trios, _inputs(NETS[name][0], 256, 7))
+    rows = _check_agreement(net, layers, data)
+    assert sum(r["outputs"] for r in rows) >= 256 * 6
+
+
+def _ort_runner(path, tensors):
+    """An onnxruntime session of the ONNX file with ``tensors`` added as graph outputs."""
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import shape_inference
+
+    model = shape_inference.infer_shapes(onnx.load(str(path)))
+    have = {o.name for o in model.graph.output}
+    vi = {v.name: v for v in list(model.graph.value_info) + list(model.graph.output)}
+    for t in tensors:
+        if t not in have:
+            model.graph.output.append(vi[t])
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+
+    def run(x):
+        got = sess.run(list(tensors), {name: x.numpy()})
+        return {t: np.asarray(v).astype(np.int64) for t, v in zip(tensors, got, strict=True)}
+
+    return run
+
+
+def _qcdq_layer_tensors(model):
+    """(integer input tensor, weight DQ, integer output tensor) per Conv/Gemm/MatMul of a QCDQ
+    graph: the tensor entering the input DequantizeLinear, and the Clip after the output
+    QuantizeLinear."""
+    prod = {o: n for n in model.graph.node for o in n.output}
+    cons = {}
+    for n in model.graph.node:
+        for i in n.input:
+            cons.setdefault(i, []).append(n)
+    out = []
+    for n in model.graph.node:
+        if n.op_type not in ("Conv", "Gemm", "MatMul"):
+            continue
+        t = n.input[0]
+        while prod[t].op_type != "DequantizeLinear":
+            t = prod[t].input[0]
+        x_int = prod[t].input[0]
+        t = n.output[0]
+        while cons[t][0].op_type != "QuantizeLinear":
+            t = cons[t][0].output[0]
+        t = cons[t][0].output[0]
+        if t in cons and cons[t][0].op_type == "Clip":
+            t = cons[t][0].output[0]
+        out.append((x_int, t))
+    return out
+
+
+@pytest.mark.parametrize("name", ["conv_w4_a4_pc_relu", "linear_w8_a4_pc_ident",
+                                  "stack_w4_a4_pc"])
+def test_qcdq_matches_onnxruntime_execution(exported, tmp_path, name):
+    net, _, c_path = exported(name)
+    _cli_import(c_path, tmp_path / "c.json")
+    layers = load_layers(str(tmp_path / "c.json"))
+    pairs = _qcdq_layer_tensors(onnx.load(str(c_path)))
+    run = _ort_runner(c_path, [t for p in pairs for t in p])
+    x = _inputs(NETS[name][0], 64, 21)
+    accs, outs = [[] for _ in pairs], [[] for _ in pairs]
+    for i in range(x.shape[0]):  # the export has batch 1
+        got = run(x[i:i + 1])
+        for j, ((x_t, y_t), (_, lay, _)) in enumerate(zip(pairs, net.trios, strict=True)):
+            w = lay.quant_weight().int().detach().numpy().astype(np.int64)
+            xi = got[x_t]
+            acc = (int_conv(xi.reshape(1, -1), w) if w.ndim == 2 else
+                   int_conv(xi, w, stride=lay.stride, padding=lay.padding))
+            accs[j].append(acc)
+            outs[j].append(got[y_t])
+    rows = _check_agreement(net, layers, [(np.concatenate(a), np.concatenate(o))
+                                          for a, o in zip(accs, outs, strict=True)])
+    assert sum(r["outputs"] for r in rows) >= 64 * 5
