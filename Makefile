@@ -32,7 +32,7 @@ APT_NEED = $(shell command -v iverilog >/dev/null || echo iverilog) \
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,torch,regmap]'
+	$(BIN)/python -m pip install -q -e '.[dev,torch,regmap,brevitas]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
 # ASIC flow (synth --target asic, sim --netlist): OpenSTA (opensta, above) and the OSU
