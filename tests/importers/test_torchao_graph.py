@@ -65,16 +65,16 @@ def test_quantizable_resnet18_qat_downsample_reads_the_block_input():
             m.get_submodule(f"layer{stage - 1}.1.add_relu").activation_post_process, "")
         conv2_out = observer_quant(
             m.get_submodule(f"layer{stage}.0.conv2").activation_post_process, "")
-        s_w = m.get_submodule(ds).weight_fake_quant.scale.double().numpy()
+        s_w = m.get_submodule(ds).weight_fake_quant.calculate_qparams()[0].double().numpy()
         got = _in_scale(by[ds], s_w)
         # The block input, not the previous conv in registration order (the old bug).
         assert got == pytest.approx(block_in.scale, rel=1e-12)
         assert got != pytest.approx(conv2_out.scale, rel=1e-6)
         c1 = f"layer{stage}.0.conv1"
-        s_w1 = m.get_submodule(c1).weight_fake_quant.scale.double().numpy()
+        s_w1 = m.get_submodule(c1).weight_fake_quant.calculate_qparams()[0].double().numpy()
         assert _in_scale(by[c1], s_w1) == pytest.approx(block_in.scale, rel=1e-12)
     # conv1's input is the QuantStub, registered last.
-    s_w = m.conv1.weight_fake_quant.scale.double().numpy()
+    s_w = m.conv1.weight_fake_quant.calculate_qparams()[0].double().numpy()
     assert _in_scale(by["conv1"], s_w) == pytest.approx(
         observer_quant(m.quant.activation_post_process, "").scale, rel=1e-12)
 
