@@ -99,8 +99,16 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
         rep = _write(results, members, target, groups, freq, stem, t0, len(designs),
                      baseline_pipeline)
         if plot:
-            rep = plot(rep)
+            _rewrite(plot(rep), stem)
     return rep
+
+
+def _rewrite(rep: dict, stem: str) -> None:
+    """report json/md again (after extra plots were added to ``rep['plots']``)."""
+    from exactbn.synth.report import render_markdown
+
+    write_json_atomic(RESULTS / f"{stem}.json", rep)
+    write_text_atomic(RESULTS / f"{stem}.md", render_markdown(rep))
 
 
 def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe) -> dict:
@@ -239,8 +247,12 @@ PLAN = (
      "--stem", "asic_booth"],
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "4", "--pipelines", "default",
      *_P12, "--kinds", "threshold", "--stem", "asic_l4_thr"],
+    ["--layers", "uint4,int8", "--modes", "per-channel", "--lanes", "4",
+     "--pipelines", "shallow", "--kinds", "exactbn,tflite", "--baseline-pipeline", "default",
+     "--stem", "asic_l4_18"],
 )
-MERGED = ("asic_l1", "asic_pp12", "asic_l1sh", "asic_l4", "asic_l4_thr", "asic_booth")
+MERGED = ("asic_l1", "asic_pp12", "asic_l1sh", "asic_l4", "asic_l4_thr", "asic_l4_18",
+          "asic_booth")
 
 
 def merge(stems: list[str], stem: str) -> dict:
@@ -360,12 +372,18 @@ def headline_md(rows: list[dict]) -> str:
     return "\n".join(out) + "\n\n"
 
 
+_DEFAULT_FLOW = {"yosys_synth": "synth -flatten", "pp_width": 18}
+
+
 def _fill_baselines(entries: list[dict]) -> list[dict]:
-    """Groups of one run that lack the TFLite-style or threshold baseline (mapped in another
-    run at the same layer, lanes and flow; neither depends on the shift mode) get a copy."""
+    """Groups that lack a baseline mapped in another run at the same layer, lanes and flow
+    get a copy: the TFLite-style and threshold units (they depend on neither the shift mode
+    nor exactbn's preset), the ceiling multiplier (same shift mode: same W_M)."""
     def key(e, kind):
         c = e.get("config") or {}
-        return (kind, c.get("layer"), c.get("lanes"), json.dumps(e.get("asic_flow")))
+        mode = c.get("shift_mode") if kind == "ceiling" else None  # W_M follows the mode
+        flow = e.get("asic_flow") or _DEFAULT_FLOW  # runs before asic_flow was recorded
+        return (kind, c.get("layer"), c.get("lanes"), mode, json.dumps(flow, sort_keys=True))
 
     have: dict[tuple, dict] = {}
     groups: dict[str, set] = {}
@@ -378,7 +396,7 @@ def _fill_baselines(entries: list[dict]) -> list[dict]:
         if e["kind"] != "exactbn":
             continue
         group = e["config"]["group"]
-        for kind in ("tflite", "threshold"):
+        for kind in ("ceiling", "tflite", "threshold"):
             src = have.get(key(e, kind))
             if kind in groups[group] or src is None:
                 continue
