@@ -570,6 +570,93 @@ def _bias(g: _Graph, name: str, s_acc: np.ndarray, layer: str):
     return None, np.broadcast_to(np.asarray(val, dtype=np.float64).reshape(-1), (c,))
 
 
+def _const_value(g: _Graph, name: str, layer: str) -> np.ndarray | None:
+    """A constant real tensor as the graph computes it (float32): an initializer, or one
+    reached through Reshape/Identity from DequantizeLinear of constant integers (also through
+    a QCDQ Clip or QuantizeLinear) or a QONNX Quant of a constant; else None."""
+    v = g.const(name)
+    if v is not None:
+        return np.asarray(v)
+    node = g.producer.get(name)
+    if node is None:
+        return None
+    f32 = np.float32
+    if node.op_type in ("Identity", "Reshape"):
+        v = _const_value(g, node.input[0], layer)
+        if v is None or node.op_type == "Identity":
+            return v
+        shape = g.const(node.input[1])
+        if shape is None:
+            return None
+        shape = [int(d) if int(d) != 0 else v.shape[i] for i, d in enumerate(shape.reshape(-1))]
+        return v.reshape(shape)
+    if node.op_type == "DequantizeLinear":
+        q = g.const(node.input[0])
+        if q is None:
+            q = _qcdq_weights(g, node.input[0], layer)
+        if q is None:
+            return None
+        qq = _qdq_quant(g, node, layer, {})
+        shape = [1] * q.ndim
+        if qq.scale.size > 1:
+            shape[_attr(node, "axis", 1)] = qq.scale.size
+        sh = shape if qq.scale.size > 1 else [1] * q.ndim
+        return ((np.asarray(q).astype(f32) - qq.zero_point.astype(f32).reshape(
+            sh if qq.zero_point.size > 1 else [1] * q.ndim)) * qq.scale.astype(f32).reshape(sh))
+    if node.op_type == "Quant":
+        x = g.const(node.input[0])
+        if x is None:
+            return None
+        qq = _qonnx_quant(g, node, layer, {})
+        s, z = qq.scale.astype(f32), qq.zero_point.astype(f32)
+        v = x.astype(f32) / s + z
+        v = np.rint(v) if qq.rounding == "half_even" else np.floor(v)
+        return ((np.clip(v, qq.lo, qq.hi) - z) * s).astype(f32)
+    return None
+
+
+def _conv_weight_shape(g: _Graph, conv) -> tuple[int, ...]:
+    v = _const_value(g, conv.input[1], _label(conv))
+    if v is None:
+        _, prod = g.walk_back(conv.input[1])
+        v = g.const(prod.input[0]) if prod is not None and prod.input else None
+    return () if v is None else tuple(v.shape)
+
+
+def _per_channel(v: np.ndarray, rank: int, what: str, node, layer: str) -> np.ndarray:
+    """A constant broadcast along the channel axis (1) only: size 1 or C, other dims 1."""
+    v = np.asarray(v, dtype=np.float64)
+    shape = (1,) * (rank - v.ndim) + tuple(v.shape)
+    if v.ndim > rank or any(d != 1 for i, d in enumerate(shape) if i != 1):
+        raise FormatError(f"{node.op_type} {_label(node)!r}: {what} of shape {list(v.shape)} "
+                          "is not per channel", layer=layer, field=what)
+    if not np.all(np.isfinite(v)):
+        raise FormatError(f"{node.op_type} {_label(node)!r}: {what} is not finite",
+                          layer=layer, field=what)
+    return v.reshape(-1)
+
+
+def _scale_bias(g: _Graph, mul, t: str, rank: int, layer: str):
+    """BN merged into ``Mul(x, scale) [-> Add(., bias)]`` (Brevitas' BatchNorm*ToQuantScaleBias
+    and exporters that fold BN this way): ((scale, bias), tensor after the Add), or None when
+    the Mul does not multiply by a constant."""
+    other = [i for i in mul.input if i != t]
+    val = _const_value(g, other[0], layer) if len(other) == 1 else None
+    if val is None:
+        return None  # not a scale-bias: the chain goes on as without BN
+    scale = _per_channel(val, rank, "scale", mul, layer)
+    t = mul.output[0]
+    bias = np.zeros(1)
+    nxt = _single_consumer(g, t, layer)
+    if nxt is not None and nxt.op_type == "Add":
+        other = [i for i in nxt.input if i != t]
+        val = _const_value(g, other[0], layer) if len(other) == 1 else None
+        if val is not None:  # else (e.g. a residual Add) the tail check names the Add
+            bias = _per_channel(val, rank, "bias", nxt, layer)
+            t = nxt.output[0]
+    return (scale, bias), t
+
+
 def _has_padding(node) -> bool:
     if node.op_type != "Conv":
         return False
@@ -725,11 +812,19 @@ def _import_chain(g: _Graph, anchor, known: dict, ov: Overrides, skipped: list[s
         t = nxt.output[0]
         nxt = _single_consumer(g, t, label)
     bn = None
+    scale_bias = None
     if nxt is not None and nxt.op_type == "BatchNormalization":
         bn = nxt
         used_bn.add(id(bn))
         label = _label(bn)
         t = bn.output[0]
+    elif nxt is not None and nxt.op_type == "Mul":
+        rank = 2 if anchor.op_type != "Conv" else max(2, len(_conv_weight_shape(g, anchor)))
+        found = _scale_bias(g, nxt, t, rank, label)
+        if found is not None:
+            scale_bias, t = found
+            bn = nxt
+            label = _label(nxt)
     relu, quant, nxt = _tail(g, t, label) if bn is not None or nxt is not None else (
         None, None, None)
     if quant is None:
@@ -764,7 +859,15 @@ def _import_chain(g: _Graph, anchor, known: dict, ov: Overrides, skipped: list[s
     s_y, z_y = out["scale"], out["zero_point"]
     layer = {"name": label, "input": inp, "output": out}
     kind = "qonnx" if quant is not None and quant.op_type == "Quant" else "qdq"
-    if bn is not None:
+    if scale_bias is not None:
+        mul, add = (np.broadcast_to(v, (s_acc.size,)).astype(np.float64) for v in scale_bias)
+        mean = np.zeros(s_acc.size) if bias_real is None else -np.asarray(bias_real)
+        # y = (acc*s_acc + bias)*mul + add: a BN with gamma = mul, beta = add, var 1, eps 0.
+        layer["bn"] = {"gamma": mul.tolist(), "beta": add.tolist(), "mean": mean.tolist(),
+                       "var": [1.0] * s_acc.size, "eps": 0.0}
+        notes.append("BN merged into a per-channel scale and bias (Mul, Add)")
+        pattern = f"{kind}: {anchor.op_type}+Mul+Add (BN as scale-bias)"
+    elif bn is not None:
         layer["bn"] = _bn_params(g, bn, label, bias_real, notes)
         pattern = f"{kind}: {anchor.op_type}+BatchNormalization"
     else:

@@ -30,6 +30,7 @@ NETS = {
     "linear_w8_a4_pc_ident": ("linear", 8, 4, True, "ident"),
     "linear_w4_a8_pt_relu": ("linear", 4, 8, False, "relu"),
     "stack_w4_a4_pc": ("stack", 4, 4, True, "relu"),
+    "scalebias_w8_a4_pc_relu": ("scalebias", 8, 4, True, "relu"),
 }
 
 
@@ -50,6 +51,9 @@ class _Net(torch.nn.Module):
         if kind == "linear":
             self.l1 = qnn.QuantLinear(12, 6, **kw)
             self.bn1 = torch.nn.BatchNorm1d(6)
+        elif kind == "scalebias":  # BN merged into a quantized scale and a bias (Mul, Add)
+            self.l1 = qnn.QuantConv2d(3, 6, 3, padding=1, **kw)
+            self.bn1 = qnn.BatchNorm2dToQuantScaleBias(6)
         else:
             self.l1 = qnn.QuantConv2d(3, 6, 3, padding=1, **kw)
             self.bn1 = torch.nn.BatchNorm2d(6)
@@ -84,6 +88,9 @@ def _build(name: str):
             m.weight.data.uniform_(0.5, 2.0)
             m.bias.data.uniform_(-0.5, 0.5)
             m.momentum = 0.5
+        if isinstance(m, qnn.BatchNorm2dToQuantScaleBias):
+            m.weight.data.uniform_(0.5, 2.0)
+            m.bias.data.uniform_(-0.5, 0.5)
     net.train()
     with torch.no_grad():
         for i in range(6):
@@ -215,7 +222,7 @@ def _qcdq_layer_tensors(model):
 
 
 @pytest.mark.parametrize("name", ["conv_w4_a4_pc_relu", "linear_w8_a4_pc_ident",
-                                  "stack_w4_a4_pc"])
+                                  "stack_w4_a4_pc", "scalebias_w8_a4_pc_relu"])
 def test_qcdq_matches_onnxruntime_execution(exported, tmp_path, name):
     net, _, c_path = exported(name)
     _cli_import(c_path, tmp_path / "c.json")
