@@ -47,6 +47,7 @@ def test_all_layers_threshold(two_layers, tmp_path):
     assert man["unit"] == "threshold" and len(man["thresholds"][0]) == 255
 
 
+@pytest.mark.slow  # synthesizes 4 designs: ~40 s under load
 def test_all_layers_auto_picks_per_layer(two_layers, tmp_path, capsys):
     """1-bit layer: one comparison beats a DSP; 8-bit: 255 thresholds per channel need block
     RAM, the multiplier one DSP (ECP5, default weights)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from exactbn.golden.solver import solve_layer
 from exactbn.hw.threshold_unit import threshold_verilog
 
@@ -91,6 +92,7 @@ def test_ram_write_during_a_search_fails(tmp_path, monkeypatch):
     assert r.status == "FAIL" and "@data" in r.failed_text
 
 
+@pytest.mark.slow  # two proofs, ~20 s under load
 def test_ram_planted_word_and_range_fail(tmp_path):
     path = _solved(tmp_path)
     cfg = _cfg(path, store="ram")
