@@ -119,6 +119,21 @@ def test_fx_prepare_qat_fx_resnet18():
     assert len(names) == 21 and "layer3.0.downsample.0" in names
 
 
+def test_fx_prepare_fx_ptq_resnet18():
+    """FX PTQ (prepare_fx folds BN): each conv's requantization, weights by qconfig.weight()."""
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import prepare_fx
+
+    tv = import_torchvision()
+    x = torch.randn(2, 3, 32, 32)
+    p = prepare_fx(tv.models.resnet18(weights=None).eval(),
+                   get_default_qconfig_mapping("fbgemm"), (x,))
+    _run(p)
+    res = import_torch_module(p)
+    assert len(res.layers) == 21 and not res.skipped
+    assert all("requantization (no BN left)" in imp.pattern for imp in res.imported)
+
+
 def test_untraceable_model_is_refused_naming_it():
     import torch.ao.quantization as tq
 
