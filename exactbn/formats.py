@@ -833,7 +833,8 @@ def _fast_loads(text: str) -> Any:
     """The parsed JSON via orjson, or None to let the stdlib path decide.
 
     Only plain text takes this path: no backslash at all (no escapes: no NUL, no lone
-    surrogate, and every string comes back byte for byte) and no NUL. Duplicate keys are
+    surrogate, and every string comes back byte for byte), no NUL, nesting within
+    MAX_NESTING. Duplicate keys are
     refused by counting colons: orjson keeps only the last of a duplicate, so a file with one
     has more colons than the parsed object written back. Callers validate the object and fall
     back to the stdlib path on any error (:func:`_load`), which also reads what orjson would
@@ -852,7 +853,24 @@ def _fast_loads(text: str) -> Any:
         return None
     if raw.count(b":") != again.count(b":"):
         return None  # a duplicate key: the stdlib path names it
+    if _max_depth(raw) >= MAX_NESTING:  # near the limit: the stdlib path decides exactly
+        return None
     return obj
+
+
+_STRUCTURE = bytes(range(256)).translate(None, b'[]{}"')  # every byte but these five
+
+
+def _max_depth(raw: bytes) -> int:
+    """Deepest nesting of JSON text without escapes (brackets inside strings not counted)."""
+    import numpy as np
+
+    b = np.frombuffer(raw.translate(None, _STRUCTURE), dtype=np.uint8)
+    q = b == ord('"')
+    outside = ~((np.cumsum(q) & 1).astype(bool) | q)
+    step = np.where(outside & ((b == ord("[")) | (b == ord("{"))), 1, 0) - np.where(
+        outside & ((b == ord("]")) | (b == ord("}"))), 1, 0)
+    return int(np.cumsum(step).max(initial=0))
 
 
 def _read_text(path: str | os.PathLike) -> str:

@@ -76,3 +76,11 @@ def test_solve_writes_the_compact_file(tmp_path, capsys):
     assert main(["solve", str(src), "-o", str(out)]) == 0
     assert main(["verify", str(src), str(out)]) == 0
     assert "verify: PASS" in capsys.readouterr().out
+
+
+def test_fast_reader_leaves_deep_nesting_nul_and_escapes_to_the_strict_reader(tmp_path):
+    assert formats._fast_loads("[" * 70 + "]" * 70) is None
+    assert formats._fast_loads('["[[[[[[[[[["]') == ["[[[[[[[[[["]  # brackets in a string
+    assert formats._fast_loads('{"a": "\\u0000"}') is None
+    with pytest.raises(formats.FormatError, match="nested more than"):
+        formats.load_layers(_write(tmp_path, '{"layers": ' + "[" * 70 + "]" * 70 + "}"))
