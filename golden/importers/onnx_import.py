@@ -462,7 +462,8 @@ def _activation_quant(g: _Graph, tensor: str, layer: str, known: dict,
         return q
     s, bits = ov.take("input_scale"), ov.take("input_bits")
     if s is None or bits is None:
-        src = "a graph input" if node is None else f"op {node.op_type} {_label(node)!r}"
+        src = ("a graph input" if node is None
+               else f"op {node.op_type} {_label(node)!r}{_why(node)}")
         raise FormatError(f"missing scales: the input comes from {src}, not from a quantizer; "
                           "give --input-scale and --input-bits", layer=layer,
                           field="input.scale")
@@ -751,6 +752,20 @@ def _bn_params(g: _Graph, bn, label: str, bias_real, notes: list[str]) -> dict:
             "var": var.tolist(), "eps": float(_attr(bn, "epsilon", 1e-5))}
 
 
+# QONNX quantizers that are not integer fixed-point outputs (what a refusal says about them).
+_UNSUPPORTED_QUANT = {
+    "BipolarQuant": "a binary +1/-1 quantizer, not an integer fixed-point output",
+    "FloatQuant": "a floating-point (minifloat) quantizer; only integer quantizers are read",
+    "MultiThreshold": "already a threshold staircase, not a scale and rounding",
+    "Trunc": "a truncation of an already quantized tensor, not a BN output quantizer",
+}
+
+
+def _why(node) -> str:
+    reason = _UNSUPPORTED_QUANT.get(node.op_type)
+    return f" ({reason})" if reason else ""
+
+
 def _tail(g: _Graph, t: str, label: str):
     """From tensor ``t``: optional Relu/Clip, then the quantizer. Returns (relu, quant, nxt)."""
     relu = None
@@ -776,7 +791,7 @@ def _import_bn_on_quantized(g: _Graph, bn, known: dict, ov: Overrides) -> Import
     relu, quant, nxt = _tail(g, bn.output[0], label)
     if quant is None and nxt is not None:
         raise FormatError(f"unsupported layer: after BatchNormalization comes op "
-                          f"{nxt.op_type} {_label(nxt)!r}; expected Relu/Clip then "
+                          f"{nxt.op_type} {_label(nxt)!r}{_why(nxt)}; expected Relu/Clip then "
                           "QuantizeLinear or Quant", layer=label)
     notes = [f"input {'int' if xq.signed else 'uint'}{xq.bits} [{xq.lo}, {xq.hi}] "
              f"zp {int(xq.zero_point.reshape(-1)[0])}"]
@@ -828,7 +843,8 @@ def _import_chain(g: _Graph, anchor, known: dict, ov: Overrides, skipped: list[s
     relu, quant, nxt = _tail(g, t, label) if bn is not None or nxt is not None else (
         None, None, None)
     if quant is None:
-        where = "a graph output" if nxt is None else f"op {nxt.op_type} {_label(nxt)!r}"
+        where = ("a graph output" if nxt is None
+                 else f"op {nxt.op_type} {_label(nxt)!r}{_why(nxt)}")
         if bn is not None and nxt is not None:
             raise FormatError(f"unsupported layer: after BatchNormalization comes {where}; "
                               "expected Relu/Clip then QuantizeLinear or Quant", layer=label)
