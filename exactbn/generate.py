@@ -428,6 +428,16 @@ def write_dir_atomic(outdir: str | os.PathLike, files: dict[str, str]) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def load_kit_layer(solved_path, outdir: str, layer_name: str | None) -> SolvedLayer:
+    """The solved layer a kit is built from, once ``outdir`` is known to be a directory that
+    may be (re)written (FormatError otherwise; nothing written)."""
+    from exactbn.formats import check_output_path, check_replaceable_dir, load_solved, select_layer
+
+    check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
+    check_replaceable_dir(outdir)
+    return select_layer(load_solved(solved_path), layer_name, file=str(solved_path))
+
+
 def generate(solved_path: str, outdir: str, *, layer_name: str | None = None,
              freq_mhz: float = 100.0, seed: int = 1, **options) -> tuple[UnitConfig, dict]:
     """Read a solved file, build the unit and write the kit into ``outdir`` atomically.
@@ -436,17 +446,9 @@ def generate(solved_path: str, outdir: str, *, layer_name: str | None = None,
     is written."""
     import json
 
-    from exactbn.formats import (
-        check_output_path,
-        check_replaceable_dir,
-        file_sha256,
-        load_solved,
-        select_layer,
-    )
+    from exactbn.formats import file_sha256
 
-    check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
-    check_replaceable_dir(outdir)
-    layer = select_layer(load_solved(solved_path), layer_name, file=str(solved_path))
+    layer = load_kit_layer(solved_path, outdir, layer_name)
     options.setdefault("name", None)  # a kit's default name comes from its layer
     cfg = unit_config_from_solved(layer, file=str(solved_path), **options)
     files = kit_files(layer, cfg, solved_path=str(solved_path),

@@ -244,18 +244,10 @@ def generate_threshold(solved_path: str, outdir: str, *, layer_name: str | None 
     """Read a solved file, build the threshold unit and write its kit atomically."""
     import json
 
-    from exactbn.formats import (
-        check_output_path,
-        check_replaceable_dir,
-        file_sha256,
-        load_solved,
-        select_layer,
-    )
-    from exactbn.generate import write_dir_atomic
+    from exactbn.formats import file_sha256
+    from exactbn.generate import load_kit_layer, write_dir_atomic
 
-    check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
-    check_replaceable_dir(outdir)
-    layer = select_layer(load_solved(solved_path), layer_name, file=str(solved_path))
+    layer = load_kit_layer(solved_path, outdir, layer_name)
     options.setdefault("name", None)
     cfg = threshold_config_from_solved(layer, file=str(solved_path), **options)
     files = threshold_kit_files(layer, cfg, solved_path=str(solved_path),

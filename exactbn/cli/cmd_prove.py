@@ -67,6 +67,18 @@ def _apply_manifest(path: Path, args) -> None:
                           file=str(path)) from None
 
 
+def read_user_verilog(path: str, module: str) -> str:
+    """The text of a user's ``--verilog`` file, which must define ``module`` (FormatError)."""
+    vpath = Path(path)
+    try:
+        verilog = vpath.read_text()
+    except OSError as e:
+        raise FormatError(f"cannot read: {e.strerror or e}", file=str(vpath)) from None
+    if f"module {module}(" not in verilog.replace(" (", "("):
+        raise FormatError(f"no module named {module!r} (use --name)", file=str(vpath))
+    return verilog
+
+
 def run(args) -> int:
     from exactbn.hw import to_verilog
     from exactbn.network import network_mode, run_all_layers
@@ -101,16 +113,7 @@ def run(args) -> int:
     if cfg.range_check:
         raise UsageError("prove: units with --range-check are not covered yet; prove the unit "
                          "without it (the datapath and stream are the same)")
-    if args.verilog:
-        vpath = Path(args.verilog)
-        try:
-            verilog = vpath.read_text()
-        except OSError as e:
-            raise FormatError(f"cannot read: {e.strerror or e}", file=str(vpath)) from None
-        if f"module {cfg.name}(" not in verilog.replace(" (", "("):
-            raise FormatError(f"no module named {cfg.name!r} (use --name)", file=str(vpath))
-    else:
-        verilog = to_verilog(cfg)
+    verilog = read_user_verilog(args.verilog, cfg.name) if args.verilog else to_verilog(cfg)
     # Layer names come from ONNX node names: one safe file name, always inside -o.
     out = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}")
     try:

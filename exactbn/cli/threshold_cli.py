@@ -227,6 +227,7 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
     output spec."""
     from pathlib import Path
 
+    from exactbn.cli.cmd_prove import read_user_verilog
     from exactbn.cli.unit_options import _usage_error, load_layer_from_args
     from exactbn.formats import FormatError, safe_name, write_json_atomic
     from exactbn.hw.threshold_unit import threshold_verilog
@@ -247,16 +248,8 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
 
         opts["name"] = default_unit_name(layer.name)
     cfg = threshold_config_from_solved(layer, file=args.solved, **opts)  # re-derived, checked
-    if args.verilog:
-        vpath = Path(args.verilog)
-        try:
-            verilog = vpath.read_text()
-        except OSError as e:
-            raise FormatError(f"cannot read: {e.strerror or e}", file=str(vpath)) from None
-        if f"module {cfg.name}(" not in verilog.replace(" (", "("):
-            raise FormatError(f"no module named {cfg.name!r} (use --name)", file=str(vpath))
-    else:
-        verilog = threshold_verilog(cfg)
+    verilog = (read_user_verilog(args.verilog, cfg.name) if args.verilog
+               else threshold_verilog(cfg))
     out = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}")
     try:
         res = prove_threshold(cfg, cfg.directions, cfg.thresholds, layer.ranges(), verilog, out)

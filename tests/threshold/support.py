@@ -74,3 +74,28 @@ def beats_for(cfg: ThresholdConfig, chans, seed: int = 0):
             want.append([expect(chans, c, x, cfg) if c < cfg.channels else cfg.qmin
                          for c, x in zip(chs, xs, strict=True)])
     return beats, want
+
+
+# A 5-channel layer of 7-bit inputs (every input simulated): a positive and a negative
+# slope, a constant channel, a saturated channel, a near-constant one, per-channel ranges.
+KIT_LAYER = {"name": "thr", "input": {"bits": 7, "signed": True,
+                                      "range": [[-60, 50], [-64, 63], [-20, 20], [0, 40],
+                                                [-64, 63]]},
+             "output": {"bits": 2, "signed": False, "rounding": "half_even"},
+             "affine": {"a": [0.05, -0.07, 0.0, 3.0, 0.011], "b": [1.2, 1.5, 2.25, -40.0, 0.5]}}
+
+
+def auto_layer(name: str, bits: int, channels: int = 4):
+    """A solved layer over the full 10-bit input range whose outputs span every level of a
+    ``bits``-bit output: cheaper with thresholds at 1 bit, with a multiplier at 8 (ECP5)."""
+    from exactbn.golden.solver import solve_layer
+
+    from exactbn.formats import parse_layers
+
+    a = [(1 << bits) / 1024 * (1 + 0.1 * c) * (-1 if c % 3 == 1 else 1) for c in range(channels)]
+    b = [(1 << bits) / 2 + 0.1 * c for c in range(channels)]
+    spec = {"name": name, "input": {"bits": 10, "signed": True},
+            "output": {"bits": bits, "signed": False, "rounding": "half_even"},
+            "affine": {"a": a, "b": b}}
+    (layer,) = parse_layers({"layers": [spec]})
+    return solve_layer(layer)

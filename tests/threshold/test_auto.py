@@ -6,21 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from exactbn.golden.solver import solve_layer
 
 from exactbn.cli.main import main
 from exactbn.cost import measure_units, measured_cost, parse_cost, pick_unit
-from exactbn.formats import dump_solved, parse_layers, write_json_atomic
+from exactbn.formats import dump_solved, write_json_atomic
+
+from .support import auto_layer
 
 
 def _layer(bits: int, channels: int = 4):
-    a = [(1 << bits) / 1024 * (1 + 0.1 * c) * (-1 if c % 3 == 1 else 1) for c in range(channels)]
-    b = [(1 << bits) / 2 + 0.1 * c for c in range(channels)]
-    spec = {"name": f"w{bits}", "input": {"bits": 10, "signed": True},
-            "output": {"bits": bits, "signed": False, "rounding": "half_even"},
-            "affine": {"a": a, "b": b}}
-    (layer,) = parse_layers({"layers": [spec]})
-    return solve_layer(layer)
+    return auto_layer(f"w{bits}", bits, channels)
 
 
 @pytest.fixture(scope="module")

@@ -15,18 +15,12 @@ from exactbn.formats import dump_solved, parse_layers, write_json_atomic
 from exactbn.threshold_generate import threshold_config_from_solved
 from exactbn.threshold_sim import simulate_threshold_layer
 
-# 7-bit inputs: the bench drives every input of every channel (a positive, a negative slope,
-# a constant channel, a saturated channel, a near-constant one, per-channel ranges)
-LAYER = {"name": "thr", "input": {"bits": 7, "signed": True, "range": [[-60, 50], [-64, 63],
-                                                                        [-20, 20], [0, 40],
-                                                                        [-64, 63]]},
-         "output": {"bits": 2, "signed": False, "rounding": "half_even"},
-         "affine": {"a": [0.05, -0.07, 0.0, 3.0, 0.011], "b": [1.2, 1.5, 2.25, -40.0, 0.5]}}
+from .support import KIT_LAYER
 
 
 @pytest.fixture(scope="module")
 def solved():
-    (layer,) = parse_layers({"layers": [LAYER]})
+    (layer,) = parse_layers({"layers": [KIT_LAYER]})
     return solve_layer(layer)
 
 

@@ -14,17 +14,13 @@ from exactbn.golden.solver import solve_layer
 from exactbn.cli.main import main
 from exactbn.formats import dump_solved, parse_layers, write_json_atomic
 
-LAYER = {"name": "thr", "input": {"bits": 7, "signed": True, "range": [[-60, 50], [-64, 63],
-                                                                        [-20, 20], [0, 40],
-                                                                        [-64, 63]]},
-         "output": {"bits": 2, "signed": False, "rounding": "half_even"},
-         "affine": {"a": [0.05, -0.07, 0.0, 3.0, 0.011], "b": [1.2, 1.5, 2.25, -40.0, 0.5]}}
+from .support import KIT_LAYER
 
 
 @pytest.fixture(scope="module")
 def solved_file(tmp_path_factory):
     d = tmp_path_factory.mktemp("thr")
-    (layer,) = parse_layers({"layers": [LAYER]})
+    (layer,) = parse_layers({"layers": [KIT_LAYER]})
     path = d / "solved.json"
     write_json_atomic(path, dump_solved([solve_layer(layer)]))
     return path

@@ -6,20 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from exactbn.golden.solver import solve_layer
 
 from exactbn.cli.main import main
-from exactbn.formats import dump_solved, parse_layers, write_json_atomic
+from exactbn.formats import dump_solved, write_json_atomic
 
-
-def _layer(name: str, bits: int, channels: int = 4):
-    a = [(1 << bits) / 1024 * (1 + 0.1 * c) * (-1 if c % 3 == 1 else 1) for c in range(channels)]
-    b = [(1 << bits) / 2 + 0.1 * c for c in range(channels)]
-    spec = {"name": name, "input": {"bits": 10, "signed": True},
-            "output": {"bits": bits, "signed": False, "rounding": "half_even"},
-            "affine": {"a": a, "b": b}}
-    (layer,) = parse_layers({"layers": [spec]})
-    return solve_layer(layer)
+from .support import auto_layer as _layer
 
 
 @pytest.fixture(scope="module")
