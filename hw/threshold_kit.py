@@ -59,7 +59,10 @@ def _rom_view(cfg: ThresholdConfig) -> SimpleNamespace:
 def testbench_v(cfg: ThresholdConfig, n_vectors: int, seed: int = 1) -> str:
     """hw/kit.py's self-checking bench; with a RAM store it first overwrites every slot and
     direction of every channel with 0, then writes the real thresholds from
-    ``NAME_thresholds.hex``, then one out-of-range write that must only set cfg_error."""
+    ``NAME_thresholds.hex``, then one out-of-range write that must only set cfg_error; while
+    the vectors stream it writes every slot and direction again (the same values: the stream
+    pauses for each write, and no beat may be lost or changed, e.g. by a write decoded to
+    another slot)."""
     text = kit.testbench_v(_rom_view(cfg), n_vectors, seed=seed)
     if cfg.store != "ram":
         return text
@@ -74,16 +77,28 @@ def testbench_v(cfg: ThresholdConfig, n_vectors: int, seed: int = 1) -> str:
   wire cfg_ready;
   wire cfg_error;
   reg [{wa + wi + wt - 1}:0] pw [0:{nw - 1}];
-  integer wk;
+  integer wk, mk;
+  reg programmed = 1'b0;
+
+  // while the vectors stream: every write again, a few cycles apart
+  initial begin
+    wait (programmed === 1'b1);
+    for (mk = 0; mk < {nw}; mk = mk + 1) begin
+      repeat (3) @(negedge clk);
+      cfg_write(pw[mk][{wa + wi + wt - 1}:{wi + wt}], pw[mk][{wi + wt - 1}:{wt}],
+                pw[mk][{wt - 1}:0]);
+      cfg_valid = 1'b0;
+    end
+  end
 
   task cfg_write(input [{wa - 1}:0] a, input [{wi - 1}:0] k, input [{wt - 1}:0] v);
     begin
       cfg_addr = a;
       cfg_index = k;
       cfg_value = v;
-      cfg_valid = 1'b1;
+      cfg_valid = 1'b1;  // called at a falling edge; cfg_ready has no path from the inputs,
+      while (!cfg_ready) @(negedge clk);  // so its value here holds through the rising edge
       @(posedge clk);
-      while (!cfg_ready) @(posedge clk);
       @(negedge clk);
     end
   endtask
@@ -109,6 +124,7 @@ def testbench_v(cfg: ThresholdConfig, n_vectors: int, seed: int = 1) -> str:
       $display("FAIL cfg_error not set by a write to cfg_addr = {c}");
       $finish;
     end
+    programmed = 1'b1;
 """
     anchors = (f"\n  {n} dut (\n", ".m_axis_tlast(m_axis_tlast)", "    rnd = 32'h2545f491",
                "    forever begin\n      // rising edge")
