@@ -38,7 +38,8 @@ def brevitas_layer_data(module, layers, inputs) -> list[tuple[np.ndarray, np.nda
     ``layers`` lists ``(input_quant, conv_or_linear, output_quant)`` modules of ``module``:
     the quantizer whose QuantTensor enters the QuantConv/QuantLinear, the layer itself, and
     the QuantReLU/QuantIdentity after its BN (both with ``return_quant_tensor=True``). A
-    bias joins the BN (or the affine b) as a real value, so it is not in the accumulator.
+    quantized bias (``bias_quant=Int32Bias``) is in the accumulator, as the importer puts
+    it; a float bias joins the BN (or the affine b) as a real value.
     """
     import torch
 
@@ -47,6 +48,11 @@ def brevitas_layer_data(module, layers, inputs) -> list[tuple[np.ndarray, np.nda
     for mod in {id(m): m for trio in layers for m in (trio[0], trio[2])}.values():
         hooks.append(mod.register_forward_hook(
             lambda m, _i, out: seen.__setitem__(id(m), (quant_ints(out), _zero_point(out)))))
+    for _, lay, _ in layers:  # a quantized bias (e.g. Int32Bias) is part of the accumulator
+        proxy = getattr(lay, "bias_quant", None)
+        if lay.bias is not None and proxy is not None and proxy.is_quant_enabled:
+            hooks.append(proxy.register_forward_hook(
+                lambda m, _i, out: seen.__setitem__(id(m), (quant_ints(out), _zero_point(out)))))
     try:
         module.eval()
         with torch.no_grad():
@@ -66,5 +72,9 @@ def brevitas_layer_data(module, layers, inputs) -> list[tuple[np.ndarray, np.nda
         else:
             acc = int_conv(x, w, stride=lay.stride, padding=lay.padding,
                            dilation=lay.dilation, groups=lay.groups)
+        bias = seen.get(id(getattr(lay, "bias_quant", None)))
+        if bias is not None:
+            b = (bias[0] - bias[1]).reshape(-1)
+            acc = acc + b.reshape((1, -1) + (1,) * (acc.ndim - 2))
         out.append((acc, seen[id(q_out)][0]))
     return out

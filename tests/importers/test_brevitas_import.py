@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 import brevitas.nn as qnn  # noqa: E402
 from brevitas.export import export_onnx_qcdq, export_qonnx  # noqa: E402
+from brevitas.quant import Int32Bias  # noqa: E402
 from exactbn.golden.importers import import_model  # noqa: E402
 from exactbn.golden.importers.agreement import compare_layer, int_conv  # noqa: E402
 from exactbn.golden.importers.brevitas import brevitas_layer_data  # noqa: E402
@@ -31,6 +32,7 @@ NETS = {
     "linear_w4_a8_pt_relu": ("linear", 4, 8, False, "relu"),
     "stack_w4_a4_pc": ("stack", 4, 4, True, "relu"),
     "scalebias_w8_a4_pc_relu": ("scalebias", 8, 4, True, "relu"),
+    "int32bias_w8_a8_pc_ident": ("int32bias", 8, 8, True, "ident"),
 }
 
 
@@ -48,6 +50,8 @@ class _Net(torch.nn.Module):
         super().__init__()
         self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
         kw = {"weight_bit_width": wb, "weight_scaling_per_output_channel": pc, "bias": True}
+        if kind == "int32bias":  # bias quantized at scale s_x*s_w[c]: in the accumulator
+            kw["bias_quant"] = Int32Bias
         if kind == "linear":
             self.l1 = qnn.QuantLinear(12, 6, **kw)
             self.bn1 = torch.nn.BatchNorm1d(6)
@@ -243,3 +247,17 @@ def test_qcdq_matches_onnxruntime_execution(exported, tmp_path, name):
     rows = _check_agreement(net, layers, [(np.concatenate(a), np.concatenate(o))
                                           for a, o in zip(accs, outs, strict=True)])
     assert sum(r["outputs"] for r in rows) >= 64 * 5
+
+
+def test_agreement_check_catches_a_wrong_layer(exported):
+    """The same check on a layer whose BN gamma is 1 % off reports real ("other") errors."""
+    from exactbn.formats import parse_layers
+
+    net, q_path, _ = exported("conv_w4_a4_pc_relu")
+    res = import_model(q_path)
+    doc = res.to_json()
+    doc["layers"][0]["bn"]["gamma"] = [g * 1.01 for g in doc["layers"][0]["bn"]["gamma"]]
+    wrong = parse_layers(doc)[0]
+    acc, q = brevitas_layer_data(net, net.trios, _inputs("conv", 64, 7))[0]
+    row = compare_layer(wrong, acc, q)
+    assert row["differ_exact"] > 0 and row["classified"].get("other", 0) > 0, row
