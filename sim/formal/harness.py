@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .spec import SpecShape, render_spec_module
+from .spec import SpecShape, render_spec_parts
 
 __all__ = ["Harness", "ModelParams", "StateReg", "render_harness", "TASKS",
            "default_stall_bound"]
 
-TASKS = ("hold", "stream", "datapath")  # cheap structural checks first
+TASKS = ("hold", "stream", "stall", "datapath")  # cheap structural checks first
 
 
 def default_stall_bound(cfg) -> int:
@@ -88,7 +88,7 @@ class _W:
         self.lines.extend(ls)
 
 
-def _common(w: _W, cfg, top: str) -> None:
+def _common(w: _W, cfg, top: str, extra: str = "") -> None:
     ports = _ports(cfg)
     ins = [(n, wd) for n, d, wd in ports if d == "input" and n != "clk"]
     outs = [(n, wd) for n, d, wd in ports if d == "output"]
@@ -99,7 +99,7 @@ def _common(w: _W, cfg, top: str) -> None:
     for n, wd in outs:
         w(f"  wire [{wd - 1}:0] {n};")
     conns = ", ".join(f".{n}({n})" for n, _, _ in ports)
-    w(f"  {cfg.name} dut({conns});")
+    w(f"  {cfg.name} dut({conns}{extra});")
     w("  reg init = 1'b1;", "  always @(posedge clk) init <= 1'b0;",
       "  always @* if (init) assume(rst);")
     w("  wire in_hs = s_axis_tvalid & s_axis_tready;",
@@ -123,7 +123,8 @@ def _params(w: _W, cfg, model: ModelParams, c_bits: int) -> None:
               "    case (c)")
             for ch, v in enumerate(vals):
                 w(f"      {_lit(c_bits, ch)}: p{k} = {_lit(wd, v)};")
-            w(f"      default: p{k} = {_lit(wd, 0)};", "    endcase", "  endfunction")
+            pad = cfg.n_min if k == "N" else 0  # a padding word: M = B = 0, d = 0
+            w(f"      default: p{k} = {_lit(wd, pad)};", "    endcase", "  endfunction")
         return
     # RAM: a shadow of every write, starting from the solved file (the RAM's power-up image).
     for k, vals, wd in (("M", model.M, cfg.w_m), ("B", model.B, cfg.w_b), ("N", model.N, wn)):
@@ -132,7 +133,8 @@ def _params(w: _W, cfg, model: ModelParams, c_bits: int) -> None:
         w(f"  function [{wd - 1}:0] p{k}(input [{c_bits - 1}:0] c);", "    case (c)")
         for ch in range(C):
             w(f"      {_lit(c_bits, ch)}: p{k} = sh{k}{ch};")
-        w(f"      default: p{k} = {_lit(wd, 0)};", "    endcase", "  endfunction")
+        pad = cfg.n_min if k == "N" else 0  # a padding word: M = B = 0, d = 0
+        w(f"      default: p{k} = {_lit(wd, pad)};", "    endcase", "  endfunction")
     w("  always @(posedge clk) if (cfg_hs) case (cfg_addr)")
     for ch in range(C):
         n_upd = f" shN{ch} <= cfg_n;" if cfg.shift_mode == "per-channel" else ""
@@ -178,16 +180,29 @@ def _slit(width: int, v: int) -> str:
     return f"-{width}'sd{-v}" if v < 0 else f"{width}'sd{v}"
 
 
-def _datapath(cfg, model: ModelParams, top: str, stall_bound: int) -> Harness:
-    """Data under stalls: every output beat equals the integer model of the accepted beat.
+def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
+              memory: list[tuple[StateReg, int]] | None = None,
+              ranges: list[tuple[int, int]] | None = None,
+              n_values: tuple[int, ...] | None = None) -> Harness:
+    """Every output beat equals the integer model of the accepted beat.
 
-    ``m_axis_tready`` is free except that the output stalls at most ``stall_bound``
-    consecutive cycles (k-induction cannot flush a pipeline frozen for longer; the hold task
-    and the README's argument cover longer stalls). A reference skid buffer and pipeline chain
-    (the documented protocol, advancing on ``adv = !rv[last] | m_axis_tready``) carry each
-    accepted beat's x, tuser, tlast and the model's M, B, N; the expected q is computed at
-    stage k0 from the unit's multiplier operands (asserted equal to the slot's x and M) and
-    travels down the chain with ``adv``.
+    ``stall_bound`` 0 (the default task): ``m_axis_tready`` is assumed high (except in reset
+    cycles, as in the stall task's copy), so the pipeline moves every cycle and the
+    induction closes at latency + 2; the stall task (miter.py) shows that stalls change
+    nothing. ``stall_bound`` S > 0: the output may stall up to S
+    consecutive cycles (slow; kept for experiments). A reference skid buffer and pipeline
+    chain (the documented protocol, advancing on ``adv = !rv[last] | m_axis_tready``) carry
+    each accepted beat's x, tuser, tlast and the model's M, B, N; the expected q is computed
+    at stage k0 from the unit's multiplier operands (asserted equal to the slot's x and M)
+    and travels down the chain with ``adv``.
+
+    ``memory`` (RAM): every memory word flip-flop of the unit (``runner.list_state``) is
+    replaced by a free input (the netlist from ``miter.free_memories``), and the model's
+    M, B, N are the fields of the word the beat reads when it enters the parameter stage;
+    the stall task shows those words equal the shadow of the cfg writes. ``ranges``
+    (``--range-check``): the beat's flag (tuser's top bit) and ``range_error`` against the
+    per-channel input ranges. ``n_values``: assert the lanes whose shift N is one of these
+    only (the RAM proof split per shift value; the union of the parts covers every N).
     """
     w = _W()
     L, lat = cfg.lanes, cfg.latency
@@ -195,34 +210,42 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int) -> Harness:
     wp = L * wx + wu + 1  # skid payload: {last, user, data}
     c_bits = max(cfg.w_user + (L - 1).bit_length() + 1, cfg.channels.bit_length() + 1)
     wn = _n_width(cfg, model)
-    w(render_spec_module(f"{top}_spec", _spec_shape(cfg, model)))
-    _common(w, cfg, top)
-    _params(w, cfg, model, c_bits)
-    # The environment: the output stalls at most stall_bound consecutive cycles.
-    sb = max(stall_bound.bit_length() + 1, 2)
-    w("  wire stall = m_axis_tvalid & !m_axis_tready;",
-      f"  reg [{sb - 1}:0] stall_run = 0;",
-      "  always @(posedge clk) stall_run <= (stall && !rst) ? stall_run + 1'b1 : 0;",
-      f"  always @* if (stall) assume(stall_run < {stall_bound});")
+    w(render_spec_parts(f"{top}_spec", _spec_shape(cfg, model)))
+    extra = "".join(f", .exactbn_mem{k}_in(fw{k})" for k in range(len(memory or [])))
+    _common(w, cfg, top, extra)
+    probes: dict[str, str] = {}
+    if memory:
+        _free_words(w, cfg, model, c_bits, memory)
+    else:
+        _params(w, cfg, model, c_bits)
+    if stall_bound == 0:
+        w("  wire stall = 1'b0;", "  always @* assume(m_axis_tready || rst);")
+    else:  # the output stalls at most stall_bound consecutive cycles
+        sb = max(stall_bound.bit_length() + 1, 2)
+        w("  wire stall = m_axis_tvalid & !m_axis_tready;",
+          f"  reg [{sb - 1}:0] stall_run = 0;",
+          "  always @(posedge clk) stall_run <= (stall && !rst) ? stall_run + 1'b1 : 0;",
+          f"  always @* if (stall) assume(stall_run < {stall_bound});")
     # Reference skid buffer (the documented protocol, as in the stream proof).
     w("  wire block = " + ("cfg_valid;" if cfg.store == "ram" else "1'b0;"),
       "  reg r_ready = 1'b1, r_bv = 1'b0;", f"  reg [{wp - 1}:0] r_buf;")
     # Reference pipeline slots 0..lat-1: valid, x, tuser, tlast; M, B, N up to stage k0;
-    # the expected q after it.
+    # the expected q after it (and the range flag, and N for a split proof, to the end).
     k0 = cfg.stages["dspin"]
     for k in range(lat):
-        w(f"  reg rv{k} = 1'b0; reg rl{k};", f"  reg [{wu - 1}:0] rg{k};",
+        w(f"  reg rv{k} = 1'b0; reg rl{k}; reg rf{k};", f"  reg [{wu - 1}:0] rg{k};",
           f"  (* keep *) reg [{L * wx - 1}:0] rx{k};")
-        if k > k0:
+        if k > k0 + cfg.stages["mult"]:
             w(f"  reg [{L * wq - 1}:0] rq{k};")
+    n_to = lat - 1 if n_values is not None else k0 + cfg.stages["mult"]
     for lane in range(L):
         for j in range(k0 + 1):
-            w(f"  reg [{cfg.w_m - 1}:0] rM{lane}_{j}; reg [{cfg.w_b - 1}:0] rB{lane}_{j}; "
-              f"reg [{wn - 1}:0] rN{lane}_{j};")
+            w(f"  reg [{cfg.w_m - 1}:0] rM{lane}_{j}; reg [{cfg.w_b - 1}:0] rB{lane}_{j};")
+        for j in range(n_to + 1):
+            w(f"  reg [{wn - 1}:0] rN{lane}_{j};")
     last = lat - 1
     # adv and take from the ports (asserted below to equal the reference's rv/r_ready):
-    # the unit and the reference then share one enable, which keeps the solver's case
-    # split over stall patterns small.
+    # the unit and the reference then share one enable.
     w("  wire adv = !m_axis_tvalid | m_axis_tready;",
       "  wire take = s_axis_tvalid & s_axis_tready;",
       "  wire so_valid = r_bv | take;",
@@ -230,34 +253,57 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int) -> Harness:
       f"  wire [{wp - 1}:0] so_pay = r_bv ? r_buf : s_pay;",
       f"  wire [{wu - 1}:0] so_user = so_pay[{L * wx + wu - 1}:{L * wx}];",
       "  wire buf_next = r_bv ? !adv : (take & !adv);")
-    # Expected values at stage k0, from the unit's own multiplier operands.
+    flag = _range_flag(w, cfg, ranges, c_bits) if ranges is not None else "1'b0"
+    # Expected values: the sum x*M + B at stage k0 from the unit's own multiplier operands
+    # (asserted equal to the slot's x and M); the shift, rounding and clip at stage ks,
+    # where the unit's shifter takes its shift amount, with that amount (asserted equal to
+    # the model's N), so the unit's and the model's shifts are one signal.
+    ks = k0 + cfg.stages["mult"]
+    levels = (cfg.n_max - cfg.n_min).bit_length()
+    shape = _spec_shape(cfg, model)
     q_lanes = []
     for lane in range(L):
         w(f"  (* keep *) wire [{cfg.w_xs - 1}:0] opx{lane};",
           f"  (* keep *) wire [{cfg.w_m - 1}:0] opm{lane};",
-          f"  wire [{wq - 1}:0] eq{lane};",
-          f"  {top}_spec spec{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}_{k0}), "
-          f".n(rN{lane}_{k0}), .q(eq{lane}));")
+          f"  wire [{shape.w_s - 1}:0] es{lane};",
+          f"  {top}_spec_sum sum{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}_{k0}), "
+          f".s(es{lane}));",
+          f"  wire [{wq - 1}:0] eq{lane};")
+        if levels:
+            w(f"  (* keep *) wire [{levels - 1}:0] opd{lane};",
+              f"  wire [{wn - 1}:0] en{lane} = opd{lane} + {_lit(wn, cfg.n_min)};",
+              f"  always @* if (!init && rv{ks}) assert({{1'b0, opd{lane}}} + "
+              f"{_lit(levels + 1, 0)} + {cfg.n_min} == {{1'b0, rN{lane}_{ks}}});  "
+              f"// @opd {lane}")
+            probes[f"opd{lane}"] = f"dut.core.shift{lane}.d"
+        else:
+            w(f"  wire [{wn - 1}:0] en{lane} = rN{lane}_{ks};")
+        w(f"  {top}_spec_tail tail{lane}(.s(rs{ks}[{(lane + 1) * shape.w_s - 1}:"
+          f"{lane * shape.w_s}]), .n(en{lane}), .q(eq{lane}));")
         q_lanes.append(f"eq{lane}")
-    if cfg.layer_table:  # shared unit: each beat's own layer clip (hw/layer_table.py)
-        q_lanes = _layer_clip(w, cfg, q_lanes, f"rg{k0}")
-    w(f"  wire [{L * wq - 1}:0] rq{k0} = {{" + ", ".join(reversed(q_lanes)) + "};")
+    w(f"  wire [{L * shape.w_s - 1}:0] rs{k0} = {{"
+      + ", ".join(f"es{lane}" for lane in reversed(range(L))) + "};")
+    for k in range(k0 + 1, ks + 1):
+        w(f"  reg [{L * shape.w_s - 1}:0] rs{k};")
+    w(f"  wire [{L * wq - 1}:0] rq{ks} = {{" + ", ".join(reversed(q_lanes)) + "};")
     w("  always @(posedge clk) begin",
       "    r_bv <= buf_next; r_ready <= !buf_next & !block;",
       "    if (take & !adv) r_buf <= s_pay;",
       "    if (adv) begin",
       f"      rv0 <= so_valid; rx0 <= so_pay[{L * wx - 1}:0]; rg0 <= so_user; "
-      f"rl0 <= so_pay[{wp - 1}];")
+      f"rl0 <= so_pay[{wp - 1}]; rf0 <= {flag};")
     for lane in range(L):
         c = _lane_channel(cfg, "so_user", lane)
         w(f"      rM{lane}_0 <= pM({c}); rB{lane}_0 <= pB({c}); rN{lane}_0 <= pN({c});")
         for j in range(1, k0 + 1):
-            w(f"      rM{lane}_{j} <= rM{lane}_{j - 1}; rB{lane}_{j} <= rB{lane}_{j - 1}; "
-              f"rN{lane}_{j} <= rN{lane}_{j - 1};")
+            w(f"      rM{lane}_{j} <= rM{lane}_{j - 1}; rB{lane}_{j} <= rB{lane}_{j - 1};")
+        for j in range(1, n_to + 1):
+            w(f"      rN{lane}_{j} <= rN{lane}_{j - 1};")
     for k in range(1, lat):
-        q = f" rq{k} <= rq{k - 1};" if k > k0 else ""
+        q = f" rq{k} <= rq{k - 1};" if k > ks else ""
+        q += f" rs{k} <= rs{k - 1};" if k0 < k <= ks else ""
         w(f"      rv{k} <= rv{k - 1}; rg{k} <= rg{k - 1}; rl{k} <= rl{k - 1}; "
-          f"rx{k} <= rx{k - 1};" + q)
+          f"rf{k} <= rf{k - 1}; rx{k} <= rx{k - 1};" + q)
     w("    end",
       "    if (rst) begin r_bv <= 1'b0; r_ready <= 1'b1; "
       + " ".join(f"rv{k} <= 1'b0;" for k in range(lat)) + " end",
@@ -272,46 +318,85 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int) -> Harness:
           f"  always @* if (!init && rv{k0}) assert(opm{lane} == rM{lane}_{k0});  "
           f"// @opm {lane}")
     w("  always @* if (!init) assert(s_axis_tready == r_ready);  // @ready",
-      f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid",
-      f"  always @* if (!init && rv{last}) assert(m_axis_tdata == rq{last});  // @data",
-      f"  always @* if (!init && rv{last}) assert(m_axis_tuser[{wu - 1}:0] == rg{last});"
+      f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid")
+    if n_values is None:
+        w(f"  always @* if (!init && rv{last}) assert(m_axis_tdata == rq{last});  // @data")
+    else:
+        for lane in range(L):
+            sl = f"[{(lane + 1) * wq - 1}:{lane * wq}]"
+            cond = " || ".join(f"rN{lane}_{last} == {_lit(wn, v)}" for v in n_values)
+            w(f"  always @* if (!init && rv{last} && ({cond})) "
+              f"assert(m_axis_tdata{sl} == rq{last}{sl});  // @data {lane}")
+    w(f"  always @* if (!init && rv{last}) assert(m_axis_tuser[{wu - 1}:0] == rg{last});"
       "  // @user",
       f"  always @* if (!init && rv{last}) assert(m_axis_tlast == rl{last});  // @last")
-    probes = {}
+    if ranges is not None:
+        w(f"  always @* if (!init && rv{last}) assert(m_axis_tuser[{wu}] == rf{last});"
+          "  // @flag",
+          "  reg r_err = 1'b0;",
+          f"  always @(posedge clk) r_err <= rst ? 1'b0 : r_err | (out_hs & rf{last});",
+          "  always @* if (!init) assert(range_error == r_err);  // @range_error")
     for lane in range(L):
         ops = ("x_r", "m_r") if k0 else ("x", "m")  # the multipliers' own operands
         probes[f"opx{lane}"] = f"dut.core.mul{lane}.{ops[0]}"
         probes[f"opm{lane}"] = f"dut.core.mul{lane}.{ops[1]}"
-    renames = {}
-    if cfg.store == "ram":
-        _ram_words(w, cfg, model, probes, renames)
     w("endmodule", "")
-    return Harness("datapath", top, "\n".join(w.lines), probes, renames)
+    return Harness("datapath", top, "\n".join(w.lines), probes, {})
 
 
-def _ram_words(w: _W, cfg, model: ModelParams, probes: dict, renames: dict) -> None:
-    """Helper invariant: every RAM word equals the packed shadow (memories mapped to FFs)."""
+def _range_flag(w: _W, cfg, ranges: list[tuple[int, int]], c_bits: int) -> str:
+    """The expected range flag of the beat on the skid's output: some lane's x lies outside
+    its channel's [lo, hi] (channels past C are never flagged)."""
+    L, wx = cfg.lanes, cfg.w_x
+    sx = "$signed" if cfg.x_signed else ""
+    bad = []
+    for lane in range(L):
+        c = _lane_channel(cfg, "so_user", lane)
+        x = f"so_pay[{(lane + 1) * wx - 1}:{lane * wx}]"
+        w(f"  wire [{c_bits - 1}:0] rc{lane} = {c};",
+          f"  reg bad{lane};", "  always @* case (rc" + str(lane) + ")")
+        for ch, (lo, hi) in enumerate(ranges):
+            w(f"    {_lit(c_bits, ch)}: bad{lane} = ({sx}({x}) < {sx}({_lit(wx, lo)})) || "
+              f"({sx}({x}) > {sx}({_lit(wx, hi)}));")
+        w(f"    default: bad{lane} = 1'b0;", "  endcase")
+        bad.append(f"bad{lane}")
+    return "(" + " | ".join(bad) + ")"
+
+
+def _free_words(w: _W, cfg, model: ModelParams, c_bits: int,
+                memory: list[tuple[StateReg, int]]) -> None:
+    """RAM: every memory word is a free input (``fwK`` on the unit's ``exactbn_memK_in``,
+    miter.free_memories); pM/pB/pN decode the word a channel reads."""
     from exactbn.hw.store import store_images
 
-    images = store_images(cfg)
-    w_word = cfg.w_m + cfg.w_b + cfg.w_d
-    for k, img in enumerate(images):
+    wn = _n_width(cfg, model)
+    by_label = {}
+    for k, (r, wd) in enumerate(memory):
+        w(f"  (* anyseq *) wire [{wd - 1}:0] fw{k};")
+        by_label[r.label] = f"fw{k}"
+    fields = {}
+    for k, img in enumerate(store_images(cfg)):
         for g in range(len(img)):
-            if cfg.lane_mode == "pixels":
-                ch = g
-            else:
-                ch = g * cfg.lanes + k
-            name = f"memw{k}_{g}"
-            w(f"  (* keep *) wire [{w_word - 1}:0] {name};")
-            renames[f"dut.core.store.mem{k}[{g}]"] = f"dut_memw{k}_{g}"
-            probes[name] = f"dut_memw{k}_{g}"
-            if ch >= cfg.channels:
-                w(f"  always @* if (!init) assert({name} == {_lit(w_word, 0)});")
-                continue
-            parts = [f"shM{ch}", f"shB{ch}"]
-            if cfg.w_d:
-                parts.append(f"shN{ch}")
-            w(f"  always @* if (!init) assert({name} == {{" + ", ".join(reversed(parts)) + "});")
+            word = by_label.get(f"core.store.mem{k}[{g}]")
+            if word is None:
+                raise ValueError(f"the unit has no memory word core.store.mem{k}[{g}] (the "
+                                 "datapath proof's probe)")
+            ch = g if cfg.lane_mode == "pixels" else g * cfg.lanes + k
+            for c in [ch]:
+                m_f = f"{word}[{cfg.w_m - 1}:0]"
+                b_f = f"{word}[{cfg.w_m + cfg.w_b - 1}:{cfg.w_m}]"
+                if cfg.w_d:
+                    d = f"{word}[{cfg.w_m + cfg.w_b + cfg.w_d - 1}:{cfg.w_m + cfg.w_b}]"
+                    n_f = f"({d} + {_lit(wn, cfg.n_min)})"
+                else:
+                    n_f = _lit(wn, model.N[0])
+                fields[c] = (m_f, b_f, n_f)
+    for k, wd, idx in (("M", cfg.w_m, 0), ("B", cfg.w_b, 1), ("N", wn, 2)):
+        w(f"  function [{wd - 1}:0] p{k}(input [{c_bits - 1}:0] c);", "    case (c)")
+        for c in sorted(fields):
+            w(f"      {_lit(c_bits, c)}: p{k} = {fields[c][idx]};")
+        pad = cfg.n_min if k == "N" else 0  # a padding word: M = B = 0, d = 0
+        w(f"      default: p{k} = {_lit(wd, pad)};", "    endcase", "  endfunction")
 
 
 def _stream(cfg, top: str) -> Harness:
@@ -450,6 +535,7 @@ class StateReg:
     wire: str
     label: str
     width: int
+    memory: bool = False  # a memory word (a cell yosys' memory_map made: ``$memory\...``)
 
 
 def _hold(cfg, top: str, registers: list[StateReg]) -> Harness:
@@ -482,15 +568,26 @@ def _hold(cfg, top: str, registers: list[StateReg]) -> Harness:
 
 def render_harness(task: str, cfg, model: ModelParams | None = None,
                    registers: list[StateReg] | None = None,
-                   top: str = "exactbn_formal", stall_bound: int | None = None) -> Harness:
-    """The harness for one proof task (``datapath`` needs ``model``, ``hold`` the registers
-    from ``runner.list_state``)."""
+                   top: str = "exactbn_formal", stall_bound: int | None = None,
+                   ranges: list[tuple[int, int]] | None = None,
+                   n_values: tuple[int, ...] | None = None,
+                   memory: list[tuple[StateReg, int]] | None = None) -> Harness:
+    """The harness for one proof task (``datapath`` and ``stall`` need ``model``; ``hold``
+    and ``stall`` the registers from ``runner.list_state``, a RAM ``datapath`` the memory
+    words as ``[(register, width)]`` from ``miter.free_memories``; ``ranges`` for a unit
+    with ``--range-check``)."""
+    if task in ("datapath", "stall") and model is None:
+        raise ValueError(f"the {task} proof needs the model parameters")
     if task == "datapath":
-        if model is None:
-            raise ValueError("the datapath proof needs the model parameters")
-        if stall_bound is None:
-            stall_bound = default_stall_bound(cfg)
-        return _datapath(cfg, model, top, stall_bound)
+        if cfg.store == "ram" and not memory:
+            raise ValueError("the RAM datapath proof needs the unit's memory words "
+                             "(miter.free_memories)")
+        return _datapath(cfg, model, top, 0 if stall_bound is None else stall_bound,
+                         memory, ranges if cfg.range_check else None, n_values)
+    if task == "stall":
+        from .miter import render_stall
+
+        return render_stall(cfg, model, top, registers or [])
     if task == "stream":
         return _stream(cfg, top)
     if task == "hold":

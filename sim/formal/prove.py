@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .harness import TASKS, ModelParams, StateReg, default_stall_bound, render_harness
+from .harness import TASKS, ModelParams, StateReg, render_harness
+from .miter import ce_copy, free_memories, render_stall
 from .runner import (
     TaskResult,
     list_state,
@@ -21,7 +23,8 @@ from .runner import (
 )
 from .vcd import read_vcd
 
-__all__ = ["ProofResult", "prove_unit", "model_from_layer", "default_depth"]
+__all__ = ["ProofResult", "prove_unit", "model_from_layer", "default_depth", "diagnostic_depth",
+           "datapath_parts"]
 
 
 @dataclass
@@ -44,19 +47,51 @@ def model_from_layer(layer) -> ModelParams:
                        layer.hw_rounding)
 
 
-_EXTRA_DEPTH = {"stream": 3, "hold": 4}
+QUICK_DEPTH = 3  # hold, stall: their induction closes in 2 steps
+_EXTRA_DEPTH = {"stream": 3, "hold": 4, "datapath": 2}
+
+
+def diagnostic_depth(cfg) -> int:
+    """Depth of the rerun of a hold or stall task that did not close at :data:`QUICK_DEPTH`:
+    latency + 4, deep enough for the base case to reach a stall with two different beats in
+    flight (what a register ignoring the stall needs to show itself)."""
+    return cfg.latency + 4
 
 
 def default_depth(cfg, task: str = "hold", stall_bound: int | None = None) -> int:
-    """k for k-induction per task. datapath: (latency + 1) * (stall_bound + 1): with the
-    output stalled at most ``stall_bound`` cycles in a row, every pipeline stage and the skid
-    buffer are overwritten within the window; stream: latency + 3; hold: latency + 4 (the
-    base case must reach a stall with two different beats in flight, which is what a register
-    ignoring the stall needs to show itself)."""
-    if task == "datapath":
-        s = default_stall_bound(cfg) if stall_bound is None else stall_bound
-        return (cfg.latency + 1) * (s + 1)
+    """k for k-induction per task. datapath: latency + 2 (the output never stalls: every
+    stage and the skid buffer are overwritten within the window); with a stall bound S > 0,
+    (latency + 1) * (S + 1). stall and hold: 3 whatever the latency (the step is local: in
+    the stall task every flip-flop is tied to the copy); when that does not close, prove
+    reruns the task at :func:`diagnostic_depth` to find the counterexample. stream:
+    latency + 3."""
+    if task == "datapath" and stall_bound:
+        return (cfg.latency + 1) * (stall_bound + 1)
+    if task in ("stall", "hold"):
+        return QUICK_DEPTH
     return cfg.latency + _EXTRA_DEPTH[task]
+
+
+def datapath_parts(cfg, model: ModelParams, split: int | None = None
+                   ) -> list[tuple[int, ...] | None]:
+    """How the datapath task is split: ``[None]`` (one run) unless the unit has a RAM store
+    with a per-channel shift, where any N of the w_n-bit field can be written: then the N
+    values in ``split`` parts (default: 1 part up to 8 values, else 4), whose union is every
+    value 0..2^w_n - 1, so the parts together assert every lane of every beat."""
+    if cfg.store != "ram" or cfg.shift_mode != "per-channel" or not cfg.w_d:
+        return [None]
+    values = list(range(cfg.n_min, cfg.n_min + (1 << cfg.w_d)))
+    parts = split if split else (1 if len(values) <= 8 else 4)
+    if parts <= 1:
+        return [None]
+    size = -(-len(values) // parts)
+    return [tuple(values[i:i + size]) for i in range(0, len(values), size)]
+
+
+def _part_name(n_values: tuple[int, ...] | None) -> str:
+    if n_values is None:
+        return "datapath"
+    return f"datapath N={n_values[0]}..{n_values[-1]}"
 
 
 def _lane(v: int | None, lane: int, w: int, signed: bool) -> int | None:
@@ -95,6 +130,16 @@ def _summarize(res: TaskResult, cfg, regs: list[StateReg] | None) -> str:
                 x = _lane(xs, lane, cfg.w_x, cfg.x_signed)
                 return (f"datapath: channel {ch}, x = {x}: expected {b}, got {a} "
                         f"(lane {lane}, step {step}{stalled})")
+    if tag and tag.group(1) == "flag":
+        g, xs = get(f"rg{lat - 1}"), get(f"rx{lat - 1}")
+        want, user = get(f"rf{lat - 1}"), get("m_axis_tuser")
+        got = None if user is None else (user >> cfg.w_user) & 1
+        chans = ([g] * L if cfg.lane_mode == "pixels" else
+                 [(g or 0) * L + lane for lane in range(L)])
+        xv = [_lane(xs, lane, cfg.w_x, cfg.x_signed) for lane in range(L)]
+        where = ", ".join(f"channel {c}, x = {x}" for c, x in zip(chans, xv, strict=True))
+        return (f"datapath: {where}: range flag expected {want}, got {got} (out of the "
+                f"channel's input range; step {step})")
     if tag and tag.group(1) in ("opm", "opx"):
         lane = int(tag.group(2))
         k0 = cfg.stages["dspin"]  # the operands are compared after the dspin registers
@@ -107,6 +152,16 @@ def _summarize(res: TaskResult, cfg, regs: list[StateReg] | None) -> str:
                     f"is {want} (parameter word wrong; step {step})")
         x = _lane(get(f"rx{k0}"), lane, cfg.w_x, cfg.x_signed)
         return f"datapath: channel {ch}, x = {x}: the multiplier's x operand differs (step {step})"
+    m = re.search(r"assert\(fa(\d+) ==", text)
+    if res.task == "stall" and m and regs:
+        name = regs[int(m.group(1))].label
+        return (f"stall: register {name} differs from the same unit clocked only when the "
+                f"pipeline moves (it changes while the output stalls; step {step}{stalled})")
+    if res.task == "stall" and tag and tag.group(1) in ("data", "valid", "user", "last",
+                                                        "range_error"):
+        return (f"stall: m_axis_t{tag.group(1)} differs from the same unit without stalls "
+                f"(step {step}{stalled})" if tag.group(1) != "range_error" else
+                f"stall: range_error differs from the same unit without stalls (step {step})")
     m = re.search(r"assert\(hr(\d+)", text)
     if res.task == "hold" and m and regs:
         name = regs[int(m.group(1))].label
@@ -154,22 +209,55 @@ def _jobs(cfg, model, tasks, split):
 
 
 def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[str, ...],
-           keep: bool, timeout_s: float, stall_bound: int) -> ProofResult:
+           keep: bool, timeout_s: float, stall_bound: int, progress: Progress | None,
+           split: int | None) -> ProofResult:
     model = model_from_layer(layer)
+    ranges = layer.ranges() if cfg.range_check else None
     result = ProofResult("PASS")
-    for task in tasks:
-        regs = None
-        netlist = None
-        if task == "hold":
-            try:
-                netlist, regs = list_state(verilog, cfg.name, out / "state")
-            except ValueError as e:
-                result.status, result.summary = "ERROR", f"hold: {e}"
-                break
-        h = render_harness(task, cfg, model, regs, stall_bound=stall_bound)
-        h.dut_rtlil = netlist
+    netlist, regs = None, None
+    if any(t in ("hold", "stall") for t in tasks) or (cfg.store == "ram" and "datapath" in tasks):
+        try:
+            netlist, regs = list_state(verilog, cfg.name, out / "state")
+        except ValueError as e:
+            result.status, result.summary = "ERROR", f"state: {e}"
+            return result
+    for task, part in _jobs(cfg, model, tasks, split):
+        name = _part_name(part) if task == "datapath" else task
+        try:
+            if task == "stall":
+                text, taps, mems = ce_copy(netlist, cfg.name)
+                h = render_stall(cfg, model, "exactbn_formal", regs, taps, mems)
+                h.dut_rtlil = text
+            elif task == "datapath" and cfg.store == "ram":
+                text, mems = free_memories(netlist, cfg.name)
+                by_wire = {r.wire: r for r in regs}
+                h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,
+                                   ranges=ranges, n_values=part,
+                                   memory=[(by_wire[wire], wd) for wire, wd in mems])
+                h.dut_rtlil = text
+            else:
+                h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,
+                                   ranges=ranges, n_values=part)
+                if task in ("hold", "datapath") and netlist is not None:
+                    h.dut_rtlil = netlist
+        except ValueError as e:
+            result.status, result.summary = "ERROR", f"{task}: {e}"
+            break
         k = depth or default_depth(cfg, task, stall_bound)
-        r = run_task(h, verilog, out / task, k, timeout_s=timeout_s)
+        tick = None
+        if progress is not None:
+            progress(name, "running", 0.0)
+            tick = lambda t, _n=name: progress(_n, "running", t)  # noqa: E731
+        work = out / name.replace(" ", "_").replace("=", "")
+        r = run_task(h, verilog, work, k, timeout_s=timeout_s, tick=tick)
+        if r.status == "UNPROVEN" and depth is None and task in ("hold", "stall"):
+            k = diagnostic_depth(cfg)  # a deeper base case finds the counterexample, if any
+            first = r.seconds
+            r = run_task(h, verilog, work, k, timeout_s=timeout_s, tick=tick)
+            r.seconds += first
+        r.task = name
+        if progress is not None:
+            progress(name, r.status, r.seconds)
         result.tasks.append(r)
         result.seconds += r.seconds
         if r.status != "PASS":
@@ -181,12 +269,12 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
                     shutil.copyfile(r.vcd, dst)
                     result.vcd = str(dst)
             elif r.status == "TIMEOUT":
-                result.summary = f"{task}: no answer within {timeout_s:.0f} s"
+                result.summary = f"{name}: no answer within {timeout_s:.0f} s"
             elif r.status == "UNPROVEN":
-                result.summary = (f"{task}: k-induction did not close at depth {k} "
+                result.summary = (f"{name}: k-induction did not close at depth {k} "
                                   "(no counterexample from reset; try a larger --depth)")
             else:
-                result.summary = f"{task}: {r.status}: " + " | ".join(r.log_tail[-3:])
+                result.summary = f"{name}: {r.status}: " + " | ".join(r.log_tail[-3:])
             break
     if not keep and result.status == "PASS":
         for r in result.tasks:

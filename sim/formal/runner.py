@@ -21,7 +21,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,21 +151,36 @@ def stop_children_on_signals():
         stop_children()
 
 
-def _run(cmd: list[str], cwd: Path, timeout_s: float) -> tuple[int | None, str]:
+def _run(cmd: list[str], cwd: Path, timeout_s: float,
+         tick: Callable[[float], None] | None = None) -> tuple[int | None, str]:
     """Run a tool in a session of its own; ``(returncode or None on timeout, output)``.
+    ``tick(elapsed_s)`` is called about once a second while it runs (progress).
     Whatever happens (timeout, signal, exception), the tool and its children are ended."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=tool_env(), stdout=subprocess.PIPE,
+    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+    proc = subprocess.Popen(cmd, cwd=cwd, env=tool_env(), stdout=log,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     _LIVE[proc.pid] = proc
+    t0 = time.monotonic()
+
+    def output() -> str:
+        log.seek(0)
+        return log.read()
+
     try:
-        try:
-            out, _ = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            stop_tree(proc.pid)
-            out, _ = proc.communicate()
-            return None, out or ""
-        return proc.returncode, out or ""
+        while True:
+            try:
+                proc.wait(timeout=1.0)
+                return proc.returncode, output()
+            except subprocess.TimeoutExpired:
+                elapsed = time.monotonic() - t0
+                if elapsed > timeout_s:
+                    stop_tree(proc.pid)
+                    proc.wait()
+                    return None, output()
+                if tick is not None:
+                    tick(elapsed)
     finally:
+        log.close()
         if proc.poll() is None:
             stop_tree(proc.pid)
             with contextlib.suppress(Exception):
@@ -216,7 +233,8 @@ class TaskResult:
 
 
 _NETLIST_SCRIPT = ("read_verilog dut.v; hierarchy -check -top {top}; proc; flatten; "
-                   "memory_nordff; memory_map; opt_clean; write_rtlil state.il")
+                   "memory_nordff; memory_map; opt_clean; setundef -undriven -anyseq; opt_clean; "
+                   "write_rtlil state.il")
 _FF_WIDTH_RE = re.compile(r"^\s+parameter \\WIDTH (\d+)\s*$")
 
 
@@ -263,7 +281,7 @@ def list_state(verilog: str, top: str, workdir: Path,
         if not ln.startswith("  cell "):
             i += 1
             continue
-        ctype = ln.split()[1]
+        ctype, cname = ln.split()[1], ln.split()[2]
         width, q = 1, None
         i += 1
         while body[i] != "  end":
@@ -283,7 +301,8 @@ def list_state(verilog: str, top: str, workdir: Path,
             continue
         wire = f"{prefix}{len(regs)}"
         added += [f"  wire width {width} \\{wire}", f"  connect \\{wire} {q}"]
-        regs.append(StateReg(wire, _label(q, aliases), width))
+        regs.append(StateReg(wire, _label(q, aliases), width,
+                             memory=cname.startswith("$memory\\")))
     text = "\n".join(lines[:end] + added + lines[end:]) + "\n"
     return text, regs
 
@@ -311,7 +330,8 @@ _FAIL_RE = re.compile(r"failed assertion \S+ at harness\.sv:(\d+)\S*(?: step (\d
 
 
 def run_task(h: Harness, verilog: str, workdir: Path, depth: int,
-             timeout_s: float = 1800) -> TaskResult:
+             timeout_s: float = 1800,
+             tick: Callable[[float], None] | None = None) -> TaskResult:
     """Write dut.v (or dut.il), harness.sv and the .sby file into ``workdir``; run the proof."""
     make_workdir(workdir)
     if h.dut_rtlil is not None:
@@ -322,7 +342,7 @@ def run_task(h: Harness, verilog: str, workdir: Path, depth: int,
     (workdir / "prove.sby").write_text(_sby_text(h, depth))
     t0 = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    rc, out = _run(["yowasp-sby", "-f", "prove.sby", *SBY_TOOLS], workdir, timeout_s)
+    rc, out = _run(["yowasp-sby", "-f", "prove.sby", *SBY_TOOLS], workdir, timeout_s, tick)
     secs = time.monotonic() - t0
     if rc is None:
         return TaskResult(h.task, "TIMEOUT", secs, depth, str(workdir),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SpecShape", "render_spec_module", "product_chunks"]
+__all__ = ["SpecShape", "render_spec_module", "render_spec_parts", "product_chunks"]
 
 
 @dataclass(frozen=True)
@@ -78,18 +78,40 @@ def _const(width: int, v: int) -> str:
 
 
 def render_spec_module(name: str, shape: SpecShape) -> str:
-    """Verilog ``module name(x, m, b, n, q)``: q = integer model, low ``w_q`` bits."""
+    """Verilog ``module name(x, m, b, n, q)``: q = integer model, low ``w_q`` bits (the two
+    halves of :func:`render_spec_parts` in one module)."""
     sh = shape
-    if sh.hw_rounding not in ("floor", "half_up", "half_even", "half_away"):
-        raise ValueError(f"unknown hw_rounding {sh.hw_rounding!r}")
-    w_s, w_e = sh.w_s, sh.w_e
-    lines = [
+    return render_spec_parts(name, shape) + "\n".join([
         f"module {name}(",
         f"  input  wire signed [{sh.w_xs - 1}:0] x,",
         f"  input  wire signed [{sh.w_m - 1}:0] m,",
         f"  input  wire signed [{sh.w_b - 1}:0] b,",
         f"  input  wire [{max(sh.w_n, 1) - 1}:0] n,",
         f"  output wire [{sh.w_q - 1}:0] q",
+        ");",
+        f"  wire signed [{sh.w_s - 1}:0] s;",
+        f"  {name}_sum sum(.x(x), .m(m), .b(b), .s(s));",
+        f"  {name}_tail tail(.s(s), .n(n), .q(q));",
+        "endmodule",
+        "",
+    ])
+
+
+def render_spec_parts(name: str, shape: SpecShape) -> str:
+    """Two Verilog modules: ``name_sum(x, m, b, s)`` with ``s = x*m + b`` (``w_s`` bits,
+    with the unit's product structure) and ``name_tail(s, n, q)`` with
+    ``q = clip(R_hw(s / 2^n))`` (low ``w_q`` bits). A harness can feed the tail the unit's
+    own shift amount (asserted equal to the model's N) where the unit's shifter takes it."""
+    sh = shape
+    if sh.hw_rounding not in ("floor", "half_up", "half_even", "half_away"):
+        raise ValueError(f"unknown hw_rounding {sh.hw_rounding!r}")
+    w_s, w_e = sh.w_s, sh.w_e
+    lines = [
+        f"module {name}_sum(",
+        f"  input  wire signed [{sh.w_xs - 1}:0] x,",
+        f"  input  wire signed [{sh.w_m - 1}:0] m,",
+        f"  input  wire signed [{sh.w_b - 1}:0] b,",
+        f"  output wire signed [{w_s - 1}:0] s",
         ");",
         "  // One product, with the unit's partial-product structure.",
     ]
@@ -104,16 +126,33 @@ def render_spec_module(name: str, shape: SpecShape) -> str:
         )
         terms.append(f"(pp{k} <<< {xo + mo})")
     # Signed operands in a w_s-bit signed context: each is sign-extended before the shift.
-    lines.append(f"  wire signed [{w_s - 1}:0] s = b + " + " + ".join(terms) + ";")
-    n_expr = "n" if sh.w_n else "1'b0"
+    lines += ["  assign s = b + " + " + ".join(terms) + ";", "endmodule", ""]
     lines += [
-        "  // floor(s / 2^n) and the rounding bits: half = bit n-1, sticky = OR below it.",
+        f"module {name}_tail(",
+        f"  input  wire signed [{w_s - 1}:0] s,",
+        f"  input  wire [{max(sh.w_n, 1) - 1}:0] n,",
+        f"  output wire [{sh.w_q - 1}:0] q",
+        ");",
+        "  // floor(s / 2^n) with the rounding bits (half = bit n-1 of s, sticky = OR below it)",
+        "  // as a log shifter, largest shift first like the unit's: v holds the value with one",
+        "  // guard bit below it (the next bit to shift out); bits shifted past it go to sticky.",
         f"  wire signed [{w_e - 1}:0] se = s;",
-        f"  wire signed [{w_e - 1}:0] t = se >>> {n_expr};",
-        f"  wire [{w_e - 1}:0] low = ~({{{w_e}{{1'b1}}}} << {n_expr});",
-        f"  wire [{w_e - 1}:0] below = low >> 1;",
-        "  wire half = |(se & (low ^ below));",
-        "  wire sticky = |(se & below);",
+        f"  wire signed [{w_e}:0] v0 = {{se, 1'b0}};",
+        "  wire st0 = 1'b0;",
+    ]
+    levels = list(reversed(range(sh.w_n)))
+    for i, k in enumerate(levels):
+        amt = 1 << k
+        mask = (1 << min(amt, w_e + 1)) - 1
+        lines += [
+            f"  wire signed [{w_e}:0] v{i + 1} = n[{k}] ? (v{i} >>> {amt}) : v{i};",
+            f"  wire st{i + 1} = st{i} | (n[{k}] & |(v{i} & {w_e + 1}'h{mask:x}));",
+        ]
+    last = len(levels)
+    lines += [
+        f"  wire signed [{w_e - 1}:0] t = v{last} >>> 1;",
+        f"  wire half = v{last}[0];",
+        f"  wire sticky = st{last};",
     ]
     up = {
         "floor": "1'b0",

@@ -9,16 +9,18 @@ from exactbn.formats import SolvedLayer, parse_solved
 
 
 def small_layer(hw_rounding: str = "floor", shift_mode: str = "per-channel",
-                M=(3, -45, 100), B=(1, -200, 3), N=(2, 6, 7)) -> SolvedLayer:
+                M=(3, -45, 100), B=(1, -200, 3), N=(2, 6, 7), rng=None) -> SolvedLayer:
     """3 channels, int8 input, int4 output; exact ties occur (B with half bits).
 
     a = M/2^N, b = B/2^N and the output rounding is hw_rounding, so the parameters are
-    exact by construction (generate re-derives exactness and would refuse anything else)."""
+    exact by construction (generate re-derives exactness and would refuse anything else).
+    ``rng``: per-channel input ranges ``[(lo, hi), ...]`` (default: the whole int8 range)."""
     if shift_mode == "shared":
         N = (N[0],) * len(M)
     c = len(M)
     obj = {"layers": [{
-        "name": "small", "input": {"bits": 8, "signed": True},
+        "name": "small", "input": {"bits": 8, "signed": True,
+                                   **({"range": [list(r) for r in rng]} if rng else {})},
         "output": {"bits": 4, "signed": True, "rounding": hw_rounding},
         "hw_rounding": hw_rounding, "shift_mode": shift_mode,
         "a": [m / (1 << n) for m, n in zip(M, N, strict=True)],

@@ -39,7 +39,7 @@ def test_proof_passes_on_correct_unit(tmp_path, store, lanes, hw_rounding, pipel
     cfg = _cfg(layer, store=store, lanes=lanes, pipeline=pipeline)
     res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path)
     assert res.status == "PASS", res.summary
-    assert [t.task for t in res.tasks] == ["hold", "stream", "datapath"]
+    assert [t.task for t in res.tasks] == ["hold", "stream", "stall", "datapath"]
     assert not list(tmp_path.iterdir())  # work directories removed after a pass
 
 
@@ -78,16 +78,17 @@ def test_rounding_register_ignoring_stall_is_caught_whatever_the_names(tmp_path,
     assert re.search(r"round0\.r|core\.err|skid\.r", res.summary), res.summary
 
 
-def test_datapath_under_stalls_sees_wrong_data(tmp_path):
-    """Without the hold proof, the datapath task alone: the output beat after a one-cycle
-    stall differs from the integer model of its input."""
+def test_stall_task_alone_sees_a_register_ignoring_the_stall(tmp_path):
+    """Without the hold proof, the stall task alone (the unit against its copy clocked only
+    when the pipeline moves): the rounding register that ignores the stall differs."""
     layer = small_layer("half_even")
     cfg = _cfg(layer, lanes=1)
     verilog = ignore_stall(to_verilog(cfg), "core.round0", "r")
-    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("datapath",))
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",))
     assert res.status == "FAIL", res.summary
-    assert re.match(r"datapath: channel \d, x = -?\d+: expected -?\d+, got -?\d+ \(lane 0, "
-                    r"step \d+, after [1-9]\d* output stall cycle\(s\)\)", res.summary), res.summary
+    assert re.match(r"stall: (register \S*round0\S* differs|m_axis_tdata differs)",
+                    res.summary), res.summary
+    assert "output stall cycle" in res.summary and res.vcd
 
 
 def test_proof_fails_on_inverted_tie_rule(tmp_path):
@@ -142,3 +143,33 @@ def test_ram_cfg_error_register_is_not_excluded(tmp_path):
     res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("hold",))
     assert res.status == "FAIL", res.summary
     assert "cfg_error" in res.summary
+
+
+def test_range_check_unit_is_proven_and_a_wrong_range_word_fails(tmp_path):
+    """--range-check: the beat's flag and range_error against the solved file's per-channel
+    ranges. A unit built with channel 1's range [-100, 99] (one off) is caught."""
+    rng = [(-10, 10), (-100, 100), (0, 5)]
+    layer = small_layer("half_even", rng=rng)
+    cfg = _cfg(layer, lanes=1, pipeline="shallow", range_check=True)
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path / "ok")
+    assert res.status == "PASS", res.summary
+    wrong = small_layer("half_even", rng=[(-10, 10), (-100, 99), (0, 5)])
+    bad = _cfg(wrong, lanes=1, pipeline="shallow", range_check=True)
+    res = prove_unit(layer, bad, to_verilog(bad), tmp_path / "bad")
+    assert res.status == "FAIL", res.summary
+    assert res.summary.startswith("datapath: channel 1, x = ") and "range flag" in res.summary
+
+
+def test_ram_shift_level_reached_only_by_a_cfg_write_fails(tmp_path):
+    """RAM store: every channel's N is 2 in the solved file, so the shifter's shift-by-4
+    level is used only after a cfg write of N >= 4. That level broken (it never shifts):
+    the datapath proof, whose memory words are free, finds it."""
+    layer = small_layer("half_even", N=(2, 2, 2))
+    cfg = _cfg(layer, lanes=1, store="ram", pipeline="shallow", widths=(None, None, 3))
+    assert cfg.n_min == 0 and cfg.n_max >= 4
+    verilog, n = re.subn(r"assign D2 = d\[2\] \? [^;]*? : (\{[^;]*\});", r"assign D2 = \1;",
+                         to_verilog(cfg))
+    assert n == 1
+    res = prove_unit(layer, cfg, verilog, tmp_path)
+    assert res.status == "FAIL", res.summary
+    assert res.summary.startswith("datapath: channel ") and "expected" in res.summary

@@ -1,0 +1,314 @@
+"""The stall proof: the unit under every stall pattern against a clock-enabled copy of itself
+that never stalls (a miter).
+
+``ce_copy`` turns the unit's flattened netlist (``runner.list_state``: memories mapped to
+flip-flops, every flip-flop a ``$dff``) into a second module ``<name>_ce`` whose every
+flip-flop takes the new input ``exactbn_ce`` as its enable: the same unit, clocked only
+when ``exactbn_ce`` is high. ``render_stall`` writes the harness:
+
+- ``dut`` (A): the unit, every input free (``m_axis_tready`` too: stalls of any length);
+- ``dutb`` (B): the copy, clocked when A's pipeline moves (``adv = !m_axis_tvalid |
+  m_axis_tready``) or resets, fed the beat a reference skid buffer (the documented protocol)
+  passes on in that cycle, with ``m_axis_tready = 1`` and no cfg traffic. B's memory words
+  (every ``$memory`` flip-flop, found by structure) are A's (``connect -set``), so cfg
+  writes reach B as they reach A, whenever A takes them.
+
+Asserted: A's ``s_axis_tready`` is the reference's; B never refuses a beat; A's outputs
+(valid, data, tuser, tlast, range_error) equal B's in every cycle; RAM: every memory word of
+A equals a harness shadow of the cfg writes (from the solved file's image). Helper
+invariants (asserted, so a wrong choice can only fail): A's skid buffer equals the
+reference's, B's skid is empty, and every other flip-flop of A equals B's (chosen by label;
+the skid's and the cfg error flags are left out). B starts in A's power-up state (an
+assumption on B alone: the datapath task covers B from any power-up state). B's products
+(every ``$mul`` cell) are A's: the operands of each are asserted equal in every cycle, so
+the copy is exact and the solver sees one multiplier. With every flip-flop tied, the
+induction step is local and stalls of any length are covered; the arithmetic is the datapath task's
+(the unit with ``m_axis_tready = 1``), which B's clocked trace is an instance of.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .harness import _W, Harness, ModelParams, StateReg, _common, _lit, _ports
+
+__all__ = ["ce_copy", "free_memories", "render_stall", "CE_PORT"]
+
+CE_PORT = "exactbn_ce"
+# Helper invariants left out (a choice by name: it can only make the proof fail, never pass
+# a wrong unit): the skid buffer (tied to the reference instead) and the cfg/table write
+# error flags (B sees no cfg traffic; they reach none of the compared outputs).
+_SKIP_HELPER = re.compile(r"^core\.skid\.|(^|[._])(cfg_|tbl_)?err(or)?$")
+
+
+# Cells whose output B takes from A: products (operands asserted equal: one product, not
+# two) and free values (``$anyseq``: the undefined bits of a read past a memory's end, from
+# ``setundef -anyseq``; B gets A's, one admissible choice of B's own).
+TAPPED = ("$mul", "$anyseq")
+
+
+def _tap_widths(ctype: str, params: dict) -> tuple[int, int, int]:
+    if ctype == "$anyseq":
+        return 0, 0, int(params["\\WIDTH"])
+    return tuple(int(params[f"\\{p}_WIDTH"]) for p in "ABY")
+
+
+def _cells(body: list[str]):
+    """``(start, end, type, params, ports)`` of every cell in a module body."""
+    i = 0
+    while i < len(body):
+        if not body[i].startswith("  cell "):
+            i += 1
+            continue
+        j = i + 1
+        params, ports = {}, {}
+        while body[j] != "  end":
+            f = body[j].split(None, 2)
+            if f[0] == "parameter":
+                params[f[1]] = f[2]
+            elif f[0] == "connect":
+                ports[f[1]] = f[2]
+            j += 1
+        yield i, j, body[i].split()[1], params, ports
+        i = j + 1
+
+
+def _memory_ports(body: list[str], copy: list[str], first: int):
+    """In ``copy`` (a copy of ``body``), cut the Q of every memory word flip-flop (a
+    ``$memory`` cell of yosys' memory_map) and drive its net from a new input port
+    ``exactbn_memK_in`` (port number ``first + K``). Returns (wire lines, connection lines,
+    [(the hold wire on the word in ``body``, width)])."""
+    hold = {m.group(2): m.group(1) for ln in body
+            if (m := re.match(r"^  connect \\(exactbn_hold_q\w*\d+) (.+)$", ln))}
+    extra, tail, mems = [], [], []
+    for i, j, _, params, ports in _cells(body):
+        if "\\Q" not in ports or not body[i].split()[2].startswith("$memory\\"):
+            continue
+        k, wd, qsig = len(mems), int(params["\\WIDTH"]), ports["\\Q"]
+        for n in range(i, j):
+            if copy[n].startswith("    connect \\Q "):
+                copy[n] = f"    connect \\Q \\exactbn_mem{k}_dead"
+        extra += [f"  wire width {wd} \\exactbn_mem{k}_dead",
+                  f"  wire width {wd} input {first + k} \\exactbn_mem{k}_in"]
+        tail.append(f"  connect {qsig} \\exactbn_mem{k}_in")
+        if qsig not in hold:
+            raise ValueError("a memory word without its structural register wire")
+        mems.append((hold[qsig], wd))
+    return extra, tail, mems
+
+
+def free_memories(netlist: str, top: str) -> tuple[str, list[tuple[str, int]]]:
+    """``netlist`` with every memory word of ``top`` read from a new input port
+    ``exactbn_memK_in`` (the datapath task drives them with free values)."""
+    lines = netlist.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == f"module \\{top}")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] == "end")
+    body = lines[start + 1:end]
+    ports_n = [int(m.group(1)) for ln in body
+               if (m := re.match(r"^  wire .*\b(?:input|output|inout) (\d+) ", ln))]
+    copy = list(body)
+    extra, tail, mems = _memory_ports(body, copy, max(ports_n) + 1)
+    out = lines[:start + 1] + extra + copy + tail + lines[end:]
+    return "\n".join(out) + "\n", mems
+
+
+def ce_copy(netlist: str, top: str
+            ) -> tuple[str, list[tuple[int, int, int]], list[tuple[str, int]]]:
+    """``netlist`` plus a module ``<top>_ce``: the same unit with ``exactbn_ce`` as the enable
+    of every flip-flop (refuses flip-flop kinds other than ``$dff``: ValueError). Both
+    modules get wires ``exactbn_tapK_{a,b,y}`` on the ports of every ``$mul`` cell (K in
+    netlist order, the same cell in both). B's memory words (every ``$memory`` flip-flop)
+    come in on ports ``exactbn_memK_in``. Returns the text, the products' (A, B, Y) widths
+    and per memory word (A's register wire, width)."""
+    lines = netlist.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == f"module \\{top}")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] == "end")
+    body = lines[start + 1:end]
+    taps: list[str] = []
+    widths: list[tuple[int, int, int]] = []
+    dffs: list[tuple[int, int]] = []
+    for i, j, ctype, params, ports in _cells(body):
+        if "\\Q" in ports:
+            if ctype != "$dff":
+                raise ValueError(f"the stall proof handles $dff flip-flops only, found {ctype}")
+            dffs.append((i, j))
+        if ctype in TAPPED:
+            k = len(widths)
+            wds = _tap_widths(ctype, params)
+            for port, wd in zip("ABY", wds, strict=True):
+                if not wd:
+                    continue
+                sig = ports["\\" + port]
+                taps += [f"  wire width {wd} \\exactbn_tap{k}_{port.lower()}",
+                         f"  connect \\exactbn_tap{k}_{port.lower()} {sig}"]
+            widths.append(wds)
+    ports_n = [int(m.group(1)) for ln in body
+               if (m := re.match(r"^  wire .*\b(?:input|output|inout) (\d+) ", ln))]
+    copy = list(body)
+    extra = [f"  wire input {max(ports_n) + 1} \\{CE_PORT}"]
+    tail: list[str] = []  # connections go after every wire
+    for i, j, ctype, params, ports in _cells(body):
+        if ctype in TAPPED:  # B's product comes in on a port: A's product
+            k = len(tail)
+            for n in range(i, j):
+                if copy[n].startswith("    connect \\Y "):
+                    copy[n] = f"    connect \\Y \\exactbn_tap{k}_ydead"
+            wd = _tap_widths(ctype, params)[2]
+            extra += [f"  wire width {wd} \\exactbn_tap{k}_ydead",
+                      f"  wire width {wd} input {max(ports_n) + 2 + k} \\exactbn_tap{k}_yin"]
+            ysig = ports["\\Y"]
+            tail.append(f"  connect {ysig} \\exactbn_tap{k}_yin")
+    m_extra, mem_tail, mems = _memory_ports(body, copy, max(ports_n) + 2 + len(tail))
+    extra += m_extra
+    for i, j in reversed(dffs):
+        copy[i] = copy[i].replace("cell $dff ", "cell $dffe ", 1)
+        copy[j:j] = [f"    connect \\EN \\{CE_PORT}"]
+        copy[i + 1:i + 1] = ["    parameter \\EN_POLARITY 1'1"]
+    a_mod = lines[:end] + taps + ["end"]
+    b_taps = [t for t in taps if "_y " not in t and not t.endswith("_y")]
+    b_mod = [f"module \\{top}_ce"] + extra + copy + b_taps + tail + mem_tail + ["end"]
+    return "\n".join(a_mod + lines[end + 1:] + b_mod) + "\n", widths, mems
+
+
+def _wire_of(regs: list[StateReg], label: str) -> str:
+    for r in regs:
+        if r.label == label:
+            return r.wire
+    raise ValueError(f"the unit has no register {label!r} (the stall proof's probe): an "
+                     "edited unit must keep the generated unit's structure")
+
+
+def render_stall(cfg, model: ModelParams, top: str, regs: list[StateReg],
+                 taps: list[tuple[int, int, int]] | None = None,
+                 mems: list[tuple[str, int]] | None = None) -> Harness:
+    """The miter harness (see module docstring); ``regs`` from ``runner.list_state``,
+    ``taps`` and ``mems`` from :func:`ce_copy`."""
+    w = _W()
+    L = cfg.lanes
+    wx, wu = cfg.w_x, cfg.w_user
+    wp = L * wx + wu + 1  # skid payload: {last, user, data}
+    _common(w, cfg, top)
+    ports = _ports(cfg)
+    outs = [(n, wd) for n, d, wd in ports if d == "output"]
+    stream_in = {"clk", "rst", "s_axis_tvalid", "s_axis_tdata", "s_axis_tuser", "s_axis_tlast",
+                 "m_axis_tready"}
+    w("  wire adv = !m_axis_tvalid | m_axis_tready;", "  wire ce = adv | rst;",
+      "  (* keep *) wire stall = m_axis_tvalid & !m_axis_tready;",
+      "  wire block = " + ("cfg_valid;" if cfg.store == "ram" else "1'b0;"),
+      "  reg r_ready = 1'b1, r_bv = 1'b0;", f"  reg [{wp - 1}:0] r_buf;",
+      "  wire take = s_axis_tvalid & s_axis_tready;",
+      "  wire so_valid = r_bv | take;",
+      f"  wire [{wp - 1}:0] s_pay = {{s_axis_tlast, s_axis_tuser, s_axis_tdata}};",
+      f"  wire [{wp - 1}:0] so_pay = r_bv ? r_buf : s_pay;",
+      "  wire buf_next = r_bv ? !adv : (take & !adv);",
+      "  always @(posedge clk) begin",
+      "    r_bv <= buf_next; r_ready <= !buf_next & !block;",
+      "    if (take & !adv) r_buf <= s_pay;",
+      "    if (rst) begin r_bv <= 1'b0; r_ready <= 1'b1; end",
+      "  end")
+    for n, wd in outs:
+        w(f"  wire [{wd - 1}:0] b_{n};")
+    conns = []
+    for n, d, wd in ports:
+        if d == "output":
+            conns.append(f".{n}(b_{n})")
+        elif n == "s_axis_tvalid":
+            conns.append(".s_axis_tvalid(so_valid & adv & !rst)")
+        elif n == "s_axis_tdata":
+            conns.append(f".s_axis_tdata(so_pay[{L * wx - 1}:0])")
+        elif n == "s_axis_tuser":
+            conns.append(f".s_axis_tuser(so_pay[{L * wx + wu - 1}:{L * wx}])")
+        elif n == "s_axis_tlast":
+            conns.append(f".s_axis_tlast(so_pay[{wp - 1}])")
+        elif n == "m_axis_tready":
+            conns.append(".m_axis_tready(adv)")  # 1 whenever B moves, except in reset
+        elif n in stream_in:
+            conns.append(f".{n}({n})")
+        else:
+            conns.append(f".{n}({wd}'d0)")  # no cfg traffic into B: its words are A's
+    conns.append(f".{CE_PORT}(ce)")
+    for k, (_, wd) in enumerate(mems or []):  # B reads A's memory words
+        w(f"  (* keep *) wire [{wd - 1}:0] mw{k};")
+        conns.append(f".exactbn_mem{k}_in(mw{k})")
+    for k, (_, _, wy) in enumerate(taps or []):
+        w(f"  (* keep *) wire [{wy - 1}:0] ty{k};")
+        conns.append(f".exactbn_tap{k}_yin(ty{k})")
+    w(f"  {cfg.name}_ce dutb({', '.join(conns)});")
+    probes: dict[str, str] = {f"ty{k}": f"dut.exactbn_tap{k}_y" for k in range(len(taps or []))}
+    probes.update({f"mw{k}": f"dut.{wire}" for k, (wire, _) in enumerate(mems or [])})
+    # Helper invariants: A's skid is the reference's, B's skid never holds a beat.
+    skid = {"ready": "core.skid.i__ready", "bv": "core.skid.buf_valid", "buf": "core.skid.buf"}
+    for k, label in skid.items():
+        wd = wp if k == "buf" else 1
+        w(f"  (* keep *) wire [{wd - 1}:0] pa_{k}, pb_{k};")
+        probes[f"pa_{k}"] = f"dut.{_wire_of(regs, label)}"
+        probes[f"pb_{k}"] = f"dutb.{_wire_of(regs, label)}"
+    w("  always @* if (!init) begin",
+      "    assert(s_axis_tready == r_ready);  // @ready",
+      "    assert(b_s_axis_tready);  // B takes every beat",
+      "    assert(pa_ready == r_ready); assert(pa_bv == r_bv);",
+      "    if (r_bv) assert(pa_buf == r_buf);",
+      "    assert(!pb_bv);",
+      "  end")
+    for k, r in enumerate(regs):
+        if r.memory or (_SKIP_HELPER.search(r.label) and "range" not in r.label):
+            continue
+        w(f"  (* keep *) wire [{r.width - 1}:0] fa{k}, fb{k};  // {r.label}",
+          f"  always @* if (init) assume(fa{k} == fb{k});  // B starts as A",
+          f"  always @* if (!init) assert(fa{k} == fb{k});  // @ff {k}")
+        probes[f"fa{k}"] = f"dut.{r.wire}"
+        probes[f"fb{k}"] = f"dutb.{r.wire}"
+    # The ports: A's outputs are B's in every cycle.
+    w("  always @* if (!init) begin",
+      "    assert(m_axis_tvalid == b_m_axis_tvalid);  // @valid",
+      "    if (m_axis_tvalid) begin",
+      "      assert(m_axis_tdata == b_m_axis_tdata);  // @data",
+      "      assert(m_axis_tuser == b_m_axis_tuser);  // @user",
+      "      assert(m_axis_tlast == b_m_axis_tlast);  // @last",
+      "    end")
+    if cfg.range_check:
+        w("    assert(range_error == b_range_error);  // @range_error")
+    w("  end")
+    for k, (wa, wb, _) in enumerate(taps or []):  # B's product is A's, on equal operands
+        if not wa:
+            continue
+        w(f"  (* keep *) wire [{wa - 1}:0] ta{k}_a, tb{k}_a;",
+          f"  (* keep *) wire [{wb - 1}:0] ta{k}_b, tb{k}_b;")
+        for side, inst in (("ta", "dut"), ("tb", "dutb")):
+            for port in ("a", "b"):
+                probes[f"{side}{k}_{port}"] = f"{inst}.exactbn_tap{k}_{port}"
+        w(f"  always @* assert(ta{k}_a == tb{k}_a && ta{k}_b == tb{k}_b);  // @tap {k}")
+    if cfg.store == "ram":
+        _shadow_words(w, cfg, model, regs, probes)
+    w("endmodule", "")
+    return Harness("stall", top, "\n".join(w.lines), probes, {})
+
+
+def _shadow_words(w: _W, cfg, model: ModelParams, regs: list[StateReg], probes: dict) -> None:
+    """A's memory words equal a shadow of every cfg write (from the solved file's image)."""
+    from exactbn.hw.store import store_images
+
+    C = cfg.channels
+    wn = max(cfg.w_n, 1) if cfg.shift_mode == "per-channel" else 1
+    for k, vals, wd in (("M", model.M, cfg.w_m), ("B", model.B, cfg.w_b), ("N", model.N, wn)):
+        for ch in range(C):
+            v = vals[ch] - (cfg.n_min if k == "N" else 0)  # the word holds d = N - n_min
+            w(f"  reg [{wd - 1}:0] sh{k}{ch} = {_lit(wd, v)};")
+    w("  always @(posedge clk) if (cfg_hs) case (cfg_addr)")
+    for ch in range(C):
+        n_upd = f" shN{ch} <= cfg_n;" if cfg.shift_mode == "per-channel" else ""
+        w(f"    {_lit(cfg.w_addr, ch)}: begin shM{ch} <= cfg_m; shB{ch} <= cfg_b;{n_upd} end")
+    w("    default: ;", "  endcase")
+    w_word = cfg.w_m + cfg.w_b + cfg.w_d
+    for k, img in enumerate(store_images(cfg)):
+        for g in range(len(img)):
+            ch = g if cfg.lane_mode == "pixels" else g * cfg.lanes + k
+            name = f"memw{k}_{g}"
+            w(f"  (* keep *) wire [{w_word - 1}:0] {name};")
+            probes[name] = f"dut.{_wire_of(regs, f'core.store.mem{k}[{g}]')}"
+            if ch >= C:
+                w(f"  always @* if (!init) assert({name} == {_lit(w_word, 0)});  // @word")
+                continue
+            parts = [f"shM{ch}", f"shB{ch}"] + ([f"shN{ch}"] if cfg.w_d else [])
+            w(f"  always @* if (!init) assert({name} == {{" + ", ".join(reversed(parts))
+              + "});  // @word")
