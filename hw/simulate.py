@@ -58,12 +58,16 @@ class SimResult:
 
 def simulate(cfg: UnitConfig, program: list[tuple], *, p_valid: float = 1.0,
              p_ready: float = 1.0, seed: int = 0, max_cycles: int = 10_000_000,
-             ready_pattern: list[int] | None = None, trace: list | None = None) -> SimResult:
+             ready_pattern: list[int] | None = None, trace: list | None = None,
+             dut=None, set_cfg=None) -> SimResult:
     """Run ``program`` on a fresh unit; ``p_valid``/``p_ready`` are per-cycle probabilities
     that the source offers a beat / the sink is ready. ``ready_pattern`` (optional) fixes the
     sink's ready for the first cycles. ``trace`` (a list) receives one dict per cycle:
-    s_valid, s_ready, m_valid, m_ready, in_index (beat offered) and out_index (beat out)."""
-    dut = BatchNormUnit(replace(cfg, sim_models=True))  # primitives: Amaranth equivalents
+    s_valid, s_ready, m_valid, m_ready, in_index (beat offered) and out_index (beat out).
+    ``dut``/``set_cfg(ctx, dut, write)``: another unit with the same stream ports and how its
+    cfg port takes one write step (hw/threshold_simulate.py)."""
+    if dut is None:  # primitives: Amaranth equivalents
+        dut = BatchNormUnit(replace(cfg, sim_models=True))
     rng = random.Random(seed)
     res = SimResult()
     top = Module()
@@ -91,7 +95,9 @@ def simulate(cfg: UnitConfig, program: list[tuple], *, p_valid: float = 1.0,
             ctx.set(dut.m_axis_tready, m_ready)
             if ram:
                 ctx.set(dut.cfg_valid, 1 if cfg_w else 0)
-                if cfg_w:
+                if cfg_w and set_cfg is not None:
+                    set_cfg(ctx, dut, cfg_w)
+                elif cfg_w:
                     addr, mv, bv, nv = cfg_w
                     ctx.set(dut.cfg_addr, addr)
                     ctx.set(dut.cfg_m, mv & ((1 << cfg.w_m) - 1))
