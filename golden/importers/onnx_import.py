@@ -498,8 +498,10 @@ def _weights(g: _Graph, node, layer: str, known: dict):
             raise FormatError(f"weights of {node.op_type} {_label(node)!r} are not constant",
                               layer=layer, field="weights")
         q = _qonnx_quant(g, prod, layer, {})
-        s = np.broadcast_to(q.scale, wf.shape) if q.scale.size == 1 else q.scale
-        v = wf.astype(np.float64) / s + q.zero_point
+        # float32 as QONNX's executor and Brevitas compute it (float64 rounds 0.35/0.1 to 3,
+        # float32 to 4)
+        s = (np.broadcast_to(q.scale, wf.shape) if q.scale.size == 1 else q.scale)
+        v = (wf.astype(np.float32) / s.astype(np.float32)).astype(np.float64) + q.zero_point
         w = np.rint(v) if q.rounding == "half_even" else np.floor(v)
         w = np.clip(w, q.lo, q.hi).astype(np.int64)
         axis = 0 if q.scale.size == 1 else int(np.argmax(q.scale.shape))
@@ -559,7 +561,8 @@ def _bias(g: _Graph, name: str, s_acc: np.ndarray, layer: str):
         if bf is None:
             raise FormatError("bias is not constant", layer=layer, field="bias")
         sb = np.broadcast_to(q.scale.reshape(-1), (c,))
-        v = np.asarray(bf, dtype=np.float64).reshape(-1) / sb + q.zero_point.reshape(-1)
+        v = (np.asarray(bf, dtype=np.float32).reshape(-1) / sb.astype(np.float32)).astype(
+            np.float64) + q.zero_point.reshape(-1)  # float32, as the weights above
         bi = np.clip(np.rint(v) if q.rounding == "half_even" else np.floor(v), q.lo, q.hi)
         bi = (bi - q.zero_point.reshape(-1)).astype(np.int64)
         if np.all(np.abs(sb / s_acc - 1.0) <= _BIAS_SCALE_RTOL):

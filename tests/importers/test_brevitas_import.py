@@ -261,3 +261,22 @@ def test_agreement_check_catches_a_wrong_layer(exported):
     acc, q = brevitas_layer_data(net, net.trios, _inputs("conv", 64, 7))[0]
     row = compare_layer(wrong, acc, q)
     assert row["differ_exact"] > 0 and row["classified"].get("other", 0) > 0, row
+
+
+def test_qonnx_weights_are_quantized_in_float32(qonnx_conv):
+    """QONNX's executor and Brevitas divide in float32: 0.35f / 0.1f is 3.5 there (rounds to
+    4), 3.4999999 in float64 (rounds to 3); the range must come from the weight 4."""
+    from exactbn.golden.importers import accumulator_range
+    from exactbn.golden.importers.onnx_import import import_onnx_model
+    from onnx import numpy_helper
+
+    model = qonnx_conv(bn=True)[0]
+    init = {i.name: i for i in model.graph.initializer}
+    wf = numpy_helper.to_array(init["wf"])
+    init["wf"].CopyFrom(numpy_helper.from_array(np.full(wf.shape, 0.35, np.float32), "wf"))
+    init["s_w"].CopyFrom(numpy_helper.from_array(np.float32(0.1), "s_w"))
+    assert torch.round(torch.tensor(0.35) / torch.tensor(0.1)).item() == 4.0
+    layer = import_onnx_model(model).layers[0]
+    k = int(np.prod(wf.shape[1:]))
+    want = accumulator_range(np.full((wf.shape[0], k), 4), 0, 15, include_zero=True)
+    assert [list(r) for r in layer.input.ranges(layer.channels)] == want
