@@ -237,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="two groups per target only")
+    ap.add_argument("--matrix", choices=("all", "standard", "device"), default="all",
+                    help="standard: the unit vs baselines matrix; device: the family "
+                    "primitives per preset (bench/bench_device.py); all: both")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
 
@@ -249,6 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     reports = {}
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench_synth_") as tmp:
+        if args.matrix in ("all", "device"):
+            from bench.bench_device import main_device
+
+            main_device(args.targets.split(","), seeds, args.jobs, layers, Path(tmp), say)
+            if args.matrix == "device":
+                return 0
         for t in args.targets.split(","):
             reports[t] = run_target(t, layers, seeds, args.jobs, args.quick, Path(tmp) / t, say)
             write_text_atomic(RESULTS / "synth.md", summary_md(reports, widths))

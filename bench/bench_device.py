@@ -1,0 +1,140 @@
+"""Device-speed matrix (part of ``make bench-synth``): the unit with the target family's DSP
+primitives at each pipeline preset against the registered-DSP multiplier (the ceiling), the
+multiplier Yosys infers (DSP registers off), the TFLite-style requantizer and the unit
+without its stall enable (``m_axis_tready`` tied high: what the global stall enable costs).
+
+ECP5 LFE5U-25F: the bench's int8 layer (conv1_bn extended to C = 64, per-channel shift),
+L in {1, 4}. iCE40 UP5K: C = 16 (the bundled conv1_bn), L = 1. Fmax = median of the seeds.
+Writes bench/results/synth_device_<target>.json/.md (report structure of ``exactbn synth``)
+and bench/results/synth_device.md (latency, FF, COMB against Fmax per preset).
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import time
+from importlib.resources import files
+from pathlib import Path
+
+from exactbn.golden.solver import solve_layer
+
+from exactbn.formats import load_layers, select_layer, write_text_atomic
+from exactbn.synth.designs import build_designs
+from exactbn.synth.flow import run_designs
+from exactbn.synth.report import write_report
+from exactbn.synth.targets import resolve_target
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MATRIX = {  # target: (lanes, presets, nostall presets)
+    "ecp5": ((1, 4), ("default", "ecp5"), ("ecp5",)),
+    "ice40": ((1,), ("default", "ice40"), ()),
+}
+
+
+def device_layer(target: str, layers: dict | None):
+    """The int8 layer of the matrix: C = 64 (bench layers) on ECP5, the bundled 16 on iCE40."""
+    if target == "ecp5" and layers is not None:
+        return layers[("int8", "per-channel")]
+    bundled = select_layer(load_layers(files("exactbn.data") / "example_layers.json"),
+                           "conv1_bn")
+    return solve_layer(bundled, shift_mode="per-channel", hw_rounding="auto")
+
+
+def run_device(target_name: str, layer, seeds, jobs: int, workroot: Path, say) -> dict:
+    target = resolve_target(target_name)
+    lanes_set, presets, nostall = MATRIX[target_name]
+    designs, members = [], {}
+    for lanes in lanes_set:
+        for pipe in presets:
+            group = f"L{lanes}-{pipe}"
+            kinds = ["exactbn", "ceiling", "tflite"] + (["exactbn_nostall"] if pipe in nostall
+                                                        else [])
+            if pipe == presets[0]:
+                kinds.append("ceiling_inferred")
+            ds = build_designs(layer, target, workroot / "src", kinds=tuple(kinds), tag=group,
+                               group=group, lanes=lanes, pipeline=pipe, name="exactbn_bn")
+            designs += ds
+            members[group] = [d.name for d in ds]
+    say(f"{target_name}: {len(designs)} designs, seeds {seeds}")
+    t0 = time.monotonic()
+    entries = run_designs(designs, target, workroot / "work", seeds, None, jobs, say)
+    # the inferred multiplier of a lane count serves every preset of it
+    for lanes in lanes_set:
+        inf = next(e for e in entries if e["kind"] == "ceiling_inferred"
+                   and e["config"].get("lanes") == lanes)
+        for pipe in presets[1:]:
+            e = copy.deepcopy(inf)
+            e["config"] = dict(e["config"], group=f"L{lanes}-{pipe}")
+            e["name"] = f"ceiling_inferred_L{lanes}-{pipe}"
+            e["shared_run"] = inf["name"]
+            entries.append(e)
+    meta = {"command": "python -m bench.bench_synth --matrix device --targets " + target_name,
+            "target": target.name, "device": target.device, "seeds": list(seeds),
+            "freq_mhz": target.default_freq_mhz, "channels": layer.channels,
+            "layer": layer.name, "elapsed_s": round(time.monotonic() - t0, 1)}
+    return write_report(RESULTS, entries, meta, stem=f"synth_device_{target_name}")
+
+
+def _fm(e) -> str:
+    if e is None:
+        return "-"
+    if e.get("error"):
+        return "error"
+    return "-" if e.get("fmax_mhz") is None else f"{e['fmax_mhz']:.1f}"
+
+
+def device_md(reports: dict[str, dict], load: str) -> str:
+    """Latency, FF and COMB against Fmax per preset; ratios to the multipliers."""
+    lines = ["# Device speed: the unit with the family's DSP primitives", "",
+             "Command: `python -m bench.bench_synth --matrix device` (part of `make "
+             f"bench-synth`). Machine load while measuring: {load}. Fmax = median over the "
+             "seeds, nextpnr post-route (out of context on ECP5: every port in a register "
+             "ring); COMB = nextpnr's COMB (ECP5) or logic cells (iCE40, serial harness "
+             "included). `nostall` = the unit with m_axis_tready tied high (no stall "
+             "enable; not a usable unit, it measures what the global enable costs).", ""]
+    for tname, rep in reports.items():
+        by = {(e["config"].get("group"), e["kind"]): e for e in rep["designs"]}
+        groups = list(dict.fromkeys(e["config"].get("group") for e in rep["designs"]))
+        lines += [f"## {tname} ({rep['meta']['device']}, C = {rep['meta']['channels']}, seeds "
+                  f"{rep['meta']['seeds']})", "",
+                  "| group | pipeline | latency | FF | COMB | DSP | Fmax exactbn | nostall | "
+                  "ceiling (registered DSP) | inferred DSP mult | TFLite-style | "
+                  "exactbn/inferred | exactbn/ceiling | COMB/TFLite | DSP-internal paths |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for g in groups:
+            u = by.get((g, "exactbn"))
+            if u is None:
+                continue
+            c, i = by.get((g, "ceiling")), by.get((g, "ceiling_inferred"))
+            t, n = by.get((g, "tflite")), by.get((g, "exactbn_nostall"))
+
+            def r(a, b, key="fmax_mhz"):
+                if not a or not b or a.get(key) is None or not b.get(key):
+                    return "-"
+                return f"{a[key] / b[key]:.2f}"
+            dt = (u.get("dsp_timing") or {}).get("internal_paths", "-")
+            lines.append(
+                f"| {g} | {u['config'].get('pipeline')} | {u['config'].get('latency')} | "
+                f"{u.get('ff')} | {u.get('lut')} | {u.get('dsp')} | {_fm(u)} | {_fm(n)} | "
+                f"{_fm(c)} | {_fm(i)} | {_fm(t)} | {r(u, i)} | {r(u, c)} | "
+                f"{r(u, t, 'lut')} | {dt} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main_device(targets: list[str], seeds, jobs: int, layers, tmp: Path, say) -> dict:
+    load = open("/proc/loadavg").read().split()[:3] if Path("/proc/loadavg").exists() else "?"
+    reports = {}
+    for t in targets:
+        if t not in MATRIX:
+            continue
+        reports[t] = run_device(t, device_layer(t, layers), seeds, jobs, tmp / f"device_{t}",
+                                say)
+        write_text_atomic(RESULTS / "synth_device.md",
+                          device_md(reports, f"load average {' '.join(load)} (2 cores)"))
+    return reports
+
+
+if __name__ == "__main__":
+    sys.exit("run it as: python -m bench.bench_synth --matrix device")
