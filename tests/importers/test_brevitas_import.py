@@ -280,3 +280,63 @@ def test_qonnx_weights_are_quantized_in_float32(qonnx_conv):
     k = int(np.prod(wf.shape[1:]))
     want = accumulator_range(np.full((wf.shape[0], k), 4), 0, 15, include_zero=True)
     assert [list(r) for r in layer.input.ranges(layer.channels)] == want
+
+
+def _qonnx_layer_ints(model, ctx):
+    """(integer input, integer weights, integer output) per Conv/Gemm/MatMul of a QONNX graph
+    executed by QONNX's executor: each Quant's dequantized tensor divided by its scale."""
+    from onnx import numpy_helper
+
+    init = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    prod = {o: n for n in model.graph.node for o in n.output}
+    cons = {}
+    for n in model.graph.node:
+        for i in n.input:
+            cons.setdefault(i, []).append(n)
+
+    def ints(quant):
+        s, z = init[quant.input[1]], init[quant.input[2]]
+        return np.rint(ctx[quant.output[0]] / s + z).astype(np.int64), int(np.rint(z).max())
+
+    out = []
+    for n in model.graph.node:
+        if n.op_type not in ("Conv", "Gemm", "MatMul"):
+            continue
+        t = n.input[0]
+        while prod[t].op_type != "Quant":
+            t = prod[t].input[0]
+        x, z_x = ints(prod[t])
+        w, _ = ints(prod[n.input[1]])
+        t = n.output[0]
+        while cons[t][0].op_type != "Quant":
+            t = cons[t][0].output[0]
+        y, _ = ints(cons[t][0])
+        out.append((x - z_x, w, y))
+    return out
+
+
+@pytest.mark.parametrize("name", ["conv_w8_a8_pt_ident", "stack_w4_a4_pc",
+                                  "scalebias_w8_a4_pc_relu"])
+def test_qonnx_matches_qonnx_executor(exported, name):
+    pytest.importorskip("qonnx")
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    net, q_path, _ = exported(name)
+    layers = import_model(q_path).layers
+    mw = ModelWrapper(str(q_path)).transform(InferShapes())
+    x = _inputs(NETS[name][0], 48, 33).numpy()
+    per_layer = [[] for _ in layers]
+    for i in range(x.shape[0]):  # the export has batch 1
+        ctx = execute_onnx(mw, {mw.graph.input[0].name: x[i:i + 1]},
+                           return_full_exec_context=True)
+        for j, (xi, w, y) in enumerate(_qonnx_layer_ints(mw.model, ctx)):
+            lay = net.trios[j][1]
+            acc = (int_conv(xi.reshape(1, -1), w) if w.ndim == 2 else
+                   int_conv(xi, w, stride=lay.stride, padding=lay.padding))
+            per_layer[j].append((acc, y))
+    rows = _check_agreement(net, layers, [(np.concatenate([a for a, _ in p]),
+                                           np.concatenate([y for _, y in p]))
+                                          for p in per_layer])
+    assert sum(r["outputs"] for r in rows) >= 48 * 6
