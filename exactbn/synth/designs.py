@@ -13,10 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from amaranth.back import rtlil
-
 from exactbn.formats import SolvedLayer
-from exactbn.hw.multiplier import uses_primitive
 
 from .flow import DesignSource
 from .targets import Target
@@ -58,6 +55,8 @@ def baseline_params(layer: SolvedLayer) -> dict[str, Any]:
 
 
 def _write(component, name: str, path: Path) -> Path:
+    from amaranth.back import rtlil  # here, not at import: `exactbn --help` reads KINDS only
+
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(rtlil.convert(component, name=name))
     return path
@@ -79,6 +78,7 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
         TfliteRequantizer,
         ThresholdUnit,
     )
+    from exactbn.hw.multiplier import uses_primitive
 
     cfg = unit_config(layer, target, file=file, **unit_opts)
     s = cfg.summary()
