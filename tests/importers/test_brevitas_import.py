@@ -340,3 +340,55 @@ def test_qonnx_matches_qonnx_executor(exported, name):
                                            np.concatenate([y for _, y in p]))
                                           for p in per_layer])
     assert sum(r["outputs"] for r in rows) >= 48 * 6
+
+
+class _Cnn(torch.nn.Module):
+    """Three layers: conv 3->16 (w4, a4 ReLU), conv 16->32 stride 2 (w8 per-tensor, a4 ReLU),
+    flatten, linear 512->10 with BatchNorm1d and an 8-bit signed QuantIdentity."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
+        self.c1 = qnn.QuantConv2d(3, 16, 3, padding=1, weight_bit_width=4,
+                                  weight_scaling_per_output_channel=True)
+        self.b1 = torch.nn.BatchNorm2d(16)
+        self.r1 = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.c2 = qnn.QuantConv2d(16, 32, 3, stride=2, padding=1, weight_bit_width=8)
+        self.b2 = torch.nn.BatchNorm2d(32)
+        self.r2 = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.fc = qnn.QuantLinear(32 * 4 * 4, 10, weight_bit_width=8,
+                                  weight_scaling_per_output_channel=True)
+        self.b3 = torch.nn.BatchNorm1d(10)
+        self.out = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
+        self.trios = [(self.inp, self.c1, self.r1), (self.r1, self.c2, self.r2),
+                      (self.r2, self.fc, self.out)]
+
+    def forward(self, x):
+        y = self.r2(self.b2(self.c2(self.r1(self.b1(self.c1(self.inp(x)))))))
+        return self.out(self.b3(self.fc(torch.flatten(y, 1))))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["qonnx", "qcdq"])
+def test_three_layer_cnn_matches_brevitas(tmp_path, fmt):
+    torch.manual_seed(3)
+    net = _Cnn()
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.weight.data.uniform_(0.5, 2.0)
+            m.bias.data.uniform_(-0.5, 0.5)
+    net.train()
+    with torch.no_grad():
+        for i in range(10):
+            net(torch.randn(64, 3, 8, 8, generator=torch.Generator().manual_seed(i)))
+    net.eval()
+    path = tmp_path / f"{fmt}.onnx"
+    fn = export_qonnx if fmt == "qonnx" else export_onnx_qcdq
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fn(net, torch.randn(1, 3, 8, 8), export_path=str(path))  # Brevitas' default exporter
+    layers = load_layers(str(_cli_import(path, tmp_path / "l.json") and tmp_path / "l.json"))
+    assert len(layers) == 3
+    x = torch.randn(2048, 3, 8, 8, generator=torch.Generator().manual_seed(99)) * 1.5
+    rows = _check_agreement(net, layers, brevitas_layer_data(net, net.trios, x))
+    assert sum(r["outputs"] for r in rows) == 2048 * (16 * 64 + 32 * 16 + 10)
