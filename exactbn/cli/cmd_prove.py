@@ -38,10 +38,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="prove this RTL (the generated top level's ports and structure) "
                    "instead of generating the unit; the unit options are taken from the "
                    "manifest FILE.json beside it when present")
+    p.add_argument("--model", action="append", default=[], metavar="FILE.v",
+                   help="an extra Verilog file read with the unit (e.g. a behavioural model "
+                   "of an FPGA primitive it instantiates); may be repeated")
     p.add_argument("--depth", type=_depth, metavar="K",
-                   help="k-induction depth for every proof task (default: latency + 4 for the "
-                   "hold proof, + 3 for the stream, (latency + 1) * (stall bound + 1) for the "
-                   "datapath under stalls)")
+                   help="k-induction depth for every proof task (default: 3 for the hold and "
+                   "stall proofs, rerun at latency + 4 to find a counterexample when 3 does "
+                   "not close; latency + 3 for the stream, latency + 2 for the datapath)")
     p.add_argument("-o", "--out", metavar="DIR", default="build/prove",
                    help="work directory: proof logs and counterexample VCDs (default build/prove)")
     from exactbn.network import add_network_options
@@ -110,14 +113,15 @@ def run(args) -> int:
         print("prove: --cfg-bus axil: proving the unit behind the AXI4-Lite slave (its raw "
               "cfg_* port: datapath, store, stream); the slave itself is checked by the "
               "Amaranth and cocotb tests (tests/regmap), not by this proof")
-    if cfg.range_check:
-        raise UsageError("prove: units with --range-check are not covered yet; prove the unit "
-                         "without it (the datapath and stream are the same)")
     verilog = read_user_verilog(args.verilog, cfg.name) if args.verilog else to_verilog(cfg)
     # Layer names come from ONNX node names: one safe file name, always inside -o.
     out = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}")
+    from exactbn.sim.formal.progress import ProofProgress
+
     try:
-        res = prove_unit(layer, cfg, verilog, out, depth=args.depth)
+        with ProofProgress(layer.name) as progress:
+            res = prove_unit(layer, cfg, verilog, out, depth=args.depth, progress=progress,
+                             models=tuple(_models(args.model)))
     except WorkdirError as e:
         raise UsageError(f"prove: {e}") from None
     write_json_atomic(out / "prove.json", res.to_json())
@@ -126,12 +130,11 @@ def run(args) -> int:
           f"shift, hw_rounding {layer.hw_rounding}, pipeline {cfg.pipeline.spec()}, latency "
           f"{cfg.latency}: {times}")
     if res.status == "PASS":
-        print(f"PROVEN: the Verilog equals the integer model for every input of every channel, "
-              f"for the beats accepted, in order, under every valid/ready pattern, and the "
-              f"stream properties hold ({res.seconds:.1f} s)")
-        if cfg.store == "ram":
-            print("note: cfg writes while the output stalls longer than the datapath proof's "
-                  "stall bound are covered by the documented argument, not by the proof")
+        print("PROVEN: the Verilog equals the integer model for every input of every channel, "
+              "for the beats accepted, in order, under every valid/ready pattern, and the "
+              "stream properties hold"
+              + (", and the range flag and range_error follow the per-channel input ranges"
+                 if cfg.range_check else "") + f" ({res.seconds:.1f} s)")
         if args.shared_unit:  # the proof covers every layer's words: one statement per layer
             from exactbn.formats import load_solved
             from exactbn.network import select_layers
@@ -145,6 +148,17 @@ def run(args) -> int:
     if res.vcd:
         print(f"counterexample: {res.vcd}")
     return 1
+
+
+def _models(paths: list[str]) -> list[Path]:
+    """The --model files, each readable (else one located line, exit 2)."""
+    out = []
+    for text in paths:
+        path = Path(text)
+        if not path.is_file():
+            raise FormatError("no such Verilog model file", file=str(path))
+        out.append(path)
+    return out
 
 
 def _exactness_statement(layer) -> str:

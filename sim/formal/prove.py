@@ -177,7 +177,8 @@ Progress = Callable[[str, str, float], None]  # (task, "running" or its status, 
 def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None = None,
                tasks: tuple[str, ...] = TASKS, keep: bool = False,
                timeout_s: float = 1800, stall_bound: int = 0,
-               progress: Progress | None = None, split: int | None = None) -> ProofResult:
+               progress: Progress | None = None, split: int | None = None,
+               models: tuple[str | Path, ...] = ()) -> ProofResult:
     """Prove ``verilog`` (a unit with ``cfg``'s ports and structure) against ``layer``.
 
     Runs ``hold``, ``stream``, ``stall`` and ``datapath`` (see harness.py, miter.py); stops
@@ -185,6 +186,7 @@ def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None =
     task starts, about once a second while it runs ("running") and with its status at the
     end. ``stall_bound`` > 0 runs the datapath task with output stalls of up to that many
     cycles (the older, slow proof). ``split``: parts of a RAM datapath proof (per N values).
+    ``models``: extra Verilog files read with the unit (behavioural primitive models).
     The counterexample VCD of a failure is copied to ``outdir/cex_<task>.vcd``. Work
     directories are created under ``outdir`` (marked, and only those are ever deleted);
     the tool processes are ended on every exit path, signals included.
@@ -196,7 +198,7 @@ def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None =
     verilog = with_sim_models(cfg, verilog)  # models of instantiated primitives (ECP5)
     with stop_children_on_signals():
         return _prove(layer, cfg, verilog, out, depth, tasks, keep, timeout_s, stall_bound,
-                      progress, split)
+                      progress, split, tuple(models))
 
 
 def _jobs(cfg, model, tasks, split):
@@ -210,26 +212,27 @@ def _jobs(cfg, model, tasks, split):
 
 def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[str, ...],
            keep: bool, timeout_s: float, stall_bound: int, progress: Progress | None,
-           split: int | None) -> ProofResult:
+           split: int | None, models: tuple = ()) -> ProofResult:
     model = model_from_layer(layer)
     ranges = layer.ranges() if cfg.range_check else None
     result = ProofResult("PASS")
     netlist, regs = None, None
-    if any(t in ("hold", "stall") for t in tasks) or (cfg.store == "ram" and "datapath" in tasks):
+    if tasks:  # every task reads the flattened netlist (models included)
         try:
-            netlist, regs = list_state(verilog, cfg.name, out / "state")
+            netlist, regs = list_state(verilog, cfg.name, out / "state", models=models)
         except ValueError as e:
             result.status, result.summary = "ERROR", f"state: {e}"
             return result
+    memory = {r.wire for r in regs or [] if r.memory}  # the memory words' register wires
     for task, part in _jobs(cfg, model, tasks, split):
         name = _part_name(part) if task == "datapath" else task
         try:
             if task == "stall":
-                text, taps, mems = ce_copy(netlist, cfg.name)
+                text, taps, mems = ce_copy(netlist, cfg.name, memory)
                 h = render_stall(cfg, model, "exactbn_formal", regs, taps, mems)
                 h.dut_rtlil = text
             elif task == "datapath" and cfg.store == "ram":
-                text, mems = free_memories(netlist, cfg.name)
+                text, mems = free_memories(netlist, cfg.name, memory)
                 by_wire = {r.wire: r for r in regs}
                 h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,
                                    ranges=ranges, n_values=part,
@@ -238,8 +241,7 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
             else:
                 h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,
                                    ranges=ranges, n_values=part)
-                if task in ("hold", "datapath") and netlist is not None:
-                    h.dut_rtlil = netlist
+                h.dut_rtlil = netlist
         except ValueError as e:
             result.status, result.summary = "ERROR", f"{task}: {e}"
             break

