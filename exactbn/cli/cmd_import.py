@@ -24,14 +24,15 @@ def _signed(text: str) -> bool:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "import",
-        help="import BN layers from an ONNX (QDQ, QONNX), PyTorch or PT2E (.pt2) model into a "
-        "layer file",
+        help="import BN layers from an ONNX (QDQ, QONNX, Brevitas QCDQ), PyTorch or PT2E (.pt2) "
+        "model into a layer file",
         description="Find every BatchNormalization (and every BN-folded conv requantization) "
         "in MODEL, derive each channel's accumulator range from the integer weights, and write "
         "a layer file. Flags are needed only for what the model does not carry.",
     )
-    p.add_argument("model", metavar="MODEL", help="model file (.onnx, .pt/.pth state dict, "
-                   ".pt2 torch.export.save of a convert_pt2e model)")
+    p.add_argument("model", metavar="MODEL", help="model file (.onnx: QDQ, QONNX or a Brevitas "
+                   "export_qonnx/export_onnx_qcdq export; .pt/.pth state dict; .pt2 "
+                   "torch.export.save of a convert_pt2e model)")
     p.add_argument("-o", "--output", required=True, metavar="LAYERS.json",
                    help="layer file to write")
     g = p.add_argument_group("values the model may lack")
