@@ -80,7 +80,10 @@ def check_outputs(args: argparse.Namespace) -> None:
     from exactbn.formats import check_output_path, check_replaceable_dir, check_writable
 
     outs = [getattr(args, a) for a in ("output", "out") if getattr(args, a, None) is not None]
-    inputs = [getattr(args, a, None) for a in ("layers", "solved", "model")]
+    inputs = []
+    for a in ("layers", "solved", "model"):  # prove's --model is a list of files
+        v = getattr(args, a, None)
+        inputs += v if isinstance(v, list) else [v]
     for out in outs:
         is_dir = args.command in _DIR_OUTPUTS
         replaced = args.command in _REPLACED_DIRS
