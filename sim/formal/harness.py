@@ -113,8 +113,8 @@ def _lane_channel(cfg, g: str, lane: int) -> str:
 
 
 def _params(w: _W, cfg, model: ModelParams, c_bits: int) -> None:
-    """Functions/regs giving the model's (M, B, N) for a channel index (pad = 0)."""
-    C = cfg.channels
+    """ROM: functions giving the solved file's (M, B, N) for a channel index (padding:
+    M = B = 0, N = n_min, the zero word)."""
     wn = max(cfg.w_n, 1) if cfg.shift_mode == "per-channel" else max(model.N[0].bit_length(), 1)
     if cfg.store == "rom":
         for k, vals, wd in (("M", model.M, cfg.w_m), ("B", model.B, cfg.w_b),
@@ -126,20 +126,7 @@ def _params(w: _W, cfg, model: ModelParams, c_bits: int) -> None:
             pad = cfg.n_min if k == "N" else 0  # a padding word: M = B = 0, d = 0
             w(f"      default: p{k} = {_lit(wd, pad)};", "    endcase", "  endfunction")
         return
-    # RAM: a shadow of every write, starting from the solved file (the RAM's power-up image).
-    for k, vals, wd in (("M", model.M, cfg.w_m), ("B", model.B, cfg.w_b), ("N", model.N, wn)):
-        for ch in range(C):
-            w(f"  reg [{wd - 1}:0] sh{k}{ch} = {_lit(wd, vals[ch])};")
-        w(f"  function [{wd - 1}:0] p{k}(input [{c_bits - 1}:0] c);", "    case (c)")
-        for ch in range(C):
-            w(f"      {_lit(c_bits, ch)}: p{k} = sh{k}{ch};")
-        pad = cfg.n_min if k == "N" else 0  # a padding word: M = B = 0, d = 0
-        w(f"      default: p{k} = {_lit(wd, pad)};", "    endcase", "  endfunction")
-    w("  always @(posedge clk) if (cfg_hs) case (cfg_addr)")
-    for ch in range(C):
-        n_upd = f" shN{ch} <= cfg_n;" if cfg.shift_mode == "per-channel" else ""
-        w(f"    {_lit(cfg.w_addr, ch)}: begin shM{ch} <= cfg_m; shB{ch} <= cfg_b;{n_upd} end")
-    w("    default: ;", "  endcase")
+    raise ValueError("a RAM store's parameters come from its memory words (_free_words)")
 
 
 def _n_width(cfg, model: ModelParams) -> int:

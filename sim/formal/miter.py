@@ -73,16 +73,16 @@ def _cells(body: list[str]):
         i = j + 1
 
 
-def _memory_ports(body: list[str], copy: list[str], first: int):
-    """In ``copy`` (a copy of ``body``), cut the Q of every memory word flip-flop (a
-    ``$memory`` cell of yosys' memory_map) and drive its net from a new input port
+def _memory_ports(body: list[str], copy: list[str], first: int, memory: set[str]):
+    """In ``copy`` (a copy of ``body``), cut the Q of every memory word flip-flop (``memory``:
+    their hold wires, see ``StateReg.memory``) and drive its net from a new input port
     ``exactbn_memK_in`` (port number ``first + K``). Returns (wire lines, connection lines,
     [(the hold wire on the word in ``body``, width)])."""
     hold = {m.group(2): m.group(1) for ln in body
             if (m := re.match(r"^  connect \\(exactbn_hold_q\w*\d+) (.+)$", ln))}
     extra, tail, mems = [], [], []
     for i, j, _, params, ports in _cells(body):
-        if "\\Q" not in ports or not body[i].split()[2].startswith("$memory\\"):
+        if "\\Q" not in ports or hold.get(ports["\\Q"]) not in memory:
             continue
         k, wd, qsig = len(mems), int(params["\\WIDTH"]), ports["\\Q"]
         for n in range(i, j):
@@ -97,7 +97,8 @@ def _memory_ports(body: list[str], copy: list[str], first: int):
     return extra, tail, mems
 
 
-def free_memories(netlist: str, top: str) -> tuple[str, list[tuple[str, int]]]:
+def free_memories(netlist: str, top: str, memory: set[str]
+                  ) -> tuple[str, list[tuple[str, int]]]:
     """``netlist`` with every memory word of ``top`` read from a new input port
     ``exactbn_memK_in`` (the datapath task drives them with free values)."""
     lines = netlist.splitlines()
@@ -107,12 +108,12 @@ def free_memories(netlist: str, top: str) -> tuple[str, list[tuple[str, int]]]:
     ports_n = [int(m.group(1)) for ln in body
                if (m := re.match(r"^  wire .*\b(?:input|output|inout) (\d+) ", ln))]
     copy = list(body)
-    extra, tail, mems = _memory_ports(body, copy, max(ports_n) + 1)
+    extra, tail, mems = _memory_ports(body, copy, max(ports_n) + 1, memory)
     out = lines[:start + 1] + extra + copy + tail + lines[end:]
     return "\n".join(out) + "\n", mems
 
 
-def ce_copy(netlist: str, top: str
+def ce_copy(netlist: str, top: str, memory: set[str]
             ) -> tuple[str, list[tuple[int, int, int]], list[tuple[str, int]]]:
     """``netlist`` plus a module ``<top>_ce``: the same unit with ``exactbn_ce`` as the enable
     of every flip-flop (refuses flip-flop kinds other than ``$dff``: ValueError). Both
@@ -158,7 +159,7 @@ def ce_copy(netlist: str, top: str
                       f"  wire width {wd} input {max(ports_n) + 2 + k} \\exactbn_tap{k}_yin"]
             ysig = ports["\\Y"]
             tail.append(f"  connect {ysig} \\exactbn_tap{k}_yin")
-    m_extra, mem_tail, mems = _memory_ports(body, copy, max(ports_n) + 2 + len(tail))
+    m_extra, mem_tail, mems = _memory_ports(body, copy, max(ports_n) + 2 + len(tail), memory)
     extra += m_extra
     for i, j in reversed(dffs):
         copy[i] = copy[i].replace("cell $dff ", "cell $dffe ", 1)
