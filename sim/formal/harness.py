@@ -272,6 +272,8 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
       + ", ".join(f"es{lane}" for lane in reversed(range(L))) + "};")
     for k in range(k0 + 1, ks + 1):
         w(f"  reg [{L * shape.w_s - 1}:0] rs{k};")
+    if cfg.layer_table:  # shared unit: each layer's own clip after the union's
+        q_lanes = _layer_clip(w, cfg, q_lanes, f"rg{ks}")
     w(f"  wire [{L * wq - 1}:0] rq{ks} = {{" + ", ".join(reversed(q_lanes)) + "};")
     w("  always @(posedge clk) begin",
       "    r_bv <= buf_next; r_ready <= !buf_next & !block;",

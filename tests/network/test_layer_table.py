@@ -100,7 +100,14 @@ def test_prove_covers_the_table_and_a_wrong_row_fails(mixed):
     ok = prove_unit(merged, cfg, to_verilog(cfg), mixed / "ok", tasks=("datapath",))
     assert ok.status == "PASS", ok.summary
     bad = prove_unit(merged, cfg, _planted(cfg, 1), mixed / "bad", tasks=("datapath",))
-    assert bad.status == "FAIL" and "channel 4" in bad.summary, bad.summary  # bn_b's
+    import re
+
+    from exactbn.shared import SharedLayout
+
+    lay = SharedLayout(load_solved("mix.json"), cfg.lanes, cfg.lane_mode)
+    ch = re.search(r"channel (\d+)", bad.summary)  # a channel of bn_b's block (layer 1)
+    assert bad.status == "FAIL" and ch, bad.summary
+    assert int(ch.group(1)) // lay.stride_channels == 1, bad.summary
 
 
 def test_sim_scoreboard_catches_a_wrong_row(mixed, tmp_path):
