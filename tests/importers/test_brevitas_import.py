@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 import brevitas.nn as qnn  # noqa: E402
 from brevitas.export import export_onnx_qcdq, export_qonnx  # noqa: E402
-from brevitas.quant import Int32Bias  # noqa: E402
+from brevitas.quant import Int32Bias, ShiftedUint8ActPerTensorFloat  # noqa: E402
 from exactbn.golden.importers import import_model  # noqa: E402
 from exactbn.golden.importers.agreement import compare_layer, int_conv  # noqa: E402
 from exactbn.golden.importers.brevitas import brevitas_layer_data  # noqa: E402
@@ -33,10 +33,14 @@ NETS = {
     "stack_w4_a4_pc": ("stack", 4, 4, True, "relu"),
     "scalebias_w8_a4_pc_relu": ("scalebias", 8, 4, True, "relu"),
     "int32bias_w8_a8_pc_ident": ("int32bias", 8, 8, True, "ident"),
+    "conv_w4_a8_pt_zeropoint": ("conv", 4, 8, False, "shifted"),
 }
 
 
 def _out_quant(kind: str, bits: int):
+    if kind == "shifted":  # uint8 with a learned zero point
+        return qnn.QuantIdentity(act_quant=ShiftedUint8ActPerTensorFloat,
+                                 return_quant_tensor=True)
     if kind == "relu":
         return qnn.QuantReLU(bit_width=bits, return_quant_tensor=True)
     return qnn.QuantIdentity(bit_width=bits, return_quant_tensor=True)
@@ -48,7 +52,8 @@ class _Net(torch.nn.Module):
 
     def __init__(self, kind, wb, ab, pc, act):
         super().__init__()
-        self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
+        self.inp = (qnn.QuantIdentity(bit_width=8, return_quant_tensor=True) if act != "shifted"
+                    else _out_quant(act, 8))  # asymmetric: zero points on both sides
         kw = {"weight_bit_width": wb, "weight_scaling_per_output_channel": pc, "bias": True}
         if kind == "int32bias":  # bias quantized at scale s_x*s_w[c]: in the accumulator
             kw["bias_quant"] = Int32Bias
@@ -157,8 +162,10 @@ def test_qonnx_and_qcdq_import_to_the_same_layers(exported, tmp_path, name, dyna
         bits = NETS[name][2] if q_out is net.q1 else 8
         out = lay["output"]
         assert out["bits"] == bits and out["scale"] == float(q_out.act_quant.scale())
-        signed = not isinstance(q_out, qnn.QuantReLU)
+        signed = bool(q_out.act_quant.is_signed)
         assert out["signed"] == signed
+        assert out["zero_point"] == int(q_out.act_quant.zero_point())
+        assert (out["zero_point"] != 0) == (NETS[name][4] == "shifted")
         lo = -(1 << (bits - 1)) if signed else 0
         hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
         assert out["clip"] == [lo, hi]
@@ -199,9 +206,12 @@ def _ort_runner(path, tensors):
 
 
 def _qcdq_layer_tensors(model):
-    """(integer input tensor, weight DQ, integer output tensor) per Conv/Gemm/MatMul of a QCDQ
-    graph: the tensor entering the input DequantizeLinear, and the Clip after the output
-    QuantizeLinear."""
+    """(integer input tensor, integer output tensor, input zero point) per Conv/Gemm/MatMul of
+    a QCDQ graph: the tensor entering the input DequantizeLinear, and the Clip after the
+    output QuantizeLinear."""
+    from onnx import numpy_helper
+
+    init = {i.name: i for i in model.graph.initializer}
     prod = {o: n for n in model.graph.node for o in n.output}
     cons = {}
     for n in model.graph.node:
@@ -215,31 +225,33 @@ def _qcdq_layer_tensors(model):
         while prod[t].op_type != "DequantizeLinear":
             t = prod[t].input[0]
         x_int = prod[t].input[0]
+        z_x = int(numpy_helper.to_array(init[prod[t].input[2]])) if len(prod[t].input) > 2 else 0
         t = n.output[0]
         while cons[t][0].op_type != "QuantizeLinear":
             t = cons[t][0].output[0]
         t = cons[t][0].output[0]
         if t in cons and cons[t][0].op_type == "Clip":
             t = cons[t][0].output[0]
-        out.append((x_int, t))
+        out.append((x_int, t, z_x))
     return out
 
 
 @pytest.mark.parametrize("name", ["conv_w4_a4_pc_relu", "linear_w8_a4_pc_ident",
-                                  "stack_w4_a4_pc", "scalebias_w8_a4_pc_relu"])
+                                  "stack_w4_a4_pc", "scalebias_w8_a4_pc_relu",
+                                  "conv_w4_a8_pt_zeropoint"])
 def test_qcdq_matches_onnxruntime_execution(exported, tmp_path, name):
     net, _, c_path = exported(name)
     _cli_import(c_path, tmp_path / "c.json")
     layers = load_layers(str(tmp_path / "c.json"))
     pairs = _qcdq_layer_tensors(onnx.load(str(c_path)))
-    run = _ort_runner(c_path, [t for p in pairs for t in p])
+    run = _ort_runner(c_path, [t for p in pairs for t in p[:2]])
     x = _inputs(NETS[name][0], 64, 21)
     accs, outs = [[] for _ in pairs], [[] for _ in pairs]
     for i in range(x.shape[0]):  # the export has batch 1
         got = run(x[i:i + 1])
-        for j, ((x_t, y_t), (_, lay, _)) in enumerate(zip(pairs, net.trios, strict=True)):
+        for j, ((x_t, y_t, z_x), (_, lay, _)) in enumerate(zip(pairs, net.trios, strict=True)):
             w = lay.quant_weight().int().detach().numpy().astype(np.int64)
-            xi = got[x_t]
+            xi = got[x_t] - z_x
             acc = (int_conv(xi.reshape(1, -1), w) if w.ndim == 2 else
                    int_conv(xi, w, stride=lay.stride, padding=lay.padding))
             accs[j].append(acc)
