@@ -3,7 +3,8 @@
 :mod:`.torch_graph` walks the model's traced data flow and uses these helpers. Each
 ``activation_post_process`` (a FakeQuantize, or an observer whose ``calculate_qparams`` is
 called) gives a quantized activation: scale, zero point and the range ``[quant_min,
-quant_max]`` (what the fake quantizer clamps to; the bit width is the smallest holding it).
+quant_max]`` (what the fake quantizer clamps to; the bit width is the smallest holding it;
+with ``reduce_range`` the dtype's full range, which the converted kernels clamp to).
 
 Two patterns:
 
@@ -111,7 +112,28 @@ def observer_quant(obs, where: str) -> ActQuant:
     if s.size != 1:
         raise FormatError("per-channel activation quantization is not supported", layer=where,
                           field="activation_post_process.scale")
-    return ActQuant(float(s[0]), int(z[0]), int(obs.quant_min), int(obs.quant_max), where)
+    qmin, qmax = _deployed_range(obs)
+    return ActQuant(float(s[0]), int(z[0]), qmin, qmax, where)
+
+
+_DTYPE_RANGES = {"torch.quint8": (0, 255), "torch.qint8": (-128, 127)}
+
+
+def _deployed_range(obs) -> tuple[int, int]:
+    """The range the converted model's kernels clamp to.
+
+    With ``reduce_range`` (the fbgemm/x86 defaults) the observer picks its scale for a 7-bit
+    range and fake-quantizes to it, but ``convert`` quantizes into the full dtype: its
+    kernels clamp to [0, 255] (quint8) or [-128, 127] (qint8), and do output values above
+    the 7-bit range. The deployed model is what the hardware replaces, so its range is the
+    layer's output clip and the next layer's input range."""
+    inner = getattr(obs, "activation_post_process", None)
+    reduced = bool(getattr(obs, "reduce_range", False) or getattr(inner, "reduce_range", False))
+    if reduced:
+        rng = _DTYPE_RANGES.get(str(getattr(obs, "dtype", "")))
+        if rng is not None:
+            return rng
+    return int(obs.quant_min), int(obs.quant_max)
 
 
 def _weight_int(mod, w: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:

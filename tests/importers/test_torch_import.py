@@ -190,7 +190,9 @@ def test_prepared_model_observers_give_the_layer(kind, mode):
     assert (lay.output.scale, lay.output.zero_point, lay.output.rounding) == (
         yq.scale, yq.zero_point, "half_even")
     assert lay.output.clip == [max(yq.qmin, yq.zero_point), yq.qmax]  # ReLU folded
-    assert lay.input.bits == 7 and not lay.input.signed  # fbgemm: reduce_range -> [0, 127]
+    # fbgemm's reduce_range: the observer's scale is for [0, 127], but the converted kernels
+    # clamp to quint8's [0, 255], and so does the layer (output clip and next input range).
+    assert lay.input.bits == 8 and not lay.input.signed and lay.input.range == [0, 255]
     # The prepared model's own float32 computation on sample inputs.
     got = {}
     m.conv.activation_post_process.register_forward_hook(
@@ -199,7 +201,10 @@ def test_prepared_model_observers_give_the_layer(kind, mode):
         m(torch.randn(*m.shape) * 2)
         q_in = _fq_int(got["x"], xq)
         deq = (q_in - xq.zero_point).to(torch.float32) * xq.scale
-        q_out = torch.clamp(_fq_int(m.bn(deq), yq), min=yq.zero_point)
+        bn = m.bn  # its math without its fake quantizer (reduce_range clamps that to 127)
+        y = torch.nn.functional.batch_norm(deq, bn.running_mean, bn.running_var, bn.weight,
+                                           bn.bias, False, 0.0, bn.eps)
+        q_out = torch.clamp(_fq_int(y, yq), min=yq.zero_point)
     ch_axis = 1
     x = np.moveaxis(q_in.numpy(), ch_axis, -1).reshape(-1, lay.channels)
     want = np.moveaxis(q_out.numpy(), ch_axis, -1).reshape(-1, lay.channels)
