@@ -7,6 +7,7 @@ from the file named by ``$EXACTBN_BENCH_SPEC``. Each cocotb test is one scenario
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -139,11 +140,13 @@ class TB:
         return frame
 
     async def stream(self, frame: Frame, src: str, snk: str, stop_after: int | None = None,
-                     cfg: CfgDriver | None = None) -> None:
+                     cfg: CfgDriver | list[CfgDriver] | None = None) -> None:
         """Stream ``frame`` until every output arrived (+ drain) or ``stop_after`` cycles.
 
-        ``cfg``: a loaded cfg driver ticked in the same loop (writes while streaming).
+        ``cfg``: loaded write drivers (cfg port, table port) ticked in the same loop (writes
+        while streaming).
         """
+        drivers = [] if cfg is None else cfg if isinstance(cfg, list) else [cfg]
         t0 = time.perf_counter()
         self.source.load(frame, activity(self.rng, src))
         self.sink.load(activity(self.rng, snk))
@@ -157,12 +160,12 @@ class TB:
             cycle += 1
             source.tick(cycle)
             sink.tick(cycle)
-            if cfg is not None:
-                cfg.tick(cycle)
+            for drv in drivers:
+                drv.tick(cycle)
             if stop_after is not None and cycle - start >= stop_after:
                 break
-            if source.done and sink.count >= source.accepted and (
-                    cfg is None or cfg.done == len(cfg.writes)):
+            if source.done and sink.count >= source.accepted and all(
+                    drv.done == len(drv.writes) for drv in drivers):
                 drained += 1
                 if drained > DRAIN_CYCLES:
                     break
@@ -176,8 +179,8 @@ class TB:
         self.cycle = cycle + 1
         source.idle()
         self.sink.ready.write(0)
-        if cfg is not None:
-            cfg.sigs["valid"].write(0)
+        for drv in drivers:
+            drv.sigs["valid"].write(0)
         self.loop_s += time.perf_counter() - t0
 
     def score(self, frame: Frame, with_reference: bool, prefix_ok: bool = False) -> CheckResult:
@@ -350,8 +353,9 @@ async def reprogram_live(dut):
                        int(rng.integers(-(1 << (u.w_b - 1)), 1 << (u.w_b - 1))), n))
     cfg = CfgDriver(tb.cfg_signals)
     cfg.load(writes, activity(rng, "random"))
+    tbl, rows = _table_driver(tb), None
     frame = tb.cap(tb.stimulus(tb.params, n_random=64), 1200)
-    await tb.stream(frame, "random", "bursty", cfg=cfg)
+    await tb.stream(frame, "random", "bursty", cfg=cfg if tbl is None else [cfg, tbl])
     # Parameter snapshots: after k writes. Beat j uses snapshot #(writes before its accept).
     snaps = [tb.params]
     for addr, m, b, n in writes:
@@ -360,22 +364,68 @@ async def reprogram_live(dut):
         snaps[-1].M[addr], snaps[-1].B[addr], snaps[-1].N[addr] = m, b, n
     acc = np.asarray(tb.source.accept_cycles)
     k_of_beat = np.searchsorted(np.asarray(cfg.cycles), acc, side="left")
+    # Shared unit: table writes too; beat j uses table snapshot #(table writes before it).
+    units = [u]
+    t_of_beat = np.zeros_like(k_of_beat)
+    if tbl is not None:
+        rows = [list(r) for r in u.layer_table]
+        for layer, qmin, qmax, _ in tbl.writes:
+            rows[layer] = [qmin, qmax, rows[layer][2]]
+            units.append(dataclasses.replace(u, layer_table=[list(r) for r in rows]))
+        t_of_beat = np.searchsorted(np.asarray(tbl.cycles), acc, side="left")
     sink = tb.sink
     total = CheckResult()
     if sink.count != tb.source.accepted:
         total.mismatches += 1
         total.first = Mismatch("count", sink.count, expected=tb.source.accepted, got=sink.count)
-    for k in np.unique(k_of_beat):
-        idx = np.nonzero(k_of_beat == k)[0]
-        lo, hi = int(idx[0]), int(idx[-1]) + 1
-        part = frame.take(slice(lo, hi))
-        total.add(check_stream(part, sink.out_data[lo:hi], sink.out_user[lo:hi],
-                               sink.out_last[lo:hi], snaps[int(k)], u,
-                               tb.layer if int(k) == 0 else None, offset=lo))
+    seg = k_of_beat * len(units) + t_of_beat  # (cfg snapshot, table snapshot) per beat
+    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]]) if len(seg) else []
+    for lo, hi in zip(starts, [*starts[1:], len(seg)], strict=True):
+        lo, hi = int(lo), int(hi)
+        k, t = int(k_of_beat[lo]), int(t_of_beat[lo])
+        total.add(check_stream(frame.take(slice(lo, hi)), sink.out_data[lo:hi],
+                               sink.out_user[lo:hi], sink.out_last[lo:hi], snaps[k], units[t],
+                               tb.layer if k == 0 and t == 0 else None, offset=lo))
     tb.params = snaps[-1]
     await tb.program(Params.of(tb.layer))
+    extra = {}
+    if tbl is not None:
+        assert tb.dut.tbl_error.value == 0, "tbl_error set by in-range table writes"
+        extra = {"tbl_writes": len(tbl.cycles),
+                 "tbl_snapshots": int(len(np.unique(t_of_beat)))}  # seen by some beat
+        await _table_restore(tb, tbl)
     tb.record("reprogram_live", total, applicable=True, cfg_writes=len(cfg.cycles),
-              segments=int(len(np.unique(k_of_beat))))
+              segments=len(starts), **extra)
+
+
+def _table_driver(tb: TB) -> CfgDriver | None:
+    """Shared unit with a RAM store: random in-range writes to the per-layer table
+    (``tbl_*`` port: each layer's clip, inside the union clip), to go with the stream."""
+    d, u = tb.dut, tb.unit
+    if not hasattr(d, "tbl_valid") or not u.layer_table:
+        return None
+    sigs = {"valid": Sig(d.tbl_valid), "ready": Sig(d.tbl_ready), "addr": Sig(d.tbl_addr),
+            "m": Sig(d.tbl_qmin), "b": Sig(d.tbl_qmax)}
+    rng, writes = tb.rng, []
+    for _ in range(4 * len(u.layer_table)):
+        lo, hi = sorted(int(v) for v in rng.integers(u.qmin, u.qmax + 1, 2))
+        writes.append((int(rng.integers(0, len(u.layer_table))), lo, hi, 0))
+    drv = CfgDriver(sigs)
+    drv.load(writes, activity(rng, "random"))
+    return drv
+
+
+async def _table_restore(tb: TB, drv: CfgDriver) -> None:
+    """Write every layer's generated row back (the table survives reset)."""
+    drv.load([(i, r[0], r[1], 0) for i, r in enumerate(tb.unit.layer_table)],
+             np.ones(1, dtype=bool))
+    while drv.done < len(drv.writes):
+        await tb.edge
+        tb.cycle += 1
+        drv.tick(tb.cycle)
+    await tb.edge
+    tb.cycle += 1
+    drv.sigs["valid"].write(0)
 
 
 

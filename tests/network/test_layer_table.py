@@ -118,3 +118,18 @@ def test_sim_scoreboard_catches_a_wrong_row(mixed, tmp_path):
     res = simulate_layer(merged, cfg, "icarus", vectors=5, scenarios=["random_gaps"],
                          run_dir=tmp_path / "r", verilog=_planted(cfg, 2))
     assert not res.passed and sum(sc["mismatches"] for sc in res.scenarios.values()) > 0
+
+
+def test_sim_table_writes_while_other_layers_stream(mixed, tmp_path):
+    """RAM store: reprogram_live also writes random rows into the per-layer table (tbl_*) while
+    interleaved beats of every layer stream; each beat is scored with the rows in effect when
+    it was accepted."""
+    from exactbn.sim.regress import simulate_layer
+
+    merged, _ = merge_layers(load_solved("mix.json"))
+    cfg = unit_config_from_solved(merged, name="u", store="ram")
+    res = simulate_layer(merged, cfg, "icarus", vectors=5, scenarios=["reprogram_live"],
+                         run_dir=tmp_path / "r")
+    sc = res.scenarios["reprogram_live"]
+    assert res.passed and sc["tbl_writes"] == 4 * len(cfg.layer_table), sc
+    assert sc["tbl_snapshots"] > 1, sc  # beats were scored under rows a write changed
