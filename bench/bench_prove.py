@@ -140,9 +140,19 @@ def main() -> None:
                     "printed, bench/results not rewritten")
     ap.add_argument("--timeout", type=float, default=600, metavar="S",
                     help="per proof task (default 600 s; a row over it is TIMEOUT)")
+    ap.add_argument("--groups", metavar="G,G",
+                    help="only these groups; the other rows of bench/results/prove.json stay")
     args = ap.parse_args()
     rows = []
     todo = configs(args.quick)
+    if args.groups:
+        keep = set(args.groups.split(","))
+        todo = [r for r in todo if r["group"] in keep]
+        old = RESULTS / "prove.json"
+        if old.is_file():
+            import json
+
+            rows = [r for r in json.loads(old.read_text())["rows"] if r["group"] not in keep]
     if args.example:
         todo = [{"group": "example", "example": args.example}]
     with tempfile.TemporaryDirectory(prefix="bench_prove_") as d:

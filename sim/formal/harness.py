@@ -243,8 +243,8 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     flag = _range_flag(w, cfg, ranges, c_bits) if ranges is not None else "1'b0"
     # Expected values: the sum x*M + B at stage k0 from the unit's own multiplier operands
     # (asserted equal to the slot's x and M); the shift, rounding and clip at stage ks,
-    # where the unit's shifter takes its shift amount, with that amount (asserted equal to
-    # the model's N), so the unit's and the model's shifts are one signal.
+    # where the unit's shifter takes its shift amount; RAM: with that amount (asserted
+    # equal to the model's N), so the unit's and the model's shifts are one signal.
     ks = k0 + cfg.stages["mult"]
     levels = (cfg.n_max - cfg.n_min).bit_length()
     shape = _spec_shape(cfg, model)
@@ -256,14 +256,14 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
           f"  {top}_spec_sum sum{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}_{k0}), "
           f".s(es{lane}));",
           f"  wire [{wq - 1}:0] eq{lane};")
-        if levels:
+        if levels and memory:  # RAM: any N: the tail shifts by the unit's own amount
             w(f"  (* keep *) wire [{levels - 1}:0] opd{lane};",
               f"  wire [{wn - 1}:0] en{lane} = opd{lane} + {_lit(wn, cfg.n_min)};",
               f"  always @* if (!init && rv{ks}) assert({{1'b0, opd{lane}}} + "
               f"{_lit(levels + 1, 0)} + {cfg.n_min} == {{1'b0, rN{lane}_{ks}}});  "
               f"// @opd {lane}")
             probes[f"opd{lane}"] = f"dut.core.shift{lane}.d"
-        else:
+        else:  # ROM: N is the solved file's constant per channel
             w(f"  wire [{wn - 1}:0] en{lane} = rN{lane}_{ks};")
         w(f"  {top}_spec_tail tail{lane}(.s(rs{ks}[{(lane + 1) * shape.w_s - 1}:"
           f"{lane * shape.w_s}]), .n(en{lane}), .q(eq{lane}));")
