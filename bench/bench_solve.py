@@ -7,7 +7,8 @@ process on both, and the marginal rate (channels of the difference / seconds of 
 difference) excludes process start-up and compile-cache loading. Solve runs with the summary
 table ON (naive baseline, TFLite and float32 mismatch counts) and with --no-summary; verify
 re-derives everything. Each on all cores and on one core (NUMBA_NUM_THREADS=1, pinned to one
-CPU with taskset when available), `repeats` runs each, median quoted. Also: the solved file's
+CPU with taskset when available), `repeats` runs each, interleaved; the fastest run of each
+size is used (on a shared machine the load only ever adds time). Also: the solved file's
 size (and what the same content costs as indent=1 stdlib JSON), start-up (`exactbn --help`, a
 one-channel solve), and the agreement of a sample of channels with the straightforward
 solver and of the summary's counts with exhaustive sweeps.
@@ -82,8 +83,9 @@ def _timed(cmd_small, cmd_large, c_small, c_large, one_core, repeats) -> dict:
         w, c = _run(cmd_large, one_core)
         wl.append(w)
         cl.append(c)
-    d_wall = statistics.median(wl) - statistics.median(ws)
-    d_cpu = statistics.median(cl) - statistics.median(cs)
+    # the fastest run of each: on a shared machine the load only ever adds time
+    d_wall = min(wl) - min(ws)
+    d_cpu = min(cl) - min(cs)
     dc = c_large - c_small
     return {"small_wall_s": [round(v, 3) for v in ws], "large_wall_s": [round(v, 3) for v in wl],
             "small_cpu_s": [round(v, 3) for v in cs], "large_cpu_s": [round(v, 3) for v in cl],
@@ -210,7 +212,7 @@ def _markdown(r: dict) -> str:
         f"{s['layers']} layers x {s['channels_per_layer']} channels ({s['input']} in, "
         f"{s['output']}, {s['form']}), against {s['small_set_layers']} layers: marginal rate = "
         "channels of the difference / seconds of the difference (process start-up and "
-        "numba cache loading excluded), median of the runs. Machine: "
+        "numba cache loading excluded), fastest of the runs (the load only adds time). Machine: "
         f"{m['cores']} cores, load {m['load_before']} before, {m['load_after']} after "
         "(a shared machine: wall rates under load understate a quiet machine; CPU rates "
         "less so).",
