@@ -8,10 +8,10 @@ import json
 
 import orjson
 import pytest
+from exactbn.golden.solver import solve_layer
 
 from exactbn import formats
 from exactbn.cli.main import main
-from exactbn.golden.solver import solve_layer
 
 
 @pytest.fixture(scope="module")

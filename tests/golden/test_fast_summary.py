@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from exactbn.formats import parse_layers
 from exactbn.golden import baselines as bl
 from exactbn.golden import fast_summary as fs
 from exactbn.golden.solver import solve_layer
 from exactbn.golden.summary import baseline_mismatches, layer_summary
+
+from exactbn.formats import parse_layers
 
 ROUNDINGS = ("floor", "half_up", "half_even", "half_away")
 
@@ -108,8 +108,9 @@ def test_summary_counts_equal_an_exhaustive_sweep_and_the_naive_search(rounding,
 
 
 def test_twos_widths_equals_twos_width():
-    from exactbn.formats import twos_width
     from exactbn.golden.summary import twos_widths
+
+    from exactbn.formats import twos_width
 
     rng = np.random.default_rng(9)
     v = [0, 1, -1, 2, -2, 127, 128, -128, -129, 2**53 - 1, 2**53, 2**53 + 1, -(2**53) - 1,

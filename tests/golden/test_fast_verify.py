@@ -7,13 +7,13 @@ import copy
 
 import numpy as np
 import pytest
-
-from exactbn.formats import parse_layers
 from exactbn.golden.fast_verify import verify_arrays
 from exactbn.golden.recheck import layer_exactness
 from exactbn.golden.solver import solve_layer
 from exactbn.golden.synthetic import random_affine
 from exactbn.golden.verify import _budget, _check_channel, verify_layer
+
+from exactbn.formats import parse_layers
 
 
 def _layer(a, b, rounding):
