@@ -61,9 +61,9 @@ def run_device(target_name: str, layer, seeds, jobs: int, workroot: Path, say) -
     entries = run_designs(designs, target, workroot / "work", seeds, None, jobs, say)
     # the inferred multiplier of a lane count serves every preset of it
     for lanes in lanes_set:
-        inf = next(e for e in entries if e["kind"] == "ceiling_inferred"
-                   and e["config"].get("lanes") == lanes)
-        for pipe in presets[1:]:
+        inf = next((e for e in entries if e["kind"] == "ceiling_inferred"
+                    and e["config"].get("lanes") == lanes), None)
+        for pipe in presets[1:] if inf is not None else ():  # (no primitive: ceiling is it)
             e = copy.deepcopy(inf)
             e["config"] = dict(e["config"], group=f"L{lanes}-{pipe}")
             e["name"] = f"ceiling_inferred_L{lanes}-{pipe}"

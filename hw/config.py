@@ -127,7 +127,7 @@ PIPELINE_PRESETS = {
     # is given: every shifter level registered, staged saturation, carry chunks.
     "ecp5": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8),
     "ice40": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8),
-    "xilinx": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=12),
+    "xilinx": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1),  # DSP48's own adder
 }
 # A family's default preset (when a target is given and no --pipeline); others: "default".
 FAMILY_PRESETS = {"ecp5": "ecp5", "ice40": "ice40", "xilinx": "xilinx"}
@@ -364,9 +364,10 @@ class UnitConfig:
     @property
     def param_read_split(self) -> bool:
         """The ``dspin`` register of M, B and the shift offset sits inside the parameter read
-        (a two-step read: banks of 16 words, then the bank picked; FPGA families only), so
+        (a two-step read: banks of 16 words, then the bank picked; ECP5 and iCE40), so
         no path runs from the read address through a whole ROM; x still gets ``x_r``."""
-        return self.family != "generic" and self.pipeline.dspin == 1
+        # not xilinx: there m_r stays a register of its own, which Yosys packs as AREG/BREG
+        return self.family in ("ecp5", "ice40") and self.pipeline.dspin == 1
 
     @property
     def w_s(self) -> int:

@@ -9,6 +9,8 @@ registers into them, so only this split reaches the DSP's speed.
 
 - ``generic`` (and every family without a primitive here): plain Amaranth ``*``, one
   register after it (Yosys infers the DSP).
+- ``xilinx``: inferred, cut for the DSP48's 25 x 18 ports (one DSP up to 25 x 18), with the
+  operand, product and sum registers Yosys packs as AREG/BREG, MREG and PREG.
 - ``ecp5``: an instantiated MULT18X18D with REG_INPUTA/B, REG_PIPELINE and REG_OUTPUT on
   (:mod:`.primitives.ecp5`), 3 enabled cycles; ``sim`` swaps in its Amaranth equivalent.
 
@@ -31,10 +33,24 @@ from amaranth.lib.wiring import In, Out
 
 from .regs import add_stages, chunked_add, csa_reduce, delay
 
-__all__ = ["MulAdd", "split_operand", "mult_stages", "uses_primitive"]
+__all__ = ["MulAdd", "split_operand", "mult_stages", "uses_primitive", "operand_ports"]
 
 _PRIMITIVE_WIDTH = {"ecp5": 18}
 _PRIMITIVE_LATENCY = {"ecp5": 3}
+# Inferred families with asymmetric multipliers: (x port, m port) signed widths. Xilinx
+# DSP48E1/E2: 25 x 18, so products up to 25 x 18 take one DSP (no 18-bit split).
+_INFER_PORTS = {"xilinx": (18, 25)}
+
+
+def operand_ports(w_x: int, w_m: int, dsp_width: int, family: str) -> tuple[int, int]:
+    """Signed port widths (for x, for m) that the partial products are cut for."""
+    if family in _PRIMITIVE_WIDTH:
+        return _PRIMITIVE_WIDTH[family], _PRIMITIVE_WIDTH[family]
+    if family in _INFER_PORTS:
+        px, pm = _INFER_PORTS[family]
+        # the wider operand on the wider port
+        return (px, pm) if w_m >= w_x else (pm, px)
+    return dsp_width, dsp_width
 
 
 def split_operand(width: int, dsp_width: int) -> list[tuple[int, int, bool]]:
@@ -61,8 +77,8 @@ def mult_stages(w_x: int, w_m: int, w_s: int, stages: int, dsp_width: int = 18,
     """Register stages of :class:`MulAdd` after its ``dspin`` register."""
     if stages < 2:
         return stages
-    width = _PRIMITIVE_WIDTH.get(family, dsp_width)
-    n_pp = len(split_operand(w_x, width)) * len(split_operand(w_m, width))
+    px, pm = operand_ports(w_x, w_m, dsp_width, family)
+    n_pp = len(split_operand(w_x, px)) * len(split_operand(w_m, pm))
     prod = _PRIMITIVE_LATENCY.get(family, 1)
     return prod + add_stages(n_pp + 1, w_s, chunk)
 
@@ -124,13 +140,12 @@ class MulAdd(wiring.Component):
 
     def _products(self, m: Module, x_op, m_op, b_op):
         """Stage 1: partial products at the DSP outputs, and B delayed alongside them."""
-        width = _PRIMITIVE_WIDTH.get(self.family, self.dsp_width) if self.primitive \
-            else self.dsp_width
+        px, pm = operand_ports(self.w_x, self.w_m, self.dsp_width, self.family)
         terms = []
-        for xo, xw, xs in split_operand(self.w_x, width):
+        for xo, xw, xs in split_operand(self.w_x, px):
             xa = x_op[xo:xo + xw]
             xa = xa.as_signed() if xs else xa
-            for mo, mw, ms in split_operand(self.w_m, width):
+            for mo, mw, ms in split_operand(self.w_m, pm):
                 ma = m_op[mo:mo + mw]
                 ma = ma.as_signed() if ms else ma
                 pw = xw + mw + (0 if xs and ms else 1)

@@ -25,7 +25,7 @@ DSP_STAGES: dict[str, tuple[str, dict[str, tuple[str, tuple[str, ...]]]]] = {
         "input_a": ("A_REG", ("1",)),
         "input_b": ("B_REG", ("1",)),
         "pipeline": ("PIPELINE_16x16_MULT_REG2", ("1",)),
-        "output": ("TOPOUTPUT_SELECT", ("1", "3")),
+        "output": ("TOPOUTPUT_SELECT", ("1",)),  # 1 = registered (3 = the raw product)
     }),
     "xilinx": ("DSP48E1", {
         "input_a": ("AREG", ("1", "2")),

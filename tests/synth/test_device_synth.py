@@ -48,3 +48,17 @@ def test_inferred_multiplier_is_reported_registers_off(tmp_path):
     regs = dsp_registers(tmp_path / "work" / src.name / "netlist.json", "ecp5")
     assert e["dsp"] >= 1 and regs["count"] >= 1
     assert not regs["all_on"] and regs["stages"]["pipeline"] == 0
+
+
+def test_xilinx_one_dsp48_per_lane_registers_on(tmp_path):
+    """Products up to 25 x 18 take one DSP48E1 per lane (no 18-bit split), with AREG/BREG,
+    MREG and PREG packed (synth_xilinx counts; no place and route)."""
+    target = resolve_target("xilinx")
+    from exactbn.sim.layers import example_layer
+
+    layer = example_layer("conv1_bn")  # 16-bit x, W_M = 23: one 25 x 18 product per lane
+    (src,) = build_designs(layer, target, tmp_path / "src", kinds=("exactbn",), lanes=2)
+    assert src.config["family"] == "xilinx" and src.config["w_m"] > 18
+    e = run_design(src, target, tmp_path / "work", seeds=())
+    assert e["dsp"] == 2, e["yosys_cells"]
+    assert e["dsp_registers"]["all_on"], e["dsp_registers"]
