@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from exactbn.hw import to_verilog
 from exactbn.hw.primitives import MULT18X18D_MODEL
+from exactbn.sim.formal.prove import TASKS as PROVE_TASKS
 from exactbn.sim.formal.prove import prove_unit
 
 from exactbn.generate import unit_config_from_solved
@@ -19,7 +20,7 @@ from formal_layers import small_layer  # noqa: E402
 
 pytestmark = [pytest.mark.formal, pytest.mark.xdist_group("formal")]
 
-TASKS = ("hold", "stream", "datapath")
+TASKS = tuple(PROVE_TASKS)  # every task, the stall miter too
 PIPE = "mult=2,shift=0,round=0,out=1"  # the DSP's three registers + the combine + out
 BUGS = {
     "pass": None,
@@ -42,7 +43,7 @@ def test_ecp5_proof_with_the_model(tmp_path, bug):
     res = prove_unit(layer, cfg, verilog, tmp_path, tasks=task)
     if bug == "pass":
         assert res.status == "PASS", res.summary
-        assert [t.task for t in res.tasks] == list(TASKS)
+        assert [t.task for t in res.tasks] == list(TASKS) and "stall" in TASKS
     else:
         assert res.status == "FAIL", res.summary
         if bug == "ignores_ce":
