@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     res["comparison_block"] = _compare(per_layer, res["shared_block"])
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    res.update(_carried(out / "network.json"))
     write_json_atomic(out / "network.json", res)
     write_text_atomic(out / "network.md", _markdown(res))
     print(f"wrote {out / 'network.json'} and network.md (work dir {work})")
@@ -175,6 +176,29 @@ def _compare(rows: list[dict], shared: dict | None) -> dict:
             "shared_dsp_vs_bundle_total": ratio(shared["dsp"], tot["dsp"])}
 
 
+# Measured elsewhere (by hand, with the commands recorded): kept when the digits rows are rerun.
+CARRIED = ("notes", "resnet18_flows")
+
+
+def _carried(path: Path) -> dict:
+    try:
+        prev = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: prev[k] for k in CARRIED if k in prev}
+
+
+def _flows_md(fl: dict) -> list[str]:
+    """The ResNet-18 bundle's generate/sim/prove timing (``resnet18_flows``)."""
+    lines = ["", f"## {fl['title']}", "", fl["text"], "",
+             "| step | exit | seconds | load average (start -> end) | command | result |",
+             "|---|---|---|---|---|---|"]
+    for st in fl["steps"]:
+        lines.append(f"| {st['step']} | {st['exit']} | {st['seconds']} | {st['load']} | "
+                     f"`{st['command']}` | {st.get('note', '')} |")
+    return lines
+
+
 def _markdown(res: dict) -> str:
     lines = [f"# Whole network on ECP5: per-layer bundle vs shared unit ({res['network']})", "",
              f"L = {res['lanes']}, pipeline {res['pipeline']}, seeds {res['seeds']} (Fmax = "
@@ -215,6 +239,10 @@ def _markdown(res: dict) -> str:
     lines += ["", "| step | exit | seconds | command |", "|---|---|---|---|"]
     for st in res["steps"]:
         lines.append(f"| {st['step']} | {st['exit']} | {st['seconds']} | `{st['command']}` |")
+    for note in res.get("notes", []):
+        lines += ["", note]
+    if res.get("resnet18_flows"):
+        lines += _flows_md(res["resnet18_flows"])
     return "\n".join(lines) + "\n"
 
 
