@@ -45,6 +45,8 @@ import numba  # noqa: E402
 import numpy as np
 from numba import njit, prange  # noqa: E402
 
+from .fast_common import _mirror, _next_digit, _tie_up, channel_arrays, result_arrays  # noqa: E402
+
 __all__ = [
     "STATUS_OK",
     "STATUS_FALLBACK",
@@ -129,15 +131,6 @@ def _exact_sign(t0, t1, t2, t3, buf):
 # ---------------------------------------------------------------------------------------------
 # exact transitions
 # ---------------------------------------------------------------------------------------------
-
-
-@njit(cache=True, inline="always")
-def _tie_up(rcode, t):
-    if rcode <= 1:
-        return True
-    if rcode == 2:
-        return (t & 1) == 0
-    return t >= 1
 
 
 @njit(cache=True)
@@ -333,12 +326,7 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
         if not (_A_MIN <= abs(a) <= _A_MAX):
             status[i] = 1
             return
-        sgn = 1 if a > 0.0 else -1
-        A = abs(a)
-        if sgn > 0:
-            mlo, mhi = lo, hi
-        else:
-            mlo, mhi = -hi, -lo
+        sgn, A, mlo, mhi = _mirror(a, lo, hi)
         t_lo = _level_at(A, b, mlo, rcode, qmin, qmax, buf)
         t_hi = _level_at(A, b, mhi, rcode, qmin, qmax, buf)
         ws_lev[0] = t_lo
@@ -518,12 +506,8 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
             if nmin > 60:
                 status[i] = 1
                 return
-            c1 = np.int64(2 * r1 >= lo_q)
-            k1 = 2 * k1 + c1
-            r1 = 2 * r1 - c1 * lo_q
-            c2 = np.int64(2 * r2 >= hi_q)
-            k2 = 2 * k2 + c2
-            r2 = 2 * r2 - c2 * hi_q
+            k1, r1 = _next_digit(k1, r1, lo_q)
+            k2, r2 = _next_digit(k2, r2, hi_q)
             if k2 > _BIG or k1 > _BIG or k1 < -_BIG or k2 < -_BIG:
                 status[i] = 1
                 return
@@ -704,24 +688,9 @@ def solve_fast(a, b, lo, hi, rounding: str, qmin: int, qmax: int, n_fixed=None) 
     """
     if rounding not in ROUNDING_CODES:
         raise ValueError(f"unknown rounding {rounding!r}")
-    a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+    a, b, lo_a, hi_a, nf = channel_arrays(a, b, lo, hi, n_fixed)
     c = a.shape[0]
-    b = np.ascontiguousarray(np.broadcast_to(np.asarray(b, dtype=np.float64), (c,)))
-    lo_a = np.ascontiguousarray(np.broadcast_to(np.asarray(lo, dtype=np.int64), (c,)))
-    hi_a = np.ascontiguousarray(np.broadcast_to(np.asarray(hi, dtype=np.int64), (c,)))
-    nf = np.full(c, -1, np.int64) if n_fixed is None else np.ascontiguousarray(
-        np.broadcast_to(np.asarray(n_fixed, dtype=np.int64), (c,)))
-    out = {
-        "status": np.zeros(c, np.int8),
-        "M": np.zeros(c, np.int64),
-        "B": np.zeros(c, np.int64),
-        "N": np.zeros(c, np.int64),
-        "n_min": np.zeros(c, np.int64),
-        "sign": np.ones(c, np.int8),
-        "alpha": np.zeros((c, 4), np.int64),
-        "cert": np.zeros((c, _CERT_COLS), np.int64),
-        "cert_flags": np.zeros(c, np.int8),
-    }
+    out = result_arrays(c, _CERT_COLS, sign=True)
     span = int(qmax) - int(qmin)
     if span < 0 or max(abs(int(qmin)), abs(int(qmax))) >= (1 << 20):
         out["status"][:] = STATUS_FALLBACK

@@ -25,6 +25,7 @@ from fractions import Fraction
 import numpy as np
 from numba import njit
 
+from .fast_common import _tie_up
 from .fast_rounding import HW_CODES, _turn
 
 __all__ = ["best_inexact_fast"]
@@ -33,15 +34,6 @@ _LEVELS_MAX = 4096
 _N_MAX = 40
 _X_MAX = 1 << 31
 _V_MAX = 1 << 60
-
-
-@njit(cache=True, inline="always")
-def _tie_up(code, t):
-    if code <= 1:
-        return True
-    if code == 2:
-        return (t & 1) == 0
-    return t >= 1
 
 
 @njit(cache=True, inline="always")

@@ -40,6 +40,7 @@ from .fast import (
     _first_exact,
     _level_at,
 )
+from .fast_common import _mirror, _next_digit, _tie_up, channel_arrays, result_arrays
 
 __all__ = ["HW_CODES", "solve_rounding_fast", "solve_all_rounding"]
 
@@ -52,15 +53,6 @@ _RCODES = {"floor": 0, "half_up": 1, "half_even": 2, "half_away": 3}
 _N_MAX = 40  # scaled levels stay below 2^61
 _Q_LIMIT = 1 << 20  # output levels, as golden/fast.py
 _CHUNK = 64
-
-
-@njit(cache=True, inline="always")
-def _tie_up(code, t):
-    if code <= 1:
-        return True
-    if code == 2:
-        return (t & 1) == 0
-    return t >= 1
 
 
 @njit(cache=True, inline="always")
@@ -110,12 +102,7 @@ def _solve_one(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed, i, lev, fst,
         if not (_A_MIN <= abs(a) <= _A_MAX):
             status[i] = 1
             return
-        sgn = 1 if a > 0.0 else -1
-        A = abs(a)
-        if sgn > 0:
-            mlo, mhi = lo, hi
-        else:
-            mlo, mhi = -hi, -lo
+        sgn, A, mlo, mhi = _mirror(a, lo, hi)
         t_lo = _level_at(A, b, mlo, rcode, qmin, qmax, buf)
         t_hi = _level_at(A, b, mhi, rcode, qmin, qmax, buf)
         lev[0] = t_lo
@@ -219,12 +206,8 @@ def _solve_one(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed, i, lev, fst,
             if n0 > _N_MAX:
                 status[i] = 1
                 return
-            c1 = np.int64(2 * r1 >= lo_q)
-            k1 = 2 * k1 + c1
-            r1 = 2 * r1 - c1 * lo_q
-            c2 = np.int64(2 * r2 >= hi_q)
-            k2 = 2 * k2 + c2
-            r2 = 2 * r2 - c2 * hi_q
+            k1, r1 = _next_digit(k1, r1, lo_q)
+            k2, r2 = _next_digit(k2, r2, hi_q)
     # tie offsets of the rounding stage (used from N >= 1)
     for p in range(nl):
         lc[p] = 0 if _tie_up(hcode, ll[p]) else 1
@@ -486,23 +469,9 @@ def solve_rounding_fast(a, b, lo, hi, rounding: str, hw_rounding: str, qmin: int
     """
     if hw_rounding not in HW_CODES:
         raise ValueError(f"not a rounding stage: {hw_rounding!r}")
-    a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+    a, b, lo_a, hi_a, nf = channel_arrays(a, b, lo, hi, n_fixed)
     c = a.shape[0]
-    b = np.ascontiguousarray(np.broadcast_to(np.asarray(b, dtype=np.float64), (c,)))
-    lo_a = np.ascontiguousarray(np.broadcast_to(np.asarray(lo, dtype=np.int64), (c,)))
-    hi_a = np.ascontiguousarray(np.broadcast_to(np.asarray(hi, dtype=np.int64), (c,)))
-    nf = np.full(c, -1, np.int64) if n_fixed is None else np.ascontiguousarray(
-        np.broadcast_to(np.asarray(n_fixed, dtype=np.int64), (c,)))
-    out = {
-        "status": np.zeros(c, np.int8),
-        "M": np.zeros(c, np.int64),
-        "B": np.zeros(c, np.int64),
-        "N": np.zeros(c, np.int64),
-        "n_min": np.zeros(c, np.int64),
-        "alpha": np.zeros((c, 4), np.int64),
-        "cert": np.zeros((c, 12), np.int64),
-        "cert_flags": np.zeros(c, np.int8),
-    }
+    out = result_arrays(c, 12, sign=False)
     if int(qmax) < int(qmin) or max(abs(int(qmin)), abs(int(qmax))) >= _Q_LIMIT:
         out["status"][:] = STATUS_FALLBACK
     elif c:

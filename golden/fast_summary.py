@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from .fast import ROUNDING_CODES, _const_level, _first_exact, _level_at
+from .fast_common import _mirror
 
 __all__ = ["KIND_TFLITE", "KIND_F32_AFFINE", "KIND_F32_BN", "KIND_NAIVE", "tflite_params_array",
            "f32_params", "summary_kernel_run", "model_values"]
@@ -65,12 +66,7 @@ def _ref_segments(a, b, lo, hi, rcode, qmin, qmax, buf, st, en, lv):
         en[0] = hi
         lv[0] = _const_level(b, rcode, qmin, qmax)
         return 1
-    sgn = 1 if a > 0.0 else -1
-    A = abs(a)
-    if sgn > 0:
-        mlo, mhi = lo, hi
-    else:
-        mlo, mhi = -hi, -lo
+    sgn, A, mlo, mhi = _mirror(a, lo, hi)
     t_lo = _level_at(A, b, mlo, rcode, qmin, qmax, buf)
     t_hi = _level_at(A, b, mhi, rcode, qmin, qmax, buf)
     n = 1
