@@ -65,13 +65,9 @@ def _fmt(st, key="median"):
 
 
 def run(args) -> int:
-    import gc
+    from exactbn.cli.common import without_gc
 
-    gc.disable()  # many small acyclic objects (certificates): the collector only costs time
-    try:
-        return _run(args)
-    finally:
-        gc.enable()
+    return without_gc(_run, args)
 
 
 def _run(args) -> int:

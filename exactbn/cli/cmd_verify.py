@@ -30,13 +30,9 @@ def run(args) -> int:
         from exactbn.threshold_verify import verify_thresholds
 
         return verify_thresholds(args, run)
-    import gc
+    from exactbn.cli.common import without_gc
 
-    gc.disable()  # many small acyclic objects (certificates): the collector only costs time
-    try:
-        return _run(args)
-    finally:
-        gc.enable()
+    return without_gc(_run, args)
 
 
 def _run(args) -> int:

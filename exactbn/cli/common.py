@@ -8,12 +8,24 @@ from rich.console import Console
 
 from exactbn.cli.main import UsageError
 
-__all__ = ["console", "err_console", "parse_int_triple"]
+__all__ = ["console", "err_console", "parse_int_triple", "without_gc"]
 
 # Tables are read in terminals and in CI logs alike: never squeeze them below 160 columns.
 # markup=False: layer names and paths come from users' files; "[/]" in one is just text.
 console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, markup=False)
+
+
+def without_gc(run, args) -> int:
+    """run(args) with the cyclic garbage collector off: solve and verify make many small
+    acyclic objects (certificates), where the collector only costs time."""
+    import gc
+
+    gc.disable()
+    try:
+        return run(args)
+    finally:
+        gc.enable()
 
 
 TRIPLE_MAX = 4096
