@@ -131,6 +131,27 @@ def run(args) -> int:
 
         return run_cli(args.netlist, layer, cfg, Path(args.out), seed=args.seed,
                        vectors=args.vectors, scenarios=scenarios)
+    unit = (f"L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, {layer.shift_mode} shift, "
+            f"hw_rounding {layer.hw_rounding}, pipeline {cfg.pipeline.spec()}, "
+            f"latency {cfg.latency}")
+
+    def simulate(sim: str, run_dir: Path, cache_root: Path):
+        if cfg.cfg_bus == "axil":  # programmed through AXI4-Lite: exactbn/regmap/sim.py
+            from exactbn.regmap.sim import axil_plan, run_axil_bench
+
+            return run_axil_bench(layer, cfg, run_dir, simulator=sim, seed=args.seed,
+                                  cache_root=cache_root, **axil_plan(layer))
+        return simulate_layer(layer, cfg, sim, vectors=args.vectors, waves=args.waves,
+                              seed=args.seed, run_dir=run_dir, scenarios=scenarios,
+                              cache_root=cache_root)
+
+    return run_simulators(args, layer, cfg, unit, simulate)
+
+
+def run_simulators(args, layer, cfg, unit: str, simulate) -> int:
+    """One run per simulator of --simulator, each in its own folder inside -o; prints the
+    header (``unit`` describes the unit), the result and the verdict; exit code 0/1.
+    ``simulate(sim, run_dir, cache_root)`` runs one simulator and returns its result."""
     sims = ("verilator", "icarus") if args.simulator == "both" else (args.simulator,)
     # Simulator builds are cached inside -o too (or in $EXACTBN_SIM_CACHE): nothing in the cwd.
     cache_root = Path(os.environ.get("EXACTBN_SIM_CACHE") or Path(args.out) / "build-cache")
@@ -138,19 +159,9 @@ def run(args) -> int:
     for sim in sims:
         # Layer names come from users' models: one plain file name, always inside -o.
         run_dir = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}-{sim}")
-        print(f"sim {layer.name} on {sim}: L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, "
-                      f"{layer.shift_mode} shift, hw_rounding {layer.hw_rounding}, pipeline "
-                      f"{cfg.pipeline.spec()}, latency {cfg.latency}")
+        print(f"sim {layer.name} on {sim}: {unit}")
         try:
-            if cfg.cfg_bus == "axil":  # programmed through AXI4-Lite: exactbn/regmap/sim.py
-                from exactbn.regmap.sim import axil_plan, run_axil_bench
-
-                res = run_axil_bench(layer, cfg, run_dir, simulator=sim, seed=args.seed,
-                                     cache_root=cache_root, **axil_plan(layer))
-            else:
-                res = simulate_layer(layer, cfg, sim, vectors=args.vectors, waves=args.waves,
-                                     seed=args.seed, run_dir=run_dir, scenarios=scenarios,
-                                     cache_root=cache_root)
+            res = simulate(sim, run_dir, cache_root)
         except ToolError:
             raise  # exit 2: the environment, not the unit
         except RuntimeError as e:  # a tool is missing or the build failed

@@ -176,16 +176,13 @@ def _run_mixed_bundle(args: argparse.Namespace, unit: str, weights: dict | None)
 def run_sim_threshold(args: argparse.Namespace, scenarios: list[str] | None) -> int:
     """``exactbn sim --unit threshold``: the cocotb regression of the threshold unit (thresholds
     re-derived from a, b and the spec; exactbn/threshold_sim.py)."""
-    import os
     from pathlib import Path
 
-    from exactbn.cli.cmd_sim import print_run
+    from exactbn.cli.cmd_sim import run_simulators
     from exactbn.cli.unit_options import _usage_error, load_layer_from_args
-    from exactbn.formats import safe_name
     from exactbn.network import network_mode
     from exactbn.threshold_generate import threshold_config_from_solved
     from exactbn.threshold_sim import simulate_threshold_layer
-    from exactbn.toolchain import ToolError
 
     if network_mode(args) or getattr(args, "shared_unit", False):
         raise _usage_error("sim --unit threshold runs one layer: use --layer")
@@ -198,27 +195,15 @@ def run_sim_threshold(args: argparse.Namespace, scenarios: list[str] | None) -> 
     layer = load_layer_from_args(args, args.solved)
     opts = threshold_options_from_args(args)
     cfg = threshold_config_from_solved(layer, file=args.solved, **opts)
-    sims = ("verilator", "icarus") if args.simulator == "both" else (args.simulator,)
-    cache_root = Path(os.environ.get("EXACTBN_SIM_CACHE") or Path(args.out) / "build-cache")
-    ok = True
-    for sim in sims:
-        run_dir = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}-{sim}")
-        print(f"sim {layer.name} on {sim}: threshold unit ({cfg.mode} search, "
-              f"{cfg.qmax - cfg.qmin} thresholds per channel), L={cfg.lanes} {cfg.lane_mode}, "
-              f"{cfg.store}, latency {cfg.latency}")
-        try:
-            res = simulate_threshold_layer(layer, cfg, sim, vectors=args.vectors,
-                                           waves=args.waves, seed=args.seed, run_dir=run_dir,
-                                           scenarios=scenarios, cache_root=cache_root)
-        except ToolError:
-            raise
-        except RuntimeError as e:
-            print(f"  error: {e}")
-            return 1
-        print_run(res)
-        ok = ok and res.passed
-    print("sim: PASS" if ok else "sim: FAIL")
-    return 0 if ok else 1
+    unit = (f"threshold unit ({cfg.mode} search, {cfg.qmax - cfg.qmin} thresholds per "
+            f"channel), L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, latency {cfg.latency}")
+
+    def simulate(sim: str, run_dir: Path, cache_root: Path):
+        return simulate_threshold_layer(layer, cfg, sim, vectors=args.vectors, waves=args.waves,
+                                        seed=args.seed, run_dir=run_dir, scenarios=scenarios,
+                                        cache_root=cache_root)
+
+    return run_simulators(args, layer, cfg, unit, simulate)
 
 
 def run_prove_threshold(args: argparse.Namespace) -> int:
