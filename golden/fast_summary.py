@@ -56,6 +56,13 @@ ST_NAIVE = 4  # naive search overflowed int64 before an exact N: Python
 # ---------------------------------------------------------------------------------------------
 
 
+@njit(cache=True, inline="always")
+def _segment_buffers(cap):
+    """Per-chunk workspace of ``_ref_segments``: starts, ends, levels (cap each), float scratch."""
+    return (np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64),
+            np.empty(8, np.float64))
+
+
 @njit(cache=True)
 def _ref_segments(a, b, lo, hi, rcode, qmin, qmax, buf, st, en, lv):
     """Exact segments of clip(R(a*x + b)) on [lo, hi] in increasing x; -1 if they do not
@@ -313,10 +320,7 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, tfl, f32kind, f32p, cap, do_naive,
     c = a.shape[0]
     nchunks = (c + _CHUNK - 1) // _CHUNK
     for ch in prange(nchunks):
-        st = np.empty(cap, np.int64)
-        en = np.empty(cap, np.int64)
-        lv = np.empty(cap, np.int64)
-        buf = np.empty(8, np.float64)
+        st, en, lv, buf = _segment_buffers(cap)
         nout = np.empty(3, np.int64)
         z = np.float32(0.0)
         zf = (z, z, z, z, z, z, z, z)

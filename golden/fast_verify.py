@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from .fast import ROUNDING_CODES, STATUS_NO_EXACT, STATUS_OK, _const_level, _level_at, solve_fast
-from .fast_summary import KIND_NAIVE, _mismatches, _ref_segments
+from .fast_summary import KIND_NAIVE, _mismatches, _ref_segments, _segment_buffers
 
 __all__ = ["verify_arrays", "MAX_POINTS"]
 
@@ -161,10 +161,7 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, M, B, N, shared, pts, npts, fal, ta
     c = a.shape[0]
     nchunks = (c + _CHUNK - 1) // _CHUNK
     for ch in prange(nchunks):
-        st = np.empty(cap, np.int64)
-        en = np.empty(cap, np.int64)
-        lv = np.empty(cap, np.int64)
-        buf = np.empty(8, np.float64)
+        st, en, lv, buf = _segment_buffers(cap)
         z = np.float32(0.0)
         pf = (z, z, z, z, z, z, z, z)
         for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
