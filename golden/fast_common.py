@@ -61,3 +61,21 @@ def _next_digit(k, r, q):
     """One more binary digit of the quotient k + r/q (0 <= r < q): (2k + d, 2r - d*q)."""
     d = np.int64(2 * r >= q)
     return 2 * k + d, 2 * r - d * q
+
+
+@njit(cache=True, inline="always")
+def _narrow_m(d, dx, m_lo, has_lo, m_hi, has_hi):
+    """The integer M interval narrowed by one (lower, upper) point pair: M*dx > d, with
+    d = scaled lower level - scaled upper level and dx = x_lower - x_upper. Returns
+    (m_lo, has_lo, m_hi, has_hi, ok); ok False: no M (dx == 0 < d)."""
+    if dx > 0:
+        v = -((-d) // dx)
+        if not has_lo or v > m_lo:
+            return v, True, m_hi, has_hi, True
+    elif dx < 0:
+        v = (-d) // (-dx)
+        if not has_hi or v < m_hi:
+            return m_lo, has_lo, v, True, True
+    elif d > 0:
+        return m_lo, has_lo, m_hi, has_hi, False
+    return m_lo, has_lo, m_hi, has_hi, True

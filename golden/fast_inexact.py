@@ -25,7 +25,7 @@ from fractions import Fraction
 import numpy as np
 from numba import njit
 
-from .fast_common import _tie_up
+from .fast_common import _narrow_m, _tie_up
 from .fast_rounding import HW_CODES, _turn
 
 __all__ = ["best_inexact_fast"]
@@ -198,18 +198,9 @@ def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand
             for b_ in range(nhu):
                 q = hu[b_]
                 d = Li - ((ul[q] << n) + uc[q] - half)
-                dx = lx[p] - ux[q]
-                if dx > 0:
-                    v = _cdiv(d, dx)
-                    if not has_lo or v > m_lo:
-                        m_lo = v
-                        has_lo = True
-                elif dx < 0:
-                    v = (-d) // (-dx)
-                    if not has_hi or v < m_hi:
-                        m_hi = v
-                        has_hi = True
-                elif d > 0:
+                m_lo, has_lo, m_hi, has_hi, ok = _narrow_m(d, lx[p] - ux[q], m_lo, has_lo, m_hi,
+                                                           has_hi)
+                if not ok:
                     empty = True
         if has_lo and has_hi and m_lo > m_hi:
             empty = True

@@ -40,7 +40,7 @@ from .fast import (
     _first_exact,
     _level_at,
 )
-from .fast_common import _mirror, _next_digit, _tie_up, channel_arrays, result_arrays
+from .fast_common import _mirror, _narrow_m, _next_digit, _tie_up, channel_arrays, result_arrays
 
 __all__ = ["HW_CODES", "solve_rounding_fast", "solve_all_rounding"]
 
@@ -357,19 +357,9 @@ def _at_n(n, lx, ll, lc, nl, Fl, ux, ul, uc, nu, Fu, tol, cl, cu, hl, hu, xmax):
         for b_ in range(nhu):
             q = hu[b_]
             Uj = _scaled(ul[q], uc[q] if n > 0 else -1, n, half)
-            dx = lx[p] - ux[q]
-            d = Li - Uj
-            if dx > 0:
-                v = -((-d) // dx)
-                if not has_lo or v > m_lo:
-                    m_lo = v
-                    has_lo = True
-            elif dx < 0:
-                v = (-d) // (-dx)
-                if not has_hi or v < m_hi:
-                    m_hi = v
-                    has_hi = True
-            elif d > 0:
+            m_lo, has_lo, m_hi, has_hi, ok = _narrow_m(Li - Uj, lx[p] - ux[q], m_lo, has_lo,
+                                                       m_hi, has_hi)
+            if not ok:
                 return 2, np.int64(0), np.int64(0), -1, -1
     if has_lo and has_hi and m_lo > m_hi:
         return 2, np.int64(0), np.int64(0), -1, -1
