@@ -197,6 +197,18 @@ def _const_level(b, rcode, qmin, qmax):
 
 
 @njit(cache=True, inline="always")
+def _staircase_ends(a, b, lo, hi, rcode, qmin, qmax, buf):
+    """(sign, |a|, lo', hi', level at lo', level at hi') of the staircase mirrored so that it
+    rises; a == 0: sign 1, one level."""
+    if a == 0.0:
+        t = _const_level(b, rcode, qmin, qmax)
+        return 1, 0.0, lo, hi, t, t
+    sgn, A, mlo, mhi = _mirror(a, lo, hi)
+    return (sgn, A, mlo, mhi, _level_at(A, b, mlo, rcode, qmin, qmax, buf),
+            _level_at(A, b, mhi, rcode, qmin, qmax, buf))
+
+
+@njit(cache=True, inline="always")
 def _cross(ox, oy, ax, ay, bx, by):
     return (ax - ox) * (by - oy) - (ay - oy) * (bx - ox)
 
@@ -314,23 +326,16 @@ def _solve_one(a, b, lo, hi, rcode, qmin, qmax, n_fixed, i, ws_lev, ws_fst, SL,
     # SL[j] = level - A*first (lower-point slack, up to the constant b); computed with the
     # transitions in the dense case, after them otherwise.
     dense = False
+    if a != 0.0 and not (_A_MIN <= abs(a) <= _A_MAX):
+        status[i] = 1
+        return
+    sgn, A, mlo, mhi, t_lo, t_hi = _staircase_ends(a, b, lo, hi, rcode, qmin, qmax, buf)
+    ws_lev[0] = t_lo
+    ws_fst[0] = mlo
     if a == 0.0:
-        sgn = 1
-        A = 0.0
-        mlo, mhi = lo, hi
         nlev = 1
-        ws_lev[0] = _const_level(b, rcode, qmin, qmax)
-        ws_fst[0] = mlo
         SL[0] = float(ws_lev[0])
     else:
-        if not (_A_MIN <= abs(a) <= _A_MAX):
-            status[i] = 1
-            return
-        sgn, A, mlo, mhi = _mirror(a, lo, hi)
-        t_lo = _level_at(A, b, mlo, rcode, qmin, qmax, buf)
-        t_hi = _level_at(A, b, mhi, rcode, qmin, qmax, buf)
-        ws_lev[0] = t_lo
-        ws_fst[0] = mlo
         SL[0] = float(t_lo) - A * float(mlo)
         if A < 1.0:
             # Dense: z steps by 1/A > 1, so every level in (t_lo, t_hi] is present.

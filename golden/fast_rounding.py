@@ -32,15 +32,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .fast import (
-    _A_MAX,
-    _A_MIN,
-    _X_LIMIT,
-    _const_level,
-    _first_exact,
-    _level_at,
-)
-from .fast_common import _mirror, _narrow_m, _next_digit, _tie_up, channel_arrays, result_arrays
+from .fast import _A_MAX, _A_MIN, _X_LIMIT, _first_exact, _staircase_ends
+from .fast_common import _narrow_m, _next_digit, _tie_up, channel_arrays, result_arrays
 
 __all__ = ["HW_CODES", "solve_rounding_fast", "solve_all_rounding"]
 
@@ -91,23 +84,14 @@ def _solve_one(a, b, lo, hi, rcode, hcode, qmin, qmax, n_fixed, i, lev, fst,
         status[i] = 1
         return
     # ---- the staircase, mirrored so it rises --------------------------------------------------
-    if a == 0.0:
-        sgn = 1
-        A = 0.0
-        mlo, mhi = lo, hi
-        nlev = 1
-        lev[0] = _const_level(b, rcode, qmin, qmax)
-        fst[0] = mlo
-    else:
-        if not (_A_MIN <= abs(a) <= _A_MAX):
-            status[i] = 1
-            return
-        sgn, A, mlo, mhi = _mirror(a, lo, hi)
-        t_lo = _level_at(A, b, mlo, rcode, qmin, qmax, buf)
-        t_hi = _level_at(A, b, mhi, rcode, qmin, qmax, buf)
-        lev[0] = t_lo
-        fst[0] = mlo
-        nlev = 1
+    if a != 0.0 and not (_A_MIN <= abs(a) <= _A_MAX):
+        status[i] = 1
+        return
+    sgn, A, mlo, mhi, t_lo, t_hi = _staircase_ends(a, b, lo, hi, rcode, qmin, qmax, buf)
+    lev[0] = t_lo
+    fst[0] = mlo
+    nlev = 1
+    if a != 0.0:
         if A < 1.0:  # dense: every level in (t_lo, t_hi] is present (as golden/fast.py)
             inv = 1.0 / A
             off = 0.0 if rcode == 0 else 0.5
