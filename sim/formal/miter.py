@@ -281,6 +281,15 @@ def render_stall(cfg, model: ModelParams, top: str, regs: list[StateReg],
         w(f"  always @* assert(ta{k}_a == tb{k}_a && ta{k}_b == tb{k}_b);  // @tap {k}")
     if cfg.store == "ram":
         _shadow_words(w, cfg, model, regs, probes)
+    # B takes every shared memory word from A, so each one must be checked against the
+    # shadow of the cfg writes: a register that only carries a memory word's name (a renamed
+    # pipeline register, an index past the image) would otherwise escape the comparison.
+    checked = {v.removeprefix("dut.") for k, v in probes.items() if k.startswith("memw")}
+    for wire, _ in mems or []:
+        if wire not in checked:
+            label = next((r.label for r in regs if r.wire == wire), wire)
+            raise ValueError(f"memory word {label!r} is not one the stall proof checks against "
+                             "the cfg writes: an edited unit must keep the generated store")
     w("endmodule", "")
     return Harness("stall", top, "\n".join(w.lines), probes, {})
 

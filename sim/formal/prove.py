@@ -228,7 +228,10 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
         name = _part_name(part) if task == "datapath" else task
         try:
             if task == "stall":
-                text, taps, mems = ce_copy(netlist, cfg.name, memory)
+                # ROM: nothing shared; B's words are its own (constant) flip-flops, tied to
+                # A's as helper invariants like every other register.
+                shared = memory if cfg.store == "ram" else set()
+                text, taps, mems = ce_copy(netlist, cfg.name, shared)
                 h = render_stall(cfg, model, "exactbn_formal", regs, taps, mems)
                 h.dut_rtlil = text
             elif task == "datapath" and cfg.store == "ram":

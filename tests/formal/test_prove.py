@@ -173,3 +173,21 @@ def test_ram_shift_level_reached_only_by_a_cfg_write_fails(tmp_path):
     res = prove_unit(layer, cfg, verilog, tmp_path)
     assert res.status == "FAIL", res.summary
     assert res.summary.startswith("datapath: channel ") and "expected" in res.summary
+
+
+
+def test_stall_task_refuses_a_register_named_like_an_unchecked_memory_word(tmp_path):
+    """The stall task's second copy takes the unit's memory words from the first, so every
+    such word must be checked against the cfg writes. The store's read register renamed like
+    a word past the image (``mem1[5]``) was shared unchecked; now the proof refuses it."""
+    layer = small_layer("floor")
+    cfg = _cfg(layer, lanes=1, store="ram")
+    v = to_verilog(cfg)
+    start = v.index("module \\exactbn_bn.core.store ")
+    end = v.index("endmodule", start)
+    body = re.sub(r"(?<![\w$\\])_0_(?![\w$])", lambda m: "\\mem1[5] ", v[start:end])
+    assert body != v[start:end]
+    verilog = v[:start] + body + v[end:]
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",))
+    assert res.status == "ERROR", res.summary
+    assert "mem1[5]" in res.summary and "not one the stall proof checks" in res.summary
