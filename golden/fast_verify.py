@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from .fast import ROUNDING_CODES, STATUS_NO_EXACT, STATUS_OK, _const_level, _level_at, solve_fast
+from .fast_certs import scan_certificates
 from .fast_summary import KIND_NAIVE, _mismatches, _ref_segments, _segment_buffers
 
 __all__ = ["verify_arrays", "MAX_POINTS"]
@@ -231,7 +232,9 @@ def verify_arrays(solved) -> tuple[np.ndarray, np.ndarray] | None:
     shared = solved.shift_mode == "shared"
     fresh = solve_fast(a, b, lo, hi, out.rounding, out.qmin, out.qmax,
                        n_fixed=N if shared else None)
-    pts, npts, fal = _certificate_arrays(solved.certificate)
+    scanned = scan_certificates(solved.certificate, MAX_POINTS)  # bulk; else per entry
+    pts, npts, fal = scanned if scanned is not None else _certificate_arrays(
+        solved.certificate)
     tal = fresh["alpha"]
     count = np.zeros(c, np.int64)
     ok = np.zeros(c, np.bool_)

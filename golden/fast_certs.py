@@ -1,0 +1,189 @@
+"""A layer's certificates checked and read in bulk (numba), from their compact JSON bytes.
+
+``scan_certificates`` re-encodes a certificate list with orjson (plain types only: any
+subclass, dataclass or integer beyond 64 bits makes it give up) and scans the bytes once
+against the one canonical shape the solver writes::
+
+    null | {"points":[[x,level,"lower"|"upper"],...],"alpha_lo":null|[num,den],
+            "alpha_hi":null|[num,den],"hw_rounding":"floor"|"half_up"|"half_even"|"half_away"}
+
+(integers, den > 0, keys in this order). A list that scans accepts exactly what
+``formats._plain_certificate`` accepts entry by entry; anything else (another key order, a
+float, a bool, a missing key) returns None and the caller runs the per-entry checks, which
+word the problem. The scan also yields verify's arrays (golden/fast_verify.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["scan_certificates", "ROUNDING_NAMES"]
+
+ROUNDING_NAMES = ("floor", "half_up", "half_even", "half_away")
+_BIG = 1 << 40  # verify's arrays take points and fractions below this only
+
+_L_NULL = np.frombuffer(b"null", np.uint8)
+_L_POINTS = np.frombuffer(b'{"points":[', np.uint8)
+_L_ALO = np.frombuffer(b'],"alpha_lo":', np.uint8)
+_L_AHI = np.frombuffer(b',"alpha_hi":', np.uint8)
+_L_HW = np.frombuffer(b',"hw_rounding":"', np.uint8)
+_L_LOWER = np.frombuffer(b'"lower"]', np.uint8)
+_L_UPPER = np.frombuffer(b'"upper"]', np.uint8)
+_L_ROUND = [np.frombuffer(n.encode() + b'"}', np.uint8) for n in ROUNDING_NAMES]
+_L_R0, _L_R1, _L_R2, _L_R3 = _L_ROUND
+
+
+@njit(cache=True, inline="always")
+def _lit(buf, p, lit):
+    """p after the literal ``lit`` at p, or -1."""
+    n = lit.shape[0]
+    if p + n > buf.shape[0]:
+        return -1
+    for k in range(n):
+        if buf[p + k] != lit[k]:
+            return -1
+    return p + n
+
+
+@njit(cache=True)
+def _int(buf, p):
+    """(p after a JSON integer at p or -1, value, big: 19 digits or more, negative)."""
+    n = buf.shape[0]
+    neg = False
+    if p < n and buf[p] == 45:  # '-'
+        neg = True
+        p += 1
+    q = p
+    v = np.int64(0)
+    while q < n and 48 <= buf[q] <= 57:
+        if q - p < 18:
+            v = v * 10 + (buf[q] - 48)
+        q += 1
+    nd = q - p
+    if nd == 0 or (nd > 1 and buf[p] == 48):  # no digits, or a leading zero
+        return -1, v, False, neg
+    return q, -v if neg else v, nd > 18, neg
+
+
+@njit(cache=True)
+def _scan(buf, c, maxp, pts, npts, fal):
+    """True when buf is the canonical JSON list of exactly c entries; fills the arrays
+    (npts -1: null, not floor, more than maxp points or a number beyond 2^40)."""
+    n = buf.shape[0]
+    if n < 2 or buf[0] != 91 or buf[n - 1] != 93:  # '[' ... ']'
+        return False
+    p = 1
+    for i in range(c):
+        if i:
+            if p >= n or buf[p] != 44:  # ','
+                return False
+            p += 1
+        q = _lit(buf, p, _L_NULL)
+        if q >= 0:
+            npts[i] = -1
+            p = q
+            continue
+        p = _lit(buf, p, _L_POINTS)
+        if p < 0:
+            return False
+        usable = True
+        k = 0
+        if p < n and buf[p] == 91:  # '[': at least one point
+            while True:
+                if p >= n or buf[p] != 91:
+                    return False
+                p, x, bx, _ = _int(buf, p + 1)
+                if p < 0 or p >= n or buf[p] != 44:
+                    return False
+                p, lv, bl, _ = _int(buf, p + 1)
+                if p < 0 or p >= n or buf[p] != 44:
+                    return False
+                p += 1
+                q = _lit(buf, p, _L_LOWER)
+                kind = 0
+                if q < 0:
+                    q = _lit(buf, p, _L_UPPER)
+                    kind = 1
+                    if q < 0:
+                        return False
+                p = q
+                if bx or bl or abs(x) >= _BIG or abs(lv) >= _BIG:
+                    usable = False
+                if k < maxp:
+                    pts[i, k, 0] = x
+                    pts[i, k, 1] = lv
+                    pts[i, k, 2] = kind
+                k += 1
+                if p < n and buf[p] == 44:
+                    p += 1
+                    continue
+                break
+        if k > maxp:
+            usable = False
+        for j in range(2):
+            p = _lit(buf, p, _L_ALO if j == 0 else _L_AHI)
+            if p < 0:
+                return False
+            q = _lit(buf, p, _L_NULL)
+            if q >= 0:
+                p = q
+                continue
+            if p >= n or buf[p] != 91:
+                return False
+            p, num, bn, _ = _int(buf, p + 1)
+            if p < 0 or p >= n or buf[p] != 44:
+                return False
+            p, den, bd, dneg = _int(buf, p + 1)
+            if p < 0 or p >= n or buf[p] != 93 or dneg or (den == 0 and not bd):
+                return False  # den > 0
+            p += 1
+            if bn or bd or abs(num) >= _BIG or den >= _BIG:
+                usable = False
+            else:
+                fal[i, 2 * j] = num
+                fal[i, 2 * j + 1] = den
+        p = _lit(buf, p, _L_HW)
+        if p < 0:
+            return False
+        floor = False
+        q = _lit(buf, p, _L_R0)
+        if q >= 0:
+            floor = True
+        else:
+            q = _lit(buf, p, _L_R1)
+            if q < 0:
+                q = _lit(buf, p, _L_R2)
+            if q < 0:
+                q = _lit(buf, p, _L_R3)
+            if q < 0:
+                return False
+        p = q
+        npts[i] = k if (usable and floor) else -1
+    return p == n - 1
+
+
+def scan_certificates(certs: list, max_points: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(points (C, max_points, 3) [x, level, 0 lower / 1 upper], count per channel (-1: null,
+    not floor, more than max_points points or a number at or beyond 2^40), alpha (C, 4)
+    [num, den] x 2, 0 where null) when every entry has the canonical shape, else None."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        return None
+    if not isinstance(certs, list):
+        return None
+    opts = (orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+            | orjson.OPT_PASSTHROUGH_DATETIME)
+    try:
+        data = orjson.dumps(certs, option=opts)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    c = len(certs)
+    pts = np.zeros((c, max_points, 3), np.int64)
+    npts = np.full(c, -1, np.int64)
+    fal = np.zeros((c, 4), np.int64)
+    if not _scan(np.frombuffer(data, np.uint8), c, max_points, pts, npts, fal):
+        return None
+    return pts, npts, fal
