@@ -28,6 +28,9 @@ Inputs are enumerated, so this path is for ranges up to ``X_ENUM_LIMIT`` inputs.
 the search runs on the inputs next to the level transitions only: its count there is a
 certified lower bound for the whole range (a subset never has more mismatches), and its
 best triple, re-counted on the whole range, competes with the caller's candidate search.
+
+The search runs in numba (golden/fast_budget.py, the same steps and answers) whenever every
+value fits int64 and M has a width; ``EXACTBN_FAST_BUDGET=0`` keeps it in Python.
 """
 
 from __future__ import annotations
@@ -355,8 +358,13 @@ def fewest_mismatches(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetL
 
     m_lo = lim.m_lo if lim.m_lo is not None else -(1 << 64)
     m_hi = lim.m_hi if lim.m_hi is not None else (1 << 64)
-    for n in lim.n_values:  # a first incumbent: the rounded slope at every N
-        m0 = min(max(round(slope * (1 << n)), m_lo), m_hi)
+    m0s = [min(max(round(slope * (1 << n)), m_lo), m_hi) for n in lim.n_values]
+    if _fast_budget_on():
+        from .fast_budget import fewest_mismatches_fast  # the same search in numba
+        r = fewest_mismatches_fast(ch, lim, m0s, node_limit)
+        if r is not None:
+            return BestInexact(*r)
+    for n, m0 in zip(lim.n_values, m0s, strict=True):  # first incumbents: the rounded slope
         for m in {m0, min(m0 + 1, m_hi), max(m0 - 1, m_lo)}:
             leaf(n, m)
     for n in lim.n_values:
@@ -394,3 +402,8 @@ def fewest_mismatches(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetL
     assert best is not None
     lower = best[0] if open_ub is None else max(0, total - max(open_ub, total - best[0]))
     return BestInexact(best[6], best[7], best[1], best[0], lower, nodes)
+
+
+def _fast_budget_on() -> bool:  # EXACTBN_FAST_BUDGET=0: the search in Python
+    import os
+    return os.environ.get("EXACTBN_FAST_BUDGET", "1") != "0"

@@ -1,6 +1,7 @@
-"""The candidate search for channels with no exact parameters (no budget), in numba.
+"""The candidate search for channels with no exact parameters, in numba.
 
-Same answer as ``solver._best_inexact`` without limits: over every N searched, M = the
+Same answer as ``solver._best_inexact`` (with or without a budget's M and B limits, to
+which every candidate is clamped as there): over every N searched, M = the
 rounded slope and its neighbours (+-2) and the ends of the exact M interval, and for each M
 both ends of every B range that puts one level's transition where the reference has it, plus
 the rounded b; the fewest mismatching inputs, then the smallest N, |M|, |B|, M, B. Counts are
@@ -58,6 +59,16 @@ def _hull(xs, ls, cs, npts, n, upper, out):
         out[nh] = p
         nh += 1
     return nh
+
+
+@njit(cache=True, inline="always")
+def _clamp(v, lim, k):
+    """v clamped to the limits lim[k:k+4] = (has_lo, lo, has_hi, hi) of M (k 0) or B (4)."""
+    if lim[k] and v < lim[k + 1]:
+        v = lim[k + 1]
+    if lim[k + 2] and v > lim[k + 3]:
+        v = lim[k + 3]
+    return v
 
 
 @njit(cache=True)
@@ -128,7 +139,7 @@ def _agree_nonpos(m, bb, nlev, lev, fst, lst, Lb, Ub, qmin, qmax):
 
 
 @njit(cache=True)
-def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand):
+def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand, lim):
     nlev = lev.shape[0]
     total = hi - lo + 1
     far_lo = lo - 1
@@ -206,14 +217,14 @@ def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand
             empty = True
         nm = 0
         for d in (0, -1, 1, -2, 2):
-            ms[nm] = base[ni] + d
+            ms[nm] = _clamp(base[ni] + d, lim, 0)
             nm += 1
         if not empty:
             if has_lo:
-                ms[nm] = m_lo
+                ms[nm] = _clamp(m_lo, lim, 0)
                 nm += 1
             if has_hi:
-                ms[nm] = m_hi
+                ms[nm] = _clamp(m_hi, lim, 0)
                 nm += 1
         for mi in range(nm):
             m = ms[mi]
@@ -256,6 +267,7 @@ def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand
                     cb = v if (ci & 1) == 0 else v - step
                 else:
                     cb = bcand[ni]
+                cb = _clamp(cb, lim, 4)
                 if m > 0:
                     if found:
                         # agreement bound: widths of the levels whose support holds cb
@@ -277,10 +289,12 @@ def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand
 
 
 def best_inexact_fast(st, a: float, b: float, rounding: str, qmin: int, qmax: int,
-                      hw_rounding: str, n_values) -> tuple[int, int, int, int] | None:
+                      hw_rounding: str, n_values, m_lim=(None, None), b_lim=(None, None)
+                      ) -> tuple[int, int, int, int] | None:
     """(M mirrored, B, N, mismatches) as ``solver._best_inexact`` finds them, or None.
 
-    ``st`` is the channel's staircase (mirrored so it rises).
+    ``st`` is the channel's staircase (mirrored so it rises); ``m_lim`` (mirrored) and
+    ``b_lim`` are a budget's inclusive limits (None = open): candidates are clamped to them.
     """
     nlev = len(st.levels)
     n_values = list(n_values)
@@ -293,12 +307,16 @@ def best_inexact_fast(st, a: float, b: float, rounding: str, qmin: int, qmax: in
     bcand = [round((Fraction(b) + off) * (1 << n)) for n in n_values]
     if any(abs(v) >= 1 << 40 for v in base) or any(abs(v) >= _V_MAX for v in bcand):
         return None
+    lims = [v for pair in (m_lim, b_lim) for v in pair]
+    if any(v is not None and abs(v) >= 1 << 40 for v in lims):
+        return None
+    lim = np.array([x for v in lims for x in (v is not None, v or 0)], np.int64)
     hcode = 0 if hw_rounding == "floor" else HW_CODES[hw_rounding]
     found, m, bb, n, cnt = _search(
         np.asarray(st.levels, np.int64), np.asarray(st.first, np.int64),
         np.asarray(st.last, np.int64), np.int64(st.lo), np.int64(st.hi), np.int64(qmin),
         np.int64(qmax), hcode, np.int64(st.sign), np.asarray(n_values, np.int64),
-        np.asarray(base, np.int64), np.asarray(bcand, np.int64))
+        np.asarray(base, np.int64), np.asarray(bcand, np.int64), lim)
     if not found:
         return None
     return int(m), int(bb), int(n), int(cnt)

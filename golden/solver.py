@@ -390,9 +390,10 @@ def _best_inexact(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
         return v
 
     fast = None
-    if m_lim == (None, None) and b_lim == (None, None) and _fast_inexact_on():
+    if _fast_inexact_on():
         from .fast_inexact import best_inexact_fast  # the same search in numba
-        fast = best_inexact_fast(st, a, b, rounding, qmin, qmax, hw_rounding, n_values)
+        fast = best_inexact_fast(st, a, b, rounding, qmin, qmax, hw_rounding, n_values,
+                                 m_lim, b_lim)
     if fast is not None:
         mm, bb, n = fast[0] * st.sign, fast[1], fast[2]
     else:

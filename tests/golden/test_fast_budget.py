@@ -1,0 +1,127 @@
+"""Budget mode's numba paths give exactly the Python answers.
+
+- golden/fast_budget.py: ``budget.fewest_mismatches`` with the kernel equals the Python
+  branch-and-bound (``EXACTBN_FAST_BUDGET=0``): triple, count, certified lower bound and
+  node count, on enumerated and transition-subset inputs, with and without the node limit
+  cutting the search short;
+- golden/fast_inexact.py with a budget's limits: ``solver._best_inexact`` equals the Python
+  candidate search (``EXACTBN_FAST_INEXACT=0``);
+- whole budget solves (``solve_channel`` with a budget) agree field by field.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import pytest
+from exactbn.golden import budget as budget_mod
+from exactbn.golden import solver
+from exactbn.golden.budget import fewest_mismatches, limits_for, transition_inputs
+from exactbn.golden.fast_budget import fewest_mismatches_fast
+from exactbn.golden.fast_inexact import best_inexact_fast
+from exactbn.golden.solver import Budget, channel_constraints, solve_channel
+
+ROUNDINGS = ("floor", "half_up", "half_even", "half_away")
+BUDGETS = (Budget(3, 4, 2), Budget(4, 6, 3), Budget(5, 5, 4), Budget(2, 7, 1),
+           Budget(4, 3, 4), Budget(8, 12, 10), Budget(6, 10, None))
+
+
+def _channels(seed: int, count: int, wide: bool):
+    rng = random.Random(seed)
+    for _ in range(count):
+        kind = rng.choice(("tie", "tie", "random", "steep", "const"))
+        if kind == "tie":
+            a = rng.choice((-1, 1)) * rng.choice((1, 3, 5, 7)) / rng.choice((2, 4, 8, 16))
+            b = rng.randint(-24, 24) / rng.choice((2, 4, 8))
+        elif kind == "random":
+            a = rng.choice((-1, 1)) * rng.uniform(0.05, 1.5)
+            b = rng.uniform(-6, 6)
+        elif kind == "steep":
+            a = rng.choice((-1, 1)) * rng.uniform(1.5, 9)
+            b = rng.uniform(-20, 20)
+        else:
+            a, b = 0.0, rng.uniform(-5, 5)
+        qmin, qmax = rng.choice(((-4, 3), (0, 6), (-8, 7), (0, 3), (-128, 127)))
+        lo = rng.randint(-200, 120) if wide else rng.randint(-20, 12)
+        hi = lo + (rng.randint(0, 400) if wide else rng.randint(0, 20))
+        yield (a / 8 if wide else a), b, rng.choice(ROUNDINGS), qmin, qmax, lo, hi, \
+            rng.choice(ROUNDINGS)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_kernel_branch_and_bound_equals_the_python_search(wide, monkeypatch):
+    ran = cut = proven = 0
+    for k, (a, b, r, qmin, qmax, lo, hi, hw) in enumerate(_channels(7 + wide, 90, wide)):
+        st, _, _ = channel_constraints(a, b, r, qmin, qmax, lo, hi)
+        lim = limits_for(st, BUDGETS[k % len(BUDGETS)], None, 8)
+        xs = transition_inputs(st) if k % 3 == 0 else None
+        limit = 4 if k % 4 == 0 else 4000
+        args = (st, hw, qmin, qmax, lim, Fraction(a) * st.sign)
+        monkeypatch.setattr(budget_mod, "_fast_budget_on", lambda: True)
+        fast = fewest_mismatches(*args, node_limit=limit, xs=xs)
+        monkeypatch.setattr(budget_mod, "_fast_budget_on", lambda: False)
+        slow = fewest_mismatches(*args, node_limit=limit, xs=xs)
+        assert fast == slow, (a, b, r, qmin, qmax, lo, hi, hw, lim, limit)
+        ch = budget_mod._Channel(st, hw, qmin, qmax, lim, xs)
+        ran += fewest_mismatches_fast(ch, lim, [0] * len(lim.n_values), limit) is not None
+        cut += slow.lower_bound < slow.mismatches
+        proven += slow.lower_bound == slow.mismatches > 0
+    assert ran >= 80 and cut >= 3 and proven >= 10, (ran, cut, proven)
+
+
+def test_kernel_declines_unbounded_m():
+    st, _, _ = channel_constraints(0.3, 1.2, "half_even", -8, 7, -20, 20)
+    lim = limits_for(st, Budget(None, 6, 5), None, 8)
+    ch = budget_mod._Channel(st, "floor", -8, 7, lim)
+    assert fewest_mismatches_fast(ch, lim, [0] * len(lim.n_values), 100) is None
+
+
+def _key(s):
+    return (s.M, s.B, s.N, s.exact, s.mismatches, s.max_abs_error, s.certificate, s.n_min,
+            s.exact_possible, s.mismatches_lower_bound)
+
+
+def test_budgeted_candidate_search_equals_python(monkeypatch):
+    """solver._best_inexact with a budget's limits: numba (clamped candidates) == Python."""
+    rng = random.Random(5)
+    seen = ran = 0
+    for k in range(40):
+        a = rng.choice((-1, 1)) * 2.0 ** rng.uniform(-9, 0)
+        b = rng.uniform(-30, 30)
+        lo = rng.randint(-900, 0)
+        args = (a, b, ROUNDINGS[k % 4], -128, 127, lo, lo + rng.randint(50, 900))
+        hw = ROUNDINGS[(k + 1) % 4]
+        bud = (Budget(6, 9, 8), Budget(10, 14, 12), Budget(4, 20, 9))[k % 3]
+        st, lows, ups = channel_constraints(*args)
+        n_values = list(range(0, (bud.n_max or 8) + 1))
+        monkeypatch.setenv("EXACTBN_FAST_INEXACT", "1")
+        fast = solver._best_inexact(*args, st, lows, ups, hw, bud, n_values)
+        monkeypatch.setenv("EXACTBN_FAST_INEXACT", "0")
+        slow = solver._best_inexact(*args, st, lows, ups, hw, bud, n_values)
+        assert _key(fast) == _key(slow), (args, hw, bud)
+        assert bud.fits(fast.M, fast.B, fast.N)
+        seen += slow.mismatches > 0
+        m_lim = bud.m_range() if st.sign > 0 else (-bud.m_range()[1], -bud.m_range()[0])
+        ran += best_inexact_fast(st, a, b, args[2], -128, 127, hw, n_values, m_lim,
+                                 bud.b_range()) is not None
+    assert seen >= 20 and ran == 40
+
+
+@pytest.mark.parametrize("bud", [Budget(10, 16, 14), Budget(14, 20, 18)])
+def test_budget_solve_wide_range_equals_python(bud, monkeypatch):
+    """Ranges beyond the enumeration limit (transition subset, then the candidate search)."""
+    rng = random.Random(bud.w_m)
+    cases = []
+    for _ in range(5):
+        a = rng.choice((-1, 1)) * 2.0 ** rng.uniform(-9, -5)
+        lo = -rng.randint(2500, 3500)
+        cases.append((a, rng.uniform(-20, 20), rng.choice(ROUNDINGS[1:]), -128, 127, lo,
+                      lo + 5000 + rng.randint(0, 1000)))
+    hws = ["floor", "half_even", "half_up", "floor", "half_away"]
+    fast = [solve_channel(*c, hw_rounding=hw, budget=bud) for c, hw in zip(cases, hws, strict=True)]
+    monkeypatch.setenv("EXACTBN_FAST_BUDGET", "0")
+    monkeypatch.setenv("EXACTBN_FAST_INEXACT", "0")
+    slow = [solve_channel(*c, hw_rounding=hw, budget=bud) for c, hw in zip(cases, hws, strict=True)]
+    assert [_key(s) for s in fast] == [_key(s) for s in slow]
+    assert any(not s.exact for s in slow)
