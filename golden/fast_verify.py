@@ -128,7 +128,7 @@ def _channel_ok(a, b, lo, hi, rcode, qmin, qmax, M, B, N, shared, pts, npts, fal
         return count, False
     # M/2^N strictly inside (floor), when the staircase has more than one level
     if n > 1:
-        if N > 30 or abs(M) >= _P31:
+        if N > 31 or abs(M) >= _P31:  # |M|, |tal|, 2^N <= 2^31: products below 2^62
             return count, False
         s = np.int64(1) << np.int64(N)
         if tal[1] != 0 and not (M * tal[1] > tal[0] * s):

@@ -82,3 +82,19 @@ def test_verify_layer_reports_a_tampered_certificate_in_a_wide_layer():
     check = verify_layer(sl)
     assert [f.channel for f in check.failures()] == [5]
     assert "slope interval" in " ".join(check.failures()[0].problems)
+
+
+def test_shift_31_channels_are_cleared_by_the_kernel():
+    """N = 31 keeps every product of the interval check below 2^62: the kernel clears such a
+    channel itself (it used to hand them to the slow path at ~30 ms each)."""
+    a, b = random_affine(500, seed=1)
+    layer = parse_layers({"name": "l", "input": {"bits": 16, "signed": True},
+                          "output": {"bits": 8, "signed": True, "rounding": "half_up"},
+                          "affine": {"a": a.tolist(), "b": b.tolist()}})[0]
+    sl = solve_layer(layer)
+    wide = [c for c in range(sl.channels) if sl.N[c] == 31]
+    assert wide
+    count, ok = verify_arrays(sl)
+    assert ok[wide].all()
+    counts = layer_exactness(sl).mismatches
+    assert all(_check_channel(sl, c, counts[c], _budget(sl)).ok for c in wide)
