@@ -220,11 +220,16 @@ def build_vectors(layer: SolvedLayer, cfg: UnitConfig, seed: int = 0):
         return int(any(c is not None and not ranges[c][0] <= x <= ranges[c][1]
                        for c, x in zip(chs, xs, strict=True)))
 
+    w_user = cfg.w_user  # once: UnitConfig's widths are recomputed on every call
+    bounds: dict[int, tuple[int, int]] = {}
+
     def beat(user: int, chs: list, xs: list, last: int) -> Vector:
         qs = [exp[c][x] if c is not None else pad_q for c, x in zip(chs, xs, strict=True)]
-        lo, hi = layer_bounds(cfg, user)  # shared unit: the beat's layer clip (inside qmin/qmax)
+        if user not in bounds:  # shared unit: the beat's layer clip (inside qmin/qmax)
+            bounds[user] = layer_bounds(cfg, user)
+        lo, hi = bounds[user]
         qs = [min(max(q, lo), hi) for q in qs]
-        uo = user | (flag(chs, xs) << cfg.w_user)
+        uo = user | (flag(chs, xs) << w_user)
         return Vector(tuple(xs), user, last, tuple(qs), uo)
 
     vecs = []

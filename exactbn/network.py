@@ -67,7 +67,8 @@ def add_network_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -
                    "{layer, group}, every layer's words in one parameter memory")
     if jobs:
         g.add_argument("--jobs", type=_jobs, default=1, metavar="J",
-                       help="with --all-layers: layers run in parallel (default 1)")
+                       help="with --all-layers: layers run (generate: kits built) in "
+                       "parallel (default 1)")
 
 
 def network_mode(args: argparse.Namespace) -> bool:
@@ -134,12 +135,39 @@ def _check_bundle_options(options: dict) -> None:
                          "its layer (exactbn_<layer>)")
 
 
+def _kit_job(lay: SolvedLayer, cfg, file: str, sha: str, freq_mhz: float, seed: int
+             ) -> dict[str, str]:
+    """One layer's kit (a worker process's job with ``--jobs``)."""
+    from exactbn.generate import kit_files
+
+    return kit_files(lay, cfg, solved_path=file, solved_sha256=sha, freq_mhz=freq_mhz,
+                     seed=seed)
+
+
+def _kits(layers: list[SolvedLayer], cfgs: list, file: str, sha: str, freq_mhz: float,
+          seed: int, jobs: int) -> list[dict[str, str]]:
+    """Every layer's kit, ``jobs`` layers at a time (worker processes: the kit's vectors and
+    Verilog are pure-Python work); the largest layers start first."""
+    args = [(lay, cfg, file, sha, freq_mhz, seed) for lay, cfg in zip(layers, cfgs, strict=True)]
+    if jobs <= 1 or len(layers) <= 1:
+        return [_kit_job(*a) for a in args]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    order = sorted(range(len(args)), key=lambda i: -layers[i].channels)
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process with numba threads
+    with ProcessPoolExecutor(max_workers=min(jobs, len(args)), mp_context=ctx) as pool:
+        futs = {i: pool.submit(_kit_job, *args[i]) for i in order}
+        return [futs[i].result() for i in range(len(args))]
+
+
 def bundle_files(solved_path: str, layers: list[SolvedLayer], *, freq_mhz: float = 100.0,
-                 seed: int = 1, **options) -> tuple[dict[str, str], dict]:
+                 seed: int = 1, jobs: int = 1, **options) -> tuple[dict[str, str], dict]:
     """Every file of the bundle (relative path -> text) and the network.json data. Raises
-    FormatError naming the layer on anything a single-layer generate would refuse."""
+    FormatError naming the layer on anything a single-layer generate would refuse (every
+    layer's config is checked before any kit is built). ``jobs``: kits built in parallel."""
     from exactbn.formats import file_sha256
-    from exactbn.generate import kit_files, unit_config_from_solved
+    from exactbn.generate import unit_config_from_solved
 
     options = dict(options)
     _check_bundle_options(options)
@@ -150,9 +178,8 @@ def bundle_files(solved_path: str, layers: list[SolvedLayer], *, freq_mhz: float
     cfgs = [unit_config_from_solved(lay, file=file, **options) for lay in layers]  # all first
     files: dict[str, str] = {}
     units = []
-    for lay, cfg, d in zip(layers, cfgs, dirs, strict=True):
-        kit = kit_files(lay, cfg, solved_path=file, solved_sha256=sha, freq_mhz=freq_mhz,
-                        seed=seed)
+    kits = _kits(layers, cfgs, file, sha, freq_mhz, seed, jobs)
+    for lay, cfg, d, kit in zip(layers, cfgs, dirs, kits, strict=True):
         files.update({f"{d}/{k}": v for k, v in kit.items()})
         man = json.loads(kit[f"{cfg.name}.json"])
         units.append(_unit_entry(lay, cfg, d, man))
@@ -257,7 +284,7 @@ def write_tree_atomic(outdir: str, files: dict[str, str]) -> None:
 
 
 def generate_bundle(solved_path: str, outdir: str, *, layer_names: str | None = None,
-                    freq_mhz: float = 100.0, seed: int = 1, **options) -> dict:
+                    freq_mhz: float = 100.0, seed: int = 1, jobs: int = 1, **options) -> dict:
     """Write the per-layer bundle into ``outdir`` atomically; returns the network.json data.
     Any bad input raises FormatError/UsageError before anything is written."""
     from exactbn.formats import check_output_path, check_replaceable_dir, load_solved
@@ -265,7 +292,8 @@ def generate_bundle(solved_path: str, outdir: str, *, layer_names: str | None = 
     check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
     check_replaceable_dir(outdir)
     layers = select_layers(load_solved(solved_path), layer_names, file=str(solved_path))
-    files, net = bundle_files(solved_path, layers, freq_mhz=freq_mhz, seed=seed, **options)
+    files, net = bundle_files(solved_path, layers, freq_mhz=freq_mhz, seed=seed, jobs=jobs,
+                              **options)
     write_tree_atomic(outdir, files)
     return net
 

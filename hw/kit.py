@@ -56,21 +56,24 @@ def vector_width(cfg: UnitConfig) -> int:
 
 def vectors_hex(cfg: UnitConfig, vectors: list[Vector]) -> str:
     """``$readmemh`` file, one beat per line (layout in :func:`vector_width`)."""
-    lanes = cfg.lanes
+    # the widths once: each UnitConfig property is recomputed per call (a 512-channel layer
+    # has ~500,000 vectors)
+    lanes, w_x, w_q, w_user, w_uo = cfg.lanes, cfg.w_x, cfg.w_q, cfg.w_user, cfg.w_user_out
     digits = -(-vector_width(cfg) // 4)
+    o_user = lanes * w_x
+    o_last = o_user + w_user
+    o_q = o_last + 1
+    o_uo = o_q + lanes * w_q
+    o_elast = o_uo + w_uo
+    u_mask = (1 << w_user) - 1
     lines = []
     for v in vectors:
-        word = _pack(v.xs, cfg.w_x)
-        off = lanes * cfg.w_x
-        word |= (v.user & ((1 << cfg.w_user) - 1)) << off
-        off += cfg.w_user
-        word |= (v.last & 1) << off
-        off += 1
-        word |= _pack(v.qs, cfg.w_q) << off
-        off += lanes * cfg.w_q
-        word |= v.user_out << off
-        off += cfg.w_user_out
-        word |= (v.last & 1) << off
+        word = _pack(v.xs, w_x)
+        word |= (v.user & u_mask) << o_user
+        word |= (v.last & 1) << o_last
+        word |= _pack(v.qs, w_q) << o_q
+        word |= v.user_out << o_uo
+        word |= (v.last & 1) << o_elast
         lines.append(f"{word:0{digits}x}")
     return "\n".join(lines) + "\n"
 

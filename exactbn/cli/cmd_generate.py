@@ -46,7 +46,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_auto_options(p)  # --target, --cost for --unit auto
     from exactbn.network import add_network_options
 
-    add_network_options(p, jobs=False)  # --all-layers, --layers: OUT/<layer>/ + network.json
+    add_network_options(p)  # --all-layers, --layers (--jobs): OUT/<layer>/ + network.json
     return p
 
 
@@ -88,7 +88,7 @@ def _run_bundle(args: argparse.Namespace, options: dict) -> int:
     from exactbn.network import generate_bundle
 
     net = generate_bundle(args.solved, args.output, layer_names=args.layers,
-                          freq_mhz=args.freq, seed=args.seed, **options)
+                          freq_mhz=args.freq, seed=args.seed, jobs=args.jobs, **options)
     if not args.quiet:
         for u in net["units"]:
             note = ("" if u["exact"] else

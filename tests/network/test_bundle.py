@@ -47,6 +47,18 @@ def test_bundle_layers_subset_in_order(work):
     assert [u["layer"] for u in net["units"]] == ["bn_b", "bn.a"]
 
 
+def test_bundle_jobs_2_writes_the_same_files(work):
+    """generate --all-layers --jobs 2 builds kits in worker processes: same bytes."""
+    assert main(["generate", "s.json", "--all-layers", "-o", "j1", "-q"]) == 0
+    assert main(["generate", "s.json", "--all-layers", "--jobs", "2", "-o", "j2", "-q"]) == 0
+    files = sorted(p.relative_to(work / "j1") for p in (work / "j1").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(work / "j2") for p in (work / "j2").rglob("*")
+                           if p.is_file())
+    for f in files:
+        if f.name != ".exactbn-output":
+            assert (work / "j1" / f).read_bytes() == (work / "j2" / f).read_bytes(), f
+
+
 def test_bundle_rtl_compiles_together_and_each_kit_bench_passes(work):
     """All units in one compilation (no module name clashes), each kit's own bench PASSes."""
     assert main(["generate", "s.json", "--all-layers", "-o", "net", "-q"]) == 0
