@@ -165,6 +165,7 @@ def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand
     cw_s = np.empty(nlev + 1, np.int64)
     cw_e = np.empty(nlev + 1, np.int64)
     ms = np.empty(8, np.int64)
+    cands = np.empty(4 * nlev + 1, np.int64)
     for j in range(nlev):
         w[j] = lst[j] - fst[j] + 1
     found = False
@@ -255,19 +256,23 @@ def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand
                     cw_s[j + 1] = cw_s[j] + w[order_s[j]]
                     ev_e[j] = s_hi[order_e[j]]
                     cw_e[j + 1] = cw_e[j] + w[order_e[j]]
-            for cr in range(ncand):
-                ci = (cr - 1) % ncand  # the rounded b first
+            # the candidate B, clamped; duplicates (regular staircases give many) counted once
+            cands[0] = _clamp(bcand[ni], lim, 4)  # the rounded b first
+            for ci in range(ncand - 1):
                 if ci < 2 * nl:
                     p = ci >> 1
                     v = (ll[p] << n) + lc[p] - half - m * lx[p]
                     cb = v if (ci & 1) == 0 else v + step
-                elif ci < 2 * nl + 2 * nu:
+                else:
                     p = (ci - 2 * nl) >> 1
                     v = (ul[p] << n) + uc[p] - half - m * ux[p]
                     cb = v if (ci & 1) == 0 else v - step
-                else:
-                    cb = bcand[ni]
-                cb = _clamp(cb, lim, 4)
+                cands[ci + 1] = _clamp(cb, lim, 4)
+            cands[1:ncand].sort()
+            for cr in range(ncand):
+                cb = cands[cr]
+                if cr >= 1 and (cb == cands[0] or (cr >= 2 and cb == cands[cr - 1])):
+                    continue
                 if m > 0:
                     if found:
                         # agreement bound: widths of the levels whose support holds cb
