@@ -13,6 +13,8 @@ registers into them, so only this split reaches the DSP's speed.
   operand, product and sum registers Yosys packs as AREG/BREG, MREG and PREG.
 - ``ecp5``: an instantiated MULT18X18D with REG_INPUTA/B, REG_PIPELINE and REG_OUTPUT on
   (:mod:`.primitives.ecp5`), 3 enabled cycles; ``sim`` swaps in its Amaranth equivalent.
+- ``ice40``: an instantiated SB_MAC16 (16 x 16 signed) with its input, 8 x 8 product,
+  16 x 16 pipeline and output registers on (:mod:`.primitives.ice40`), 4 enabled cycles.
 
 ``chunk`` (bits, 0 = off) combines the products and B through 3:2 carry-save levels and a
 carry-chunked adder (:func:`.regs.chunked_add`), every level registered; with 0 the combine
@@ -35,8 +37,8 @@ from .regs import add_stages, chunked_add, csa_reduce, delay
 
 __all__ = ["MulAdd", "split_operand", "mult_stages", "uses_primitive", "operand_ports"]
 
-_PRIMITIVE_WIDTH = {"ecp5": 18}
-_PRIMITIVE_LATENCY = {"ecp5": 3}
+_PRIMITIVE_WIDTH = {"ecp5": 18, "ice40": 16}
+_PRIMITIVE_LATENCY = {"ecp5": 3, "ice40": 4}
 # Inferred families with asymmetric multipliers: (x port, m port) signed widths. Xilinx
 # DSP48E1/E2: 25 x 18, so products up to 25 x 18 take one DSP (no 18-bit split).
 _INFER_PORTS = {"xilinx": (18, 25)}
@@ -151,7 +153,8 @@ class MulAdd(wiring.Component):
                 pw = xw + mw + (0 if xs and ms else 1)
                 pp = Signal(signed(pw), name=f"pp_{xo}_{mo}")
                 if self.primitive:
-                    terms.append((self._ecp5_product(m, xa, ma, pp, f"{xo}_{mo}"), xo + mo))
+                    terms.append((self._primitive_product(m, xa, ma, pp, f"{xo}_{mo}"),
+                                  xo + mo))
                     continue
                 with m.If(self.en):
                     m.d.sync += pp.eq(xa * ma)
@@ -163,14 +166,17 @@ class MulAdd(wiring.Component):
             m.d.sync += b_last.eq(b_r)
         return terms, b_last
 
-    def _ecp5_product(self, m: Module, xa, ma, pp, tag: str):
+    def _primitive_product(self, m: Module, xa, ma, pp, tag: str):
         from .primitives.ecp5 import mult18x18d
+        from .primitives.ice40 import sb_mac16
 
-        a18 = Signal(signed(18), name=f"dsp_a_{tag}")
-        b18 = Signal(signed(18), name=f"dsp_b_{tag}")
-        p36 = Signal(signed(36), name=f"dsp_p_{tag}")
-        m.d.comb += [a18.eq(xa), b18.eq(ma), pp.eq(p36[:len(pp)])]
-        m.submodules[f"dsp_{tag}"] = mult18x18d(a18, b18, p36, self.en, sim=self.sim)
+        w = _PRIMITIVE_WIDTH[self.family]
+        make = {"ecp5": mult18x18d, "ice40": sb_mac16}[self.family]
+        a_op = Signal(signed(w), name=f"dsp_a_{tag}")
+        b_op = Signal(signed(w), name=f"dsp_b_{tag}")
+        p = Signal(signed(2 * w), name=f"dsp_p_{tag}")
+        m.d.comb += [a_op.eq(xa), b_op.eq(ma), pp.eq(p[:len(pp)])]
+        m.submodules[f"dsp_{tag}"] = make(a_op, b_op, p, self.en, sim=self.sim)
         return pp
 
     def _combine(self, m: Module, terms, b_r) -> None:

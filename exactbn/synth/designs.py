@@ -38,6 +38,18 @@ def unit_config(layer: SolvedLayer, target: Target, file: str | None = None, **u
     return unit_config_from_solved(layer, file=file, **opts)
 
 
+def primitive_synth(target: Target, family: str, instantiated: bool) -> str | None:
+    """The Yosys synth command for a design whose DSPs are all instantiated primitives, where
+    it must differ from the target's (None = the target's). iCE40: ``synth_ice40`` without
+    ``-dsp``, because Yosys's ice40_dsp pass (run by ``-dsp``) rewrites the register
+    parameters of every SB_MAC16 it finds, instantiated ones included (A_REG, the product
+    and pipeline registers, the output select are reset to its own inference), which would
+    turn the unit's registers off and change its latency."""
+    if instantiated and family == "ice40" and target.name == "ice40":
+        return " ".join(w for w in target.yosys_synth.split() if w != "-dsp")
+    return None
+
+
 def baseline_params(layer: SolvedLayer) -> dict[str, Any]:
     """TFLite-style (bias, m_q31, shift) and threshold (direction, T) per channel, from golden."""
     from exactbn.golden.baselines import tflite_params, thresholds_for_channel
@@ -163,6 +175,14 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
         ))
     if "exact_threshold" in kinds:
         designs.append(_exact_threshold(layer, srcdir, sfx, common, grp, file, unit_opts))
+    for d in designs:
+        inst = (uses_primitive(cfg.family, cfg.pipeline.mult) if d.kind in (
+            "exactbn", "exactbn_nostall") else d.kind == "ceiling" and uses_primitive(
+            cfg.family, 2))
+        if synth := primitive_synth(target, cfg.family, inst):
+            d.yosys_synth = synth
+            d.notes.append(f"synthesized with `{synth}` (no -dsp: Yosys's ice40_dsp pass "
+                           "would rewrite the instantiated SB_MAC16's register parameters)")
     return designs
 
 

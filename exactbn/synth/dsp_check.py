@@ -13,8 +13,9 @@ from typing import Any
 
 __all__ = ["DSP_STAGES", "dsp_registers"]
 
-# Per family: the DSP cell type and, per register stage, (parameter, values meaning "on").
-DSP_STAGES: dict[str, tuple[str, dict[str, tuple[str, tuple[str, ...]]]]] = {
+# Per family: the DSP cell type and, per register stage, (parameter or parameters, values
+# meaning "on"); a stage of several parameters is on when every one of them is.
+DSP_STAGES: dict[str, tuple[str, dict[str, tuple[str | tuple[str, ...], tuple[str, ...]]]]] = {
     "ecp5": ("MULT18X18D", {
         "input_a": ("REG_INPUTA_CLK", ("CLK0", "CLK1", "CLK2", "CLK3")),
         "input_b": ("REG_INPUTB_CLK", ("CLK0", "CLK1", "CLK2", "CLK3")),
@@ -24,8 +25,11 @@ DSP_STAGES: dict[str, tuple[str, dict[str, tuple[str, tuple[str, ...]]]]] = {
     "ice40": ("SB_MAC16", {
         "input_a": ("A_REG", ("1",)),
         "input_b": ("B_REG", ("1",)),
-        "pipeline": ("PIPELINE_16x16_MULT_REG2", ("1",)),
-        "output": ("TOPOUTPUT_SELECT", ("1",)),  # 1 = registered (3 = the raw product)
+        # the 8x8 product registers, the 16x16 partial products and the 16x16 sum
+        "pipeline": (("TOP_8x8_MULT_REG", "BOT_8x8_MULT_REG", "PIPELINE_16x16_MULT_REG1",
+                      "PIPELINE_16x16_MULT_REG2"), ("1",)),
+        # 1 = the output registers (3 = the product unregistered at O)
+        "output": (("TOPOUTPUT_SELECT", "BOTOUTPUT_SELECT"), ("1",)),
     }),
     "xilinx": ("DSP48E1", {
         "input_a": ("AREG", ("1", "2")),
@@ -54,8 +58,11 @@ def dsp_registers(netlist: Path, family: str) -> dict[str, Any] | None:
     data = json.loads(Path(netlist).read_text())
     cells = [c for mod in data.get("modules", {}).values()
              for c in mod.get("cells", {}).values() if c.get("type") == cell_type]
-    on = {st: sum(_param(c.get("parameters", {}).get(p, "")) in vals for c in cells)
-          for st, (p, vals) in stages.items()}
+    def is_on(cell: dict, params: str | tuple[str, ...], vals: tuple[str, ...]) -> bool:
+        names = (params,) if isinstance(params, str) else params
+        return all(_param(cell.get("parameters", {}).get(p, "")) in vals for p in names)
+
+    on = {st: sum(is_on(c, p, vals) for c in cells) for st, (p, vals) in stages.items()}
     return {"cell": cell_type, "count": len(cells), "stages": on,
             "all_on": bool(cells) and all(n == len(cells) for n in on.values())}
 
@@ -92,8 +99,11 @@ def dsp_timing(entry: dict) -> dict[str, Any] | None:
             f"{limit} MHz")
         out["internal_ok"] = None if fmax is None else fmax <= limit
     elif target == "ice40":
-        out["internal_paths"] = ("NOT timed inside: nextpnr-ice40 treats SB_MAC16 ports as "
-                                 "registers")
+        out["internal_paths"] = (
+            "NOT timed inside: nextpnr-ice40 treats every SB_MAC16 port as a register "
+            "(fixed setup and clock-to-out), whatever registers are on"
+            + ("; with every register on, each internal stage is register to register"
+               if regs["all_on"] else "; registers off: the multiply is NOT timed at all"))
     else:
         out["internal_paths"] = "no place and route here: no Fmax"
     return out

@@ -75,6 +75,8 @@ class DesignSource:
     config: dict[str, Any] = field(default_factory=dict)
     param_bits_per_channel: int | None = None
     notes: list[str] = field(default_factory=list)
+    # the Yosys synth command without -top, when it differs from the target's (None = its)
+    yosys_synth: str | None = None
 
 
 # ----------------------------------------------------------------------------- tools
@@ -299,7 +301,8 @@ def run_design(
             shutil.copyfile(f, local)
         files.append(Path(f.name))
     src = DesignSource(src.name, src.kind, src.top, files, src.config,
-                       src.param_bits_per_channel, list(src.notes))
+                       src.param_bits_per_channel, list(src.notes), src.yosys_synth)
+    synth_cmd = src.yosys_synth or target.yosys_synth
     freq = float(freq_mhz or target.default_freq_mhz)
     commands: list[str] = []
     top = src.top
@@ -340,10 +343,10 @@ def run_design(
 
     script = work / "synth.ys"
     script.write_text("\n".join([*reads, f"hierarchy -top {top}",
-                                 f"{target.yosys_synth} -top {top}",
+                                 f"{synth_cmd} -top {top}",
                                  "tee -q -o stat.json stat -json",
                                  "write_json netlist.json", ""]))
-    say(f"{src.name}: yosys {target.yosys_synth}")
+    say(f"{src.name}: yosys {synth_cmd}")
     r = _run([YOSYS, "-q", "-l", "yosys.log", "-s", script.name], work, work / "yosys.out")
     commands.append(f"{YOSYS} -q -l yosys.log -s {script.name}  # "
                     + "; ".join(t for t in script.read_text().splitlines() if t))
@@ -377,6 +380,7 @@ def run_design(
         "harness": harness,
         "boundary": boundary,
         "dsp_registers": dsp_regs,
+        "yosys_synth": synth_cmd,
         "yosys_cells": cells,
         "pnr_utilization": None,
         "freq_target_mhz": freq if target.pnr else None,

@@ -5,13 +5,19 @@ simulation-only Amaranth equivalents and the behavioural Verilog models exactbn 
   = the pipeline enable). Yosys ships no simulation model of it that fits, so
   :data:`ecp5.MULT18X18D_MODEL` is exactbn's own behavioural model of exactly that
   configuration (the kit ships it beside the unit; sim and prove read it).
+- ``ice40``: Lattice SB_MAC16 as a 16 x 16 signed multiplier with A_REG/B_REG, the 8 x 8
+  product registers, PIPELINE_16x16_MULT_REG1/2 and the output registers on (one CE = the
+  pipeline enable). :data:`ice40.SB_MAC16_MODEL` is exactbn's model of exactly that
+  configuration, checked against Yosys's SB_MAC16 simulation model in a test.
 """
 
 from __future__ import annotations
 
 from .ecp5 import MULT18X18D_MODEL, Mult18x18d, mult18x18d
+from .ice40 import SB_MAC16_MODEL, Mac16, sb_mac16
 
-__all__ = ["FAMILIES", "MULT18X18D_MODEL", "Mult18x18d", "mult18x18d", "sim_models",
+__all__ = ["FAMILIES", "MULT18X18D_MODEL", "Mult18x18d", "mult18x18d", "SB_MAC16_MODEL",
+           "Mac16", "sb_mac16", "sim_models",
            "sim_model_files", "to_sim_verilog", "with_sim_models"]
 
 # Primitive families of the datapath: generic = plain Amaranth arithmetic (Yosys infers).
@@ -23,8 +29,12 @@ def sim_model_files(cfg) -> dict[str, str]:
     name -> text (empty when the unit instantiates no primitive without a vendor model)."""
     from ..multiplier import uses_primitive
 
-    if cfg.family == "ecp5" and uses_primitive(cfg.family, cfg.pipeline.mult):
+    if not uses_primitive(cfg.family, cfg.pipeline.mult):
+        return {}
+    if cfg.family == "ecp5":
         return {"exactbn_ecp5_models.v": MULT18X18D_MODEL}
+    if cfg.family == "ice40":
+        return {"exactbn_ice40_models.v": SB_MAC16_MODEL}
     return {}
 
 

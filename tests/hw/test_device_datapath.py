@@ -17,6 +17,9 @@ CONFIGS = [
     ("tie_affine", "shared", dict(lanes=1, family="ecp5", store="ram",
                                   pipeline="mult=2,shift=0,round=1,out=2,dspin=1,chunk=7"),
      0.9, 0.2),
+    ("conv1_bn", "per-channel", dict(lanes=2, family="ice40",
+                                     pipeline="mult=2,shift=8,round=1,out=2,dspin=1,chunk=6"),
+     0.7, 0.3),
     ("conv1_bn", "per-channel", dict(lanes=2, widths=(26, None, None), dsp_width=9,
                                      pipeline="mult=2,shift=3,out=2,chunk=6"), 0.6, 0.5),
 ]

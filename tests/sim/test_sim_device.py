@@ -34,3 +34,27 @@ def test_ecp5_regression_catches_a_wrong_model(tmp_path):
     res = simulate_layer(solved, cfg, "icarus", vectors=60, run_dir=tmp_path,
                          scenarios=["backpressure"], verilog=to_verilog(cfg) + bad)
     assert not res.passed and res.mismatches > 0
+
+
+def test_ice40_unit_passes_every_scenario(tmp_path):
+    """The iCE40 unit: SB_MAC16 instances (every register on) read through exactbn's model,
+    carry chunks, staged clamp."""
+    solved = tie_layer("half_up")
+    cfg = unit_config(solved, family="ice40", lanes=2,
+                      pipeline="mult=2,shift=8,round=1,out=2,dspin=1,chunk=6")
+    assert "SB_MAC16" in to_verilog(cfg)
+    res = simulate_layer(solved, cfg, "icarus", vectors=60, run_dir=tmp_path)
+    assert res.passed, f"{res.summary()}; first: {res.first_mismatch}"
+
+
+def test_ice40_regression_catches_a_wrong_model(tmp_path):
+    from exactbn.hw.primitives import SB_MAC16_MODEL
+
+    solved = tie_layer("half_even")
+    cfg = unit_config(solved, family="ice40", lanes=2, pipeline="mult=2,shift=1,out=1")
+    bad = SB_MAC16_MODEL.replace("    p_h <= p_8;\n", "").replace(
+        "  assign O = p_o;", "  always @(posedge CLK) p_h <= p_8;\n  assign O = p_o;")
+    assert bad != SB_MAC16_MODEL
+    res = simulate_layer(solved, cfg, "icarus", vectors=60, run_dir=tmp_path,
+                         scenarios=["backpressure"], verilog=to_verilog(cfg) + bad)
+    assert not res.passed and res.mismatches > 0

@@ -62,3 +62,25 @@ def test_xilinx_one_dsp48_per_lane_registers_on(tmp_path):
     e = run_design(src, target, tmp_path / "work", seeds=())
     assert e["dsp"] == 2, e["yosys_cells"]
     assert e["dsp_registers"]["all_on"], e["dsp_registers"]
+
+
+def test_ice40_sb_mac16_registers_on(tmp_path):
+    """SB_MAC16 instantiated with every register on survives synthesis: the flow runs
+    synth_ice40 without -dsp for it, because Yosys's ice40_dsp pass rewrites the register
+    parameters of any SB_MAC16 it finds (with -dsp every register here was turned off)."""
+    target = resolve_target("ice40")
+    (src,) = build_designs(small_layer("floor"), target, tmp_path / "src", kinds=("exactbn",),
+                           pipeline="mult=2,shift=0,round=0,out=1")
+    assert src.config["family"] == "ice40" and src.yosys_synth == "synth_ice40"
+    e = run_design(src, target, tmp_path / "work", seeds=(1,))
+    mods = json.loads((tmp_path / "work" / src.name / "netlist.json").read_text())["modules"]
+    dsps = [c for m in mods.values() for c in m["cells"].values() if c["type"] == "SB_MAC16"]
+    assert len(dsps) == e["dsp"] == 1
+    params = {k: int(v, 2) for k, v in dsps[0]["parameters"].items()}
+    for p in ("A_REG", "B_REG", "TOP_8x8_MULT_REG", "BOT_8x8_MULT_REG",
+              "PIPELINE_16x16_MULT_REG1", "PIPELINE_16x16_MULT_REG2"):
+        assert params[p] == 1, (p, params)
+    assert params["TOPOUTPUT_SELECT"] == params["BOTOUTPUT_SELECT"] == 1, params
+    ce = dsps[0]["connections"]["CE"]
+    assert ce and all(isinstance(b, int) for b in ce)  # a net (the enable), not a constant
+    assert e["dsp_registers"]["all_on"] and e["fmax_mhz"] > 0
