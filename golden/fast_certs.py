@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["scan_certificates", "ROUNDING_NAMES"]
+__all__ = ["scan_certificates", "encode_certificates", "ROUNDING_NAMES"]
 
 ROUNDING_NAMES = ("floor", "half_up", "half_even", "half_away")
 _BIG = 1 << 40  # verify's arrays take points and fractions below this only
@@ -187,3 +187,148 @@ def scan_certificates(certs: list, max_points: int
     if not _scan(np.frombuffer(data, np.uint8), c, max_points, pts, npts, fal):
         return None
     return pts, npts, fal
+
+
+# ---------------------------------------------------------------------------------------------
+# the solver's certificates as JSON bytes (then one orjson.loads gives the dicts)
+# ---------------------------------------------------------------------------------------------
+
+_E_HEAD = np.frombuffer(b'{"points":[', np.uint8)
+_E_LOWER = np.frombuffer(b',"lower"]', np.uint8)
+_E_UPPER = np.frombuffer(b',"upper"]', np.uint8)
+_E_ALO = np.frombuffer(b'],"alpha_lo":', np.uint8)
+_E_AHI = np.frombuffer(b',"alpha_hi":', np.uint8)
+_E_HW = np.frombuffer(b',"hw_rounding":"', np.uint8)
+_E_TAIL = np.frombuffer(b'"}', np.uint8)
+_E_NULL = np.frombuffer(b"null", np.uint8)
+_ENTRY_MAX = 700  # bytes of one entry at most: 6 points and 2 fractions of int64 numbers
+
+
+@njit(cache=True, inline="always")
+def _put(out, p, lit):
+    for k in range(lit.shape[0]):
+        out[p + k] = lit[k]
+    return p + lit.shape[0]
+
+
+@njit(cache=True)
+def _put_int(out, p, v, digits):
+    """Decimal of an int64 at p (as Python writes it); p after it (digits: 20 bytes)."""
+    if v < 0:
+        out[p] = 45
+        p += 1
+        u = np.uint64(-(v + 1)) + np.uint64(1)
+    else:
+        u = np.uint64(v)
+    n = 0
+    while True:
+        digits[n] = 48 + np.uint8(u % np.uint64(10))
+        u //= np.uint64(10)
+        n += 1
+        if u == 0:
+            break
+    for k in range(n):
+        out[p + k] = digits[n - 1 - k]
+    return p + n
+
+
+@njit(cache=True)
+def _gcd(x, y):
+    x = abs(x)
+    y = abs(y)
+    while y:
+        x, y = y, x % y
+    return x
+
+
+@njit(cache=True)
+def _put_fraction(out, p, num, den, digits):
+    """[num, den] reduced by their gcd, or null when den == 0 (unbounded)."""
+    if den == 0:
+        return _put(out, p, _E_NULL)
+    g = _gcd(num, den)
+    if g == 0:
+        g = 1
+    out[p] = 91
+    p = _put_int(out, p + 1, num // g, digits)
+    out[p] = 44
+    p = _put_int(out, p + 1, den // g, digits)
+    out[p] = 93
+    return p + 1
+
+
+@njit(cache=True)
+def _encode(cert, flags, alpha, idx, hw, out):
+    """The JSON list of the certificates of channels idx (see ``encode_certificates``)."""
+    kds = np.empty(6, np.int64)
+    xs = np.empty(6, np.int64)
+    lvs = np.empty(6, np.int64)
+    digits = np.empty(20, np.uint8)
+    p = 0
+    out[p] = 91
+    p += 1
+    for n in range(idx.shape[0]):
+        i = idx[n]
+        if n:
+            out[p] = 44
+            p += 1
+        f = flags[i]
+        m = 0
+        for slot in range(6):  # the assignments in order: (x, kind) -> level, the last wins
+            bit = 1 if slot < 2 else (2 if slot < 4 else (4 if slot == 4 else 8))
+            if not (f & bit):
+                continue
+            kind = 0 if slot in (0, 2, 4) else 1
+            x = cert[i, 2 * slot]
+            found = -1
+            for j in range(m):
+                if xs[j] == x and kds[j] == kind:
+                    found = j
+            if found >= 0:
+                lvs[found] = cert[i, 2 * slot + 1]
+            else:
+                kds[m] = kind
+                xs[m] = x
+                lvs[m] = cert[i, 2 * slot + 1]
+                m += 1
+        for j in range(1, m):  # insertion sort by (x, "lower" < "upper"), at most 6 points
+            k = j
+            while k > 0 and (xs[k - 1] > xs[k] or (xs[k - 1] == xs[k] and kds[k - 1] > kds[k])):
+                kds[k - 1], kds[k] = kds[k], kds[k - 1]
+                xs[k - 1], xs[k] = xs[k], xs[k - 1]
+                lvs[k - 1], lvs[k] = lvs[k], lvs[k - 1]
+                k -= 1
+        p = _put(out, p, _E_HEAD)
+        for j in range(m):
+            if j:
+                out[p] = 44
+                p += 1
+            out[p] = 91
+            p = _put_int(out, p + 1, xs[j], digits)
+            out[p] = 44
+            p = _put_int(out, p + 1, lvs[j], digits)
+            p = _put(out, p, _E_LOWER if kds[j] == 0 else _E_UPPER)
+        p = _put(out, p, _E_ALO)
+        p = _put_fraction(out, p, alpha[i, 0], alpha[i, 1], digits)
+        p = _put(out, p, _E_AHI)
+        p = _put_fraction(out, p, alpha[i, 2], alpha[i, 3], digits)
+        p = _put(out, p, _E_HW)
+        p = _put(out, p, hw)
+        p = _put(out, p, _E_TAIL)
+    out[p] = 93
+    return p + 1
+
+
+def encode_certificates(res: dict, idx: np.ndarray, hw_rounding: str) -> bytes:
+    """The certificates of channels ``idx`` of a ``fast.solve_fast`` result as one compact
+    JSON list, entry for entry what ``fast.certificate_of`` builds (points sorted by (x,
+    kind), a repeated (x, kind) keeping its last level, fractions reduced, null = unbounded)."""
+    if hw_rounding not in ROUNDING_NAMES:
+        raise ValueError(f"unknown hw_rounding {hw_rounding!r}")
+    idx = np.ascontiguousarray(idx, np.int64)
+    out = np.empty(2 + idx.size * (_ENTRY_MAX + 1), np.uint8)
+    n = _encode(np.ascontiguousarray(res["cert"], np.int64),
+                np.ascontiguousarray(res["cert_flags"], np.int64),
+                np.ascontiguousarray(res["alpha"], np.int64), idx,
+                np.frombuffer(hw_rounding.encode(), np.uint8), out)
+    return out[:n].tobytes()
