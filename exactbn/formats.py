@@ -657,14 +657,14 @@ class SolvedLayer:
             "output": self.output.to_json(),
             "hw_rounding": self.hw_rounding,
             "shift_mode": self.shift_mode,
-            "a": [float(v) for v in self.a],
-            "b": [float(v) for v in self.b],
-            "M": [int(v) for v in self.M],
-            "B": [int(v) for v in self.B],
-            "N": [int(v) for v in self.N],
+            "a": list(map(float, self.a)),  # plain Python numbers (numpy scalars too)
+            "b": list(map(float, self.b)),
+            "M": list(map(int, self.M)),
+            "B": list(map(int, self.B)),
+            "N": list(map(int, self.N)),
             "widths": self.widths.to_json(),
-            "exact": [bool(v) for v in self.exact],
-            "mismatches": [int(v) for v in self.mismatches],
+            "exact": list(map(bool, self.exact)),
+            "mismatches": list(map(int, self.mismatches)),
             "certificate": self.certificate,
         }
         d.update(self.extra)
@@ -1213,12 +1213,9 @@ def _lines(enc, certs: list) -> bytes:
     whole = enc(certs)[1:-1]
     if not certs or b"\n" in whole:  # the stdlib fallback; never happens with orjson
         return b",\n    ".join(enc(e) for e in certs)
-    # between two entries: "},{", "},null", "null,{", "null,null" (never inside an entry)
-    for a, b in ((b"},{", b"},\n    {"), (b"},null", b"},\n    null"),
-                 (b"null,{", b"null,\n    {"), (b"null,null", b"null,\n    null"),
-                 (b"null,null", b"null,\n    null")):
-        whole = whole.replace(a, b)
-    return whole
+    # ",{" and ",null" only ever stand between two entries: an entry holds no object, and
+    # its nulls follow a colon
+    return whole.replace(b",{", b",\n    {").replace(b",null", b",\n    null")
 
 
 def dumps_solved(obj: dict) -> bytes:

@@ -111,6 +111,16 @@ def _widths(values: list[int]) -> np.ndarray:
     return np.array([twos_width(v) for v in values], dtype=np.int64)
 
 
+def _bounds(ranges: list[tuple[int, int]], idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """int64 (lo, hi) of the channels ``idx``; when any bound is at or beyond 2^40 in size,
+    lo = 0 > hi = -1 for every channel (the kernel leaves them all to the fallback)."""
+    pairs = [ranges[i] for i in idx]
+    if pairs and -(1 << 40) < min(map(min, pairs)) and max(map(max, pairs)) < (1 << 40):
+        both = np.array(pairs, np.int64).reshape(-1, 2)
+        return both[:, 0].copy(), both[:, 1].copy()
+    return np.zeros(len(idx), np.int64), np.full(len(idx), -1, np.int64)
+
+
 def _channel_figures(solved: SolvedLayer, layer: Layer | None, idx: list[int],
                      sweep_limit: int, fast: bool | None = None) -> dict[str, np.ndarray]:
     """Naive N and widths (N = -1: never exact up to 64) and baseline counts of the
@@ -132,11 +142,7 @@ def _channel_figures(solved: SolvedLayer, layer: Layer | None, idx: list[int],
     sel = np.asarray(idx, dtype=np.int64)
     a = np.asarray(solved.a, np.float64)[sel]
     b = np.asarray(solved.b, np.float64)[sel]
-    lo = np.array([ranges[i][0] for i in idx], dtype=object)
-    hi = np.array([ranges[i][1] for i in idx], dtype=object)
-    inside = np.array([abs(int(v)) < (1 << 40) for v in np.concatenate([lo, hi])]).all()
-    lo_i = lo.astype(np.int64) if inside else np.zeros(len(idx), np.int64)
-    hi_i = hi.astype(np.int64) if inside else np.full(len(idx), -1, np.int64)  # lo > hi: fallback
+    lo_i, hi_i = _bounds(ranges, idx)
     tfl = tflite_params_array(a, b, out.zero_point)
     if layer is not None and layer.bn is not None:
         bn, c = layer.bn, layer.channels
@@ -204,8 +210,8 @@ def layer_summary(solved: SolvedLayer, layer: Layer | None = None,
     out = solved.output
     first = list(range(c if naive_limit is None else min(c, naive_limit)))
     ranges = solved.ranges()
-    lo = np.array([float(ranges[i][0]) for i in first])
-    hi = np.array([float(ranges[i][1]) for i in first])
+    both = np.array(ranges[:len(first)], np.float64).reshape(-1, 2)  # each int rounded once
+    lo, hi = both[:, 0], both[:, 1]
     est = np.minimum(np.minimum(float(out.qmax - out.qmin + 1), hi - lo + 1),
                      np.abs(np.asarray(solved.a, np.float64)[:len(first)]) * (hi - lo) + 2)
     skip = np.floor(est) > SUMMARY_LEVEL_LIMIT  # level_estimate(...) > SUMMARY_LEVEL_LIMIT
