@@ -88,6 +88,8 @@ def _first_diff(fld: str, mine, theirs) -> str | None:
     if isinstance(mine, list):
         if len(mine) != len(theirs):
             return f"{fld} has {len(mine)} entries in the solved file, {len(theirs)} in the layer"
+        if mine == theirs:  # the usual case, in C (finite values: no NaN to compare)
+            return None
         for c, (x, y) in enumerate(zip(mine, theirs, strict=True)):
             if x != y:
                 return f"{fld} of channel {c} is {x!r} in the solved file, {y!r} in the layer file"
