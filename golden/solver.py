@@ -12,6 +12,8 @@ Budget mode (widths of M and B, largest N) is decided exactly in golden/budget.p
 in-budget exact triple whenever one exists, else the fewest mismatches with a certified
 lower bound (``ChannelSolution.mismatches_lower_bound``; in a solved layer the list
 ``mismatches_lower_bound`` beside ``mismatches``, present when a channel is inexact).
+In a layer, a channel whose unbudgeted exact answer fits the budget keeps it (it is the
+in-budget minimum as well); only the others are searched.
 Without a budget, a channel with no exact parameters gets the best of a candidate search
 (its count is exact, its optimality is not claimed: the lower bound is 1).
 
@@ -659,6 +661,16 @@ def _solve_all(a, b, out, ranges, hw_rounding, shift_mode, budget, approximate=T
         return solve_all_rounding(a, b, out, ranges, hw_rounding, shift_mode, approximate)
     args = [(float(a[i]), float(b[i]), out.rounding, out.qmin, out.qmax, *ranges[i])
             for i in range(len(a))]
+    if (budget is not None and budget != Budget() and shift_mode == "per-channel"
+            and _budget_shortcut_on() and (hw_rounding == "floor" or _fast_rounding_on())):
+        # An exact minimal (M, B, N) that fits the budget is also the in-budget minimum
+        # (smallest N, then |M|, then |B| over a subset containing it), with the same
+        # certificate: take it from the unbudgeted (fast) solve; only the rest search.
+        free = _solve_all(a, b, out, ranges, hw_rounding, shift_mode, None, approximate=False)
+        return [s if s.exact and budget.fits(s.M, s.B, s.N) else
+                solve_channel(*arg, hw_rounding=hw_rounding, budget=budget,
+                              approximate=approximate)
+                for s, arg in zip(free, args, strict=True)]
     # Shared shift: the first pass only needs the exact channels' N (an inexact channel's N
     # matters only when no channel is exact), so it skips the approximation search.
     first_approx = approximate and shift_mode != "shared"
@@ -684,6 +696,11 @@ def _complete(sols, a, b, out, ranges, hw_rounding, budget) -> list[ChannelSolut
                                             out.qmax, *ranges[i], hw_rounding=hw_rounding,
                                             budget=budget)
             for i, s in enumerate(sols)]
+
+
+def _budget_shortcut_on() -> bool:  # EXACTBN_FAST_BUDGET=0: every budget channel searched
+    import os
+    return os.environ.get("EXACTBN_FAST_BUDGET", "1") != "0"
 
 
 def _fast_inexact_on() -> bool:  # EXACTBN_FAST_INEXACT=0: the candidate search in Python

@@ -125,3 +125,45 @@ def test_budget_solve_wide_range_equals_python(bud, monkeypatch):
     slow = [solve_channel(*c, hw_rounding=hw, budget=bud) for c, hw in zip(cases, hws, strict=True)]
     assert [_key(s) for s in fast] == [_key(s) for s in slow]
     assert any(not s.exact for s in slow)
+
+
+@pytest.mark.parametrize("hw", ["floor", "half_even", "auto"])
+def test_budget_layer_keeps_free_answers_that_fit(hw, monkeypatch):
+    """A layer in budget mode takes the unbudgeted fast answer of every channel whose exact
+    minimal (M, B, N) fits the budget (it is then the in-budget minimum too): every field
+    equals solving each channel with the budget."""
+    from exactbn import formats
+    rng = random.Random(len(hw))
+    c = 24
+    a = [rng.choice((-1, 1)) * 2.0 ** rng.uniform(-8, -1) for _ in range(c - 4)]
+    a += [0.25, -0.375, 0.0, 2.0 ** -6]  # exact ties and a flat channel
+    b = [rng.uniform(-20, 20) for _ in range(c - 4)] + [0.5, -1.5, 3.0, 0.25]
+    layer = formats.Layer(
+        "L", formats.InputSpec(10, True, range=[-512, 511]),
+        formats.OutputSpec(8, True, rounding="half_even", clip=[-128, 127]),
+        affine={"a": a, "b": b})
+    bud = Budget(14, 20, 16)
+    fast = solver.solve_layer(layer, hw_rounding=hw, budget=bud)
+    monkeypatch.setattr(solver, "_budget_shortcut_on", lambda: False)
+    slow = solver.solve_layer(layer, hw_rounding=hw, budget=bud)
+    assert fast.to_json() == slow.to_json()
+    free = solver.solve_layer(layer, hw_rounding=hw)
+    kept = sum(e and bud.fits(m, bb, n)
+               for e, m, bb, n in zip(free.exact, free.M, free.B, free.N, strict=True))
+    assert 0 < kept <= sum(slow.exact) < c  # some kept, some searched
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("wide", [False, True])
+def test_sweep_kernel_branch_and_bound_equals_the_python_search(wide, monkeypatch):
+    """make sweep: the kernel-vs-Python check on 600 channels per setting."""
+    for k, (a, b, r, qmin, qmax, lo, hi, hw) in enumerate(_channels(101 + wide, 600, wide)):
+        st, _, _ = channel_constraints(a, b, r, qmin, qmax, lo, hi)
+        lim = limits_for(st, BUDGETS[k % len(BUDGETS)], None, 8)
+        xs = transition_inputs(st) if k % 3 == 0 else None
+        limit = (4, 60, 4000)[k % 3]
+        args = (st, hw, qmin, qmax, lim, Fraction(a) * st.sign)
+        monkeypatch.setattr(budget_mod, "_fast_budget_on", lambda: True)
+        fast = fewest_mismatches(*args, node_limit=limit, xs=xs)
+        monkeypatch.setattr(budget_mod, "_fast_budget_on", lambda: False)
+        assert fast == fewest_mismatches(*args, node_limit=limit, xs=xs), (a, b, r, lo, hi, hw)
