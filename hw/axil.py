@@ -85,7 +85,8 @@ class AxiLiteSlave(wiring.Component):
         cfg_addr = Signal(cfg.w_addr)
         m.d.comb += [self.cfg_valid.eq(cfg_valid), self.cfg_addr.eq(cfg_addr)]
         took = cfg_valid & self.cfg_ready  # the unit took the pending write
-        tbl_valid, tbl_err, tbl_last = Signal(), Signal(), Signal(16)
+        tbl_valid, tbl_err = Signal(name="tbl_valid_r"), Signal(name="tbl_err")
+        tbl_last = Signal(16, name="tbl_last")
         if rm.layers:
             tbl_addr = Signal(cfg.w_layer)
             m.d.comb += [self.tbl_valid.eq(tbl_valid), self.tbl_addr.eq(tbl_addr),
@@ -97,10 +98,11 @@ class AxiLiteSlave(wiring.Component):
                 lo, hi = lo.as_signed(), hi.as_signed()
 
         # ---- write address / data: either order, each held until the response
-        aw_full, w_full = Signal(), Signal()
+        aw_full, w_full = Signal(name="aw_full"), Signal(name="w_full")  # named: the proof
         aw_addr = Signal(ADDR_BITS)
         w_data, w_strb = Signal(32), Signal(4)
-        awready, wready, bvalid, bresp = Signal(), Signal(), Signal(), Signal(2)
+        awready, wready = Signal(name="awready_r"), Signal(name="wready_r")
+        bvalid, bresp = Signal(name="bvalid_r"), Signal(2, name="bresp_r")
         m.d.comb += [self.awready.eq(awready), self.wready.eq(wready),
                      self.bvalid.eq(bvalid), self.bresp.eq(bresp)]
         with m.If(self.awvalid & awready):
@@ -154,7 +156,8 @@ class AxiLiteSlave(wiring.Component):
         # ---- reads, in two registered steps: the address handshake registers a one-hot
         # select (a short, low-fanout path from araddr), the next cycle registers the AND-OR
         # of the selected register into rdata and raises rvalid.
-        arready, rvalid, rdata, rresp = Signal(), Signal(), Signal(32), Signal(2)
+        arready, rvalid = Signal(name="arready_r"), Signal(name="rvalid_r")
+        rdata, rresp = Signal(32, name="rdata_r"), Signal(2, name="rresp_r")
         m.d.comb += [self.arready.eq(arready), self.rvalid.eq(rvalid), self.rdata.eq(rdata),
                      self.rresp.eq(rresp)]
         values = []

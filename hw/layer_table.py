@@ -9,7 +9,7 @@ The layer index is ``tuser >> layer_shift`` (``s_axis_tuser = {layer, group}``);
 past the table (padding tusers beyond the last layer) keeps the union clip.
 
 - ROM store: the table is constants (a small mux on the layer index).
-- RAM store: one register pair per layer, written through the raw table port
+- RAM store: one memory word ``{qmax, qmin}`` per layer, written through the raw table port
   ``tbl_valid/tbl_ready/tbl_addr/tbl_qmin/tbl_qmax/tbl_error`` with the ``cfg_*`` ordering
   rule (``tbl_valid`` lowers the stream's ready from the next cycle on; ``tbl_ready`` is
   the unit's ``cfg_ready`` condition): every beat accepted before the write handshake uses
@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["LayerEntry", "LayerTable", "LayerClamp", "layer_bounds", "table_ports"]
@@ -93,25 +94,10 @@ class LayerTable(wiring.Component):
         m = Module()
         rows = cfg.layer_table
         if cfg.store == "ram":
-            # reset_less: the table, like the parameter RAM, survives reset
-            los = [Signal(self.shape, name=f"tbl_lo{i}", init=e.qmin, reset_less=True)
-                   for i, e in enumerate(rows)]
-            his = [Signal(self.shape, name=f"tbl_hi{i}", init=e.qmax, reset_less=True)
-                   for i, e in enumerate(rows)]
-            wlo = self.wr_qmin.as_signed() if cfg.q_signed else self.wr_qmin
-            whi = self.wr_qmax.as_signed() if cfg.q_signed else self.wr_qmax
-            take = self.wr_valid & self.wr_ready
-            ok = (self.wr_addr < len(rows)) & (wlo <= whi)
-            err = Signal()
-            m.d.comb += self.error.eq(err)
-            with m.If(take & ~ok):
-                m.d.sync += err.eq(1)
-            for i in range(len(rows)):
-                with m.If(take & ok & (self.wr_addr == i)):
-                    m.d.sync += [los[i].eq(wlo), his[i].eq(whi)]
-        else:
-            los = [e.qmin for e in rows]
-            his = [e.qmax for e in rows]
+            self._ram(m, rows)
+            return m
+        los = [e.qmin for e in rows]
+        his = [e.qmax for e in rows]
         with m.Switch(self.layer):
             for i in range(len(rows)):
                 with m.Case(i):
@@ -119,6 +105,37 @@ class LayerTable(wiring.Component):
             with m.Default():
                 m.d.comb += [self.lo.eq(cfg.qmin), self.hi.eq(cfg.qmax)]
         return m
+
+    def _ram(self, m: Module, rows) -> None:
+        """RAM: one memory word ``{qmax, qmin}`` per layer (``table.mem``, so the proof frees
+        and shadows it like the parameter words), read combinationally by ``layer``; an index
+        past the table reads the union clip."""
+        cfg = self.cfg
+        wq = cfg.w_q
+        mask = (1 << wq) - 1
+        mem = Memory(shape=unsigned(2 * wq), depth=len(rows),
+                     init=[(e.qmin & mask) | ((e.qmax & mask) << wq) for e in rows])
+        m.submodules.mem = mem
+        rp = mem.read_port(domain="comb")
+        wp = mem.write_port()
+        w_idx = max(1, (len(rows) - 1).bit_length())
+        inside = self.layer < len(rows)
+        m.d.comb += rp.addr.eq(self.layer[:w_idx])
+        lo, hi = rp.data[:wq], rp.data[wq:]
+        if cfg.q_signed:
+            lo, hi = lo.as_signed(), hi.as_signed()
+        m.d.comb += [self.lo.eq(Mux(inside, lo, cfg.qmin)),
+                     self.hi.eq(Mux(inside, hi, cfg.qmax))]
+        wlo = self.wr_qmin.as_signed() if cfg.q_signed else self.wr_qmin
+        whi = self.wr_qmax.as_signed() if cfg.q_signed else self.wr_qmax
+        take = self.wr_valid & self.wr_ready
+        ok = (self.wr_addr < len(rows)) & (wlo <= whi)
+        err = Signal()
+        m.d.comb += self.error.eq(err)
+        with m.If(take & ~ok):
+            m.d.sync += err.eq(1)
+        m.d.comb += [wp.addr.eq(self.wr_addr[:w_idx]), wp.en.eq(take & ok),
+                     wp.data.eq(Cat(self.wr_qmin, self.wr_qmax))]
 
 
 class LayerClamp(wiring.Component):

@@ -109,10 +109,12 @@ def run(args) -> int:
                              "ports; prove it without --verilog (the unit behind the slave)")
         from dataclasses import replace
 
-        cfg = replace(cfg, cfg_bus="raw")
-        print("prove: --cfg-bus axil: proving the unit behind the AXI4-Lite slave (its raw "
-              "cfg_* port: datapath, store, stream); the slave itself is checked by the "
-              "Amaranth and cocotb tests (tests/regmap), not by this proof")
+        axil_cfg, cfg = cfg, replace(cfg, cfg_bus="raw")
+        print("prove: --cfg-bus axil: the unit behind the AXI4-Lite slave (its raw cfg_* "
+              "port: datapath, store, stream), then the slave against the AXI4-Lite protocol "
+              "(handshakes held, one outstanding write/read, cfg write before its response)")
+    else:
+        axil_cfg = None
     verilog = read_user_verilog(args.verilog, cfg.name) if args.verilog else to_verilog(cfg)
     # Layer names come from ONNX node names: one safe file name, always inside -o.
     out = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}")
@@ -122,6 +124,8 @@ def run(args) -> int:
         with ProofProgress(layer.name) as progress:
             res = prove_unit(layer, cfg, verilog, out, depth=args.depth, progress=progress,
                              models=tuple(_models(args.model)))
+        if axil_cfg is not None and res.status == "PASS":
+            _prove_axil(axil_cfg, out, res)
     except WorkdirError as e:
         raise UsageError(f"prove: {e}") from None
     write_json_atomic(out / "prove.json", res.to_json())
@@ -134,7 +138,9 @@ def run(args) -> int:
               "for the beats accepted, in order, under every valid/ready pattern, and the "
               "stream properties hold"
               + (", and the range flag and range_error follow the per-channel input ranges"
-                 if cfg.range_check else "") + f" ({res.seconds:.1f} s)")
+                 if cfg.range_check else "")
+              + (", and the AXI4-Lite slave follows the protocol" if axil_cfg else "")
+              + f" ({res.seconds:.1f} s)")
         if args.shared_unit:  # the proof covers every layer's words: one statement per layer
             from exactbn.formats import load_solved
             from exactbn.network import select_layers
@@ -148,6 +154,20 @@ def run(args) -> int:
     if res.vcd:
         print(f"counterexample: {res.vcd}")
     return 1
+
+
+def _prove_axil(cfg, out: Path, res) -> None:
+    """The AXI4-Lite slave's protocol check (exactbn.regmap.formal), added to ``res``."""
+    from exactbn.hw.axil import AxiLiteSlave
+    from exactbn.regmap.formal import prove_axil
+
+    r = prove_axil(AxiLiteSlave(cfg), out / "axil")
+    res.tasks.append(r)
+    res.seconds += r.seconds
+    if r.status != "PASS":
+        res.status = r.status
+        res.summary = f"axil: {r.failed_text or ' | '.join(r.log_tail[-2:])}"
+        res.vcd = r.vcd
 
 
 def _models(paths: list[str]) -> list[Path]:

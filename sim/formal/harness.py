@@ -106,6 +106,20 @@ def _common(w: _W, cfg, top: str, extra: str = "") -> None:
       "  wire out_hs = m_axis_tvalid & m_axis_tready;")
     if cfg.store == "ram":
         w("  wire cfg_hs = cfg_valid & cfg_ready;")
+    if _has_table_port(cfg):
+        w("  wire tbl_hs = tbl_valid & tbl_ready;")
+
+
+def _has_table_port(cfg) -> bool:
+    """A RAM-store shared unit: its layer table is written through ``tbl_*``."""
+    return cfg.store == "ram" and bool(getattr(cfg, "layer_table", ()))
+
+
+def _block(cfg) -> str:
+    """What keeps ``s_axis_tready`` low from the next cycle on (a pending cfg/table write)."""
+    if cfg.store != "ram":
+        return "1'b0"
+    return "cfg_valid | tbl_valid" if _has_table_port(cfg) else "cfg_valid"
 
 
 def _lane_channel(cfg, g: str, lane: int) -> str:
@@ -143,13 +157,16 @@ def _spec_shape(cfg, model: ModelParams) -> SpecShape:
     )
 
 
-def _layer_clip(w: _W, cfg, q_lanes: list[str], user: str) -> list[str]:
+def _layer_clip(w: _W, cfg, q_lanes: list[str], user: str, ks: int = 0,
+                memory: list[tuple[StateReg, int]] | None = None) -> list[str]:
     """The shared unit's per-layer clip of the expected lanes, from the generated table's rows
     (the spec clips to the union; a row lies inside it, so clip(clip(r, union), row) is the
-    layer's own integer model). RAM: the table is not written during the proof."""
+    layer's own integer model). RAM: from the table's memory words (free inputs here, like
+    the parameter words; the stall task ties them to the shadow of the tbl writes), the row
+    of the beat's layer read when the beat enters the parameter stage and carried to ``ks``."""
     wq, wu = cfg.w_q, cfg.w_user
     if cfg.store == "ram":
-        w("  always @* assume(!tbl_valid);")
+        return _layer_clip_ram(w, cfg, q_lanes, ks, memory or [])
     ext = f"{{q[{wq - 1}], q}}" if cfg.q_signed else "{1'b0, q}"
     w(f"  function [{wq - 1}:0] lclip(input [{wq - 1}:0] q, input [{wu - 1}:0] u);",
       f"    reg signed [{wq}:0] v, lo, hi;", "    begin", f"      v = {ext};",
@@ -163,6 +180,35 @@ def _layer_clip(w: _W, cfg, q_lanes: list[str], user: str) -> list[str]:
     return [f"lclip({q}, {user})" for q in q_lanes]
 
 
+def _layer_clip_ram(w: _W, cfg, q_lanes: list[str], ks: int,
+                    memory: list[tuple[StateReg, int]]) -> list[str]:
+    wq, wu = cfg.w_q, cfg.w_user
+    fw = {r.label: f"fw{k}" for k, (r, _) in enumerate(memory)}
+    union = (cfg.qmin & ((1 << wq) - 1)) | ((cfg.qmax & ((1 << wq) - 1)) << wq)
+    w(f"  function [{2 * wq - 1}:0] trow(input [{wu - 1}:0] u);",
+      f"    case (u >> {cfg.layer_shift})")
+    for i in range(len(cfg.layer_table)):
+        word = fw.get(f"core.table.mem[{i}]")
+        if word is None:
+            raise ValueError(f"the unit has no table word core.table.mem[{i}] (the datapath "
+                             "proof's probe)")
+        w(f"      {i}: trow = {word};")
+    w(f"      default: trow = {_lit(2 * wq, union)};", "    endcase", "  endfunction")
+    w(f"  reg [{2 * wq - 1}:0] " + ", ".join(f"rT{k}" for k in range(ks + 1)) + ";",
+      "  always @(posedge clk) if (adv) begin rT0 <= trow(so_user);"
+      + "".join(f" rT{k} <= rT{k - 1};" for k in range(1, ks + 1)) + " end")
+
+    def ext(x: str) -> str:
+        return f"{{{x}[{wq - 1}], {x}}}" if cfg.q_signed else f"{{1'b0, {x}}}"
+
+    w(f"  function [{wq - 1}:0] lclip(input [{wq - 1}:0] q, input [{2 * wq - 1}:0] t);",
+      f"    reg signed [{wq}:0] v, lo, hi;", f"    reg [{wq - 1}:0] tl, th;", "    begin",
+      f"      tl = t[{wq - 1}:0]; th = t[{2 * wq - 1}:{wq}];",
+      f"      v = {ext('q')}; lo = {ext('tl')}; hi = {ext('th')};",
+      "      lclip = (v < lo) ? tl : (v > hi) ? th : q;", "    end", "  endfunction")
+    return [f"lclip({q}, rT{ks})" for q in q_lanes]
+
+
 def _slit(width: int, v: int) -> str:
     return f"-{width}'sd{-v}" if v < 0 else f"{width}'sd{v}"
 
@@ -170,7 +216,7 @@ def _slit(width: int, v: int) -> str:
 def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
               memory: list[tuple[StateReg, int]] | None = None,
               ranges: list[tuple[int, int]] | None = None,
-              n_values: tuple[int, ...] | None = None) -> Harness:
+              n_values: tuple[int, ...] | None = None, products: dict | None = None) -> Harness:
     """Every output beat equals the integer model of the accepted beat.
 
     ``stall_bound`` 0 (the default task): ``m_axis_tready`` is assumed high (except in reset
@@ -199,6 +245,10 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     wn = _n_width(cfg, model)
     w(render_spec_parts(f"{top}_spec", _spec_shape(cfg, model)))
     extra = "".join(f", .exactbn_mem{k}_in(fw{k})" for k in range(len(memory or [])))
+    if products is not None:  # the unit's own partial products (products.py)
+        from .products import port_connections, render_lane_sum
+
+        extra += port_connections(products)
     _common(w, cfg, top, extra)
     probes: dict[str, str] = {}
     if memory:
@@ -214,7 +264,7 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
           "  always @(posedge clk) stall_run <= (stall && !rst) ? stall_run + 1'b1 : 0;",
           f"  always @* if (stall) assume(stall_run < {stall_bound});")
     # Reference skid buffer (the documented protocol, as in the stream proof).
-    w("  wire block = " + ("cfg_valid;" if cfg.store == "ram" else "1'b0;"),
+    w(f"  wire block = {_block(cfg)};",
       "  reg r_ready = 1'b1, r_bv = 1'b0;", f"  reg [{wp - 1}:0] r_buf;")
     # Reference pipeline slots 0..lat-1: valid, x, tuser, tlast; M, B, N up to stage k0;
     # the expected q after it (and the range flag, and N for a split proof, to the end).
@@ -252,10 +302,14 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     for lane in range(L):
         w(f"  (* keep *) wire [{cfg.w_xs - 1}:0] opx{lane};",
           f"  (* keep *) wire [{cfg.w_m - 1}:0] opm{lane};",
-          f"  wire [{shape.w_s - 1}:0] es{lane};",
-          f"  {top}_spec_sum sum{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}_{k0}), "
-          f".s(es{lane}));",
           f"  wire [{wq - 1}:0] eq{lane};")
+        if products is not None:
+            render_lane_sum(w, shape, lane, f"opx{lane}", f"opm{lane}", f"rB{lane}_{k0}",
+                            f"es{lane}", products, probes)
+        else:
+            w(f"  wire [{shape.w_s - 1}:0] es{lane};",
+              f"  {top}_spec_sum sum{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}_{k0}), "
+              f".s(es{lane}));")
         if levels and memory:  # RAM: any N: the tail shifts by the unit's own amount
             w(f"  (* keep *) wire [{levels - 1}:0] opd{lane};",
               f"  wire [{wn - 1}:0] en{lane} = opd{lane} + {_lit(wn, cfg.n_min)};",
@@ -273,7 +327,7 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     for k in range(k0 + 1, ks + 1):
         w(f"  reg [{L * shape.w_s - 1}:0] rs{k};")
     if cfg.layer_table:  # shared unit: each layer's own clip after the union's
-        q_lanes = _layer_clip(w, cfg, q_lanes, f"rg{ks}")
+        q_lanes = _layer_clip(w, cfg, q_lanes, f"rg{ks}", ks, memory)
     w(f"  wire [{L * wq - 1}:0] rq{ks} = {{" + ", ".join(reversed(q_lanes)) + "};")
     w("  always @(posedge clk) begin",
       "    r_bv <= buf_next; r_ready <= !buf_next & !block;",
@@ -306,6 +360,21 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
         w(f"  always @* if (!init && rv{k0}) assert(opx{lane} == {xe});  // @opx {lane}",
           f"  always @* if (!init && rv{k0}) assert(opm{lane} == rM{lane}_{k0});  "
           f"// @opm {lane}")
+    if getattr(getattr(cfg, "pipeline", None), "flow", "stall") == "credit":  # helper invariants
+        from exactbn.hw.fifo import fifo_depth
+
+        if stall_bound:  # the reference chain above is the stall flow's
+            raise ValueError("a stall bound applies to flow=stall units only")
+        # the output never stalls: the FIFO memory stays empty, the credit count (one-hot)
+        # is the beats in the chain
+        cnt = " + ".join(f"rv{k}" for k in range(lat))
+        d = fifo_depth(lat)
+        w(f"  (* keep *) wire [{d + 1}:0] pd_occ; (* keep *) wire [{d}:0] pd_words;",
+          f"  always @* if (!init) begin assert(pd_words == {d + 1}'d1); "
+          f"assert(pd_occ == {d + 2}'d1 << ({cnt} + pd_ppop + 8'd0)); end",
+          "  reg pd_ppop = 1'b0;  // the counter sees a pop one cycle late",
+          "  always @(posedge clk) pd_ppop <= out_hs & !rst;")
+        probes.update({"pd_occ": "dut.core.credit.occ", "pd_words": "dut.core.fifo.cnt"})
     w("  always @* if (!init) assert(s_axis_tready == r_ready);  // @ready",
       f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid")
     if n_values is None:
@@ -403,7 +472,7 @@ def _stream(cfg, top: str) -> Harness:
     n_after = lat - 1
     for k in range(n_after):
         w(f"  (* keep *) wire pr_v{k}, pr_l{k};", f"  (* keep *) wire [{wu - 1}:0] pr_u{k};")
-    w("  wire block = " + ("cfg_valid;" if cfg.store == "ram" else "1'b0;"))
+    w(f"  wire block = {_block(cfg)};")
     # Reference skid buffer (as documented in hw/skid.py) and pipeline chain.
     w("  reg r_ready = 1'b1, r_bv = 1'b0;", f"  reg [{wp - 1}:0] r_buf;",
       f"  reg [{lat - 1}:0] rv = 0;", f"  reg [{wu - 1}:0] ru [0:{lat - 1}];",
@@ -539,8 +608,11 @@ def _hold(cfg, top: str, registers: list[StateReg]) -> Harness:
     _common(w, cfg, top)
     probes: dict[str, str] = {}
     if cfg.store == "ram":
+        if _has_table_port(cfg):
+            w("  reg tv_prev;", "  always @(posedge clk) tv_prev <= tbl_valid;")
         w("  reg cv_prev;", "  always @(posedge clk) cv_prev <= cfg_valid;",
-          "  wire cfg_quiet = !cfg_hs && cfg_valid == cv_prev;")
+          "  wire cfg_quiet = !cfg_hs && cfg_valid == cv_prev"
+          + (" && !tbl_hs && tbl_valid == tv_prev;" if _has_table_port(cfg) else ";"))
     else:
         w("  wire cfg_quiet = 1'b1;")
     w("  wire idle = m_axis_tvalid && !m_axis_tready && !in_hs && !rst && cfg_quiet;",
@@ -560,7 +632,8 @@ def render_harness(task: str, cfg, model: ModelParams | None = None,
                    top: str = "exactbn_formal", stall_bound: int | None = None,
                    ranges: list[tuple[int, int]] | None = None,
                    n_values: tuple[int, ...] | None = None,
-                   memory: list[tuple[StateReg, int]] | None = None) -> Harness:
+                   memory: list[tuple[StateReg, int]] | None = None,
+                   products: dict | None = None) -> Harness:
     """The harness for one proof task (``datapath`` and ``stall`` need ``model``; ``hold``
     and ``stall`` the registers from ``runner.list_state``, a RAM ``datapath`` the memory
     words as ``[(register, width)]`` from ``miter.free_memories``; ``ranges`` for a unit
@@ -572,7 +645,7 @@ def render_harness(task: str, cfg, model: ModelParams | None = None,
             raise ValueError("the RAM datapath proof needs the unit's memory words "
                              "(miter.free_memories)")
         return _datapath(cfg, model, top, 0 if stall_bound is None else stall_bound,
-                         memory, ranges if cfg.range_check else None, n_values)
+                         memory, ranges if cfg.range_check else None, n_values, products)
     if task == "stall":
         from .miter import render_stall
 

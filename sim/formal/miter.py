@@ -30,9 +30,19 @@ from __future__ import annotations
 
 import re
 
-from .harness import _W, Harness, ModelParams, StateReg, _common, _lit, _ports
+from .harness import (
+    _W,
+    Harness,
+    ModelParams,
+    StateReg,
+    _block,
+    _common,
+    _has_table_port,
+    _lit,
+    _ports,
+)
 
-__all__ = ["ce_copy", "free_memories", "render_stall", "CE_PORT"]
+__all__ = ["ce_copy", "free_memories", "render_stall", "render_credit", "is_fifo_word", "CE_PORT"]
 
 CE_PORT = "exactbn_ce"
 # Helper invariants left out (a choice by name: it can only make the proof fail, never pass
@@ -195,7 +205,7 @@ def render_stall(cfg, model: ModelParams, top: str, regs: list[StateReg],
                  "m_axis_tready"}
     w("  wire adv = !m_axis_tvalid | m_axis_tready;", "  wire ce = adv | rst;",
       "  (* keep *) wire stall = m_axis_tvalid & !m_axis_tready;",
-      "  wire block = " + ("cfg_valid;" if cfg.store == "ram" else "1'b0;"),
+      f"  wire block = {_block(cfg)};",
       "  reg r_ready = 1'b1, r_bv = 1'b0;", f"  reg [{wp - 1}:0] r_buf;",
       "  wire take = s_axis_tvalid & s_axis_tready;",
       "  wire so_valid = r_bv | take;",
@@ -322,3 +332,193 @@ def _shadow_words(w: _W, cfg, model: ModelParams, regs: list[StateReg], probes: 
             parts = [f"shM{ch}", f"shB{ch}"] + ([f"shN{ch}"] if cfg.w_d else [])
             w(f"  always @* if (!init) assert({name} == {{" + ", ".join(reversed(parts))
               + "});  // @word")
+    if _has_table_port(cfg):
+        _shadow_table(w, cfg, regs, probes)
+
+
+def _shadow_table(w: _W, cfg, regs: list[StateReg], probes: dict) -> None:
+    """A shared unit's table words equal a shadow of every accepted tbl write (from the
+    generated rows; a write with an index past the table or qmin > qmax changes nothing)."""
+    wq, wl = cfg.w_q, cfg.w_layer
+    mask = (1 << wq) - 1
+    sx = "$signed" if cfg.q_signed else ""
+    w(f"  wire tbl_ok = (tbl_addr < {_lit(wl + 1, len(cfg.layer_table))}) && "
+      f"({sx}(tbl_qmin) <= {sx}(tbl_qmax));")
+    for i, e in enumerate(cfg.layer_table):
+        name = f"memw_t{i}"  # a memw* probe: counted as checked below
+        row = (e.qmin & mask) | ((e.qmax & mask) << wq)
+        w(f"  reg [{2 * wq - 1}:0] shT{i} = {_lit(2 * wq, row)};",
+          f"  always @(posedge clk) if (tbl_hs && tbl_ok && tbl_addr == {_lit(wl, i)}) "
+          f"shT{i} <= {{tbl_qmax, tbl_qmin}};",
+          f"  (* keep *) wire [{2 * wq - 1}:0] {name};",
+          f"  always @* if (!init) assert({name} == shT{i});  // @word")
+        probes[name] = f"dut.{_wire_of(regs, f'core.table.mem[{i}]')}"
+
+
+# Registers of the credit flow that legitimately differ between A and B (A's FIFO and
+# credit counter see A's stalls; tied to the harness's queue model instead).
+_SKIP_CREDIT = re.compile(r"^core\.(fifo|credit)\.|range_err")
+
+
+def is_fifo_word(r: StateReg) -> bool:
+    """A word of the credit flow's output FIFO memory (not a parameter word)."""
+    return r.memory and r.label.startswith("core.fifo.mem[")
+
+
+def render_credit(cfg, model: ModelParams, top: str, regs: list[StateReg],
+                  taps: list[tuple[int, int, int]] | None = None,
+                  mems: list[tuple[str, int]] | None = None) -> Harness:
+    """The stall proof of a ``flow=credit`` unit (free-running pipeline, output FIFO,
+    credits; hw/fifo.py). A: the unit, every input free. B: the copy (always clocked) fed
+    A's accepted beats in their accept cycles with ``m_axis_tready = 1``; B's memory words
+    are A's. A harness queue ``q`` holds, in order, every beat B put out and A has not yet
+    taken. Asserted: A's output is the oldest beat of q (or B's beat of this cycle when q is
+    empty), so nothing is lost, duplicated, reordered or changed, and it is stable while
+    stalled; beats accepted and not yet taken never exceed the FIFO (depth + 1);
+    ``s_axis_tready`` is the credit rule as a register; B takes every beat. Helper
+    invariants: every other flip-flop of A equals B's, A's FIFO (head, count, pointers,
+    words) holds q's beats in order, B's FIFO memory is empty, the credit counters count the
+    beats in the pipelines plus the FIFOs."""
+    from exactbn.hw.fifo import fifo_depth
+
+    w = _W()
+    L, lat = cfg.lanes, cfg.latency
+    depth = fifo_depth(lat)
+    lim = depth + 1
+    ab = (depth - 1).bit_length()
+    wq = L * cfg.w_q + cfg.w_user_out + 1  # a FIFO word: {last, user, data}
+    nb = (lim + 1).bit_length() + 1
+    _common(w, cfg, top)
+    ports = _ports(cfg)
+    outs = [(n, wd) for n, d, wd in ports if d == "output"]
+    stream_in = {"clk", "rst", "s_axis_tdata", "s_axis_tuser", "s_axis_tlast"}
+    w("  (* keep *) wire stall = m_axis_tvalid & !m_axis_tready;",
+      f"  wire block = {_block(cfg)};",
+      "  reg pblock = 1'b0;", "  always @(posedge clk) pblock <= block & !rst;",
+      # the credit counters see a pop one cycle late
+      "  reg a_ppop = 1'b0, b_ppop = 1'b0;",
+      "  always @(posedge clk) begin a_ppop <= out_hs & !rst; "
+      "b_ppop <= b_m_axis_tvalid & !rst; end")
+    for n, wd in outs:
+        w(f"  wire [{wd - 1}:0] b_{n};")
+    conns = []
+    for n, d, wd in ports:
+        if d == "output":
+            conns.append(f".{n}(b_{n})")
+        elif n == "s_axis_tvalid":
+            conns.append(".s_axis_tvalid(in_hs)")
+        elif n == "m_axis_tready":
+            conns.append(".m_axis_tready(1'b1)")
+        elif n in stream_in:
+            conns.append(f".{n}({n})")
+        else:
+            conns.append(f".{n}({wd}'d0)")  # no cfg traffic into B: its words are A's
+    conns.append(f".{CE_PORT}(1'b1)")
+    for k, (_, wd) in enumerate(mems or []):
+        w(f"  (* keep *) wire [{wd - 1}:0] mw{k};")
+        conns.append(f".exactbn_mem{k}_in(mw{k})")
+    for k, (_, _, wy) in enumerate(taps or []):
+        w(f"  (* keep *) wire [{wy - 1}:0] ty{k};")
+        conns.append(f".exactbn_tap{k}_yin(ty{k})")
+    w(f"  {cfg.name}_ce dutb({', '.join(conns)});")
+    probes: dict[str, str] = {f"ty{k}": f"dut.exactbn_tap{k}_y" for k in range(len(taps or []))}
+    probes.update({f"mw{k}": f"dut.{wire}" for k, (wire, _) in enumerate(mems or [])})
+    # The queue model: q0.. q{lim-1}, n beats; qb = B's beat of this cycle (valid bv).
+    w(f"  wire [{wq - 1}:0] qb = {{b_m_axis_tlast, b_m_axis_tuser, b_m_axis_tdata}};",
+      "  wire bv = b_m_axis_tvalid;",
+      f"  reg [{nb - 1}:0] n = 0;")
+    for i in range(lim):
+        w(f"  reg [{wq - 1}:0] q{i};")
+    w(f"  wire [{wq - 1}:0] qh = (n != 0) ? q0 : qb;  // the oldest beat")
+    w(f"  wire [{nb - 1}:0] held = n + bv;  // beats in A's FIFO")
+    w("  always @(posedge clk) begin",
+      "    n <= held - out_hs;")
+    for i in range(lim):
+        nxt = f"q{i + 1}" if i + 1 < lim else "qb"
+        w(f"    q{i} <= ({i} + out_hs < n) ? (out_hs ? {nxt} : q{i}) : qb;")
+    w("    if (rst) n <= 0;", "  end")
+    # Beats in each pipeline (valid chain: stage P, then the delayed valid bits).
+    chain = ["core.valid_p"] + [f"core.valid_d{k}" for k in range(lat - 2)]
+    for side, inst in (("a", "dut"), ("b", "dutb")):
+        for k, nm in enumerate(chain):
+            w(f"  (* keep *) wire p{side}_v{k};")
+            probes[f"p{side}_v{k}"] = f"{inst}.{nm}"
+        w(f"  wire [{nb - 1}:0] pipe_{side} = " + " + ".join(
+            f"p{side}_v{k}" for k in range(len(chain))) + f" + {nb}'d0;")
+        for nm, wd in (("occ", lim + 1), ("cnt", depth + 1), ("head_valid", 1), ("rp", ab),
+                       ("wp", ab)):
+            pre = "core.credit." if nm == "occ" else "core.fifo."
+            w(f"  (* keep *) wire [{wd - 1}:0] {side}_{nm};")
+            probes[f"{side}_{nm}"] = f"{inst}.{pre}{nm}"
+    w(f"  (* keep *) wire [{wq - 1}:0] a_head;")
+    probes["a_head"] = "dut.core.fifo.head"
+    for i in range(depth):
+        w(f"  (* keep *) wire [{wq - 1}:0] am{i};")
+        probes[f"am{i}"] = f"dut.{_wire_of(regs, f'core.fifo.mem[{i}]')}"
+    w(f"  wire [{nb - 1}:0] words = held - a_head_valid;  // beats in A's FIFO memory",
+      f"  wire [{wq - 1}:0] amem [0:{depth - 1}];")
+    for i in range(depth):
+        w(f"  assign amem[{i}] = am{i};")
+    # Port properties.
+    w("  reg p_stall = 1'b0;", f"  reg [{wq - 1}:0] p_out;",
+      f"  wire [{wq - 1}:0] a_out = {{m_axis_tlast, m_axis_tuser, m_axis_tdata}};",
+      "  always @(posedge clk) begin p_stall <= stall & !rst; p_out <= a_out; end",
+      "  always @* if (!init) begin",
+      "    assert(m_axis_tvalid == (n != 0 || bv));  // @cvalid",
+      "    if (m_axis_tvalid) assert(a_out == qh);  // @cdata",
+      f"    assert(pipe_a + held <= {lim}); assert(n <= {lim});  // @credit",
+      f"    assert(s_axis_tready == (pipe_a + held + a_ppop < {lim} && !pblock));  // @ready",
+      "    assert(b_s_axis_tready);  // B takes every beat",
+      "  end",
+      "  always @* if (!init && p_stall && !rst) begin",
+      "    assert(m_axis_tvalid); assert(a_out == p_out);  // @stable",
+      "  end")
+    if cfg.range_check:
+        top_bit = cfg.w_user_out - 1
+        w("  reg r_err = 1'b0;",
+          f"  always @(posedge clk) if (rst) r_err <= 1'b0; else if (out_hs && "
+          f"m_axis_tuser[{top_bit}]) r_err <= 1'b1;",
+          "  always @* if (!init) assert(range_error == r_err);  // @range_error")
+    # Helper invariants: the FIFOs and counters as the model says.
+    w("  always @* if (!init) begin",
+      f"    assert(a_occ == {lim + 1}'d1 << (pipe_a + held + a_ppop));  // one-hot count",
+      f"    assert(b_occ == {lim + 1}'d1 << (pipe_b + bv + b_ppop));",
+      "    assert(a_head_valid == (n != 0 || bv));",
+      "    if (a_head_valid) assert(a_head == qh);",
+      f"    assert(a_cnt == {depth + 1}'d1 << words);  // one-hot count of memory words",
+      f"    assert(a_wp == a_rp + words[{ab - 1}:0]);",
+      "    assert(b_cnt == 1); assert(b_head_valid == bv);",
+      "  end")
+    for i in range(depth):
+        # word i after the head: the (i+1)-th oldest beat (q[i+1], or B's beat last)
+        qi = f"(({i + 1} < n) ? q{i + 1} : qb)" if i + 1 < lim else "qb"
+        w(f"  wire [{ab - 1}:0] ai{i} = a_rp + {ab}'d{i};",
+          f"  always @* if (!init && {i} < words) assert(amem[ai{i}] == {qi});  // @fifo")
+    for k, r in enumerate(regs):
+        if r.memory or _SKIP_CREDIT.search(r.label) or (_SKIP_HELPER.search(r.label)
+                                                         and "range" not in r.label):
+            continue
+        w(f"  (* keep *) wire [{r.width - 1}:0] fa{k}, fb{k};  // {r.label}",
+          f"  always @* if (init) assume(fa{k} == fb{k});  // B starts as A",
+          f"  always @* if (!init) assert(fa{k} == fb{k});  // @ff {k}")
+        probes[f"fa{k}"] = f"dut.{r.wire}"
+        probes[f"fb{k}"] = f"dutb.{r.wire}"
+    for k, (wa, wb, _) in enumerate(taps or []):
+        if not wa:
+            continue
+        w(f"  (* keep *) wire [{wa - 1}:0] ta{k}_a, tb{k}_a;",
+          f"  (* keep *) wire [{wb - 1}:0] ta{k}_b, tb{k}_b;")
+        for side, inst in (("ta", "dut"), ("tb", "dutb")):
+            for port in ("a", "b"):
+                probes[f"{side}{k}_{port}"] = f"{inst}.exactbn_tap{k}_{port}"
+        w(f"  always @* assert(ta{k}_a == tb{k}_a && ta{k}_b == tb{k}_b);  // @tap {k}")
+    if cfg.store == "ram":
+        _shadow_words(w, cfg, model, regs, probes)
+    checked = {v.removeprefix("dut.") for k, v in probes.items() if k.startswith("memw")}
+    for wire, _ in mems or []:
+        if wire not in checked:
+            label = next((r.label for r in regs if r.wire == wire), wire)
+            raise ValueError(f"memory word {label!r} is not one the stall proof checks against "
+                             "the cfg writes: an edited unit must keep the generated store")
+    w("endmodule", "")
+    return Harness("stall", top, "\n".join(w.lines), probes, {})

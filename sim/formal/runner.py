@@ -240,7 +240,7 @@ _FF_WIDTH_RE = re.compile(r"^\s+parameter \\WIDTH (\d+)\s*$")
 # structure ($memory cells of memory_map) or by this name. Treating a register as a memory
 # word only frees it (datapath task) or ties it to the shadow of the cfg writes (stall task):
 # a wrong choice can make a proof fail, never pass a wrong unit.
-_STORE_WORD_RE = re.compile(r"^core\.store\.mem\d+\[\d+\]$")
+_STORE_WORD_RE = re.compile(r"^core\.(store\.mem\d+|table\.mem)\[\d+\]$")
 
 
 def _label(q: str, aliases: dict[str, str]) -> str:

@@ -133,3 +133,26 @@ def test_sim_table_writes_while_other_layers_stream(mixed, tmp_path):
     sc = res.scenarios["reprogram_live"]
     assert res.passed and sc["tbl_writes"] == 4 * len(cfg.layer_table), sc
     assert sc["tbl_snapshots"] > 1, sc  # beats were scored under rows a write changed
+
+
+def test_prove_ram_table_rows_are_the_tbl_writes_and_a_wrong_row_fails(mixed):
+    """RAM store: the table words are tied to the shadow of the tbl writes (stall task; the
+    datapath task reads them as free words); a wrong row in layer 1 must FAIL, named; the
+    hold task accounts for a tbl write lowering s_axis_tready (it FAILed on it before)."""
+    from exactbn.sim.formal.prove import prove_unit
+
+    merged, _ = merge_layers(load_solved("mix.json"))
+    cfg = unit_config_from_solved(merged, name="u", store="ram")
+    bad = prove_unit(merged, cfg, _planted(cfg, 1), mixed / "bad", tasks=("stall",))
+    assert bad.status == "FAIL" and "layer table row 1" in bad.summary, bad.summary
+    from exactbn.hw import to_verilog
+
+    ok = prove_unit(merged, cfg, to_verilog(cfg), mixed / "ok", tasks=("hold",))
+    assert ok.status == "PASS", ok.summary
+
+
+@pytest.mark.slow
+def test_prove_cli_ram_shared_unit_every_task(mixed, capsys):
+    assert main(["prove", "mix.json", "--shared-unit", "--store", "ram", "-o", "p"]) == 0
+    out = capsys.readouterr().out
+    assert "PROVEN" in out and "layer bn_c" in out, out
