@@ -145,7 +145,8 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
             qmin=cfg.qmin, qmax=cfg.qmax, zero_point=layer.output.zero_point,
             bias=[p[0] for p in bp["tflite"]], m_q31=[p[1] for p in bp["tflite"]],
             shift=[p[2] for p in bp["tflite"]], lanes=cfg.lanes, pipeline=bpipe,
-            dsp_a=target.dsp_a, dsp_b=target.dsp_b, param_memory=cfg.param_memory)
+            dsp_a=target.dsp_a, dsp_b=target.dsp_b, param_memory=cfg.param_memory,
+            family=cfg.family if cfg.family in ("ecp5", "ice40", "generic") else "generic")
         designs.append(DesignSource(
             f"tflite{sfx}", "tflite", "tflite_requant",
             [_write(tf, "tflite_requant", srcdir / f"tflite{sfx}.il")],
@@ -178,7 +179,8 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
     for d in designs:
         inst = (uses_primitive(cfg.family, cfg.pipeline.mult) if d.kind in (
             "exactbn", "exactbn_nostall") else d.kind == "ceiling" and uses_primitive(
-            cfg.family, 2))
+            cfg.family, 2) or d.kind == "tflite" and bool(bpipe.chunk)
+            and uses_primitive(cfg.family, 2))
         if synth := primitive_synth(target, cfg.family, inst):
             d.yosys_synth = synth
             d.notes.append(f"synthesized with `{synth}` (no -dsp: Yosys's ice40_dsp pass "

@@ -37,6 +37,10 @@ class BaselinePipeline:
       adder-tree level registered, and (TFLite) the bias add registered before the DSPs.
     - ``shift``: registers spread over the variable shifter's levels (capped at the levels).
     - ``out``: a register after the saturation / output stage.
+    - ``chunk``: 0 = as above; k (with ``mult`` = 2) = the unit's FPGA-preset structure
+      (TFLite-style): every wide add (bias, the 32 x 32 product + nudge, rounding nudge,
+      zero point and clamp tests) as 3:2 levels and k-bit registered carry chunks, the
+      products on the ``family``'s DSP primitive with its registers on.
 
     The unit's ``round`` knob has no counterpart here and is ignored.
     """
@@ -44,9 +48,10 @@ class BaselinePipeline:
     mult: int = 2
     shift: int = 1
     out: int = 1
+    chunk: int = 0
 
     def __post_init__(self) -> None:
-        for name, hi in (("mult", 2), ("shift", 8), ("out", 1)):
+        for name, hi in (("mult", 2), ("shift", 8), ("out", 1), ("chunk", 64)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
                 raise ValueError(f"pipeline {name} must be an integer in 0..{hi}, got {v!r}")
@@ -63,17 +68,19 @@ class BaselinePipeline:
                 return BASELINE_PRESETS[text]
             kw: dict[str, int] = {}
             for part in text.split(","):
-                m = re.fullmatch(r"\s*(mult|shift|round|out)\s*=\s*(\d+)\s*", part)
+                m = re.fullmatch(r"\s*(mult|shift|round|out|chunk)\s*=\s*(\d+)\s*", part)
                 if not m:
                     raise ValueError(f"bad pipeline spec {spec!r}")
                 if m.group(1) != "round":
                     kw[m.group(1)] = int(m.group(2))
             return cls(**kw)
+        chunk = int(getattr(spec, "chunk", 0)) if int(spec.mult) == 2 else 0
         return cls(mult=int(spec.mult), shift=int(spec.shift),
-                   out=min(int(spec.out), 1))  # out=2 (staged clamp): the unit only
+                   out=min(int(spec.out), 1), chunk=chunk)  # out=2: the unit only
 
     def spec(self) -> str:
-        return f"mult={self.mult},shift={self.shift},out={self.out}"
+        text = f"mult={self.mult},shift={self.shift},out={self.out}"
+        return text + (f",chunk={self.chunk}" if self.chunk else "")
 
 
 BASELINE_PRESETS = {

@@ -17,6 +17,12 @@ baseline definitions in tests/synth/test_baselines.py):
 - RDBP: ``(x >> e) + (rem > (mask >> 1) + (x < 0))`` equals
   ``(x + 2^(e-1) - (x < 0)) >> e`` for e >= 1 (and x for e = 0): one add, then the shifter.
 
+With ``chunk`` > 0 (the FPGA presets) the lane is pipelined like the unit: the bias add, the
+32 x 32 product plus the SRDHM nudge (:class:`~exactbn.hw.MulAdd`: the ``family``'s DSP
+primitive with its registers on, 3:2 levels, carry chunks), the rounding nudge and the
+zero-point add with the clamp tests are all k-bit registered carry chunks, every shifter
+level can be registered and the clamp is selected from registered tests.
+
 Parameters live in a ROM (one per lane), read once per beat. Stream ports and pipeline
 control as in :mod:`.common`. The datapath is the full 32-bit one (any int32 bias and
 multiplier), but the shift fields and the overflow test exist only as far as the ROM's
@@ -32,6 +38,8 @@ from amaranth.lib.memory import Memory
 from exactbn.formats import unsigned_width
 
 from ..config import memory_attrs
+from ..multiplier import MulAdd, mult_stages
+from ..regs import chunked_add
 from ..skid import SkidBuffer
 from .common import (
     BaselinePipeline,
@@ -42,7 +50,7 @@ from .common import (
     spread,
     stream_ports,
 )
-from .mult import PartialProductMultiplier, multiplier_shape
+from .mult import PartialProductMultiplier, multiplier_shape, split_operand
 
 __all__ = ["TfliteRequantizer", "INT32_MIN", "INT32_MAX"]
 
@@ -70,7 +78,8 @@ class TfliteRequantizer(wiring.Component):
     def __init__(self, *, w_x: int, x_signed: bool, w_q: int, q_signed: bool, qmin: int,
                  qmax: int, zero_point: int, bias, m_q31, shift, lanes: int = 1,
                  pipeline="default", dsp_a: int = 18, dsp_b: int = 18,
-                 param_memory: str = "auto"):
+                 param_memory: str = "auto", family: str = "generic", sim: bool = False):
+        self.family, self.sim = family, sim  # DSP primitives (with chunk), sim equivalents
         self.param_memory = param_memory
         memory_attrs(param_memory)  # validates
         if not isinstance(w_x, int) or not 1 <= w_x <= 32:
@@ -106,6 +115,16 @@ class TfliteRequantizer(wiring.Component):
         self.shift_levels = 1 + self.w_r  # the nudge add, then one level per shift bit
         self.latency = (1 + (1 if p.mult == 2 else 0) + mul_latency
                         + sum(spread(self.shift_levels, p.shift)) + p.out)
+        if p.chunk:
+            k = p.chunk
+            self.dsp_per_lane = (len(split_operand(32, 18 if family == "ecp5" else 16))**2
+                                 if family in ("ecp5", "ice40") else self.dsp_per_lane)
+            self.stage_counts = {
+                "param": 1, "bias": -(-32 // k), "lshift": 1 if self.w_l else 0,
+                "mult": mult_stages(32, 32, 64, 2, min(dsp_a, dsp_b), family, k),
+                "nudge": -(-33 // k), "shift": sum(spread(self.w_r, p.shift)),
+                "clamp": -(-34 // k) + 1}
+            self.latency = sum(self.stage_counts.values())
         super().__init__(stream_ports(lanes, w_x, w_q, self.w_user))
 
     @property
@@ -168,6 +187,8 @@ class TfliteRequantizer(wiring.Component):
 
     def _lane(self, m: Module, adv, lane: int, x_p, word):
         p = self.pipeline
+        if p.chunk:
+            return self._lane_chunked(m, adv, lane, x_p, word)
         x = x_p[lane * self.w_x:(lane + 1) * self.w_x]
         xs = x.as_signed() if self.x_signed else x
         bias = word[0:32].as_signed()
@@ -228,4 +249,70 @@ class TfliteRequantizer(wiring.Component):
         m.d.comb += q.eq(Mux(t < self.qmin, self.qmin, Mux(t > self.qmax, self.qmax, t)))
         if p.out:
             q = delay(m, adv, q, 1, f"q{lane}")
+        return q
+
+    def _lane_chunked(self, m: Module, adv, lane: int, x_p, word):
+        """The lane with every wide add in registered ``chunk``-bit carry chunks."""
+        k, t = self.pipeline.chunk, f"{lane}"
+        x = x_p[lane * self.w_x:(lane + 1) * self.w_x]
+        xs = Signal(signed(32), name=f"xs{t}")
+        m.d.comb += xs.eq(x.as_signed() if self.x_signed else x)
+        off = 64 + self.w_r + self.w_l
+        # acc = wrap32(x + bias): carry chunks; the ROM fields wait alongside
+        acc = chunked_add(m, adv, xs, word[0:32], 32, k, f"bias{t}")
+        rest = delay(m, adv, word[32:off + (1 if self.has_ovf else 0)], -(-32 // k),
+                     f"word_b{t}")
+        mq = rest[0:32].as_signed()
+        rsh = rest[32:32 + self.w_r] if self.w_r else Const(0, 1)
+        if self.w_l:
+            acc_l = Signal(signed(32), name=f"acc_l{t}")
+            m.d.comb += acc_l.eq(acc << rest[32 + self.w_r:32 + self.w_r + self.w_l])
+            acc = delay(m, adv, acc_l, 1, f"acc_l{t}")
+            mq = delay(m, adv, mq, 1, f"mq_l{t}")
+            rest = delay(m, adv, rest, 1, f"word_l{t}")
+            rsh = rest[32:32 + self.w_r] if self.w_r else Const(0, 1)
+        side = [rsh] + ([(acc == INT32_MIN) & rest[-1]] if self.has_ovf else [])
+        side_sig = Signal(len(Cat(*side)), name=f"side{t}")
+        m.d.comb += side_sig.eq(Cat(*side))
+        # h = SRDHM(acc, mq) = floor((acc*mq + 2^30) / 2^31): the nudge is MulAdd's B
+        mul = MulAdd(32, 32, 32, 64, 2, min(self.dsp_a, self.dsp_b), family=self.family,
+                     chunk=k, sim=self.sim)
+        m.submodules[f"mul{t}"] = mul
+        m.d.comb += [mul.en.eq(adv), mul.x.eq(acc), mul.m.eq(mq), mul.b.eq(1 << 30)]
+        side_sig = delay(m, adv, side_sig, mul.latency, f"side_m{t}")
+        rs = side_sig[:len(rsh)]
+        high = Signal(signed(32), name=f"srdhm{t}")
+        top = mul.s[31:63].as_signed()
+        m.d.comb += high.eq(Mux(side_sig[len(rsh)], INT32_MAX, top) if self.has_ovf else top)
+        # RoundingDivideByPOT nudge: + 2^(e-1) - (h < 0) for e >= 1, a bit pattern (no add)
+        half = Cat(*[rs == i + 1 for i in range(33)])  # 2^(e-1)
+        half_m1 = Cat(*[rs > i + 1 for i in range(33)])  # 2^(e-1) - 1
+        pat = Signal(33, name=f"nudge{t}")
+        m.d.comb += pat.eq(Mux(high[31] & rs.any(), half_m1, half))
+        v = chunked_add(m, adv, Cat(high, high[31]), pat, 33, k, f"rnd{t}")
+        rs = delay(m, adv, rs, -(-33 // k), f"rs_n{t}")
+        regs = spread(self.w_r, self.pipeline.shift)
+        for lvl in range(self.w_r):
+            nv = Signal(signed(33), name=f"sh{t}_{lvl}")
+            m.d.comb += nv.eq(Mux(rs[lvl], v >> (1 << lvl), v))
+            v = nv
+            if regs[lvl]:
+                v = delay(m, adv, v, 1, f"v{t}_{lvl}")
+                rs = delay(m, adv, rs, 1, f"rs{t}_{lvl}")
+        # clamp(r + zp): the two tests as the sign of r - (qmin - zp) and (qmax - zp) - r,
+        # carry-chunked, beside r + zp's low bits; then the registered select
+        r = Signal(signed(34), name=f"r{t}")
+        m.d.comb += r.eq(v[:32].as_signed())
+        lo_c = Signal(signed(34), name=f"lo_c{t}")
+        hi_c = Signal(signed(34), name=f"hi_c{t}")
+        m.d.comb += [lo_c.eq(self.zero_point - self.qmin),
+                     hi_c.eq(self.qmax - self.zero_point + 1)]
+        below = chunked_add(m, adv, r, lo_c, 34, k, f"lo{t}")[33]  # r + zp < qmin
+        above = chunked_add(m, adv, ~r, hi_c, 34, k, f"hi{t}")[33]  # r + zp > qmax
+        low = Signal(self.w_q, name=f"zp{t}")
+        m.d.comb += low.eq(r[:self.w_q] + self.zero_point)
+        low = delay(m, adv, low, -(-34 // k), f"zp{t}")
+        q = Signal(unsigned(self.w_q) if not self.q_signed else signed(self.w_q), name=f"q{t}")
+        with m.If(adv):
+            m.d.sync += q.eq(Mux(below, self.qmin, Mux(above, self.qmax, low)))
         return q

@@ -196,6 +196,29 @@ def test_tflite_requantizer_edge_parameters_match_golden():
                   n_random=64)
 
 
+@pytest.mark.parametrize("pipeline,family", [
+    pytest.param("mult=2,shift=5,out=1,chunk=7", "generic", marks=pytest.mark.slow),
+    ("mult=2,shift=8,out=1,chunk=8", "ecp5"),  # the ecp5 preset's structure (~40 s)
+    pytest.param("mult=2,shift=2,out=1,chunk=5", "ice40", marks=pytest.mark.slow),
+])
+def test_chunked_tflite_requantizer_edge_parameters_match_golden(pipeline, family):
+    """The FPGA-preset TFLite-style lane (every wide add in registered carry chunks, the
+    family's DSP primitive as its simulation equivalent) on the same edge parameters."""
+    params = [
+        (INT32_MAX - 5, 1 << 30, -3), (INT32_MIN, INT32_MIN, 0), (12345, (1 << 31) - 1, 5),
+        (-777, -(1 << 30) - 12345, -7), (0, 1518500250, -31), (-32768, 1 << 30, 0),
+        (99, -(1 << 31) + 1, -1),
+    ]
+    zp, qmin, qmax = -3, -128, 127
+    dut = TfliteRequantizer(
+        w_x=16, x_signed=True, w_q=8, q_signed=True, qmin=qmin, qmax=qmax, zero_point=zp,
+        bias=[p[0] for p in params], m_q31=[p[1] for p in params],
+        shift=[p[2] for p in params], lanes=2, pipeline=pipeline, family=family, sim=True)
+    assert dut.pipeline.chunk and dut.latency > 12
+    _check_tflite(dut, params, (zp, qmin, qmax), [(-32768, 32767)] * len(params), seed=3,
+                  n_random=16)
+
+
 # ----------------------------------------------------------------------------- thresholds
 
 
