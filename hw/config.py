@@ -7,7 +7,7 @@ Nothing here knows where the parameters came from (hw/ takes plain parameters on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from exactbn.formats import twos_width, unsigned_width
 
@@ -24,6 +24,7 @@ __all__ = [
     "PIPELINE_PRESETS",
     "FAMILIES",
     "FAMILY_PRESETS",
+    "FLOWS",
     "family_preset",
     "family_of_target",
     "Pipeline",
@@ -75,6 +76,9 @@ class Pipeline:
     - ``chunk``: 0 = the product/B combine is one adder; k = 3:2 carry-save levels and a
       carry-chunked adder of k-bit registered chunks (skewed in, de-skewed out), with
       ``mult`` = 2 only.
+    - ``flow``: ``stall`` = back-pressure as one clock enable over the whole pipeline (skid
+      buffer in front); ``credit`` = a free-running pipeline into an output FIFO, with a
+      credit-counted registered ``s_axis_tready`` (hw/fifo.py; one more cycle of latency).
     """
 
     mult: int = 2
@@ -83,8 +87,11 @@ class Pipeline:
     out: int = 1
     dspin: int = 0
     chunk: int = 0
+    flow: str = "stall"
 
     def __post_init__(self) -> None:
+        if self.flow not in FLOWS:
+            raise ValueError(f"pipeline flow must be one of {'|'.join(FLOWS)}, got {self.flow!r}")
         for name, hi in (("mult", 2), ("shift", 8), ("round", 1), ("out", 2), ("dspin", 1),
                          ("chunk", 64)):
             v = getattr(self, name)
@@ -93,14 +100,21 @@ class Pipeline:
 
     @classmethod
     def parse(cls, text: str) -> Pipeline:
-        """``shallow|default|deep`` or ``mult=2,shift=1,round=1,out=1[,dspin=1]`` (missing keys
-        default)."""
+        """``shallow|default|deep|ecp5|...`` or ``mult=2,shift=1,round=1,out=1[,dspin=1]``
+        (missing keys default), or a preset followed by overrides (``ecp5,flow=stall``)."""
         text = text.strip()
         if text in PIPELINE_PRESETS:
             return PIPELINE_PRESETS[text]
-        kw: dict[str, int] = {}
-        for part in text.split(","):
-            m = re.fullmatch(r"\s*(mult|shift|round|out|dspin|chunk)\s*=\s*(\d+)\s*", part)
+        parts = text.split(",")
+        base = PIPELINE_PRESETS.get(parts[0].strip())
+        if base is not None:
+            parts = parts[1:]
+        kw: dict[str, int | str] = {}
+        for part in parts:
+            m = re.fullmatch(r"\s*(mult|shift|round|out|dspin|chunk|flow)\s*=\s*"
+                             r"(\d+|stall|credit)\s*", part)
+            if m and (m.group(1) == "flow") == m.group(2).isdigit():
+                m = None
             if not m:
                 raise ValueError(
                     f"bad pipeline spec {text!r}: expected a preset "
@@ -109,30 +123,36 @@ class Pipeline:
                 )
             if m.group(1) in kw:
                 raise ValueError(f"bad pipeline spec {text!r}: {m.group(1)} given twice")
-            kw[m.group(1)] = int(m.group(2))
-        return cls(**kw)
+            kw[m.group(1)] = m.group(2) if m.group(1) == "flow" else int(m.group(2))
+        return replace(base, **kw) if base is not None else cls(**kw)
 
     def spec(self) -> str:
         """``key=value`` text that :meth:`parse` reads back (``dspin`` only when set)."""
         text = f"mult={self.mult},shift={self.shift},round={self.round},out={self.out}"
         text += f",dspin={self.dspin}" if self.dspin else ""
-        return text + (f",chunk={self.chunk}" if self.chunk else "")
+        text += f",chunk={self.chunk}" if self.chunk else ""
+        return text + (f",flow={self.flow}" if self.flow != "stall" else "")
 
 
+FLOWS = ("stall", "credit")  # back-pressure: one clock enable, or free-running + credits
 PIPELINE_PRESETS = {
     "shallow": Pipeline(mult=0, shift=0, round=0, out=0),
     "default": Pipeline(mult=2, shift=1, round=1, out=1),
     "deep": Pipeline(mult=2, shift=8, round=1, out=1, dspin=1),
     # The fastest preset per FPGA family (bench/results/synth_*.md), the default when a target
     # is given: every shifter level registered, staged saturation, carry chunks.
-    "ecp5": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8),
-    "ice40": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8),
-    "xilinx": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1),  # DSP48's own adder
+    # Back-pressure by credits: no clock enable over the datapath (hw/fifo.py).
+    "ecp5": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8, flow="credit"),
+    "ice40": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8, flow="credit"),
+    "xilinx": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, flow="credit"),  # DSP48 adds B
+    # standard cells (hw/asic_multiplier.py: registered carry-save tree; bench/results/asic.md)
+    "asic": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1),
 }
 # A family's default preset (when a target is given and no --pipeline); others: "default".
-FAMILY_PRESETS = {"ecp5": "ecp5", "ice40": "ice40", "xilinx": "xilinx"}
-# Families whose DSP primitive the datapath instantiates by name (hw/primitives).
-FAMILIES = ("generic", "ecp5", "ice40", "xilinx")
+FAMILY_PRESETS = {"ecp5": "ecp5", "ice40": "ice40", "xilinx": "xilinx", "asic": "asic"}
+# Families whose DSP primitive the datapath instantiates by name (hw/primitives); "asic":
+# no DSPs, the multiplier is a registered carry-save tree of gates.
+FAMILIES = ("generic", "ecp5", "ice40", "xilinx", "asic")
 
 
 def family_of_target(target: str | None) -> str:
@@ -393,13 +413,15 @@ class UnitConfig:
             "shift": min(p.shift, self.shift_levels),
             "round": p.round if self.hw_rounding != "floor" else 0,
             "out": p.out,
+            "fifo": 1 if p.flow == "credit" else 0,  # the output FIFO's registered head
         }
 
     @property
     def latency(self) -> int:
         """Cycles from an input handshake to the earliest cycle its result is valid at m_axis.
 
-        ``1 + dspin + mult + min(shift, levels) + (round if hw_rounding != floor) + out``, where
+        ``1 + dspin + mult + min(shift, levels) + (round if hw_rounding != floor) + out``
+        (+ 1 with ``flow=credit``: the output FIFO's head), where
         mult counts the multiplier's registers (:func:`~exactbn.hw.multiplier.mult_stages`:
         3 inside an ECP5 MULT18X18D, and one per carry chunk with ``chunk``).
         """

@@ -1,25 +1,35 @@
-"""The BN unit with stream ports: skid buffer -> parameter read -> per-lane datapath.
+"""The BN unit with stream ports: input stage -> parameter read -> per-lane datapath.
 
 Per lane: ``q = clip(R_hw((M*x + B) / 2^N), qmin, qmax)`` (MulAdd -> Shifter ->
-RoundingStage -> Saturator). The whole pipeline advances together (``adv``) whenever its
-last stage is empty or the consumer takes the beat; the skid buffer in front keeps the
-input's ``ready`` registered, so ``o.ready`` reaches no input port combinationally.
+RoundingStage -> Saturator). Two flow-control schemes (``Pipeline.flow``):
+
+- ``stall``: the whole pipeline advances together (``adv``) whenever its last stage is
+  empty or the consumer takes the beat (one clock enable over every datapath register); the
+  skid buffer in front keeps the input's ``ready`` registered.
+- ``credit``: the pipeline runs free (no clock enable); its beats enter an output FIFO of
+  ``fifo_depth(latency)`` words plus a registered head (hw/fifo.py), and ``s_axis_tready``
+  is a register that admits a beat only while fewer than depth + 1 beats are accepted and
+  not yet taken at the output, so the FIFO never overflows. Latency one more (the head).
+
+In both, ``o.ready`` reaches no input port combinationally.
 
 RAM store arbitration: ``cfg_valid`` lowers the stream's ``ready`` from the next cycle on;
-``cfg_ready`` is high when the stream is not accepting and no accepted beat is waiting for
-its parameter read (both registers), and low while ``rst`` is high (no write is accepted
-in a reset cycle). So every beat accepted before a write handshake uses the old words and
-every beat accepted after it the new ones.
+``cfg_ready`` is high when the stream is not accepting and no accepted beat is still
+waiting for its parameter read (stall: the skid buffer is empty; credit: a beat reads its
+words in its accept cycle, so ``ready`` low suffices), and low while ``rst`` is high. So
+every beat accepted before a write handshake uses the old words and every beat accepted
+after it the new ones (beats still in flight already hold their words).
 """
 
 from __future__ import annotations
 
-from amaranth import C, Cat, Module, ResetSignal, Signal, signed
+from amaranth import C, Cat, Const, Module, ResetSignal, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .config import UnitConfig
+from .fifo import CreditCounter, OutputFifo, fifo_depth
 from .layer_table import LayerClamp, LayerTable, table_ports
 from .multiplier import MulAdd
 from .regs import delay
@@ -69,19 +79,34 @@ class BatchNormCore(wiring.Component):
     def elaborate(self, platform):
         cfg = self.cfg
         m = Module()
-        m.submodules.skid = skid = SkidBuffer(in_layout(cfg))
+        credit = cfg.pipeline.flow == "credit"
         m.submodules.store = store = ParamStore(cfg)
-        wiring.connect(m, wiring.flipped(self.i), skid.i)
-
-        adv = Signal()  # the whole pipeline moves one stage
-        m.d.comb += [skid.o.ready.eq(adv), store.en.eq(adv), store.addr.eq(skid.o.payload.user)]
+        block = (self.cfg_valid | (self.tbl_valid if table_ports(cfg) else 0)
+                 if cfg.store == "ram" else C(0, 1))
+        if credit:  # free-running: every stage moves every cycle
+            adv = Const(1, 1)
+            m.submodules.credit = cred = CreditCounter(fifo_depth(cfg.latency) + 1)
+            src = self.i  # the beat enters the parameter stage in its accept cycle
+            src_valid = self.i.valid & cred.ready
+            m.d.comb += [self.i.ready.eq(cred.ready), cred.acc.eq(src_valid),
+                         cred.pop.eq(self.o.valid & self.o.ready), cred.block.eq(block)]
+            # a beat reads its words when accepted: ready low means none is waiting
+            quiet = ~cred.ready
+        else:
+            adv = Signal()  # the whole pipeline moves one stage
+            m.submodules.skid = skid = SkidBuffer(in_layout(cfg))
+            wiring.connect(m, wiring.flipped(self.i), skid.i)
+            m.d.comb += [skid.o.ready.eq(adv), skid.block.eq(block)]
+            src, src_valid = skid.o, skid.o.valid
+            quiet = ~skid.i.ready & skid.empty
+        self._src_user = src.payload.user
+        m.d.comb += [store.en.eq(adv), store.addr.eq(src.payload.user)]
 
         if cfg.store == "ram":
             cfg_ready = Signal()
             m.d.comb += [
-                skid.block.eq(self.cfg_valid | (self.tbl_valid if table_ports(cfg) else 0)),
                 # never during rst: a cfg write in a reset cycle is not accepted
-                cfg_ready.eq(~skid.i.ready & skid.empty & ~ResetSignal()),
+                cfg_ready.eq(quiet & ~ResetSignal()),
                 self.cfg_ready.eq(cfg_ready),
                 store.cfg_valid.eq(self.cfg_valid),
                 store.cfg_ready.eq(cfg_ready),
@@ -100,15 +125,15 @@ class BatchNormCore(wiring.Component):
         last_p = Signal()
         with m.If(adv):
             m.d.sync += [
-                valid_p.eq(skid.o.valid),
-                x_p.eq(skid.o.payload.data),
-                user_p.eq(skid.o.payload.user),
-                last_p.eq(skid.o.payload.last),
+                valid_p.eq(src_valid),
+                x_p.eq(src.payload.data),
+                user_p.eq(src.payload.user),
+                last_p.eq(src.payload.last),
             ]
 
         st = cfg.stages
-        n_after = st["dspin"] + st["mult"] + st["shift"] + st["round"] + st["out"]
-        bounds = self._layer_bounds(m, adv, skid, user_p, n_after - st["out"])
+        n_after = st["dspin"] + st["mult"] + st["shift"] + st["round"] + st["out"]  # fifo apart
+        bounds = self._layer_bounds(m, adv, user_p, n_after - st["out"])
         q_lanes = []
         for lane in range(cfg.lanes):
             x = x_p[lane * cfg.w_x:(lane + 1) * cfg.w_x]
@@ -149,21 +174,33 @@ class BatchNormCore(wiring.Component):
         valid_o = delay(m, adv, valid_p, n_after, "valid", reset=True)
         user_o = delay(m, adv, user_o, n_after, "user")
         last_o = delay(m, adv, last_p, n_after, "last")
-        m.d.comb += [
-            adv.eq(~valid_o | self.o.ready),
-            self.o.valid.eq(valid_o),
-            self.o.payload.data.eq(Cat(*q_lanes)),
-            self.o.payload.user.eq(user_o),
-            self.o.payload.last.eq(last_o),
-        ]
+        q_data = Cat(*q_lanes)
+        if credit:
+            lay = out_layout(cfg)
+            m.submodules.fifo = fifo = OutputFifo(lay.size, fifo_depth(cfg.latency))
+            m.d.comb += [
+                fifo.w_valid.eq(valid_o),
+                fifo.w_data.eq(Cat(q_data, user_o, last_o)),
+                self.o.valid.eq(fifo.o.valid),
+                self.o.payload.eq(fifo.o.payload),
+                fifo.o.ready.eq(self.o.ready),
+            ]
+        else:
+            m.d.comb += [
+                adv.eq(~valid_o | self.o.ready),
+                self.o.valid.eq(valid_o),
+                self.o.payload.data.eq(q_data),
+                self.o.payload.user.eq(user_o),
+                self.o.payload.last.eq(last_o),
+            ]
         if cfg.range_check:
             err = Signal()
-            with m.If(self.o.valid & self.o.ready & user_o[-1]):
+            with m.If(self.o.valid & self.o.ready & self.o.payload.user[-1]):
                 m.d.sync += err.eq(1)
             m.d.comb += self.range_error.eq(err)
         return m
 
-    def _layer_bounds(self, m: Module, adv, skid, user_p, n_sat):
+    def _layer_bounds(self, m: Module, adv, user_p, n_sat):
         """The beat's layer clip at the saturator stage (None without a layer table).
         ROM: constants looked up from the delayed layer index; RAM: read with the parameters
         (so a table write obeys the cfg ordering rule) and carried with the beat."""
@@ -175,7 +212,7 @@ class BatchNormCore(wiring.Component):
         if cfg.w_user <= k:  # one layer block: the index is always 0
             user_p, skid_user = C(0, 1), C(0, 1)
         else:
-            user_p, skid_user = user_p[k:], skid.o.payload.user[k:]
+            user_p, skid_user = user_p[k:], self._src_user[k:]
         if cfg.store == "rom":
             m.d.comb += tbl.layer.eq(delay(m, adv, user_p, n_sat, "layer"))
             return tbl.lo, tbl.hi
@@ -212,8 +249,8 @@ class BatchNormCore(wiring.Component):
             mem = Memory(shape=2 * w, depth=depth, init=img)
             m.submodules[f"range_mem{k}"] = mem
             rd.append((mem, mem.read_port(domain="sync")))
-        # The read must use the skid's output address, as the parameter read does.
-        skid_user = m.submodules.skid.o.payload.user
+        # The read must use the parameter read's address (the beat entering stage P).
+        skid_user = self._src_user
         pad = Signal()
         if (1 << cfg.w_user) > depth:
             with m.If(adv):

@@ -31,7 +31,9 @@ a beat with tuser=g is channel g*L+i; pixels: every lane is channel tuser); --st
 map); --pipeline shallow|default|deep|ecp5|ice40|xilinx or
 mult=0..2,shift=0..8,round=0..1,out=0..2,dspin=0..1,chunk=0..64 (missing keys as in default =
 mult=2,shift=1,round=1,out=1,dspin=0,chunk=0; deep has dspin=1: registers at the DSP inputs;
-out=2: staged saturation; chunk=K: K-bit carry chunks; without --pipeline, --target FAMILY
+out=2: staged saturation; chunk=K: K-bit carry chunks; flow=stall|credit: back-pressure as
+one clock enable, or a free-running pipeline with an output FIFO and credits (the family
+presets); a preset then overrides, e.g. ecp5,flow=stall; without --pipeline, --target FAMILY
 picks the family's fastest preset);
 --widths M,B,N register widths (empty or 'auto' entries are
 sized from the solved file, e.g. '24,,'); --name Verilog module name (default exactbn_<layer>);
@@ -75,7 +77,9 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
     g.add_argument("--pipeline", default=None, metavar="SPEC",
                    help="register stages: shallow|default|deep|ecp5|ice40|xilinx, or key=value "
                    "pairs mult=0..2,shift=0..8,round=0..1,out=0..2,dspin=0..1,chunk=0..64 "
-                   "(missing keys as in default = mult=2,shift=1,round=1,out=1,dspin=0,chunk=0); "
+                   ",flow=stall|credit (missing keys as in default = mult=2,shift=1,round=1,"
+                   "out=1,dspin=0,chunk=0,flow=stall), or a preset then overrides "
+                   "(ecp5,flow=stall); "
                    "without it: the --target family's fastest preset, else default")
     g.add_argument("--widths", metavar="M,B,N",
                    help="register widths of M, B (two's complement) and the N field; "

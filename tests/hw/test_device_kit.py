@@ -29,7 +29,8 @@ def test_ecp5_kit_bench_passes_with_the_model(solved, tool_path, tmp_path, capsy
     assert "MULT18X18D" in unit and "module MULT18X18D" not in unit
     man = json.loads((kit / "u.json").read_text())
     assert man["parameters"]["family"] == "ecp5"
-    assert man["parameters"]["pipeline"] == "mult=2,shift=8,round=1,out=2,dspin=1,chunk=8"
+    assert man["parameters"]["pipeline"] == \
+        "mult=2,shift=8,round=1,out=2,dspin=1,chunk=8,flow=credit"
     core = (kit / "u.core").read_text()
     assert core.index(MODEL) > core.index("  tb:")  # never in the rtl fileset
     assert MODEL in (kit / "README.md").read_text()

@@ -27,7 +27,8 @@ def test_ecp5_unit_passes_every_scenario(tmp_path, layer, opts):
 
 def test_ecp5_regression_catches_a_wrong_model(tmp_path):
     solved = tie_layer("half_even")
-    cfg = unit_config(solved, family="ecp5", lanes=2)
+    # flow=stall: CE0 is the pipeline enable (the credit flow ties it high)
+    cfg = unit_config(solved, family="ecp5", lanes=2, pipeline="ecp5,flow=stall")
     bad = MULT18X18D_MODEL.replace("    p_m <= prod[35:0];\n", "").replace(
         "  end\n  assign", "  end\n  always @(posedge CLK0) p_m <= prod[35:0];\n  assign")
     assert bad != MULT18X18D_MODEL

@@ -1,0 +1,122 @@
+"""Output FIFO and credit counter of the free-running pipeline (``flow=credit``).
+
+The datapath runs without a clock enable; every beat it delivers is written into
+:class:`OutputFifo` (which never refuses: :class:`CreditCounter` admits a beat at the input
+only while a slot is reserved for it). The FIFO is ``depth`` words of memory (async read:
+LUT RAM on ECP5, flip-flops in proofs) plus a registered head that drives the output port,
+so ``o.valid``/``o.payload`` are registers and a beat passes an empty FIFO in one cycle.
+
+Invariants (proved by the stall task, sim/formal/miter.py): the memory holds a beat only
+while the head holds one, so the FIFO keeps at most ``depth + 1`` beats; the credit counter
+counts beats accepted and not yet taken at the output (one-hot; a pop seen one cycle late),
+and admits one only while that count stays at most ``depth + 1``. Neither block has an
+adder or a comparison after ``o.ready`` (one LUT level, or a flip-flop, to every register
+it reaches).
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["OutputFifo", "CreditCounter", "fifo_depth"]
+
+
+def fifo_depth(latency: int) -> int:
+    """Memory words of the output FIFO for a unit of ``latency`` cycles (the FIFO's head
+    included): the smallest power of two >= latency + 1, so that ``depth + 1`` credits cover
+    every beat in flight, the one the registered ``s_axis_tready`` admits late and the one
+    the counter sees leave a cycle late (one beat per clock with an always-ready sink)."""
+    d = 2
+    while d < latency + 1:
+        d *= 2
+    return d
+
+
+class OutputFifo(wiring.Component):
+    """``w_valid``/``w_data`` in (no ready: writes are admitted by credits), ``o`` out."""
+
+    def __init__(self, width: int, depth: int):
+        if depth < 2 or depth & (depth - 1):
+            raise ValueError(f"FIFO depth must be a power of two >= 2, got {depth}")
+        self.width, self.depth = width, depth
+        super().__init__({
+            "w_valid": In(1),
+            "w_data": In(width),
+            "o": Out(stream.Signature(width)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self.depth
+        ab = (d - 1).bit_length()
+        mem = Memory(shape=self.width, depth=d, init=[])
+        m.submodules.mem = mem
+        wport, rport = mem.write_port(), mem.read_port(domain="comb")
+        wp = Signal(ab, name="wp")
+        rp = Signal(ab, name="rp")
+        cnt = Signal(d + 1, init=1, name="cnt")  # words in memory, one-hot
+        empty = cnt[0]
+        head_valid = Signal(name="head_valid")
+        head = Signal(self.width, name="head", reset_less=True)
+
+        # Every beat is written; a beat that goes straight to the head (bypass) is skipped
+        # by the read pointer in the same cycle, so the write enable does not see o.ready.
+        free = ~head_valid | self.o.ready
+        take = Signal()  # the head loads: from memory, or the bypass
+        m.d.comb += [
+            take.eq(free & (~empty | self.w_valid)),
+            wport.addr.eq(wp), wport.data.eq(self.w_data), wport.en.eq(self.w_valid),
+            rport.addr.eq(rp),
+            self.o.valid.eq(head_valid),
+            self.o.payload.eq(head),
+        ]
+        # The count's next value for a free head (it takes a beat) and for a held one, both
+        # from early signals; ``free`` (o.ready) only picks one: a single LUT level.
+        for k in range(d + 1):
+            below = cnt[k - 1] if k else 0
+            above = cnt[k + 1] if k < d else 0
+            if_free = Mux(self.w_valid | empty, cnt[k], above)  # written & read, or read
+            if_held = Mux(self.w_valid, below, cnt[k])
+            m.d.sync += cnt[k].eq(Mux(free, if_free, if_held))
+        with m.If(self.w_valid):
+            m.d.sync += wp.eq(wp + 1)
+        with m.If(take):
+            m.d.sync += [rp.eq(rp + 1), head.eq(Mux(empty, self.w_data, rport.data))]
+        with m.If(free):
+            m.d.sync += head_valid.eq(~empty | self.w_valid)
+        return m
+
+
+class CreditCounter(wiring.Component):
+    """Registered ``ready`` for the input: high while fewer than ``limit`` beats are
+    accepted and not yet taken at the output (``acc``/``pop`` are this cycle's handshakes),
+    and low from the cycle after ``block``. A pop is counted one cycle late (``pop`` is
+    registered first: the count errs on the safe side by at most that beat), so ``o.ready``
+    reaches no logic here but one flip-flop, and ``ready`` nothing combinationally."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__({"acc": In(1), "pop": In(1), "block": In(1), "ready": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        lim = self.limit
+        # The count one-hot (bit k: k beats counted): each bit's next value is a 3:1 choice
+        # of its neighbours, ready the top bit's: no carry chain.
+        occ = Signal(lim + 1, init=1, name="occ")
+        ready = Signal(init=1, name="ready_r")
+        pop_r = Signal(name="pop_r")
+        m.d.sync += pop_r.eq(self.pop)
+        up = self.acc & ~pop_r
+        down = pop_r & ~self.acc
+        occ_next = Signal.like(occ)
+        for k in range(lim + 1):
+            below = occ[k - 1] if k else 0
+            above = occ[k + 1] if k < lim else 0
+            m.d.comb += occ_next[k].eq(Mux(up, below, Mux(down, above, occ[k])))
+        m.d.comb += self.ready.eq(ready)
+        m.d.sync += [occ.eq(occ_next), ready.eq(~occ_next[lim] & ~self.block)]
+        return m

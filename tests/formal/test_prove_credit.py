@@ -1,0 +1,61 @@
+"""``exactbn prove`` on ``flow=credit`` units (free-running pipeline, output FIFO, credits):
+the stall task's queue model passes on the generated unit and fails when the credit rule
+admits one beat too many (the counter read one cycle late: the FIFO overflows)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from amaranth import Module, Mux, Signal
+from exactbn.hw import core as hw_core
+from exactbn.hw import to_verilog
+from exactbn.hw.fifo import CreditCounter
+from exactbn.sim.formal.prove import prove_unit
+
+from exactbn.generate import unit_config_from_solved
+
+sys.path.insert(0, str(Path(__file__).parent))
+from formal_layers import small_layer  # noqa: E402
+
+pytestmark = [pytest.mark.formal, pytest.mark.xdist_group("formal")]
+
+
+class _LateCredit(CreditCounter):
+    """Planted bug: ready from the count before this cycle's handshakes (off by one)."""
+
+    def elaborate(self, platform):
+        m = Module()
+        lim = self.limit
+        occ = Signal(lim + 1, init=1, name="occ")
+        ready = Signal(init=1, name="ready_r")
+        pop_r = Signal(name="pop_r")
+        m.d.sync += pop_r.eq(self.pop)
+        up, down = self.acc & ~pop_r, pop_r & ~self.acc
+        for k in range(lim + 1):
+            below = occ[k - 1] if k else 0
+            above = occ[k + 1] if k < lim else 0
+            m.d.sync += occ[k].eq(Mux(up, below, Mux(down, above, occ[k])))
+        m.d.comb += self.ready.eq(ready)
+        m.d.sync += ready.eq(~occ[lim] & ~self.block)  # the bug: occ, not its next value
+        return m
+
+
+@pytest.mark.parametrize("store", ["rom", "ram"])
+def test_credit_proof_passes(tmp_path, store):
+    layer = small_layer("floor")
+    cfg = unit_config_from_solved(layer, lanes=1, store=store, pipeline="shallow,flow=credit")
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path)
+    assert res.status == "PASS", res.summary
+    assert [t.task for t in res.tasks] == ["stall", "datapath"]
+
+
+def test_credit_off_by_one_fails(tmp_path, monkeypatch):
+    layer = small_layer("floor")
+    cfg = unit_config_from_solved(layer, lanes=1, pipeline="shallow,flow=credit")
+    monkeypatch.setattr(hw_core, "CreditCounter", _LateCredit)
+    verilog = to_verilog(cfg)
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",))
+    assert res.status == "FAIL", res.summary
+    assert res.summary.startswith("stall:") and res.vcd
