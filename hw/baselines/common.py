@@ -41,6 +41,9 @@ class BaselinePipeline:
       (TFLite-style): every wide add (bias, the 32 x 32 product + nudge, rounding nudge,
       zero point and clamp tests) as 3:2 levels and k-bit registered carry chunks, the
       products on the ``family``'s DSP primitive with its registers on.
+    - ``flow``: ``stall`` = the pipeline advances as a whole (one clock enable); ``credit``
+      (TFLite-style only) = free-running into the unit's output FIFO with a credit-counted
+      registered ``s_axis_tready`` (hw/fifo.py), as the unit's FPGA presets do.
 
     The unit's ``round`` knob has no counterpart here and is ignored.
     """
@@ -49,8 +52,11 @@ class BaselinePipeline:
     shift: int = 1
     out: int = 1
     chunk: int = 0
+    flow: str = "stall"
 
     def __post_init__(self) -> None:
+        if self.flow not in ("stall", "credit"):
+            raise ValueError(f"pipeline flow must be stall or credit, got {self.flow!r}")
         for name, hi in (("mult", 2), ("shift", 8), ("out", 1), ("chunk", 64)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
@@ -66,8 +72,11 @@ class BaselinePipeline:
             text = spec.strip()
             if text in BASELINE_PRESETS:
                 return BASELINE_PRESETS[text]
-            kw: dict[str, int] = {}
+            kw: dict = {}
             for part in text.split(","):
+                if f := re.fullmatch(r"\s*flow\s*=\s*(stall|credit)\s*", part):
+                    kw["flow"] = f.group(1)
+                    continue
                 m = re.fullmatch(r"\s*(mult|shift|round|out|chunk)\s*=\s*(\d+)\s*", part)
                 if not m:
                     raise ValueError(f"bad pipeline spec {spec!r}")
@@ -76,11 +85,13 @@ class BaselinePipeline:
             return cls(**kw)
         chunk = int(getattr(spec, "chunk", 0)) if int(spec.mult) == 2 else 0
         return cls(mult=int(spec.mult), shift=int(spec.shift),
-                   out=min(int(spec.out), 1), chunk=chunk)  # out=2: the unit only
+                   out=min(int(spec.out), 1), chunk=chunk,  # out=2: the unit only
+                   flow=str(getattr(spec, "flow", "stall")))
 
     def spec(self) -> str:
         text = f"mult={self.mult},shift={self.shift},out={self.out}"
-        return text + (f",chunk={self.chunk}" if self.chunk else "")
+        text += f",chunk={self.chunk}" if self.chunk else ""
+        return text + (f",flow={self.flow}" if self.flow != "stall" else "")
 
 
 BASELINE_PRESETS = {

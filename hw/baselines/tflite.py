@@ -125,6 +125,8 @@ class TfliteRequantizer(wiring.Component):
                 "nudge": -(-33 // k), "shift": sum(spread(self.w_r, p.shift)),
                 "clamp": -(-34 // k) + 1}
             self.latency = sum(self.stage_counts.values())
+        if p.flow == "credit":  # the output FIFO's registered head
+            self.latency += 1
         super().__init__(stream_ports(lanes, w_x, w_q, self.w_user))
 
     @property
@@ -148,20 +150,35 @@ class TfliteRequantizer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        lay = in_layout(self.lanes, self.w_x, self.w_user)
-        m.submodules.skid = skid = SkidBuffer(lay)
-        adv = Signal()
-        m.d.comb += [
-            skid.i.valid.eq(self.s_axis_tvalid), self.s_axis_tready.eq(skid.i.ready),
-            skid.i.payload.data.eq(self.s_axis_tdata), skid.i.payload.user.eq(self.s_axis_tuser),
-            skid.i.payload.last.eq(self.s_axis_tlast), skid.o.ready.eq(adv),
-        ]
+        credit = self.pipeline.flow == "credit"
+        if credit:  # free-running: a beat enters the parameter stage in its accept cycle
+            from ..fifo import CreditCounter, fifo_depth
+
+            adv = Const(1, 1)
+            m.submodules.credit = cred = CreditCounter(fifo_depth(self.latency) + 1)
+            src_valid, src_data = self.s_axis_tvalid & cred.ready, self.s_axis_tdata
+            src_user, src_last = self.s_axis_tuser, self.s_axis_tlast
+            m.d.comb += [self.s_axis_tready.eq(cred.ready), cred.acc.eq(src_valid),
+                         cred.pop.eq(self.m_axis_tvalid & self.m_axis_tready),
+                         cred.block.eq(0)]
+        else:
+            lay = in_layout(self.lanes, self.w_x, self.w_user)
+            m.submodules.skid = skid = SkidBuffer(lay)
+            adv = Signal()
+            m.d.comb += [
+                skid.i.valid.eq(self.s_axis_tvalid), self.s_axis_tready.eq(skid.i.ready),
+                skid.i.payload.data.eq(self.s_axis_tdata),
+                skid.i.payload.user.eq(self.s_axis_tuser),
+                skid.i.payload.last.eq(self.s_axis_tlast), skid.o.ready.eq(adv),
+            ]
+            src_valid, src_data = skid.o.valid, skid.o.payload.data
+            src_user, src_last = skid.o.payload.user, skid.o.payload.last
         # P: the parameter read, registered beside the beat.
         valid_p, x_p = Signal(), Signal(self.lanes * self.w_x)
         user_p, last_p = Signal(self.w_user), Signal()
         with m.If(adv):
-            m.d.sync += [valid_p.eq(skid.o.valid), x_p.eq(skid.o.payload.data),
-                         user_p.eq(skid.o.payload.user), last_p.eq(skid.o.payload.last)]
+            m.d.sync += [valid_p.eq(src_valid), x_p.eq(src_data), user_p.eq(src_user),
+                         last_p.eq(src_last)]
         images = lane_images([self.word(ch) for ch in range(self.channels)], self.lanes,
                              self.depth)
         q_lanes = []
@@ -170,12 +187,25 @@ class TfliteRequantizer(wiring.Component):
                          attrs=memory_attrs(self.param_memory))
             m.submodules[f"rom{lane}"] = mem
             rp = mem.read_port(domain="sync")
-            m.d.comb += [rp.addr.eq(skid.o.payload.user), rp.en.eq(adv)]
+            m.d.comb += [rp.addr.eq(src_user), rp.en.eq(adv)]
             q_lanes.append(self._lane(m, adv, lane, x_p, rp.data))
-        n_after = self.latency - 1
+        n_after = self.latency - 1 - (1 if credit else 0)
         valid_o = delay(m, adv, valid_p, n_after, "valid", reset=True)
         user_o = delay(m, adv, user_p, n_after, "user")
         last_o = delay(m, adv, last_p, n_after, "last")
+        if credit:
+            from ..fifo import OutputFifo, fifo_depth
+
+            w = self.lanes * self.w_q
+            m.submodules.fifo = fifo = OutputFifo(w + self.w_user + 1, fifo_depth(self.latency))
+            m.d.comb += [
+                fifo.w_valid.eq(valid_o), fifo.w_data.eq(Cat(*q_lanes, user_o, last_o)),
+                self.m_axis_tvalid.eq(fifo.o.valid), fifo.o.ready.eq(self.m_axis_tready),
+                self.m_axis_tdata.eq(fifo.o.payload[:w]),
+                self.m_axis_tuser.eq(fifo.o.payload[w:w + self.w_user]),
+                self.m_axis_tlast.eq(fifo.o.payload[-1]),
+            ]
+            return m
         m.d.comb += [
             adv.eq(~valid_o | self.m_axis_tready),
             self.m_axis_tvalid.eq(valid_o),
