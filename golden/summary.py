@@ -237,12 +237,13 @@ def layer_summary(solved: SolvedLayer, layer: Layer | None = None,
         inputs = tfl = f32 = 0
 
     def stats(v):
-        v = np.asarray(v)
+        v = np.sort(np.asarray(v), kind="stable")
         if v.size == 0:
             return None
-        med = float(np.median(v))
-        return {"min": int(v.min()), "median": int(med) if med.is_integer() else med,
-                "max": int(v.max())}
+        h = v.size // 2  # np.median's value (the mean of the two middle ones), without its cost
+        med = float(v[h]) if v.size % 2 else (float(v[h - 1]) + float(v[h])) / 2
+        return {"min": int(v[0]), "median": int(med) if med.is_integer() else med,
+                "max": int(v[-1])}
 
     return {
         "layer": solved.name,
