@@ -22,9 +22,13 @@ from exactbn.formats import twos_width, unsigned_width
 from .config import LANE_MODES, MAX_CHANNELS, MAX_LANES, PARAM_MEMORIES, STORES
 from .names import name_problem
 
-__all__ = ["SEARCHES", "PARALLEL_MAX_LEVELS", "ThresholdConfig"]
+__all__ = ["SEARCHES", "PARALLEL_MAX_LEVELS", "ASYNC_MAX_BITS", "READ_WAIT",
+           "ThresholdConfig"]
 
 SEARCHES = ("auto", "binary", "parallel")
+ASYNC_MAX_BITS = 2048  # larger level memories are block RAM: their output is registered
+# again (READ_WAIT stages from address to comparison), so no path runs block RAM -> compare
+READ_WAIT = 2
 PARALLEL_MAX_LEVELS = 1  # auto: parallel only for one threshold (2 levels: binary, as fast
 # as FINN's; a 3-wide parallel word maps to block RAM on ECP5 and runs at ~85 MHz)
 
@@ -139,6 +143,31 @@ class ThresholdConfig:
             return self.search
         return "parallel" if self.n_levels <= PARALLEL_MAX_LEVELS else "binary"
 
+    def level_read(self, j: int) -> str:
+        """How search level j (or the parallel word, j = 0) is read: ``reg`` (addressed from
+        the stage's own registers, compared ``level_wait(j)`` stages later) or ``sync``
+        (``--param-memory block`` level 0: with the beat's parameter read, as it leaves the
+        skid buffer). The FINN-style search addresses level j from level j-1's comparison."""
+        return "sync" if j == 0 and self.param_memory == "block" else "reg"
+
+    def level_block(self, j: int) -> bool:
+        """Level j's memory is block RAM (larger than ASYNC_MAX_BITS, or --param-memory)."""
+        if self.param_memory in ("block", "logic", "distributed"):
+            return self.param_memory == "block"
+        bits = (self.depth << j) * self.w_t * (self.slots if self.mode == "parallel" else 1)
+        return bits > ASYNC_MAX_BITS
+
+    def level_wait(self, j: int) -> int:
+        """Stages from level j's read to its comparison: 1 for logic (the read register),
+        READ_WAIT for block RAM (its output registered again), 0 for ``sync``."""
+        if self.level_read(j) == "sync":
+            return 0
+        return READ_WAIT if self.level_block(j) else 1
+
+    def compare_stage(self, j: int) -> int:
+        """Registers between P and level j's comparison."""
+        return j + sum(self.level_wait(i) for i in range(j + 1))
+
     def stored(self, ch: int) -> tuple[int, list[int]]:
         """``(neg, U)`` of a channel (padding channels too): what the memories hold."""
         if ch >= self.channels:
@@ -243,7 +272,8 @@ class ThresholdConfig:
     @property
     def latency(self) -> int:
         """Cycles from input handshake to the earliest output: read, levels, output register."""
-        return 1 + (self.n_levels - 1 if self.mode == "binary" else 0) + self.out_reg
+        last = self.n_levels - 1 if self.mode == "binary" else 0
+        return 1 + self.compare_stage(last) + self.out_reg
 
     @property
     def thresholds_distinct(self) -> int:

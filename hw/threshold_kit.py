@@ -52,7 +52,8 @@ def _rom_view(cfg: ThresholdConfig) -> SimpleNamespace:
     return SimpleNamespace(name=cfg.name, lanes=cfg.lanes, w_x=cfg.w_x, w_q=cfg.w_q,
                            w_user=cfg.w_user, w_user_out=cfg.w_user_out, latency=cfg.latency,
                            store="rom", range_check=cfg.range_check, channels=cfg.channels,
-                           family="generic", cfg_bus="raw", layer_table=())
+                           family="generic", pipeline=SimpleNamespace(mult=0), cfg_bus="raw",
+                           layer_table=())
     # no DSP primitives, no AXI4-Lite, no shared-unit layer table
 
 

@@ -4,8 +4,12 @@ Same stream ports, lanes, lane modes, store and range check as the multiply-shif
 (hw/README.md), with ``q = qmin + #{k : T_k <= d*x}`` (hw/threshold_config.py).
 
 - ``binary``: a pipelined binary search, one comparison per output bit, MSB first. Level j
-  keeps, per channel, the 2^j slots it can need (address ``g * 2^j + prefix``), so every
-  level is one synchronous read and one ``>=``; a register after every level but the last.
+  keeps, per channel, the 2^j slots it can need (address ``g * 2^j + prefix``). Every stage
+  holds the beat's x, g and decided bits in registers and reads its level from them: a small
+  level (``ThresholdConfig.level_read``) as logic, a block-RAM level into a register
+  (READ_WAIT stages), compared in the stage after. So no path runs from a comparison into a
+  memory address or from a block RAM's output into a comparison (the FINN-style baseline
+  addresses level j from level j-1's comparison).
 - ``parallel``: one word with all slots per channel, all compared at once, the count summed.
 
 RAM store: ``cfg_addr`` (channel), ``cfg_index`` (slot k, or ``2^n - 1`` for the direction
@@ -122,18 +126,18 @@ class ThresholdUnit(wiring.Component):
         q_lanes = []
         for lane in range(cfg.lanes):
             x = x_p[lane * cfg.w_x:(lane + 1) * cfg.w_x]
-            xs = Signal(signed(cfg.w_x + 1), name=f"x{lane}")
-            m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
+            xs = x.as_signed() if cfg.x_signed else x  # delayed as is, w_x bits
             bank = lane if cfg.lane_mode == "channels" else 0
             flag_mem = mems["dir"][bank]
             if cfg.mode == "binary":
                 count, pad = self._binary_lane(m, adv, lane, xs, user_p, g_in,
                                                mems["levels"][bank], flag_mem)
                 if cfg.has_pad:
-                    pad = delay(m, adv, pad, cfg.n_levels - 1, f"pad{lane}")
+                    pad = delay(m, adv, pad, cfg.compare_stage(cfg.n_levels - 1)
+                                - cfg.compare_stage(0), f"pad{lane}")
             else:
-                count, pad = self._parallel_lane(m, adv, lane, xs, g_in, mems["wide"][bank],
-                                                 flag_mem)
+                count, pad = self._parallel_lane(m, adv, lane, xs, user_p, g_in,
+                                                 mems["wide"][bank], flag_mem)
             n_t = cfg.qmax - cfg.qmin
             if cfg.slots > n_t:  # slots past qmax - qmin: only out-of-range inputs reach them
                 count = Mux(count > n_t, n_t, count)
@@ -181,9 +185,14 @@ class ThresholdUnit(wiring.Component):
         return m
 
     def _write_busy(self, valids: list):
-        """A write must wait: beats at P .. level n-2 still read a level memory when they
-        advance (binary search; the parallel word is read once, as the beat enters P)."""
-        reading = valids[:self.cfg.n_levels - 1] if self.cfg.mode == "binary" else []
+        """A write must wait while a beat at stage P + k still has a level to read: a
+        ``reg`` level is read as the beat leaves the stage ``level_wait`` before its
+        comparison (a ``sync`` level 0 as the beat enters P: the skid is empty then)."""
+        cfg = self.cfg
+        levels = range(cfg.n_levels) if cfg.mode == "binary" else [0]
+        last = max((cfg.compare_stage(j) - cfg.level_wait(j) for j in levels
+                    if cfg.level_read(j) == "reg"), default=-1)
+        reading = valids[:last + 1]
         return Cat(*reading).any() if reading else 0
 
     def _memories(self, m: Module) -> dict:
@@ -215,14 +224,15 @@ class ThresholdUnit(wiring.Component):
                 mems["wide"].append(mem)
         return mems
 
-    def _flags(self, m: Module, adv, g_in, flag_mem, first_data, first_width: int):
-        """(neg, pad) of the beat at P: from the flag bits of the first word read (ROM), the
-        flag memory (RAM), or constants."""
+    def _flags(self, m: Module, adv, g_in, flag_mem, first_data, first_width: int,
+               wait: int):
+        """(neg, pad) of the beat at level 0's comparison (``wait`` stages after P): from the
+        flag bits of the first word read (ROM), the flag memory (RAM), or constants."""
         cfg = self.cfg
         if flag_mem is not None:
             rp = flag_mem.read_port(domain="sync")
             m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
-            bits = rp.data
+            bits = delay(m, adv, rp.data, wait, "flags")
         else:
             bits = first_data[first_width:]
         ex = cfg.extras
@@ -233,38 +243,53 @@ class ThresholdUnit(wiring.Component):
     def _u(self, bits):
         return bits.as_signed() if self.cfg.t_signed else bits
 
-    def _binary_lane(self, m: Module, adv, lane: int, xs, user_p, g_in, levels, flag_mem):
-        cfg = self.cfg
-        xr, gr, prefix, addr = xs, user_p, None, g_in
-        neg = pad = None
-        for j, mem in enumerate(levels):
-            rp = mem.read_port(domain="sync")
-            m.d.comb += [rp.addr.eq(addr), rp.en.eq(adv)]
-            if j == 0:
-                neg, pad = self._flags(m, adv, g_in, flag_mem, rp.data, cfg.w_t)
-            bit = Signal(name=f"bit{lane}_{j}")
-            m.d.comb += bit.eq((xr >= self._u(rp.data[:cfg.w_t])) ^ neg)
-            prefix_n = Signal(j + 1, name=f"prefix{lane}_{j}")
-            m.d.comb += prefix_n.eq(Cat(bit, prefix) if prefix is not None else bit)
-            if j + 1 == cfg.n_levels:
-                return prefix_n, pad
-            addr = Cat(prefix_n, gr)
-            prefix = delay(m, adv, prefix_n, 1, f"p{lane}_{j}")
-            xr = delay(m, adv, xr, 1, f"x{lane}_{j}")
-            gr = delay(m, adv, gr, 1, f"g{lane}_{j}")
-            if not isinstance(neg, int):
-                neg = delay(m, adv, neg, 1, f"n{lane}_{j}")
-        raise AssertionError("unreachable: qmax > qmin gives at least one level")
-
-    def _parallel_lane(self, m: Module, adv, lane: int, xs, g_in, mem, flag_mem):
+    def _read(self, m: Module, adv, lane: int, j: int, mem, here, g_in, regs: dict):
+        """Level j's word for its comparison: read from the stage's registers (``here``) and
+        the beat's ``regs`` delayed alongside (``level_wait(j)`` stages), or with the
+        parameter read (``sync``)."""
         cfg = self.cfg
         rp = mem.read_port(domain="sync")
-        m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
-        neg, pad = self._flags(m, adv, g_in, flag_mem, rp.data, cfg.w_t * cfg.slots)
+        if cfg.level_read(j) == "sync":
+            m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
+            return rp.data, regs
+        wait = cfg.level_wait(j)
+        m.d.comb += [rp.addr.eq(here), rp.en.eq(adv)]
+        data = delay(m, adv, rp.data, wait - 1, f"rd{lane}_{j}")
+        return data, {k: v if isinstance(v, int) or v is None
+                      else delay(m, adv, v, wait, f"{k}w{lane}_{j}") for k, v in regs.items()}
+
+    def _binary_lane(self, m: Module, adv, lane: int, xs, user_p, g_in, levels, flag_mem):
+        """Stage by stage: level j's word read from the stage's registers (:meth:`_read`),
+        one ``>=``, the decided bit registered with x, g and the direction."""
+        cfg = self.cfg
+        r: dict = {"p": None, "x": xs, "g": user_p, "n": 0}
+        pad = None
+        for j, mem in enumerate(levels):
+            here = Cat(r["p"], r["g"]) if r["p"] is not None else r["g"]
+            data, r = self._read(m, adv, lane, j, mem, here, g_in, r)
+            if j == 0:
+                r["n"], pad = self._flags(m, adv, g_in, flag_mem, data, cfg.w_t,
+                                          cfg.level_wait(0))
+            bit = Signal(name=f"bit{lane}_{j}")
+            m.d.comb += bit.eq((r["x"] >= self._u(data[:cfg.w_t])) ^ r["n"])
+            prefix_n = Signal(j + 1, name=f"prefix{lane}_{j}")
+            m.d.comb += prefix_n.eq(Cat(bit, r["p"]) if r["p"] is not None else bit)
+            if j + 1 == cfg.n_levels:
+                return prefix_n, pad
+            r = {k: v if isinstance(v, int) else delay(m, adv, v, 1, f"{k}{lane}_{j}")
+                 for k, v in {**r, "p": prefix_n}.items()}
+        raise AssertionError("unreachable: qmax > qmin gives at least one level")
+
+    def _parallel_lane(self, m: Module, adv, lane: int, xs, user_p, g_in, mem, flag_mem):
+        cfg = self.cfg
+        data, r = self._read(m, adv, lane, 0, mem, user_p, g_in, {"x": xs})
+        xs = r["x"]
+        neg, pad = self._flags(m, adv, g_in, flag_mem, data, cfg.w_t * cfg.slots,
+                               cfg.level_wait(0))
         bits = []
         for k in range(cfg.slots):
             b = Signal(name=f"ge{lane}_{k}")
-            u = self._u(rp.data[k * cfg.w_t:(k + 1) * cfg.w_t])
+            u = self._u(data[k * cfg.w_t:(k + 1) * cfg.w_t])
             m.d.comb += b.eq((xs >= u) ^ neg)
             bits.append(b)
         count = Signal(range(cfg.slots + 1), name=f"count{lane}")

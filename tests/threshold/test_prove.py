@@ -64,9 +64,11 @@ def test_stream_fails_on_a_wrong_tlast(tmp_path):
 
     cfg = _cfg(_solved(tmp_path))
     v = threshold_verilog(cfg)
-    mux = re.findall(r"\? last_d0 : m_axis_tlast;", v)
+    mux = re.findall(r"\? last_d(\d+) : m_axis_tlast;", v)
     assert len(mux) == 1, "the output tlast register's mux is not where this test expects it"
-    bad = v.replace("? last_d0 : m_axis_tlast;", "? last_p : m_axis_tlast;")
+    k = int(mux[0])
+    bad = v.replace(f"? last_d{k} : m_axis_tlast;",
+                    f"? {f'last_d{k - 1}' if k else 'last_p'} : m_axis_tlast;")
     r = _prove_datapath(cfg, bad, tmp_path / "s", task="stream")
     assert r.status == "FAIL", r.status
     assert _prove_datapath(cfg, v, tmp_path / "g", task="stream").status == "PASS"

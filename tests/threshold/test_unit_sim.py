@@ -9,22 +9,30 @@ from exactbn.hw.threshold_simulate import simulate_threshold
 
 from .support import beats_for, channel_set, expect, make_config
 
-CASES = [  # (w_q, q_signed, search, lanes, lane_mode)
-    (1, False, "auto", 1, "channels"),
-    (2, True, "parallel", 2, "channels"),
-    (2, False, "binary", 1, "channels"),
-    (4, False, "binary", 3, "channels"),
-    (4, True, "binary", 2, "pixels"),
-    (3, True, "parallel", 1, "channels"),
+CASES = [  # (w_q, q_signed, search, lanes, lane_mode, param_memory)
+    (1, False, "auto", 1, "channels", "auto"),
+    (2, True, "parallel", 2, "channels", "auto"),
+    (2, False, "binary", 1, "channels", "auto"),
+    (4, False, "binary", 3, "channels", "auto"),
+    (4, True, "binary", 2, "pixels", "auto"),
+    (3, True, "parallel", 1, "channels", "auto"),
+    # block RAM levels: level 0 read with the parameter read, the others registered twice
+    (4, False, "binary", 3, "channels", "block"),
+    (3, True, "binary", 1, "channels", "block"),
+    (1, False, "auto", 2, "channels", "block"),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"w{c[0]}-{c[2]}-L{c[3]}-{c[4]}" for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"w{c[0]}-{c[2]}-L{c[3]}-{c[4]}-{c[5]}"
+                                             for c in CASES])
 def test_every_threshold_and_neighbours(case):
-    w_q, q_signed, search, lanes, lane_mode = case
+    w_q, q_signed, search, lanes, lane_mode, memory = case
     chans = channel_set(w_q, True, seed=w_q)
     cfg = make_config(chans, w_x=8, x_signed=True, w_q=w_q, q_signed=q_signed, search=search,
-                      lanes=lanes, lane_mode=lane_mode)
+                      lanes=lanes, lane_mode=lane_mode, param_memory=memory)
+    levels = range(cfg.n_levels if cfg.mode == "binary" else 1)
+    waits = [cfg.level_wait(j) for j in levels]  # 0: level 0 read with the parameter read
+    assert waits == ([1] * len(levels) if memory == "auto" else [0] + [2] * (len(levels) - 1))
     beats, want = beats_for(cfg, chans)
     res = simulate_threshold(cfg, [("stream", beats), ("drain",)], p_valid=0.7, p_ready=0.6,
                              seed=3)
@@ -35,7 +43,7 @@ def test_every_threshold_and_neighbours(case):
 def test_latency_and_full_rate():
     chans = channel_set(4, False, seed=1, channels=3)
     cfg = make_config(chans, w_x=7, x_signed=False, w_q=4, q_signed=False, search="binary")
-    assert cfg.mode == "binary" and cfg.latency == 1 + 3 + 1
+    assert cfg.mode == "binary" and cfg.latency == 1 + (3 + 4) + 1  # 4 levels, read 1 each
     beats, _ = beats_for(cfg, chans)
     res = simulate_threshold(cfg, [("stream", beats), ("drain",)])
     assert res.outputs[0][3] - res.accepted[0][3] == cfg.latency
@@ -48,15 +56,17 @@ def _writes(old: ThresholdConfig, ch: int, new: ThresholdConfig):
     return slots + [("write", ch, old.slots, neg)]
 
 
-@pytest.mark.parametrize("search,lanes,mode", [("binary", 2, "channels"),
-                                               ("parallel", 1, "channels"),
-                                               ("binary", 3, "channels"),
-                                               ("binary", 2, "pixels")])
-def test_ram_writes_mid_stream(search, lanes, mode):
+@pytest.mark.parametrize("search,lanes,mode,memory", [("binary", 2, "channels", "auto"),
+                                                      ("parallel", 1, "channels", "auto"),
+                                                      ("binary", 3, "channels", "auto"),
+                                                      ("binary", 2, "pixels", "auto"),
+                                                      ("binary", 2, "channels", "block"),
+                                                      ("parallel", 1, "channels", "block")])
+def test_ram_writes_mid_stream(search, lanes, mode, memory):
     w_q = 4 if search == "binary" else 2
     chans = channel_set(w_q, True, seed=5, channels=4)
     cfg = make_config(chans, w_x=8, x_signed=True, w_q=w_q, q_signed=False, search=search,
-                      lanes=lanes, store="ram", lane_mode=mode)
+                      lanes=lanes, store="ram", lane_mode=mode, param_memory=memory)
     # the last channel (the last beats before the writes, at its highest inputs) becomes a
     # constant qmin: its beats still in flight must keep the old thresholds at every level
     last = len(chans) - 1
