@@ -50,7 +50,7 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
         stem: str = "asic", baseline_pipeline: str | None = None,
         kinds: tuple[str, ...] = ("exactbn", "ceiling", "tflite", "threshold"),
         layers: dict | None = None, synth: str | None = None, breakdown: bool = False,
-        plot=None, pp_width: int | None = None, tag: str = "") -> dict:
+        plot=None, pp_width: int | None = None, tag: str = "", family: str = "asic") -> dict:
     """Map every group's designs; write asic.{json,md,png} after each design (``meta``
     says how many are done), return the report. ``baseline_pipeline`` maps the TFLite-style
     and threshold baselines at that one preset for every group (they are the slow ones).
@@ -58,7 +58,9 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
     synth command of every design (e.g. ``synth -flatten -booth``), ``breakdown`` adds the
     area per module, ``plot(report)`` draws extra plots after each write. ``pp_width``
     splits every design's multiplier into partial products of that many operand bits, each
-    registered (default 18, the FPGA DSP width); ``tag`` is appended to the group names."""
+    registered (default 18, the FPGA DSP width), with ``family`` ``generic`` only: ``asic``
+    (the default) builds the unit's and the ceiling's multipliers as the registered
+    carry-save tree of hw/asic_multiplier.py; ``tag`` is appended to the group names."""
     target = resolve_target("asic", library)
     if synth:
         target = dataclasses.replace(target, yosys_synth=synth)
@@ -82,7 +84,7 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
                 (d,) = build_designs(layers[(label, mode)], target, workroot / "src",
                                      kinds=(kind,), tag=key, group=group, lanes=lanes,
                                      pipeline=pipe if kind == "exactbn" else bpipe,
-                                     name="exactbn_bn")
+                                     name="exactbn_bn", family=family)
                 unique[name] = d
                 designs.append(d)
             members[group].append((kind, name))
@@ -97,7 +99,7 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
                              say, breakdown):
             results[e["name"]] = e
         rep = _write(results, members, target, groups, freq, stem, t0, len(designs),
-                     baseline_pipeline)
+                     baseline_pipeline, family)
         if plot:
             _rewrite(plot(rep), stem)
     return rep
@@ -111,7 +113,8 @@ def _rewrite(rep: dict, stem: str) -> None:
     write_text_atomic(RESULTS / f"{stem}.md", render_markdown(rep))
 
 
-def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe) -> dict:
+def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe,
+           family: str = "asic") -> dict:
     entries = []
     for group, items in members.items():
         for kind, name in items:
@@ -125,6 +128,8 @@ def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe) -
                 e["config"] = cfg
             e["name"] = f"{kind}_{group}"
             e["asic_flow"] = {"yosys_synth": target.yosys_synth, "pp_width": target.dsp_a}
+            if family == "asic":  # runs before the carry-save form had no family (generic)
+                e["asic_flow"]["family"] = "asic"
             e.pop("netlist", None)  # lives in a temporary directory
             entries.append(e)
     meta = {"command": "python -m bench.bench_asic " + shlex.join(sys.argv[1:]),
@@ -132,7 +137,7 @@ def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe) -
             "library": str(target.library.liberty), "freq_mhz": freq, "channels": CHANNELS,
             "layers": {lab: name for lab, name in LAYERS},
             "groups": [list(g) for g in groups], "baseline_pipeline": bpipe,
-            "yosys_synth": target.yosys_synth, "pp_width": target.dsp_a,
+            "yosys_synth": target.yosys_synth, "pp_width": target.dsp_a, "family": family,
             "load_average": _load(),
             "designs_done": f"{len(results)} of {n_designs}",
             "elapsed_s": round(time.monotonic() - t0, 1)}
@@ -227,35 +232,43 @@ def plot_sweep(rep: dict) -> dict:
 # the rest with products split into 12-bit partial products (every design alike), which is
 # the shorter period for the same area here and maps several times faster.
 _P12 = ["--pp-width", "12", "--tag=-pp12"]
+_GEN = ["--family", "generic"]  # the FPGA-style partial-product split (before the CSA form)
 PLAN = (
+    # the standard-cell multiplier (hw/asic_multiplier.py) in the unit and the ceiling
+    ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "1",
+     "--pipelines", "asic,default,deep", "--kinds", "exactbn,ceiling", "--breakdown",
+     "--stem", "asic_csa_l1"],
+    ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "4",
+     "--pipelines", "asic", "--kinds", "exactbn,ceiling", "--breakdown",
+     "--stem", "asic_csa_l4"],
     ["--layers", "uint4,int8", "--modes", "per-channel", "--lanes", "1",
      "--pipelines", "shallow,default,deep", "--baseline-pipeline", "default", "--breakdown",
-     "--stem", "asic_l1"],
+     "--stem", "asic_l1", *_GEN],
     ["--layers", "uint4,int8", "--modes", "per-channel", "--lanes", "1",
      "--pipelines", "shallow,default,deep", *_P12, "--kinds", "exactbn,ceiling,tflite",
-     "--baseline-pipeline", "default", "--stem", "asic_pp12"],
+     "--baseline-pipeline", "default", "--stem", "asic_pp12", *_GEN],
     ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "4",
      "--pipelines", "default", *_P12, "--baseline-pipeline", "default",
-     "--kinds", "exactbn,ceiling,tflite", "--breakdown", "--stem", "asic_l4"],
+     "--kinds", "exactbn,ceiling,tflite", "--breakdown", "--stem", "asic_l4", *_GEN],
     ["--sweep", "8,12,16,20,24:4,8", "--kinds", "exactbn,ceiling,tflite", *_P12,
-     "--stem", "asic_sweep"],
+     "--stem", "asic_sweep", *_GEN],
     ["--layers", "uint4,int8", "--modes", "shared", "--lanes", "1", "--pipelines", "default",
-     *_P12, "--kinds", "exactbn,ceiling", "--breakdown", "--stem", "asic_l1sh"],
+     *_P12, "--kinds", "exactbn,ceiling", "--breakdown", "--stem", "asic_l1sh", *_GEN],
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1",
      "--pipelines", "shallow,default", "--synth", "synth -flatten -booth", "--tag=-booth",
      "--kinds", "exactbn,ceiling,tflite", "--baseline-pipeline", "default",
-     "--stem", "asic_booth"],
+     "--stem", "asic_booth", *_GEN],
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "4", "--pipelines", "default",
-     *_P12, "--kinds", "threshold", "--stem", "asic_l4_thr"],
+     *_P12, "--kinds", "threshold", "--stem", "asic_l4_thr", *_GEN],
     ["--layers", "uint4,int8", "--modes", "per-channel", "--lanes", "4",
      "--pipelines", "shallow", "--kinds", "exactbn,tflite", "--baseline-pipeline", "default",
-     "--stem", "asic_l4_18"],
+     "--stem", "asic_l4_18", *_GEN],
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1", "--pipelines", "default",
      "--kinds", "exactbn", "--synth", "synth -flatten -top exactbn_bn; abc -dff -D 5000; "
-     "opt_clean; stat", "--tag=-retime", "--stem", "asic_retime"],
+     "opt_clean; stat", "--tag=-retime", "--stem", "asic_retime", *_GEN],
 )
-MERGED = ("asic_l1", "asic_pp12", "asic_l1sh", "asic_l4", "asic_l4_thr", "asic_l4_18",
-          "asic_booth", "asic_retime")
+MERGED = ("asic_csa_l1", "asic_csa_l4", "asic_l1", "asic_pp12", "asic_l1sh", "asic_l4",
+          "asic_l4_thr", "asic_l4_18", "asic_booth", "asic_retime")
 
 
 def merge(stems: list[str], stem: str) -> dict:
@@ -296,7 +309,8 @@ def merge(stems: list[str], stem: str) -> dict:
 def _flow(e: dict) -> str:
     f = e.get("asic_flow") or {}
     synth = f.get("yosys_synth") or "synth -flatten"
-    return f"{f.get('pp_width') or 18}-bit pp" + (", Booth" if "-booth" in synth else "")
+    mult = "CSA tree" if f.get("family") == "asic" else f"{f.get('pp_width') or 18}-bit pp"
+    return mult + (", Booth" if "-booth" in synth else "")
 
 
 def headline(entries: list[dict]) -> list[dict]:
@@ -440,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pp-width", type=int, default=None,
                     help="partial-product operand width of every multiplier (default 18)")
     ap.add_argument("--tag", default="", help="suffix of the group names (e.g. -booth)")
+    ap.add_argument("--family", choices=("asic", "generic"), default="asic",
+                    help="multiplier form of the unit and the ceiling: asic = registered "
+                    "carry-save tree (default), generic = the FPGA-style partial-product split")
     ap.add_argument("--sweep", metavar="WX,..:WQ,..",
                     help="W_X/W_Q sweep instead of the standard layers (e.g. 8,12,16,20,24:4,8;"
                     " L = 1, per-channel, default pipeline): asic_wx.png, asic_wq.png")
@@ -472,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_asic_") as tmp:
         rep = run(groups, args.library, args.freq, args.jobs, Path(tmp), say, args.stem,
                   args.baseline_pipeline, tuple(args.kinds.split(",")), layers, args.synth,
-                  args.breakdown, plot, args.pp_width, args.tag)
+                  args.breakdown, plot, args.pp_width, args.tag, args.family)
     for r in rep["ratios"]:
         print(f"{r['group']}: area/TFLite {r.get('area_vs_tflite')}, period/ceiling "
               f"{r.get('period_vs_ceiling')}, area/threshold {r.get('area_vs_threshold')}")

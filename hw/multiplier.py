@@ -11,6 +11,8 @@ registers into them, so only this split reaches the DSP's speed.
   register after it (Yosys infers the DSP).
 - ``xilinx``: inferred, cut for the DSP48's 25 x 18 ports (one DSP up to 25 x 18), with the
   operand, product and sum registers Yosys packs as AREG/BREG, MREG and PREG.
+- ``asic``: no DSPs: a carry-save tree of gates with registers inside it
+  (:mod:`.asic_multiplier`); ``dsp_width`` is unused, ``chunk`` cuts its final add.
 - ``ecp5``: an instantiated MULT18X18D with REG_INPUTA/B, REG_PIPELINE and REG_OUTPUT on
   (:mod:`.primitives.ecp5`), 3 enabled cycles; ``sim`` swaps in its Amaranth equivalent.
 - ``ice40``: an instantiated SB_MAC16 (16 x 16 signed) with its input, 8 x 8 product,
@@ -33,6 +35,7 @@ from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .asic_multiplier import ASIC_TREE, CsaMulAdd, csa_stages
 from .regs import add_stages, chunked_add, csa_reduce, delay
 
 __all__ = ["MulAdd", "split_operand", "mult_stages", "uses_primitive", "operand_ports"]
@@ -79,6 +82,8 @@ def mult_stages(w_x: int, w_m: int, w_s: int, stages: int, dsp_width: int = 18,
     """Register stages of :class:`MulAdd` after its ``dspin`` register."""
     if stages < 2:
         return stages
+    if family == "asic":  # gates, not DSPs: the registered carry-save tree
+        return csa_stages(w_x, w_m, w_s, ASIC_TREE, chunk)
     px, pm = operand_ports(w_x, w_m, dsp_width, family)
     n_pp = len(split_operand(w_x, px)) * len(split_operand(w_m, pm))
     prod = _PRIMITIVE_LATENCY.get(family, 1)
@@ -132,6 +137,12 @@ class MulAdd(wiring.Component):
             else:
                 with m.If(self.en):
                     m.d.sync += self.s.eq(s)
+            return m
+        if self.family == "asic":  # hw/asic_multiplier.py: the standard-cell form
+            m.submodules.csa = csa = CsaMulAdd(self.w_x, self.w_m, self.w_b, self.w_s,
+                                               ASIC_TREE, self.chunk)
+            m.d.comb += [csa.en.eq(self.en), csa.x.eq(x_op), csa.m.eq(m_op), csa.b.eq(b_op),
+                         self.s.eq(csa.s)]
             return m
         terms, b_r = self._products(m, x_op, m_op, b_op)
         if self.chunk:

@@ -67,7 +67,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="comma-separated subset of full_rate,random_gaps,backpressure,"
                    "reset_mid_stream,reprogram")
     p.add_argument("--netlist", metavar="LIB",
-                   help="gate-level instead: map the unit onto a standard-cell library "
+                   help="gate-level instead: map the unit as `synth --target asic` builds it "
+                   "(carry-save multiplier; the asic pipeline preset unless --pipeline) onto a "
+                   "standard-cell library "
                    "(asic = osu018, osu035, osu050, or PATH.lib with its cell models PATH.v) "
                    "and run the kit's plain-Verilog bench, then the cocotb regression "
                    "(--vectors, --scenarios), on the netlist under Icarus")
@@ -121,6 +123,8 @@ def run(args) -> int:
     from exactbn.shared import unit_layer_from_args
 
     layer = unit_layer_from_args(args)  # --shared-unit: every layer's words in one unit
+    if args.netlist:  # the unit `synth --target asic` maps: its multiplier and preset
+        args.target = "asic"
     cfg = unit_config_from_args(args, layer, file=args.solved)
     if cfg.cfg_bus == "axil" and (args.scenarios or args.waves or args.netlist):
         raise UsageError("sim --cfg-bus axil runs the AXI4-Lite bench (axil_program, "

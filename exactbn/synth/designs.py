@@ -123,8 +123,11 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
                                        and not uses_primitive(cfg.family, 2)):
         kind = "ceiling" if "ceiling" in kinds and not uses_primitive(cfg.family, 2) \
             else "ceiling_inferred"
+        from exactbn.hw.asic_multiplier import ASIC_TREE
+
         ceil = CeilingMultiplier(cfg.w_x, cfg.w_m, cfg.lanes, cfg.x_signed, target.dsp_a,
-                                 target.dsp_b, stages=2)
+                                 target.dsp_b, stages=2,
+                                 csa_tree=ASIC_TREE if cfg.family == "asic" else 0)
         designs.append(DesignSource(
             f"{kind}{sfx}", kind, "ceiling_mul",
             [_write(ceil, "ceiling_mul", srcdir / f"{kind}{sfx}.il")],
@@ -133,7 +136,10 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
                     "dsp_operands": [target.dsp_a, target.dsp_b],
                     "partial_products_per_lane": ceil.dsp_per_lane},
             param_bits_per_channel=None,
-            notes=["bare W_X x W_M multiplier: registered inputs, partial products registered "
+            notes=["bare W_X x W_M multiplier, the unit's own carry-save form "
+                   "(hw/asic_multiplier.py): registered inputs, a register inside the 3:2 "
+                   "tree, one before the final add, registered outputs"] if ceil.csa_tree else
+                  ["bare W_X x W_M multiplier: registered inputs, partial products registered "
                    "at the DSP outputs, registered adder tree and outputs; the DSP cells are "
                    "inferred by Yosys (their internal registers off)"],
         ))

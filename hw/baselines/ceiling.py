@@ -12,6 +12,7 @@ from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..asic_multiplier import CsaMulAdd, csa_stages
 from .mult import PartialProductMultiplier, multiplier_shape
 
 __all__ = ["CeilingMultiplier"]
@@ -26,7 +27,7 @@ class CeilingMultiplier(wiring.Component):
     """
 
     def __init__(self, w_x: int, w_m: int, lanes: int = 1, x_signed: bool = True,
-                 dsp_a: int = 18, dsp_b: int = 18, stages: int = 2):
+                 dsp_a: int = 18, dsp_b: int = 18, stages: int = 2, csa_tree: int = 0):
         for nm, v in (("w_x", w_x), ("w_m", w_m), ("lanes", lanes)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{nm} must be a positive int, got {v!r}")
@@ -35,6 +36,9 @@ class CeilingMultiplier(wiring.Component):
         self.w_p = self.w_xs + w_m
         self.dsp_a, self.dsp_b, self.stages = dsp_a, dsp_b, stages
         n_terms, mul_latency = multiplier_shape(self.w_xs, w_m, stages, dsp_a, dsp_b)
+        self.csa_tree = csa_tree  # > 0: the standard-cell carry-save tree (family asic)
+        if csa_tree:
+            n_terms, mul_latency = 0, csa_stages(self.w_xs, w_m, self.w_p, csa_tree)
         self.latency = 1 + mul_latency + (1 if stages == 0 else 0)
         self.dsp_per_lane = n_terms
         super().__init__({
@@ -53,6 +57,12 @@ class CeilingMultiplier(wiring.Component):
                          m_r.eq(self.m[lane * self.w_m:(lane + 1) * self.w_m])]
             xs = Signal(signed(self.w_xs), name=f"xs{lane}")
             m.d.comb += xs.eq(x_r.as_signed() if self.x_signed else x_r)
+            if self.csa_tree:  # the unit's own multiplier form (hw/asic_multiplier.py)
+                mul = CsaMulAdd(self.w_xs, self.w_m, 1, self.w_p, self.csa_tree)
+                m.submodules[f"mul{lane}"] = mul
+                m.d.comb += [mul.en.eq(1), mul.x.eq(xs), mul.m.eq(m_r), mul.b.eq(0)]
+                outs.append(mul.s)
+                continue
             mul = PartialProductMultiplier(self.w_xs, self.w_m, self.stages, self.dsp_a,
                                            self.dsp_b, w_p=self.w_p)
             m.submodules[f"mul{lane}"] = mul
