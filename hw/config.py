@@ -143,7 +143,9 @@ PIPELINE_PRESETS = {
     # is given: every shifter level registered, staged saturation, carry chunks.
     # Back-pressure by credits: no clock enable over the datapath (hw/fifo.py).
     "ecp5": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8, flow="credit"),
-    "ice40": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8, flow="credit"),
+    # iCE40 keeps the stall: its FIFO memory is flip-flops with a wide read mux (no LUT RAM),
+    # 51 MHz against the stall's 73 (seeds 1-3, C = 16, bench/results/synth_device_ice40.md)
+    "ice40": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8),
     "xilinx": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, flow="credit"),  # DSP48 adds B
     # standard cells (hw/asic_multiplier.py: registered carry-save tree; bench/results/asic.md)
     "asic": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1),
