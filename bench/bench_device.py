@@ -28,7 +28,7 @@ from exactbn.synth.targets import resolve_target
 RESULTS = Path(__file__).resolve().parent / "results"
 MATRIX = {  # target: (lanes, presets, nostall presets)
     "ecp5": ((1, 4), ("default", "ecp5"), ("ecp5",)),
-    "ice40": ((1,), ("default", "ice40"), ()),
+    "ice40": ((1,), ("default", "ice40"), ("ice40",)),
 }
 
 
@@ -92,7 +92,14 @@ def device_md(reports: dict[str, dict], load: str) -> str:
              "seeds, nextpnr post-route (out of context on ECP5: every port in a register "
              "ring); COMB = nextpnr's COMB (ECP5) or logic cells (iCE40, serial harness "
              "included). `nostall` = the unit with m_axis_tready tied high (no stall "
-             "enable; not a usable unit, it measures what the global enable costs).", ""]
+             "enable; not a usable unit, it measures what the global enable costs). "
+             "Mapping: Yosys's flat `synth_ecp5` / `synth_ice40` (no -dsp where SB_MAC16 is "
+             "instantiated: Yosys's ice40_dsp pass rewrites an instantiated SB_MAC16's "
+             "registers); `synth_ecp5 -noflatten` gave more COMB on the unit (ECP5 preset, "
+             "L = 1, seed 1: 863 vs 782 flat) and about the same on the TFLite-style baseline "
+             "(1104 vs 1101), so the flat mapping is the lowest-COMB one here. TFLite-style "
+             "at the FPGA presets: pipelined as the unit (registered DSP primitives, carry "
+             "chunks, the unit's back-pressure flow).", ""]
     for tname, rep in reports.items():
         by = {(e["config"].get("group"), e["kind"]): e for e in rep["designs"]}
         groups = list(dict.fromkeys(e["config"].get("group") for e in rep["designs"]))
