@@ -55,8 +55,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("solved", metavar="SOLVED.json")
     add_unit_options(p)
-    p.add_argument("--simulator", choices=SIM_CHOICES, default="verilator",
-                   help="verilator (default), icarus, or both")
+    p.add_argument("--simulator", choices=SIM_CHOICES, default=None,
+                   help="verilator (default), icarus, or both; with --netlist: icarus "
+                   "(default), verilator (a C++ build of the netlist, minutes) or both")
     p.add_argument("--vectors", type=_vectors, default=2000, metavar="N",
                    help="random inputs per channel on top of every transition point, saturation "
                    "boundary, tie and extreme (W_X <= 10: every input anyway); default 2000")
@@ -105,6 +106,10 @@ def run(args) -> int:
     from exactbn.sim.regress import simulate_layer
     from exactbn.sim.spec import SCENARIOS
 
+    gate_sims = {None: ("icarus",), "both": ("icarus", "verilator")}.get(
+        args.simulator, (args.simulator,))  # --netlist: Icarus unless asked otherwise
+    args.simulator = args.simulator or "verilator"
+
     scenarios = None
     if args.scenarios:
         scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -134,7 +139,7 @@ def run(args) -> int:
         from exactbn.synth.gatesim import run_cli
 
         return run_cli(args.netlist, layer, cfg, Path(args.out), seed=args.seed,
-                       vectors=args.vectors, scenarios=scenarios)
+                       vectors=args.vectors, scenarios=scenarios, simulators=gate_sims)
     unit = (f"L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, {layer.shift_mode} shift, "
             f"hw_rounding {layer.hw_rounding}, pipeline {cfg.pipeline.spec()}, "
             f"latency {cfg.latency}")

@@ -93,7 +93,8 @@ def area_by_module(src: DesignSource, lib: Library, work: Path,
                    synth: str = "synth -flatten") -> dict[str, dict[str, float]]:
     """Where the area goes: the design mapped again with its hierarchy kept (no ``-D``),
     each module's own cells priced from the Liberty areas; lane modules (``mul0``,
-    ``mul1``, ...) summed under one name (``mul*``). Mapping across module boundaries is
+    ``mul1``, ...) summed under one name (``mul*``), a block's submodules (``mul0.csa``)
+    counted in the block. Mapping across module boundaries is
     lost, so the total differs a little from the flat run."""
     script = work / "breakdown.ys"
     hier = synth.replace("-flatten", "").strip()
@@ -113,6 +114,7 @@ def area_by_module(src: DesignSource, lib: Library, work: Path,
             name = "(top)"
         elif name.startswith(src.top + "."):
             name = name[len(src.top) + 1:]
+        name = ".".join(name.split(".")[:2])  # a block's own submodules (mul0.csa) in it
         name = re.sub(r"(?<=[a-z_])\d+$", "*", name)
         cells = {k.lstrip("\\"): int(v) for k, v in info.get("num_cells_by_type", {}).items()}
         own = {c: n for c, n in cells.items() if c in lib.areas}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 from exactbn.hw.asic_multiplier import CsaMulAdd, csa_stages
 from exactbn.hw.multiplier import MulAdd, mult_stages
@@ -71,6 +72,8 @@ def test_csa_mul_add_is_exact(w_x, w_m, w_b, w_s, tree, chunk):
 def test_muladd_family_asic_uses_the_csa_tree():
     mul = MulAdd(17, 23, 34, 42, 2, family="asic")
     assert mul.latency == mult_stages(17, 23, 42, 2, family="asic") == csa_stages(17, 23, 42)
+    subs = [name for _, name, *_ in Fragment.get(mul, None).subfragments]
+    assert subs == ["csa"], subs
     assert mult_stages(17, 23, 42, 0, family="asic") == 0  # mult=0: Yosys's own multiplier
 
 

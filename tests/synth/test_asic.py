@@ -105,6 +105,20 @@ def test_gate_level_netlist_of_the_asic_multiplier_passes_the_kit_bench(solved, 
     assert res.passed and res.summary.startswith("PASS"), res.summary
 
 
+@pytest.mark.slow  # a C++ build of the whole netlist: minutes
+def test_gate_level_netlist_under_verilator(solved, tmp_path):
+    _, s = solved
+    cfg = unit_config_from_solved(s, family="asic", pipeline="asic")
+    lib = resolve_library("osu018")
+    res = gate_sim(s, cfg, lib, tmp_path / "ok", simulator="verilator")
+    assert res.passed and res.summary.startswith("PASS"), res.summary
+    b = list(cfg.B)
+    b[3] += 1  # as in the Icarus test above: channel 3's outputs change
+    bad = gate_sim(s, cfg, lib, tmp_path / "bad", simulator="verilator",
+                   netlist_cfg=dataclasses.replace(cfg, B=tuple(b)))
+    assert not bad.passed and "FAIL vector" in bad.summary, bad.summary
+
+
 def test_sim_netlist_passes_the_kit_bench_and_cocotb(solved, tmp_path, capsys):
     path, _ = solved
     rc = main(["sim", str(path), "--netlist", "asic", "--vectors", "10", "--scenarios",

@@ -284,12 +284,13 @@ def test_threshold_unit_matches_golden_int8_with_negative_slopes():
 # ----------------------------------------------------------------------------- ceiling
 
 
-@pytest.mark.parametrize("w_x,w_m,x_signed,dsp,stages", [
-    (16, 23, True, (18, 18), 2), (16, 20, False, (16, 16), 2), (33, 32, True, (25, 18), 2),
-    (8, 9, True, (18, 18), 1), (12, 7, False, (18, 18), 0)])
-def test_ceiling_multiplier_is_exact(w_x, w_m, x_signed, dsp, stages):
+@pytest.mark.parametrize("w_x,w_m,x_signed,dsp,stages,csa", [
+    (16, 23, True, (18, 18), 2, 0), (16, 20, False, (16, 16), 2, 0),
+    (33, 32, True, (25, 18), 2, 0), (8, 9, True, (18, 18), 1, 0), (12, 7, False, (18, 18), 0, 0),
+    (16, 15, False, (18, 18), 2, 2)])  # csa: the ASIC carry-save form (hw/asic_multiplier.py)
+def test_ceiling_multiplier_is_exact(w_x, w_m, x_signed, dsp, stages, csa):
     lanes = 2
-    dut = CeilingMultiplier(w_x, w_m, lanes, x_signed, dsp[0], dsp[1], stages)
+    dut = CeilingMultiplier(w_x, w_m, lanes, x_signed, dsp[0], dsp[1], stages, csa_tree=csa)
     rng = random.Random(w_x * w_m)
     x_lo, x_hi = (-(1 << (w_x - 1)), (1 << (w_x - 1)) - 1) if x_signed else (0, (1 << w_x) - 1)
     m_lo, m_hi = -(1 << (w_m - 1)), (1 << (w_m - 1)) - 1
