@@ -29,8 +29,9 @@ the search runs on the inputs next to the level transitions only: its count ther
 certified lower bound for the whole range (a subset never has more mismatches), and its
 best triple, re-counted on the whole range, competes with the caller's candidate search.
 
-The search runs in numba (golden/fast_budget.py, the same steps and answers) whenever every
-value fits int64 and M has a width; ``EXACTBN_FAST_BUDGET=0`` keeps it in Python.
+Both searches run in numba (golden/fast_budget.py, the same steps and answers) whenever
+every value fits int64 (the mismatch search: and M has a width); ``EXACTBN_FAST_BUDGET=0``
+keeps them in Python.
 """
 
 from __future__ import annotations
@@ -170,6 +171,13 @@ def exact_in_budget(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetLim
 
     M' is mirrored; ``lows``/``ups`` are the scaled points at that N, for re-checking.
     """
+    if _fast_budget_on():
+        from .fast_budget import exact_in_budget_fast  # the same decision in numba
+        r = exact_in_budget_fast(st, hw, qmin, qmax, lim, n_start)
+        if r is False:
+            return None
+        if r is not None:
+            return (*r, *_points(st, r[2], hw, qmin, qmax))
     multi = len(st.levels) > 1
     for n in lim.n_values:
         if n < n_start:

@@ -21,9 +21,10 @@ import numba
 import numpy as np
 from numba import njit
 
-from .fast_common import _tie_up
+from .fast_common import _narrow_m, _tie_up
+from .fast_inexact import _hull
 
-__all__ = ["fewest_mismatches_fast"]
+__all__ = ["fewest_mismatches_fast", "exact_in_budget_fast"]
 
 _SAFE4 = np.int64(1) << 59  # budget._SAFE // 4: below it the Python search uses int64
 _SENT = np.int64(1) << 60  # its int64 sentinel
@@ -337,3 +338,146 @@ def fewest_mismatches_fast(ch, lim, m0s: list[int], node_limit: int):
     if r[0] != 1:
         return None
     return tuple(int(v) for v in r[1:])
+
+
+@njit(cache=True)
+def _exact_search(levels, first, last, lo, hi, qmin, qmax, hcode, n_values, n_start, mlim,
+                  blim):
+    """budget.exact_in_budget: (1, M', B, N) at the smallest N, (0, ...) none, (2, ...) give
+    up (a product could leave int64). ``mlim``/``blim``: (has_lo, lo, has_hi, hi)."""
+    nlev = levels.shape[0]
+    multi = nlev > 1
+    size = max(nlev, 2)
+    lx = np.empty(size, np.int64)
+    ll = np.empty(size, np.int64)
+    lc = np.empty(size, np.int64)
+    ux = np.empty(size, np.int64)
+    ul = np.empty(size, np.int64)
+    uc = np.empty(size, np.int64)
+    hl = np.empty(size, np.int64)
+    hu = np.empty(size, np.int64)
+    xmax = max(abs(lo), abs(hi), 1)
+    none = (0, np.int64(0), np.int64(0), np.int64(0))
+    if blim[0] and blim[2] and blim[1] > blim[3]:
+        return none
+    for k in range(n_values.shape[0]):
+        n = n_values[k]
+        if n < n_start:
+            continue
+        rnd = hcode != 0 and n > 0
+        half = (np.int64(1) << (n - 1)) if rnd else np.int64(0)
+        nl = 0
+        nu = 0
+        for j in range(nlev):
+            t = levels[j]
+            if t > qmin:
+                c = 0 if (not rnd or _tie_up(hcode, t)) else 1
+                for x in ((first[j], first[j]) if multi else (lo, hi)):
+                    if nl == 0 or lx[nl - 1] != x:
+                        lx[nl] = x
+                        ll[nl] = t
+                        lc[nl] = c
+                        nl += 1
+            if t < qmax:
+                c = -1 if (not rnd or _tie_up(hcode, t + 1)) else 0
+                for x in ((last[j], last[j]) if multi else (lo, hi)):
+                    if nu == 0 or ux[nu - 1] != x:
+                        ux[nu] = x
+                        ul[nu] = t + 1
+                        uc[nu] = c
+                        nu += 1
+        nhl = _hull(lx, ll, lc, nl, n, True, hl)
+        nhu = _hull(ux, ul, uc, nu, n, False, hu)
+        has_lo, m_lo, has_hi, m_hi = mlim[0] != 0, mlim[1], mlim[2] != 0, mlim[3]
+        if multi and (not has_lo or m_lo < 1):
+            has_lo, m_lo = True, np.int64(1)
+        ok = True
+        for a_ in range(nhl):
+            p = hl[a_]
+            li = (ll[p] << n) + lc[p] - half
+            for b_ in range(nhu):
+                q = hu[b_]
+                d = li - ((ul[q] << n) + uc[q] - half)
+                m_lo, has_lo, m_hi, has_hi, good = _narrow_m(d, lx[p] - ux[q], m_lo, has_lo,
+                                                             m_hi, has_hi)
+                ok &= good
+        if blim[2]:  # L - M*x <= b_hi
+            for a_ in range(nhl):
+                p = hl[a_]
+                x = lx[p]
+                c = (ll[p] << n) + lc[p] - half - blim[3]
+                if x > 0:
+                    v = -((-c) // x)
+                    if not has_lo or v > m_lo:
+                        has_lo, m_lo = True, v
+                elif x < 0:
+                    v = c // x
+                    if not has_hi or v < m_hi:
+                        has_hi, m_hi = True, v
+                elif c > 0:
+                    ok = False
+        if blim[0]:  # U - M*x >= b_lo
+            for b_ in range(nhu):
+                q = hu[b_]
+                x = ux[q]
+                c = (ul[q] << n) + uc[q] - half - blim[1]
+                if x > 0:
+                    v = c // x
+                    if not has_hi or v < m_hi:
+                        has_hi, m_hi = True, v
+                elif x < 0:
+                    v = -((-c) // x)
+                    if not has_lo or v > m_lo:
+                        has_lo, m_lo = True, v
+                elif c < 0:
+                    ok = False
+        if not ok or (has_lo and has_hi and m_lo > m_hi):
+            continue
+        m = _closest(has_lo, m_lo, has_hi, m_hi)
+        if abs(m) >= (np.int64(1) << 61) // xmax:
+            return (2, np.int64(0), np.int64(0), np.int64(0))
+        has_b_lo = nhl > 0
+        has_b_hi = nhu > 0
+        b_lo = b_hi = np.int64(0)
+        for a_ in range(nhl):
+            p = hl[a_]
+            v = (ll[p] << n) + lc[p] - half - m * lx[p]
+            b_lo = v if a_ == 0 else max(b_lo, v)
+        for b_ in range(nhu):
+            q = hu[b_]
+            v = (ul[q] << n) + uc[q] - half - m * ux[q]
+            b_hi = v if b_ == 0 else min(b_hi, v)
+        if blim[0] and (not has_b_lo or blim[1] > b_lo):
+            has_b_lo, b_lo = True, blim[1]
+        if blim[2] and (not has_b_hi or blim[3] < b_hi):
+            has_b_hi, b_hi = True, blim[3]
+        return (1, m, _closest(has_b_lo, b_lo, has_b_hi, b_hi), n)
+    return none
+
+
+def exact_in_budget_fast(st, hw: str, qmin: int, qmax: int, lim, n_start: int):
+    """(M', B, N) of ``budget.exact_in_budget``, False when none exists, None: not decided
+    here (values beyond the kernel's int64 envelope; the Python search runs)."""
+    big = 1 << 60
+    n_values = [n for n in lim.n_values if n >= n_start]
+    if not n_values:
+        return False
+    qbig = max(abs(qmin), abs(qmax)) + 2
+    if (hw not in _HW or qbig >= 1 << 21 or qbig.bit_length() + max(n_values) >= 60
+            or max(abs(st.lo), abs(st.hi)) > 1 << 31
+            or any(v is not None and abs(v) >= big
+                   for v in (lim.m_lo, lim.m_hi, lim.b_lo, lim.b_hi))):
+        return None
+    mlim = np.array([lim.m_lo is not None, lim.m_lo or 0, lim.m_hi is not None,
+                     lim.m_hi or 0], np.int64)
+    blim = np.array([lim.b_lo is not None, lim.b_lo or 0, lim.b_hi is not None,
+                     lim.b_hi or 0], np.int64)
+    r = _exact_search(np.asarray(st.levels, np.int64), np.asarray(st.first, np.int64),
+                      np.asarray(st.last, np.int64), np.int64(st.lo), np.int64(st.hi),
+                      np.int64(qmin), np.int64(qmax), _HW[hw],
+                      np.asarray(n_values, np.int64), np.int64(n_start), mlim, blim)
+    if r[0] == 2:
+        return None
+    if r[0] == 0:
+        return False
+    return int(r[1]), int(r[2]), int(r[3])

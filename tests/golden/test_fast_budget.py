@@ -18,7 +18,7 @@ import pytest
 from exactbn.golden import budget as budget_mod
 from exactbn.golden import solver
 from exactbn.golden.budget import fewest_mismatches, limits_for, transition_inputs
-from exactbn.golden.fast_budget import fewest_mismatches_fast
+from exactbn.golden.fast_budget import exact_in_budget_fast, fewest_mismatches_fast
 from exactbn.golden.fast_inexact import best_inexact_fast
 from exactbn.golden.solver import Budget, channel_constraints, solve_channel
 
@@ -167,3 +167,24 @@ def test_sweep_kernel_branch_and_bound_equals_the_python_search(wide, monkeypatc
         fast = fewest_mismatches(*args, node_limit=limit, xs=xs)
         monkeypatch.setattr(budget_mod, "_fast_budget_on", lambda: False)
         assert fast == fewest_mismatches(*args, node_limit=limit, xs=xs), (a, b, r, lo, hi, hw)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_kernel_exact_in_budget_equals_the_python_decision(wide, monkeypatch):
+    """budget.exact_in_budget: the numba decision gives the Python triple (or none)."""
+    from exactbn.golden.budget import exact_in_budget
+    found = missing = ran = 0
+    budgets = BUDGETS + (Budget(None, 8, 6), Budget(6, None, 9), Budget(None, None, 7))
+    for k, (a, b, r, qmin, qmax, lo, hi, hw) in enumerate(_channels(31 + wide, 150, wide)):
+        st, _, _ = channel_constraints(a, b, r, qmin, qmax, lo, hi)
+        lim = limits_for(st, budgets[k % len(budgets)], None, 8)
+        start = k % 3
+        monkeypatch.setattr(budget_mod, "_fast_budget_on", lambda: True)
+        fast = exact_in_budget(st, hw, qmin, qmax, lim, n_start=start)
+        monkeypatch.setattr(budget_mod, "_fast_budget_on", lambda: False)
+        slow = exact_in_budget(st, hw, qmin, qmax, lim, n_start=start)
+        assert fast == slow, (a, b, r, qmin, qmax, lo, hi, hw, lim, start)
+        found += slow is not None
+        missing += slow is None
+        ran += exact_in_budget_fast(st, hw, qmin, qmax, lim, start) is not None
+    assert found >= 20 and missing >= 20 and ran == 150, (found, missing, ran)
