@@ -152,7 +152,9 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
             bias=[p[0] for p in bp["tflite"]], m_q31=[p[1] for p in bp["tflite"]],
             shift=[p[2] for p in bp["tflite"]], lanes=cfg.lanes, pipeline=bpipe,
             dsp_a=target.dsp_a, dsp_b=target.dsp_b, param_memory=cfg.param_memory,
-            family=cfg.family if cfg.family in ("ecp5", "ice40", "generic") else "generic")
+            # ECP5's registered MULT18X18D; on iCE40 the product stays inferred: 32 x 32 as
+            # signed 16 x 16 SB_MAC16 products takes 9 blocks, one more than the UP5K has
+            family="ecp5" if cfg.family == "ecp5" else "generic")
         designs.append(DesignSource(
             f"tflite{sfx}", "tflite", "tflite_requant",
             [_write(tf, "tflite_requant", srcdir / f"tflite{sfx}.il")],
@@ -185,8 +187,7 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
     for d in designs:
         inst = (uses_primitive(cfg.family, cfg.pipeline.mult) if d.kind in (
             "exactbn", "exactbn_nostall") else d.kind == "ceiling" and uses_primitive(
-            cfg.family, 2) or d.kind == "tflite" and bool(bpipe.chunk)
-            and uses_primitive(cfg.family, 2))
+            cfg.family, 2))
         if synth := primitive_synth(target, cfg.family, inst):
             d.yosys_synth = synth
             d.notes.append(f"synthesized with `{synth}` (no -dsp: Yosys's ice40_dsp pass "
