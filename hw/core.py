@@ -9,7 +9,8 @@ RoundingStage -> Saturator). Two flow-control schemes (``Pipeline.flow``):
 - ``credit``: the pipeline runs free (no clock enable); its beats enter an output FIFO of
   ``fifo_depth(latency)`` words plus a registered head (hw/fifo.py), and ``s_axis_tready``
   is a register that admits a beat only while fewer than depth + 1 beats are accepted and
-  not yet taken at the output, so the FIFO never overflows. Latency one more (the head).
+  not yet taken at the output, so the FIFO never overflows. Latency one more (the head);
+  an output skid buffer behind the head keeps ``o.ready``'s fan-out to a few registers.
 
 In both, ``o.ready`` reaches no input port combinationally.
 
@@ -178,12 +179,17 @@ class BatchNormCore(wiring.Component):
         if credit:
             lay = out_layout(cfg)
             m.submodules.fifo = fifo = OutputFifo(lay.size, fifo_depth(cfg.latency))
+            # an output skid: o.ready reaches two flip-flops (and the credit's pop register)
+            m.submodules.oskid = oskid = SkidBuffer(lay.size, load_when_ready=True)
             m.d.comb += [
                 fifo.w_valid.eq(valid_o),
                 fifo.w_data.eq(Cat(q_data, user_o, last_o)),
-                self.o.valid.eq(fifo.o.valid),
-                self.o.payload.eq(fifo.o.payload),
-                fifo.o.ready.eq(self.o.ready),
+                oskid.i.valid.eq(fifo.o.valid),
+                oskid.i.payload.eq(fifo.o.payload),
+                fifo.o.ready.eq(oskid.i.ready),
+                self.o.valid.eq(oskid.o.valid),
+                self.o.payload.eq(oskid.o.payload),
+                oskid.o.ready.eq(self.o.ready),
             ]
         else:
             m.d.comb += [

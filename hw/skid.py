@@ -22,8 +22,12 @@ class SkidBuffer(wiring.Component):
     ``empty`` is high when no beat waits in the buffer (a register).
     """
 
-    def __init__(self, payload_shape):
+    def __init__(self, payload_shape, load_when_ready: bool = False):
+        # load_when_ready: the buffer loads whenever i.ready is high (it is empty then), so
+        # o.ready reaches only the two control flip-flops, not the buffer's enables (the
+        # output skid of flow=credit; the input skid keeps its buffer still while idle).
         self.payload_shape = payload_shape
+        self.load_when_ready = load_when_ready
         super().__init__({
             "i": In(stream.Signature(payload_shape)),
             "o": Out(stream.Signature(payload_shape)),
@@ -51,6 +55,6 @@ class SkidBuffer(wiring.Component):
             buf_valid.eq(buf_next),
             ready_r.eq(~buf_next & ~self.block),
         ]
-        with m.If(take & ~self.o.ready):
+        with m.If(ready_r if self.load_when_ready else take & ~self.o.ready):
             m.d.sync += buf.eq(self.i.payload)
         return m

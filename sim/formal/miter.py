@@ -357,7 +357,7 @@ def _shadow_table(w: _W, cfg, regs: list[StateReg], probes: dict) -> None:
 
 # Registers of the credit flow that legitimately differ between A and B (A's FIFO and
 # credit counter see A's stalls; tied to the harness's queue model instead).
-_SKIP_CREDIT = re.compile(r"^core\.(fifo|credit)\.|range_err")
+_SKIP_CREDIT = re.compile(r"^core\.(fifo|credit|oskid)\.|range_err")
 
 
 def is_fifo_word(r: StateReg) -> bool:
@@ -376,9 +376,9 @@ def render_credit(cfg, model: ModelParams, top: str, regs: list[StateReg],
     empty), so nothing is lost, duplicated, reordered or changed, and it is stable while
     stalled; beats accepted and not yet taken never exceed the FIFO (depth + 1);
     ``s_axis_tready`` is the credit rule as a register; B takes every beat. Helper
-    invariants: every other flip-flop of A equals B's, A's FIFO (head, count, pointers,
-    words) holds q's beats in order, B's FIFO memory is empty, the credit counters count the
-    beats in the pipelines plus the FIFOs."""
+    invariants: every other flip-flop of A equals B's, A's output skid, FIFO head and FIFO
+    words (count, pointers) hold q's beats in order, B's skid and FIFO memory are empty,
+    the credit counters count the beats in the pipelines plus the FIFOs."""
     from exactbn.hw.fifo import fifo_depth
 
     w = _W()
@@ -450,12 +450,20 @@ def render_credit(cfg, model: ModelParams, top: str, regs: list[StateReg],
             pre = "core.credit." if nm == "occ" else "core.fifo."
             w(f"  (* keep *) wire [{wd - 1}:0] {side}_{nm};")
             probes[f"{side}_{nm}"] = f"{inst}.{pre}{nm}"
-    w(f"  (* keep *) wire [{wq - 1}:0] a_head;")
-    probes["a_head"] = "dut.core.fifo.head"
+    w(f"  (* keep *) wire [{wq - 1}:0] a_head, a_sbuf;",
+      "  (* keep *) wire a_sbv, a_sready, b_sbv;")
+    probes.update({"a_head": "dut.core.fifo.head", "a_sbuf": "dut.core.oskid.buf",
+                   "a_sbv": "dut.core.oskid.buf_valid", "a_sready": "dut.core.oskid.i__ready",
+                   "b_sbv": "dutb.core.oskid.buf_valid"})
+    # qq[j]: the j-th oldest beat of A (q, then B's beat of this cycle)
+    w(f"  wire [{wq - 1}:0] qq [0:{lim}];")
+    for j in range(lim + 1):
+        w(f"  assign qq[{j}] = ({j} < n) ? {f'q{j}' if j < lim else 'qb'} : qb;")
     for i in range(depth):
         w(f"  (* keep *) wire [{wq - 1}:0] am{i};")
         probes[f"am{i}"] = f"dut.{_wire_of(regs, f'core.fifo.mem[{i}]')}"
-    w(f"  wire [{nb - 1}:0] words = held - a_head_valid;  // beats in A's FIFO memory",
+    w(f"  wire [{nb - 1}:0] words = held - a_sbv - a_head_valid;  // beats in A's FIFO memory",
+      f"  wire [{nb - 1}:0] first = a_sbv + a_head_valid;  // the oldest beat in memory",
       f"  wire [{wq - 1}:0] amem [0:{depth - 1}];")
     for i in range(depth):
         w(f"  assign amem[{i}] = am{i};")
@@ -483,17 +491,18 @@ def render_credit(cfg, model: ModelParams, top: str, regs: list[StateReg],
     w("  always @* if (!init) begin",
       f"    assert(a_occ == {lim + 1}'d1 << (pipe_a + held + a_ppop));  // one-hot count",
       f"    assert(b_occ == {lim + 1}'d1 << (pipe_b + bv + b_ppop));",
-      "    assert(a_head_valid == (n != 0 || bv));",
-      "    if (a_head_valid) assert(a_head == qh);",
+      "    assert(a_head_valid == (held > a_sbv)); assert(a_sready == !a_sbv);",
+      "    if (a_sbv) assert(a_sbuf == qq[0]);  // the output skid holds the oldest",
+      "    if (a_head_valid) assert(a_head == qq[a_sbv]);",
+      "    assert(!b_sbv);",
       f"    assert(a_cnt == {depth + 1}'d1 << words);  // one-hot count of memory words",
       f"    assert(a_wp == a_rp + words[{ab - 1}:0]);",
       "    assert(b_cnt == 1); assert(b_head_valid == bv);",
       "  end")
-    for i in range(depth):
-        # word i after the head: the (i+1)-th oldest beat (q[i+1], or B's beat last)
-        qi = f"(({i + 1} < n) ? q{i + 1} : qb)" if i + 1 < lim else "qb"
+    for i in range(depth):  # memory word i after the head: the next oldest beats
         w(f"  wire [{ab - 1}:0] ai{i} = a_rp + {ab}'d{i};",
-          f"  always @* if (!init && {i} < words) assert(amem[ai{i}] == {qi});  // @fifo")
+          f"  always @* if (!init && {i} < words) assert(amem[ai{i}] == qq[first + {i}]);"
+          "  // @fifo")
     for k, r in enumerate(regs):
         if r.memory or _SKIP_CREDIT.search(r.label) or (_SKIP_HELPER.search(r.label)
                                                          and "range" not in r.label):

@@ -56,6 +56,7 @@ def test_credit_off_by_one_fails(tmp_path, monkeypatch):
     cfg = unit_config_from_solved(layer, lanes=1, pipeline="shallow,flow=credit")
     monkeypatch.setattr(hw_core, "CreditCounter", _LateCredit)
     verilog = to_verilog(cfg)
-    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",))
+    # the FIFO (4 words + head) fills in 5 stalled cycles: a base case of 10 steps sees it
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",), depth=10)
     assert res.status == "FAIL", res.summary
     assert res.summary.startswith("stall:") and res.vcd
