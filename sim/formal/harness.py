@@ -305,7 +305,7 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
           f"  wire [{wq - 1}:0] eq{lane};")
         if products is not None:
             render_lane_sum(w, shape, lane, f"opx{lane}", f"opm{lane}", f"rB{lane}_{k0}",
-                            f"es{lane}", products, probes)
+                            f"es{lane}", products, probes, cfg.x_signed)
         else:
             w(f"  wire [{shape.w_s - 1}:0] es{lane};",
               f"  {top}_spec_sum sum{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}_{k0}), "
