@@ -87,6 +87,12 @@ class ParamStore(wiring.Component):
         w_idx = max(1, (depth - 1).bit_length())
         images = store_images(cfg)
         split = cfg.param_read_split  # a 2-cycle read: the dspin register moved in here
+        from .primitives import uses_dp16kd
+
+        if uses_dp16kd(cfg):  # ECP5 block RAM with its output register: the 2-cycle read
+            words = [self._dp16kd(m, k, img, w_word) for k, img in enumerate(images)]
+            self._lanes_out(m, words)
+            return m
         if split and cfg.store == "rom" and depth > _BANK:
             words = [self._banked_rom(m, k, img, w_word) for k, img in enumerate(images)]
             self._lanes_out(m, words)
@@ -131,6 +137,15 @@ class ParamStore(wiring.Component):
             ]
             if cfg.w_d:
                 m.d.comb += self.d[lane].eq(word[cfg.w_m + cfg.w_b:])
+
+    def _dp16kd(self, m: Module, k: int, img: list[int], w_word: int):
+        """Memory k as DP16KD blocks, REGMODE_A = OUTREG (hw/primitives/ecp5.py)."""
+        from .primitives.ecp5 import dp16kd_rom
+
+        word = Signal(w_word, name=f"word{k}_r")
+        dp16kd_rom(m, f"bram{k}", img, w_word, self.addr, self.en, word,
+                   sim=self.cfg.sim_models)
+        return word
 
     def _banked_rom(self, m: Module, k: int, img: list[int], w_word: int):
         """A ROM read in two registered steps: banks of ``_BANK`` words read in parallel

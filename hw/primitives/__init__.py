@@ -4,7 +4,9 @@ simulation-only Amaranth equivalents and the behavioural Verilog models exactbn 
 - ``ecp5``: Lattice MULT18X18D with REG_INPUTA/B, REG_PIPELINE and REG_OUTPUT on (CLK0, CE0
   = the pipeline enable). Yosys ships no simulation model of it that fits, so
   :data:`ecp5.MULT18X18D_MODEL` is exactbn's own behavioural model of exactly that
-  configuration (the kit ships it beside the unit; sim and prove read it).
+  configuration (the kit ships it beside the unit; sim and prove read it). With
+  ``param_memory`` block and the two-step parameter read, the ROM is DP16KD blocks with
+  REGMODE_A = OUTREG (:data:`ecp5.DP16KD_MODEL`, exactbn's model of that configuration).
 - ``ice40``: Lattice SB_MAC16 as a 16 x 16 signed multiplier with A_REG/B_REG, the 8 x 8
   product registers, PIPELINE_16x16_MULT_REG1/2 and the output registers on (one CE = the
   pipeline enable). :data:`ice40.SB_MAC16_MODEL` is exactbn's model of exactly that
@@ -13,15 +15,25 @@ simulation-only Amaranth equivalents and the behavioural Verilog models exactbn 
 
 from __future__ import annotations
 
-from .ecp5 import MULT18X18D_MODEL, Mult18x18d, mult18x18d
+from .ecp5 import DP16KD_MODEL, MULT18X18D_MODEL, Mult18x18d, mult18x18d
 from .ice40 import SB_MAC16_MODEL, Mac16, sb_mac16
 
-__all__ = ["FAMILIES", "MULT18X18D_MODEL", "Mult18x18d", "mult18x18d", "SB_MAC16_MODEL",
-           "Mac16", "sb_mac16", "sim_models",
+__all__ = ["FAMILIES", "DP16KD_MODEL", "uses_dp16kd", "MULT18X18D_MODEL", "Mult18x18d",
+           "mult18x18d", "SB_MAC16_MODEL", "Mac16", "sb_mac16", "sim_models",
            "sim_model_files", "to_sim_verilog", "with_sim_models"]
 
 # Primitive families of the datapath: generic = plain Amaranth arithmetic (Yosys infers).
 FAMILIES = ("generic", "ecp5", "ice40", "xilinx")
+
+
+def uses_dp16kd(cfg) -> bool:
+    """The parameter ROM is instantiated DP16KD blocks with their output register (ECP5,
+    ``param_memory`` block, the two-step read of ``param_read_split``, every address the
+    tuser can carry inside one block's 1024 words); else Yosys infers the memory."""
+    from .ecp5 import DP16KD_DEPTH
+
+    return (cfg.family == "ecp5" and cfg.store == "rom" and cfg.param_memory == "block"
+            and cfg.param_read_split and (1 << cfg.w_user) <= DP16KD_DEPTH)
 
 
 def sim_model_files(cfg) -> dict[str, str]:
@@ -29,10 +41,12 @@ def sim_model_files(cfg) -> dict[str, str]:
     name -> text (empty when the unit instantiates no primitive without a vendor model)."""
     from ..multiplier import uses_primitive
 
+    if cfg.family == "ecp5":
+        text = (MULT18X18D_MODEL if uses_primitive(cfg.family, cfg.pipeline.mult) else "")
+        text += DP16KD_MODEL if uses_dp16kd(cfg) else ""
+        return {"exactbn_ecp5_models.v": text} if text else {}
     if not uses_primitive(cfg.family, cfg.pipeline.mult):
         return {}
-    if cfg.family == "ecp5":
-        return {"exactbn_ecp5_models.v": MULT18X18D_MODEL}
     if cfg.family == "ice40":
         return {"exactbn_ice40_models.v": SB_MAC16_MODEL}
     return {}

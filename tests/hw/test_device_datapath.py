@@ -17,6 +17,8 @@ CONFIGS = [
     ("tie_affine", "shared", dict(lanes=1, family="ecp5", store="ram",
                                   pipeline="mult=2,shift=0,round=1,out=2,dspin=1,chunk=7"),
      0.9, 0.2),
+    ("conv1_bn", "per-channel", dict(lanes=2, family="ecp5", param_memory="block",
+                                     pipeline="ecp5,flow=stall"), 0.8, 0.3),  # DP16KD ROM
     ("conv1_bn", "per-channel", dict(lanes=2, family="ice40",
                                      pipeline="mult=2,shift=8,round=1,out=2,dspin=1,chunk=6"),
      0.7, 0.3),
@@ -76,3 +78,20 @@ def test_banked_parameter_read_matches_integer_model(stream_check):
         bad, _ = stream_check(cfg, build_vectors(layer, cfg, seed=2), p_valid=0.8,
                               p_ready=0.3, seed=5)
         assert not bad, f"{len(bad)} mismatches, first: {bad[0]}"
+
+
+def test_block_parameter_memory_is_dp16kd_with_output_register(solved):
+    """ECP5, --param-memory block, two-step read: the ROM is DP16KD blocks with REGMODE_A
+    OUTREG (no bank split, no fabric register after it); else the inferred memory."""
+    from exactbn.hw import to_verilog
+    from exactbn.hw.primitives import sim_model_files, uses_dp16kd
+
+    layer = solved("conv1_bn")
+    cfg = unit_config_from_solved(layer, family="ecp5", param_memory="block", lanes=2)
+    assert uses_dp16kd(cfg)
+    v = to_verilog(cfg)
+    w_word = cfg.w_m + cfg.w_b + cfg.w_d
+    assert v.count("DP16KD #(") == 2 * -(-w_word // 18), v.count("DP16KD #(")
+    assert v.count('.REGMODE_A("OUTREG")') == v.count("DP16KD #(")
+    assert "module DP16KD " in sim_model_files(cfg)["exactbn_ecp5_models.v"]
+    assert not uses_dp16kd(unit_config_from_solved(layer, family="ecp5", lanes=2))

@@ -59,3 +59,16 @@ def test_ice40_regression_catches_a_wrong_model(tmp_path):
     res = simulate_layer(solved, cfg, "icarus", vectors=60, run_dir=tmp_path,
                          scenarios=["backpressure"], verilog=to_verilog(cfg) + bad)
     assert not res.passed and res.mismatches > 0
+
+
+@pytest.mark.slow
+def test_ecp5_dp16kd_rom_unit_passes_every_scenario(tmp_path):
+    """--param-memory block: the ROM is DP16KD blocks with their output register, read
+    through exactbn's DP16KD model (and MULT18X18D's); the ecp5 preset (~4 min loaded)."""
+    from exactbn.hw.primitives import uses_dp16kd
+
+    solved = example_layer("conv1_bn")
+    cfg = unit_config(solved, family="ecp5", lanes=2, param_memory="block")
+    assert uses_dp16kd(cfg) and "DP16KD" in to_verilog(cfg)
+    res = simulate_layer(solved, cfg, "icarus", vectors=60, run_dir=tmp_path)
+    assert res.passed, f"{res.summary()}; first: {res.first_mismatch}"
