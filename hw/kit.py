@@ -546,9 +546,17 @@ def _models_note(cfg: UnitConfig) -> str:
     files = list(sim_model_files(cfg))
     if not files:
         return ""
-    return (f"\n- `{files[0]}`: exactbn's own behavioural model of the Lattice MULT18X18D in the "
-            "one configuration this unit instantiates (REG_INPUTA/B, REG_PIPELINE, REG_OUTPUT on "
-            "CLK0, CE0 = the pipeline enable); Yosys ships no model of it that fits. For "
+    if cfg.family == "ice40":
+        what = ("the Lattice SB_MAC16 as the 16 x 16 signed multiplier this unit instantiates "
+                "(every register on, one CE); synthesize the unit with `synth_ice40` without "
+                "`-dsp` (Yosys's ice40_dsp pass rewrites an instantiated SB_MAC16's registers)")
+    else:
+        what = ("the Lattice MULT18X18D in the one configuration this unit instantiates "
+                "(REG_INPUTA/B, REG_PIPELINE, REG_OUTPUT on CLK0, CE0 = the pipeline enable)"
+                + ("; and of DP16KD as its parameter ROM (x18, REGMODE_A = OUTREG)"
+                   if "module DP16KD " in sim_model_files(cfg)[files[0]] else "")
+                + "; Yosys ships no model of it that fits")
+    return (f"\n- `{files[0]}`: exactbn's own behavioural model of {what}. For "
             "simulation and proofs only: synthesis takes the vendor cell from the tool, so "
             f"never give this file to a synthesis tool (the FuseSoC core lists it in tb).")
 

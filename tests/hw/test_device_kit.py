@@ -46,3 +46,17 @@ def test_ecp5_kit_bench_passes_with_the_model(solved, tool_path, tmp_path, capsy
     p = _run([verilator, "--lint-only", "-Wall", "--top-module", "u", "u.v", MODEL], kit,
              tool_path)
     assert p.returncode == 0, p.stderr
+
+
+def test_kit_note_names_the_family_models(solved):
+    """The kit README's model note names the cell the unit instantiates: SB_MAC16 on iCE40
+    (with the -dsp warning), DP16KD beside MULT18X18D for an ECP5 block-RAM ROM."""
+    from exactbn.hw.kit import _models_note
+
+    from exactbn.generate import unit_config_from_solved
+
+    layer = solved("conv1_bn")
+    ice = _models_note(unit_config_from_solved(layer, family="ice40"))
+    assert "SB_MAC16" in ice and "without `-dsp`" in ice and "MULT18X18D" not in ice
+    bram = _models_note(unit_config_from_solved(layer, family="ecp5", param_memory="block"))
+    assert "MULT18X18D" in bram and "DP16KD" in bram
