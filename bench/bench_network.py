@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.bench_network")
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--lanes", type=int, default=4)
+    p.add_argument("--pipeline", default="deep",
+                   help="the units' --pipeline (e.g. ecp5: the ECP5 preset, flow=credit)")
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--skip-flows", action="store_true", help="only synthesis")
     p.add_argument("--out", default=str(RESULTS))
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json_atomic(Path(a.out) / f"{stem}.json", res)
         return 0
     common = ["--target", "ecp5", "--designs", "exactbn", "--seeds", a.seeds,
-              "--lanes", str(a.lanes), "--pipeline", "deep"]
+              "--lanes", str(a.lanes), "--pipeline", a.pipeline]
     step("synth --all-layers", ["synth", str(solved), "--all-layers", *common,
                                 "--jobs", str(a.jobs), "-o", str(work / "synth-bundle")])
     step("synth --shared-unit", ["synth", str(solved), "--shared-unit", *common,
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                                                               else sys.argv[1:]),
            "machine": platform.machine(), "python": platform.python_version(),
            "network": "digits CNN (exactbn/data/digits_qdq.onnx, 3 BN layers)",
-           "lanes": a.lanes, "pipeline": "deep", "seeds": a.seeds, "steps": steps,
+           "lanes": a.lanes, "pipeline": a.pipeline, "seeds": a.seeds, "steps": steps,
            "per_layer": per_layer,
            "shared": shared, "shared_block": shared_block}
     res["comparison"] = _compare(per_layer, res["shared"])
