@@ -366,10 +366,11 @@ NOTES = """What the rows mean:
   set the floor row's rate.
 - Figures for the code before the previous round of speed-ups (commit fd646d5) are in this
   file's git history.
-- Budget mode: the exact in-budget decision is Python (golden/budget.py, hull pairs per N);
-  the fewest-mismatches branch-and-bound runs in numba (golden/fast_budget.py: the same
-  steps, answers, certified lower bounds and node counts as the Python search) and the
-  candidate search beside it in golden/fast_inexact.py with the budget's limits. Work per
+- Budget mode: the exact in-budget decision (hull pairs per N) and the fewest-mismatches
+  branch-and-bound run in numba (golden/fast_budget.py: the same steps, answers, certified
+  lower bounds and node counts as the Python search of golden/budget.py) and the candidate
+  search beside it in golden/fast_inexact.py with the budget's limits; the channel's
+  staircase, slope interval and segment re-count are still Python, channel by channel. Work per
   node is a sort of the per-input B intervals (16-bit ranges: the inputs next to the level
   transitions, about 6 per level), so the rate stays orders of magnitude below the target.
 - In a budget layer, a channel whose unbudgeted exact answer fits the budget keeps it (then
