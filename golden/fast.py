@@ -812,13 +812,7 @@ def certificates_of(res: dict, idx: np.ndarray, hw_rounding: str = "floor") -> l
     enabled = gc.isenabled()
     gc.disable()  # many small acyclic objects: the collector would scan them again and again
     try:
-        try:
-            import orjson
-        except ImportError:  # pragma: no cover - orjson is a dependency
-            return _certificates(res, idx, hw_rounding)
-        from .fast_certs import encode_certificates  # bytes in numba, dicts by orjson (C)
-
-        return orjson.loads(encode_certificates(res, idx, hw_rounding))
+        return _certificates(res, idx, hw_rounding)
     finally:
         if enabled:
             gc.enable()

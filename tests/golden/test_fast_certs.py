@@ -108,33 +108,3 @@ def test_wide_layer_bad_certificate_is_located(solved, tmp_path, edit, field):
     msg = str(e.value)
     assert f"channel {BAD}" in msg and f"certificate.{field}" in msg and "layer 'l'" in msg
 
-
-def test_encoded_certificates_equal_the_straightforward_ones():
-    """fast.certificates_of (numba bytes, then orjson) equals fast.certificate_of channel by
-    channel: solved channels (mirrored, steep, constant) and crafted rows with repeated
-    (x, kind) keys (the last level wins), every flag combination and extreme int64 values."""
-    from exactbn.golden import fast
-
-    a, b = random_affine(300, seed=46)
-    a[:4] = [-0.75, 0.0, 3.0, -1e-3]
-    res = fast.solve_fast(a, b, -32768, 32767, "half_up", -128, 127)
-    idx = np.flatnonzero(res["status"] == fast.STATUS_OK)
-    assert len(idx) > 250
-    for hw in ("floor", "half_away"):
-        assert fast.certificates_of(res, idx, hw) == [fast.certificate_of(res, int(i), hw)
-                                                      for i in idx]
-    rng = np.random.default_rng(7)
-    n = 64
-    big = np.iinfo(np.int64)
-    cert = rng.integers(-3, 3, (n, 12))  # few distinct x: repeated keys
-    cert[0] = [big.min + 1, big.max, big.max, big.min + 1] * 3
-    alpha = rng.integers(-6, 7, (n, 4))
-    alpha[:, 1] = np.abs(alpha[:, 1])  # den >= 0 (0 = unbounded)
-    alpha[:, 3] = np.abs(alpha[:, 3])
-    alpha[1] = [big.min + 2, 1, big.max, 3]
-    flags = np.arange(n) % 16
-    flags[0] = 15
-    crafted = {"cert": cert, "cert_flags": flags, "alpha": alpha}
-    every = np.arange(n)
-    assert fast.certificates_of(crafted, every) == [fast.certificate_of(crafted, i)
-                                                    for i in range(n)]
