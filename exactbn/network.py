@@ -348,9 +348,10 @@ def _row(command: str, layer: SolvedLayer, d: str, out: Path, rc: int, seconds: 
                 pj = json.loads(p.read_text())
                 row["proof_seconds"] = round(pj.get("seconds", 0.0), 1)
                 row["proof_status"] = pj.get("status")
-        elif command == "synth":
+        elif command == "synth":  # exactbn's unit: multiply-shift, or threshold (--unit)
             rep = json.loads((out / d / "report.json").read_text())
-            e = next(e for e in rep["designs"] if e.get("kind") == "exactbn")
+            e = next(e for e in rep["designs"] if e.get("kind") in ("exactbn", "exact_threshold"))
+            row["unit"] = "threshold" if e["kind"] == "exact_threshold" else "multiply-shift"
             for k in ("lut", "lut4_yosys", "ff", "dsp", "bram", "fmax_mhz", "fits"):
                 row[k] = e.get(k)
     except (OSError, ValueError, KeyError, StopIteration):
@@ -365,7 +366,7 @@ def _row(command: str, layer: SolvedLayer, d: str, out: Path, rc: int, seconds: 
 
 
 def _summary_md(command: str, rows: list[dict], totals: dict) -> str:
-    cols = ["layer", "status", "seconds"]
+    cols = ["layer"] + (["unit"] if any("unit" in r for r in rows) else []) + ["status", "seconds"]
     if command == "prove":
         cols += ["proof_seconds"]
     if command == "synth":
@@ -379,15 +380,21 @@ def _summary_md(command: str, rows: list[dict], totals: dict) -> str:
     return "\n".join(lines)
 
 
-def run_all_layers(command: str, args: argparse.Namespace, out_attr: str) -> int:
+def run_all_layers(command: str, args: argparse.Namespace, out_attr: str, *,
+                   validate=None, base_argv: list[str] | None = None,
+                   layer_argv=None) -> int:
     """Run ``exactbn COMMAND`` once per selected layer (``--jobs`` at a time), in child
     processes with ``--layer L -o OUT/<layer>``; write OUT/network_COMMAND.json/.md; print
-    progress on stderr and one row per layer. 0 = every layer passed, 1 = some did not."""
+    progress on stderr and one row per layer. 0 = every layer passed, 1 = some did not.
+    Hooks (exactbn.threshold_network): ``validate(command, args, layers)`` in place of the
+    multiply-shift check, ``base_argv`` in place of ``child_argv``, ``layer_argv(layer)`` ->
+    (extra argv, row fields) per layer."""
     from exactbn.formats import OUTPUT_MARKER, load_solved, write_json_atomic
 
     layers = select_layers(load_solved(args.solved), getattr(args, "layers", None),
                            file=str(args.solved))
-    _validate_layers(command, args, layers)
+    (validate or _validate_layers)(command, args, layers)
+    per_layer = {lay.name: layer_argv(lay) if layer_argv else ([], {}) for lay in layers}
     dirs = _layer_dirs(layers, str(args.solved))
     jobs = int(getattr(args, "jobs", 1))
     out = Path(getattr(args, out_attr))
@@ -395,7 +402,8 @@ def run_all_layers(command: str, args: argparse.Namespace, out_attr: str) -> int
     (out / OUTPUT_MARKER).write_text(f"written by exactbn {command} --all-layers\n")
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
-    base = [sys.executable, "-m", "exactbn", command, *child_argv(args._parser, args)]
+    base = [sys.executable, "-m", "exactbn", command,
+            *(child_argv(args._parser, args) if base_argv is None else base_argv)]
     if command == "synth":
         base += ["--jobs", "1", "--quiet"]
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -406,9 +414,10 @@ def run_all_layers(command: str, args: argparse.Namespace, out_attr: str) -> int
         log = logs / f"{d}.log"
         t0 = time.monotonic()
         with open(log, "w") as fh:
-            rc = subprocess.call([*base, "--layer", lay.name, "-o", str(out / d)],
-                                 stdout=fh, stderr=subprocess.STDOUT)
-        return _row(command, lay, d, out, rc, time.monotonic() - t0, log)
+            rc = subprocess.call([*base, *per_layer[lay.name][0], "--layer", lay.name, "-o",
+                                  str(out / d)], stdout=fh, stderr=subprocess.STDOUT)
+        return {**_row(command, lay, d, out, rc, time.monotonic() - t0, log),
+                **per_layer[lay.name][1]}
 
     rows: list[dict | None] = [None] * len(layers)
     done = 0

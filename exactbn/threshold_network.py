@@ -1,5 +1,6 @@
-"""``generate --all-layers/--layers`` with ``--unit threshold|auto``: a per-layer bundle in
-which every layer gets its own exact unit, the threshold unit or the multiply-shift unit.
+"""``--all-layers/--layers`` with ``--unit threshold|auto``: every layer gets its own exact
+unit, the threshold unit or the multiply-shift unit (generate: one bundle; sim, prove, synth:
+one run per layer and a summary row each, through exactbn.network.run_all_layers).
 
 ``--unit threshold``: every layer a threshold unit. ``--unit auto --target FAMILY``: each
 layer's cheaper exact unit on that target (:func:`exactbn.cost.choose_unit`, Yosys counts),
@@ -13,7 +14,8 @@ import json
 
 from exactbn.formats import SolvedLayer
 
-__all__ = ["mixed_bundle_files", "generate_mixed_bundle"]
+__all__ = ["mixed_bundle_files", "generate_mixed_bundle", "choose_units",
+           "run_mixed_all_layers"]
 
 
 def _threshold_entry(layer: SolvedLayer, cfg, d: str, man: dict) -> dict:
@@ -101,6 +103,26 @@ Totals: {t['units']} units, {t['channels']} channels, {t['parameter_bits']} para
 {why}"""
 
 
+def choose_units(layers: list[SolvedLayer], unit: str, family: str | None,
+                 weights: dict | None, th_options: dict, *, file: str,
+                 progress=None) -> tuple[dict[str, str], dict[str, str]]:
+    """``(units, reasons)`` per layer name: every layer ``threshold``, or (``unit`` = auto)
+    the cheaper exact unit on ``family`` (:func:`exactbn.cost.choose_unit`, Yosys counts).
+    SynthError when a synthesis fails."""
+    if unit == "threshold":
+        return {lay.name: "threshold" for lay in layers}, {}
+    from exactbn.cost import choose_unit
+
+    keep = {k: v for k, v in th_options.items() if k not in ("widths", "name")}
+    units, reasons = {}, {}
+    for lay in layers:
+        units[lay.name], reasons[lay.name], _ = choose_unit(lay, family, weights, file=file,
+                                                            **keep)
+        if progress:
+            progress(f"--unit auto: {units[lay.name]}: {reasons[lay.name]}")
+    return units, reasons
+
+
 def generate_mixed_bundle(solved_path: str, outdir: str, *, layer_names: str | None,
                           unit: str, family: str | None, weights: dict | None,
                           ms_options: dict, th_options: dict, freq_mhz: float = 100.0,
@@ -113,20 +135,73 @@ def generate_mixed_bundle(solved_path: str, outdir: str, *, layer_names: str | N
     check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
     check_replaceable_dir(outdir)
     layers = select_layers(load_solved(solved_path), layer_names, file=str(solved_path))
-    units, reasons = {}, {}
-    for lay in layers:
-        if unit == "threshold":
-            units[lay.name] = "threshold"
-            continue
-        from exactbn.cost import choose_unit
-
-        keep = {k: v for k, v in th_options.items() if k not in ("widths", "name")}
-        units[lay.name], reasons[lay.name], _ = choose_unit(lay, family, weights,
-                                                            file=str(solved_path), **keep)
-        if progress:
-            progress(f"--unit auto: {units[lay.name]}: {reasons[lay.name]}")
+    units, reasons = choose_units(layers, unit, family, weights, th_options,
+                                  file=str(solved_path), progress=progress)
     files, net = mixed_bundle_files(solved_path, layers, units, reasons=reasons,
                                     ms_options=ms_options, th_options=th_options,
                                     freq_mhz=freq_mhz, seed=seed)
     write_tree_atomic(outdir, files)
     return net
+
+
+def run_mixed_all_layers(command: str, args, out_attr: str) -> int:
+    """``sim``/``prove``/``synth`` ``--all-layers``/``--layers`` with ``--unit threshold|auto``:
+    one child run per layer (exactbn.network.run_all_layers), each with its layer's unit;
+    the summary rows say the unit (and, for sim/prove auto, why). synth's children choose
+    for themselves (``synth --unit auto`` per layer, on synth's own --target); sim and prove
+    choose here (``--target``/``--cost``, as ``generate --unit auto``), then run
+    ``--unit threshold`` or the multiply-shift unit (with ``--target``: its primitives)."""
+    import sys
+
+    from exactbn.cli.threshold_cli import _check_auto_args, threshold_options_from_args
+    from exactbn.network import _check_bundle_options, child_argv, run_all_layers
+    from exactbn.threshold_generate import threshold_config_from_solved
+
+    file = str(args.solved)
+    th = threshold_options_from_args(args)
+    _check_bundle_options(th)
+    th.pop("name")
+    if command == "synth":
+        def check(_command, _args, layers):  # the threshold side; the child checks the rest
+            for lay in layers:
+                threshold_config_from_solved(lay, file=file, **th)
+
+        return run_all_layers(command, args, out_attr, validate=check)
+    weights = _check_auto_args(args)
+    units: dict[str, str] = {}
+    reasons: dict[str, str] = {}
+    saved = (args.unit, args.cost, args.target)
+
+    def check(_command, _args, layers):  # every layer's unit built (and refused) first
+        from exactbn.cli.unit_options import unit_config_from_args
+
+        say = None if getattr(args, "quiet", False) else (
+            lambda m: print(m, file=sys.stderr, flush=True))
+        got = choose_units(layers, saved[0], saved[2], weights, th, file=file, progress=say)
+        units.update(got[0])
+        reasons.update(got[1])
+        for lay in layers:
+            if units[lay.name] == "threshold":
+                threshold_config_from_solved(lay, file=file, **th)
+            else:
+                args.unit = "multiply-shift"
+                try:
+                    unit_config_from_args(args, lay, file=file)
+                finally:
+                    args.unit = saved[0]
+
+    args.unit, args.cost, args.target = "multiply-shift", None, None
+    try:  # each child gets its own --unit (and --target for multiply-shift)
+        base = child_argv(args._parser, args)
+    finally:
+        args.unit, args.cost, args.target = saved
+
+    def layer_argv(lay):
+        u = units[lay.name]
+        extra = (["--unit", "threshold"] if u == "threshold"
+                 else ["--target", saved[2]] if saved[2] else [])
+        return extra, {"unit": u, **({"choice": reasons[lay.name]} if lay.name in reasons
+                                     else {})}
+
+    return run_all_layers(command, args, out_attr, validate=check, base_argv=base,
+                          layer_argv=layer_argv)

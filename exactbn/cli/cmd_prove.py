@@ -34,6 +34,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("solved", metavar="SOLVED.json")
     add_unit_options(p)
+    from exactbn.cli.threshold_cli import add_auto_options
+
+    add_auto_options(p)  # --target, --cost (--unit auto; --target: multiply-shift primitives)
     p.add_argument("--verilog", metavar="FILE.v",
                    help="prove this RTL (the generated top level's ports and structure) "
                    "instead of generating the unit; the unit options are taken from the "
@@ -83,14 +86,13 @@ def read_user_verilog(path: str, module: str) -> str:
 
 
 def run(args) -> int:
+    from exactbn.cli.threshold_cli import resolve_auto_unit, run_prove_threshold
     from exactbn.hw import to_verilog
     from exactbn.network import network_mode, run_all_layers
     from exactbn.sim.formal.prove import prove_unit
     from exactbn.sim.formal.runner import WorkdirError
 
-    if getattr(args, "unit", "multiply-shift") == "threshold":
-        from exactbn.cli.threshold_cli import run_prove_threshold
-
+    if resolve_auto_unit(args) != "multiply-shift":  # threshold|auto (one layer: chosen)
         return run_prove_threshold(args)
     if network_mode(args):
         if args.verilog:

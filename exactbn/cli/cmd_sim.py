@@ -55,6 +55,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("solved", metavar="SOLVED.json")
     add_unit_options(p)
+    from exactbn.cli.threshold_cli import add_auto_options
+
+    add_auto_options(p)  # --target, --cost (--unit auto; --target: multiply-shift primitives)
     p.add_argument("--simulator", choices=SIM_CHOICES, default=None,
                    help="verilator (default), icarus, or both; with --netlist: icarus "
                    "(default), verilator (a C++ build of the netlist, minutes) or both")
@@ -117,9 +120,9 @@ def run(args) -> int:
         if unknown or not scenarios:
             raise UsageError(f"--scenarios: unknown {unknown or scenarios}; choose from "
                              f"{', '.join(SCENARIOS)}")
-    if getattr(args, "unit", None) == "threshold":  # exactbn/threshold_sim.py
-        from exactbn.cli.threshold_cli import run_sim_threshold
+    from exactbn.cli.threshold_cli import resolve_auto_unit, run_sim_threshold
 
+    if resolve_auto_unit(args) != "multiply-shift":  # threshold|auto: threshold_sim.py
         return run_sim_threshold(args, scenarios)
     from exactbn.network import network_mode, run_all_layers
 

@@ -175,6 +175,10 @@ def run(args: argparse.Namespace) -> int:
 
     if network_mode(args):
         args.jobs = jobs
+        if getattr(args, "unit", None) in ("threshold", "auto"):
+            from exactbn.threshold_network import run_mixed_all_layers
+
+            return run_mixed_all_layers("synth", args, "output")
         return run_all_layers("synth", args, "output")
     freq = parse_freq(args.freq)
     kinds = parse_kinds(args.designs)

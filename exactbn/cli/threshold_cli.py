@@ -1,11 +1,11 @@
-"""``--unit threshold`` for the CLI commands (generate; the other commands refuse it)."""
+"""``--unit threshold|auto`` for the CLI commands (generate, sim, prove, synth)."""
 
 from __future__ import annotations
 
 import argparse
 
 __all__ = ["add_auto_options", "threshold_options_from_args", "run_generate_threshold",
-           "run_generate_auto", "run_prove_threshold", "synth_auto_kinds"]
+           "run_generate_auto", "resolve_auto_unit", "run_prove_threshold", "synth_auto_kinds"]
 
 AUTO_FAMILIES = ("ecp5", "ice40", "gowin", "nexus", "xilinx", "generic")
 
@@ -63,6 +63,33 @@ def threshold_options_from_args(args: argparse.Namespace) -> dict:
         "pipeline": pipeline, "widths": parse_widths(args.widths), "name": args.name,
         "range_check": bool(args.range_check), "param_memory": args.param_memory,
     }
+
+
+def resolve_auto_unit(args: argparse.Namespace) -> str:
+    """sim/prove: checks --target/--cost; one layer with ``--unit auto``: the layer's cheaper
+    exact unit (Yosys counts, as ``generate --unit auto``), printed with its reason and
+    put in ``args.unit``. Returns the unit (``auto`` with --all-layers: chosen per layer)."""
+    from exactbn.cli.unit_options import _usage_error, load_layer_from_args
+    from exactbn.cost import choose_unit
+    from exactbn.network import network_mode
+    from exactbn.synth.flow import SynthError
+
+    weights = _check_auto_args(args)
+    if args.unit != "auto" or network_mode(args) or getattr(args, "shared_unit", False):
+        return args.unit
+    layer = load_layer_from_args(args, args.solved)
+    opts = threshold_options_from_args(args)
+    try:
+        unit, reason, _ = choose_unit(layer, args.target, weights, file=args.solved,
+                                      **{k: v for k, v in opts.items()
+                                         if k not in ("widths", "name")})
+    except SynthError as e:
+        raise _usage_error(f"--unit auto: synthesis failed: {e}") from None
+    print(f"--unit auto: {unit}: {reason}", flush=True)
+    args.unit, args.cost = unit, None
+    if unit == "threshold":
+        args.target = None
+    return unit
 
 
 def run_generate_auto(args: argparse.Namespace, generate_multiply_shift) -> int:
@@ -184,8 +211,13 @@ def run_sim_threshold(args: argparse.Namespace, scenarios: list[str] | None) -> 
     from exactbn.threshold_generate import threshold_config_from_solved
     from exactbn.threshold_sim import simulate_threshold_layer
 
-    if network_mode(args) or getattr(args, "shared_unit", False):
-        raise _usage_error("sim --unit threshold runs one layer: use --layer")
+    if getattr(args, "shared_unit", False):
+        raise _usage_error("--shared-unit is one multiply-shift unit for every layer: sim "
+                           "--unit threshold|auto runs one unit per layer (--all-layers)")
+    if network_mode(args):
+        from exactbn.threshold_network import run_mixed_all_layers
+
+        return run_mixed_all_layers("sim", args, "out")
     if args.netlist:
         raise _usage_error("sim --unit threshold --netlist: the gate-level run covers the "
                            "multiply-shift unit only")
@@ -221,8 +253,15 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
     from exactbn.sim.formal.threshold_harness import prove_threshold
     from exactbn.threshold_generate import threshold_config_from_solved
 
-    if network_mode(args) or getattr(args, "shared_unit", False):
-        raise _usage_error("prove --unit threshold proves one layer: use --layer")
+    if getattr(args, "shared_unit", False):
+        raise _usage_error("--shared-unit is one multiply-shift unit for every layer: prove "
+                           "--unit threshold|auto proves one unit per layer (--all-layers)")
+    if network_mode(args):
+        if args.verilog:
+            raise _usage_error("prove: --verilog proves one unit; not with --all-layers/--layers")
+        from exactbn.threshold_network import run_mixed_all_layers
+
+        return run_mixed_all_layers("prove", args, "out")
     if getattr(args, "cfg_bus", "raw") != "raw":
         raise _usage_error("the threshold unit's RAM store has the raw cfg_* port only "
                            "(--cfg-bus axil is for the multiply-shift unit)")

@@ -99,3 +99,13 @@ def auto_layer(name: str, bits: int, channels: int = 4):
             "affine": {"a": a, "b": b}}
     (layer,) = parse_layers({"layers": [spec]})
     return solve_layer(layer)
+
+
+def run_cli(argv) -> int:
+    """``exactbn ARGV``'s exit status (argparse's SystemExit included)."""
+    from exactbn.cli.main import main
+
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return int(e.code)

@@ -28,6 +28,9 @@ def test_each_kind_wins_where_it_is_cheaper(measured_w8):
     layer, m = measured_w8
     assert set(m) == {"threshold", "multiply-shift"}
     assert m["multiply-shift"]["dsp"] >= 1 and m["threshold"]["dsp"] == 0
+    # default weights: this 8-bit layer is multiply-shift's (a 1-bit one is the threshold
+    # unit's: test_generate_auto_writes_the_choice)
+    assert pick_unit(layer.name, "ecp5", parse_cost(None), m)[0] == "multiply-shift"
     # DSPs made scarce: thresholds; LUTs made scarce (8-bit output: 255 thresholds per
     # channel cost LUTs, the multiplier a DSP): multiply-shift
     unit, reason, fig = pick_unit(layer.name, "ecp5", parse_cost("dsp=1000"), m)

@@ -14,7 +14,7 @@ from exactbn.golden.solver import solve_layer
 from exactbn.cli.main import main
 from exactbn.formats import dump_solved, parse_layers, write_json_atomic
 
-from .support import KIT_LAYER
+from .support import KIT_LAYER, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +24,6 @@ def solved_file(tmp_path_factory):
     path = d / "solved.json"
     write_json_atomic(path, dump_solved([solve_layer(layer)]))
     return path
-
-
-def _rc(argv) -> int:
-    try:
-        return main(argv)
-    except SystemExit as e:
-        return int(e.code)
 
 
 def _bench(kit, name):
@@ -82,7 +75,8 @@ def test_bench_catches_a_planted_threshold(solved_file, tmp_path, search):
 ])
 def test_refusals_exit_2_and_write_nothing(solved_file, tmp_path, args, msg, capsys):
     out = tmp_path / "kit"
-    assert _rc(["generate", str(solved_file), "--unit", "threshold", "-o", str(out), *args]) == 2
+    argv = ["generate", str(solved_file), "--unit", "threshold", "-o", str(out), *args]
+    assert run_cli(argv) == 2
     assert msg in capsys.readouterr().err
     assert not out.exists()
 
@@ -93,7 +87,7 @@ def test_refusals_exit_2_and_write_nothing(solved_file, tmp_path, args, msg, cap
 ])
 def test_refused_threshold_uses(solved_file, tmp_path, cmd, extra, msg, capsys):
     argv = [cmd, str(solved_file), "--unit", "threshold", "-o", str(tmp_path / "o"), *extra]
-    assert _rc(argv) == 2
+    assert run_cli(argv) == 2
     assert msg in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
@@ -106,5 +100,5 @@ def test_too_many_levels_refused(tmp_path, capsys):
     path = tmp_path / "solved.json"
     write_json_atomic(path, dump_solved([solve_layer(layer)]))
     out = tmp_path / "kit"
-    assert _rc(["generate", str(path), "--unit", "threshold", "-o", str(out)]) == 2
+    assert run_cli(["generate", str(path), "--unit", "threshold", "-o", str(out)]) == 2
     assert "8191 thresholds per channel" in capsys.readouterr().err and not out.exists()
