@@ -16,6 +16,7 @@ import math
 import os
 import re
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -515,8 +516,9 @@ def _certificates_scan(certs: list) -> bool:
     """True when every entry of a file's certificate list has the canonical shape, checked
     in bulk (golden/fast_certs.py: what ``_plain_certificate`` accepts, entry by entry);
     False: let the per-entry checks decide (and word the problem). Only for parsed JSON
-    (plain types) and lists long enough to pay for the scanner."""
-    if len(certs) < 64:
+    (plain types), lists long enough to pay for the scanner, and processes that already
+    loaded numba (its start-up would cost more than the per-entry checks save)."""
+    if len(certs) < 64 or "numba" not in sys.modules:
         return False
     from exactbn.golden.fast_certs import ROUNDING_NAMES, scan_certificates
 

@@ -42,6 +42,8 @@ def _run(args) -> int:
     from exactbn.golden.verify import EXHAUSTIVE_LIMIT, exhaustive_check, verify_layer
 
     layers = {lay.name: lay for lay in formats.load_layers(args.layers)}
+    if any(lay.channels >= 64 for lay in layers.values()):  # numba checks them anyway: load
+        import exactbn.golden.fast_verify  # noqa: F401  it first, the reader then scans in bulk
     solved = formats.load_solved(args.solved)
     if args.layer is not None:
         solved = [formats.select_layer(solved, args.layer, args.solved)]
