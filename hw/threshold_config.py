@@ -22,11 +22,11 @@ from exactbn.formats import twos_width, unsigned_width
 from .config import LANE_MODES, MAX_CHANNELS, MAX_LANES, PARAM_MEMORIES, STORES
 from .names import name_problem
 
-__all__ = ["SEARCHES", "PARALLEL_MAX_LEVELS", "ASYNC_MAX_BITS", "READ_WAIT",
+__all__ = ["SEARCHES", "PARALLEL_MAX_LEVELS", "LOGIC_MAX_BITS", "READ_WAIT",
            "ThresholdConfig"]
 
 SEARCHES = ("auto", "binary", "parallel")
-ASYNC_MAX_BITS = 2048  # larger level memories are block RAM: their output is registered
+LOGIC_MAX_BITS = 2048  # larger level memories are block RAM: their output is registered
 # again (READ_WAIT stages from address to comparison), so no path runs block RAM -> compare
 READ_WAIT = 2
 PARALLEL_MAX_LEVELS = 1  # auto: parallel only for one threshold (2 levels: binary, as fast
@@ -151,11 +151,11 @@ class ThresholdConfig:
         return "sync" if j == 0 and self.param_memory == "block" else "reg"
 
     def level_block(self, j: int) -> bool:
-        """Level j's memory is block RAM (larger than ASYNC_MAX_BITS, or --param-memory)."""
+        """Level j's memory is block RAM (larger than LOGIC_MAX_BITS, or --param-memory)."""
         if self.param_memory in ("block", "logic", "distributed"):
             return self.param_memory == "block"
         bits = (self.depth << j) * self.w_t * (self.slots if self.mode == "parallel" else 1)
-        return bits > ASYNC_MAX_BITS
+        return bits > LOGIC_MAX_BITS
 
     def level_wait(self, j: int) -> int:
         """Stages from level j's read to its comparison: 1 for logic (the read register),

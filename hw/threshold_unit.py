@@ -5,16 +5,17 @@ Same stream ports, lanes, lane modes, store and range check as the multiply-shif
 
 - ``binary``: a pipelined binary search, one comparison per output bit, MSB first. Level j
   keeps, per channel, the 2^j slots it can need (address ``g * 2^j + prefix``). Every stage
-  holds the beat's x, g and decided bits in registers and reads its level from them: a small
-  level (``ThresholdConfig.level_read``) as logic, a block-RAM level into a register
-  (READ_WAIT stages), compared in the stage after. So no path runs from a comparison into a
+  holds the beat's x, g and decided bits in registers and reads its level from them into a
+  register, compared in the next stage; a block-RAM level (``ThresholdConfig.level_block``)
+  is registered once more (READ_WAIT stages). So no path runs from a comparison into a
   memory address or from a block RAM's output into a comparison (the FINN-style baseline
   addresses level j from level j-1's comparison).
-- ``parallel``: one word with all slots per channel, all compared at once, the count summed.
+- ``parallel``: one word with all slots per channel, read the same way, all compared at
+  once, the count summed.
 
 RAM store: ``cfg_addr`` (channel), ``cfg_index`` (slot k, or ``2^n - 1`` for the direction
 bit: ``cfg_value[0] = 1`` means d = -1) and ``cfg_value`` (the stored ``U_k``). A write is
-accepted when the stream is quiet and no accepted beat still has a level read ahead of it,
+accepted when the stream is quiet and no accepted beat still has a level to read,
 so every beat accepted before a write's handshake uses only old thresholds and every beat
 after it only new ones (a stalled output can hold ``cfg_ready`` low until it drains).
 """
