@@ -199,6 +199,12 @@ def write_results(rows: list[dict], quick: bool) -> None:
                   + " | ".join(str(t.get(k, {}).get("seconds", "-"))
                                for k in ("hold", "stream", "stall"))
                   + f" | {dps} | {r['seconds']} | {r['cpu_seconds']} | {r['load_1min']} |")
+    over = [f"{r['layer']} L={r['lanes']} {r['store']} {r['pipeline']} ({r['seconds']} s, "
+            f"load {r['load_1min']})" for r in rows
+            if r["status"] != "PASS" or r["seconds"] > 120]
+    md += ["", "Rows over the 120 s target or not PASS: " + ("; ".join(over) or "none") + ". "
+           "`--groups G,G` reruns some groups and keeps the other rows of the previous run; "
+           "a TIMEOUT is never reported as PASS (every datapath part must pass)."]
     write_text_atomic(RESULTS / "prove.md", "\n".join(md) + "\n")
 
 

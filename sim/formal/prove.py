@@ -142,6 +142,9 @@ def _summarize(res: TaskResult, cfg, regs: list[StateReg] | None) -> str:
         where = ", ".join(f"channel {c}, x = {x}" for c, x in zip(chans, xv, strict=True))
         return (f"datapath: {where}: range flag expected {want}, got {got} (out of the "
                 f"channel's input range; step {step})")
+    if tag and tag.group(1) == "ppop":  # products.render_lane_sum's operand check
+        return (f"datapath: lane {tag.group(2)}: a partial product of the unit's multiplier "
+                f"does not multiply the model's slices of x and M (step {step})")
     if tag and tag.group(1) in ("opm", "opx"):
         lane = int(tag.group(2))
         k0 = cfg.stages["dspin"]  # the operands are compared after the dspin registers

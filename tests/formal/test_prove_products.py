@@ -76,6 +76,8 @@ def test_split_unit_with_a_broken_product_fails(tmp_path, pattern, repl, where):
     assert res.summary.startswith("datapath:")
     if where == "@data":
         assert "channel" in res.summary and "expected" in res.summary
+    else:
+        assert res.summary.startswith("datapath: lane 1: a partial product"), res.summary
 
 
 @pytest.mark.formal
