@@ -130,6 +130,80 @@ def _agreement(solved_path: Path, layers_path: Path, sample: int, summary_sample
             "summary_disagreements": sbad}
 
 
+def _stages(layers_path: Path, solved_path: Path, repeats: int = 2) -> dict:
+    """In-process wall and CPU seconds of each stage of solve and verify on the large set
+    (numba compiled and threads started before; the fastest of ``repeats``): where the time
+    goes between the kernels and the targets."""
+    import gc
+
+    from exactbn.golden import fast
+    from exactbn.golden.fast_summary import f32_params, summary_kernel_run, tflite_params_array
+    from exactbn.golden.solver import layer_affine, solve_layer
+    from exactbn.golden.summary import SUMMARY_LEVEL_LIMIT, layer_summary
+    from exactbn.golden.verify import verify_layer
+
+    def timed(fn):
+        best = None
+        for _ in range(repeats):
+            gc.disable()
+            w, c = time.perf_counter(), time.process_time()
+            out = fn()
+            w, c = time.perf_counter() - w, time.process_time() - c
+            gc.enable()
+            best = (w, c, out) if best is None or w < best[0] else best
+        return best
+
+    rows, keep = {}, {}
+
+    def stage(name, fn):
+        w, c, out = timed(fn)
+        rows[name] = {"wall_s": round(w, 4), "cpu_s": round(c, 4)}
+        keep[name] = out
+
+    stage("read + validate layer file", lambda: formats.load_layers(layers_path))
+    layers = keep["read + validate layer file"]
+    stage("affine (a, b)", lambda: [layer_affine(lay) for lay in layers])
+    ab = keep["affine (a, b)"]
+
+    def kernel():
+        res = []
+        for lay, (a, b) in zip(layers, ab, strict=True):
+            lo, hi = lay.input.ranges(1)[0]
+            res.append(fast.solve_fast(a, b, lo, hi, lay.output.rounding, lay.output.qmin,
+                                       lay.output.qmax))
+        return res
+
+    stage("solver kernel (fast.solve_fast)", kernel)
+    res = keep["solver kernel (fast.solve_fast)"]
+    stage("certificates (dicts)", lambda: [fast.certificates_of(r, np.arange(len(r["M"])))
+                                           for r in res])
+    stage("solve_layer (kernel + certificates + lists)",
+          lambda: [solve_layer(lay) for lay in layers])
+    solved = keep["solve_layer (kernel + certificates + lists)"]
+
+    def skernel():
+        for sl in solved:
+            a, b = np.asarray(sl.a), np.asarray(sl.b)
+            lo, hi = sl.ranges()[0]
+            kind, f32p = f32_params(a, b)
+            summary_kernel_run(a, b, lo, hi, sl.output.rounding, sl.qmin, sl.qmax,
+                               tflite_params_array(a, b, sl.output.zero_point), kind, f32p,
+                               SUMMARY_LEVEL_LIMIT + 4)
+
+    stage("summary kernel (fast_summary)", skernel)
+    stage("layer_summary (kernel + figures)",
+          lambda: [layer_summary(sl, lay) for sl, lay in zip(solved, layers, strict=True)])
+    stage("dump + encode (dumps_solved)", lambda: formats.dumps_solved(
+        formats.dump_solved(solved)))
+    data = keep["dump + encode (dumps_solved)"]
+    stage("write (atomic)", lambda: formats.write_text_atomic(solved_path, data))
+    stage("read + validate solved file", lambda: formats.load_solved(solved_path))
+    back = keep["read + validate solved file"]
+    stage("verify_layer (fresh solve + checks)",
+          lambda: [verify_layer(sl, lay) for sl, lay in zip(back, layers, strict=True)])
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
@@ -180,6 +254,7 @@ def main() -> None:
                 for _ in range(5)), 3),
         }
         agree = _agreement(s_large, large, args.sample, args.summary_sample)
+        stages = _stages(large, tmp / "s_stage.json")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     res = {
@@ -196,6 +271,7 @@ def main() -> None:
                         "read_s_in_process": round(t_read, 3)},
         "startup": startup,
         "agreement": agree,
+        "stages_in_process": stages,
     }
     RESULTS.mkdir(exist_ok=True)
     formats.write_json_atomic(RESULTS / "solve.json", res)
@@ -243,6 +319,20 @@ def _markdown(r: dict) -> str:
         f"{len(ag['summary_disagreements'])} differ.",
         "",
     ]
+    st = r.get("stages_in_process")
+    if st:
+        c = s["layers"] * s["channels_per_layer"]
+        lines += [
+            f"Where the time goes: each stage in process on the {c} channels (all cores, "
+            "compiled, fastest of 2; stages in parentheses include the ones above them):",
+            "",
+            "| stage | wall s | CPU s | channels/s (wall) |",
+            "|---|---:|---:|---:|",
+        ]
+        for k, v in st.items():
+            rate = round(c / v["wall_s"]) if v["wall_s"] > 0 else None
+            lines.append(f"| {k} | {v['wall_s']} | {v['cpu_s']} | {rate} |")
+        lines.append("")
     return "\n".join(lines)
 
 
