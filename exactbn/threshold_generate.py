@@ -22,6 +22,7 @@ def threshold_config_from_solved(layer: SolvedLayer, *, lanes: int = 1,
                                  pipeline=None, widths=None, name: str | None = None,
                                  range_check: bool = False, allow_inexact: bool = False,
                                  param_memory: str = "auto", search: str = "auto",
+                                 cfg_bus: str = "raw",
                                  file: str | None = None) -> ThresholdConfig:
     """A :class:`ThresholdConfig` for ``layer`` (FormatError naming file/layer/field)."""
     from exactbn.golden.thresholds import layer_threshold_problems, layer_thresholds
@@ -62,7 +63,7 @@ def threshold_config_from_solved(layer: SolvedLayer, *, lanes: int = 1,
             q_signed=layer.output.signed, qmin=layer.qmin, qmax=layer.qmax,
             directions=directions, thresholds=thresholds, lanes=lanes, lane_mode=lane_mode,
             store=store, search=search, out_reg=out_reg, name=name, range_check=range_check,
-            x_ranges=layer.ranges(), param_memory=param_memory)
+            x_ranges=layer.ranges(), param_memory=param_memory, cfg_bus=cfg_bus)
     except (TypeError, ValueError) as e:
         raise FormatError(str(e), **where) from None
 
@@ -142,6 +143,10 @@ def _manifest(layer: SolvedLayer, cfg: ThresholdConfig, *, solved_path, solved_s
         "cfg_value": "stored threshold U_k (two's complement): T_k for direction +1, 1 - T_k "
                      "for -1; for the direction: bit 0 = 1 means -1",
     })
+    if cfg.cfg_bus == "axil":
+        from exactbn.regmap.kit import AXIL_MEANING
+
+        meaning.update({k: v.replace("NAME", cfg.name) for k, v in AXIL_MEANING.items()})
     ports = []
     for name, direction, width in threshold_port_list(cfg):
         text = meaning[name]
@@ -177,7 +182,11 @@ def _manifest(layer: SolvedLayer, cfg: ThresholdConfig, *, solved_path, solved_s
 def _readme(cfg: ThresholdConfig, man: dict) -> str:
     n = cfg.name
     ram = ""
-    if cfg.store == "ram":
+    if cfg.cfg_bus == "axil":
+        from exactbn.regmap.kit import threshold_readme_section
+
+        ram = threshold_readme_section(cfg)
+    elif cfg.store == "ram":
         ram = (f"\n## Writing thresholds (RAM store)\n\nOne write per `cfg_valid & cfg_ready` "
                f"handshake: `cfg_addr` = channel, `cfg_index` = slot k (0..{cfg.slots - 1}) "
                f"with `cfg_value` = U_k ({cfg.w_t}-bit two's complement: T_k for direction +1, "
@@ -230,6 +239,10 @@ def threshold_kit_files(layer: SolvedLayer, cfg: ThresholdConfig, *, solved_path
         f"{n}_thresholds.hex": threshold_kit.thresholds_hex(cfg),
     }
     files.update(threshold_kit.memory_hex(cfg))
+    if cfg.cfg_bus == "axil":  # NAME_regs.rdl/.h/.md/.xml, NAME_params.h (exactbn/regmap)
+        from exactbn.regmap.kit import threshold_regmap_files
+
+        files.update(threshold_regmap_files(cfg))
     names = list(files) + [f"{n}.json", "README.md"]
     man = _manifest(layer, cfg, solved_path=solved_path, solved_sha256=solved_sha256,
                     freq_mhz=freq_mhz, n_vectors=len(vectors), files=names)

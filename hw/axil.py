@@ -1,17 +1,17 @@
 """AXI4-Lite slave that programs a RAM parameter store through its raw ``cfg_*`` handshake.
 
 The register map (offsets, fields) is :class:`exactbn.regmap.layout.RegisterMap`, the one
-description the SystemRDL file, the C code and the Python driver also come from. Every
-output is a register. AW and W are taken in either order (each held in its own register until
-the write's response); a write to a staging register (M0.., B0.., N) is answered OKAY the
-next cycle; a write to COMMIT raises ``cfg_valid`` with the channel and the staged words and
-answers only after the ``cfg_valid``/``cfg_ready`` handshake, so every beat the unit accepts
-after BVALID uses the new words (the unit's own rule: beats accepted after the cfg handshake
-use the new words). A read answers two cycles after its address handshake (a registered
-one-hot select, then the registered data). Responses: SLVERR for writes to read-only or
-unmapped addresses, reads of unmapped addresses, a COMMIT whose byte strobe is not 0xF
-(nothing written) and a COMMIT to a channel >= C (passed on as ``cfg_addr = C``: nothing
-changes, the sticky ``cfg_error`` is set).
+description the SystemRDL file, the C code and the Python driver also come from. Every output
+is a register. AW and W are taken in either order (each held in its own register until the
+write's response); a write to a staging register (M0.., B0.., N; a threshold unit's T0..,
+INDEX) is answered OKAY the next cycle; a write to COMMIT raises ``cfg_valid`` with the
+channel and the staged words and answers only after the ``cfg_valid``/``cfg_ready`` handshake,
+so every beat the unit accepts after BVALID uses the new words (the unit's own rule: beats
+accepted after the cfg handshake use the new words). A read answers two cycles after its
+address handshake (a registered one-hot select, then the registered data). Responses: SLVERR
+for writes to read-only or unmapped addresses, reads of unmapped addresses, a COMMIT whose
+byte strobe is not 0xF (nothing written) and a COMMIT to a channel >= C (passed on as
+``cfg_addr = C``: nothing changes, the sticky ``cfg_error`` is set).
 A shared unit's layer table (``tbl_*``) is written the same way through TBL_QMIN/TBL_QMAX and
 TBL_COMMIT; a bad TBL_COMMIT (layer >= LAYERS, qmin > qmax) is not passed on: SLVERR and the
 slave's own sticky TBL_ERROR (cleared by reset).
@@ -47,17 +47,19 @@ def axil_port_list() -> list[tuple[str, str, int]]:
 
 
 class AxiLiteSlave(wiring.Component):
-    """The register map of ``cfg`` (a RAM-store UnitConfig) on ``s_axil_*``, driving ``cfg_*``."""
+    """The register map of ``cfg`` (a RAM-store UnitConfig or ThresholdConfig) on ``s_axil_*``,
+    driving ``cfg_*`` (the staged fields: :func:`exactbn.regmap.layout.stage_fields`)."""
 
     def __init__(self, cfg):
         self.cfg = cfg
         self.regmap = RegisterMap(cfg)
         sig = {name[len("s_axil_"):]: (In if d == "input" else Out)(w)
                for name, d, w in axil_port_list()}
-        sig.update({"cfg_valid": Out(1), "cfg_ready": In(1), "cfg_addr": Out(cfg.w_addr),
-                    "cfg_m": Out(cfg.w_m), "cfg_b": Out(cfg.w_b), "cfg_error": In(1)})
-        if self.regmap.per_channel:
-            sig["cfg_n"] = Out(cfg.w_n)
+        sig.update({"cfg_valid": Out(1), "cfg_ready": In(1), "cfg_addr": Out(cfg.w_addr)})
+        fields = self.regmap.fields  # the staged values (multiply-shift M, B, N; threshold T,
+        sig.update({f.port: Out(f.width) for f in fields if f.words_named})
+        sig["cfg_error"] = In(1)  # INDEX): the multi-word ones, cfg_error, then the others
+        sig.update({f.port: Out(f.width) for f in fields if not f.words_named})
         if self.regmap.layers:  # the shared unit's layer table (hw/layer_table.py)
             sig.update({"tbl_valid": Out(1), "tbl_ready": In(1), "tbl_addr": Out(cfg.w_layer),
                         "tbl_qmin": Out(cfg.w_q), "tbl_qmax": Out(cfg.w_q),
@@ -70,12 +72,10 @@ class AxiLiteSlave(wiring.Component):
         # Staging registers, one per 32-bit word (the last word only as wide as its field).
         staged = {r.name: Signal(r.fields[0].width, name=f"stage_{r.name}")
                   for r in rm.registers if r.kind == "stage"}
-        m.d.comb += [
-            self.cfg_m.eq(Cat(*(staged[f"M{k}"] for k in range(rm.m_words)))),
-            self.cfg_b.eq(Cat(*(staged[f"B{k}"] for k in range(rm.b_words)))),
-        ]
-        if rm.per_channel:
-            m.d.comb += self.cfg_n.eq(staged["N"])
+        for f in rm.fields:
+            value = (Cat(*(staged[f"{f.label}{k}"] for k in range(f.words))) if f.words_named
+                     else staged[f.label])
+            m.d.comb += getattr(self, f.port).eq(value)
 
         busy = Signal()  # a COMMIT waits for the cfg handshake
         bad = Signal()  # the pending COMMIT names a channel >= C

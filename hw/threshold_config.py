@@ -19,7 +19,7 @@ from functools import cached_property
 
 from exactbn.formats import twos_width, unsigned_width
 
-from .config import LANE_MODES, MAX_CHANNELS, MAX_LANES, PARAM_MEMORIES, STORES
+from .config import CFG_BUSES, LANE_MODES, MAX_CHANNELS, MAX_LANES, PARAM_MEMORIES, STORES
 from .names import name_problem
 
 __all__ = ["SEARCHES", "PARALLEL_MAX_LEVELS", "LOGIC_MAX_BITS", "READ_WAIT",
@@ -59,6 +59,7 @@ class ThresholdConfig:
     range_check: bool = False
     x_ranges: tuple = ()
     param_memory: str = "auto"
+    cfg_bus: str = "raw"  # RAM store: raw cfg_* handshake or "axil" (hw/axil.py register map)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "directions", tuple(int(d) for d in self.directions))
@@ -75,10 +76,12 @@ class ThresholdConfig:
         if why := name_problem(self.name):
             raise ValueError(f"name {why}")
         for k, allowed in (("lane_mode", LANE_MODES), ("store", STORES), ("search", SEARCHES),
-                           ("param_memory", PARAM_MEMORIES)):
+                           ("param_memory", PARAM_MEMORIES), ("cfg_bus", CFG_BUSES)):
             if getattr(self, k) not in allowed:
                 raise ValueError(f"{k} must be one of {', '.join(allowed)}, "
                                  f"got {getattr(self, k)!r}")
+        if self.cfg_bus == "axil" and self.store != "ram":
+            raise ValueError("cfg_bus axil programs a RAM store: it needs store ram")
         q_lo, q_hi = ((-(1 << (self.w_q - 1)), (1 << (self.w_q - 1)) - 1) if self.q_signed
                       else (0, (1 << self.w_q) - 1))
         if not q_lo <= self.qmin < self.qmax <= q_hi:
@@ -292,4 +295,4 @@ class ThresholdConfig:
             "w_addr": self.w_addr, "w_index": self.w_index, "latency": self.latency,
             "range_check": self.range_check, "out_reg": self.out_reg,
             "param_memory": self.param_memory,
-        }
+        } | ({"cfg_bus": "axil"} if self.cfg_bus == "axil" else {})

@@ -67,6 +67,88 @@ def testbench_v(cfg: ThresholdConfig, n_vectors: int, seed: int = 1) -> str:
     text = kit.testbench_v(_rom_view(cfg), n_vectors, seed=seed)
     if cfg.store != "ram":
         return text
+    if cfg.cfg_bus == "axil":
+        parts = _axil_bench_parts(cfg)
+    else:
+        parts = _raw_bench_parts(cfg)
+    return _insert_bench_parts(cfg, text, *parts)
+
+
+def _axil_bench_parts(cfg: ThresholdConfig) -> tuple[str, str, str, str]:
+    """The RAM bench's writes through the AXI4-Lite register map: ``cfg_write`` stages T and
+    INDEX and commits the channel (OKAY expected; SLVERR for channel C), cfg_error is read
+    from STATUS.CFG_ERROR."""
+    from exactbn.regmap.layout import MAGIC, RegisterMap
+
+    from .axil_unit import AXIL_CONN_V, AXIL_INIT_V, AXIL_REGS_V, AXIL_TASKS_V
+
+    rm = RegisterMap(cfg)
+    n, c, wa, wi, wt = cfg.name, cfg.channels, cfg.w_addr, cfg.w_index, cfg.w_t
+    tw = rm.t_words
+    nw = c * (cfg.slots + 1)
+    tv = "v" if wt == 32 * tw else f"{{{{{32 * tw - wt}{{v[{wt - 1}]}}}}, v}}"
+    writes = "".join(f"      axil_write(12'h{rm.offset(f'T{k}'):03x}, tv[{32 * k + 31}:{32 * k}],"
+                     " 2'b00);\n" for k in range(tw))
+    decl = f"""  // RAM store: programmed through AXI4-Lite ({n}_regs.rdl) before streaming
+  parameter THRESHOLDS = "{n}_thresholds.hex";
+{AXIL_REGS_V}  reg [31:0] rd;
+  reg aw_done;
+  reg w_done;
+  reg [{32 * tw - 1}:0] tv;
+  reg [{wa + wi + wt - 1}:0] pw [0:{nw - 1}];
+  integer wk, mk;
+  reg programmed = 1'b0;
+
+{AXIL_TASKS_V}
+  // while the vectors stream: every write again, a few cycles apart
+  initial begin
+    wait (programmed === 1'b1);
+    for (mk = 0; mk < {nw}; mk = mk + 1) begin
+      repeat (3) @(negedge clk);
+      cfg_write(pw[mk][{wa + wi + wt - 1}:{wi + wt}], pw[mk][{wi + wt - 1}:{wt}],
+                pw[mk][{wt - 1}:0]);
+    end
+  end
+
+  task cfg_write(input [{wa - 1}:0] a, input [{wi - 1}:0] k, input [{wt - 1}:0] v);
+    begin
+      tv = {tv};
+{writes}      axil_write(12'h{rm.offset('INDEX'):03x}, {{{{{32 - wi}{{1'b0}}}}, k}}, 2'b00);
+      axil_write(12'h{rm.offset('COMMIT'):03x}, {{{{{32 - wa}{{1'b0}}}}, a}},
+                 (a < {c}) ? 2'b00 : 2'b10);
+    end
+  endtask
+"""
+    init = AXIL_INIT_V
+    program = f"""    axil_read(12'h{rm.offset('ID'):03x});
+    if (rd !== 32'h{MAGIC:08x}) begin
+      $display("FAIL ID reads %h, expected {MAGIC:08x}", rd);
+      $finish;
+    end
+    $readmemh(THRESHOLDS, pw);
+    for (wk = 0; wk < {nw}; wk = wk + 1)
+      cfg_write(pw[wk][{wa + wi + wt - 1}:{wi + wt}], pw[wk][{wi + wt - 1}:{wt}], {wt}'d0);
+    for (wk = 0; wk < {nw}; wk = wk + 1)
+      cfg_write(pw[wk][{wa + wi + wt - 1}:{wi + wt}], pw[wk][{wi + wt - 1}:{wt}],
+                pw[wk][{wt - 1}:0]);
+    axil_read(12'h{rm.offset('STATUS'):03x});
+    if (rd[1] !== 1'b0) begin
+      $display("FAIL STATUS.CFG_ERROR set by in-range writes");
+      $finish;
+    end
+    cfg_write({wa}'d{c}, {wi}'d0, {{{wt}{{1'b1}}}});
+    axil_read(12'h{rm.offset('STATUS'):03x});
+    if (rd[1] !== 1'b1) begin
+      $display("FAIL STATUS.CFG_ERROR not set by a COMMIT to channel {c}");
+      $finish;
+    end
+    programmed = 1'b1;
+"""
+    return decl, AXIL_CONN_V, init, program
+
+
+def _raw_bench_parts(cfg: ThresholdConfig) -> tuple[str, str, str, str]:
+    """The RAM bench's writes on the raw ``cfg_*`` handshake."""
     n, c, wa, wi, wt = cfg.name, cfg.channels, cfg.w_addr, cfg.w_index, cfg.w_t
     nw = c * (cfg.slots + 1)
     decl = f"""  // RAM store: programmed through cfg_* before streaming
@@ -127,6 +209,12 @@ def testbench_v(cfg: ThresholdConfig, n_vectors: int, seed: int = 1) -> str:
     end
     programmed = 1'b1;
 """
+    return decl, conn, init, program
+
+
+def _insert_bench_parts(cfg: ThresholdConfig, text: str, decl: str, conn: str, init: str,
+                        program: str) -> str:
+    n = cfg.name
     anchors = (f"\n  {n} dut (\n", ".m_axis_tlast(m_axis_tlast)", "    rnd = 32'h2545f491",
                "    forever begin\n      // rising edge")
     if any(text.count(a) != 1 for a in anchors):
@@ -150,7 +238,9 @@ def inst_v(cfg: ThresholdConfig) -> str:
 
 def fusesoc_core(cfg: ThresholdConfig) -> str:
     """hw/kit.py's core file, with the thresholds file in the bench fileset (RAM store)."""
-    text = kit.fusesoc_core(_rom_view(cfg))
+    view = _rom_view(cfg)
+    view.cfg_bus = cfg.cfg_bus  # axil: the register-map fileset (NAME_regs.*, NAME_params.h)
+    text = kit.fusesoc_core(view)
     if cfg.store == "ram":
         v = f"{cfg.name}_vectors.hex"
         line = f"      - {v}: {{copyto: {v}, file_type: user}}\n"

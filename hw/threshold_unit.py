@@ -82,7 +82,11 @@ def _flag_images(cfg: ThresholdConfig) -> list[list[int]]:
 def threshold_port_list(cfg: ThresholdConfig) -> list[tuple[str, str, int]]:
     """``(name, direction, width)`` of every top-level port (clk and rst first)."""
     ports = stream_port_list(cfg)
-    if cfg.store == "ram":
+    if cfg.cfg_bus == "axil":  # AXI4-Lite slave in place of cfg_* (hw/axil_unit.py)
+        from .axil import axil_port_list
+
+        ports += axil_port_list()
+    elif cfg.store == "ram":
         ports += [("cfg_valid", "input", 1), ("cfg_ready", "output", 1),
                   ("cfg_addr", "input", cfg.w_addr), ("cfg_index", "input", cfg.w_index),
                   ("cfg_value", "input", cfg.w_t), ("cfg_error", "output", 1)]
@@ -107,6 +111,8 @@ class ThresholdUnit(wiring.Component):
 
     def elaborate(self, platform):
         cfg = self.cfg
+        if cfg.cfg_bus == "axil":
+            return self._axil_top()
         m = Module()
         lay = data.StructLayout({"data": cfg.lanes * cfg.w_x, "user": cfg.w_user, "last": 1})
         m.submodules.skid = skid = SkidBuffer(lay)
@@ -183,6 +189,22 @@ class ThresholdUnit(wiring.Component):
                 self.cfg_ready.eq(cfg_ready),
             ]
             self._write_logic(m, mems, cfg_ready)
+        return m
+
+    def _axil_top(self) -> Module:
+        """The raw-port unit behind the AXI4-Lite slave: every other port passes through."""
+        from dataclasses import replace
+
+        from .axil_unit import connect_axil
+
+        m = Module()
+        m.submodules.core = core = ThresholdUnit(replace(self.cfg, cfg_bus="raw"))
+        for name, d, _ in threshold_port_list(core.cfg)[2:]:
+            if name.startswith("cfg_"):
+                continue
+            src, dst = (self, core) if d == "input" else (core, self)
+            m.d.comb += getattr(dst, name).eq(getattr(src, name))
+        connect_axil(m, self, core)
         return m
 
     def _write_busy(self, valids: list):

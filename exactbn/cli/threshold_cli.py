@@ -42,7 +42,7 @@ def _check_auto_args(args: argparse.Namespace) -> dict | None:
         raise _usage_error(str(e)) from None
 
 
-def threshold_options_from_args(args: argparse.Namespace) -> dict:
+def threshold_options_from_args(args: argparse.Namespace, allow_axil: bool = False) -> dict:
     """Keyword options of :func:`exactbn.threshold_generate.threshold_config_from_solved`."""
     from exactbn.cli.unit_options import _usage_error, parse_widths
     from exactbn.hw.config import Pipeline
@@ -54,15 +54,19 @@ def threshold_options_from_args(args: argparse.Namespace) -> dict:
         raise _usage_error(f"--pipeline: {e}") from None
     if args.name is not None and (why := name_problem(args.name)):
         raise _usage_error(f"--name {why}")
-    if getattr(args, "cfg_bus", "raw") != "raw":
+    cfg_bus = getattr(args, "cfg_bus", "raw")
+    if cfg_bus != "raw" and not (cfg_bus == "axil" and allow_axil):
         raise _usage_error(f"--cfg-bus {args.cfg_bus}: the register map programs the "
                            "multiply-shift unit's RAM store; --unit threshold|auto has its raw "
-                           "write port only")
+                           "write port only (generate --unit threshold --store ram takes "
+                           "--cfg-bus axil)")
+    if cfg_bus == "axil" and args.store != "ram":
+        raise _usage_error("--cfg-bus axil programs a RAM store: it needs --store ram")
     return {
         "lanes": args.lanes, "lane_mode": args.lane_mode, "store": args.store,
         "pipeline": pipeline, "widths": parse_widths(args.widths), "name": args.name,
         "range_check": bool(args.range_check), "param_memory": args.param_memory,
-    }
+    } | ({"cfg_bus": "axil"} if cfg_bus == "axil" else {})
 
 
 def resolve_auto_unit(args: argparse.Namespace) -> str:
@@ -150,7 +154,7 @@ def run_generate_threshold(args: argparse.Namespace) -> int:
         return _run_mixed_bundle(args, "threshold", None)
     cfg, man = generate_threshold(args.solved, args.output, layer_name=args.layer,
                                   freq_mhz=args.freq, seed=args.seed,
-                                  **threshold_options_from_args(args))
+                                  **threshold_options_from_args(args, allow_axil=True))
     if not args.quiet:
         print(f"{args.output}/{cfg.name}.v: layer {man['layer']}, {cfg.channels} channels, "
               f"threshold unit ({cfg.mode}, {cfg.qmax - cfg.qmin} thresholds per channel of "

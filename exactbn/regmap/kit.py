@@ -14,7 +14,7 @@ from .params_h import params_h_text
 from .rdl import peakrdl_files
 
 __all__ = ["regmap_files", "regmap_file_names", "readme_section", "AXIL_MEANING",
-           "layer_images"]
+           "layer_images", "threshold_regmap_files", "threshold_readme_section"]
 
 AXIL_MEANING = {
     "s_axil_awvalid": "AXI4-Lite write address valid",
@@ -69,6 +69,43 @@ def regmap_files(cfg, layers: list[LayerImage]) -> dict[str, str]:
     files = peakrdl_files(rm)
     files[f"{cfg.name}_params.h"] = params_h_text(rm, layers)
     return files
+
+
+def threshold_regmap_files(cfg) -> dict[str, str]:
+    """The register-map files of an axil threshold unit (same names as :func:`regmap_files`)."""
+    from .threshold_params_h import threshold_images, threshold_params_h_text
+
+    rm = RegisterMap(cfg)
+    files = peakrdl_files(rm)
+    files[f"{cfg.name}_params.h"] = threshold_params_h_text(rm, threshold_images(cfg))
+    return files
+
+
+def threshold_readme_section(cfg) -> str:
+    """The threshold kit README's section on programming the RAM store through AXI4-Lite."""
+    rm = RegisterMap(cfg)
+    n = cfg.name
+    rows = "\n".join(f"| 0x{r.offset:03x} | `{r.name}` | {r.access} | {r.desc} |"
+                     for r in rm.registers)
+    return f"""
+## Writing thresholds (AXI4-Lite, `s_axil_*`)
+
+The threshold RAM is written through an AXI4-Lite slave (32-bit data, 12-bit byte addresses,
+all outputs registered, AW and W in either order). One write of slot k of channel c: write the
+stored word U_k ({cfg.w_t}-bit, {rm.t_words} word(s) `T0`.., low word first) and `k` to `INDEX`
+(k = {cfg.slots}: the direction bit, T bit 0 = 1 means d = -1), then `c` to `COMMIT`. **The
+write response to COMMIT comes only after the unit took the word: every beat accepted after
+that response uses it.** A COMMIT to a channel >= {rm.channels} changes nothing, answers SLVERR
+and sets the sticky `STATUS.CFG_ERROR`; `STATUS.DONE` counts completed commits.
+
+| offset | register | access | meaning |
+|---|---|---|---|
+{rows}
+
+Files: `{n}_regs.rdl` (SystemRDL), `{n}_regs.h` (C header, PeakRDL), `{n}_regs.md`, `{n}_regs.xml`
+(IP-XACT), `{n}_params.h` (every channel's words as a C array; `{n}_check_id(base)` and
+`{n}_program(base)`, which waits for `STATUS.DONE` after each COMMIT).
+"""
 
 
 def readme_section(cfg) -> str:

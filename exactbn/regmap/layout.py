@@ -31,7 +31,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MAGIC", "VERSION", "ADDR_BITS", "Field", "Register", "RegisterMap", "split_words"]
+__all__ = ["MAGIC", "VERSION", "ADDR_BITS", "Field", "Register", "RegisterMap", "StageField",
+           "stage_fields", "split_words"]
 
 MAGIC = 0x4558424E  # "EXBN"
 VERSION = (1, 0)
@@ -66,6 +67,44 @@ class Register:
     kind: str = "const"
 
 
+@dataclass(frozen=True)
+class StageField:
+    """One per-channel value staged before COMMIT: ``label`` names its registers (``M0``,
+    ``M1``.. when ``words_named``, else just ``label``), ``port`` the cfg_* input it drives,
+    ``signed``: two's complement (else unsigned)."""
+
+    label: str
+    port: str
+    width: int
+    signed: bool
+    words_named: bool
+    desc: str
+
+    @property
+    def words(self) -> int:
+        return -(-self.width // 32)
+
+
+def is_threshold(cfg) -> bool:
+    """A threshold unit's config (hw/threshold_config.py): it stages a slot and a value."""
+    return hasattr(cfg, "w_index") and hasattr(cfg, "w_t")
+
+
+def stage_fields(cfg) -> list[StageField]:
+    """The per-channel values a COMMIT writes, in register order: multiply-shift M, B (, N);
+    threshold T (the stored U_k) and INDEX (the slot k, or the direction bit's index)."""
+    if is_threshold(cfg):
+        return [StageField("T", "cfg_value", cfg.w_t, cfg.t_signed, True, "threshold word U_k"),
+                StageField("INDEX", "cfg_index", cfg.w_index, False, False,
+                           f"slot k (0..{cfg.slots - 1}); {cfg.slots}: the direction bit "
+                           "(T bit 0 = 1: d = -1)")]
+    out = [StageField("M", "cfg_m", cfg.w_m, True, True, "M"),
+           StageField("B", "cfg_b", cfg.w_b, True, True, "B")]
+    if cfg.shift_mode == "per-channel":
+        out.append(StageField("N", "cfg_n", cfg.w_n, False, False, "Staged N (unsigned shift)"))
+    return out
+
+
 def split_words(value: int, width: int) -> list[int]:
     """``value`` as ``width``-bit two's complement in 32-bit words, low word first."""
     v = value & ((1 << width) - 1)
@@ -80,9 +119,17 @@ class RegisterMap:
     def __init__(self, cfg):
         self.name = cfg.name
         self.channels = cfg.channels
-        self.w_m, self.w_b, self.w_q = cfg.w_m, cfg.w_b, cfg.w_q
-        self.per_channel = cfg.shift_mode == "per-channel"
-        self.w_n = cfg.w_n if self.per_channel else 0
+        self.threshold = is_threshold(cfg)
+        self.fields = stage_fields(cfg)
+        self.w_q = cfg.w_q
+        if self.threshold:
+            self.w_m = self.w_b = self.w_n = 0
+            self.per_channel = False
+            self.w_t, self.w_index, self.slots = cfg.w_t, cfg.w_index, cfg.slots
+        else:
+            self.w_m, self.w_b = cfg.w_m, cfg.w_b
+            self.per_channel = cfg.shift_mode == "per-channel"
+            self.w_n = cfg.w_n if self.per_channel else 0
         self.lanes, self.pixels = cfg.lanes, cfg.lane_mode == "pixels"
         table = tuple(getattr(cfg, "layer_table", ()) or ()) if cfg.store == "ram" else ()
         self.layers = len(table)  # 0: no layer table in the map
@@ -90,6 +137,7 @@ class RegisterMap:
         self.q_signed = cfg.q_signed
         self.m_words = -(-self.w_m // 32)
         self.b_words = -(-self.w_b // 32)
+        self.t_words = -(-self.w_t // 32) if self.threshold else 0
         regs = [
             Register("ID", 0x00, "r", "Magic number: reads 0x4558424E ('EXBN') on an exactbn "
                      "unit", (Field("MAGIC", 0, 32, "magic"),), MAGIC),
@@ -102,14 +150,12 @@ class RegisterMap:
             Register("GEOMETRY", 0x0C, "r", "Lanes and modes of the datapath",
                      (Field("LANES", 0, 9, "lanes per beat"),
                       Field("PIXELS", 9, 1, "1: pixel lane mode (every lane is channel tuser)"),
-                      Field("PER_CHANNEL_SHIFT", 10, 1, "1: N is written per channel")),
-                     self.lanes | self.pixels << 9 | self.per_channel << 10),
-            Register("WIDTHS", 0x10, "r", "Register widths in bits",
-                     (Field("W_M", 0, 8, "M bits (two's complement)"),
-                      Field("W_B", 8, 8, "B bits (two's complement)"),
-                      Field("W_N", 16, 8, "N bits (0: shared shift, not written)"),
-                      Field("W_Q", 24, 8, "output bits")),
-                     self.w_m | self.w_b << 8 | self.w_n << 16 | self.w_q << 24),
+                      Field("PER_CHANNEL_SHIFT", 10, 1, "1: N is written per channel"))
+                     + ((Field("THRESHOLD", 11, 1, "1: a threshold unit (stages T, INDEX)"),)
+                        if self.threshold else ()),
+                     self.lanes | self.pixels << 9 | self.per_channel << 10
+                     | self.threshold << 11),
+            self._widths(),
             Register("STATUS", 0x14, "r", "Commit state",
                      (Field("BUSY", 0, 1, "1 while a COMMIT is being written into the unit"),
                       Field("CFG_ERROR", 1, 1, "sticky: a COMMIT named a channel >= C "
@@ -119,9 +165,11 @@ class RegisterMap:
                                "LAYERS or a clip with TBL_QMIN > TBL_QMAX"),)
                         if self.layers else ()),
                      None, "status"),
-            Register("COMMIT", 0x18, "rw", "Write a channel address: the staged M, B"
-                     + (", N" if self.per_channel else "") + " are written to that channel; "
-                     "the write response comes after the unit took them (every beat accepted "
+            Register("COMMIT", 0x18, "rw", "Write a channel address: "
+                     + ("the staged T is written into slot INDEX of that channel; "
+                        if self.threshold else "the staged M, B"
+                        + (", N" if self.per_channel else "") + " are written to that channel; ")
+                     + "the write response comes after the unit took them (every beat accepted "
                      "after it uses the new words). Reads the last address written.",
                      (Field("CHANNEL", 0, 17, "channel address"),), None, "commit"),
         ]
@@ -133,19 +181,21 @@ class RegisterMap:
                                                          "the layer index")),
                 self.layers | self.layer_shift << 16))
         off = PARAM_BASE
-        for label, words, width in (("M", self.m_words, self.w_m), ("B", self.b_words, self.w_b)):
-            for k in range(words):
-                w = min(32, width - 32 * k)
+        for f in self.fields:
+            if not f.words_named:
+                regs.append(Register(f.label, off, "rw", f.desc,
+                                     (Field("VALUE", 0, f.width, f.label),), None, "stage"))
+                off += 4
+                continue
+            rep = "two's complement" if f.signed else "unsigned"
+            for k in range(f.words):
+                w = min(32, f.width - 32 * k)
                 regs.append(Register(
-                    f"{label}{k}", off, "rw",
-                    f"Staged {label} bits [{32 * k + w - 1}:{32 * k}] ({width}-bit two's "
-                    "complement, low word first)", (Field("VALUE", 0, w, f"{label} bits"),),
+                    f"{f.label}{k}", off, "rw",
+                    f"Staged {f.label} bits [{32 * k + w - 1}:{32 * k}] ({f.width}-bit {rep}, "
+                    "low word first)", (Field("VALUE", 0, w, f"{f.label} bits"),),
                     None, "stage"))
                 off += 4
-        if self.per_channel:
-            regs.append(Register("N", off, "rw", "Staged N (unsigned shift)",
-                                 (Field("VALUE", 0, self.w_n, "N"),), None, "stage"))
-            off += 4
         if self.layers:
             for lim in ("QMIN", "QMAX"):
                 rep = "two's complement" if self.q_signed else "unsigned"
@@ -168,6 +218,37 @@ class RegisterMap:
 
     def offset(self, name: str) -> int:
         return self._by_name[name].offset
+
+    def _widths(self) -> Register:
+        if self.threshold:
+            return Register("WIDTHS", 0x10, "r", "Register widths in bits",
+                            (Field("W_T", 0, 8, "threshold word bits (T)"),
+                             Field("W_INDEX", 8, 8, "INDEX bits"),
+                             Field("W_Q", 24, 8, "output bits")),
+                            self.w_t | self.w_index << 8 | self.w_q << 24)
+        return Register("WIDTHS", 0x10, "r", "Register widths in bits",
+                        (Field("W_M", 0, 8, "M bits (two's complement)"),
+                         Field("W_B", 8, 8, "B bits (two's complement)"),
+                         Field("W_N", 16, 8, "N bits (0: shared shift, not written)"),
+                         Field("W_Q", 24, 8, "output bits")),
+                        self.w_m | self.w_b << 8 | self.w_n << 16 | self.w_q << 24)
+
+    def stage_writes(self, values: dict[str, int]) -> list[tuple[int, int]]:
+        """(offset, value) writes that stage one commit's fields (``values``: label -> int)."""
+        out = []
+        for f in self.fields:
+            if f.words_named:
+                out += [(self.offset(f"{f.label}{k}"), w)
+                        for k, w in enumerate(split_words(values[f.label], f.width))]
+            else:
+                out.append((self.offset(f.label), values[f.label] & ((1 << f.width) - 1)))
+        return out
+
+    def slot_writes(self, channel: int, index: int, value: int) -> list[tuple[int, int]]:
+        """Every write that programs one threshold slot (or the direction bit): T, INDEX,
+        then COMMIT (a threshold unit's map)."""
+        return (self.stage_writes({"T": value, "INDEX": index})
+                + [(self.offset("COMMIT"), channel)])
 
     def param_writes(self, m: int, b: int, n: int) -> list[tuple[int, int]]:
         """(offset, value) writes that stage one channel's M, B (and N)."""

@@ -56,6 +56,11 @@ def rdl_text(regmap: RegisterMap) -> str:
 
 
 def _summary(regmap: RegisterMap) -> str:
+    if regmap.threshold:
+        return (f"Programs the {regmap.channels}-channel threshold RAM: write T and INDEX "
+                "into the staging registers, then the channel address into COMMIT. The write "
+                "response to COMMIT comes after the unit took the word: every beat accepted "
+                "after it uses it. STATUS.DONE counts completed commits.")
     n = ", N" if regmap.per_channel else ""
     return (f"Programs the {regmap.channels}-channel parameter RAM: write M, B{n} into the "
             "staging registers, then the channel address into COMMIT. The write response to "
