@@ -70,7 +70,7 @@ def run(groups, library: str, freq: float, jobs: int, workroot: Path, say,
     designs, unique = [], {}
     members: dict[str, list[tuple[str, str]]] = {}
     for label, mode, lanes, pipe in groups:
-        group = f"{label}-L{lanes}-{pipe}-{_short(mode)}{tag}"
+        group = f"{label}-L{lanes}-{pipe.replace(',', '+')}-{_short(mode)}{tag}"
         members[group] = []
         bpipe = baseline_pipeline or pipe
         keys = {"exactbn": group, "ceiling": f"{label}-L{lanes}-{_short(mode)}{tag}",
@@ -236,6 +236,11 @@ _GEN = ["--family", "generic"]  # the FPGA-style partial-product split (before t
 PLAN = (
     # the standard-cell multiplier (hw/asic_multiplier.py) in the unit and the ceiling
     # (the asic preset is the default stages: the shortest period with this multiplier)
+    # both back-pressure flows in one run: credit is faster at L = 4 and in 3 of 4 L = 1
+    # groups, but 4-7 % larger at L = 1 (its output FIFO), so the preset keeps stall
+    ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "4,1",
+     "--pipelines", "asic,flow=stall,asic,flow=credit", "--kinds", "exactbn,ceiling",
+     "--breakdown", "--tag=-csa", "--stem", "asic_csa_flow"],
     ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "1",
      "--pipelines", "default,deep", "--kinds", "exactbn,ceiling", "--breakdown",
      "--tag=-csa", "--stem", "asic_csa_l1"],
@@ -268,8 +273,8 @@ PLAN = (
      "--kinds", "exactbn", "--synth", "synth -flatten -top exactbn_bn; abc -dff -D 5000; "
      "opt_clean; stat", "--tag=-retime", "--stem", "asic_retime", *_GEN],
 )
-MERGED = ("asic_csa_l1", "asic_csa_l4", "asic_l1", "asic_pp12", "asic_l1sh", "asic_l4",
-          "asic_l4_thr", "asic_l4_18", "asic_booth", "asic_retime")
+MERGED = ("asic_csa_flow", "asic_csa_l1", "asic_csa_l4", "asic_l1", "asic_pp12", "asic_l1sh",
+          "asic_l4", "asic_l4_thr", "asic_l4_18", "asic_booth", "asic_retime")
 
 
 def merge(stems: list[str], stem: str) -> dict:
@@ -285,11 +290,11 @@ def merge(stems: list[str], stem: str) -> dict:
                                                    "load_average")} for r in reps]
     meta["missing"] = missing
     seen, entries = set(), []
-    for r in reps:  # a design in two runs: the earlier-named run's entry wins
+    for st, r in zip(stems, reps, strict=True):  # same name in two runs: the first wins
         for e in r["designs"]:
             if e["name"] not in seen:
                 seen.add(e["name"])
-                entries.append(e)
+                entries.append({**e, "run": st})
     entries = _fill_baselines(entries)
     meta["command"] = " ; ".join([*(r["meta"]["command"] for r in reps),
                                   f"python -m bench.bench_asic --merge {','.join(stems)} "
@@ -303,15 +308,28 @@ def merge(stems: list[str], stem: str) -> dict:
     write_json_atomic(RESULTS / f"{stem}.json", rep)
     md = (RESULTS / f"{stem}.md").read_text()
     head, sep, rest = md.partition("\n| design | kind |")
-    write_text_atomic(RESULTS / f"{stem}.md", head + headline_md(rep["headline"]) + sep + rest)
+    write_text_atomic(RESULTS / f"{stem}.md", head + headline_md(rep["headline"])
+                      + runs_md(meta["runs"]) + sep + rest)
     return rep
+
+
+def runs_md(runs: list[dict]) -> str:
+    """The merged runs: command, designs, wall time and the load average it ran at."""
+    out = ["### Runs (wall time and 1/5/15-min load average on the 2-core machine)", "",
+           "| command | designs | elapsed s | load |", "|---|---|---|---|"]
+    for r in runs:
+        load = "/".join(str(v) for v in r.get("load_average") or []) or "not recorded"
+        out.append(f"| `{r['command']}` | {r.get('designs_done')} | {r.get('elapsed_s')} | "
+                   f"{load} |")
+    return "\n".join(out) + "\n\n"
 
 
 def _flow(e: dict) -> str:
     f = e.get("asic_flow") or {}
     synth = f.get("yosys_synth") or "synth -flatten"
     mult = "CSA tree" if f.get("family") == "asic" else f"{f.get('pp_width') or 18}-bit pp"
-    return mult + (", Booth" if "-booth" in synth else "")
+    return (mult + (", Booth" if "-booth" in synth else "")
+            + (f"; run {e['run']}" if e.get("run") else ""))
 
 
 def headline(entries: list[dict]) -> list[dict]:
@@ -344,13 +362,16 @@ def headline(entries: list[dict]) -> list[dict]:
                        key=lambda e: e["area_um2"])
             rom = min((e["area_by_module"]["core.store"]["area_um2"] for e in units
                        if "core.store" in (e.get("area_by_module") or {})), default=None)
+            shsat = min((sum(v["area_um2"] for k, v in e["area_by_module"].items()
+                             if k.startswith(("core.shift", "core.sat"))) for e in units
+                         if "core.store" in (e.get("area_by_module") or {})), default=None)
             rows.append({
                 "layer": layer, "w_q": small["config"].get("w_q"), "lanes": lanes,
                 "shift_mode": mode,
                 "bare_multiplier": bare and bare["name"],
                 "bare_multiplier_flow": bare and _flow(bare),
                 "bare_multiplier_um2": bare and bare["area_um2"],
-                "rom_logic_um2": rom,
+                "rom_logic_um2": rom, "shift_sat_um2": shsat,
                 "smallest": small["name"], "smallest_flow": _flow(small),
                 "smallest_area_um2": small["area_um2"],
                 "tflite_smallest": tfl and tfl["name"], "tflite_flow": tfl and _flow(tfl),
@@ -380,7 +401,9 @@ def headline_md(rows: list[dict]) -> str:
            "period <= 1.1. The per-group ratios further down compare within one flow: the "
            "TFLite-style unit split at 12 bits is larger than its 18-bit form, so the area "
            "ratios of the -pp12 groups (and of asic_sweep) flatter exactbn and are not the "
-           "claim.", "",
+           "claim. `run NAME` beside a design: the run that measured it (its command, wall "
+           "time and load average in the Runs table below). `asic+flow=stall` / "
+           "`asic+flow=credit`: the `asic` preset with each back-pressure flow, one run.", "",
            "| layer | W_Q | L | shift | smallest exactbn | um2 | smallest TFLite | um2 | "
            "area ratio | fastest exactbn | ns | ceiling ns | period ratio | threshold um2 |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -413,9 +436,12 @@ def headline_md(rows: list[dict]) -> str:
             "ceiling forms (registered partial products or the CSA tree) were mapped at L = 4 "
             "and for int8, so those rows overstate what a multiplier needs (exactbn's shallow "
             "unit is smaller than them); the uint4 L = 1 row, with the Booth ceiling, is the "
-            "tight one.", "",
+            "tight one: where anything is left, it is less than the shifter and saturation "
+            "alone take in any unit measured with `--breakdown` (last column; smallest over "
+            "presets and flows, ROM likewise).", "",
             "| layer | L | shift | 0.30 x TFLite um2 | bare multiplier um2 | its form | "
-            "ROM as logic um2 | left for the rest um2 |", "|---|---|---|---|---|---|---|---|"]
+            "ROM as logic um2 | left for the rest um2 | shifter + saturation um2 |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["tflite_area_um2"] is None or r["bare_multiplier_um2"] is None:
             continue
@@ -423,7 +449,7 @@ def headline_md(rows: list[dict]) -> str:
         left = budget - r["bare_multiplier_um2"] - (r["rom_logic_um2"] or 0)
         out.append(f"| {r['layer']} | {r['lanes']} | {r['shift_mode']} | {f(budget)} | "
                    f"{f(r['bare_multiplier_um2'])} | {r['bare_multiplier_flow']} | "
-                   f"{f(r['rom_logic_um2'])} | {f(left)} |")
+                   f"{f(r['rom_logic_um2'])} | {f(left)} | {f(r.get('shift_sat_um2'))} |")
     return "\n".join(out) + "\n\n"
 
 
@@ -464,13 +490,27 @@ def _fill_baselines(entries: list[dict]) -> list[dict]:
     return out
 
 
+def split_pipelines(text: str) -> list[str]:
+    """``--pipelines`` items: a comma starts a new item unless what follows is a
+    ``key=value`` override of the item before (``default,asic,flow=credit`` is two)."""
+    items: list[str] = []
+    for part in text.split(","):
+        if "=" in part and items:
+            items[-1] += "," + part
+        else:
+            items.append(part)
+    return items
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.bench_asic", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--library", default="osu018")
     ap.add_argument("--freq", type=float, default=200.0, help="MHz (ABC -D, OpenSTA slack)")
     ap.add_argument("--lanes", default="1,4")
-    ap.add_argument("--pipelines", default=",".join(PIPELINES))
+    ap.add_argument("--pipelines", default=",".join(PIPELINES),
+                    help="presets, each with optional overrides (e.g. "
+                    "'asic,flow=stall,asic,flow=credit'; group names show ',' as '+')")
     ap.add_argument("--layers", default=",".join(lab for lab, _ in LAYERS))
     ap.add_argument("--modes", default="per-channel,shared")
     ap.add_argument("--jobs", type=int, default=1)
@@ -510,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         groups = [(lab, mode, int(lanes), pipe) for lab in args.layers.split(",")
                   for mode in args.modes.split(",") for lanes in args.lanes.split(",")
-                  for pipe in args.pipelines.split(",")]
+                  for pipe in split_pipelines(args.pipelines)]
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
