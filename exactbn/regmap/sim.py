@@ -10,10 +10,12 @@ import json
 import time
 from pathlib import Path
 
-__all__ = ["run_axil_bench", "axil_plan", "AXIL_SCENARIOS"]
+__all__ = ["run_axil_bench", "axil_plan", "AXIL_SCENARIOS", "run_threshold_axil_bench",
+           "THRESHOLD_AXIL_SCENARIOS"]
 
 AXIL_SCENARIOS = ("axil_program", "axil_reset_mid_commit", "axil_reprogram_live")
 BENCH_MODULE = "exactbn.sim.benches.axil_bench"
+THRESHOLD_AXIL_SCENARIOS = ("axil_thresholds", "axil_thresholds_live")
 # JSON for the bench: {"layers": [[name, base, channels], ...], "live": "channel" | "layer"}
 ENV_PLAN = "EXACTBN_AXIL_PLAN"
 
@@ -31,11 +33,12 @@ def axil_plan(layer) -> dict:
 def run_axil_bench(layer, cfg, run_dir, *, simulator: str = "verilator", seed: int = 1,
                    layers: list[tuple[str, int, int]] | None = None, live: str = "channel",
                    scenarios: tuple[str, ...] = AXIL_SCENARIOS, verilog: str | None = None,
-                   cache_root=None):
+                   cache_root=None, bench_module: str = BENCH_MODULE, unit=None):
     """Build (cached) and run the scenarios; returns an ``exactbn.sim.runner.RunResult``.
 
     ``layers``: (name, first channel address, channels) of a shared unit's layers; ``live``:
-    ``"layer"`` reprograms one whole layer while every layer streams."""
+    ``"layer"`` reprograms one whole layer while every layer streams. A threshold unit:
+    :func:`run_threshold_axil_bench`."""
     from cocotb_tools.runner import get_runner
 
     from exactbn.hw import to_verilog
@@ -53,7 +56,8 @@ def run_axil_bench(layer, cfg, run_dir, *, simulator: str = "verilator", seed: i
     text = verilog if verilog is not None else to_verilog(cfg)
     bdir, build_s = build(text, cfg.name, simulator,
                           cache_root=Path(cache_root).resolve() if cache_root else None)
-    spec = BenchSpec(layer=layer.to_json(), unit=UnitPorts.from_config(cfg), seed=seed,
+    unit = unit if unit is not None else UnitPorts.from_config(cfg)
+    spec = BenchSpec(layer=layer.to_json(), unit=unit, seed=seed,
                      scenarios=list(scenarios), result_path=str(run_dir / "results.json"))
     spec_path = run_dir / "spec.json"
     spec.write(spec_path)
@@ -65,7 +69,7 @@ def run_axil_bench(layer, cfg, run_dir, *, simulator: str = "verilator", seed: i
     try:
         with _outside_pytest():
             get_runner(simulator).test(
-                test_module=BENCH_MODULE, hdl_toplevel=cfg.name, hdl_toplevel_lang="verilog",
+                test_module=bench_module, hdl_toplevel=cfg.name, hdl_toplevel_lang="verilog",
                 build_dir=bdir, test_dir=run_dir, results_xml=str(xml),
                 extra_env={ENV_SPEC: str(spec_path), ENV_PLAN: json.dumps(plan)},
                 log_file=run_dir / "sim.log", testcase=list(scenarios), seed=seed,
@@ -89,3 +93,24 @@ def run_axil_bench(layer, cfg, run_dir, *, simulator: str = "verilator", seed: i
             res.first_mismatch = str(sc["first"].get("text", sc["first"]))
     res.passed = n_tests == len(scenarios) and not res.failures and res.mismatches == 0
     return res
+
+
+def run_threshold_axil_bench(layer, cfg, run_dir, *, simulator: str = "icarus", seed: int = 1,
+                             stored=None, cache_root=None,
+                             scenarios: tuple[str, ...] = THRESHOLD_AXIL_SCENARIOS):
+    """The threshold bench through AXI4-Lite (``exactbn.sim.benches.threshold_axil_bench``)
+    on an axil ThresholdConfig; ``stored``: [(neg, U), ...] per channel to write instead of
+    ``cfg.stored`` (a planted wrong threshold; the reference stays the layer's)."""
+    from dataclasses import replace
+
+    from exactbn.hw.threshold_unit import threshold_verilog
+    from exactbn.threshold_sim import threshold_ports
+
+    unit = threshold_ports(cfg)
+    if stored is not None:
+        unit = replace(unit, thresholds={**unit.thresholds, "neg": [n for n, _ in stored],
+                                         "U": [list(u) for _, u in stored]})
+    return run_axil_bench(layer, cfg, run_dir, simulator=simulator, seed=seed,
+                          scenarios=scenarios, verilog=threshold_verilog(cfg),
+                          cache_root=cache_root,
+                          bench_module="exactbn.sim.benches.threshold_axil_bench", unit=unit)
