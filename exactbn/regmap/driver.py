@@ -96,6 +96,12 @@ class RegmapDriver:
         for off, v in self.regmap.channel_writes(channel, m, b, n):
             await self.write(off, v)
 
+    async def program_slot(self, channel: int, index: int, value: int) -> None:
+        """Threshold unit: write one slot (or, at index = slots, the direction bit) of one
+        channel; returns after the write response (every later beat uses the new word)."""
+        for off, v in self.regmap.slot_writes(channel, index, value):
+            await self.write(off, v)
+
     async def program_clip(self, index: int, qmin: int, qmax: int) -> None:
         """Set one layer's output clip (shared unit); returns after the write response."""
         for off, v in self.regmap.table_writes(index, qmin, qmax):

@@ -5,9 +5,10 @@ against the unit's search over the words written and golden's exact reference.
 
 Run by :func:`exactbn.regmap.sim.run_axil_bench` with this module. Scenarios:
 
-- ``axil_thresholds``: ID/geometry check, random in-width words written through AXI4-Lite, a
-  stream with random valid/ready scored against them; then the solved words written back and
-  scored against the model and the reference.
+- ``axil_thresholds``: ID/geometry check (the Python driver, :mod:`exactbn.regmap.driver`),
+  random in-width words written through AXI4-Lite, a stream with random valid/ready scored
+  against them; then the solved words written back and scored against the model and the
+  reference.
 - ``axil_thresholds_live``: every solved word written again through AXI4-Lite while beats
   stream with random gaps and ready (the same words: every beat must equal the reference,
   and none may be lost, whichever side of a COMMIT it was accepted on).
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import cocotb
 
-from exactbn.regmap.layout import MAGIC, RegisterMap
+from exactbn.regmap.driver import AxiLiteBus32, RegmapDriver
+from exactbn.regmap.layout import RegisterMap
 
 from .axis import activity
 from .bn_bench import DRAIN_CYCLES, _spec
@@ -45,20 +47,14 @@ class ThresholdAxilTB(ThresholdTB):
         super().__init__(dut, spec, results)
         self.master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.regmap = RegisterMap(_Geom(spec, len(self.params.U)))
+        self.driver = RegmapDriver(AxiLiteBus32(self.master), self.regmap)
 
     async def start(self) -> None:
         await self.reset()
 
-    async def read32(self, offset: int) -> int:
-        r = await self.master.read(offset, 4)
-        assert int(r.resp) == 0, f"read of 0x{offset:x} answered {int(r.resp)}"
-        return int.from_bytes(r.data, "little")
-
     async def program(self, params) -> None:
         for c, k, v, _ in self.writes_of(params):
-            for off, val in self.regmap.slot_writes(c, k, v):
-                r = await self.master.write(off, int(val).to_bytes(4, "little"))
-                assert int(r.resp) == 0, f"write 0x{val:x} to 0x{off:x} answered {int(r.resp)}"
+            await self.driver.program_slot(c, k, v)  # RegmapError on SLVERR
         self.params = params
 
     async def stream_live(self, frame, src: str, snk: str, host) -> None:
@@ -100,11 +96,7 @@ async def _tb(dut, offset: int) -> ThresholdAxilTB:
 @cocotb.test()
 async def axil_thresholds(dut):
     tb = await _tb(dut, 11)
-    rm = tb.regmap
-    assert await tb.read32(rm.offset("ID")) == MAGIC
-    for name in ("CHANNELS", "GEOMETRY", "WIDTHS"):
-        got = await tb.read32(rm.offset(name))
-        assert got == rm[name].value, f"{name} reads 0x{got:x}, expected 0x{rm[name].value:x}"
+    await tb.driver.check_id()  # magic, version, channels, geometry, widths
     await tb.program(tb.random_words())
     frame = tb.cap(tb.stimulus(tb.params, n_random=16), 600)
     await tb.stream(frame, "random", "random")
