@@ -75,7 +75,8 @@ def axil_harness(slave, name: str = "axil_slave", inner: str = "") -> tuple[str,
             "b": ("bvalid", "bready", ["bresp"]),
             "r": ("rvalid", "rready", ["rdata", "rresp"]),
             "c": ("cfg_valid", "cfg_ready",
-                  [n for n in ("cfg_addr", "cfg_m", "cfg_b", "cfg_n") if n in names])}
+                  [n for n, d, _ in ports  # cfg_addr and the staged words (M, B, N or
+                   if n.startswith("cfg_") and d == "output" and n != "cfg_valid"])}  # T, INDEX)
     if tbl:
         held["t"] = ("tbl_valid", "tbl_ready", ["tbl_addr", "tbl_qmin", "tbl_qmax"])
     width = {n: wd for n, _, wd in ports}

@@ -56,3 +56,18 @@ def test_planted_protocol_bug_fails(tmp_path, bug):
     """FAIL = a counterexample trace from reset (an induction-only one is UNPROVEN)."""
     r = prove_axil(_Planted(axil_cfg(), bug), tmp_path / bug, inner="inner.")
     assert r.status == "FAIL" and r.vcd, (r.status, r.failed_text)
+
+
+def test_threshold_slave_obeys_axi4_lite(tmp_path):
+    """The slave of a threshold unit (stages T, INDEX; cfg_value/cfg_index held with
+    cfg_addr while cfg_valid waits)."""
+    from exactbn.hw.threshold_config import ThresholdConfig
+
+    cfg = ThresholdConfig(w_x=6, x_signed=True, w_q=2, q_signed=False, qmin=0, qmax=3,
+                          directions=(1, -1), thresholds=((-3, 0, 4), (-5, -1, 2)),
+                          store="ram", cfg_bus="axil")
+    slave = AxiLiteSlave(cfg)
+    assert {f.port for f in slave.regmap.fields} == {"cfg_value", "cfg_index"}
+    r = prove_axil(slave, tmp_path / "thr")
+    assert r.status == "PASS", r.log_tail
+
