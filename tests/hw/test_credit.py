@@ -101,9 +101,24 @@ def test_cfg_write_with_beats_in_flight_and_stalled_output(lanes, lane_mode):
     assert got[50:] == [_expect(cfg, new, b) for b in after]
 
 
+def test_ecp5_preset_fifo_is_one_lut_ram_bank():
+    """The ``ecp5`` preset on the device bench's int8 layer (C = 64, 38-bit sum): latency 15,
+    so a 16-word FIFO, one DPR16X4 bank without a bank mux (chunk=8 gave 18: 32 words)."""
+    from bench.bench_device import device_layer
+    from bench.bench_synth import standard_layers
+    from exactbn.synth.designs import unit_config
+    from exactbn.synth.targets import resolve_target
+
+    layer = device_layer("ecp5", standard_layers())
+    for lanes in (1, 4):
+        cfg = unit_config(layer, resolve_target("ecp5"), lanes=lanes)
+        assert cfg.pipeline == Pipeline.parse("ecp5") and cfg.w_s == 38
+        assert cfg.latency == 15 and fifo_depth(cfg.latency) == 16
+
+
 def test_flow_knob_parses_and_round_trips():
     p = Pipeline.parse("ecp5,flow=stall")
-    assert p.flow == "stall" and p.chunk == 8 and Pipeline.parse(p.spec()) == p
+    assert p.flow == "stall" and p.chunk == 20 and Pipeline.parse(p.spec()) == p
     assert Pipeline.parse("ecp5").flow == "credit"
     assert Pipeline.parse(Pipeline.parse("ecp5").spec()) == Pipeline.parse("ecp5")
     for bad in ("flow=1", "mult=credit", "flow=fast"):
