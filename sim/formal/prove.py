@@ -229,7 +229,12 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
     ranges = layer.ranges() if cfg.range_check else None
     credit = getattr(getattr(cfg, "pipeline", None), "flow", "stall") == "credit"
     if credit:  # the datapath moves during a stall by design: the stall task covers it
-        tasks = tuple(t for t in tasks if t not in CREDIT_SUBSUMED)
+        kept = tuple(t for t in tasks if t not in CREDIT_SUBSUMED)
+        if len(kept) < len(tasks) and "stall" not in kept:
+            kept += ("stall",)  # a subsumed task asked for alone runs what subsumes it
+        tasks = kept
+    if not tasks:  # nothing proven is never PASS
+        return ProofResult("ERROR", summary="no proof task to run")
     result = ProofResult("PASS")
     netlist, regs = None, None
     if tasks:  # every task reads the flattened netlist (models included)

@@ -60,3 +60,16 @@ def test_credit_off_by_one_fails(tmp_path, monkeypatch):
     res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",), depth=10)
     assert res.status == "FAIL", res.summary
     assert res.summary.startswith("stall:") and res.vcd
+
+
+def test_credit_subsumed_task_alone_runs_the_stall_task(tmp_path, monkeypatch):
+    """``tasks=("hold",)`` on a credit unit ran nothing and said PASS: it must run ``stall``
+    (here with the planted credit bug, so it FAILs), and no task at all is an ERROR."""
+    layer = small_layer("floor")
+    cfg = unit_config_from_solved(layer, lanes=1, pipeline="shallow,flow=credit")
+    monkeypatch.setattr(hw_core, "CreditCounter", _LateCredit)
+    verilog = to_verilog(cfg)
+    res = prove_unit(layer, cfg, verilog, tmp_path / "a", tasks=("hold",), depth=10)
+    assert res.status == "FAIL" and [t.task for t in res.tasks] == ["stall"], res.summary
+    res = prove_unit(layer, cfg, verilog, tmp_path / "b", tasks=())
+    assert res.status == "ERROR" and not res.tasks
