@@ -154,7 +154,9 @@ def run_mixed_all_layers(command: str, args, out_attr: str) -> int:
     import sys
 
     from exactbn.cli.threshold_cli import _check_auto_args, threshold_options_from_args
+    from exactbn.cli.unit_options import _usage_error
     from exactbn.network import _check_bundle_options, child_argv, run_all_layers
+    from exactbn.synth.flow import SynthError
     from exactbn.threshold_generate import threshold_config_from_solved
 
     file = str(args.solved)
@@ -177,7 +179,11 @@ def run_mixed_all_layers(command: str, args, out_attr: str) -> int:
 
         say = None if getattr(args, "quiet", False) else (
             lambda m: print(m, file=sys.stderr, flush=True))
-        got = choose_units(layers, saved[0], saved[2], weights, th, file=file, progress=say)
+        try:
+            got = choose_units(layers, saved[0], saved[2], weights, th, file=file,
+                               progress=say)
+        except SynthError as e:  # as the single-layer path: one line, exit 2
+            raise _usage_error(f"--unit auto: synthesis failed: {e}") from None
         units.update(got[0])
         reasons.update(got[1])
         for lay in layers:

@@ -132,6 +132,9 @@ def run(args) -> int:
 
     layer = unit_layer_from_args(args)  # --shared-unit: every layer's words in one unit
     if args.netlist:  # the unit `synth --target asic` maps: its multiplier and preset
+        if getattr(args, "target", None) not in (None, "asic"):
+            raise UsageError(f"sim --netlist maps the unit for --target asic; --target "
+                             f"{args.target} does not apply (leave it out)")
         args.target = "asic"
     cfg = unit_config_from_args(args, layer, file=args.solved)
     if cfg.cfg_bus == "axil" and (args.scenarios or args.waves or args.netlist):

@@ -226,8 +226,8 @@ def run_sim_threshold(args: argparse.Namespace, scenarios: list[str] | None) -> 
         raise _usage_error("sim --unit threshold --netlist: the gate-level run covers the "
                            "multiply-shift unit only")
     if getattr(args, "cfg_bus", "raw") != "raw":
-        raise _usage_error("the threshold unit's RAM store has the raw cfg_* port only "
-                           "(--cfg-bus axil is for the multiply-shift unit)")
+        raise _usage_error("the threshold unit takes --cfg-bus axil in generate only (--layer, "
+                           "--store ram); sim/prove/synth run its raw cfg_* port")
     layer = load_layer_from_args(args, args.solved)
     opts = threshold_options_from_args(args)
     cfg = threshold_config_from_solved(layer, file=args.solved, **opts)
@@ -267,8 +267,8 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
 
         return run_mixed_all_layers("prove", args, "out")
     if getattr(args, "cfg_bus", "raw") != "raw":
-        raise _usage_error("the threshold unit's RAM store has the raw cfg_* port only "
-                           "(--cfg-bus axil is for the multiply-shift unit)")
+        raise _usage_error("the threshold unit takes --cfg-bus axil in generate only (--layer, "
+                           "--store ram); sim/prove/synth run its raw cfg_* port")
     layer = load_layer_from_args(args, args.solved)
     opts = threshold_options_from_args(args)
     if opts["name"] is None:

@@ -36,4 +36,5 @@ def test_credit_regression_catches_an_overflowing_fifo(tmp_path, monkeypatch):
     monkeypatch.setattr(hw_core, "CreditCounter", _LateCredit)
     res = simulate_layer(solved, cfg, "icarus", vectors=60, run_dir=tmp_path,
                          scenarios=["backpressure"], verilog=to_verilog(cfg))
-    assert not res.passed
+    # the bench ran and the scoreboard saw wrong or lost beats (not a build failure)
+    assert not res.passed and res.mismatches > 0, res.summary()

@@ -128,6 +128,15 @@ def test_sim_netlist_passes_the_kit_bench_and_cocotb(solved, tmp_path, capsys):
     assert out.rstrip().endswith("sim: PASS")
 
 
+def test_sim_netlist_refuses_an_fpga_target(solved, tmp_path, capsys):
+    """--netlist maps the asic unit: an FPGA --target was silently replaced by asic."""
+    path, _ = solved
+    out = tmp_path / "runs"
+    rc = main(["sim", str(path), "--netlist", "osu018", "--target", "ecp5", "-o", str(out)])
+    assert rc == 2 and "--target ecp5 does not apply" in capsys.readouterr().err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("args, msg", [
     (["--library", "osu999"], "unknown library 'osu999'"),
     (["--library", "/no/such.lib"], "Liberty file not found"),

@@ -5,6 +5,7 @@ summary row each; ``--shared-unit`` refuses both clearly."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,22 @@ def test_synth_all_layers_auto(small_layers, tmp_path):
     assert [(r["layer"], r["unit"]) for r in rows] == [("one_bn", "threshold"),
                                                        ("two_bn", "threshold")]
     assert all(r["lut"] and r["fmax_mhz"] for r in rows)
+
+
+def test_all_layers_auto_synthesis_failure_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    """A failing cost synthesis under --all-layers --unit auto ended as 'internal error' (70)."""
+    import exactbn.threshold_network as tn
+    from exactbn.cli.main import main
+    from exactbn.synth.flow import SynthError
+
+    def boom(*_a, **_k):
+        raise SynthError("yosys exited 1")
+
+    monkeypatch.setattr(tn, "choose_units", boom)
+    out = tmp_path / "o"
+    solved = Path(__file__).parents[1] / "cli" / "data" / "solved_release1_tie_affine.json"
+    rc = main(["sim", str(solved), "--all-layers", "--unit", "auto", "--target", "ecp5",
+               "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--unit auto: synthesis failed: yosys exited 1" in err, err
+    assert not out.exists()
