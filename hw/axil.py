@@ -100,7 +100,7 @@ class AxiLiteSlave(wiring.Component):
         # ---- write address / data: either order, each held until the response
         aw_full, w_full = Signal(name="aw_full"), Signal(name="w_full")  # named: the proof
         aw_addr = Signal(ADDR_BITS)
-        w_data, w_strb = Signal(32), Signal(4)
+        w_data, w_strb = Signal(32, name="w_data"), Signal(4, name="w_strb")  # named: the proof
         awready, wready = Signal(name="awready_r"), Signal(name="wready_r")
         bvalid, bresp = Signal(name="bvalid_r"), Signal(2, name="bresp_r")
         m.d.comb += [self.awready.eq(awready), self.wready.eq(wready),
