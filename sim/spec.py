@@ -12,7 +12,7 @@ from pathlib import Path
 
 from exactbn.formats import SolvedLayer, parse_solved
 
-__all__ = ["UnitPorts", "BenchSpec", "SCENARIOS", "ENV_SPEC"]
+__all__ = ["UnitPorts", "BenchSpec", "SCENARIOS", "ENV_SPEC", "PROFILES", "QUICK_BEATS"]
 
 # Environment variable that carries the spec file's path into the simulator process.
 ENV_SPEC = "EXACTBN_BENCH_SPEC"
@@ -20,6 +20,13 @@ ENV_SPEC = "EXACTBN_BENCH_SPEC"
 # Scenarios, in the order the bench runs them (cocotb test names without the "test_" prefix).
 SCENARIOS = ("full_rate", "random_gaps", "backpressure", "reset_mid_stream", "reprogram",
              "reprogram_live")
+
+# Stimulus profiles (the multiply-shift bench): "full" drives the structured set plus
+# ``vectors`` random inputs per channel in both full_rate and random_gaps; "quick" (sim
+# --all-layers) drives it once, in full_rate, and every other scenario on at most
+# QUICK_BEATS beats drawn from the same per-channel inputs (computed once per run).
+PROFILES = ("full", "quick")
+QUICK_BEATS = 2000
 
 
 @dataclass
@@ -100,6 +107,7 @@ class BenchSpec:
     result_path: str = "results.json"
     max_beats_per_scenario: int | None = None  # None: the whole structured set every time
     idle_cycles: int = 0  # for the clock_only benchmark baseline
+    profile: str = "full"  # see PROFILES
 
     def solved(self) -> SolvedLayer:
         return parse_solved({"layers": [self.layer]})[0]

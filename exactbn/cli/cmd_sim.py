@@ -25,6 +25,7 @@ def _positive(text: str) -> int:
 
 
 MAX_VECTORS = 10_000_000
+QUICK_VECTORS = 64  # --profile quick's default --vectors
 
 
 def _vectors(text: str) -> int:
@@ -61,9 +62,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--simulator", choices=SIM_CHOICES, default=None,
                    help="verilator (default), icarus, or both; with --netlist: icarus "
                    "(default), verilator (a C++ build of the netlist, minutes) or both")
-    p.add_argument("--vectors", type=_vectors, default=2000, metavar="N",
+    p.add_argument("--vectors", type=_vectors, default=None, metavar="N",
                    help="random inputs per channel on top of every transition point, saturation "
-                   "boundary, tie and extreme (W_X <= 10: every input anyway); default 2000")
+                   "boundary, tie and extreme (W_X <= 10: every input anyway); default 2000, "
+                   f"{QUICK_VECTORS} with --profile quick")
+    p.add_argument("--profile", choices=("full", "quick"), default=None,
+                   help="full: full_rate and random_gaps each drive every structured input and "
+                   "--vectors random ones per channel; quick: full_rate drives them once and "
+                   "every other scenario at most 2000 beats of them (default: quick with "
+                   "--all-layers/--layers, else full)")
     p.add_argument("--waves", action="store_true",
                    help="record an FST waveform (always kept on failure)")
     p.add_argument("--seed", type=_seed, default=1, help="random seed, 0..2^32-1 (default 1)")
@@ -112,6 +119,12 @@ def run(args) -> int:
     gate_sims = {None: ("icarus",), "both": ("icarus", "verilator")}.get(
         args.simulator, (args.simulator,))  # --netlist: Icarus unless asked otherwise
     args.simulator = args.simulator or "verilator"
+    if args.profile is None:  # the bundle run drives each input once (sim --all-layers)
+        several = (args.all_layers or args.layers) and not args.shared_unit
+        args.profile = "quick" if several else "full"
+    if args.vectors is None:  # the threshold bench has no quick profile: its own default
+        ms = getattr(args, "unit", None) in (None, "multiply-shift")
+        args.vectors = QUICK_VECTORS if args.profile == "quick" and ms else 2000
 
     scenarios = None
     if args.scenarios:
@@ -158,7 +171,7 @@ def run(args) -> int:
                                   cache_root=cache_root, **axil_plan(layer))
         return simulate_layer(layer, cfg, sim, vectors=args.vectors, waves=args.waves,
                               seed=args.seed, run_dir=run_dir, scenarios=scenarios,
-                              cache_root=cache_root)
+                              cache_root=cache_root, profile=args.profile)
 
     return run_simulators(args, layer, cfg, unit, simulate)
 
