@@ -16,6 +16,11 @@
 once per layer, each in its own process with ``-o OUT/<layer>`` (``--jobs`` layers at a time);
 a failing layer is named and the others still run. ``OUT/network_<command>.json`` and ``.md``
 hold one row per layer and the totals; the exit status is 0 only when every layer passed.
+``sim`` runs each layer with ``--profile quick`` unless told otherwise (exactbn.sim.spec):
+full_rate drives every level transition point and its neighbours, saturation boundary, tie
+and extreme of every channel once, plus 64 random inputs per channel (``--vectors``); the
+other scenarios take at most 2,000 beats of those inputs (``--profile full``: the one-layer
+default, where full_rate and random_gaps each drive them with 2,000 random inputs).
 Every layer's options are checked before anything runs (bad input: exit 2, nothing run).
 """
 
