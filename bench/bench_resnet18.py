@@ -18,6 +18,12 @@ against the framework's own integer outputs on a batch of generated images (PT2E
 converted graph run by ``torch.fx.Interpreter``; ONNX: onnxruntime), every difference
 classified. Writes bench/results/resnet18.json and .md; the solved PT2E file is kept in
 ``--keep`` (default /tmp/pt2e) as ``resnet18_solved.json`` for the network benchmarks.
+
+``--flows SOLVED [--work DIR] [--jobs 2]`` instead times the per-layer bundle's three commands
+(``exactbn generate/sim/prove SOLVED --all-layers --jobs J``, each ``nice -n 5 timeout T`` under
+``/usr/bin/time -v``, /proc/loadavg sampled every 15 s) and writes
+bench/results/resnet18_flows.json: wall and CPU seconds, load, layers passed per step
+(``--flows-summary DIR`` re-reads a run directory).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -317,16 +324,184 @@ def render(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import torch
+# --- the bundle flows (issue 17: generate + sim + prove <= 10 minutes) -------------------
 
+FLOW_STEPS = (
+    ("generate", ["generate", "{solved}", "--all-layers", "--jobs", "{jobs}", "-q", "-o",
+                  "{work}/bundle"]),
+    ("sim", ["sim", "{solved}", "--all-layers", "--jobs", "{jobs}", "-o", "{work}/sim"]),
+    ("prove", ["prove", "{solved}", "--all-layers", "--jobs", "{jobs}", "-o", "{work}/prove"]),
+)
+
+
+def run_flows(solved: str, work: Path, jobs: int, timeouts: dict[str, int]) -> None:
+    """Run the three bundle commands as a user would (``nice -n 5 timeout T``), each under
+    ``/usr/bin/time -v``; WORK/steps.log (start/end epoch, exit, /proc/loadavg) and
+    WORK/load.log (/proc/loadavg every 15 s) are what :func:`summarise_flows` reads."""
+    import threading
+
+    work.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+
+    def sample() -> None:
+        with open(work / "load.log", "a") as fh:
+            while not stop.is_set():
+                fh.write(f"{int(time.time())} {Path('/proc/loadavg').read_text()}")
+                fh.flush()
+                stop.wait(15)
+
+    threading.Thread(target=sample, daemon=True).start()
+    exe = [sys.executable, "-m", "exactbn"]
+    try:
+        for name, args in FLOW_STEPS:
+            argv = [a.format(solved=solved, jobs=jobs, work=work) for a in args]
+            with open(work / "steps.log", "a") as log:
+                log.write(f"{name} start {int(time.time())} {Path('/proc/loadavg').read_text()}")
+            with open(work / f"{name}.out", "w") as o, open(work / f"{name}.err", "w") as e:
+                rc = subprocess.call(["/usr/bin/time", "-v", "-o", str(work / f"time_{name}.txt"),
+                                      "nice", "-n", "5", "timeout", str(timeouts[name]), *exe,
+                                      *argv], stdout=o, stderr=e)
+            with open(work / "steps.log", "a") as log:
+                log.write(f"{name} end {int(time.time())} rc={rc} "
+                          f"{Path('/proc/loadavg').read_text()}")
+    finally:
+        stop.set()
+
+
+def _time_v(path: Path) -> dict:
+    out = {}
+    for line in path.read_text().splitlines():
+        k, _, v = line.strip().rpartition(": ")
+        if k in ("User time (seconds)", "System time (seconds)"):
+            out["user" if k.startswith("User") else "sys"] = float(v)
+        if k.startswith("Elapsed (wall clock)"):
+            parts = [float(x) for x in v.split(":")]
+            out["wall"] = sum(x * 60 ** i for i, x in enumerate(reversed(parts)))
+    return out
+
+
+def _layer_rows(work: Path, name: str) -> list[dict]:
+    """Per-layer rows: the run's summary, or (a run stopped by its timeout) each finished
+    layer's own record (prove.json, the sim log's verdict)."""
+    if name == "generate":  # the bundle's network.json: one unit per layer
+        net = work / "bundle" / "network.json"
+        units = json.loads(net.read_text())["units"] if net.exists() else []
+        return [{"layer": u["layer"], "channels": u["channels"],
+                 "status": "PASS" if u["exact"] else "inexact"} for u in units]
+    summ = work / name / f"network_{name}.json"
+    if summ.exists():
+        return json.loads(summ.read_text())["layers"]
+    rows = []
+    for log in sorted((work / name / "logs").glob("*.log")):
+        d = log.stem
+        text = log.read_text(errors="replace")
+        if name == "prove":
+            pj = sorted((work / name / d).glob("*/prove.json"))
+            if pj:
+                rec = json.loads(pj[0].read_text())
+                rows.append({"dir": d, "status": rec["status"],
+                             "proof_seconds": round(rec.get("seconds", 0.0), 1)})
+            else:
+                rows.append({"dir": d, "status": "unfinished"})
+        else:
+            rows.append({"dir": d, "status": "PASS" if "sim: PASS" in text else
+                         ("FAIL" if "sim: FAIL" in text else "unfinished")})
+    return rows
+
+
+def _prove_cpu(work: Path) -> dict[str, float]:
+    """Solver CPU seconds per layer directory (sum over its proof tasks)."""
+    out = {}
+    for pj in sorted((work / "prove").glob("*/*/prove.json")):
+        rec = json.loads(pj.read_text())
+        out[pj.parent.parent.name] = round(sum(t.get("cpu_seconds") or 0.0
+                                               for t in rec.get("tasks", [])), 1)
+    return out
+
+
+def _sim_beats(work: Path) -> int:
+    n = 0
+    for rj in (work / "sim").glob("*/*/results.json"):
+        n += sum(sc["beats"] for sc in json.loads(rj.read_text())["scenarios"].values())
+    return n
+
+
+def summarise_flows(work: Path) -> list[dict]:
+    """One record per step: exit, wall/user/sys seconds, load (start, mean, end), layers."""
+    starts, ends = {}, {}
+    for line in (work / "steps.log").read_text().splitlines():
+        f = line.split()
+        if f[1] == "start":
+            starts[f[0]] = (int(f[2]), f[3])
+        else:
+            ends[f[0]] = (int(f[2]), int(f[3][3:]), f[4])
+    samples = [(int(ln.split()[0]), float(ln.split()[1]))
+               for ln in (work / "load.log").read_text().splitlines() if ln.strip()]
+    out = []
+    for name, args in FLOW_STEPS:
+        if name not in starts:
+            continue
+        t0, l0 = starts[name]
+        t1, rc, l1 = ends.get(name, (int(time.time()), None, "?"))
+        inside = [v for t, v in samples if t0 <= t <= t1]
+        tv = _time_v(work / f"time_{name}.txt") if (work / f"time_{name}.txt").exists() else {}
+        rows = _layer_rows(work, name)
+        rec = {"step": name, "command": "exactbn " + " ".join(args).format(
+                   solved="resnet18_solved.json", jobs=2, work=".").replace("./", ""),
+               "exit": rc, "wall_s": round(tv.get("wall", t1 - t0), 1),
+               "user_s": tv.get("user"), "sys_s": tv.get("sys"),
+               "cpu_s": round(tv["user"] + tv["sys"], 1) if "user" in tv else None,
+               "load_start": float(l0), "load_end": float(l1) if l1 != "?" else None,
+               "load_mean": round(sum(inside) / len(inside), 2) if inside else None,
+               "layers": len(rows), "passed": sum(r.get("status") == "PASS" for r in rows)}
+        if name == "prove":
+            rec["solver_cpu_s_per_layer"] = _prove_cpu(work)
+        if name == "sim":
+            rec["beats"] = _sim_beats(work)
+        rec["per_layer"] = rows
+        out.append(rec)
+    return out
+
+
+def flows_main(a: argparse.Namespace) -> int:
+    """--flows: run generate/sim/prove --all-layers; --flows-summary: summarise a run dir.
+    Either way the steps go into bench/results/resnet18_flows.json (figures, not targets)."""
+    work = Path(a.flows_summary or a.work)
+    if a.flows:
+        run_flows(a.flows, work, a.jobs, {"generate": 1200, "sim": 1800,
+                                          "prove": a.prove_timeout})
+    steps = summarise_flows(work)
+    doc = {"command": "python -m bench.bench_resnet18 --flows SOLVED --work DIR (steps: "
+                      "nice -n 5 timeout T /usr/bin/time -v exactbn ...)",
+           "cores": os.cpu_count(), "host": platform.machine(), "steps": steps,
+           "total_wall_s": round(sum(st["wall_s"] for st in steps), 1),
+           "total_cpu_s": round(sum(st["cpu_s"] or 0 for st in steps), 1)}
+    write_json_atomic(Path(a.out) / "resnet18_flows.json", doc)
+    for st in steps:
+        print(f"{st['step']}: exit {st['exit']}, {st['wall_s']} s wall, {st['cpu_s']} CPU s, "
+              f"load {st['load_start']} -> {st['load_end']} (mean {st['load_mean']}), "
+              f"{st['passed']}/{st['layers']} layers PASS")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--flows", metavar="SOLVED",
+                   help="instead: time generate/sim/prove --all-layers on this solved file")
+    p.add_argument("--flows-summary", metavar="DIR", help="instead: summarise a --flows run")
+    p.add_argument("--work", default="/tmp/resnet18-flows", help="--flows: the run directory")
+    p.add_argument("--jobs", type=int, default=2, help="--flows: --jobs of each command")
+    p.add_argument("--prove-timeout", type=int, default=2400, help="--flows: prove's timeout")
     p.add_argument("--batches", type=int, default=4, help=f"batches of {BATCH} images")
     p.add_argument("--naive-channels", type=int, default=32,
                    help="channels per layer compared with the naive baseline")
     p.add_argument("--keep", default="/tmp/pt2e", help="where the generated files go")
     p.add_argument("--out", default=str(RESULTS))
     args = p.parse_args(argv)
+    if args.flows or args.flows_summary:
+        return flows_main(args)
+    import torch
+
     work = Path(args.keep)
     work.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(2)
