@@ -271,7 +271,7 @@ PLAN = (
     ["--layers", "uint4,int8", "--modes", "shared", "--lanes", "1", "--pipelines", "default",
      *_P12, "--kinds", "exactbn,ceiling", "--breakdown", "--stem", "asic_l1sh", *_GEN],
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1",
-     "--pipelines", "shallow,default", "--synth", "synth -flatten -booth", "--tag=-booth",
+     "--pipelines", "default", "--synth", "synth -flatten -booth", "--tag=-booth",
      "--kinds", "exactbn,ceiling,tflite", "--baseline-pipeline", "default",
      "--stem", "asic_booth", *_GEN],
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "4", "--pipelines", "default",
@@ -282,9 +282,20 @@ PLAN = (
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1", "--pipelines", "default",
      "--kinds", "exactbn", "--synth", "synth -flatten -top exactbn_bn; abc -dff -D 5000; "
      "opt_clean; stat", "--tag=-retime", "--stem", "asic_retime", *_GEN],
+    # Booth at the shallow preset (the smallest uint4 unit), the uint4 presets with the
+    # baselines at the default preset, and the int8 baselines at L = 1 (the headline's TFLite)
+    ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1", "--pipelines", "shallow",
+     "--synth", "synth -flatten -booth", "--tag=-booth", "--kinds", "exactbn",
+     "--stem", "asic_booth_sh", *_GEN],
+    ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1",
+     "--pipelines", "default,deep,shallow", "--baseline-pipeline", "default",
+     "--stem", "asic_uint4", *_GEN],
+    ["--layers", "int8", "--modes", "per-channel", "--lanes", "1", "--pipelines", "default",
+     "--kinds", "ceiling,tflite,threshold", "--stem", "asic_int8_baselines", *_GEN],
 )
 MERGED = ("asic_csa_flow", "asic_csa_l1", "asic_csa_l4", "asic_l1", "asic_pp12", "asic_l1sh",
-          "asic_l4", "asic_l4_thr", "asic_l4_18", "asic_booth", "asic_retime")
+          "asic_l4", "asic_l4_thr", "asic_l4_18", "asic_booth", "asic_booth_sh", "asic_retime",
+          "asic_uint4", "asic_int8_baselines")
 
 
 def merge(stems: list[str], stem: str) -> dict:
