@@ -178,7 +178,8 @@ class BatchNormCore(wiring.Component):
         q_data = Cat(*q_lanes)
         if credit:
             lay = out_layout(cfg)
-            m.submodules.fifo = fifo = OutputFifo(lay.size, fifo_depth(cfg.latency))
+            m.submodules.fifo = fifo = OutputFifo(  # iCE40: no LUT RAM, block RAM read
+                lay.size, fifo_depth(cfg.latency), read="sync" if cfg.family == "ice40" else "comb")
             # an output skid: o.ready reaches two flip-flops (and the credit's pop register)
             m.submodules.oskid = oskid = SkidBuffer(lay.size, load_when_ready=True)
             m.d.comb += [

@@ -6,6 +6,12 @@ only while a slot is reserved for it). The FIFO is ``depth`` words of memory (as
 LUT RAM on ECP5, flip-flops in proofs) plus a registered head that drives the output port,
 so ``o.valid``/``o.payload`` are registers and a beat passes an empty FIFO in one cycle.
 
+``read="sync"`` (iCE40: no LUT RAM; the asynchronous read becomes flip-flops behind a wide
+read mux) reads the memory through a register at the next read address, so Yosys maps it to
+block RAM (SB_RAM40_4K) and the head loads from that register: the word at the read pointer,
+or, when the word was written in the cycle it was read (the only read-during-write case), a
+copy of the last written word. Same ports, pointers, counts and cycle behaviour as ``comb``.
+
 Invariants (proved by the stall task, sim/formal/miter.py): the memory holds a beat only
 while the head holds one, so the FIFO keeps at most ``depth + 1`` beats; the credit counter
 counts beats accepted and not yet taken at the output (one-hot; a pop seen one cycle late),
@@ -16,7 +22,7 @@ it reaches).
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
+from amaranth import Module, Mux, ResetSignal, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -38,10 +44,12 @@ def fifo_depth(latency: int) -> int:
 class OutputFifo(wiring.Component):
     """``w_valid``/``w_data`` in (no ready: writes are admitted by credits), ``o`` out."""
 
-    def __init__(self, width: int, depth: int):
+    def __init__(self, width: int, depth: int, read: str = "comb"):
         if depth < 2 or depth & (depth - 1):
             raise ValueError(f"FIFO depth must be a power of two >= 2, got {depth}")
-        self.width, self.depth = width, depth
+        if read not in ("comb", "sync"):
+            raise ValueError(f"FIFO read must be comb or sync, got {read!r}")
+        self.width, self.depth, self.read = width, depth, read
         super().__init__({
             "w_valid": In(1),
             "w_data": In(width),
@@ -52,11 +60,14 @@ class OutputFifo(wiring.Component):
         m = Module()
         d = self.depth
         ab = (d - 1).bit_length()
-        mem = Memory(shape=self.width, depth=d, init=[])
+        sync = self.read == "sync"
+        mem = Memory(shape=self.width, depth=d, init=[],
+                     attrs={"ram_style": "block", "no_rw_check": 1} if sync else None)
         m.submodules.mem = mem
-        wport, rport = mem.write_port(), mem.read_port(domain="comb")
-        wp = Signal(ab, name="wp")
-        rp = Signal(ab, name="rp")
+        wport = mem.write_port()
+        # sync: rp has no reset (wp resets to its next value), so its enable is take alone
+        wp = Signal(ab, name="wp", reset_less=sync)
+        rp = Signal(ab, name="rp", reset_less=sync)
         cnt = Signal(d + 1, init=1, name="cnt")  # words in memory, one-hot
         empty = cnt[0]
         head_valid = Signal(name="head_valid")
@@ -64,12 +75,10 @@ class OutputFifo(wiring.Component):
 
         # Every beat is written; a beat that goes straight to the head (bypass) is skipped
         # by the read pointer in the same cycle, so the write enable does not see o.ready.
-        free = ~head_valid | self.o.ready
-        take = Signal()  # the head loads: from memory, or the bypass
+        free = ~head_valid | self.o.ready  # the head loads (a beat, if there is ``some``)
+        some = ~empty | self.w_valid
         m.d.comb += [
-            take.eq(free & (~empty | self.w_valid)),
             wport.addr.eq(wp), wport.data.eq(self.w_data), wport.en.eq(self.w_valid),
-            rport.addr.eq(rp),
             self.o.valid.eq(head_valid),
             self.o.payload.eq(head),
         ]
@@ -83,11 +92,50 @@ class OutputFifo(wiring.Component):
             m.d.sync += cnt[k].eq(Mux(free, if_free, if_held))
         with m.If(self.w_valid):
             m.d.sync += wp.eq(wp + 1)
-        with m.If(take):
-            m.d.sync += [rp.eq(rp + 1), head.eq(Mux(empty, self.w_data, rport.data))]
-        with m.If(free):
-            m.d.sync += head_valid.eq(~empty | self.w_valid)
+        if sync:
+            take = Signal(name="take")  # the head loads a beat: rp moves past it
+            m.d.comb += take.eq(free & some)
+            ram, fresh, w_last = self._sync_read(m, mem, rp, take, free, cnt)
+            with m.If(take):
+                m.d.sync += rp.eq(rp + 1)
+            with m.If(ResetSignal()):
+                m.d.sync += wp.eq(Mux(take, rp + 1, rp))  # where rp goes
+            # the head's next word in two LUT levels (kept nets): the RAM word, or a register
+            keep = {"keep": 1}
+            alt = Signal(self.width, name="alt", attrs=keep)
+            ram_w = Signal(self.width, name="ram_word", attrs=keep)
+            m.d.comb += [alt.eq(Mux(empty, self.w_data, w_last)), ram_w.eq(ram)]
+            with m.If(free):  # (a head that is not valid afterwards is never looked at)
+                m.d.sync += head.eq(Mux(empty | fresh, alt, ram_w))
+            m.d.sync += head_valid.eq(~free | some)  # a held head stays valid
+        else:
+            rport = mem.read_port(domain="comb")
+            with m.If(free & some):
+                m.d.sync += [rp.eq(rp + 1), head.eq(Mux(empty, self.w_data, rport.data))]
+            with m.If(free):
+                m.d.sync += head_valid.eq(some)
+            m.d.comb += rport.addr.eq(rp)
         return m
+
+    def _sync_read(self, m: Module, mem, rp, take, free, cnt):
+        """The word at ``rp`` from registered reads (block RAM) issued a cycle earlier at both
+        candidates, the old ``rp`` and ``rp + 1`` (two read ports: the addresses do not wait
+        for ``o.ready``; Yosys gives each port its own copy of the RAM). A read misses a word
+        written in the same cycle at that address: that happens when the write lands at the
+        new ``rp`` (one word in memory and the head loads, or none and it is held), and then
+        the next cycle takes ``w_last``, the last written word (``fresh``). Every register
+        here is reloaded every cycle (no enable): a function of the previous cycle's state.
+        Returns (the RAM's word at ``rp``, ``fresh``, ``w_last``)."""
+        r0, r1 = mem.read_port(domain="comb"), mem.read_port(domain="comb")
+        rd0 = Signal(self.width, name="rdata0", reset_less=True)
+        rd1 = Signal(self.width, name="rdata1", reset_less=True)
+        w_last = Signal(self.width, name="w_last", reset_less=True)
+        moved = Signal(name="moved", reset_less=True)  # rp moved: the word is rdata1's
+        fresh = Signal(name="fresh", reset_less=True)  # rdata missed the word: it is w_last
+        m.d.comb += [r0.addr.eq(rp), r1.addr.eq(rp + 1)]
+        m.d.sync += [rd0.eq(r0.data), rd1.eq(r1.data), w_last.eq(self.w_data), moved.eq(take),
+                     fresh.eq(self.w_valid & Mux(free, cnt[1], cnt[0]))]
+        return Mux(moved, rd1, rd0), fresh, w_last
 
 
 class CreditCounter(wiring.Component):
