@@ -95,7 +95,7 @@ def _example(name: str) -> SolvedLayer:
     return select_layer(solve_layers(layers, hw_rounding="auto"), name)
 
 
-def run_row(row: dict, work: Path, timeout_s: float = 600) -> dict:
+def run_row(row: dict, work: Path, timeout_s: float = 600, jobs: int | None = None) -> dict:
     from exactbn.hw import to_verilog
     from exactbn.sim.formal.prove import prove_unit
 
@@ -116,7 +116,7 @@ def run_row(row: dict, work: Path, timeout_s: float = 600) -> dict:
                   flush=True)
 
     res = prove_unit(layer, cfg, to_verilog(cfg), work / layer.name, timeout_s=timeout_s,
-                     progress=progress)
+                     progress=progress, jobs=jobs)
     return {
         **row, "layer": layer.name, "channels": cfg.channels, "w_x_unit": cfg.w_x,
         "w_m_unit": cfg.w_m, "w_s": cfg.w_s, "lanes": cfg.lanes, "store": cfg.store,
@@ -124,6 +124,7 @@ def run_row(row: dict, work: Path, timeout_s: float = 600) -> dict:
         "hw_rounding": layer.hw_rounding, "status": res.status,
         "seconds": round(time.monotonic() - t0, 1),
         "load_1min": round(os.getloadavg()[0], 1),
+        "jobs": jobs or min(len(res.tasks), os.cpu_count() or 1, 4),
         "cpu_seconds": round(sum(t.cpu_seconds for t in res.tasks), 1),
         "tasks": {t.task: {"status": t.status, "seconds": round(t.seconds, 1),
                            "cpu_seconds": t.cpu_seconds, "depth": t.depth}
@@ -140,6 +141,8 @@ def main() -> None:
                     "printed, bench/results not rewritten")
     ap.add_argument("--timeout", type=float, default=600, metavar="S",
                     help="per proof task (default 600 s; a row over it is TIMEOUT)")
+    ap.add_argument("--jobs", type=int, metavar="J",
+                    help="proof tasks at a time (default: prove's, up to the CPU count)")
     ap.add_argument("--groups", metavar="G,G",
                     help="only these groups; the other rows of bench/results/prove.json stay")
     args = ap.parse_args()
@@ -158,7 +161,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_prove_") as d:
         for row in todo:
             print(f"{row}", flush=True)
-            r = run_row(row, Path(d), args.timeout)
+            r = run_row(row, Path(d), args.timeout, args.jobs)
             print(f"{r['group']:9s} {r['layer']:16s} L={r['lanes']} {r['store']} "
                   f"{r['pipeline']:28s} {r['status']:8s} {r['seconds']:7.1f} s  "
                   f"(cpu {r['cpu_seconds']} s, load {r['load_1min']})", flush=True)
@@ -183,10 +186,12 @@ def write_results(rows: list[dict], quick: bool) -> None:
           "it; `cpu s` is the tools' own CPU time, steadier under load). Tasks: hold "
           "(every flip-flop across idle stalls), stream (no beat lost, duplicated or "
           "reordered), stall (the unit against its clock-enabled copy: every stall "
-          "pattern), datapath (the integer model, output never stalled; RAM: split in parts "
-          "by the shift N).", "",
+          "pattern), datapath (the integer model, output never stalled; RAM store or 8 "
+          "lanes and more: one part per lane). `jobs` tasks run at a time (the task "
+          "columns are each task's own wall time; `total s` is the row's wall time).", "",
           "| group | layer | C | W_X | W_M | L | store | pipeline | lat | status | hold s | "
-          "stream s | stall s | datapath s | total s | cpu s | load |", "|" + "---|" * 17]
+          "stream s | stall s | datapath s | total s | cpu s | load | jobs |",
+          "|" + "---|" * 18]
     for r in rows:
         t = r["tasks"]
         dp = [v for k, v in t.items() if k.startswith("datapath")]
@@ -198,7 +203,8 @@ def write_results(rows: list[dict], quick: bool) -> None:
                   f"{r['latency']} | {r['status']} | "
                   + " | ".join(str(t.get(k, {}).get("seconds", "-"))
                                for k in ("hold", "stream", "stall"))
-                  + f" | {dps} | {r['seconds']} | {r['cpu_seconds']} | {r['load_1min']} |")
+                  + f" | {dps} | {r['seconds']} | {r['cpu_seconds']} | {r['load_1min']} | "
+                  f"{r.get('jobs', 1)} |")
     over = [f"{r['layer']} L={r['lanes']} {r['store']} {r['pipeline']} ({r['seconds']} s, "
             f"load {r['load_1min']})" for r in rows
             if r["status"] != "PASS" or r["seconds"] > 120]

@@ -216,7 +216,8 @@ def _slit(width: int, v: int) -> str:
 def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
               memory: list[tuple[StateReg, int]] | None = None,
               ranges: list[tuple[int, int]] | None = None,
-              n_values: tuple[int, ...] | None = None, products: dict | None = None) -> Harness:
+              n_values: tuple[int, ...] | None = None, products: dict | None = None,
+              lanes: tuple[int, ...] | None = None) -> Harness:
     """Every output beat equals the integer model of the accepted beat.
 
     ``stall_bound`` 0 (the default task): ``m_axis_tready`` is assumed high (except in reset
@@ -236,6 +237,10 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     (``--range-check``): the beat's flag (tuser's top bit) and ``range_error`` against the
     per-channel input ranges. ``n_values``: assert the lanes whose shift N is one of these
     only (the RAM proof split per shift value; the union of the parts covers every N).
+    ``lanes``: assert these lanes' data (and their multiplier operands) only; the other
+    lanes' expected values are not built, so their logic is outside every assertion's cone
+    and Yosys drops it (the proof split per lane; the union of the parts covers every lane,
+    and each part asserts the whole control: valid, ready, tuser, tlast, the range flag).
     """
     w = _W()
     L, lat = cfg.lanes, cfg.latency
@@ -244,10 +249,12 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     c_bits = max(cfg.w_user + (L - 1).bit_length() + 1, cfg.channels.bit_length() + 1)
     wn = _n_width(cfg, model)
     w(render_spec_parts(f"{top}_spec", _spec_shape(cfg, model)))
+    asserted = tuple(range(L)) if lanes is None else tuple(lanes)
     extra = "".join(f", .exactbn_mem{k}_in(fw{k})" for k in range(len(memory or [])))
     if products is not None:  # the unit's own partial products (products.py)
         from .products import port_connections, render_lane_sum
 
+        products = {k: p for k, p in products.items() if k[0] in asserted}
         extra += port_connections(products)
     _common(w, cfg, top, extra)
     probes: dict[str, str] = {}
@@ -300,6 +307,11 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     shape = _spec_shape(cfg, model)
     q_lanes = []
     for lane in range(L):
+        if lane not in asserted:  # another part's lane: nothing of it is built here
+            w(f"  wire [{wq - 1}:0] eq{lane} = {_lit(wq, 0)};",
+              f"  wire [{shape.w_s - 1}:0] es{lane} = {_lit(shape.w_s, 0)};")
+            q_lanes.append(f"eq{lane}")
+            continue
         w(f"  (* keep *) wire [{cfg.w_xs - 1}:0] opx{lane};",
           f"  (* keep *) wire [{cfg.w_m - 1}:0] opm{lane};",
           f"  wire [{wq - 1}:0] eq{lane};")
@@ -351,7 +363,7 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
       "    if (rst) begin r_bv <= 1'b0; r_ready <= 1'b1; "
       + " ".join(f"rv{k} <= 1'b0;" for k in range(lat)) + " end",
       "  end")
-    for lane in range(L):
+    for lane in asserted:
         xl = f"rx{k0}[{(lane + 1) * wx - 1}:{lane * wx}]"
         if cfg.w_xs == wx:
             xe = xl
@@ -377,13 +389,14 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
         probes.update({"pd_occ": "dut.core.credit.occ", "pd_words": "dut.core.fifo.cnt"})
     w("  always @* if (!init) assert(s_axis_tready == r_ready);  // @ready",
       f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid")
-    if n_values is None:
+    if n_values is None and lanes is None:
         w(f"  always @* if (!init && rv{last}) assert(m_axis_tdata == rq{last});  // @data")
     else:
-        for lane in range(L):
+        for lane in asserted:
             sl = f"[{(lane + 1) * wq - 1}:{lane * wq}]"
-            cond = " || ".join(f"rN{lane}_{last} == {_lit(wn, v)}" for v in n_values)
-            w(f"  always @* if (!init && rv{last} && ({cond})) "
+            cond = "" if n_values is None else " && (" + " || ".join(
+                f"rN{lane}_{last} == {_lit(wn, v)}" for v in n_values) + ")"
+            w(f"  always @* if (!init && rv{last}{cond}) "
               f"assert(m_axis_tdata{sl} == rq{last}{sl});  // @data {lane}")
     w(f"  always @* if (!init && rv{last}) assert(m_axis_tuser[{wu - 1}:0] == rg{last});"
       "  // @user",
@@ -394,7 +407,7 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
           "  reg r_err = 1'b0;",
           f"  always @(posedge clk) r_err <= rst ? 1'b0 : r_err | (out_hs & rf{last});",
           "  always @* if (!init) assert(range_error == r_err);  // @range_error")
-    for lane in range(L):
+    for lane in asserted:
         ops = ("x_r", "m_r") if k0 else ("x", "m")  # the multipliers' own operands
         probes[f"opx{lane}"] = f"dut.core.mul{lane}.{ops[0]}"
         probes[f"opm{lane}"] = f"dut.core.mul{lane}.{ops[1]}"
@@ -633,7 +646,8 @@ def render_harness(task: str, cfg, model: ModelParams | None = None,
                    ranges: list[tuple[int, int]] | None = None,
                    n_values: tuple[int, ...] | None = None,
                    memory: list[tuple[StateReg, int]] | None = None,
-                   products: dict | None = None) -> Harness:
+                   products: dict | None = None,
+                   lanes: tuple[int, ...] | None = None) -> Harness:
     """The harness for one proof task (``datapath`` and ``stall`` need ``model``; ``hold``
     and ``stall`` the registers from ``runner.list_state``, a RAM ``datapath`` the memory
     words as ``[(register, width)]`` from ``miter.free_memories``; ``ranges`` for a unit
@@ -645,7 +659,8 @@ def render_harness(task: str, cfg, model: ModelParams | None = None,
             raise ValueError("the RAM datapath proof needs the unit's memory words "
                              "(miter.free_memories)")
         return _datapath(cfg, model, top, 0 if stall_bound is None else stall_bound,
-                         memory, ranges if cfg.range_check else None, n_values, products)
+                         memory, ranges if cfg.range_check else None, n_values, products,
+                         lanes)
     if task == "stall":
         from .miter import render_stall
 

