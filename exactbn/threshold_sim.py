@@ -15,7 +15,7 @@ from pathlib import Path
 from exactbn.formats import SolvedLayer, safe_name
 from exactbn.hw.threshold_config import ThresholdConfig
 
-__all__ = ["threshold_ports", "simulate_threshold_layer"]
+__all__ = ["threshold_ports", "simulate_threshold_layer", "reprogram_target"]
 
 
 def threshold_ports(cfg: ThresholdConfig):
@@ -34,6 +34,38 @@ def threshold_ports(cfg: ThresholdConfig):
         thresholds={"mode": cfg.mode, "levels": cfg.n_levels, "slots": cfg.slots,
                     "w_t": cfg.w_t, "u_min": u_min, "u_max": u_max,
                     "neg": [n for n, _ in stored], "U": [u for _, u in stored]})
+
+
+def reprogram_target(layer: SolvedLayer, cfg: ThresholdConfig) -> dict:
+    """New exact words for the same unit, for the AXI4-Lite bench's ``axil_thresholds_new``:
+    a copy of the layer with modified a, b (even channels: the staircase moved by ``s``
+    inputs, ``b' = b + a*s``; odd channels: mirrored on their range, ``a' = -a``,
+    ``b' = b + a*(lo + hi)``, so their direction flips), its thresholds derived by
+    golden.thresholds from a', b' and the spec and checked at both ends of every level.
+    Returns ``{"a", "b", "neg", "U", "what"}`` (the stored words per channel)."""
+    from dataclasses import replace
+
+    from exactbn.golden.thresholds import layer_threshold_problems, layer_thresholds
+
+    a, b = [], []
+    for c, (lo, hi) in enumerate(layer.ranges()):
+        ac, bc = float(layer.a[c]), float(layer.b[c])
+        if c % 2:
+            a.append(-ac)
+            b.append(bc + ac * (lo + hi))
+        else:
+            a.append(ac)
+            b.append(bc + ac * max(1, (hi - lo) // 5))
+    new = replace(layer, a=a, b=b)
+    directions, thresholds = layer_thresholds(new)
+    if problems := layer_threshold_problems(new, directions, thresholds):
+        raise ValueError(f"reprogram target: channel {problems[0][0]}: {problems[0][1]}")
+    ncfg = replace(cfg, directions=directions, thresholds=thresholds)
+    if (ncfg.w_t, ncfg.t_signed, ncfg.slots) != (cfg.w_t, cfg.t_signed, cfg.slots):
+        raise ValueError("reprogram target does not fit the unit's threshold words")
+    stored = [ncfg.stored(c) for c in range(cfg.channels)]
+    return {"a": a, "b": b, "neg": [n for n, _ in stored], "U": [u for _, u in stored],
+            "what": "the same layer with modified a, b (even channels shifted, odd mirrored)"}
 
 
 def simulate_threshold_layer(layer: SolvedLayer, cfg: ThresholdConfig,

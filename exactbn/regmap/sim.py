@@ -15,7 +15,7 @@ __all__ = ["run_axil_bench", "axil_plan", "AXIL_SCENARIOS", "run_threshold_axil_
 
 AXIL_SCENARIOS = ("axil_program", "axil_reset_mid_commit", "axil_reprogram_live")
 BENCH_MODULE = "exactbn.sim.benches.axil_bench"
-THRESHOLD_AXIL_SCENARIOS = ("axil_thresholds", "axil_thresholds_live")
+THRESHOLD_AXIL_SCENARIOS = ("axil_thresholds", "axil_thresholds_live", "axil_thresholds_new")
 # JSON for the bench: {"layers": [[name, base, channels], ...], "live": "channel" | "layer"}
 ENV_PLAN = "EXACTBN_AXIL_PLAN"
 
@@ -96,20 +96,29 @@ def run_axil_bench(layer, cfg, run_dir, *, simulator: str = "verilator", seed: i
 
 
 def run_threshold_axil_bench(layer, cfg, run_dir, *, simulator: str = "icarus", seed: int = 1,
-                             stored=None, cache_root=None,
+                             stored=None, next_words: dict | None = None, next_stored=None,
+                             cache_root=None,
                              scenarios: tuple[str, ...] = THRESHOLD_AXIL_SCENARIOS):
     """The threshold bench through AXI4-Lite (``exactbn.sim.benches.threshold_axil_bench``)
     on an axil ThresholdConfig; ``stored``: [(neg, U), ...] per channel to write instead of
-    ``cfg.stored`` (a planted wrong threshold; the reference stays the layer's)."""
+    ``cfg.stored`` (a planted wrong threshold; the reference stays the layer's).
+    ``next_words``: what ``axil_thresholds_new`` reprograms to (default
+    :func:`exactbn.threshold_sim.reprogram_target`); ``next_stored`` replaces its words
+    (a planted wrong image; the reference stays the new layer's)."""
     from dataclasses import replace
 
     from exactbn.hw.threshold_unit import threshold_verilog
-    from exactbn.threshold_sim import threshold_ports
+    from exactbn.threshold_sim import reprogram_target, threshold_ports
 
     unit = threshold_ports(cfg)
     if stored is not None:
         unit = replace(unit, thresholds={**unit.thresholds, "neg": [n for n, _ in stored],
                                          "U": [list(u) for _, u in stored]})
+    if "axil_thresholds_new" in scenarios:
+        nxt = dict(next_words if next_words is not None else reprogram_target(layer, cfg))
+        if next_stored is not None:
+            nxt |= {"neg": [n for n, _ in next_stored], "U": [list(u) for _, u in next_stored]}
+        unit = replace(unit, thresholds={**unit.thresholds, "next": nxt})
     return run_axil_bench(layer, cfg, run_dir, simulator=simulator, seed=seed,
                           scenarios=scenarios, verilog=threshold_verilog(cfg),
                           cache_root=cache_root,
