@@ -22,7 +22,7 @@ def threshold_config_from_solved(layer: SolvedLayer, *, lanes: int = 1,
                                  pipeline=None, widths=None, name: str | None = None,
                                  range_check: bool = False, allow_inexact: bool = False,
                                  param_memory: str = "auto", search: str = "auto",
-                                 cfg_bus: str = "raw",
+                                 cfg_bus: str = "raw", stages: str = "fast",
                                  file: str | None = None) -> ThresholdConfig:
     """A :class:`ThresholdConfig` for ``layer`` (FormatError naming file/layer/field)."""
     from exactbn.golden.thresholds import layer_threshold_problems, layer_thresholds
@@ -63,7 +63,7 @@ def threshold_config_from_solved(layer: SolvedLayer, *, lanes: int = 1,
             q_signed=layer.output.signed, qmin=layer.qmin, qmax=layer.qmax,
             directions=directions, thresholds=thresholds, lanes=lanes, lane_mode=lane_mode,
             store=store, search=search, out_reg=out_reg, name=name, range_check=range_check,
-            x_ranges=layer.ranges(), param_memory=param_memory, cfg_bus=cfg_bus)
+            x_ranges=layer.ranges(), param_memory=param_memory, cfg_bus=cfg_bus, stages=stages)
     except (TypeError, ValueError) as e:
         raise FormatError(str(e), **where) from None
 

@@ -10,6 +10,21 @@ Stored form (what the memories and ``cfg_value`` hold): ``n = bits(qmax - qmin)`
 Slots past ``qmax - qmin`` hold a value never met in the channel's range (``hi + 1``, or
 ``lo`` with d = -1) and the count is clamped at ``qmax - qmin``. Padding channels (past C)
 output ``qmin`` (a pad bit beside the direction bit).
+
+Narrow ROM words (``compact``, :attr:`ThresholdConfig.t_clamp`): ``x_max + 1`` (never met
+by ``x >= U``) is the only stored value past the input's bits; when no stored value is
+``x_max``, a ROM stores it as ``x_max`` and the unit compares ``min(x, x_max - 1)``, which
+gives the same bit for every input (every ``U < x_max`` is met by both at ``x_max``), one
+bit narrower.
+
+Stages (``stages``): ``fast`` reads every level from registers (module docstring of
+hw/threshold_unit.py); ``compact`` (the iCE40 preset, where a logic cell holds one LUT or
+one flip-flop of a delay line) gives every block-RAM level j >= 1 its address straight from
+level j-1's comparison (the RAM's own address register is the stage register, so each such
+level costs one stage, not two or three), reads a block-RAM first level with the beat's
+parameter read, and maps logic ROM levels as LUT4 tables (hw/threshold_unit.py). A logic
+first level stays read from registers: read with the parameter read, the skid buffer's
+output mux and the ROM form one path (iCE40 UP5K, C = 64: ~54 MHz, ~75 from registers).
 """
 
 from __future__ import annotations
@@ -22,15 +37,23 @@ from exactbn.formats import twos_width, unsigned_width
 from .config import CFG_BUSES, LANE_MODES, MAX_CHANNELS, MAX_LANES, PARAM_MEMORIES, STORES
 from .names import name_problem
 
-__all__ = ["SEARCHES", "PARALLEL_MAX_LEVELS", "LOGIC_MAX_BITS", "READ_WAIT",
-           "ThresholdConfig"]
+__all__ = ["SEARCHES", "STAGES", "PARALLEL_MAX_LEVELS", "LOGIC_MAX_BITS", "READ_WAIT",
+           "COMPACT_LOGIC_MAX_BITS", "ThresholdConfig", "stages_for"]
 
 SEARCHES = ("auto", "binary", "parallel")
+STAGES = ("fast", "compact")
+FAMILY_STAGES = {"ice40": "compact"}  # measured: bench/results/threshold.md
+COMPACT_LOGIC_MAX_BITS = 1024  # compact: larger levels are block RAM (iCE40: 4 kbit blocks)
 LOGIC_MAX_BITS = 2048  # larger level memories are block RAM: their output is registered
 # again (READ_WAIT stages from address to comparison), so no path runs block RAM -> compare
 READ_WAIT = 2
 PARALLEL_MAX_LEVELS = 1  # auto: parallel only for one threshold (2 levels: binary, as fast
 # as FINN's; a 3-wide parallel word maps to block RAM on ECP5 and runs at ~85 MHz)
+
+
+def stages_for(family: str | None) -> str:
+    """The threshold unit's default ``stages`` on an FPGA family (``fast`` elsewhere)."""
+    return FAMILY_STAGES.get(family or "", "fast")
 
 
 def _check_int(name: str, v, lo: int, hi: int) -> None:
@@ -60,6 +83,7 @@ class ThresholdConfig:
     x_ranges: tuple = ()
     param_memory: str = "auto"
     cfg_bus: str = "raw"  # RAM store: raw cfg_* handshake or "axil" (hw/axil.py register map)
+    stages: str = "fast"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "directions", tuple(int(d) for d in self.directions))
@@ -76,7 +100,8 @@ class ThresholdConfig:
         if why := name_problem(self.name):
             raise ValueError(f"name {why}")
         for k, allowed in (("lane_mode", LANE_MODES), ("store", STORES), ("search", SEARCHES),
-                           ("param_memory", PARAM_MEMORIES), ("cfg_bus", CFG_BUSES)):
+                           ("param_memory", PARAM_MEMORIES), ("cfg_bus", CFG_BUSES),
+                           ("stages", STAGES)):
             if getattr(self, k) not in allowed:
                 raise ValueError(f"{k} must be one of {', '.join(allowed)}, "
                                  f"got {getattr(self, k)!r}")
@@ -148,28 +173,43 @@ class ThresholdConfig:
 
     def level_read(self, j: int) -> str:
         """How search level j (or the parallel word, j = 0) is read: ``reg`` (addressed from
-        the stage's own registers, compared ``level_wait(j)`` stages later) or ``sync``
-        (``--param-memory block`` level 0: with the beat's parameter read, as it leaves the
-        skid buffer). The FINN-style search addresses level j from level j-1's comparison."""
-        return "sync" if j == 0 and self.param_memory == "block" else "reg"
+        the stage's own registers, compared ``level_wait(j)`` stages later), ``sync`` (level
+        0 with the beat's parameter read, as it leaves the skid buffer: ``--param-memory
+        block``, or ``compact``) or ``comb`` (``compact`` block-RAM level j >= 1: addressed
+        from level j-1's comparison, compared one stage later, as the FINN-style search)."""
+        if j == 0:
+            sync = self.param_memory == "block" or (self.stages == "compact"
+                                                    and self.level_block(0))
+            return "sync" if sync else "reg"
+        return "comb" if self.stages == "compact" and self.level_block(j) else "reg"
+
+    def level_bits(self, j: int) -> int:
+        return (self.depth << j) * self.w_t * (self.slots if self.mode == "parallel" else 1)
 
     def level_block(self, j: int) -> bool:
-        """Level j's memory is block RAM (larger than LOGIC_MAX_BITS, or --param-memory)."""
+        """Level j's memory is block RAM (larger than LOGIC_MAX_BITS, or
+        COMPACT_LOGIC_MAX_BITS with ``compact``; or as --param-memory says)."""
         if self.param_memory in ("block", "logic", "distributed"):
             return self.param_memory == "block"
-        bits = (self.depth << j) * self.w_t * (self.slots if self.mode == "parallel" else 1)
-        return bits > LOGIC_MAX_BITS
+        limit = COMPACT_LOGIC_MAX_BITS if self.stages == "compact" else LOGIC_MAX_BITS
+        return self.level_bits(j) > limit
 
     def level_wait(self, j: int) -> int:
-        """Stages from level j's read to its comparison: 1 for logic (the read register),
-        READ_WAIT for block RAM (its output registered again), 0 for ``sync``."""
-        if self.level_read(j) == "sync":
+        """Stages from level j's read to its comparison: 1 for logic (the read register) and
+        ``comb``, READ_WAIT for block RAM read from registers (its output registered again),
+        0 for ``sync``."""
+        read = self.level_read(j)
+        if read == "sync":
             return 0
-        return READ_WAIT if self.level_block(j) else 1
+        return READ_WAIT if read == "reg" and self.level_block(j) else 1
 
     def compare_stage(self, j: int) -> int:
-        """Registers between P and level j's comparison."""
-        return j + sum(self.level_wait(i) for i in range(j + 1))
+        """Registers between P and level j's comparison: a ``reg`` level adds its prefix
+        register and its wait, a ``comb`` level one stage (its read is that register)."""
+        if j == 0:
+            return self.level_wait(0)
+        step = 1 if self.level_read(j) == "comb" else 1 + self.level_wait(j)
+        return self.compare_stage(j - 1) + step
 
     def stored(self, ch: int) -> tuple[int, list[int]]:
         """``(neg, U)`` of a channel (padding channels too): what the memories hold."""
@@ -197,13 +237,30 @@ class ThresholdConfig:
         """Stored thresholds are two's complement (some is negative), else unsigned."""
         return any(v < 0 for v in self._t_values)
 
+    def _width(self, vals) -> int:
+        return twos_width(*vals) if self.t_signed else max(1, unsigned_width(*vals))
+
+    @cached_property
+    def t_clamp(self) -> bool:
+        """ROM words store ``x_max + 1`` as ``x_max`` and compare ``min(x, x_max - 1)``
+        (module docstring): ``compact`` ROM, no stored value is ``x_max``, it saves a bit."""
+        vals = self._t_values
+        if (self.stages != "compact" or self.store != "rom" or self.x_max in vals
+                or self.x_max + 1 not in vals):
+            return False
+        return self._width([self.encode_raw(v) for v in vals]) < self._width(vals)
+
+    def encode_raw(self, v: int) -> int:
+        return self.x_max if v == self.x_max + 1 else v
+
+    def encode(self, v: int) -> int:
+        """The word a memory holds for stored value v (before masking to w_t bits)."""
+        return self.encode_raw(v) if self.t_clamp else v
+
     @cached_property
     def w_t(self) -> int:
-        """Bits of a stored threshold: as many as the channels' ranges need, no more."""
-        vals = self._t_values
-        if self.t_signed:
-            return twos_width(*vals)
-        return max(1, unsigned_width(*vals))
+        """Bits of a stored threshold word: as many as the channels' ranges need, no more."""
+        return self._width([self.encode(v) for v in self._t_values])
 
     @property
     def groups(self) -> int:
@@ -294,5 +351,6 @@ class ThresholdConfig:
             "w_user": self.w_user,
             "w_addr": self.w_addr, "w_index": self.w_index, "latency": self.latency,
             "range_check": self.range_check, "out_reg": self.out_reg,
-            "param_memory": self.param_memory,
+            "param_memory": self.param_memory, "stages": self.stages,
+            "x_clamp": self.t_clamp,
         } | ({"cfg_bus": "axil"} if self.cfg_bus == "axil" else {})

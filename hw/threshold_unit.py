@@ -12,6 +12,9 @@ Same stream ports, lanes, lane modes, store and range check as the multiply-shif
   addresses level j from level j-1's comparison).
 - ``parallel``: one word with all slots per channel, read the same way, all compared at
   once, the count summed.
+- ``stages="compact"`` (hw/threshold_config.py): a block-RAM level j >= 1 is addressed from
+  level j-1's comparison (the RAM's address register is the stage register), its output
+  compared in the next stage.
 
 RAM store: ``cfg_addr`` (channel), ``cfg_index`` (slot k, or ``2^n - 1`` for the direction
 bit: ``cfg_value[0] = 1`` means d = -1) and ``cfg_value`` (the stored ``U_k``). A write is
@@ -22,7 +25,18 @@ after it only new ones (a stalled output can hold ``cfg_ready`` low until it dra
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, ResetSignal, Signal, signed, unsigned
+from amaranth import (
+    Array,
+    Cat,
+    Const,
+    Elaboratable,
+    Module,
+    Mux,
+    ResetSignal,
+    Signal,
+    signed,
+    unsigned,
+)
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -48,7 +62,7 @@ def level_images(cfg: ThresholdConfig) -> list[list[list[int]]]:
     out = []
     for bank in range(cfg.banks):
         chs = [cfg.bank_channel(bank, g) for g in range(cfg.depth)]
-        levels = [[cfg.stored(ch)[1][slot_of(n, j, p)] & mask for ch in chs
+        levels = [[cfg.encode(cfg.stored(ch)[1][slot_of(n, j, p)]) & mask for ch in chs
                    for p in range(1 << j)] for j in range(n)]
         if cfg.store == "rom":  # the flag bits ride above level 0's threshold
             levels[0] = [v | (cfg.flag_word(ch) << cfg.w_t) for v, ch in zip(levels[0], chs,
@@ -65,12 +79,70 @@ def parallel_images(cfg: ThresholdConfig) -> list[list[int]]:
         img = []
         for g in range(cfg.depth):
             ch = cfg.bank_channel(bank, g)
-            word = sum((v & mask) << (k * cfg.w_t) for k, v in enumerate(cfg.stored(ch)[1]))
+            word = sum((cfg.encode(v) & mask) << (k * cfg.w_t)
+                       for k, v in enumerate(cfg.stored(ch)[1]))
             if cfg.store == "rom":
                 word |= cfg.flag_word(ch) << (cfg.w_t * cfg.slots)
             img.append(word)
         out.append(img)
     return out
+
+
+class LutRom(Elaboratable):
+    """A read-only word table as LUT4 functions, output registered (one sync read port).
+
+    Every 16-word slice of every bit is one 4-input function of the low address bits on a
+    kept wire (equal slices share it, a constant or an address bit needs none); the upper
+    address bits select among them. Mapped by Yosys as it comes: one LUT4 per distinct slice
+    and the select muxes, where ABC's own mapping of a 64-word ROM spends ~8.5 LUT4 per bit.
+    """
+
+    def __init__(self, init, width: int, name: str):
+        self.init, self.width, self.name = [int(v) for v in init], width, name
+        self.a_bits = max(1, (len(self.init) - 1).bit_length())
+        self.addr, self.en = Signal(self.a_bits, name=f"{name}_addr"), Signal(name=f"{name}_en")
+        self.data = Signal(width, name=f"{name}_data")
+
+    def read_port(self, domain: str = "sync"):
+        if domain != "sync":
+            raise ValueError("LutRom has one synchronous read port")
+        return self
+
+    def elaborate(self, platform):
+        m = Module()
+        depth = 1 << self.a_bits
+        init = self.init + [0] * (depth - len(self.init))
+        lo = min(4, self.a_bits)
+        a_lo, a_hi = self.addr[:lo], self.addr[lo:]
+        tables: dict = {}
+        atoms = {}
+        for k in range(lo):  # a slice equal to one address bit (or its complement)
+            atoms[tuple((i >> k) & 1 for i in range(1 << lo))] = a_lo[k]
+            atoms[tuple(1 - ((i >> k) & 1) for i in range(1 << lo))] = ~a_lo[k]
+
+        def table(tt: tuple):
+            if all(v == tt[0] for v in tt):
+                return Const(tt[0], 1)
+            if tt in atoms:
+                return atoms[tt]
+            inv = tuple(1 - v for v in tt)
+            if inv in tables:
+                return ~tables[inv]
+            if tt not in tables:
+                sig = Signal(name=f"{self.name}_t{len(tables)}", attrs={"keep": 1})
+                bits = sum(v << i for i, v in enumerate(tt))
+                m.d.comb += sig.eq(Const(bits, 1 << lo).bit_select(a_lo, 1))
+                tables[tt] = sig
+            return tables[tt]
+
+        out = []
+        for b in range(self.width):
+            chunks = [table(tuple((init[(c << lo) + i] >> b) & 1 for i in range(1 << lo)))
+                      for c in range(depth >> lo)]
+            out.append(Array(chunks)[a_hi] if len(chunks) > 1 else chunks[0])
+        with m.If(self.en):
+            m.d.sync += self.data.eq(Cat(*out))
+        return m
 
 
 def _flag_images(cfg: ThresholdConfig) -> list[list[int]]:
@@ -134,6 +206,10 @@ class ThresholdUnit(wiring.Component):
         for lane in range(cfg.lanes):
             x = x_p[lane * cfg.w_x:(lane + 1) * cfg.w_x]
             xs = x.as_signed() if cfg.x_signed else x  # delayed as is, w_x bits
+            if cfg.t_clamp:  # x_max compares as x_max - 1 (x_max + 1 is stored as x_max)
+                xc = Signal.like(xs, name=f"xc{lane}")
+                m.d.comb += xc.eq(Mux(xs == cfg.x_max, cfg.x_max - 1, xs))
+                xs = xc
             bank = lane if cfg.lane_mode == "channels" else 0
             flag_mem = mems["dir"][bank]
             if cfg.mode == "binary":
@@ -214,13 +290,14 @@ class ThresholdUnit(wiring.Component):
         cfg = self.cfg
         levels = range(cfg.n_levels) if cfg.mode == "binary" else [0]
         last = max((cfg.compare_stage(j) - cfg.level_wait(j) for j in levels
-                    if cfg.level_read(j) == "reg"), default=-1)
+                    if cfg.level_read(j) != "sync"), default=-1)
         reading = valids[:last + 1]
         return Cat(*reading).any() if reading else 0
 
     def _memories(self, m: Module) -> dict:
         cfg = self.cfg
         attrs = memory_attrs(cfg.param_memory)
+        block = memory_attrs("block") if cfg.param_memory == "auto" else attrs
         mems: dict = {"dir": [], "levels": [], "wide": []}
         n_x = len(cfg.extras)
         for bank, img in enumerate(_flag_images(cfg)):
@@ -235,17 +312,28 @@ class ThresholdUnit(wiring.Component):
                 row = []
                 for j, img in enumerate(levels):
                     w = cfg.w_t + (n_x if j == 0 and cfg.store == "rom" else 0)
-                    mem = Memory(shape=unsigned(w), depth=len(img), init=img, attrs=attrs)
+                    at = block if cfg.level_read(j) == "comb" else attrs  # must be a RAM
+                    if self._lut_rom(j):
+                        mem = LutRom(img, w, f"lvl{bank}_{j}")
+                    else:
+                        mem = Memory(shape=unsigned(w), depth=len(img), init=img, attrs=at)
                     m.submodules[f"lvl{bank}_{j}"] = mem
                     row.append(mem)
                 mems["levels"].append(row)
         else:
             for bank, img in enumerate(parallel_images(cfg)):
                 w = cfg.w_t * cfg.slots + (n_x if cfg.store == "rom" else 0)
-                mem = Memory(shape=unsigned(w), depth=cfg.depth, init=img, attrs=attrs)
+                mem = (LutRom(img, w, f"thr{bank}") if self._lut_rom(0) else
+                       Memory(shape=unsigned(w), depth=cfg.depth, init=img, attrs=attrs))
                 m.submodules[f"thr{bank}"] = mem
                 mems["wide"].append(mem)
         return mems
+
+    def _lut_rom(self, j: int) -> bool:
+        """``compact`` ROM level j in logic, read from registers: a :class:`LutRom`."""
+        cfg = self.cfg
+        return (cfg.stages == "compact" and cfg.store == "rom" and cfg.level_read(j) == "reg"
+                and not cfg.level_block(j))
 
     def _flags(self, m: Module, adv, g_in, flag_mem, first_data, first_width: int,
                wait: int):
@@ -282,14 +370,17 @@ class ThresholdUnit(wiring.Component):
                       else delay(m, adv, v, wait, f"{k}w{lane}_{j}") for k, v in regs.items()}
 
     def _binary_lane(self, m: Module, adv, lane: int, xs, user_p, g_in, levels, flag_mem):
-        """Stage by stage: level j's word read from the stage's registers (:meth:`_read`),
-        one ``>=``, the decided bit registered with x, g and the direction."""
+        """Stage by stage: level j's word read from the stage's registers (:meth:`_read`)
+        or, ``comb``, addressed from the previous comparison; one ``>=``, the decided bit
+        registered with x, g and the direction."""
         cfg = self.cfg
         r: dict = {"p": None, "x": xs, "g": user_p, "n": 0}
         pad = None
+        data = None
         for j, mem in enumerate(levels):
-            here = Cat(r["p"], r["g"]) if r["p"] is not None else r["g"]
-            data, r = self._read(m, adv, lane, j, mem, here, g_in, r)
+            if data is None:
+                here = Cat(r["p"], r["g"]) if r["p"] is not None else r["g"]
+                data, r = self._read(m, adv, lane, j, mem, here, g_in, r)
             if j == 0:
                 r["n"], pad = self._flags(m, adv, g_in, flag_mem, data, cfg.w_t,
                                           cfg.level_wait(0))
@@ -299,6 +390,11 @@ class ThresholdUnit(wiring.Component):
             m.d.comb += prefix_n.eq(Cat(bit, r["p"]) if r["p"] is not None else bit)
             if j + 1 == cfg.n_levels:
                 return prefix_n, pad
+            data = None
+            if cfg.level_read(j + 1) == "comb":  # word g * 2^(j+1) + prefix, read now
+                rp = levels[j + 1].read_port(domain="sync")
+                m.d.comb += [rp.addr.eq(Cat(prefix_n, r["g"])), rp.en.eq(adv)]
+                data = rp.data
             r = {k: v if isinstance(v, int) else delay(m, adv, v, 1, f"{k}{lane}_{j}")
                  for k, v in {**r, "p": prefix_n}.items()}
         raise AssertionError("unreachable: qmax > qmin gives at least one level")

@@ -183,7 +183,10 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
                    "per channel, one memory per search level"],
         ))
     if "exact_threshold" in kinds:
-        designs.append(_exact_threshold(layer, srcdir, sfx, common, grp, file, unit_opts))
+        from exactbn.hw.threshold_config import stages_for
+
+        th_opts = {"stages": stages_for(target.name), **unit_opts}  # the family's preset
+        designs.append(_exact_threshold(layer, srcdir, sfx, common, grp, file, th_opts))
     for d in designs:
         inst = (uses_primitive(cfg.family, cfg.pipeline.mult) if d.kind in (
             "exactbn", "exactbn_nostall") else d.kind == "ceiling" and uses_primitive(
@@ -201,7 +204,8 @@ def _exact_threshold(layer, srcdir: Path, sfx: str, common: dict, grp: str, file
     from exactbn.hw.threshold_unit import ThresholdUnit as ExactThresholdUnit
     from exactbn.threshold_generate import threshold_config_from_solved
 
-    keep = ("lanes", "lane_mode", "store", "pipeline", "range_check", "param_memory", "search")
+    keep = ("lanes", "lane_mode", "store", "pipeline", "range_check", "param_memory", "search",
+            "stages")
     tc = threshold_config_from_solved(layer, file=file, name="exact_threshold",
                                       **{k: v for k, v in unit_opts.items() if k in keep})
     s = tc.summary()
