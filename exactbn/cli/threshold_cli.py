@@ -56,10 +56,9 @@ def threshold_options_from_args(args: argparse.Namespace, allow_axil: bool = Fal
         raise _usage_error(f"--name {why}")
     cfg_bus = getattr(args, "cfg_bus", "raw")
     if cfg_bus != "raw" and not (cfg_bus == "axil" and allow_axil):
-        raise _usage_error(f"--cfg-bus {args.cfg_bus}: the register map programs the "
-                           "multiply-shift unit's RAM store; --unit threshold|auto has its raw "
-                           "write port only (generate --unit threshold --store ram takes "
-                           "--cfg-bus axil)")
+        raise _usage_error(f"--cfg-bus {args.cfg_bus}: the threshold unit's register map "
+                           "serves one layer (--unit threshold --layer NAME --store ram); not "
+                           "with --all-layers/--layers or --unit auto")
     if cfg_bus == "axil" and args.store != "ram":
         raise _usage_error("--cfg-bus axil programs a RAM store: it needs --store ram")
     return {
@@ -212,6 +211,7 @@ def run_sim_threshold(args: argparse.Namespace, scenarios: list[str] | None) -> 
     from exactbn.cli.cmd_sim import run_simulators
     from exactbn.cli.unit_options import _usage_error, load_layer_from_args
     from exactbn.network import network_mode
+    from exactbn.regmap.sim import THRESHOLD_AXIL_SCENARIOS
     from exactbn.threshold_generate import threshold_config_from_solved
     from exactbn.threshold_sim import simulate_threshold_layer
 
@@ -225,16 +225,23 @@ def run_sim_threshold(args: argparse.Namespace, scenarios: list[str] | None) -> 
     if args.netlist:
         raise _usage_error("sim --unit threshold --netlist: the gate-level run covers the "
                            "multiply-shift unit only")
-    if getattr(args, "cfg_bus", "raw") != "raw":
-        raise _usage_error("the threshold unit takes --cfg-bus axil in generate only (--layer, "
-                           "--store ram); sim/prove/synth run its raw cfg_* port")
+    axil = getattr(args, "cfg_bus", "raw") == "axil"
+    if axil and (args.scenarios or args.waves):
+        raise _usage_error("sim --cfg-bus axil runs the AXI4-Lite bench (" + ", ".join(
+            THRESHOLD_AXIL_SCENARIOS) + "): no --scenarios or --waves")
     layer = load_layer_from_args(args, args.solved)
-    opts = threshold_options_from_args(args)
+    opts = threshold_options_from_args(args, allow_axil=True)
     cfg = threshold_config_from_solved(layer, file=args.solved, **opts)
     unit = (f"threshold unit ({cfg.mode} search, {cfg.qmax - cfg.qmin} thresholds per "
-            f"channel), L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, latency {cfg.latency}")
+            f"channel), L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, latency {cfg.latency}"
+            + (", AXI4-Lite register map" if axil else ""))
 
     def simulate(sim: str, run_dir: Path, cache_root: Path):
+        if axil:  # programmed through AXI4-Lite, also reprogrammed to new words mid-stream
+            from exactbn.regmap.sim import run_threshold_axil_bench
+
+            return run_threshold_axil_bench(layer, cfg, run_dir, simulator=sim, seed=args.seed,
+                                            cache_root=cache_root)
         return simulate_threshold_layer(layer, cfg, sim, vectors=args.vectors, waves=args.waves,
                                         seed=args.seed, run_dir=run_dir, scenarios=scenarios,
                                         cache_root=cache_root)
@@ -266,21 +273,34 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
         from exactbn.threshold_network import run_mixed_all_layers
 
         return run_mixed_all_layers("prove", args, "out")
-    if getattr(args, "cfg_bus", "raw") != "raw":
-        raise _usage_error("the threshold unit takes --cfg-bus axil in generate only (--layer, "
-                           "--store ram); sim/prove/synth run its raw cfg_* port")
+    axil = getattr(args, "cfg_bus", "raw") == "axil"
+    if axil and args.verilog:
+        raise _usage_error("prove --verilog: a --cfg-bus axil unit's Verilog has s_axil_* "
+                           "ports; prove it without --verilog (the unit behind the slave)")
     layer = load_layer_from_args(args, args.solved)
-    opts = threshold_options_from_args(args)
+    opts = threshold_options_from_args(args, allow_axil=True)
     if opts["name"] is None:
         from exactbn.hw.names import default_unit_name
 
         opts["name"] = default_unit_name(layer.name)
     cfg = threshold_config_from_solved(layer, file=args.solved, **opts)  # re-derived, checked
+    axil_cfg = None
+    if axil:
+        from dataclasses import replace
+
+        axil_cfg, cfg = cfg, replace(cfg, cfg_bus="raw")
+        print("prove: --cfg-bus axil: the unit behind the AXI4-Lite slave (its raw cfg_* port), "
+              "then the slave against the AXI4-Lite protocol and the documented register map")
     verilog = (read_user_verilog(args.verilog, cfg.name) if args.verilog
                else threshold_verilog(cfg))
     out = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}")
     try:
         res = prove_threshold(cfg, cfg.directions, cfg.thresholds, layer.ranges(), verilog, out)
+        if axil_cfg is not None and all(r.status == "PASS" for r in res.values()):
+            from exactbn.hw.axil import AxiLiteSlave
+            from exactbn.regmap.formal import prove_axil
+
+            res["axil_map"] = prove_axil(AxiLiteSlave(axil_cfg), out / "axil", map_check=True)
     except WorkdirError as e:
         raise _usage_error(f"prove: {e}") from None
     except ValueError as e:  # the netlist could not be listed (list_state)
@@ -289,10 +309,17 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
                                                "depth": r.depth, "failed": r.failed_text,
                                                "vcd": r.vcd} for t, r in res.items()})
     print(f"prove {layer.name} (threshold unit, {cfg.mode} search, L={cfg.lanes} "
-          f"{cfg.lane_mode}, latency {cfg.latency}): "
+          f"{cfg.lane_mode}, latency {cfg.latency}{', AXI4-Lite' if axil_cfg else ''}): "
           + ", ".join(f"{t} {r.status} {r.seconds:.1f} s" for t, r in res.items()))
     flag = (" The range flag of every beat and the sticky range_error equal the channels' "
             "ranges'." if cfg.range_check else "")
+    if axil_cfg is not None:
+        flag += (" AXI4-Lite (k-induction, every input sequence): the slave follows the "
+                 "protocol and the documented register map (every COMMIT passes the T words "
+                 "and INDEX last written to their offsets, and the channel, on to cfg_* before "
+                 "its OKAY response; SLVERR where documented; ID/geometry reads). The top is "
+                 "that unit and that slave wired port to port (hw/axil_unit.py); the "
+                 "wiring itself is exercised by sim --cfg-bus axil, not proven.")
     if all(r.status == "PASS" for r in res.values()) and cfg.store == "ram":
         print("PROVEN: every memory word equals the shadow of the cfg writes (from the "
               "re-derived thresholds), cfg_error is the sticky flag of writes to channels >= C, "
