@@ -205,7 +205,7 @@ def _exact_threshold(layer, srcdir: Path, sfx: str, common: dict, grp: str, file
     from exactbn.threshold_generate import threshold_config_from_solved
 
     keep = ("lanes", "lane_mode", "store", "pipeline", "range_check", "param_memory", "search",
-            "stages")
+            "stages", "cfg_bus")
     tc = threshold_config_from_solved(layer, file=file, name="exact_threshold",
                                       **{k: v for k, v in unit_opts.items() if k in keep})
     s = tc.summary()
