@@ -2,7 +2,8 @@
 bench passes (also reprogramming NEW thresholds mid-stream) and fails when the host's image of
 the new thresholds has one threshold off by one; the proof of the unit plus its slave against
 the documented register map passes and fails for a planted slave (register offsets swapped,
-T field one bit off); bad register-map options exit 2 with one line and write nothing."""
+T field one bit off); synth synthesizes the axil top; bad register-map options exit 2 with one
+line and write nothing."""
 
 from __future__ import annotations
 
@@ -123,6 +124,20 @@ def test_planted_register_map_bug_fails(solved, tmp_path, bug):
     r = prove_axil(slave, tmp_path / bug, map_check=True, regmap=RegisterMap(cfg), inner=inner)
     assert r.status == "FAIL" and r.vcd and "@map" in (r.failed_text or ""), \
         (r.status, r.failed_text)
+
+
+@pytest.mark.synth
+def test_synth_cfg_bus_axil_synthesizes_the_slave(solved, tmp_path):
+    """Yosys only (--target generic): the design is the axil top (its config says so, its
+    netlist has the s_axil_* ports)."""
+    import json
+
+    out = tmp_path / "s"
+    assert main(["synth", str(solved), *AXIL, "--target", "generic", "--designs", "exactbn",
+                 "-o", str(out)]) == 0
+    (d,) = json.loads((out / "report.json").read_text())["designs"]
+    assert d["kind"] == "exact_threshold" and d["config"]["cfg_bus"] == "axil", d["config"]
+    assert (out / "src" / "exact_threshold.il").read_text().count("s_axil_") > 0
 
 
 @pytest.mark.parametrize("cmd,extra,msg", [
