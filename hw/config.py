@@ -75,7 +75,8 @@ class Pipeline:
       registered, then the selected value).
     - ``chunk``: 0 = the product/B combine is one adder; k = 3:2 carry-save levels and a
       carry-chunked adder of k-bit registered chunks (skewed in, de-skewed out), with
-      ``mult`` = 2 only.
+      ``mult`` = 2 only; a lowest chunk with only two terms (B and the low product) is added
+      beside the 3:2 level (hw/multiplier.py).
     - ``flow``: ``stall`` = back-pressure as one clock enable over the whole pipeline (skid
       buffer in front); ``credit`` = a free-running pipeline into an output FIFO, with a
       credit-counted registered ``s_axis_tready`` (hw/fifo.py; one more cycle of latency).
@@ -141,11 +142,12 @@ PIPELINE_PRESETS = {
     "deep": Pipeline(mult=2, shift=8, round=1, out=1, dspin=1),
     # The fastest preset per FPGA family (bench/results/synth_*.md), the default when a target
     # is given: every shifter level registered, staged saturation, carry chunks.
-    # Back-pressure by credits: no clock enable over the datapath (hw/fifo.py). ECP5: 20-bit
-    # carry chunks (2 for a 38-bit sum) keep the latency at 15 on the bench's int8 layer, so the
-    # output FIFO is 16 words, one bank of DPR16X4 without a bank mux (chunk=8: latency 18, a
-    # 32-word FIFO whose read limited Fmax; bench/results/synth_device_ecp5.md).
-    "ecp5": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=20, flow="credit"),
+    # Back-pressure by credits: no clock enable over the datapath (hw/fifo.py). ECP5: 13-bit
+    # carry chunks (3 for a 38-bit sum, the lowest added beside the 3:2 level) keep the latency
+    # at 15 on the bench's int8 layer, so the output FIFO is 16 words, one bank of DPR16X4
+    # without a bank mux (chunk=8: latency 17, a 32-word FIFO whose read limited Fmax;
+    # bench/results/synth_device_ecp5.md).
+    "ecp5": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=13, flow="credit"),
     # iCE40 keeps the stall: its FIFO memory is flip-flops with a wide read mux (no LUT RAM),
     # 51 MHz against the stall's 73 (seeds 1-3, C = 16, bench/results/synth_device_ice40.md)
     "ice40": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8),

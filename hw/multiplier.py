@@ -20,7 +20,11 @@ registers into them, so only this split reaches the DSP's speed.
 
 ``chunk`` (bits, 0 = off) combines the products and B through 3:2 carry-save levels and a
 carry-chunked adder (:func:`.regs.chunked_add`), every level registered; with 0 the combine
-is one registered stage. :func:`mult_stages` gives the register count after ``dspin``.
+is one registered stage. When the lowest ``chunk`` bits hold at most two terms (B and the
+low product: every other product's offset is >= chunk), that chunk is added from the terms
+in the first carry-save cycle and only the bits above it go through the 3:2 levels (one
+stage less for the same chunk width). :func:`mult_stages` gives the register count after
+``dspin``.
 
 With ``dspin=1`` the operands (x, m, and b alongside) are registered first, as ``x_r``,
 ``m_r``, ``b_i``: the multipliers then start from registers of their own instead of the
@@ -38,7 +42,8 @@ from amaranth.lib.wiring import In, Out
 from .asic_multiplier import ASIC_TREE, CsaMulAdd, csa_stages
 from .regs import add_stages, chunked_add, csa_reduce, delay
 
-__all__ = ["MulAdd", "split_operand", "mult_stages", "uses_primitive", "operand_ports"]
+__all__ = ["MulAdd", "split_operand", "mult_stages", "uses_primitive", "operand_ports",
+           "term_offsets"]
 
 _PRIMITIVE_WIDTH = {"ecp5": 18, "ice40": 16}
 _PRIMITIVE_LATENCY = {"ecp5": 3, "ice40": 4}
@@ -84,10 +89,25 @@ def mult_stages(w_x: int, w_m: int, w_s: int, stages: int, dsp_width: int = 18,
         return stages
     if family == "asic":  # gates, not DSPs: the registered carry-save tree
         return csa_stages(w_x, w_m, w_s, ASIC_TREE, chunk)
-    px, pm = operand_ports(w_x, w_m, dsp_width, family)
-    n_pp = len(split_operand(w_x, px)) * len(split_operand(w_m, pm))
+    offs = term_offsets(w_x, w_m, dsp_width, family)
     prod = _PRIMITIVE_LATENCY.get(family, 1)
-    return prod + add_stages(n_pp + 1, w_s, chunk)
+    if _low_chunk_first(offs, w_s, chunk):  # the low chunk is added beside the CSA levels
+        return prod + add_stages(len(offs), w_s, chunk) - 1
+    return prod + add_stages(len(offs), w_s, chunk)
+
+
+def term_offsets(w_x: int, w_m: int, dsp_width: int = 18, family: str = "generic") -> list[int]:
+    """Bit offsets of the combine's terms: B (0), then each partial product's."""
+    px, pm = operand_ports(w_x, w_m, dsp_width, family)
+    return [0] + [xo + mo for xo, _, _ in split_operand(w_x, px)
+                  for mo, _, _ in split_operand(w_m, pm)]
+
+
+def _low_chunk_first(offs: list[int], w_s: int, chunk: int) -> bool:
+    """With ``chunk``: the carry-save levels are needed (3+ terms) but the lowest ``chunk``
+    bits hold at most two terms (every other term's offset is >= chunk), so that chunk is
+    added from the terms themselves in the first carry-save cycle (one stage less)."""
+    return bool(chunk) and len(offs) > 2 and sorted(offs)[2] >= chunk and w_s > chunk
 
 
 class MulAdd(wiring.Component):
@@ -213,7 +233,38 @@ class MulAdd(wiring.Component):
             v = Signal(signed(w), name=f"term{k}")
             m.d.comb += v.eq(pp.shift_left(off) if off else pp)
             vals.append(v)
-        two = csa_reduce(m, self.en, vals, w, "csa")
-        if len(two) == 1:
-            two.append(Signal(w, name="zero"))
-        m.d.comb += self.s.eq(chunked_add(m, self.en, two[0], two[1], w, self.chunk, "cadd"))
+        offs = [0, *(off for _, off in terms)]
+        if not _low_chunk_first(offs, w, self.chunk):
+            two = csa_reduce(m, self.en, vals, w, "csa")
+            if len(two) == 1:
+                two.append(Signal(w, name="zero"))
+            m.d.comb += self.s.eq(chunked_add(m, self.en, two[0], two[1], w, self.chunk,
+                                              "cadd"))
+            return
+        self._combine_low_first(m, vals, offs)
+
+    def _combine_low_first(self, m: Module, vals, offs) -> None:
+        """Chunk 0 (bits below ``chunk``: at most two non-zero terms) is added in the first
+        cycle, beside the carry-save levels that reduce the bits above it; its carry waits
+        for those levels and enters the carry chunks of the upper bits (skewed in, de-skewed
+        out). Sum modulo 2^w_s; latency one less than carry-save levels + chunks."""
+        w, k, en = self.w_s, self.chunk, self.en
+        low = [v[:k] for v, off in zip(vals, offs, strict=True) if off < k]
+        lo = Signal(k + 1, name="cadd_k0", reset_less=True)
+        with m.If(en):
+            m.d.sync += lo.eq(low[0] + low[1] if len(low) > 1 else low[0])
+        two = csa_reduce(m, en, [v[k:] for v in vals], w - k, "csa")
+        levels = add_stages(len(vals), 1, 1) - 1  # carry-save levels (1 bit: 1 chunk)
+        carry = delay(m, en, lo[-1], levels - 1, "cadd_c0")  # meets the reduced terms
+        n_hi = -(-(w - k) // k)
+        outs = [delay(m, en, lo[:k], levels + n_hi - 1, "cadd_o0")]
+        for j in range(n_hi):
+            a0, a1 = j * k, min(w - k, (j + 1) * k)
+            aj = delay(m, en, two[0][a0:a1], j, f"cadd_a{j + 1}")
+            bj = delay(m, en, two[1][a0:a1], j, f"cadd_b{j + 1}")
+            sj = Signal(a1 - a0 + 1, name=f"cadd_k{j + 1}", reset_less=True)
+            with m.If(en):
+                m.d.sync += sj.eq(aj + bj + carry)
+            carry = sj[-1]
+            outs.append(delay(m, en, sj[:a1 - a0], n_hi - 1 - j, f"cadd_o{j + 1}"))
+        m.d.comb += self.s.eq(Cat(*outs).as_signed())

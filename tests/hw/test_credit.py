@@ -103,7 +103,7 @@ def test_cfg_write_with_beats_in_flight_and_stalled_output(lanes, lane_mode):
 
 def test_ecp5_preset_fifo_is_one_lut_ram_bank():
     """The ``ecp5`` preset on the device bench's int8 layer (C = 64, 38-bit sum): latency 15,
-    so a 16-word FIFO, one DPR16X4 bank without a bank mux (chunk=8 gave 18: 32 words)."""
+    so a 16-word FIFO, one DPR16X4 bank without a bank mux (chunk=8 gives 17: 32 words)."""
     from bench.bench_device import device_layer
     from bench.bench_synth import standard_layers
     from exactbn.synth.designs import unit_config
@@ -118,7 +118,7 @@ def test_ecp5_preset_fifo_is_one_lut_ram_bank():
 
 def test_flow_knob_parses_and_round_trips():
     p = Pipeline.parse("ecp5,flow=stall")
-    assert p.flow == "stall" and p.chunk == 20 and Pipeline.parse(p.spec()) == p
+    assert p.flow == "stall" and p.chunk == 13 and Pipeline.parse(p.spec()) == p
     assert Pipeline.parse("ecp5").flow == "credit"
     assert Pipeline.parse(Pipeline.parse("ecp5").spec()) == Pipeline.parse("ecp5")
     for bad in ("flow=1", "mult=credit", "flow=fast"):

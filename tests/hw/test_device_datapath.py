@@ -47,7 +47,11 @@ def test_ecp5_latency_counts_the_dsp_registers(solved):
     assert ecp5.stages["mult"] == gen.stages["mult"] + 2  # A/B, pipeline, output registers
     chunked = unit_config_from_solved(layer, pipeline="mult=2,chunk=8", family="ecp5")
     assert chunked.w_m > 18  # two partial products + B: one 3:2 level, then the chunks
-    assert chunked.stages["mult"] == 3 + 1 + -(-chunked.w_s // 8)
+    # the low 8 bits hold only B and the low product (the high one sits at bit 17): that
+    # chunk is added beside the 3:2 level, one stage less
+    assert chunked.stages["mult"] == 3 + 1 + -(-chunked.w_s // 8) - 1
+    wide = unit_config_from_solved(layer, pipeline="mult=2,chunk=20", family="ecp5")
+    assert wide.stages["mult"] == 3 + 1 + -(-wide.w_s // 20)  # 20 > 17: no low chunk first
 
 
 def test_target_preset_is_the_default(solved):

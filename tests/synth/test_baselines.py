@@ -198,7 +198,7 @@ def test_tflite_requantizer_edge_parameters_match_golden():
 
 @pytest.mark.parametrize("pipeline,family", [
     pytest.param("mult=2,shift=5,out=1,chunk=7", "generic", marks=pytest.mark.slow),
-    ("mult=2,shift=8,out=1,chunk=20,flow=credit", "ecp5"),  # the ecp5 preset's (~40 s)
+    ("mult=2,shift=8,out=1,chunk=13,flow=credit", "ecp5"),  # the ecp5 preset's (~40 s)
     pytest.param("mult=2,shift=2,out=1,chunk=5", "ice40", marks=pytest.mark.slow),
 ])
 def test_chunked_tflite_requantizer_edge_parameters_match_golden(pipeline, family):
