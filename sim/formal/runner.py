@@ -224,7 +224,9 @@ class TaskResult:
     seconds: float
     depth: int
     workdir: str
-    cpu_seconds: float = 0.0  # user + sys of the tool processes (stable under machine load)
+    # user + sys of the tool processes that ended while the task ran (stable under machine
+    # load; with tasks run side by side it includes the others' that ended meanwhile)
+    cpu_seconds: float = 0.0
     vcd: str | None = None
     failed_line: int | None = None
     failed_text: str | None = None
@@ -344,7 +346,6 @@ def _sby_text(h: Harness, depth: int) -> str:
     return "\n".join(lines)
 
 
-_CPU_RE = re.compile(r"summary: Elapsed process time \[H:MM:SS \(secs\)\]: \S+ \((\d+)\)")
 _FAIL_RE = re.compile(r"failed assertion \S+ at harness\.sv:(\d+)\S*(?: step (\d+))?")
 
 
@@ -368,9 +369,6 @@ def run_task(h: Harness, verilog: str, workdir: Path, depth: int,
                           log_tail=out.splitlines()[-20:])
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    m = _CPU_RE.search(out)
-    if m:  # sby's own count of its tools (tasks running side by side share the rusage)
-        cpu = float(m.group(1))
     status_file = workdir / "prove" / "status"
     status = status_file.read_text().split()[0] if status_file.exists() else "ERROR"
     res = TaskResult(h.task, status, secs, depth, str(workdir), cpu_seconds=round(cpu, 2),

@@ -40,9 +40,10 @@ def test_proof_passes_on_correct_unit(tmp_path, store, lanes, hw_rounding, pipel
     cfg = _cfg(layer, store=store, lanes=lanes, pipeline=pipeline)
     res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path)
     assert res.status == "PASS", res.summary
-    parts = ([f"datapath lane {lane}" for lane in range(lanes)]
-             if store == "ram" and lanes > 1 else ["datapath"])  # a RAM part per lane
-    assert [t.task for t in res.tasks] == ["hold", "stream", "stall", *parts]
+    split = store == "ram" and lanes > 1  # a RAM store: a stall and a datapath part per lane
+    parts = [f"{task} lane {lane}" if split else task for task in ("stall", "datapath")
+             for lane in (range(lanes) if split else [0])]
+    assert [t.task for t in res.tasks] == ["hold", "stream", *parts]
     assert not list(tmp_path.iterdir())  # work directories removed after a pass
 
 
