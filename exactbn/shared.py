@@ -13,7 +13,15 @@ it moves through the skid buffer and the pipeline with it, comes back on ``m_axi
 a consumer can route results, and beats of different layers interleave freely. Memory word
 ``l * 2^K + g`` (``cfg_addr`` = ``(l * 2^K) * L + channel`` in channels mode, ``l * 2^K +
 c`` in pixels mode) holds layer l's words. Padding words have M = B = 0 and compute
-``clip(0, qmin, qmax)`` like any padding channel.
+``clip(0, qmin, qmax)`` like any padding channel. That is the logical layout (tuser,
+``cfg_addr``, the images and proofs); a split ROM (the FPGA presets) stores it packed, each
+distinct word row once, the padding as one zero row (hw/store.py ``packed_rom``), so the
+padding costs no ROM words and no second bank.
+
+Shifts are raised where that is free (:func:`_lift_shifts`): a word ``(M, B, N)`` below the
+union's largest feasible floor becomes ``(M * 2^k, B * 2^k, N + k)``, the same value for
+every x, within the union's W_M, W_B and W_S, so the shared shifter spans fewer shifts than
+the union of the layers' ranges (exactness is re-derived from the raised words).
 
 The datapath is sized once for every layer: x as a signed integer when any layer's input is
 signed (an unsigned layer's x is sent zero-extended), W_X wide enough for every layer, the
@@ -31,7 +39,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from exactbn.formats import FormatError, InputSpec, OutputSpec, SolvedLayer, Widths
+from exactbn.formats import FormatError, InputSpec, OutputSpec, SolvedLayer, Widths, twos_width
 from exactbn.hw.layer_table import LayerEntry
 
 __all__ = ["SharedLayout", "merge_layers", "shared_unit_layer", "layout_json"]
@@ -89,6 +97,42 @@ def _words(lay: SolvedLayer, base: str) -> tuple[list[int], list[int], list[int]
         list(lay.N)
 
 
+def _lift_shifts(words: list[tuple[list[int], list[int], list[int]]], x_lo: int, x_hi: int
+                 ) -> list[tuple[list[int], list[int], list[int]]]:
+    """The words with every shift below a floor ``n_lo`` raised to it: ``(M, B, N)`` ->
+    ``(M * 2^k, B * 2^k, N + k)``, the same rational ``(M*x + B) / 2^N`` for every x, so the
+    same output under any rounding. ``n_lo`` is the largest floor whose raised words still
+    fit the union's W_M, W_B and W_S (the sum over the union's x range): the unit's widths
+    do not grow, its shift range narrows (fewer shifter levels, a narrower overflow check,
+    a shorter shift field). The caller re-derives exactness from the raised words."""
+    ms = [m for lm, _, _ in words for m in lm]
+    bs = [b for _, lb, _ in words for b in lb]
+    ns = [n for _, _, ln in words for n in ln]
+    if not ns:
+        return words
+    w_m, w_b = twos_width(*ms), twos_width(*bs)
+    sums = [m * x + b for m, b in zip(ms, bs, strict=True) for x in (x_lo, x_hi)]
+    w_s = twos_width(0, *sums)
+
+    def fits(n_lo: int) -> bool:
+        for m, b, n in zip(ms, bs, ns, strict=True):
+            if n < n_lo:
+                k = n_lo - n
+                if (twos_width(m << k) > w_m or twos_width(b << k) > w_b
+                        or twos_width(*((m * x + b) << k for x in (x_lo, x_hi))) > w_s):
+                    return False
+        return True
+
+    n_lo = next(n for n in range(max(ns), min(ns) - 1, -1) if fits(n))  # min(ns) always fits
+    out = []
+    for lm, lb, ln in words:
+        ks = [max(0, n_lo - n) for n in ln]
+        out.append(([m << k for m, k in zip(lm, ks, strict=True)],
+                    [b << k for b, k in zip(lb, ks, strict=True)],
+                    [n + k for n, k in zip(ln, ks, strict=True)]))
+    return out
+
+
 def union_output(layers: list[SolvedLayer]) -> OutputSpec:
     """The output lane of the shared unit: signed when any layer's output is signed, wide
     enough for every layer's type (an unsigned layer's q zero-extended, a signed one's
@@ -126,14 +170,17 @@ def merge_layers(layers: list[SolvedLayer], *, lanes: int = 1, lane_mode: str = 
     lay_out = SharedLayout(layers, lanes, lane_mode)
     x_signed = any(lay.input.signed for lay in layers)
     w_x = max(lay.input.bits + (1 if x_signed and not lay.input.signed else 0) for lay in layers)
-    n_real = [n for lay in layers for n in lay.N]
+    x_lo, x_hi = (-(1 << (w_x - 1)), (1 << (w_x - 1)) - 1) if x_signed else (0, (1 << w_x) - 1)
+    words = _lift_shifts([_words(lay, base) for lay in layers], x_lo, x_hi)
+    n_real = [n for _, _, ln in words for n in ln]
+    n_solved = [n for lay in layers for n in lay.N]  # the shift mode as solved, not as raised
     n_pad = min(n_real)  # padding words shift by a shift some layer uses: no extra levels
     shift_mode = ("shared" if all(lay.shift_mode == "shared" for lay in layers)
-                  and len(set(n_real)) == 1 else "per-channel")
+                  and len(set(n_solved)) == 1 else "per-channel")
     a, b, M, B, N, ranges, scales, zps, exact, mism, cert = ([] for _ in range(11))
     for i, lay in enumerate(layers):
         pad = lay_out.stride_channels - lay.channels if i < len(layers) - 1 else 0
-        lm, lb, ln = _words(lay, base)
+        lm, lb, ln = words[i]
         a += list(lay.a) + [0.0] * pad
         b += list(lay.b) + [0.0] * pad
         M += lm + [0] * pad

@@ -9,6 +9,10 @@ The read is synchronous: ``addr`` is sampled when ``en`` is high and the words a
 ``m``/``b``/``d`` in the next cycle, held while ``en`` is low; with
 ``UnitConfig.param_read_split`` they appear one enabled cycle later (the unit's ``dspin``
 register moved into the read: a ROM is read as banks of 16 words, then the bank picked).
+A split ROM whose addresses hold fewer distinct word rows (one row = every lane's word at
+that address) than its banks can is stored packed (:func:`packed_rom`): each distinct row
+once, and a small table maps the address to its row before the read's address register, so
+the read itself stays one bank (a shared unit's per-layer padding is one zero row).
 
 RAM writes (``cfg_*``) are accepted when ``cfg_ready`` (never while ``rst`` is high); a write with
 ``cfg_addr >= C`` changes nothing and sets the sticky ``cfg_error`` (cleared by reset, the
@@ -24,7 +28,7 @@ from amaranth.lib.wiring import In, Out
 
 from .config import UnitConfig, memory_attrs
 
-__all__ = ["ParamStore", "pack_word", "store_images"]
+__all__ = ["ParamStore", "pack_word", "packed_rom", "store_images"]
 
 _BANK = 16  # words per bank of a two-step ROM read (UnitConfig.param_read_split)
 
@@ -51,6 +55,35 @@ def store_images(cfg: UnitConfig) -> list[list[int]]:
             img.append(pack_word(cfg, cfg.M[ch], cfg.B[ch], cfg.N[ch]) if ch < c else 0)
         images.append(img)
     return images
+
+
+def packed_rom(cfg: UnitConfig) -> tuple[list[int], list[list[int]]] | None:
+    """The packed ROM of a split ROM store, or None when packing saves no bank.
+
+    Returns ``(row_of, images)``: ``row_of[a]`` is the row read for address ``a`` (every
+    ``a < 2^w_user``; addresses past the memory read the zero row) and ``images[k][r]`` is
+    lane memory k's word in row r. Rows are the distinct address rows in first-use order,
+    the zero row last, so that ``images[k][row_of[a]]`` equals the unpacked word of a."""
+    if cfg.store != "rom" or not cfg.param_read_split:
+        return None
+    images = store_images(cfg)
+    depth = len(images[0])
+    w_user = cfg.w_user
+    if depth <= _BANK or w_user > 10:  # one bank already / the map would be a large table
+        return None
+    zero = (0,) * len(images)
+    rows: dict[tuple[int, ...], int] = {}
+    for a in range(depth):
+        row = tuple(img[a] for img in images)
+        if row != zero:
+            rows.setdefault(row, len(rows))
+    n_rows = len(rows) + 1  # + the zero row
+    if -(-n_rows // _BANK) >= -(-depth // _BANK):
+        return None
+    row_of = [rows.get(tuple(img[a] for img in images), len(rows)) if a < depth else len(rows)
+              for a in range(1 << w_user)]
+    packed = [[row[k] for row in rows] + [0] for k in range(len(images))]
+    return row_of, packed
 
 
 class ParamStore(wiring.Component):
@@ -93,8 +126,15 @@ class ParamStore(wiring.Component):
             words = [self._dp16kd(m, k, img, w_word) for k, img in enumerate(images)]
             self._lanes_out(m, words)
             return m
+        packed = packed_rom(cfg)
+        if packed is not None:  # rows mapped before the read's address register
+            row_of, images = packed
+            words = self._packed_rom(m, row_of, images, w_word)
+            self._lanes_out(m, words)
+            return m
         if split and cfg.store == "rom" and depth > _BANK:
-            words = [self._banked_rom(m, k, img, w_word) for k, img in enumerate(images)]
+            words = [self._banked_rom(m, k, img, w_word, self.addr)
+                     for k, img in enumerate(images)]
             self._lanes_out(m, words)
             return m
         mems = []
@@ -147,7 +187,37 @@ class ParamStore(wiring.Component):
                    sim=self.cfg.sim_models)
         return word
 
-    def _banked_rom(self, m: Module, k: int, img: list[int], w_word: int):
+    def _packed_rom(self, m: Module, row_of: list[int], images: list[list[int]],
+                    w_word: int) -> list:
+        """A packed ROM (:func:`packed_rom`) in two registered steps: the address's row
+        (the map, a small table on the address) into ``row_r``, shared by every lane; then
+        each lane's bank read from ``row_r`` into its word register (no bank mux while the
+        rows fit one bank)."""
+        n_rows = len(images[0])
+        row = Signal(max(1, (n_rows - 1).bit_length()), name="row")
+        with m.Switch(self.addr):
+            for a, r in enumerate(row_of):
+                with m.Case(a):
+                    m.d.comb += row.eq(r)
+        if n_rows > _BANK:  # several banks still: the two-step banked read on the rows
+            return [self._banked_rom(m, k, img, w_word, row) for k, img in enumerate(images)]
+        row_r = Signal.like(row, name="row_r", reset_less=True)
+        with m.If(self.en):
+            m.d.sync += row_r.eq(row)
+        words = []
+        for k, img in enumerate(images):
+            mem = Memory(shape=unsigned(w_word), depth=n_rows, init=img,
+                         attrs=memory_attrs(self.cfg.param_memory))
+            m.submodules[f"mem{k}"] = mem
+            rp = mem.read_port(domain="comb")
+            word_r = Signal(w_word, name=f"word{k}_r", reset_less=True)
+            m.d.comb += rp.addr.eq(row_r)
+            with m.If(self.en):
+                m.d.sync += word_r.eq(rp.data)
+            words.append(word_r)
+        return words
+
+    def _banked_rom(self, m: Module, k: int, img: list[int], w_word: int, addr):
         """A ROM read in two registered steps: banks of ``_BANK`` words read in parallel
         (one LUT4 level per bit), then the bank picked by the registered high address bits.
         Words past the image read as zero."""
@@ -155,11 +225,11 @@ class ParamStore(wiring.Component):
         lo_bits = _BANK.bit_length() - 1
         n_banks = -(-len(img) // _BANK)
         w_hi = max(1, (n_banks - 1).bit_length())
-        hi = self.addr[lo_bits:]
+        hi = addr[lo_bits:]
         hi_r = Signal(w_hi, name=f"bank{k}_r", reset_less=True)
         pad_r = Signal(name=f"pad{k}_r", reset_less=True)
         with m.If(self.en):
-            m.d.sync += [hi_r.eq(hi[:w_hi]), pad_r.eq(self.addr >= len(img))]
+            m.d.sync += [hi_r.eq(hi[:w_hi]), pad_r.eq(addr >= len(img))]
         datas = []
         for j in range(n_banks):
             part = img[j * _BANK:(j + 1) * _BANK]
@@ -167,7 +237,7 @@ class ParamStore(wiring.Component):
                          attrs=memory_attrs(cfg.param_memory))
             m.submodules[f"mem{k}_bank{j}"] = mem
             rp = mem.read_port(domain="sync")
-            m.d.comb += [rp.addr.eq(self.addr[:max(1, (len(part) - 1).bit_length())]),
+            m.d.comb += [rp.addr.eq(addr[:max(1, (len(part) - 1).bit_length())]),
                          rp.en.eq(self.en)]
             datas.append(rp.data)
         word_r = Signal(w_word, name=f"word{k}_r", reset_less=True)
