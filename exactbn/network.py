@@ -390,7 +390,8 @@ def run_all_layers(command: str, args: argparse.Namespace, out_attr: str, *,
                    layer_argv=None) -> int:
     """Run ``exactbn COMMAND`` once per selected layer (``--jobs`` at a time), in child
     processes with ``--layer L -o OUT/<layer>``; write OUT/network_COMMAND.json/.md; print
-    progress on stderr and one row per layer. 0 = every layer passed, 1 = some did not.
+    progress on stderr and one row per layer (rows in the file's order; the layers with the
+    most channels start first). 0 = every layer passed, 1 = some did not.
     Hooks (exactbn.threshold_network): ``validate(command, args, layers)`` in place of the
     multiply-shift check, ``base_argv`` in place of ``child_argv``, ``layer_argv(layer)`` ->
     (extra argv, row fields) per layer."""
@@ -427,7 +428,9 @@ def run_all_layers(command: str, args: argparse.Namespace, out_attr: str, *,
     rows: list[dict | None] = [None] * len(layers)
     done = 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futs = {pool.submit(one, i): i for i in range(len(layers))}
+        # the largest layers first (a long layer started last keeps the others idle)
+        order = sorted(range(len(layers)), key=lambda i: -layers[i].channels)
+        futs = {pool.submit(one, i): i for i in order}
         for f in as_completed(futs):
             r = f.result()
             rows[futs[f]] = r

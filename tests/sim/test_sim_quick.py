@@ -75,7 +75,8 @@ def solved(tmp_path, monkeypatch):
     layers = {"layers": [
         {"name": f"bn{i}", "input": {"bits": 6, "signed": True, "scale": 0.01},
          "output": {"bits": 4, "signed": True, "scale": 0.1},
-         "affine": {"a": [0.3, -0.2], "b": [1.5, 0.25]}} for i in range(2)]}
+         "affine": {"a": [0.3, -0.2, 0.1][:2 + i], "b": [1.5, 0.25, 0.0][:2 + i]}}
+        for i in range(2)]}
     (tmp_path / "layers.json").write_text(json.dumps(layers))
     assert main(["solve", "layers.json", "-o", "s.json", "--no-summary"]) == 0
     return tmp_path
@@ -99,3 +100,17 @@ def test_all_layers_children_get_the_profile(solved, monkeypatch, extra, profile
     for cmd in cmds:
         assert cmd[cmd.index("--profile") + 1] == profile
         assert cmd[cmd.index("--vectors") + 1] == vectors
+
+
+def test_all_layers_start_the_largest_layer_first(solved, monkeypatch):
+    order = []
+
+    def fake_call(cmd, stdout, stderr):
+        order.append(cmd[cmd.index("--layer") + 1])
+        return 0
+
+    monkeypatch.setattr(network.subprocess, "call", fake_call)
+    assert main(["sim", "s.json", "--all-layers", "--jobs", "1", "-o", "runs"]) == 0
+    assert order == ["bn1", "bn0"]  # bn1 has 3 channels, bn0 2
+    rows = json.loads((solved / "runs/network_sim.json").read_text())["layers"]
+    assert [r["layer"] for r in rows] == ["bn0", "bn1"]  # the file's order
