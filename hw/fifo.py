@@ -65,9 +65,10 @@ class OutputFifo(wiring.Component):
                      attrs={"ram_style": "block", "no_rw_check": 1} if sync else None)
         m.submodules.mem = mem
         wport = mem.write_port()
-        # sync: rp has no reset (wp resets to its next value), so its enable is take alone
+        # sync: rp is a sum of registers (``_sync_read``) that stands still in a reset
+        # cycle, and wp resets to it
         wp = Signal(ab, name="wp", reset_less=sync)
-        rp = Signal(ab, name="rp", reset_less=sync)
+        rp = Signal(ab, name="rp")
         cnt = Signal(d + 1, init=1, name="cnt")  # words in memory, one-hot
         empty = cnt[0]
         head_valid = Signal(name="head_valid")
@@ -93,13 +94,9 @@ class OutputFifo(wiring.Component):
         with m.If(self.w_valid):
             m.d.sync += wp.eq(wp + 1)
         if sync:
-            take = Signal(name="take")  # the head loads a beat: rp moves past it
-            m.d.comb += take.eq(free & some)
-            ram, fresh, w_last = self._sync_read(m, mem, rp, take, free, cnt)
-            with m.If(take):
-                m.d.sync += rp.eq(rp + 1)
+            ram, fresh, w_last = self._sync_read(m, mem, rp, free, some, cnt)
             with m.If(ResetSignal()):
-                m.d.sync += wp.eq(Mux(take, rp + 1, rp))  # where rp goes
+                m.d.sync += wp.eq(rp)
             # the head's next word in two LUT levels (kept nets): the RAM word, or a register
             keep = {"keep": 1}
             alt = Signal(self.width, name="alt", attrs=keep)
@@ -117,24 +114,41 @@ class OutputFifo(wiring.Component):
             m.d.comb += rport.addr.eq(rp)
         return m
 
-    def _sync_read(self, m: Module, mem, rp, take, free, cnt):
-        """The word at ``rp`` from registered reads (block RAM) issued a cycle earlier at both
-        candidates, the old ``rp`` and ``rp + 1`` (two read ports: the addresses do not wait
-        for ``o.ready``; Yosys gives each port its own copy of the RAM). A read misses a word
-        written in the same cycle at that address: that happens when the write lands at the
-        new ``rp`` (one word in memory and the head loads, or none and it is held), and then
-        the next cycle takes ``w_last``, the last written word (``fresh``). Every register
-        here is reloaded every cycle (no enable): a function of the previous cycle's state.
-        Returns (the RAM's word at ``rp``, ``fresh``, ``w_last``)."""
+    def _sync_read(self, m: Module, mem, rp, free, some, cnt):
+        """Drive ``rp`` and return (the RAM's word at ``rp``, ``fresh``, ``w_last``).
+
+        ``rp`` is the last cycle's ``rp`` (a register, and its +1 and +2 beside it) plus
+        ``moved`` (the head took a beat in the last cycle), so no enable waits for
+        ``o.ready`` and ``rp`` stands still in a reset cycle. The word at ``rp`` comes from
+        registered reads (block RAM) issued in the last cycle at both candidates, the old
+        ``rp`` and ``rp + 1`` (two read ports; Yosys gives each its own copy of the RAM);
+        ``moved`` picks one. A read misses a word written in the same cycle at that address:
+        that happens when the write lands at the new ``rp`` (one word in memory and the head
+        loads, or none and it is held), and then the word is ``w_last``, the last written
+        one (``fresh``). Every register here is reloaded every cycle: a function of the last
+        cycle's state."""
+        ab = len(rp)
+        # rp of the last cycle (+1, +2): the candidates are one LUT from registers
+        base, inc1, inc2 = (Signal(ab, name=f"rp_last{k}", reset_less=True) for k in range(3))
+        moved = Signal(name="moved", reset_less=True)
+        rp1 = Signal(ab, name="rp1")
         r0, r1 = mem.read_port(domain="comb"), mem.read_port(domain="comb")
         rd0 = Signal(self.width, name="rdata0", reset_less=True)
         rd1 = Signal(self.width, name="rdata1", reset_less=True)
         w_last = Signal(self.width, name="w_last", reset_less=True)
-        moved = Signal(name="moved", reset_less=True)  # rp moved: the word is rdata1's
-        fresh = Signal(name="fresh", reset_less=True)  # rdata missed the word: it is w_last
-        m.d.comb += [r0.addr.eq(rp), r1.addr.eq(rp + 1)]
-        m.d.sync += [rd0.eq(r0.data), rd1.eq(r1.data), w_last.eq(self.w_data), moved.eq(take),
-                     fresh.eq(self.w_valid & Mux(free, cnt[1], cnt[0]))]
+        fresh = Signal(name="fresh", reset_less=True)
+        m.d.comb += [
+            rp.eq(Mux(moved, inc1, base)), rp1.eq(Mux(moved, inc2, inc1)),
+            r0.addr.eq(rp), r1.addr.eq(rp1),
+        ]
+        m.d.sync += [
+            base.eq(rp),
+            inc1.eq(Mux(moved, base + 2, base + 1)),  # rp + 1, from registers
+            inc2.eq(Mux(moved, base + 3, base + 2)),
+            moved.eq(free & some & ~ResetSignal()),
+            rd0.eq(r0.data), rd1.eq(r1.data), w_last.eq(self.w_data),
+            fresh.eq(self.w_valid & Mux(free, cnt[1], cnt[0])),
+        ]
         return Mux(moved, rd1, rd0), fresh, w_last
 
 
