@@ -232,12 +232,17 @@ def _markdown(res: dict) -> str:
                       f"{c['shared_fmax_vs_bundle_min']}x (target >= 0.95). Against the whole "
                       f"bundle: LUT {c['shared_lut_vs_bundle_total']}x, FF "
                       f"{c['shared_ff_vs_bundle_total']}x, DSP {c['shared_dsp_vs_bundle_total']}x."]
-    lines += ["", "Why the shared unit costs more LUTs than the largest unit: it holds every "
-              "layer's (M, B, N) words (the sum of the layers' channels) and the default "
-              "`--param-memory auto` maps that ROM to LUTs; with `--param-memory block` the "
-              "words sit in DP16KD block RAM. A layer table (layers whose output clip "
-              "differs) adds one clamp per lane; the digits layers share one output spec, "
-              "so it has none here."]
+    lines += ["", "What the shared unit holds beyond the largest unit: every layer's (M, B, N) "
+              "words (the sum of the layers' channels). The default `--param-memory auto` "
+              "maps that ROM to LUTs, stored packed on the FPGA presets (each distinct word "
+              "row once, the layer blocks' padding one zero row, the address mapped to its "
+              "row before the read's address register; hw/store.py); with `--param-memory "
+              "block` the words sit in DP16KD block RAM. Shifts below the union's largest "
+              "free floor are raised ((M, B, N) -> (M 2^k, B 2^k, N + k), the same value, "
+              "within the union's widths; exactbn/shared.py), so the shifter spans fewer "
+              "shifts than the union of the layers' ranges. A layer table (layers whose "
+              "output clip differs) adds one clamp per lane; the digits layers share one "
+              "output spec, so it has none here."]
     lines += ["", "| step | exit | seconds | command |", "|---|---|---|---|"]
     for st in res["steps"]:
         lines.append(f"| {st['step']} | {st['exit']} | {st['seconds']} | `{st['command']}` |")
