@@ -196,21 +196,22 @@ def write_results(rows: list[dict], quick: bool) -> None:
           "| group | layer | C | W_X | W_M | L | store | pipeline | lat | status | hold s | "
           "stream s | stall s | datapath s | total s | cpu s | load | jobs |",
           "|" + "---|" * 18]
+    order = {g: i for i, g in enumerate(dict.fromkeys(c["group"] for c in configs(False)))}
+    rows = sorted(rows, key=lambda r: order.get(r["group"], len(order)))  # stable
     for r in rows:
         t = r["tasks"]
-        dp = [v for k, v in t.items() if k.startswith("datapath")]
-        dps = str(round(sum(v["seconds"] for v in dp), 1)) if dp else "-"
-        if len(dp) > 1:
-            dps += f" ({len(dp)} parts)"
+        cells = []
+        for task in ("hold", "stream", "stall", "datapath"):
+            parts = [v for k, v in t.items() if k == task or k.startswith(task + " ")]
+            cell = str(round(sum(v["seconds"] for v in parts), 1)) if parts else "-"
+            cells.append(cell + (f" ({len(parts)} parts)" if len(parts) > 1 else ""))
         md.append(f"| {r['group']} | {r['layer']} | {r['channels']} | {r['w_x_unit']} | "
                   f"{r['w_m_unit']} | {r['lanes']} | {r['store']} | {r['pipeline']} | "
-                  f"{r['latency']} | {r['status']} | "
-                  + " | ".join(str(t.get(k, {}).get("seconds", "-"))
-                               for k in ("hold", "stream", "stall"))
-                  + f" | {dps} | {r['seconds']} | {r['cpu_seconds']} | {r['load_1min']} | "
+                  f"{r['latency']} | {r['status']} | " + " | ".join(cells)
+                  + f" | {r['seconds']} | {r['cpu_seconds']} | {r['load_1min']} | "
                   f"{r.get('jobs', 1)} |")
     over = [f"{r['layer']} L={r['lanes']} {r['store']} {r['pipeline']} ({r['seconds']} s, "
-            f"load {r['load_1min']})" for r in rows
+            f"cpu {r['cpu_seconds']} s, load {r['load_1min']})" for r in rows
             if r["status"] != "PASS" or r["seconds"] > 120]
     md += ["", "Rows over the 120 s target or not PASS: " + ("; ".join(over) or "none") + ". "
            "`--groups G,G` reruns some groups and keeps the other rows of the previous run; "
