@@ -460,7 +460,57 @@ def summarise_flows(work: Path) -> list[dict]:
             rec["beats"] = _sim_beats(work)
         rec["per_layer"] = rows
         out.append(rec)
+    from exactbn.formats import safe_name
+
+    names = [r["layer"] for r in out[0]["per_layer"]] if out else []  # the bundle's units
+    for rec in out[1:]:
+        seen = {r.get("layer") or r.get("dir") for r in rec["per_layer"]}
+        rec["not_started"] = [n for n in names if n not in seen and safe_name(n) not in seen]
+        rec["layers"] = max(rec["layers"], len(names))
     return out
+
+
+def _flow_note(st: dict) -> str:
+    per = st["per_layer"]
+    note = f"{st['passed']}/{st['layers']} layers PASS; {st['cpu_s']} CPU s"
+    if st["step"] == "generate":
+        note = f"{st['layers']} kits, {st['passed']}/{st['layers']} exact; {st['cpu_s']} CPU s"
+    if st["step"] == "sim":
+        note += (f"; {st['beats']:,} beats (quick profile); per layer (s wall): "
+                 + ", ".join(f"{r['layer']} {r['seconds']}" for r in per))
+    if st["step"] == "prove":
+        cpu = st.get("solver_cpu_s_per_layer", {})
+        done = [r for r in per if r.get("status") == "PASS"]
+        note += ("; finished layers (proof s wall / solver CPU s): "
+                 + ", ".join(f"{r.get('layer') or r['dir']} {r.get('proof_seconds')} / "
+                             f"{cpu.get(r['dir'])}" for r in done))
+        left = [r.get("layer") or r["dir"] for r in per if r.get("status") != "PASS"]
+        if left:
+            note += f"; stopped while proving: {', '.join(left)}"
+        if st.get("not_started"):
+            note += f"; not started: {', '.join(st['not_started'])}"
+    return note
+
+
+def network_section(doc: dict, results: Path, text: str) -> None:
+    """Put the steps into network.json's ``resnet18_flows`` (the ResNet-18 section of
+    network.md) and re-render network.md with bench.bench_network's renderer."""
+    from bench.bench_network import _markdown
+
+    path = results / "network.json"
+    net = json.loads(path.read_text())
+    net["resnet18_flows"] = {
+        "title": "ResNet-18 (PT2E, 20 BN layers + fc = 21 units): bundle flows on this machine",
+        "text": text,
+        "steps": [{"step": f"{st['step']} --all-layers --jobs 2", "exit": st["exit"],
+                   "seconds": st["wall_s"], "cpu_seconds": st["cpu_s"],
+                   "load": f"{st['load_start']} -> {st['load_end']} (mean {st['load_mean']})",
+                   "command": st["command"], "note": _flow_note(st)} for st in doc["steps"]],
+        "totals": {"wall_s": doc["total_wall_s"], "cpu_s": doc["total_cpu_s"]},
+        "detail": "bench/results/resnet18_flows.json",
+    }
+    write_json_atomic(path, net)
+    write_text_atomic(results / "network.md", _markdown(net))
 
 
 def flows_main(a: argparse.Namespace) -> int:
@@ -477,6 +527,8 @@ def flows_main(a: argparse.Namespace) -> int:
            "total_wall_s": round(sum(st["wall_s"] for st in steps), 1),
            "total_cpu_s": round(sum(st["cpu_s"] or 0 for st in steps), 1)}
     write_json_atomic(Path(a.out) / "resnet18_flows.json", doc)
+    if a.section_text:
+        network_section(doc, Path(a.out), Path(a.section_text).read_text().strip())
     for st in steps:
         print(f"{st['step']}: exit {st['exit']}, {st['wall_s']} s wall, {st['cpu_s']} CPU s, "
               f"load {st['load_start']} -> {st['load_end']} (mean {st['load_mean']}), "
@@ -492,6 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", default="/tmp/resnet18-flows", help="--flows: the run directory")
     p.add_argument("--jobs", type=int, default=2, help="--flows: --jobs of each command")
     p.add_argument("--prove-timeout", type=int, default=2400, help="--flows: prove's timeout")
+    p.add_argument("--section-text", metavar="FILE",
+                   help="--flows/--flows-summary: also write the steps, with this text, into "
+                   "the ResNet-18 section of network.json/.md")
     p.add_argument("--batches", type=int, default=4, help=f"batches of {BATCH} images")
     p.add_argument("--naive-channels", type=int, default=32,
                    help="channels per layer compared with the naive baseline")
