@@ -85,12 +85,20 @@ class OutputFifo(wiring.Component):
         ]
         # The count's next value for a free head (it takes a beat) and for a held one, both
         # from early signals; ``free`` (o.ready) only picks one: a single LUT level.
+        # sync: the same as and/or terms, so Yosys finds no clock enable in them (on iCE40 an
+        # enable beside a synchronous reset costs a LUT after the reset's wide net)
+        stay_f, stay_h = self.w_valid | empty, ~self.w_valid
         for k in range(d + 1):
             below = cnt[k - 1] if k else 0
             above = cnt[k + 1] if k < d else 0
-            if_free = Mux(self.w_valid | empty, cnt[k], above)  # written & read, or read
-            if_held = Mux(self.w_valid, below, cnt[k])
-            m.d.sync += cnt[k].eq(Mux(free, if_free, if_held))
+            if sync:
+                nxt = ((free & ((stay_f & cnt[k]) | (~stay_f & above)))
+                       | (~free & ((self.w_valid & below) | (stay_h & cnt[k]))))
+            else:
+                if_free = Mux(self.w_valid | empty, cnt[k], above)  # written & read, or read
+                if_held = Mux(self.w_valid, below, cnt[k])
+                nxt = Mux(free, if_free, if_held)
+            m.d.sync += cnt[k].eq(nxt)
         with m.If(self.w_valid):
             m.d.sync += wp.eq(wp + 1)
         if sync:
