@@ -148,9 +148,10 @@ PIPELINE_PRESETS = {
     # without a bank mux (chunk=8: latency 17, a 32-word FIFO whose read limited Fmax;
     # bench/results/synth_device_ecp5.md).
     "ecp5": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=13, flow="credit"),
-    # iCE40 keeps the stall: its FIFO memory is flip-flops with a wide read mux (no LUT RAM),
-    # 51 MHz against the stall's 73 (seeds 1-3, C = 16, bench/results/synth_device_ice40.md)
-    "ice40": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=8),
+    # iCE40: credits too, the FIFO in block RAM (no LUT RAM; OutputFifo read="sync"); 4-bit
+    # chunks: the carry chunk and the FIFO's control both close near 90 MHz (UP5K, C = 16,
+    # seeds 1-3; bench/results/synth_device_ice40.md; the stall enable gave 73)
+    "ice40": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=4, flow="credit"),
     "xilinx": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, flow="credit"),  # DSP48 adds B
     # standard cells (hw/asic_multiplier.py: registered carry-save tree): the default stages,
     # with that multiplier the shortest period in 3 of 4 groups and the smallest area

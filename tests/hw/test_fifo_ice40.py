@@ -13,6 +13,7 @@ from amaranth import ClockDomain, Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 from exactbn.hw import fifo as hw_fifo
 from exactbn.hw import to_verilog
+from exactbn.hw.config import PIPELINE_PRESETS
 from exactbn.hw.fifo import OutputFifo
 
 from exactbn.generate import build_vectors, unit_config_from_solved
@@ -99,8 +100,8 @@ def test_sync_read_fifo_is_the_comb_fifo_cycle_for_cycle():
 class _NoFreshFifo(OutputFifo):
     """Planted bug: a word written in the cycle it was read is taken from the stale read."""
 
-    def _sync_read(self, m, mem, rp, take, free, cnt):
-        ram, _fresh, w_last = super()._sync_read(m, mem, rp, take, free, cnt)
+    def _sync_read(self, m, mem, rp, free, some, cnt):
+        ram, _fresh, w_last = super()._sync_read(m, mem, rp, free, some, cnt)
         return ram, 0, w_last
 
 
@@ -111,21 +112,19 @@ def test_a_fifo_missing_the_read_during_write_case_fails():
 
 
 def test_ice40_credit_unit_uses_the_block_ram_fifo(solved):
-    cfg = unit_config_from_solved(solved("conv1_bn"), family="ice40", pipeline="ice40,flow=credit")
+    cfg = unit_config_from_solved(solved("conv1_bn"), family="ice40")  # the target's default
+    assert cfg.pipeline == PIPELINE_PRESETS["ice40"] and cfg.pipeline.flow == "credit"
     text = to_verilog(cfg)
     assert "ram_style" in text and "rdata1" in text
     generic = unit_config_from_solved(solved("conv1_bn"), pipeline="ice40")
     assert "rdata1" not in to_verilog(generic)  # other families keep the LUT-RAM FIFO
 
 
-@pytest.mark.parametrize("lanes,p_valid,p_ready", [(1, 0.9, 0.25), (2, 0.7, 0.4)])
-def test_ice40_credit_unit_matches_integer_model_with_long_stalls(solved, stream_check, lanes,
-                                                                  p_valid, p_ready):
+def test_ice40_credit_unit_matches_integer_model_with_long_stalls(solved, stream_check):
     layer = solved("conv1_bn")
-    cfg = unit_config_from_solved(layer, family="ice40", lanes=lanes,
-                                  pipeline="ice40,flow=credit")
+    cfg = unit_config_from_solved(layer, family="ice40", lanes=2, pipeline="ice40")
     vectors = build_vectors(layer, cfg, seed=5)
-    bad, _ = stream_check(cfg, vectors, p_valid=p_valid, p_ready=p_ready, seed=lanes)
+    bad, _ = stream_check(cfg, vectors, p_valid=0.8, p_ready=0.3, seed=2)
     assert not bad, f"{len(bad)} mismatches, first: {bad[0]}"
 
 
@@ -137,7 +136,7 @@ def test_ice40_credit_unit_passes_every_scenario_cocotb(tmp_path):
     from exactbn.sim.regress import simulate_layer, unit_config
 
     solved = tie_layer("half_up")
-    cfg = unit_config(solved, family="ice40", lanes=2, pipeline="ice40,flow=credit")
+    cfg = unit_config(solved, family="ice40", lanes=2, pipeline="ice40")
     assert "rdata1" in to_verilog(cfg)
     res = simulate_layer(solved, cfg, "icarus", vectors=60, run_dir=tmp_path)
     assert res.passed, f"{res.summary()}; first: {res.first_mismatch}"
@@ -150,7 +149,7 @@ def test_ice40_credit_cocotb_catches_the_planted_fifo_bug(tmp_path, monkeypatch)
     from exactbn.sim.regress import simulate_layer, unit_config
 
     solved = tie_layer("half_even")
-    cfg = unit_config(solved, family="ice40", lanes=2, pipeline="ice40,flow=credit")
+    cfg = unit_config(solved, family="ice40", lanes=2, pipeline="ice40")
     monkeypatch.setattr(hw_core, "OutputFifo", _NoFreshFifo)
     assert hw_fifo.OutputFifo is not _NoFreshFifo
     res = simulate_layer(solved, cfg, "icarus", vectors=60, run_dir=tmp_path,
