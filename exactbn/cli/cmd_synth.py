@@ -62,6 +62,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    + ",".join(DEFAULT_KINDS) + "; --unit threshold: exactbn -> exact_threshold)")
     p.add_argument("-o", "--output", required=True, metavar="REPORTDIR",
                    help="report directory (replaced atomically)")
+    p.add_argument("--cost", default=None, metavar="K=W,...",
+                   help="--unit auto: weights of lut, ff, dsp, bram (default 1 each) on the "
+                   "fraction of the device each takes, e.g. dsp=4,bram=2")
     p.add_argument("--breakdown", action="store_true",
                    help="also report Yosys cells per module (where the LUTs go)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -127,6 +130,10 @@ def _command(args: argparse.Namespace) -> str:
               "--lanes", str(args.lanes), "--lane-mode", args.lane_mode, "--store", args.store]
     if getattr(args, "cfg_bus", "raw") != "raw":
         parts += ["--cfg-bus", args.cfg_bus]
+    if getattr(args, "unit", "multiply-shift") != "multiply-shift":
+        parts += ["--unit", args.unit]
+    if getattr(args, "cost", None) is not None:
+        parts += ["--cost", args.cost]
     if args.pipeline is not None:
         parts += ["--pipeline", args.pipeline]
     if args.breakdown:
@@ -171,8 +178,10 @@ def run(args: argparse.Namespace) -> int:
         raise _usage(str(e)) from None
     seeds = parse_seeds(args.seeds)
     jobs = parse_jobs(args.jobs)
+    from exactbn.cli.threshold_cli import synth_cost_weights
     from exactbn.network import network_mode, run_all_layers
 
+    synth_cost_weights(args)  # --cost needs --unit auto (checked before any run)
     if network_mode(args):
         args.jobs = jobs
         if getattr(args, "unit", None) in ("threshold", "auto"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 __all__ = ["add_auto_options", "threshold_options_from_args", "run_generate_threshold",
-           "run_generate_auto", "resolve_auto_unit", "run_prove_threshold", "synth_auto_kinds"]
+           "run_generate_auto", "resolve_auto_unit", "run_prove_threshold", "synth_auto_kinds",
+           "synth_cost_weights"]
 
 AUTO_FAMILIES = ("ecp5", "ice40", "gowin", "nexus", "xilinx", "generic")
 
@@ -42,8 +43,10 @@ def _check_auto_args(args: argparse.Namespace) -> dict | None:
         raise _usage_error(str(e)) from None
 
 
-def threshold_options_from_args(args: argparse.Namespace, allow_axil: bool = False) -> dict:
-    """Keyword options of :func:`exactbn.threshold_generate.threshold_config_from_solved`."""
+def threshold_options_from_args(args: argparse.Namespace) -> dict:
+    """Keyword options of :func:`exactbn.threshold_generate.threshold_config_from_solved`
+    (``--cfg-bus axil``: every threshold unit gets its own register map, as the
+    multiply-shift unit; with --all-layers or --unit auto each layer's unit its own)."""
     from exactbn.cli.unit_options import _usage_error, parse_widths
     from exactbn.hw.config import Pipeline
     from exactbn.hw.names import name_problem
@@ -55,10 +58,6 @@ def threshold_options_from_args(args: argparse.Namespace, allow_axil: bool = Fal
     if args.name is not None and (why := name_problem(args.name)):
         raise _usage_error(f"--name {why}")
     cfg_bus = getattr(args, "cfg_bus", "raw")
-    if cfg_bus != "raw" and not (cfg_bus == "axil" and allow_axil):
-        raise _usage_error(f"--cfg-bus {args.cfg_bus}: the threshold unit's register map "
-                           "serves one layer (--unit threshold --layer NAME --store ram); not "
-                           "with --all-layers/--layers or --unit auto")
     if cfg_bus == "axil" and args.store != "ram":
         raise _usage_error("--cfg-bus axil programs a RAM store: it needs --store ram")
     return {
@@ -153,7 +152,7 @@ def run_generate_threshold(args: argparse.Namespace) -> int:
         return _run_mixed_bundle(args, "threshold", None)
     cfg, man = generate_threshold(args.solved, args.output, layer_name=args.layer,
                                   freq_mhz=args.freq, seed=args.seed,
-                                  **threshold_options_from_args(args, allow_axil=True))
+                                  **threshold_options_from_args(args))
     if not args.quiet:
         print(f"{args.output}/{cfg.name}.v: layer {man['layer']}, {cfg.channels} channels, "
               f"threshold unit ({cfg.mode}, {cfg.qmax - cfg.qmin} thresholds per channel of "
@@ -230,7 +229,7 @@ def run_sim_threshold(args: argparse.Namespace, scenarios: list[str] | None) -> 
         raise _usage_error("sim --cfg-bus axil runs the AXI4-Lite bench (" + ", ".join(
             THRESHOLD_AXIL_SCENARIOS) + "): no --scenarios or --waves")
     layer = load_layer_from_args(args, args.solved)
-    opts = threshold_options_from_args(args, allow_axil=True)
+    opts = threshold_options_from_args(args)
     cfg = threshold_config_from_solved(layer, file=args.solved, **opts)
     unit = (f"threshold unit ({cfg.mode} search, {cfg.qmax - cfg.qmin} thresholds per "
             f"channel), L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, latency {cfg.latency}"
@@ -278,7 +277,7 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
         raise _usage_error("prove --verilog: a --cfg-bus axil unit's Verilog has s_axil_* "
                            "ports; prove it without --verilog (the unit behind the slave)")
     layer = load_layer_from_args(args, args.solved)
-    opts = threshold_options_from_args(args, allow_axil=True)
+    opts = threshold_options_from_args(args)
     if opts["name"] is None:
         from exactbn.hw.names import default_unit_name
 
@@ -347,10 +346,26 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
     return 1
 
 
+def synth_cost_weights(args: argparse.Namespace) -> dict | None:
+    """``synth --cost``: the weights of ``--unit auto`` (UsageError without --unit auto)."""
+    from exactbn.cli.unit_options import _usage_error
+    from exactbn.cost import parse_cost
+
+    if getattr(args, "cost", None) is None:
+        return None
+    if getattr(args, "unit", None) != "auto":
+        raise _usage_error("--cost weighs the units for --unit auto: it needs --unit auto")
+    try:
+        return parse_cost(args.cost)
+    except ValueError as e:
+        raise _usage_error(str(e)) from None
+
+
 def synth_auto_kinds(args: argparse.Namespace, layer, target, kinds: tuple[str, ...],
                      options: dict) -> tuple[str, ...]:
     """``synth --unit auto``: "exactbn" in ``kinds`` becomes the exact unit ``--unit auto``
-    picks on this target (Yosys counts, every weight 1); the reason goes to stderr."""
+    picks on this target (Yosys counts, ``--cost`` weights, default 1 each); the reason goes
+    to stderr."""
     import sys
 
     from exactbn.cli.unit_options import _usage_error
@@ -359,8 +374,10 @@ def synth_auto_kinds(args: argparse.Namespace, layer, target, kinds: tuple[str, 
     if getattr(args, "shared_unit", False) or target.name not in AUTO_FAMILIES:
         raise _usage_error("synth --unit auto: one layer on an FPGA target "
                            f"({'|'.join(AUTO_FAMILIES)})")
-    keep = ("lanes", "lane_mode", "store", "pipeline", "range_check", "param_memory")
-    unit, reason, _ = choose_unit(layer, target.name, DEFAULT_WEIGHTS, file=args.solved,
+    keep = ("lanes", "lane_mode", "store", "pipeline", "range_check", "param_memory",
+            "cfg_bus")
+    weights = synth_cost_weights(args) or DEFAULT_WEIGHTS
+    unit, reason, _ = choose_unit(layer, target.name, weights, file=args.solved,
                                   **{k: v for k, v in options.items() if k in keep})
     if not args.quiet:
         print(f"--unit auto: {unit}: {reason}", file=sys.stderr, flush=True)

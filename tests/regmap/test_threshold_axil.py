@@ -141,7 +141,6 @@ def test_wrong_threshold_written_through_axil_fails(kit, tmp_path):
 
 @pytest.mark.parametrize("extra,msg", [
     (["--store", "rom", "--cfg-bus", "axil"], "needs --store ram"),
-    (["--store", "ram", "--cfg-bus", "axil", "--all-layers"], "serves one layer"),
 ])
 def test_bad_register_map_options_exit_2(kit, tmp_path, extra, msg, capsys):
     d, _ = kit

@@ -145,8 +145,6 @@ def test_synth_cfg_bus_axil_synthesizes_the_slave(solved, tmp_path):
     ("prove", ["--store", "rom"], "--cfg-bus axil programs a RAM store: it needs --store ram"),
     ("synth", ["--store", "rom", "--target", "generic"], "needs --store ram"),
     ("sim", ["--store", "ram", "--scenarios", "full_rate"], "no --scenarios or --waves"),
-    ("sim", ["--store", "ram", "--all-layers"], "serves one layer"),
-    ("prove", ["--store", "ram", "--all-layers"], "serves one layer"),
 ])
 def test_bad_axil_options_exit_2_one_line(solved, tmp_path, cmd, extra, msg, capsys):
     argv = [cmd, str(solved), "--unit", "threshold", "--cfg-bus", "axil", *extra,

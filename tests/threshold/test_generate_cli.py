@@ -82,8 +82,8 @@ def test_refusals_exit_2_and_write_nothing(solved_file, tmp_path, args, msg, cap
 
 
 @pytest.mark.parametrize("cmd,extra,msg", [
-    ("sim", ["--store", "ram", "--cfg-bus", "axil", "--all-layers"], "serves one layer"),
-    ("prove", ["--store", "ram", "--cfg-bus", "axil", "--all-layers"], "serves one layer"),
+    ("sim", ["--netlist", "osu018"], "gate-level run covers the multiply-shift unit only"),
+    ("prove", ["--all-layers", "--verilog", "u.v"], "--verilog proves one unit"),
 ])
 def test_refused_threshold_uses(solved_file, tmp_path, cmd, extra, msg, capsys):
     argv = [cmd, str(solved_file), "--unit", "threshold", "-o", str(tmp_path / "o"), *extra]
