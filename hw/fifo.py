@@ -133,8 +133,9 @@ class OutputFifo(wiring.Component):
         ``moved`` picks one. A read misses a word written in the same cycle at that address:
         that happens when the write lands at the new ``rp`` (one word in memory and the head
         loads, or none and it is held), and then the word is ``w_last``, the last written
-        one (``fresh``). Every register here is reloaded every cycle: a function of the last
-        cycle's state."""
+        one (``fresh``). Every register here is reloaded every cycle with a function of the
+        last cycle's ``rp``, count and inputs (never of another of these registers alone), so
+        the proof's 3-step induction, which constrains those, constrains them too."""
         ab = len(rp)
         # rp of the last cycle (+1, +2): the candidates are one LUT from registers
         base, inc1, inc2 = (Signal(ab, name=f"rp_last{k}", reset_less=True) for k in range(3))
@@ -151,8 +152,10 @@ class OutputFifo(wiring.Component):
         ]
         m.d.sync += [
             base.eq(rp),
-            inc1.eq(Mux(moved, base + 2, base + 1)),  # rp + 1, from registers
-            inc2.eq(Mux(moved, base + 3, base + 2)),
+            # rp + 1 and rp + 2 picked as rp is: a function of rp alone (the proof's
+            # induction constrains rp, not base or inc1)
+            inc1.eq(Mux(moved, inc1 + 1, base + 1)),
+            inc2.eq(Mux(moved, inc1 + 2, base + 2)),
             moved.eq(free & some & ~ResetSignal()),
             rd0.eq(r0.data), rd1.eq(r1.data), w_last.eq(self.w_data),
             fresh.eq(self.w_valid & Mux(free, cnt[1], cnt[0])),
