@@ -6,7 +6,10 @@ ECP5-25F (28 multipliers) weighs what 867 of its LUTs do. ``--cost dsp=4,bram=2`
 those weights (default 1 each). :func:`choose_unit` synthesizes both exact units of the layer
 with Yosys (no place and route: the counts the choice needs, seconds per design) and picks the
 cheaper; the reason names every figure. Both candidates are exact, so the choice is about
-cost only.
+cost only. On iCE40 a logic cell holds one LUT4 and one flip-flop, and a flip-flop shares a
+cell only with the LUT that alone drives it: the ``lut`` figure there is the logic-cell
+count estimated from the Yosys netlist (:func:`ice40_cells`, within 2 cells of nextpnr's
+ICESTORM_LC on the threshold bench's designs), the bare LUT4 count kept as ``lut4``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from exactbn.formats import SolvedLayer
 
 __all__ = ["CAPACITY", "DEFAULT_WEIGHTS", "parse_cost", "measured_cost", "measure_units",
-           "pick_unit", "choose_unit"]
+           "pick_unit", "choose_unit", "ice40_cells"]
 
 RESOURCES = ("lut", "ff", "dsp", "bram")
 DEFAULT_WEIGHTS = {"lut": 1.0, "ff": 1.0, "dsp": 1.0, "bram": 1.0}
@@ -63,7 +66,38 @@ def measured_cost(entry: dict, family: str, weights: dict[str, float] | None = N
 
 
 def _describe(e: dict) -> str:
-    return f"{e.get('lut')} LUT, {e.get('ff')} FF, {e.get('dsp')} DSP, {e.get('bram')} BRAM"
+    lut = "LC" if "lut4" in e else "LUT"
+    return f"{e.get('lut')} {lut}, {e.get('ff')} FF, {e.get('dsp')} DSP, {e.get('bram')} BRAM"
+
+
+def ice40_cells(netlist: dict) -> int:
+    """Logic cells of a flat iCE40 Yosys JSON netlist: every SB_LUT4 and every SB_DFF*, less
+    the flip-flops whose D is a LUT4 output with no other sink (nextpnr packs those pairs)."""
+    mods = netlist["modules"]
+    top = next((n for n, m in mods.items() if m.get("attributes", {}).get("top")),
+               max(mods, key=lambda n: len(mods[n].get("cells", {}))))
+    m = mods[top]
+    sinks: dict[int, int] = {}
+    lut_out: set = set()
+    cells = 0
+    ff_d = []
+    for c in m.get("cells", {}).values():
+        dirs, conns, kind = c.get("port_directions", {}), c.get("connections", {}), c["type"]
+        for port, bits in conns.items():
+            if dirs.get(port) == "input":
+                for b in bits:
+                    sinks[b] = sinks.get(b, 0) + 1
+        if kind == "SB_LUT4":
+            cells += 1
+            lut_out.update(conns.get("O", []))
+        elif kind.startswith("SB_DFF"):
+            cells += 1
+            ff_d += conns.get("D", [])[:1]
+    for port in m.get("ports", {}).values():
+        if port["direction"] == "output":
+            for b in port["bits"]:
+                sinks[b] = sinks.get(b, 0) + 1
+    return cells - sum(1 for b in ff_d if b in lut_out and sinks.get(b) == 1)
 
 
 def measure_units(layer: SolvedLayer, family: str, *, file: str | None = None,
@@ -91,9 +125,14 @@ def measure_units(layer: SolvedLayer, family: str, *, file: str | None = None,
     with tempfile.TemporaryDirectory(prefix="exactbn-auto-", dir=workdir) as tmp:
         designs = build_designs(layer, target, Path(tmp) / "src", kinds=kinds, file=file, **opts)
         entries = run_designs(designs, target, Path(tmp) / "work", (1,), None, 1)
-    for e in entries:
-        if e.get("error"):
-            raise SynthError(f"{e['kind']}: {e['error']}")
+        for e in entries:
+            if e.get("error"):
+                raise SynthError(f"{e['kind']}: {e['error']}")
+            net = Path(tmp) / "work" / e["name"] / "netlist.json"
+            if family == "ice40" and net.exists():
+                import json
+
+                e["lut4"], e["lut"] = e["lut"], ice40_cells(json.loads(net.read_text()))
     names = {"exact_threshold": "threshold", "exactbn": "multiply-shift"}
     return {names[e["kind"]]: e for e in entries}
 

@@ -125,3 +125,29 @@ def test_proof_passes_and_planted_off_by_one_fails(tmp_path, monkeypatch):
 def test_ice40_preset():
     assert stages_for("ice40") == "compact"
     assert stages_for("ecp5") == stages_for(None) == "fast"
+
+
+def test_ice40_cell_estimate():
+    """A flip-flop shares a cell only with a LUT4 that drives nothing else."""
+    from exactbn.cost import ice40_cells
+
+    lut = {"I0": "input", "I1": "input", "I2": "input", "I3": "input", "O": "output"}
+    ff = {"C": "input", "D": "input", "Q": "output"}
+
+    def cell(kind, dirs, **conns):
+        return {"type": kind, "port_directions": dirs, "connections": conns}
+
+    cells = {
+        "l1": cell("SB_LUT4", lut, I0=[2], I1=[3], I2=[3], I3=[3], O=[10]),
+        "f1": cell("SB_DFF", ff, C=[1], D=[10], Q=[11]),  # packs with l1
+        "l2": cell("SB_LUT4", lut, I0=[11], I1=[3], I2=[3], I3=[3], O=[12]),
+        "f2": cell("SB_DFF", ff, C=[1], D=[12], Q=[13]),  # l2 also drives port y: apart
+        "f3": cell("SB_DFF", ff, C=[1], D=[2], Q=[14]),  # from a port: a cell of its own
+    }
+    ports = {"clk": {"direction": "input", "bits": [1]}, "a": {"direction": "input",
+                                                            "bits": [2, 3]},
+             "y": {"direction": "output", "bits": [12, 13, 14]}}
+    net = {"modules": {"t": {"attributes": {"top": "1"}, "cells": cells, "ports": ports}}}
+    assert ice40_cells(net) == 2 + 3 - 1
+    ports["y"]["bits"] = [13, 14]  # l2 now drives f2 alone
+    assert ice40_cells(net) == 2 + 3 - 2
