@@ -197,7 +197,9 @@ class TfliteRequantizer(wiring.Component):
             from ..fifo import OutputFifo, fifo_depth
 
             w = self.lanes * self.w_q
-            m.submodules.fifo = fifo = OutputFifo(w + self.w_user + 1, fifo_depth(self.latency))
+            m.submodules.fifo = fifo = OutputFifo(  # iCE40: the unit's block-RAM FIFO
+                w + self.w_user + 1, fifo_depth(self.latency),
+                read="sync" if self.family == "ice40" else "comb")
             m.d.comb += [
                 fifo.w_valid.eq(valid_o), fifo.w_data.eq(Cat(*q_lanes, user_o, last_o)),
                 self.m_axis_tvalid.eq(fifo.o.valid), fifo.o.ready.eq(self.m_axis_tready),
