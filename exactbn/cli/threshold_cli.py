@@ -51,8 +51,8 @@ def threshold_options_from_args(args: argparse.Namespace) -> dict:
     from exactbn.hw.config import Pipeline
     from exactbn.hw.names import name_problem
 
-    try:
-        pipeline = Pipeline.parse(args.pipeline or "default")
+    try:  # None: the default (threshold unit), the target's preset (auto's multiply-shift side)
+        pipeline = None if args.pipeline is None else Pipeline.parse(args.pipeline)
     except ValueError as e:
         raise _usage_error(f"--pipeline: {e}") from None
     if args.name is not None and (why := name_problem(args.name)):

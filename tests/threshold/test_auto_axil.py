@@ -127,3 +127,26 @@ def test_synth_cost_misuse_exit_2(tmp_path, extra, msg, capsys):
     assert run_cli(["synth", str(path), "--target", "generic", *extra, "-o", str(out)]) == 2
     assert msg in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("pipeline", [None, "shallow"])
+def test_generate_auto_measures_the_multiply_shift_unit_it_emits(tmp_path, monkeypatch,
+                                                                 pipeline):
+    """The measured multiply-shift config (the ecp5 preset without --pipeline) is the kit's."""
+    from exactbn.synth.designs import unit_config
+    from exactbn.synth.targets import resolve_target
+
+    calls: list = []
+    monkeypatch.setattr(exactbn.cost, "measure_units",
+                        _fake_measure(calls, {"w4": "multiply-shift"}))
+    layer = auto_layer("w4", 4, 2)
+    path = tmp_path / "solved.json"
+    write_json_atomic(path, dump_solved([layer]))
+    out = tmp_path / "kit"
+    assert run_cli(["generate", str(path), "--unit", "auto", "--target", "ecp5", "-q", "-o",
+                    str(out), *(["--pipeline", pipeline] if pipeline else [])]) == 0
+    man = json.loads((out / "exactbn_w4.json").read_text())
+    (opts,) = calls
+    opts.pop("workdir", None)
+    measured = unit_config(layer, resolve_target("ecp5"), **opts)
+    assert measured.pipeline.spec() == man["parameters"]["pipeline"], opts
