@@ -24,6 +24,7 @@ def measured_w8():
     return layer, measure_units(layer, "ecp5")
 
 
+@pytest.mark.synth
 def test_each_kind_wins_where_it_is_cheaper(measured_w8):
     layer, m = measured_w8
     assert set(m) == {"threshold", "multiply-shift"}
@@ -42,6 +43,7 @@ def test_each_kind_wins_where_it_is_cheaper(measured_w8):
         measured_cost(m["threshold"], "ecp5", parse_cost("lut=1000,ff=1000")))
 
 
+@pytest.mark.synth
 def test_generate_auto_writes_the_choice(tmp_path, capsys):
     path = tmp_path / "solved.json"
     write_json_atomic(path, dump_solved([_layer(1)]))
@@ -71,6 +73,7 @@ def test_auto_misuse_exit_2(tmp_path, args, msg, capsys):
     assert not (tmp_path / "kit").exists()
 
 
+@pytest.mark.synth
 def test_synth_auto_synthesizes_the_pick(tmp_path, capsys):
     path = tmp_path / "solved.json"
     write_json_atomic(path, dump_solved([_layer(1, channels=2)]))

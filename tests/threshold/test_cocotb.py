@@ -24,6 +24,7 @@ def solved():
     return solve_layer(layer)
 
 
+@pytest.mark.sim
 def test_sim_ram_writes_mid_stream_pass(solved, tmp_path, capsys):
     path = tmp_path / "solved.json"
     write_json_atomic(path, dump_solved([solved]))
@@ -35,6 +36,7 @@ def test_sim_ram_writes_mid_stream_pass(solved, tmp_path, capsys):
     assert " 0 mismatches" in out
 
 
+@pytest.mark.sim
 @pytest.mark.parametrize("simulator", [
     "icarus",
     pytest.param("verilator", marks=pytest.mark.slow),  # three C++ builds: ~80 s

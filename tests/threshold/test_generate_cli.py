@@ -35,6 +35,7 @@ def _bench(kit, name):
                           timeout=120).stdout
 
 
+@pytest.mark.sim  # Icarus runs the kit's bench
 @pytest.mark.parametrize("opts", [["--lanes", "2", "--range-check"],
                                   ["--store", "ram", "--lanes", "3"],
                                   ["--pipeline", "out=0", "--lane-mode", "pixels", "--lanes", "2"]])
@@ -48,6 +49,7 @@ def test_kit_bench_passes(solved_file, tmp_path, opts, capsys):
     assert "PASS" in _bench(out, "exactbn_thr")
 
 
+@pytest.mark.sim  # Icarus runs the kit's bench
 @pytest.mark.parametrize("search", ["parallel", "binary"])
 def test_bench_catches_a_planted_threshold(solved_file, tmp_path, search):
     """The kit's own bench fails on a unit with one threshold off by one (channel 0)."""

@@ -72,6 +72,7 @@ def _summary(out, command: str) -> list[tuple]:
     return [(r["layer"], r.get("unit"), r["status"]) for r in rows]
 
 
+@pytest.mark.sim
 def test_sim_all_layers_threshold(small_layers, tmp_path, capsys):
     """One threshold-unit regression per layer, one summary row each (formerly refused)."""
     out = tmp_path / "s"

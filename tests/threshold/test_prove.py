@@ -27,6 +27,7 @@ def _solved(tmp_path):
     return path
 
 
+@pytest.mark.formal
 def test_proven_and_planted_off_by_one_fails(tmp_path, capsys):
     path = _solved(tmp_path)
     assert main(["prove", str(path), "--unit", "threshold", "--lanes", "2",
@@ -58,6 +59,7 @@ def _prove_datapath(cfg, verilog, out, task="datapath"):
     return res[task]
 
 
+@pytest.mark.formal
 def test_stream_fails_on_a_wrong_tlast(tmp_path):
     """The stream proof against a unit whose output tlast skips a pipeline stage."""
     import re
@@ -74,6 +76,7 @@ def test_stream_fails_on_a_wrong_tlast(tmp_path):
     assert _prove_datapath(cfg, v, tmp_path / "g", task="stream").status == "PASS"
 
 
+@pytest.mark.formal
 def test_ram_range_check_proven(tmp_path, capsys):
     """RAM store with range check: memory words = shadow of the writes, the search over them
     for every input, the range flag and range_error, cfg_error."""
@@ -84,6 +87,7 @@ def test_ram_range_check_proven(tmp_path, capsys):
     assert "PROVEN: every memory word equals the shadow" in out and "range flag" in out
 
 
+@pytest.mark.formal
 def test_ram_write_during_a_search_fails(tmp_path, monkeypatch):
     """A unit that takes a threshold write while a beat still has a level to read."""
     from exactbn.hw.threshold_unit import ThresholdUnit
@@ -94,6 +98,7 @@ def test_ram_write_during_a_search_fails(tmp_path, monkeypatch):
     assert r.status == "FAIL" and "@data" in r.failed_text
 
 
+@pytest.mark.formal
 @pytest.mark.slow  # two proofs, ~20 s under load
 def test_ram_planted_word_and_range_fail(tmp_path):
     path = _solved(tmp_path)
