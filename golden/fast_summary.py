@@ -29,7 +29,7 @@ from .fast import ROUNDING_CODES, _const_level, _first_exact, _level_at
 from .fast_common import _mirror
 
 __all__ = ["KIND_TFLITE", "KIND_F32_AFFINE", "KIND_F32_BN", "KIND_NAIVE", "tflite_params_array",
-           "f32_params", "summary_kernel_run", "model_values"]
+           "f32_params", "summary_kernel_run", "model_values", "model_values_vec"]
 
 KIND_TFLITE = 0
 KIND_F32_AFFINE = 1
@@ -91,8 +91,25 @@ def _ref_segments(a, b, lo, hi, rcode, qmin, qmax, buf, st, en, lv):
     else:
         if t_hi - t_lo + 1 > cap:
             return -1
+        # |A| < 1: z = (t - off - b) / A steps by more than 1 and lies in (mlo, mhi] for
+        # every level here, so the reciprocal's estimate (error < 2^-51 |z|, far below the
+        # margin) is the transition unless it falls near an integer: then the exact rule
+        # (golden/fast.py's dense solver does the same).
+        dense = A < 1.0
+        inv = 1.0 / A
+        off = 0.0 if rcode == 0 else 0.5
+        margin = (max(abs(float(mlo)), abs(float(mhi))) + 2.0) * 2.0**-48
         for t in range(t_lo + 1, t_hi + 1):
-            f = _first_exact(A, b, t, rcode, buf)
+            f = np.int64(0)
+            near = True
+            if dense:
+                z = ((float(t) - off) - b) * inv
+                fz = np.floor(z)
+                fr = z - fz
+                near = (fr <= margin) | (fr >= 1.0 - margin)
+                f = np.int64(fz) + 1
+            if near:
+                f = _first_exact(A, b, t, rcode, buf)
             if f <= st[n - 1]:
                 lv[n - 1] = t  # the previous level is empty
             else:
@@ -146,6 +163,22 @@ def _clip_f32(v, qmin, qmax):
 
 
 @njit(cache=True, inline="always")
+def _tflite_value(bias, m, left, right, zp, qmin, qmax, x):
+    """TFLite's requantizer at x (no wrap: checked before), without branches (so that a
+    loop over many x vectorises): gemmlowp's SaturatingRoundingDoublingHighMul (the nudge,
+    then num / 2^31 truncated toward 0) and RoundingDivideByPOT, as baselines.py."""
+    xs = (x + bias) << left
+    ab = xs * m
+    num = ab + (np.int64(1 << 30) - ((ab >> 63) & np.int64((1 << 31) - 1)))  # nudge by sign
+    q = (num + ((num >> 63) & np.int64((1 << 31) - 1))) >> 31  # truncated toward 0
+    mask = (np.int64(1) << right) - 1
+    rem = q & mask
+    thr = (mask >> 1) + ((q >> 63) & 1)
+    r = (q >> right) + np.int64(rem > thr)
+    return min(max(r + zp, qmin), qmax)
+
+
+@njit(cache=True, inline="always")
 def _model(kind, pf, pi, rcode, qmin, qmax, x):
     """One model's output at x (pf: tuple of 8 float32 parameters, pi: tuple of 4 int64;
     tuples, not arrays: passed by value, no reference counting per call)."""
@@ -154,21 +187,9 @@ def _model(kind, pf, pi, rcode, qmin, qmax, x):
         q = s >> pi[2]
         return min(max(q, qmin), qmax)
     if kind == KIND_TFLITE:
-        bias, m, shift, zp = pi[0], pi[1], pi[2], pi[3]
-        total = x + bias  # no wrap: checked before (monotone case only)
-        left = shift if shift > 0 else 0
-        right = -shift if shift < 0 else 0
-        xs = total << left
-        ab = xs * m
-        nudge = np.int64(1 << 30) if ab >= 0 else np.int64(1 - (1 << 30))
-        num = ab + nudge
-        d = np.int64(1) << np.int64(31)
-        q = num // d if num >= 0 else -((-num) // d)
-        mask = (np.int64(1) << right) - 1
-        rem = q & mask
-        thr = (mask >> 1) + (1 if q < 0 else 0)
-        r = (q >> right) + (1 if rem > thr else 0)
-        return min(max(r + zp, qmin), qmax)
+        shift = pi[2]
+        return _tflite_value(pi[0], pi[1], shift if shift > 0 else 0,
+                             -shift if shift < 0 else 0, pi[3], qmin, qmax, x)
     xf = np.float32(x)
     if kind == KIND_F32_AFFINE:
         v = pf[0] * xf + pf[1]
@@ -230,19 +251,88 @@ def _last_where(kind, pf, pi, rcode, qmin, qmax, s, e, t, le):
     return lo_x
 
 
+@njit(cache=True, inline="always")
+def _value_buffers(cap):
+    """Per-chunk workspace of ``_mismatches``: the model at each segment's start, end, second
+    and last-but-one input, and a list of segments left to the scalar search."""
+    return (np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64),
+            np.empty(cap, np.int64), np.empty(cap, np.int64))
+
+
 @njit(cache=True)
-def _mismatches(kind, pf, pi, rcode, qmin, qmax, st, en, lv, n):
-    """Exact #{x : g(x) != reference(x)} over the segments, for a monotone model g."""
-    g_lo = _model(kind, pf, pi, rcode, qmin, qmax, st[0])
-    g_hi = _model(kind, pf, pi, rcode, qmin, qmax, en[n - 1])
-    inc = g_lo <= g_hi  # monotone: equal ends mean constant (either direction holds)
-    total = np.int64(0)
+def _values(kind, pf, pi, rcode, qmin, qmax, xs, off, out, n):
+    """out[k] = g(xs[k] + off) for k < n: one loop per model, without branches inside (they
+    vectorise); the same operations as ``_model``."""
+    if kind == KIND_TFLITE:
+        bias, m, shift, zp = pi[0], pi[1], pi[2], pi[3]
+        left = shift if shift > 0 else 0
+        right = -shift if shift < 0 else 0
+        for k in range(n):
+            out[k] = _tflite_value(bias, m, left, right, zp, qmin, qmax, xs[k] + off)
+    elif kind == KIND_NAIVE:
+        m, bb, nn = pi[0], pi[1], pi[2]
+        for k in range(n):
+            out[k] = min(max((m * (xs[k] + off) + bb) >> nn, qmin), qmax)
+    elif kind == KIND_F32_AFFINE:
+        _values_f32(KIND_F32_AFFINE, pf, pi, rcode, qmin, qmax, xs, off, out, n)
+    else:
+        _values_f32(KIND_F32_BN, pf, pi, rcode, qmin, qmax, xs, off, out, n)
+
+
+@njit(cache=True, inline="always")
+def _values_f32(kind, pf, pi, rcode, qmin, qmax, xs, off, out, n):
+    """``_values`` of a float32 model: one loop per rounding (constants inside)."""
+    if rcode == 0:
+        for k in range(n):
+            out[k] = _model(kind, pf, pi, 0, qmin, qmax, xs[k] + off)
+    elif rcode == 1:
+        for k in range(n):
+            out[k] = _model(kind, pf, pi, 1, qmin, qmax, xs[k] + off)
+    elif rcode == 2:
+        for k in range(n):
+            out[k] = _model(kind, pf, pi, 2, qmin, qmax, xs[k] + off)
+    else:
+        for k in range(n):
+            out[k] = _model(kind, pf, pi, 3, qmin, qmax, xs[k] + off)
+
+
+@njit(cache=True)
+def _mismatches(kind, pf, pi, rcode, qmin, qmax, st, en, lv, n, vb):
+    """Exact #{x : g(x) != reference(x)} over the segments, for a monotone model g (vb:
+    ``_value_buffers`` of at least n entries).
+
+    g at each segment's two ends and the two inputs next to them, in vectorised passes: a
+    segment with g = t at both inner inputs is t on all its interior (monotone), so its count
+    is read off its ends without a branch; only the others (a run of mismatches longer than
+    one input at an end, or a segment g misses) go to the galloping search."""
+    gsa, gea, g1a, g2a, todo = vb
+    _values(kind, pf, pi, rcode, qmin, qmax, st, 0, gsa, n)
+    _values(kind, pf, pi, rcode, qmin, qmax, en, 0, gea, n)
+    _values(kind, pf, pi, rcode, qmin, qmax, st, 1, g1a, n)
+    _values(kind, pf, pi, rcode, qmin, qmax, en, -1, g2a, n)
+    inc = gsa[0] <= gea[n - 1]  # monotone: equal ends mean constant (either direction holds)
+    total = en[n - 1] - st[0] + 1  # the segments tile the range
     agree = np.int64(0)
-    for k in range(n):
+    nt = np.int64(0)
+    for k in range(n):  # branch-free: vectorises
+        t = lv[k]
+        ln = en[k] - st[k] + 1
+        inner = (ln <= 2) | ((g1a[k] == t) & (g2a[k] == t))
+        got = (np.int64(gsa[k] == t) + np.int64((ln >= 2) & (gea[k] == t))
+               + max(ln - 2, np.int64(0)))
+        agree += got * np.int64(inner)
+        nt += np.int64(not inner)
+    if nt > 0:
+        nt = 0
+        for k in range(n):
+            t = lv[k]
+            todo[nt] = k
+            nt += np.int64((en[k] - st[k] >= 2) & ((g1a[k] != t) | (g2a[k] != t)))
+    for q in range(nt):
+        k = todo[q]
         s, e, t = st[k], en[k], lv[k]
-        total += e - s + 1
-        gs = _model(kind, pf, pi, rcode, qmin, qmax, s)
-        ge = gs if e == s else _model(kind, pf, pi, rcode, qmin, qmax, e)
+        gs = gsa[k]
+        ge = gea[k]
         if gs == t and ge == t:
             agree += e - s + 1
             continue
@@ -269,10 +359,12 @@ def _round_half_up(v):
 
 
 @njit(cache=True)
-def _naive(a, b, rcode, qmin, qmax, xmax, st, en, lv, n, pf, out):
+def _naive(a, b, rcode, qmin, qmax, xmax, st, en, lv, n, pf, out, n_start):
     """Smallest N <= 64 at which the naive rule is exact: out = (N, M, B); N = -1 none,
-    N = -2 the search left int64 (a Python fallback decides)."""
-    for nn in range(0, 65):
+    N = -2 the search left int64 (a Python fallback decides). The search starts at
+    ``n_start``: a lower bound of the answer (the naive triple is a folded-form triple, so
+    it is never exact below the channel's minimal exact folded N; 0 when unknown)."""
+    for nn in range(max(n_start, 0), 65):
         if nn > 61:
             out[0] = -2
             return
@@ -315,12 +407,13 @@ def _naive(a, b, rcode, qmin, qmax, xmax, st, en, lv, n, pf, out):
 
 
 @njit(cache=True, parallel=True)
-def _kernel(a, b, lo, hi, rcode, qmin, qmax, tfl, f32kind, f32p, cap, do_naive,
+def _kernel(a, b, lo, hi, rcode, qmin, qmax, tfl, f32kind, f32p, cap, do_naive, n_start,
             status, n_seg, tfl_m, f32_m, naive_out):
     c = a.shape[0]
     nchunks = (c + _CHUNK - 1) // _CHUNK
     for ch in prange(nchunks):
         st, en, lv, buf = _segment_buffers(cap)
+        vb = _value_buffers(cap)
         nout = np.empty(3, np.int64)
         z = np.float32(0.0)
         zf = (z, z, z, z, z, z, z, z)
@@ -345,15 +438,15 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, tfl, f32kind, f32p, cap, do_naive,
                     and _I32_MIN <= (t0 << left) and (t1 << left) <= _I32_MAX):
                 pi = (bias, m, shift, tfl[i, 3])
                 tfl_m[i] = _mismatches(KIND_TFLITE, pf, pi, rcode, qmin, qmax,
-                                       st, en, lv, n)
+                                       st, en, lv, n, vb)
             else:
                 flags |= ST_TFLITE
             pf = (f32p[i, 0], f32p[i, 1], f32p[i, 2], f32p[i, 3], f32p[i, 4], f32p[i, 5],
                   f32p[i, 6], f32p[i, 7])
-            f32_m[i] = _mismatches(f32kind, pf, zi, rcode, qmin, qmax, st, en, lv, n)
+            f32_m[i] = _mismatches(f32kind, pf, zi, rcode, qmin, qmax, st, en, lv, n, vb)
             if do_naive:
                 xmax = max(abs(li), abs(hi_))
-                _naive(ai, bi, rcode, qmin, qmax, xmax, st, en, lv, n, pf, nout)
+                _naive(ai, bi, rcode, qmin, qmax, xmax, st, en, lv, n, pf, nout, n_start[i])
                 naive_out[i, 0] = nout[0]
                 naive_out[i, 1] = nout[1]
                 naive_out[i, 2] = nout[2]
@@ -368,6 +461,13 @@ def _model_values(kind, pfa, pia, rcode, qmin, qmax, xs, out):
     pi = (pia[0], pia[1], pia[2], pia[3])
     for k in range(xs.shape[0]):
         out[k] = _model(kind, pf, pi, rcode, qmin, qmax, xs[k])
+
+
+@njit(cache=True)
+def _model_values_vec(kind, pfa, pia, rcode, qmin, qmax, xs, out):
+    pf = (pfa[0], pfa[1], pfa[2], pfa[3], pfa[4], pfa[5], pfa[6], pfa[7])
+    pi = (pia[0], pia[1], pia[2], pia[3])
+    _values(kind, pf, pi, rcode, qmin, qmax, xs, 0, out, xs.shape[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,10 +521,13 @@ def f32_params(a, b, bn: dict | None = None, s_in=None, z_in=None, s_out=1.0, z_
 
 
 def summary_kernel_run(a, b, lo, hi, rounding: str, qmin: int, qmax: int, tfl: np.ndarray,
-                       f32kind: int, f32p: np.ndarray, cap: int, naive: bool = True) -> dict:
+                       f32kind: int, f32p: np.ndarray, cap: int, naive: bool = True,
+                       n_start=None) -> dict:
     """Exact per-channel counts (arrays of length C): ``status`` (bits ST_*), ``tflite``,
     ``float32`` (mismatching inputs), ``naive`` ((C, 3): N, M, B; N = -1 never exact up to
-    64, -2 not settled here). Entries under a status bit are not computed."""
+    64, -2 not settled here). Entries under a status bit are not computed. ``n_start``:
+    per channel a proven lower bound of the naive N (the minimal exact folded-form N), or
+    None (search from 0)."""
     a = np.ascontiguousarray(a, np.float64)
     c = a.size
     b = np.ascontiguousarray(b, np.float64)
@@ -433,12 +536,14 @@ def summary_kernel_run(a, b, lo, hi, rounding: str, qmin: int, qmax: int, tfl: n
     out = {"status": np.zeros(c, np.int64), "segments": np.zeros(c, np.int64),
            "tflite": np.zeros(c, np.int64), "float32": np.zeros(c, np.int64),
            "naive": np.zeros((c, 3), np.int64)}
+    ns = (np.zeros(c, np.int64) if n_start is None
+          else np.ascontiguousarray(np.broadcast_to(np.asarray(n_start, np.int64), (c,))))
     if max(abs(int(qmin)), abs(int(qmax))) > _Q_LIMIT or qmin > qmax:
         out["status"][:] = ST_SEGMENTS
         return out
     _kernel(a, b, lo, hi, ROUNDING_CODES[rounding], np.int64(qmin), np.int64(qmax),
             np.ascontiguousarray(tfl, np.int64), f32kind, np.ascontiguousarray(f32p, np.float32),
-            int(cap), bool(naive), out["status"], out["segments"], out["tflite"],
+            int(cap), bool(naive), ns, out["status"], out["segments"], out["tflite"],
             out["float32"], out["naive"])
     return out
 
@@ -449,4 +554,13 @@ def model_values(kind: int, pf, pi, rounding: str, qmin: int, qmax: int, xs) -> 
     out = np.empty(xs.size, np.int64)
     _model_values(kind, np.asarray(pf, np.float32), np.asarray(pi, np.int64),
                   ROUNDING_CODES[rounding], np.int64(qmin), np.int64(qmax), xs, out)
+    return out
+
+
+def model_values_vec(kind: int, pf, pi, rounding: str, qmin: int, qmax: int, xs) -> np.ndarray:
+    """``model_values`` by the kernel's vectorised loops (``_values``: what the counts use)."""
+    xs = np.ascontiguousarray(xs, np.int64)
+    out = np.empty(xs.size, np.int64)
+    _model_values_vec(kind, np.asarray(pf, np.float32), np.asarray(pi, np.int64),
+                      ROUNDING_CODES[rounding], np.int64(qmin), np.int64(qmax), xs, out)
     return out

@@ -25,7 +25,13 @@ from numba import njit, prange
 
 from .fast import ROUNDING_CODES, STATUS_NO_EXACT, STATUS_OK, _const_level, _level_at, solve_fast
 from .fast_certs import scan_certificates
-from .fast_summary import KIND_NAIVE, _mismatches, _ref_segments, _segment_buffers
+from .fast_summary import (
+    KIND_NAIVE,
+    _mismatches,
+    _ref_segments,
+    _segment_buffers,
+    _value_buffers,
+)
 
 __all__ = ["verify_arrays", "MAX_POINTS"]
 
@@ -55,7 +61,7 @@ def _eq(p1, q1, p2, q2):
 
 @njit(cache=True)
 def _channel_ok(a, b, lo, hi, rcode, qmin, qmax, M, B, N, shared, pts, npts, fal, tal,
-                fstat, fM, fB, fN, buf, st, en, lv, pf):
+                fstat, fM, fB, fN, buf, st, en, lv, pf, vb):
     """(count, ok): the exact mismatch count (-1: not decided here) and whether every check
     passes (False: golden/verify.py decides)."""
     if not (abs(lo) <= _X_LIMIT and abs(hi) <= _X_LIMIT and lo <= hi and abs(b) <= _A_MAX
@@ -67,7 +73,8 @@ def _channel_ok(a, b, lo, hi, rcode, qmin, qmax, M, B, N, shared, pts, npts, fal
     xmax = max(abs(lo), abs(hi))
     if abs(B) >= _SAFE or (M != 0 and xmax >= (_SAFE - abs(B)) // abs(M)):
         return -1, False
-    count = _mismatches(KIND_NAIVE, pf, (M, B, N, np.int64(0)), 0, qmin, qmax, st, en, lv, n)
+    count = _mismatches(KIND_NAIVE, pf, (M, B, N, np.int64(0)), 0, qmin, qmax, st, en, lv, n,
+                        vb)
     if count > 0:  # inexact: fine only if no exact parameters exist with these settings
         return count, fstat == STATUS_NO_EXACT
     if fstat != STATUS_OK or npts < 0:
@@ -163,12 +170,13 @@ def _kernel(a, b, lo, hi, rcode, qmin, qmax, M, B, N, shared, pts, npts, fal, ta
     nchunks = (c + _CHUNK - 1) // _CHUNK
     for ch in prange(nchunks):
         st, en, lv, buf = _segment_buffers(cap)
+        vb = _value_buffers(cap)
         z = np.float32(0.0)
         pf = (z, z, z, z, z, z, z, z)
         for i in range(ch * _CHUNK, min(c, (ch + 1) * _CHUNK)):
             cnt, good = _channel_ok(a[i], b[i], lo[i], hi[i], rcode, qmin, qmax, M[i], B[i],
                                     N[i], shared, pts[i], npts[i], fal[i], tal[i], fstat[i],
-                                    fM[i], fB[i], fN[i], buf, st, en, lv, pf)
+                                    fM[i], fB[i], fN[i], buf, st, en, lv, pf, vb)
             count[i] = cnt
             ok[i] = good
 

@@ -121,6 +121,18 @@ def _bounds(ranges: list[tuple[int, int]], idx: list[int]) -> tuple[np.ndarray, 
     return np.zeros(len(idx), np.int64), np.full(len(idx), -1, np.int64)
 
 
+def _naive_start(solved: SolvedLayer, sel: np.ndarray) -> np.ndarray | None:
+    """Per channel of ``sel`` where the naive search may start: the solver's minimal exact
+    N of the folded form (the naive triple is one; below that N no triple is exact), 0 where
+    the layer is not in the folded form or the channel is not exact in it."""
+    n_min = solved.extra.get("n_min")
+    if (solved.hw_rounding != "floor" or not isinstance(n_min, list)
+            or len(n_min) != len(solved.exact)):
+        return None
+    start = np.array([v if type(v) is int and 0 <= v <= 64 else 0 for v in n_min], np.int64)
+    return np.where(np.asarray(solved.exact, bool)[sel], start[sel], 0)
+
+
 def _channel_figures(solved: SolvedLayer, layer: Layer | None, idx: list[int],
                      sweep_limit: int, fast: bool | None = None) -> dict[str, np.ndarray]:
     """Naive N and widths (N = -1: never exact up to 64) and baseline counts of the
@@ -154,7 +166,7 @@ def _channel_figures(solved: SolvedLayer, layer: Layer | None, idx: list[int],
     else:
         kind, f32p = f32_params(a, b)
     res = summary_kernel_run(a, b, lo_i, hi_i, out.rounding, out.qmin, out.qmax, tfl, kind,
-                             f32p, SUMMARY_LEVEL_LIMIT + 4)
+                             f32p, SUMMARY_LEVEL_LIMIT + 4, n_start=_naive_start(solved, sel))
     fig = {"naive_N": res["naive"][:, 0].copy(), "naive_W_M": twos_widths(res["naive"][:, 1]),
            "naive_W_B": twos_widths(res["naive"][:, 2]), "inputs": hi_i - lo_i + 1,
            "sampled": np.zeros(len(idx), bool), "tflite": res["tflite"],

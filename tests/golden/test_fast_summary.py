@@ -132,3 +132,60 @@ def test_small_layer_summary_needs_no_kernel_and_agrees_with_it():
         assert slow[k].tolist() == quick[k].tolist() or k.startswith("naive_W"), k
     ok = slow["naive_N"] >= 0
     assert slow["naive_W_M"][ok].tolist() == quick["naive_W_M"][ok].tolist()
+
+
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+def test_vectorised_model_loops_equal_the_scalar_model(rounding):
+    """The counts evaluate models in branch-free loops (``_values``): the same outputs as
+    ``_model`` for every kind, on every input."""
+    a, b = _channels(6, 12)
+    xs = np.arange(-2500, 2501, dtype=np.int64)
+    tfl = fs.tflite_params_array(a, b, -3)
+    kind, p = fs.f32_params(a, b)
+    bn = {"gamma": np.linspace(-1.5, 1.5, 12), "beta": np.linspace(-2, 2, 12),
+          "mean": np.linspace(-3, 3, 12), "var": np.linspace(0.1, 4, 12), "eps": 1e-5}
+    kind_bn, p_bn = fs.f32_params(a, b, bn, np.full(12, 2.0**-9), np.arange(12) - 6, 0.05, 2)
+    for i in range(12):
+        naive = np.array([int(round(a[i] * 2**12)), int(round(b[i] * 2**12)), 12, 0])
+        for k, pf, pi in ((fs.KIND_TFLITE, p[i], tfl[i]), (kind, p[i], tfl[i]),
+                          (kind_bn, p_bn[i], tfl[i]), (fs.KIND_NAIVE, p[i], naive)):
+            want = fs.model_values(k, pf, pi, rounding, -128, 127, xs)
+            got = fs.model_values_vec(k, pf, pi, rounding, -128, 127, xs)
+            assert (got == want).all(), (i, k)
+
+
+@pytest.mark.parametrize("bits_out,rounding", [(8, "half_even"), (12, "half_up"),
+                                                (12, "floor")])
+def test_kernel_summary_equals_the_straightforward_summary(bits_out, rounding):
+    """Seeded channels with ties (dyadic a and b), a == 0, steep a, and wide outputs: the
+    kernel's figures (vectorised counts, the naive search started at the solver's minimal
+    N) equal the straightforward code's (sweeps, ``naive_channel``) on every channel."""
+    from exactbn.golden.summary import _channel_figures, _naive_start
+
+    a, b = _channels(7, 10)
+    layer = _layer(a, b, rounding, bits_out=bits_out, bits_in=10)
+    sl = solve_layer(layer, hw_rounding="floor")
+    idx = list(range(10))
+    slow, quick = (_channel_figures(sl, layer, idx, 1 << 16, fast=f) for f in (False, True))
+    for k in slow:
+        assert slow[k].tolist() == quick[k].tolist() or k.startswith("naive_W"), k
+    ok = slow["naive_N"] >= 0
+    for k in ("naive_W_M", "naive_W_B"):
+        assert slow[k][ok].tolist() == quick[k][ok].tolist(), k
+    start = _naive_start(sl, np.arange(10))
+    assert start is not None and (start > 0).any()  # the bound is in use here
+    assert (start <= np.where(ok, slow["naive_N"], 64)).all()
+
+
+def test_naive_start_above_the_answer_changes_it():
+    """The start is a real input of the search (a bound above the answer gives another N)."""
+    a, b = _channels(8, 16)
+    lay = _layer(a, b, "half_up")
+    sl = solve_layer(lay, hw_rounding="floor")
+    kind, p = fs.f32_params(sl.a, sl.b)
+    tfl = fs.tflite_params_array(sl.a, sl.b, 0)
+    lo, hi = sl.ranges()[0]
+    run = [fs.summary_kernel_run(sl.a, sl.b, lo, hi, "half_up", -128, 127, tfl, kind, p, 4100,
+                                 n_start=ns) for ns in (None, np.asarray(sl.N) + 5)]
+    ok = run[0]["naive"][:, 0] >= 0
+    assert (run[1]["naive"][ok, 0] != run[0]["naive"][ok, 0]).any()
