@@ -157,3 +157,31 @@ def test_ice40_credit_cocotb_catches_the_planted_fifo_bug(tmp_path, monkeypatch)
     res = simulate_layer(solved, cfg, "icarus", vectors=60, run_dir=tmp_path,
                          scenarios=["random_gaps", "reset_mid_stream"], verilog=to_verilog(cfg))
     assert not res.passed and res.mismatches > 0, res.summary()
+
+
+@pytest.mark.formal
+@pytest.mark.xdist_group("formal")
+@pytest.mark.parametrize("bug", [False, True])
+def test_ice40_credit_proof_passes_and_fails_for_the_planted_fifo_bug(tmp_path, monkeypatch,
+                                                                      bug):
+    """The credit miter (stall task) on a small iCE40 unit with the block-RAM FIFO: PASS;
+    with the FIFO that misses the read-during-write case: FAIL (a wrong beat at m_axis)."""
+    import sys
+    from pathlib import Path
+
+    from exactbn.hw import core as hw_core
+    from exactbn.sim.formal.prove import prove_unit
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "formal"))
+    from formal_layers import small_layer
+
+    layer = small_layer("floor")
+    cfg = unit_config_from_solved(layer, lanes=1, family="ice40", pipeline="shallow,flow=credit")
+    if bug:
+        monkeypatch.setattr(hw_core, "OutputFifo", _NoFreshFifo)
+    verilog = to_verilog(cfg)
+    assert "rdata1" in verilog
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",), depth=12 if bug else None)
+    assert res.status == ("FAIL" if bug else "PASS"), res.summary
+    if bug:
+        assert "a_out == qh" in res.summary
