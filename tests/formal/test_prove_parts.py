@@ -70,12 +70,12 @@ def test_stall_parts_hold_each_lane_and_every_word(tmp_path):
 @pytest.mark.formal
 @pytest.mark.xdist_group("formal")
 def test_register_ignoring_the_stall_fails_in_its_lane_part(tmp_path):
-    layer, cfg = _ram(4, pipeline="default")
-    verilog = ignore_stall(to_verilog(cfg), "core.mul2", "pp_0_0")
-    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",), jobs=1)
+    layer, cfg = _ram(2, pipeline="default")
+    verilog = ignore_stall(to_verilog(cfg), "core.mul1", "pp_0_0")
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",))
     assert res.status == "FAIL", res.summary
-    assert res.tasks[-1].task == "stall lane 2", [t.task for t in res.tasks]
-    assert res.summary.startswith("stall: register core.mul2.pp_0_0 differs"), res.summary
+    assert [t.task for t in res.tasks] == ["stall lane 0", "stall lane 1"]
+    assert res.summary.startswith("stall: register core.mul1.pp_0_0 differs"), res.summary
 
 
 @pytest.mark.formal
@@ -86,7 +86,7 @@ def test_shifter_bug_in_one_lane_fails_in_its_datapath_part(tmp_path):
     layer, cfg = _ram(2, pipeline="shallow")
     verilog = edit_module(to_verilog(cfg), "core.shift1", r"assign D2 = d\[2\] \?",
                           "assign D2 = 1'h0 ?")
-    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("datapath",), jobs=1)
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("datapath",))
     assert res.status == "FAIL", res.summary
     assert [(t.task, t.status) for t in res.tasks] == [("datapath lane 0", "PASS"),
                                                        ("datapath lane 1", "FAIL")]
