@@ -14,7 +14,7 @@ from exactbn.hw.threshold_config import ThresholdConfig
 MAX_THRESHOLDS = 4095  # 12 output bits: 2^12 - 1 slots per channel
 
 __all__ = ["MAX_THRESHOLDS", "threshold_config_from_solved", "threshold_vectors",
-           "threshold_kit_files", "generate_threshold"]
+           "threshold_kit_files", "generate_threshold", "wavedrom_sources"]
 
 
 def threshold_config_from_solved(layer: SolvedLayer, *, lanes: int = 1,
@@ -179,8 +179,47 @@ def _manifest(layer: SolvedLayer, cfg: ThresholdConfig, *, solved_path, solved_s
     }
 
 
-def _readme(cfg: ThresholdConfig, man: dict) -> str:
+def wavedrom_sources(cfg: ThresholdConfig) -> dict[str, dict]:
+    """WaveDrom JSON of one handshake and of a stall, traced from the threshold unit itself in
+    Amaranth's simulator (its real latency and ready behaviour; every beat comes out once)."""
+    from dataclasses import replace
+
+    from exactbn.hw.kit import wavedrom_from_trace
+    from exactbn.hw.simulate import simulate
+    from exactbn.hw.threshold_unit import ThresholdUnit
+
+    raw = replace(cfg, cfg_bus="raw")  # the stream timing is the same behind an AXI4-Lite port
+    lat = cfg.latency
+    xs = [cfg.channel_range(0)[0]] * cfg.lanes
+    hs: list[dict] = []
+    res = simulate(raw, [("idle", 1), ("stream", [(xs, 0, 1)]), ("idle", lat + 1)],
+                   dut=ThresholdUnit(raw), trace=hs)
+    st: list[dict] = []
+    n_beats = min(lat + 5, 26)  # one letter a beat
+    beats = [(xs, 0, int(k == n_beats - 1)) for k in range(n_beats)]
+    res2 = simulate(raw, [("idle", 1), ("stream", beats), ("drain",), ("idle", 1)],
+                    ready_pattern=[1] * (lat + 3) + [0] * 3 + [1] * 2 + [0] + [1] * 3,
+                    dut=ThresholdUnit(raw), trace=st)
+    if len(res.outputs) != 1 or len(res2.outputs) != n_beats:
+        raise RuntimeError("threshold unit timing trace lost or duplicated a beat")
+    return {
+        "handshake": wavedrom_from_trace(
+            hs, f"one beat: its result is valid {lat} cycle(s) after the input handshake"),
+        "stall": wavedrom_from_trace(
+            st, "a stall: m_axis_tready low holds the output; s_axis_tready is a register "
+                "(no combinational path from m_axis_tready); nothing is lost or duplicated"),
+    }
+
+
+def _readme(cfg: ThresholdConfig, man: dict, waves: dict[str, dict] | None = None,
+            diagrams: dict[str, str] | None = None) -> str:
+    import json
+
     n = cfg.name
+    timing = "".join((f"![{k}]({diagrams[k]})\n\n" if diagrams and k in diagrams else "")
+                     + f"```wavedrom\n{json.dumps(src)}\n```\n\n"
+                     for k, src in (waves or {}).items())
+    timing = f"\n## Timing\n\n{timing}" if timing else ""
     ram = ""
     if cfg.cfg_bus == "axil":
         from exactbn.regmap.kit import threshold_readme_section
@@ -208,12 +247,13 @@ staircase, re-checked by exactbn). {cfg.mode} search, {cfg.n_levels} level(s),
 | port | dir | width | meaning |
 |---|---|---|---|
 {rows}
-{ram}
+{timing}{ram}
 ## Files
 
 `{n}.v` (the unit), `{n}.json` (manifest, with every threshold), `{n}_tb.v` +
 `{n}_vectors.hex` (self-checking bench: `iverilog -o tb {n}_tb.v {n}.v && vvp tb`),
-`{n}_inst.v`, `{n}.sdc`/`.xdc`, `{n}.core` (FuseSoC), `{n}_thr*.hex` (memory images).
+`{n}_inst.v`, `{n}.sdc`/`.xdc`, `{n}.core` (FuseSoC), `{n}_thr*.hex` (memory images),
+`{n}_handshake.json`/`{n}_stall.json` (WaveDrom, with `.svg` renderings where available).
 """
 
 
@@ -243,11 +283,21 @@ def threshold_kit_files(layer: SolvedLayer, cfg: ThresholdConfig, *, solved_path
         from exactbn.regmap.kit import threshold_regmap_files
 
         files.update(threshold_regmap_files(cfg))
+    from exactbn.generate import _render_svg
+
+    waves = wavedrom_sources(cfg)
+    diagrams: dict[str, str] = {}
+    for key, src in waves.items():
+        files[f"{n}_{key}.json"] = json.dumps(src, indent=1) + "\n"
+        svg = _render_svg(src)
+        if svg is not None:
+            files[f"{n}_{key}.svg"] = svg
+            diagrams[key] = f"{n}_{key}.svg"
     names = list(files) + [f"{n}.json", "README.md"]
     man = _manifest(layer, cfg, solved_path=solved_path, solved_sha256=solved_sha256,
                     freq_mhz=freq_mhz, n_vectors=len(vectors), files=names)
     files[f"{n}.json"] = json.dumps(man, indent=1) + "\n"
-    files["README.md"] = _readme(cfg, man)
+    files["README.md"] = _readme(cfg, man, waves, diagrams)
     return files
 
 
