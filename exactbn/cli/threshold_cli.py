@@ -304,9 +304,11 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
         raise _usage_error(f"prove: {e}") from None
     except ValueError as e:  # the netlist could not be listed (list_state)
         raise FormatError(f"prove: {e}", file=args.verilog or None) from None
-    write_json_atomic(out / "prove.json", {t: {"status": r.status, "seconds": round(r.seconds, 2),
-                                               "depth": r.depth, "failed": r.failed_text,
-                                               "vcd": r.vcd} for t, r in res.items()})
+    overall = next((r.status for r in res.values() if r.status != "PASS"), "PASS")
+    write_json_atomic(out / "prove.json", {  # status/seconds as the multiply-shift unit's
+        "status": overall, "seconds": round(sum(r.seconds for r in res.values()), 2),
+        "tasks": {t: {"status": r.status, "seconds": round(r.seconds, 2), "depth": r.depth,
+                      "failed": r.failed_text, "vcd": r.vcd} for t, r in res.items()}})
     print(f"prove {layer.name} (threshold unit, {cfg.mode} search, L={cfg.lanes} "
           f"{cfg.lane_mode}, latency {cfg.latency}{', AXI4-Lite' if axil_cfg else ''}): "
           + ", ".join(f"{t} {r.status} {r.seconds:.1f} s" for t, r in res.items()))

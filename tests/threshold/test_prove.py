@@ -5,6 +5,7 @@ proven, and failing for a write taken mid-search, a wrong power-up word, a wrong
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from exactbn.golden.solver import solve_layer
@@ -34,6 +35,10 @@ def test_proven_and_planted_off_by_one_fails(tmp_path, capsys):
                  "-o", str(tmp_path / "p1")]) == 0
     out = capsys.readouterr().out
     assert "PROVEN" in out and "stream PASS" in out and "hold PASS" in out
+    (pj,) = (tmp_path / "p1").glob("*/prove.json")  # read by prove --all-layers' summary
+    pj = json.loads(pj.read_text())
+    assert pj["status"] == "PASS" and pj["seconds"] > 0 and pj["tasks"]["datapath"]["status"] \
+        == "PASS"
     layer = select_layer(load_solved(path), None)
     cfg = threshold_config_from_solved(layer, name="exactbn_pv", lanes=2)
     ts = [list(t) for t in cfg.thresholds]
@@ -44,6 +49,8 @@ def test_proven_and_planted_off_by_one_fails(tmp_path, capsys):
                  str(bad), "-o", str(tmp_path / "p2")]) == 1
     out = capsys.readouterr().out
     assert "FAIL: datapath" in out and "@data 1" in out
+    (pj,) = (tmp_path / "p2").glob("*/prove.json")
+    assert json.loads(pj.read_text())["status"] == "FAIL"
 
 
 def _cfg(path, **kw):
