@@ -97,8 +97,8 @@ def add_unit_options(parser: argparse.ArgumentParser, *, layer: bool = True):
                    help="accept layers with channels that have no exact solution")
     g.add_argument("--unit", choices=UNITS, default="multiply-shift",
                    help="multiply-shift (M, B, N), threshold (exact integer thresholds, "
-                   "binary search or parallel compare: generate, synth, prove) or auto (the "
-                   "cheaper exact unit on --target by Yosys counts: generate, synth)")
+                   "binary search or parallel compare) or auto (the cheaper exact unit on "
+                   "--target by Yosys counts, --cost weights); generate, sim, prove, synth")
     return g
 
 
