@@ -63,7 +63,7 @@ def packed_rom(cfg: UnitConfig) -> tuple[list[int], list[list[int]]] | None:
     Returns ``(row_of, images)``: ``row_of[a]`` is the row read for address ``a`` (every
     ``a < 2^w_user``; addresses past the memory read the zero row) and ``images[k][r]`` is
     lane memory k's word in row r. Rows are the distinct address rows in first-use order,
-    the zero row last, so that ``images[k][row_of[a]]`` equals the unpacked word of a."""
+    then zero rows (the first is the padding's), so ``images[k][row_of[a]]`` is a's word."""
     if cfg.store != "rom" or not cfg.param_read_split:
         return None
     images = store_images(cfg)
@@ -82,7 +82,10 @@ def packed_rom(cfg: UnitConfig) -> tuple[list[int], list[list[int]]] | None:
         return None
     row_of = [rows.get(tuple(img[a] for img in images), len(rows)) if a < depth else len(rows)
               for a in range(1 << w_user)]
-    packed = [[row[k] for row in rows] + [0] for k in range(len(images))]
+    # one bank: zero rows up to a power of two, so every value of the row register reads a
+    # defined word (no out-of-range read, also not in the proofs' unreachable states)
+    size = 1 << max(1, (n_rows - 1).bit_length()) if n_rows <= _BANK else n_rows
+    packed = [[row[k] for row in rows] + [0] * (size - len(rows)) for k in range(len(images))]
     return row_of, packed
 
 

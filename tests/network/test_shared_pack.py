@@ -85,7 +85,7 @@ def test_packed_rom_serves_every_layer_interleaved(monkeypatch):
     cfg = unit_config_from_solved(merged, family="ecp5", name="u")
     assert cfg.param_read_split and cfg.groups > 16
     row_of, images = store_mod.packed_rom(cfg)
-    assert len(images[0]) == 12 and max(row_of) == 11  # 11 real words + the zero row
+    assert len(images[0]) == 16 and max(row_of) == 11  # 11 real words, then zero rows
     vectors = build_vectors(merged, cfg, seed=2)
     expected = _own_model(layers, merged, cfg, vectors)
     assert [list(v.qs) for v in vectors] == expected
