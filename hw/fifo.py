@@ -7,10 +7,12 @@ LUT RAM on ECP5, flip-flops in proofs) plus a registered head that drives the ou
 so ``o.valid``/``o.payload`` are registers and a beat passes an empty FIFO in one cycle.
 
 ``read="sync"`` (iCE40: no LUT RAM; the asynchronous read becomes flip-flops behind a wide
-read mux) reads the memory through a register at the next read address, so Yosys maps it to
-block RAM (SB_RAM40_4K) and the head loads from that register: the word at the read pointer,
-or, when the word was written in the cycle it was read (the only read-during-write case), a
-copy of the last written word. Same ports, pointers, counts and cycle behaviour as ``comb``.
+read mux, ~51 MHz on the UP5K) reads the memory through registers, one cycle early, at both
+candidates for the next read pointer (two read ports: Yosys maps them to two SB_RAM40_4K),
+and the head loads the one the pointer took, or, for a word written in the cycle it was
+read (the only read-during-write case), a copy of the last written word. Same ports,
+pointers, counts and cycle behaviour as ``comb`` (tests/hw/test_fifo_ice40.py compares them
+cycle for cycle).
 
 Invariants (proved by the stall task, sim/formal/miter.py): the memory holds a beat only
 while the head holds one, so the FIFO keeps at most ``depth + 1`` beats; the credit counter
