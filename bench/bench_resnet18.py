@@ -374,6 +374,8 @@ def _time_v(path: Path) -> dict:
         k, _, v = line.strip().rpartition(": ")
         if k in ("User time (seconds)", "System time (seconds)"):
             out["user" if k.startswith("User") else "sys"] = float(v)
+        if k == "Exit status":
+            out["exit"] = int(v)
         if k.startswith("Elapsed (wall clock)"):
             parts = [float(x) for x in v.split(":")]
             out["wall"] = sum(x * 60 ** i for i, x in enumerate(reversed(parts)))
@@ -448,7 +450,7 @@ def summarise_flows(work: Path) -> list[dict]:
         rows = _layer_rows(work, name)
         rec = {"step": name, "command": "exactbn " + " ".join(args).format(
                    solved="resnet18_solved.json", jobs=2, work=".").replace("./", ""),
-               "exit": rc, "wall_s": round(tv.get("wall", t1 - t0), 1),
+               "exit": tv.get("exit", rc), "wall_s": round(tv.get("wall", t1 - t0), 1),
                "user_s": tv.get("user"), "sys_s": tv.get("sys"),
                "cpu_s": round(tv["user"] + tv["sys"], 1) if "user" in tv else None,
                "load_start": float(l0), "load_end": float(l1) if l1 != "?" else None,
@@ -484,9 +486,11 @@ def _flow_note(st: dict) -> str:
         note += ("; finished layers (proof s wall / solver CPU s): "
                  + ", ".join(f"{r.get('layer') or r['dir']} {r.get('proof_seconds')} / "
                              f"{cpu.get(r['dir'])}" for r in done))
-        left = [r.get("layer") or r["dir"] for r in per if r.get("status") != "PASS"]
+        left = [f"{r.get('layer') or r['dir']} ("
+                + ("stopped by the step's timeout" if r.get("status") == "unfinished"
+                   else r.get("status")) + ")" for r in per if r.get("status") != "PASS"]
         if left:
-            note += f"; stopped while proving: {', '.join(left)}"
+            note += f"; not proven: {', '.join(left)}"
         if st.get("not_started"):
             note += f"; not started: {', '.join(st['not_started'])}"
     return note
