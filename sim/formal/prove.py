@@ -313,6 +313,9 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
             return result
     # the parameter memory words' register wires (the output FIFO's words are plain state)
     memory = {r.wire for r in regs or [] if r.memory and not is_fifo_word(r)}
+    if cfg.store == "ram" and (gap := _ram_words_not_memory(cfg, regs or [], memory)):
+        result.status, result.summary = "ERROR", f"state: {gap}"
+        return result
     parts = datapath_parts(cfg, model, split) if parts is None else parts
     if "datapath" in tasks and (gap := check_cover(cfg, parts)):
         result.status, result.summary = "ERROR", f"datapath: {gap}"
@@ -447,3 +450,21 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
             remove_workdir(Path(r.workdir))
         remove_workdir(out / "state")
     return result
+
+
+def _ram_words_not_memory(cfg, regs, memory: set[str]) -> str | None:
+    """A RAM store's words must be the netlist's memory words (Yosys ``$memory`` cells, found
+    by structure): every word the store images name (``core.store.memK[G]``) must be one.
+    Otherwise (e.g. words edited into plain registers that the
+    cfg writes never reach) the proofs would compare against constants: say which word."""
+    from exactbn.hw.store import store_images
+
+    by_label = {r.label: r.wire for r in regs}
+    for k, img in enumerate(store_images(cfg)):
+        for g in range(len(img)):
+            label = f"core.store.mem{k}[{g}]"
+            wire = by_label.get(label)
+            if wire is None or wire not in memory:
+                return (f"the RAM store's word {label!r} is not a memory word of the netlist: "
+                        "an edited unit must keep the generated store")
+    return None

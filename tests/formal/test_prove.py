@@ -227,3 +227,20 @@ def test_stall_task_proves_a_register_named_like_a_memory_word_as_a_register(tmp
     verilog = _rename_in_store(to_verilog(cfg), "_0_", "\\mem1[5] ")
     res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",))
     assert res.status == "PASS", res.summary
+
+
+def test_a_ram_store_whose_words_are_not_memory_is_never_proven(tmp_path):
+    """A RAM unit is proven against its cfg writes only through its memory words; words that
+    are plain registers (e.g. edited into constants the writes never reach) would leave the
+    proofs comparing against the solved file's constants: the check names the word."""
+    from exactbn.sim.formal.prove import _ram_words_not_memory
+
+    layer = small_layer("floor")
+    cfg = _cfg(layer, lanes=4, store="ram")
+    _, regs = list_state(to_verilog(cfg), cfg.name, tmp_path / "state", structural_memories=True)
+    memory = {r.wire for r in regs if r.memory}
+    assert _ram_words_not_memory(cfg, regs, memory) is None
+    gap = _ram_words_not_memory(cfg, regs, set())
+    assert gap and "core.store.mem0[0]" in gap
+    one_plain = memory - {next(r.wire for r in regs if r.label == "core.store.mem2[0]")}
+    assert "core.store.mem2[0]" in (_ram_words_not_memory(cfg, regs, one_plain) or "")
