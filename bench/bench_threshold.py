@@ -6,13 +6,15 @@ outputs, half_even) on ECP5 (LFE5U-25F) and iCE40 (UP5K): LUT/FF/DSP/BRAM/Fmax o
 ``threshold`` (FINN-style baseline), L = 1, the target's pipeline preset, ROM, placer seeds
 1-3 (median Fmax). Writes bench/results/threshold.json (every entry) and threshold.md (table,
 crossover, what the cost model says). Rerun: ``python -m bench.bench_threshold [--targets
-ecp5,ice40] [--bits 1,2,4,8] [--seeds 1,2,3]``.
+ecp5,ice40] [--bits 1,2,4,8] [--seeds 1,2,3] [--merge]`` (``--merge``: replace only the rows
+measured now in OUT.json, keep the others; every row records its run's time and load).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -29,6 +31,7 @@ from exactbn.synth.targets import resolve_target
 RESULTS = Path(__file__).resolve().parent / "results"
 CHANNELS = 64
 KINDS = ("exact_threshold", "exactbn", "threshold")
+ORDER = ("exactbn", "threshold", "exact_threshold")  # rows as build_designs writes them
 
 
 def bench_layer(bits: int, seed: int = 21):
@@ -45,6 +48,13 @@ def bench_layer(bits: int, seed: int = 21):
     return solve_layer(layer)
 
 
+def _load() -> str:
+    try:
+        return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def run(targets: list[str], bits_list: list[int], seeds=(1,), kinds=KINDS,
         pairs: list[tuple[str, int]] | None = None) -> list[dict]:
     rows = []
@@ -54,6 +64,7 @@ def run(targets: list[str], bits_list: list[int], seeds=(1,), kinds=KINDS,
             if pairs is not None and (tname, bits) not in pairs:
                 continue
             layer = bench_layer(bits)
+            load0, started = _load(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             with tempfile.TemporaryDirectory(prefix="bench-thr-") as tmp:
                 designs = build_designs(layer, target, Path(tmp) / "src", kinds=kinds,
                                         allow_inexact=True)
@@ -68,8 +79,10 @@ def run(targets: list[str], bits_list: list[int], seeds=(1,), kinds=KINDS,
                              "param_bits_per_channel": e.get("param_bits_per_channel"),
                              "config": {k: e["config"].get(k) for k in
                                         ("mode", "levels", "w_t", "w_m", "w_b", "w_n",
-                                         "latency") if k in e.get("config", {})},
-                             "seeds": list(seeds),
+                                         "latency", "stages", "x_clamp")
+                                        if k in e.get("config", {})},
+                             "seeds": list(seeds), "started": started,
+                             "load": f"{load0} -> {_load()}", "cores": os.cpu_count(),
                              "elapsed_s": round(time.monotonic() - t0, 1)})
     return rows
 
@@ -113,7 +126,11 @@ def _model_section(rows: list[dict], autos: list[dict]) -> list[str]:
                for k, e in (("threshold", th), ("multiply-shift", ms)) if k in a["figures"]]
         lines.append(f"| {a['target']} | {a['w_q']} | {a['unit']} | {placed} | "
                      + " | ".join(err) + " |")
-    lines += ["", f"auto agrees with the placed counts in {agree} of {len(autos)} rows.", ""]
+    lines += ["", f"auto agrees with the placed counts in {agree} of {len(autos)} rows. The "
+              "LUT error is auto's figure against the placed one: on ECP5 Yosys LUT4s vs "
+              "TRELLIS_COMB; on iCE40 the logic cells auto estimates from the Yosys netlist "
+              "(exactbn.cost.ice40_cells) for the unit alone vs ICESTORM_LC, which also counts "
+              "the serial harness (about 40 cells).", ""]
     lines += [f"- {a['target']} W_Q={a['w_q']}: {a['reason']}" for a in autos]
     return lines
 
@@ -147,11 +164,23 @@ def markdown(rows: list[dict], autos: list[dict] | None = None,
     seeds = sorted({s for r in rows for s in r.get("seeds", [1])})
     lines = ["# Threshold unit vs multiply-shift vs FINN-style thresholds (C = 64, L = 1)", "",
              f"Command: `nice -n 5 python -m bench.bench_threshold --seeds "
-             f"{','.join(map(str, seeds))}` (placer seeds {seeds}, median Fmax; the target's "
+             f"{','.join(map(str, seeds))}` (or one target at a time: `--targets T --merge`; "
+             f"placer seeds {seeds}, median Fmax; the target's "
              "pipeline preset; ROM; 10-bit signed inputs). Cost = sum of weight x fraction of "
              f"the device (weights {DEFAULT_WEIGHTS}). `exact_threshold` = exactbn's threshold "
-             "unit, `exactbn` = its multiply-shift unit, `threshold` = the FINN-style baseline.",
-             "", "| target | W_Q | design | LUT | FF | DSP | BRAM | Fmax MHz | latency | cost |",
+             "unit, `exactbn` = its multiply-shift unit, `threshold` = the FINN-style baseline. "
+             "LUT is nextpnr's TRELLIS_COMB on ECP5 and ICESTORM_LC (LUT4, flip-flop and carry "
+             "per cell) on iCE40. The threshold unit's stages: `fast` on ECP5, `compact` on "
+             "iCE40 (hw/threshold_config.py: block-RAM levels addressed from the previous "
+             "comparison, LUT4-table ROMs, narrow words).", "", "Runs (Fmax and counts do not "
+             "depend on the load; wall time does):", ""]
+    runs: dict = {}
+    for r in rows:
+        runs.setdefault((r["target"], r.get("started", "?"), r.get("load", "?"),
+                         r.get("cores", "?")), []).append(r["w_q"])
+    lines += [f"- {t}: W_Q {sorted(set(w))}, started {st}, load (1/5/15 min) {ld}, {c} cores"
+              for (t, st, ld, c), w in runs.items()]
+    lines += ["", "| target | W_Q | design | LUT | FF | DSP | BRAM | Fmax MHz | latency | cost |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         c = measured_cost(r, r["target"]) if r.get("lut") is not None else None
@@ -239,6 +268,11 @@ def main(argv=None) -> int:
                     help="keep OUT.json's rows; rerun exact threshold and FINN-style with "
                     "--seeds on the rows whose Fmax missed the FINN-parity target")
     ap.add_argument("--seeds", default="1,2,3", help="placer seeds (median Fmax)")
+    ap.add_argument("--merge", action="store_true",
+                    help="replace only the (target, W_Q, design) rows measured now in OUT.json")
+    ap.add_argument("--kinds", default=",".join(KINDS), help="designs to measure")
+    ap.add_argument("--keep-auto", action="store_true",
+                    help="with --merge: keep OUT.json's auto picks (no Yosys reruns)")
     args = ap.parse_args(argv)
     targets, bits = args.targets.split(","), [int(b) for b in args.bits.split(",")]
     out = Path(args.out)
@@ -265,8 +299,19 @@ def main(argv=None) -> int:
     if args.auto_only:
         rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     else:
-        rows = run(targets, bits, tuple(int(v) for v in args.seeds.split(",")))
-    autos = auto_picks(targets, bits)
+        rows = run(targets, bits, tuple(int(v) for v in args.seeds.split(",")),
+                   tuple(args.kinds.split(",")))
+    old_auto = None
+    if args.merge and out.with_suffix(".json").exists():
+        new = {(r["target"], r["w_q"], r["kind"]) for r in rows}
+        saved = json.loads(out.with_suffix(".json").read_text())
+        old, old_auto = saved["rows"], saved.get("auto")
+        rows = sorted([r for r in old if (r["target"], r["w_q"], r["kind"]) not in new] + rows,
+                      key=lambda r: (r["target"], r["w_q"], ORDER.index(r["kind"])
+                                     if r["kind"] in ORDER else 9))
+        targets = sorted({r["target"] for r in rows})
+        bits = sorted({r["w_q"] for r in rows})
+    autos = old_auto if args.keep_auto and old_auto else auto_picks(targets, bits)
     write_text_atomic(out.with_suffix(".json"), json.dumps({"rows": rows, "auto": autos},
                                                            indent=1) + "\n")
     write_text_atomic(out.with_suffix(".md"), markdown(rows, autos))
