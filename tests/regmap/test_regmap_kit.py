@@ -158,17 +158,6 @@ def test_cfg_bus_axil_needs_ram_store(kit, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_cfg_bus_axil_refused_for_the_auto_unit(kit, tmp_path, capsys):
-    """--unit threshold takes --cfg-bus axil (tests/regmap/test_threshold_axil.py); --unit
-    auto, which may pick either unit per layer, still refuses it."""
-    d, _ = kit
-    rc = main(["generate", str(d / "s.json"), "--layer", LAYER, "--unit", "auto", "--target",
-               "generic", "--store", "ram", "--cfg-bus", "axil", "-o", str(tmp_path / "o")])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1 and "--cfg-bus axil" in err[0], err
-    assert not (tmp_path / "o").exists()
-
-
 def test_peakrdl_failure_exits_2_and_writes_nothing(kit, tmp_path, monkeypatch, capsys):
     import systemrdl
 
