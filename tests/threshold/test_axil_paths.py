@@ -8,10 +8,8 @@ line and write nothing."""
 from __future__ import annotations
 
 import pytest
-from amaranth import Module
-from amaranth.lib import wiring
+from axil_planted import PassThrough, swapped_offsets
 from exactbn.golden.solver import solve_layer
-from exactbn.hw.axil import AxiLiteSlave
 
 from exactbn.cli.main import main
 from exactbn.formats import dump_solved, load_solved, parse_layers, write_json_atomic
@@ -84,43 +82,23 @@ def test_prove_cfg_bus_axil_passes(solved, tmp_path, capsys):
     assert "axil_map PASS" in out and "documented register map" in out and "PROVEN" in out
 
 
-def _swapped(cfg) -> AxiLiteSlave:
-    """The slave decoding T0 at INDEX's offset and INDEX at T0's."""
-    import dataclasses
-
-    s = AxiLiteSlave(cfg)
-    rm = s.regmap
-    a, b = rm.offset("T0"), rm.offset("INDEX")
-    rm.registers = [dataclasses.replace(r, offset={a: b, b: a}.get(r.offset, r.offset))
-                    for r in rm.registers]
-    rm._by_name = {r.name: r for r in rm.registers}
-    return s
-
-
-class _TShifted(wiring.Component):
+class _TShifted(PassThrough):
     """The slave with the T field one bit off on cfg_value (bits [w_t-2:0] of T at [w_t-1:1])."""
 
-    def __init__(self, cfg):
-        self.cfg, self.inner = cfg, AxiLiteSlave(cfg)
-        super().__init__(dict(self.inner.signature.members))
+    own = ("cfg_value",)
 
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.inner = s = self.inner
-        for name, member in self.signature.members.items():
-            if member.flow == wiring.In:
-                m.d.comb += getattr(s, name).eq(getattr(self, name))
-            elif name != "cfg_value":
-                m.d.comb += getattr(self, name).eq(getattr(s, name))
+    def plant(self, m, s):
         m.d.comb += self.cfg_value.eq(s.cfg_value << 1)
-        return m
 
 
 @pytest.mark.formal
 @pytest.mark.parametrize("bug", ["offsets", "t_field"])
 def test_planted_register_map_bug_fails(solved, tmp_path, bug):
     _, cfg = _layer_cfg(solved)
-    slave, inner = (_swapped(cfg), "") if bug == "offsets" else (_TShifted(cfg), "inner.")
+    if bug == "offsets":
+        slave, inner = swapped_offsets(cfg, "T0", "INDEX"), ""
+    else:
+        slave, inner = _TShifted(cfg), "inner."
     r = prove_axil(slave, tmp_path / bug, map_check=True, regmap=RegisterMap(cfg), inner=inner)
     assert r.status == "FAIL" and r.vcd and "@map" in (r.failed_text or ""), \
         (r.status, r.failed_text)
