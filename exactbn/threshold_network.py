@@ -135,6 +135,10 @@ def generate_mixed_bundle(solved_path: str, outdir: str, *, layer_names: str | N
     check_output_path(outdir, [solved_path], is_dir=True, replaced=True)
     check_replaceable_dir(outdir)
     layers = select_layers(load_solved(solved_path), layer_names, file=str(solved_path))
+    if family is not None:  # auto measured the family's threshold stages: the kits use them
+        from exactbn.hw.threshold_config import stages_for
+
+        th_options = {"stages": stages_for(family), **th_options}
     units, reasons = choose_units(layers, unit, family, weights, th_options,
                                   file=str(solved_path), progress=progress)
     files, net = mixed_bundle_files(solved_path, layers, units, reasons=reasons,

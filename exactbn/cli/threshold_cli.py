@@ -64,7 +64,8 @@ def threshold_options_from_args(args: argparse.Namespace) -> dict:
         "lanes": args.lanes, "lane_mode": args.lane_mode, "store": args.store,
         "pipeline": pipeline, "widths": parse_widths(args.widths), "name": args.name,
         "range_check": bool(args.range_check), "param_memory": args.param_memory,
-    } | ({"cfg_bus": "axil"} if cfg_bus == "axil" else {})
+    } | ({"cfg_bus": "axil"} if cfg_bus == "axil" else {}) | (
+        {"stages": args.threshold_stages} if getattr(args, "threshold_stages", None) else {})
 
 
 def resolve_auto_unit(args: argparse.Namespace) -> str:
@@ -125,6 +126,9 @@ def run_generate_auto(args: argparse.Namespace, generate_multiply_shift) -> int:
         print(f"exactbn: error: --unit auto: synthesis failed: {e}")
         return 1
     target = args.target
+    from exactbn.hw.threshold_config import stages_for
+
+    args.threshold_stages = stages_for(target)  # the kit is the unit auto measured
     args.unit, args.cost = unit, None  # the chosen unit's own path (the target stays:
     args.target = target if unit == "multiply-shift" else None  # its DSP primitives)
     rc = run_generate_threshold(args) if unit == "threshold" else generate_multiply_shift(args)

@@ -83,3 +83,19 @@ def test_synth_auto_synthesizes_the_pick(tmp_path, capsys):
     assert "--unit auto: threshold: layer w1" in capsys.readouterr().err
     rep = json.loads((out / "report.json").read_text())
     assert [d["kind"] for d in rep["designs"]] == ["exact_threshold"]
+
+
+@pytest.mark.synth
+def test_generate_auto_on_ice40_writes_the_stages_it_measured(tmp_path):
+    """auto measures the threshold unit with the family's stages (compact on iCE40); the kit
+    it writes must be that unit, not the default fast one."""
+    from exactbn.hw.threshold_config import stages_for
+
+    path = tmp_path / "solved.json"
+    write_json_atomic(path, dump_solved([_layer(1)]))
+    out = tmp_path / "kit"
+    assert main(["generate", str(path), "--unit", "auto", "--target", "ice40", "-q",
+                 "-o", str(out)]) == 0
+    assert json.loads((out / "unit_choice.json").read_text())["unit"] == "threshold"
+    text = (out / "exactbn_w1.json").read_text()
+    assert stages_for("ice40") == "compact" and '"stages": "compact"' in text
