@@ -139,8 +139,8 @@ def _stages(layers_path: Path, solved_path: Path, repeats: int = 2) -> dict:
     from exactbn.golden import fast
     from exactbn.golden.fast_summary import f32_params, summary_kernel_run, tflite_params_array
     from exactbn.golden.solver import layer_affine, solve_layer
-    from exactbn.golden.summary import SUMMARY_LEVEL_LIMIT, layer_summary
-    from exactbn.golden.verify import verify_layer
+    from exactbn.golden.summary import SUMMARY_LEVEL_LIMIT, layer_summary, layers_summary
+    from exactbn.golden.verify import verify_layer, verify_layers
 
     def timed(fn):
         best = None
@@ -179,7 +179,9 @@ def _stages(layers_path: Path, solved_path: Path, repeats: int = 2) -> dict:
                                            for r in res])
     stage("solve_layer (kernel + certificates + lists)",
           lambda: [solve_layer(lay) for lay in layers])
-    solved = keep["solve_layer (kernel + certificates + lists)"]
+    stage("solve_layers_fast (CLI: one kernel call, certificates kept as arrays)",
+          lambda: fast.solve_layers_fast(layers, "per-channel", "auto", None))
+    solved = keep["solve_layers_fast (CLI: one kernel call, certificates kept as arrays)"]
 
     def skernel():
         for sl in solved:
@@ -193,6 +195,8 @@ def _stages(layers_path: Path, solved_path: Path, repeats: int = 2) -> dict:
     stage("summary kernel (fast_summary)", skernel)
     stage("layer_summary (kernel + figures)",
           lambda: [layer_summary(sl, lay) for sl, lay in zip(solved, layers, strict=True)])
+    stage("layers_summary (CLI: one kernel call + figures)",
+          lambda: layers_summary(solved, layers))
     stage("dump + encode (dumps_solved)", lambda: formats.dumps_solved(
         formats.dump_solved(solved)))
     data = keep["dump + encode (dumps_solved)"]
@@ -201,6 +205,8 @@ def _stages(layers_path: Path, solved_path: Path, repeats: int = 2) -> dict:
     back = keep["read + validate solved file"]
     stage("verify_layer (fresh solve + checks)",
           lambda: [verify_layer(sl, lay) for sl, lay in zip(back, layers, strict=True)])
+    stage("verify_layers (CLI: one fresh solve + one check kernel call)",
+          lambda: verify_layers(back, layers))
     return rows
 
 
@@ -324,7 +330,9 @@ def _markdown(r: dict) -> str:
         c = s["layers"] * s["channels_per_layer"]
         lines += [
             f"Where the time goes: each stage in process on the {c} channels (all cores, "
-            "compiled, fastest of 2; stages in parentheses include the ones above them):",
+            "compiled, fastest of 2; stages in parentheses include the ones above them; the "
+            "CLI runs the read, solve_layers_fast, layers_summary, dump, write stages for solve "
+            "and the two reads and verify_layers for verify):",
             "",
             "| stage | wall s | CPU s | channels/s (wall) |",
             "|---|---:|---:|---:|",

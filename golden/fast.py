@@ -891,3 +891,75 @@ def solve_layer_fast(layer, shift_mode: str, hw_rounding: str, budget):
         extra={"max_abs_error": list(zeros), "n_min": res["n_min"].tolist(),
                "exact_possible": list(trues)},
     )
+
+
+def _range_arrays(inp, c: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """int64 (lo, hi) per channel of an input spec, or None beyond the kernel's envelope."""
+    rng = inp.range
+    if rng and isinstance(rng[0], list):
+        lo = [r[0] for r in rng]
+        hi = [r[1] for r in rng]
+    else:
+        lo, hi = [rng[0]], [rng[1]]
+    if max(max(lo), -min(lo), max(hi), -min(hi)) > _X_LIMIT:
+        return None
+    if len(lo) == 1:
+        return np.full(c, lo[0], np.int64), np.full(c, hi[0], np.int64)
+    return np.array(lo, np.int64), np.array(hi, np.int64)
+
+
+def solve_layers_fast(layers: list, shift_mode: str, hw_rounding: str, budget,
+                      lazy_certificates: bool = True) -> list:
+    """``solve_layer_fast`` for many layers with one kernel call per output spec (rounding,
+    clip): the same SolvedLayer (or None: the general path decides) per layer, with the
+    kernel's threads busy across layer boundaries. ``lazy_certificates``: certificates as a
+    ``fast_certs.CertificateTable`` (encoded straight from the arrays when written, dicts
+    built only when read) instead of a list of dicts."""
+    from exactbn.formats import SolvedLayer
+
+    from .fast_certs import CertificateTable
+    from .solver import _fast_min_channels, layer_affine
+
+    done: list = [None] * len(layers)
+    if budget is not None or shift_mode != "per-channel" or hw_rounding not in ("floor", "auto"):
+        return done
+    groups: dict = {}
+    for k, layer in enumerate(layers):
+        c = layer.channels
+        if c < _fast_min_channels():
+            continue
+        rr = _range_arrays(layer.input, c)
+        if rr is None:
+            continue
+        out = layer.output
+        groups.setdefault((out.rounding, out.qmin, out.qmax), []).append(
+            (k, *layer_affine(layer), *rr))
+    for (rounding, qmin, qmax), items in groups.items():
+        cat = [np.concatenate([it[j] for it in items]) for j in range(1, 5)]
+        res = solve_fast(*cat, rounding, qmin, qmax)
+        ok = res["status"] == STATUS_OK
+        start = 0
+        for k, a, b, _lo, _hi in items:
+            c = a.shape[0]
+            sl = slice(start, start + c)
+            start += c
+            if not ok[sl].all():
+                continue
+            layer = layers[k]
+            M, B, N = res["M"][sl].tolist(), res["B"][sl].tolist(), res["N"][sl].tolist()
+            widths = SolvedLayer.widths_for([min(M), max(M)], [min(B), max(B)], [max(N)],
+                                            shift_mode)
+            if lazy_certificates:
+                certs = CertificateTable(res["cert"][sl], res["cert_flags"][sl],
+                                         res["alpha"][sl])
+            else:
+                certs = certificates_of(res, np.arange(sl.start, sl.stop))
+            zeros = [0] * c
+            trues = [True] * c
+            done[k] = SolvedLayer(
+                name=layer.name, input=layer.input, output=layer.output, hw_rounding="floor",
+                shift_mode=shift_mode, a=a.tolist(), b=b.tolist(), M=M, B=B, N=N,
+                widths=widths, exact=trues, mismatches=zeros, certificate=certs,
+                extra={"max_abs_error": list(zeros), "n_min": res["n_min"][sl].tolist(),
+                       "exact_possible": list(trues)})
+    return done

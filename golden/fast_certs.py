@@ -15,10 +15,12 @@ word the problem. The scan also yields verify's arrays (golden/fast_verify.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numba import njit
 
-__all__ = ["scan_certificates", "ROUNDING_NAMES"]
+__all__ = ["scan_certificates", "ROUNDING_NAMES", "encode_certificates", "CertificateTable"]
 
 ROUNDING_NAMES = ("floor", "half_up", "half_even", "half_away")
 _BIG = 1 << 40  # verify's arrays take points and fractions below this only
@@ -187,3 +189,188 @@ def scan_certificates(certs: list, max_points: int
     if not _scan(np.frombuffer(data, np.uint8), c, max_points, pts, npts, fal):
         return None
     return pts, npts, fal
+
+
+# ---------------------------------------------------------------------------------------------
+# writing: the certificate list's JSON bytes straight from the fast solver's arrays
+# ---------------------------------------------------------------------------------------------
+
+_W_POINTS = np.frombuffer(b'{"points":[', np.uint8)
+_W_ALO = np.frombuffer(b'],"alpha_lo":', np.uint8)
+_W_AHI = np.frombuffer(b',"alpha_hi":', np.uint8)
+_W_HW = np.frombuffer(b',"hw_rounding":"', np.uint8)
+_W_KINDS = (np.frombuffer(b'"lower"]', np.uint8), np.frombuffer(b'"upper"]', np.uint8))
+_W_SEP = np.frombuffer(b",\n    ", np.uint8)
+_W_NULL = np.frombuffer(b"null", np.uint8)
+_W_LOWER, _W_UPPER = _W_KINDS
+
+
+@njit(cache=True, inline="always")
+def _put(out, p, lit):
+    for k in range(lit.shape[0]):
+        out[p + k] = lit[k]
+    return p + lit.shape[0]
+
+
+@njit(cache=True)
+def _put_int(out, p, v):
+    """The decimal digits of an int64 (as Python's str/orjson write them)."""
+    if v < 0:
+        out[p] = 45  # '-'
+        p += 1
+        u = -v  # |v| < 2^63 (the arrays never hold int64's minimum)
+    else:
+        u = v
+    n = 1
+    t = u // 10
+    while t > 0:
+        n += 1
+        t //= 10
+    for k in range(n - 1, -1, -1):
+        out[p + k] = 48 + u % 10
+        u //= 10
+    return p + n
+
+
+@njit(cache=True)
+def _gcd(x, y):
+    x = abs(x)
+    y = abs(y)
+    while y:
+        x, y = y, x % y
+    return x
+
+
+@njit(cache=True)
+def _put_fraction(out, p, num, den):
+    """[num, den] reduced (as fast._reduced), or null when den == 0."""
+    if den == 0:
+        return _put(out, p, _W_NULL)
+    g = _gcd(num, den)
+    out[p] = 91  # '['
+    p = _put_int(out, p + 1, num // g)
+    out[p] = 44  # ','
+    p = _put_int(out, p + 1, den // g)
+    out[p] = 93  # ']'
+    return p + 1
+
+
+@njit(cache=True)
+def _encode(cert, flags, alpha, hw, out):
+    """Bytes of the certificate entries (fast._certificate's dicts as orjson writes them),
+    joined by ',\\n    '; returns the length written. Per channel the points are
+    fast._certificate's: keyed by (x, kind), a later assignment wins, sorted by key."""
+    c = cert.shape[0]
+    px = np.empty(6, np.int64)
+    pk = np.empty(6, np.int64)
+    pl = np.empty(6, np.int64)
+    p = 0
+    for i in range(c):
+        if i:
+            p = _put(out, p, _W_SEP)
+        f = flags[i]
+        n = 0
+        for s in range(6):
+            if not (f & (1, 1, 2, 2, 4, 8)[s]):
+                continue
+            x = cert[i, 2 * s]
+            kind = s & 1
+            lv = cert[i, 2 * s + 1]
+            j = 0
+            while j < n and not (px[j] == x and pk[j] == kind):
+                j += 1
+            if j == n:
+                px[n] = x
+                pk[n] = kind
+                n += 1
+            pl[j] = lv
+        for j in range(1, n):  # insertion sort by (x, kind): at most 6 points
+            x, kind, lv = px[j], pk[j], pl[j]
+            k = j - 1
+            while k >= 0 and (px[k] > x or (px[k] == x and pk[k] > kind)):
+                px[k + 1] = px[k]
+                pk[k + 1] = pk[k]
+                pl[k + 1] = pl[k]
+                k -= 1
+            px[k + 1] = x
+            pk[k + 1] = kind
+            pl[k + 1] = lv
+        p = _put(out, p, _W_POINTS)
+        for j in range(n):
+            if j:
+                out[p] = 44
+                p += 1
+            out[p] = 91
+            p = _put_int(out, p + 1, px[j])
+            out[p] = 44
+            p = _put_int(out, p + 1, pl[j])
+            out[p] = 44
+            p = _put(out, p + 1, _W_LOWER if pk[j] == 0 else _W_UPPER)
+        p = _put(out, p, _W_ALO)
+        p = _put_fraction(out, p, alpha[i, 0], alpha[i, 1])
+        p = _put(out, p, _W_AHI)
+        p = _put_fraction(out, p, alpha[i, 2], alpha[i, 3])
+        p = _put(out, p, _W_HW)
+        p = _put(out, p, hw)
+        out[p] = 34  # '"'
+        out[p + 1] = 125  # '}'
+        p += 2
+    return p
+
+
+def encode_certificates(cert: np.ndarray, flags: np.ndarray, alpha: np.ndarray,
+                        hw_rounding: str = "floor") -> bytes:
+    """The JSON entries of ``fast.certificates_of(res, all)`` (rows of the fast solver's
+    ``cert``, ``cert_flags``, ``alpha``) joined by ',\\n    ', as formats.dumps_solved writes
+    a certificate list: byte for byte, without building a dict per channel."""
+    cert = np.ascontiguousarray(cert, np.int64)
+    c = cert.shape[0]
+    hw = np.frombuffer(hw_rounding.encode(), np.uint8)
+    # per entry at most 6 points of 2 numbers, 2 fractions: 20 digits + sign per number
+    out = np.empty(c * (6 * (2 * 21 + 12) + 2 * 45 + 64) + 16, np.uint8)
+    n = _encode(cert, np.ascontiguousarray(flags, np.int64), np.ascontiguousarray(alpha,
+                np.int64), hw, out)
+    return out[:n].tobytes()
+
+
+class CertificateTable(Sequence):
+    """A layer's certificates kept as the fast solver's arrays (the solved file's list,
+    built entry by entry only when read): ``formats.dumps_solved`` writes its
+    ``json_entries()`` bytes, which equal the per-entry encoding of the dicts."""
+
+    __slots__ = ("_cert", "_flags", "_alpha", "_hw", "_list")
+
+    def __init__(self, cert: np.ndarray, flags: np.ndarray, alpha: np.ndarray,
+                 hw_rounding: str = "floor"):
+        self._cert, self._flags, self._alpha, self._hw = cert, flags, alpha, hw_rounding
+        self._list = None
+
+    def _entries(self) -> list:
+        if self._list is None:
+            from .fast import certificates_of
+
+            res = {"cert": self._cert, "cert_flags": self._flags, "alpha": self._alpha}
+            self._list = certificates_of(res, np.arange(self._cert.shape[0]), self._hw)
+        return self._list
+
+    def __len__(self) -> int:
+        return self._cert.shape[0]
+
+    def __getitem__(self, i):
+        return self._entries()[i]
+
+    def __iter__(self):
+        return iter(self._entries())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, CertificateTable):
+            other = other._entries()
+        return isinstance(other, list) and self._entries() == other
+
+    __hash__ = None  # a sequence compared by value
+
+    def __repr__(self) -> str:
+        return f"CertificateTable({len(self)} entries)"
+
+    def json_entries(self) -> bytes:
+        return encode_certificates(self._cert, self._flags, self._alpha, self._hw)

@@ -32,8 +32,8 @@ from .baselines import (
 from .recheck import reference_levels
 from .reference import reference
 
-__all__ = ["layer_summary", "sweep_inputs", "baseline_mismatches", "level_estimate",
-           "SWEEP_LIMIT", "SUMMARY_LEVEL_LIMIT"]
+__all__ = ["layer_summary", "layers_summary", "sweep_inputs", "baseline_mismatches",
+           "level_estimate", "SWEEP_LIMIT", "SUMMARY_LEVEL_LIMIT"]
 
 SWEEP_LIMIT = 1 << 16  # inputs per channel swept exhaustively for baseline rates
 SUMMARY_LEVEL_LIMIT = 1 << 12  # output levels per channel beyond which baselines are skipped
@@ -129,7 +129,16 @@ def _naive_start(solved: SolvedLayer, sel: np.ndarray) -> np.ndarray | None:
     if (solved.hw_rounding != "floor" or not isinstance(n_min, list)
             or len(n_min) != len(solved.exact)):
         return None
-    start = np.array([v if type(v) is int and 0 <= v <= 64 else 0 for v in n_min], np.int64)
+    if set(map(type, n_min)) == {int}:  # the usual case, vectorised
+        start = (np.asarray(n_min, np.int64) if -(1 << 62) < min(n_min) and max(n_min) < (1 << 62)
+                 else None)
+        if start is not None:
+            start = np.where((start >= 0) & (start <= 64), start, 0)
+    else:
+        start = None
+    if start is None:
+        start = np.array([v if type(v) is int and 0 <= v <= 64 else 0 for v in n_min],
+                         np.int64)
     return np.where(np.asarray(solved.exact, bool)[sel], start[sel], 0)
 
 
@@ -211,6 +220,24 @@ def _fill(solved, layer, idx, sweep_limit, fig, status, bits) -> dict[str, np.nd
     return fig
 
 
+def _selection(solved: SolvedLayer, naive_limit: int | None) -> tuple[list[int], list[int]]:
+    """(channels compared, channels skipped: more than SUMMARY_LEVEL_LIMIT levels)."""
+    c = solved.channels
+    out = solved.output
+    n = c if naive_limit is None else min(c, naive_limit)
+    rng = solved.input.range
+    if rng and not isinstance(rng[0], list):  # one range for every channel
+        lo = np.full(n, float(rng[0]))
+        hi = np.full(n, float(rng[1]))
+    else:
+        both = np.array(solved.ranges()[:n], np.float64).reshape(-1, 2)  # each int rounded once
+        lo, hi = both[:, 0], both[:, 1]
+    est = np.minimum(np.minimum(float(out.qmax - out.qmin + 1), hi - lo + 1),
+                     np.abs(np.asarray(solved.a[:n], np.float64)) * (hi - lo) + 2)
+    skip = np.floor(est) > SUMMARY_LEVEL_LIMIT  # level_estimate(...) > SUMMARY_LEVEL_LIMIT
+    return np.flatnonzero(~skip).tolist(), np.flatnonzero(skip).tolist()
+
+
 def layer_summary(solved: SolvedLayer, layer: Layer | None = None,
                   naive_limit: int | None = None, sweep_limit: int = SWEEP_LIMIT
                   ) -> dict[str, Any]:
@@ -218,22 +245,98 @@ def layer_summary(solved: SolvedLayer, layer: Layer | None = None,
 
     Counts are exact over each channel's whole range except where ``baselines.sampled``
     says otherwise (only channels the kernel leaves to :func:`baseline_mismatches`)."""
-    c = solved.channels
-    out = solved.output
-    first = list(range(c if naive_limit is None else min(c, naive_limit)))
-    ranges = solved.ranges()
-    both = np.array(ranges[:len(first)], np.float64).reshape(-1, 2)  # each int rounded once
-    lo, hi = both[:, 0], both[:, 1]
-    est = np.minimum(np.minimum(float(out.qmax - out.qmin + 1), hi - lo + 1),
-                     np.abs(np.asarray(solved.a, np.float64)[:len(first)]) * (hi - lo) + 2)
-    skip = np.floor(est) > SUMMARY_LEVEL_LIMIT  # level_estimate(...) > SUMMARY_LEVEL_LIMIT
-    skipped = np.flatnonzero(skip).tolist()
-    idx = np.flatnonzero(~skip).tolist()
+    idx, skipped = _selection(solved, naive_limit)
     fig = _channel_figures(solved, layer, idx, sweep_limit) if idx else None
+    return _assemble(solved, idx, skipped, fig)
+
+
+def layers_summary(solved: list[SolvedLayer], layers: list[Layer | None],
+                   sweep_limit: int = SWEEP_LIMIT) -> list[dict[str, Any]]:
+    """``layer_summary`` of every layer, with one kernel call per output spec for all the
+    layers wide enough for the kernel (its threads stay busy across layer boundaries); the
+    same figures, layer by layer."""
+    from .fast_summary import (
+        KIND_F32_BN,
+        ST_NAIVE,
+        ST_SEGMENTS,
+        ST_TFLITE,
+        f32_params,
+        summary_kernel_run,
+        tflite_params_array,
+    )
+
+    sels = [_selection(sl, None) for sl in solved]
+    figs: list = [None] * len(solved)
+    groups: dict = {}
+    for k, (sl, lay) in enumerate(zip(solved, layers, strict=True)):
+        idx = sels[k][0]
+        if len(idx) < FAST_MIN_CHANNELS:
+            if idx:
+                figs[k] = _channel_figures(sl, lay, idx, sweep_limit)
+            continue
+        out = sl.output
+        bn = lay is not None and lay.bn is not None
+        groups.setdefault((out.rounding, out.qmin, out.qmax, out.zero_point, bn), []).append(k)
+    for (rounding, qmin, qmax, zp, bn), ks in groups.items():
+        parts = []
+        for k in ks:
+            sl, lay, idx = solved[k], layers[k], sels[k][0]
+            sel = np.asarray(idx, dtype=np.int64)
+            full = len(idx) == sl.channels
+            a = np.asarray(sl.a, np.float64)
+            b = np.asarray(sl.b, np.float64)
+            if not full:
+                a, b = a[sel], b[sel]
+            rng = sl.input.range
+            if full and not isinstance(rng[0], list):  # one range: _bounds without the list
+                lo_i, hi_i = _bounds([(rng[0], rng[1])], [0])
+                lo_i, hi_i = np.full(len(idx), lo_i[0]), np.full(len(idx), hi_i[0])
+            else:
+                lo_i, hi_i = _bounds(sl.ranges(), idx)
+            ns = _naive_start(sl, sel)
+            f32p = None
+            if bn:
+                c = lay.channels
+                f32p = f32_params(a, b, {key: np.asarray(lay.bn[key])[sel] for key in
+                                         ("gamma", "beta", "mean", "var")} | {"eps": lay.bn["eps"]},
+                                  np.asarray(lay.input.scales(c))[sel],
+                                  np.asarray(lay.input.zero_points(c))[sel],
+                                  sl.output.scale, sl.output.zero_point)[1]
+            parts.append((a, b, lo_i, hi_i, np.zeros(len(idx), np.int64) if ns is None else ns,
+                          f32p))
+        a, b, lo_i, hi_i, ns = (np.concatenate([p[j] for p in parts]) for j in range(5))
+        if bn:
+            kind, f32p = KIND_F32_BN, np.concatenate([p[5] for p in parts])
+        else:
+            kind, f32p = f32_params(a, b)
+        res = summary_kernel_run(a, b, lo_i, hi_i, rounding, qmin, qmax,
+                                 tflite_params_array(a, b, zp), kind, f32p,
+                                 SUMMARY_LEVEL_LIMIT + 4, n_start=ns)
+        start = 0
+        for k, p in zip(ks, parts, strict=True):
+            n = p[0].shape[0]
+            sl_ = slice(start, start + n)
+            start += n
+            nv = res["naive"][sl_]
+            fig = {"naive_N": nv[:, 0].copy(), "naive_W_M": twos_widths(nv[:, 1]),
+                   "naive_W_B": twos_widths(nv[:, 2]), "inputs": p[3] - p[2] + 1,
+                   "sampled": np.zeros(n, bool), "tflite": res["tflite"][sl_].copy(),
+                   "float32": res["float32"][sl_].copy()}
+            figs[k] = _fill(solved[k], layers[k], sels[k][0], sweep_limit, fig,
+                            res["status"][sl_], (ST_SEGMENTS, ST_TFLITE, ST_NAIVE))
+    return [_assemble(sl, sels[k][0], sels[k][1], figs[k]) for k, sl in enumerate(solved)]
+
+
+def _assemble(solved: SolvedLayer, idx: list[int], skipped: list[int], fig) -> dict[str, Any]:
+    """The summary dict of a layer from its channels' figures (``_channel_figures``)."""
+    c = solved.channels
     sel = np.asarray(idx, dtype=np.int64)
-    w_m = _widths([solved.M[i] for i in idx])
-    w_b = _widths([solved.B[i] for i in idx])
-    n_ex = np.asarray(solved.N, dtype=np.int64)[sel]
+    full = len(idx) == c
+    w_m = _widths(solved.M if full else [solved.M[i] for i in idx])
+    w_b = _widths(solved.B if full else [solved.B[i] for i in idx])
+    n_ex = np.asarray(solved.N, dtype=np.int64)
+    if not full:
+        n_ex = n_ex[sel]
     ok = fig["naive_N"] >= 0 if idx else np.zeros(0, bool)
     naive_none = int((~ok).sum())
     if idx:

@@ -108,6 +108,10 @@ def spec_difference(solved: SolvedLayer, layer: Layer) -> str | None:
         return f"the layer file has {layer.channels} channels, the solved file {c}"
     si, li, so, lo = solved.input, layer.input, solved.output, layer.output
     a, b = layer_affine(layer)
+    if (si.to_json() == li.to_json() and so.to_json() == lo.to_json()  # all equal: decided
+            and np.array_equal(np.asarray(solved.a, np.float64), np.asarray(a, np.float64))
+            and np.array_equal(np.asarray(solved.b, np.float64), np.asarray(b, np.float64))):
+        return None  # (equal raw specs are equal channel by channel; else the checks below)
     fields = [
         ("input.bits", si.bits, li.bits), ("input.signed", si.signed, li.signed),
         ("input.scale", si.scales(c), li.scales(c)),
@@ -307,3 +311,106 @@ def exhaustive_check(solved: SolvedLayer, channel: int, chunk: int = 1 << 20) ->
                             out.qmin, out.qmax, solved.hw_rounding)
         bad += int((ref != got).sum())
     return bad
+
+
+def _fast_inputs(solved: SolvedLayer):
+    """verify_arrays' arrays of a layer (golden/fast_verify.py), or None when the layer is
+    not for the kernel (then verify_layer decides it alone)."""
+    if (solved.channels < FAST_MIN_CHANNELS or solved.hw_rounding != "floor"
+            or solved.extra.get("budget")):
+        return None  # (before numba is imported: narrow files never load it)
+    from .fast_verify import MAX_POINTS, _certificate_arrays, _int64_or_none, scan_certificates
+
+    out = solved.output
+    rng = solved.input.range
+    if rng and not isinstance(rng[0], list):
+        lo = _int64_or_none([rng[0]] * solved.channels)
+        hi = _int64_or_none([rng[1]] * solved.channels)
+    else:
+        lo = _int64_or_none([r[0] for r in solved.ranges()])
+        hi = _int64_or_none([r[1] for r in solved.ranges()])
+    M, B, N = (_int64_or_none(list(v)) for v in (solved.M, solved.B, solved.N))
+    if any(v is None for v in (lo, hi, M, B, N)) or max(abs(out.qmin), abs(out.qmax)) >= (1 << 31):
+        return None
+    if max(int(np.abs(lo).max()), int(np.abs(hi).max())) > (1 << 31) or (lo > hi).any():
+        return None
+    scanned = scan_certificates(solved.certificate, MAX_POINTS)  # bulk; else per entry
+    pts, npts, fal = scanned if scanned is not None else _certificate_arrays(
+        solved.certificate)
+    return {"a": np.asarray(solved.a, np.float64), "b": np.asarray(solved.b, np.float64),
+            "lo": lo, "hi": hi, "M": M, "B": B, "N": N, "pts": pts, "npts": npts, "fal": fal}
+
+
+def _fast_checks_many(solved: list[SolvedLayer]) -> list:
+    """``_fast_checks`` of many layers, with one fresh solve and one check kernel call per
+    output spec (golden/fast_verify.py's kernels, the same per-channel answers)."""
+    res: list = [None] * len(solved)
+    groups: dict = {}
+    for k, sl in enumerate(solved):
+        arrs = _fast_inputs(sl)
+        if arrs is not None:
+            out = sl.output
+            key = (out.rounding, out.qmin, out.qmax, sl.shift_mode == "shared")
+            groups.setdefault(key, []).append((k, arrs))
+    if groups:
+        from .fast import ROUNDING_CODES, solve_fast
+        from .fast_verify import _kernel
+    for (rounding, qmin, qmax, shared), items in groups.items():
+        cat = {n: np.concatenate([it[1][n] for it in items]) for n in items[0][1]}
+        fresh = solve_fast(cat["a"], cat["b"], cat["lo"], cat["hi"], rounding, qmin, qmax,
+                           n_fixed=cat["N"] if shared else None)
+        c = cat["a"].shape[0]
+        count = np.zeros(c, np.int64)
+        ok = np.zeros(c, np.bool_)
+        _kernel(cat["a"], cat["b"], cat["lo"], cat["hi"], ROUNDING_CODES[rounding],
+                np.int64(qmin), np.int64(qmax), cat["M"], cat["B"], cat["N"], shared,
+                cat["pts"], cat["npts"], cat["fal"], fresh["alpha"],
+                fresh["status"].astype(np.int64), fresh["M"], fresh["B"], fresh["N"], 1 << 17,
+                count, ok)
+        start = 0
+        for k, arrs in items:
+            sl = solved[k]
+            n = arrs["a"].shape[0]
+            cnt, good = count[start:start + n], ok[start:start + n]
+            start += n
+            # the file's own flags against the count (verify.py words the problem)
+            mism = np.array(sl.mismatches, dtype=object)
+            exact = np.array(sl.exact, dtype=bool)
+            decided = cnt >= 0
+            good = good & decided & (mism == cnt).astype(bool) & (exact == (cnt == 0))
+            if not (cnt < 0).any():
+                res[k] = (cnt, good)
+    return res
+
+
+def verify_layers(solved: list[SolvedLayer], layers: list[Layer | None]) -> list[LayerCheck]:
+    """``verify_layer`` of many layers (the kernels run once for all the wide folded-form
+    layers, golden/fast_verify.py); the same LayerCheck per layer."""
+    diffs = [None if lay is None else spec_difference(sl, lay)
+             for sl, lay in zip(solved, layers, strict=True)]
+    fast = _fast_checks_many([sl if d is None else _NOT_FAST for sl, d in
+                              zip(solved, diffs, strict=True)])
+    checks = []
+    for sl, lay, diff, f in zip(solved, layers, diffs, fast, strict=True):
+        if diff is not None:
+            checks.append(LayerCheck(sl.name, [], [f"not made from this layer file: {diff}"]))
+        elif f is None:
+            checks.append(verify_layer(sl, lay))
+        else:
+            budget = _budget(sl)
+            count, ok = f
+            checks.append(LayerCheck(sl.name, [
+                ChannelCheck(c, True) if good else _check_channel(sl, c, cnt, budget)
+                for c, (cnt, good) in enumerate(zip(count.tolist(), ok.tolist(), strict=True))]))
+    return checks
+
+
+class _NotFast:
+    """A stand-in the batch skips (a layer whose spec differs is not checked further)."""
+
+    channels = 0
+    hw_rounding = None
+    extra: dict = {}
+
+
+_NOT_FAST = _NotFast()

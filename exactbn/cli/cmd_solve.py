@@ -37,11 +37,26 @@ def solve_layer(*args, **kwargs):
     return solve(*args, **kwargs)
 
 
-def layer_summary(*args, **kwargs):
-    """golden.summary.layer_summary, imported on first use."""
-    from exactbn.golden.summary import layer_summary as summary
+def solve_layers_fast(layers, shift_mode, hw_rounding, budget) -> list:
+    """golden.fast.solve_layers_fast when some layer is wide enough to pay for numba's
+    start-up, else None per layer."""
+    from exactbn.golden.solver import _fast_min_channels
 
-    return summary(*args, **kwargs)
+    if budget is not None or not any(lay.channels >= _fast_min_channels() for lay in layers):
+        return [None] * len(layers)
+    from exactbn.golden.fast import solve_layers_fast as solve
+
+    return solve(layers, shift_mode, hw_rounding, budget)
+
+
+def layers_summary(solved, layers) -> list[dict]:
+    """golden.summary.layers_summary (the kernel for wide layers), imported on first use;
+    a file of narrow layers takes golden.summary.layer_summary one by one (no numba)."""
+    from exactbn.golden import summary
+
+    if not any(sl.channels >= summary.FAST_MIN_CHANNELS for sl in solved):
+        return [summary.layer_summary(sl, lay) for sl, lay in zip(solved, layers, strict=True)]
+    return summary.layers_summary(solved, layers)
 
 
 def _print_plain(console, title: str, heads: list[str], cols: list[list[str]], caption: str
@@ -86,10 +101,13 @@ def _run(args) -> int:
         budget = Budget(*parse_int_triple(args.budget, "--budget", ("M", "B", "N")))
     solved = []
     with Progress("solving", sum(lay.channels for lay in layers)) as prog:
-        for layer in layers:
+        # whole exact layers from arrays, one kernel call for all of them (golden/fast.py);
+        # the rest (and every layer of a narrow file: no numba start-up) one by one
+        fast = solve_layers_fast(layers, args.shift, args.hw_rounding, budget)
+        for layer, done in zip(layers, fast, strict=True):
             try:
-                solved.append(solve_layer(layer, shift_mode=args.shift,
-                                          hw_rounding=args.hw_rounding, budget=budget))
+                solved.append(done if done is not None else solve_layer(
+                    layer, shift_mode=args.shift, hw_rounding=args.hw_rounding, budget=budget))
             except formats.FormatError as e:
                 raise e.located(file=args.layers) from None
             prog.advance(layer.channels, f"{layer.name} ({layer.channels} ch)")
@@ -105,9 +123,8 @@ def _run(args) -> int:
     summaries = []
     if not args.no_summary:
         with Progress("summary", sum(sl.channels for sl in solved)) as prog:
-            for layer, sl in zip(layers, solved, strict=True):
-                summaries.append(layer_summary(sl, layer))
-                prog.advance(sl.channels, sl.name)
+            summaries = layers_summary(solved, layers)  # one kernel call for the wide layers
+            prog.advance(sum(sl.channels for sl in solved), solved[-1].name)
     for n, (_layer, sl) in enumerate(zip(layers, solved, strict=True)):
         s = summaries[n] if summaries else None
         nv = s["naive"] if s else None

@@ -39,7 +39,7 @@ def _run(args) -> int:
     # Imported here, not at start-up: `exactbn --help` needs none of numba or numpy.
     from exactbn.cli.common import console
     from exactbn.cli.progress import Progress
-    from exactbn.golden.verify import EXHAUSTIVE_LIMIT, exhaustive_check, verify_layer
+    from exactbn.golden.verify import EXHAUSTIVE_LIMIT, exhaustive_check, verify_layers
 
     layers = {lay.name: lay for lay in formats.load_layers(args.layers)}
     if any(lay.channels >= 64 for lay in layers.values()):  # numba checks them anyway: load
@@ -48,12 +48,15 @@ def _run(args) -> int:
     if args.layer is not None:
         solved = [formats.select_layer(solved, args.layer, args.solved)]
     ok = True
+    for sl in solved:
+        if sl.name not in layers:
+            raise formats.FormatError(f"layer {sl.name!r} is not in {args.layers}",
+                                      file=args.solved, layer=sl.name)
+    lines: list[str] = []  # printed at once: one console call, not one per layer
     with Progress("verifying", sum(sl.channels for sl in solved)) as prog:
-        for sl in solved:
-            if sl.name not in layers:
-                raise formats.FormatError(f"layer {sl.name!r} is not in {args.layers}",
-                                          file=args.solved, layer=sl.name)
-            check = verify_layer(sl, layers[sl.name])
+        # the kernels run once for every wide folded-form layer (golden/verify.py)
+        checks = verify_layers(solved, [layers[sl.name] for sl in solved])
+        for sl, check in zip(solved, checks, strict=True):
             msg = (f"{sl.name}: {len(check.channels) - len(check.failures())}/{sl.channels} ok"
                    if check.channels else f"{sl.name}: channels not checked")
             if args.exhaustive and check.channels:
@@ -70,13 +73,14 @@ def _run(args) -> int:
                                 f"{sl.mismatches[c]}")
                 msg += f", {done} inputs compared exhaustively"
             prog.advance(sl.channels, sl.name)
-            console.print(msg)
+            lines.append(msg)
             for p in check.problems:
                 ok = False
-                console.print(f"  FAIL layer {sl.name!r}: {p}")
+                lines.append(f"  FAIL layer {sl.name!r}: {p}")
             for f in check.failures():
                 ok = False
                 for p in f.problems:
-                    console.print(f"  FAIL layer {sl.name!r} channel {f.channel}: {p}")
-    console.print("verify: PASS" if ok else "verify: FAIL")
+                    lines.append(f"  FAIL layer {sl.name!r} channel {f.channel}: {p}")
+    lines.append("verify: PASS" if ok else "verify: FAIL")
+    console.print("\n".join(lines))
     return 0 if ok else 1

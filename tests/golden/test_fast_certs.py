@@ -108,3 +108,40 @@ def test_wide_layer_bad_certificate_is_located(solved, tmp_path, edit, field):
     msg = str(e.value)
     assert f"channel {BAD}" in msg and f"certificate.{field}" in msg and "layer 'l'" in msg
 
+
+
+def test_encoded_certificates_are_the_per_entry_encoding():
+    """encode_certificates / CertificateTable (the fast solve's writer) give exactly the bytes
+    of fast.certificates_of's dicts encoded one by one, on the solver's own arrays and on
+    planted rows: every flag combination, repeated (x, kind) keys (the later one wins),
+    negative numbers, zero numerators, unbounded ends, int64-sized values."""
+    import orjson
+    from exactbn.golden.fast import certificates_of, solve_fast
+    from exactbn.golden.fast_certs import CertificateTable, encode_certificates
+
+    a, b = random_affine(300, seed=11)
+    a[:3] = [-0.75, 0.0, 3.0]
+    res = solve_fast(a, b, -(1 << 15), (1 << 15) - 1, "half_up", -128, 127)
+    rng = np.random.default_rng(4)
+    n = 400
+    cert = rng.integers(-5, 5, size=(n, 12)) * rng.choice([1, 7, 10**9, 2**40], size=(n, 12))
+    cert[::7, 2] = cert[::7, 0]  # the same x twice (lower/upper, and lower twice below)
+    cert[::5, 8] = cert[::5, 0]
+    cert[::9, 10] = cert[::9, 6]
+    alpha = rng.integers(-50, 50, size=(n, 4)) * rng.choice([1, 3, 2**30], size=(n, 4))
+    alpha[:, 1] = np.abs(alpha[:, 1])
+    alpha[:, 3] = np.abs(alpha[:, 3])
+    alpha[::4, 1] = 0
+    alpha[::6, 3] = 0
+    planted = {"cert": cert, "cert_flags": np.arange(n) % 16, "alpha": alpha}
+    for r, hw in ((res, "floor"), (planted, "floor"), (planted, "half_even")):
+        dicts = certificates_of(r, np.arange(len(r["cert"])), hw)
+        want = b",\n    ".join(orjson.dumps(d) for d in dicts)
+        assert encode_certificates(r["cert"], r["cert_flags"], r["alpha"], hw) == want
+        table = CertificateTable(r["cert"], r["cert_flags"], r["alpha"], hw)
+        assert table.json_entries() == want
+        assert table == dicts and dicts == table and list(table) == dicts
+        assert len(table) == len(dicts) and table[3] == dicts[3]
+    dicts[0]["alpha_lo"] = [1, 1]  # a table is compared by value: one entry differs
+    assert CertificateTable(planted["cert"], planted["cert_flags"], planted["alpha"],
+                            "half_even") != dicts
