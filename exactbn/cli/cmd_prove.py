@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from exactbn.cli.main import UsageError
@@ -97,6 +98,11 @@ def run(args) -> int:
     if network_mode(args):
         if args.verilog:
             raise UsageError("prove: --verilog proves one unit; not with --all-layers/--layers")
+        # --jobs J layers at a time, each running cores // J proof tasks at a time (not J x
+        # the default), so the tools never outnumber the cores; the children inherit it
+        layers_at_once = max(1, int(getattr(args, "jobs", 1) or 1))
+        os.environ.setdefault(TASK_JOBS_ENV,
+                              str(max(1, (os.cpu_count() or 1) // layers_at_once)))
         return run_all_layers("prove", args, "out")
     from exactbn.shared import unit_layer_from_args
 
@@ -125,7 +131,7 @@ def run(args) -> int:
     try:
         with ProofProgress(layer.name) as progress:
             res = prove_unit(layer, cfg, verilog, out, depth=args.depth, progress=progress,
-                             models=tuple(_models(args.model)))
+                             models=tuple(_models(args.model)), jobs=task_jobs())
         if axil_cfg is not None and res.status == "PASS":
             _prove_axil(axil_cfg, out, res)
     except WorkdirError as e:
@@ -158,6 +164,17 @@ def run(args) -> int:
     if res.vcd:
         print(f"counterexample: {res.vcd}")
     return 1
+
+
+TASK_JOBS_ENV = "EXACTBN_PROVE_TASK_JOBS"  # proof tasks at a time (set by --all-layers)
+
+
+def task_jobs() -> int | None:
+    """Proof tasks one ``prove`` runs at a time: :data:`TASK_JOBS_ENV` when it holds a
+    positive integer (``prove --all-layers --jobs J`` sets cores // J for its layers), else
+    None (prove_unit's default: up to the CPU count, at most 4)."""
+    text = os.environ.get(TASK_JOBS_ENV, "")
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def _prove_axil(cfg, out: Path, res) -> None:

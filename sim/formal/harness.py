@@ -217,7 +217,8 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
               memory: list[tuple[StateReg, int]] | None = None,
               ranges: list[tuple[int, int]] | None = None,
               n_values: tuple[int, ...] | None = None, products: dict | None = None,
-              lanes: tuple[int, ...] | None = None) -> Harness:
+              lanes: tuple[int, ...] | None = None, mode: str | None = None,
+              cut_ports: list[tuple[int, int]] | None = None) -> Harness:
     """Every output beat equals the integer model of the accepted beat.
 
     ``stall_bound`` 0 (the default task): ``m_axis_tready`` is assumed high (except in reset
@@ -241,7 +242,26 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     lanes' expected values are not built, so their logic is outside every assertion's cone
     and Yosys drops it (the proof split per lane; the union of the parts covers every lane,
     and each part asserts the whole control: valid, ready, tuser, tlast, the range flag).
+
+    ``mode`` (a ROM store, :data:`WORD_MODES`): the proof in two halves that together state
+    what the whole one does. ``"words"``: the parameter words the unit's datapath reads (the
+    multiplier's M and B operands, the shifter's shift amount) are the solved file's words of
+    the beat's channel, for every valid beat, with the range flag and the control; no data.
+    ``"arith"``: those three operand nets of each asserted lane are cut (their drivers, the
+    ROM read and the registers after it, read free values new in every cycle instead:
+    ``products.cut_nets``, whose ports ``cut_ports`` lists, :func:`arith_cut_nets`) and the
+    model computes with the unit's operands themselves: every output equals the integer
+    model of the beat's x and of *any* word (M, B, N) within the solved words' extremes
+    (assumed only for valid beats: ``x*M + B`` between the least and greatest value any
+    solved word takes over the x field, and the shift offset at most the largest solved
+    one), with the control; no channel, no ROM, so its problem is the same for every layer
+    with the same widths. The words the real unit reads for valid beats are solved words
+    ("words"), so each real run is one of the arith part's runs (README).
     """
+    if mode not in (None, *WORD_MODES):
+        raise ValueError(f"unknown datapath mode {mode!r}")
+    if mode is not None and (memory or n_values is not None):
+        raise ValueError("the words/arith datapath parts are for a ROM store (every N)")
     w = _W()
     L, lat = cfg.lanes, cfg.latency
     wx, wq, wu = cfg.w_x, cfg.w_q, cfg.w_user
@@ -250,13 +270,18 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     wn = _n_width(cfg, model)
     w(render_spec_parts(f"{top}_spec", _spec_shape(cfg, model)))
     asserted = tuple(range(L)) if lanes is None else tuple(lanes)
+    if mode == "words":
+        products = None  # no data asserted: the multipliers lie outside every cone
     extra = "".join(f", .exactbn_mem{k}_in(fw{k})" for k in range(len(memory or [])))
     if products is not None:  # the unit's own partial products (products.py)
         from .products import port_connections, render_lane_sum
 
         products = {k: p for k, p in products.items() if k[0] in asserted}
         extra += port_connections(products)
+    extra += "".join(f", .exactbn_cut{k}_in(cut{k})" for k, _ in cut_ports or [])
     _common(w, cfg, top, extra)
+    for k, wd in cut_ports or []:
+        w(f"  (* anyseq *) wire [{wd - 1}:0] cut{k};")
     probes: dict[str, str] = {}
     if memory:
         _free_words(w, cfg, model, c_bits, memory)
@@ -297,6 +322,8 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
       f"  wire [{wp - 1}:0] so_pay = r_bv ? r_buf : s_pay;",
       f"  wire [{wu - 1}:0] so_user = so_pay[{L * wx + wu - 1}:{L * wx}];",
       "  wire buf_next = r_bv ? !adv : (take & !adv);")
+    if mode == "arith":
+        ranges = None  # the words part asserts the range flag (a per-channel table)
     flag = _range_flag(w, cfg, ranges, c_bits) if ranges is not None else "1'b0"
     # Expected values: the sum x*M + B at stage k0 from the unit's own multiplier operands
     # (asserted equal to the slot's x and M); the shift, rounding and clip at stage ks,
@@ -306,23 +333,52 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     levels = (cfg.n_max - cfg.n_min).bit_length()
     shape = _spec_shape(cfg, model)
     q_lanes = []
+    ops = _operand_nets(cfg)
+    if mode == "arith":
+        lo_s, hi_s, d_max = word_extremes(cfg, model)
     for lane in range(L):
-        if lane not in asserted:  # another part's lane: nothing of it is built here
+        if lane not in asserted or mode == "words":  # nothing of this lane's data built here
             w(f"  wire [{wq - 1}:0] eq{lane} = {_lit(wq, 0)};",
               f"  wire [{shape.w_s - 1}:0] es{lane} = {_lit(shape.w_s, 0)};")
             q_lanes.append(f"eq{lane}")
+            if lane in asserted:  # words: the operands the datapath reads
+                w(f"  (* keep *) wire [{cfg.w_m - 1}:0] opm{lane};",
+                  f"  (* keep *) wire [{cfg.w_b - 1}:0] opb{lane};")
+                probes[f"opb{lane}"] = f"dut.core.mul{lane}.{ops['b']}"
+                if levels:
+                    w(f"  (* keep *) wire [{levels - 1}:0] opd{lane};")
+                    probes[f"opd{lane}"] = f"dut.core.shift{lane}.d"
             continue
         w(f"  (* keep *) wire [{cfg.w_xs - 1}:0] opx{lane};",
           f"  (* keep *) wire [{cfg.w_m - 1}:0] opm{lane};",
           f"  wire [{wq - 1}:0] eq{lane};")
+        b_src = f"rB{lane}_{k0}"
+        if mode == "arith":  # the unit's own (cut, free) operands: M, B and the shift
+            w(f"  (* keep *) wire [{cfg.w_b - 1}:0] opb{lane};")
+            probes[f"opb{lane}"] = f"dut.core.mul{lane}.{ops['b']}"
+            b_src = f"opb{lane}"
         if products is not None:
-            render_lane_sum(w, shape, lane, f"opx{lane}", f"opm{lane}", f"rB{lane}_{k0}",
+            render_lane_sum(w, shape, lane, f"opx{lane}", f"opm{lane}", b_src,
                             f"es{lane}", products, probes, cfg.x_signed)
         else:
             w(f"  wire [{shape.w_s - 1}:0] es{lane};",
-              f"  {top}_spec_sum sum{lane}(.x(opx{lane}), .m(opm{lane}), .b(rB{lane}_{k0}), "
+              f"  {top}_spec_sum sum{lane}(.x(opx{lane}), .m(opm{lane}), .b({b_src}), "
               f".s(es{lane}));")
-        if levels and memory:  # RAM: any N: the tail shifts by the unit's own amount
+        if mode == "arith":
+            # What every solved word satisfies, for every x of the field (true of the real
+            # unit's valid beats: their operands are solved words, the words part): assumed
+            # for valid beats only, so a bubble with other operands is never excluded.
+            xin = "" if cfg.x_signed else f" && !opx{lane}[{cfg.w_xs - 1}]"
+            ws = shape.w_s + 1
+            w(f"  always @* if (!init && rv{k0}{xin}) assume($signed(es{lane}) >= "
+              f"{_slit(ws, lo_s)} && $signed(es{lane}) <= {_slit(ws, hi_s)});")
+        if levels and mode == "arith":
+            w(f"  (* keep *) wire [{levels - 1}:0] opd{lane};",
+              f"  wire [{wn - 1}:0] en{lane} = opd{lane} + {_lit(wn, cfg.n_min)};",
+              f"  always @* if (!init && rv{ks}) assume({{1'b0, opd{lane}}} <= "
+              f"{_lit(levels + 1, d_max)});")
+            probes[f"opd{lane}"] = f"dut.core.shift{lane}.d"
+        elif levels and memory:  # RAM: any N: the tail shifts by the unit's own amount
             w(f"  (* keep *) wire [{levels - 1}:0] opd{lane};",
               f"  wire [{wn - 1}:0] en{lane} = opd{lane} + {_lit(wn, cfg.n_min)};",
               f"  always @* if (!init && rv{ks}) assert({{1'b0, opd{lane}}} + "
@@ -369,9 +425,18 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
             xe = xl
         else:
             xe = f"{{{xl}[{wx - 1}], {xl}}}" if cfg.x_signed else f"{{1'b0, {xl}}}"
-        w(f"  always @* if (!init && rv{k0}) assert(opx{lane} == {xe});  // @opx {lane}",
-          f"  always @* if (!init && rv{k0}) assert(opm{lane} == rM{lane}_{k0});  "
-          f"// @opm {lane}")
+        if mode != "words":
+            w(f"  always @* if (!init && rv{k0}) assert(opx{lane} == {xe});  // @opx {lane}")
+        if mode != "arith":
+            w(f"  always @* if (!init && rv{k0}) assert(opm{lane} == rM{lane}_{k0});  "
+              f"// @opm {lane}")
+        if mode == "words":
+            w(f"  always @* if (!init && rv{k0}) assert(opb{lane} == rB{lane}_{k0});  "
+              f"// @opb {lane}")
+            if levels:
+                w(f"  always @* if (!init && rv{ks}) assert({{1'b0, opd{lane}}} + "
+                  f"{_lit(levels + 1, 0)} + {cfg.n_min} == {{1'b0, rN{lane}_{ks}}});  "
+                  f"// @opd {lane}")
     if getattr(getattr(cfg, "pipeline", None), "flow", "stall") == "credit":  # helper invariants
         from exactbn.hw.fifo import fifo_depth
 
@@ -389,7 +454,9 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
         probes.update({"pd_occ": "dut.core.credit.occ", "pd_words": "dut.core.fifo.cnt"})
     w("  always @* if (!init) assert(s_axis_tready == r_ready);  // @ready",
       f"  always @* if (!init) assert(m_axis_tvalid == rv{last});  // @valid")
-    if n_values is None and lanes is None:
+    if mode == "words":
+        pass  # no data: the arith part asserts it
+    elif n_values is None and lanes is None:
         w(f"  always @* if (!init && rv{last}) assert(m_axis_tdata == rq{last});  // @data")
     else:
         for lane in asserted:
@@ -407,12 +474,45 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
           "  reg r_err = 1'b0;",
           f"  always @(posedge clk) r_err <= rst ? 1'b0 : r_err | (out_hs & rf{last});",
           "  always @* if (!init) assert(range_error == r_err);  // @range_error")
-    for lane in asserted:
-        ops = ("x_r", "m_r") if k0 else ("x", "m")  # the multipliers' own operands
-        probes[f"opx{lane}"] = f"dut.core.mul{lane}.{ops[0]}"
-        probes[f"opm{lane}"] = f"dut.core.mul{lane}.{ops[1]}"
+    for lane in asserted:  # the multipliers' own operands
+        if mode != "words":
+            probes[f"opx{lane}"] = f"dut.core.mul{lane}.{ops['x']}"
+        probes[f"opm{lane}"] = f"dut.core.mul{lane}.{ops['m']}"
     w("endmodule", "")
     return Harness("datapath", top, "\n".join(w.lines), probes, {})
+
+
+WORD_MODES = ("words", "arith")  # a ROM datapath proof in two halves (_datapath's ``mode``)
+
+
+def _operand_nets(cfg) -> dict[str, str]:
+    """The multiplier's operand nets (in ``core.mulL``): after the ``dspin`` registers."""
+    if cfg.stages["dspin"]:
+        return {"x": "x_r", "m": "m_r", "b": "b_i"}
+    return {"x": "x", "m": "m", "b": "b"}
+
+
+def arith_cut_nets(cfg, lanes: tuple[int, ...] | None = None) -> list[str]:
+    """The nets an arith part cuts (``products.cut_nets``), per asserted lane: the
+    multiplier's M and B operands and (a per-channel shift) the shifter's shift amount."""
+    ops = _operand_nets(cfg)
+    levels = (cfg.n_max - cfg.n_min).bit_length()
+    nets = []
+    for lane in range(cfg.lanes) if lanes is None else lanes:
+        nets += [f"\\core.mul{lane}.{ops['m']}", f"\\core.mul{lane}.{ops['b']}"]
+        if levels:
+            nets.append(f"\\core.shift{lane}.d")
+    return nets
+
+
+def word_extremes(cfg, model: ModelParams) -> tuple[int, int, int]:
+    """``(lo, hi, d_max)``: the least and greatest ``x*M + B`` over every x of the unit's
+    input field and every word the unit can read (the solved file's, and the zero word of a
+    padding address: M = B = 0, N = n_min), and the largest shift offset ``N - n_min`` of
+    those words (integers, from the solved file; the arith part assumes no more)."""
+    words = list(zip(model.M, model.B, model.N, strict=True)) + [(0, 0, cfg.n_min)]
+    vals = [m * x + b for m, b, _ in words for x in (cfg.x_min, cfg.x_max)]
+    return min(vals), max(vals), max(n for _, _, n in words) - cfg.n_min
 
 
 def _range_flag(w: _W, cfg, ranges: list[tuple[int, int]], c_bits: int) -> str:
@@ -647,11 +747,12 @@ def render_harness(task: str, cfg, model: ModelParams | None = None,
                    n_values: tuple[int, ...] | None = None,
                    memory: list[tuple[StateReg, int]] | None = None,
                    products: dict | None = None,
-                   lanes: tuple[int, ...] | None = None) -> Harness:
+                   lanes: tuple[int, ...] | None = None, mode: str | None = None,
+                   cut_ports: list[tuple[int, int]] | None = None) -> Harness:
     """The harness for one proof task (``datapath`` and ``stall`` need ``model``; ``hold``
     and ``stall`` the registers from ``runner.list_state``, a RAM ``datapath`` the memory
     words as ``[(register, width)]`` from ``miter.free_memories``; ``ranges`` for a unit
-    with ``--range-check``)."""
+    with ``--range-check``; ``mode``: a ROM datapath part, :data:`WORD_MODES`)."""
     if task in ("datapath", "stall") and model is None:
         raise ValueError(f"the {task} proof needs the model parameters")
     if task == "datapath":
@@ -660,7 +761,7 @@ def render_harness(task: str, cfg, model: ModelParams | None = None,
                              "(miter.free_memories)")
         return _datapath(cfg, model, top, 0 if stall_bound is None else stall_bound,
                          memory, ranges if cfg.range_check else None, n_values, products,
-                         lanes)
+                         lanes, mode, cut_ports)
     if task == "stall":
         from .miter import render_stall
 

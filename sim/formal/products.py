@@ -267,3 +267,66 @@ def render_lane_sum(w, shape: SpecShape, lane: int, opx: str, opm: str, b: str, 
           f"(prow{lane}_{r} >= plo{lane}_{r} && prow{lane}_{r} <= phi{lane}_{r}) || "
           f"(prow{lane}_{r} >= phi{lane}_{r} && prow{lane}_{r} <= plo{lane}_{r}));")
     w(f"  wire signed [{shape.w_s - 1}:0] {s} = $signed({b}) + " + " + ".join(terms) + ";")
+
+
+def cut_nets(netlist: str, top: str, nets: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """``netlist`` with the drivers of ``nets`` (public wires of ``top``, e.g.
+    ``\\\\core.mul0.m``) cut: every cell output that drives a bit of one of them (found through
+    the module's ``connect`` aliases) is disconnected, and the signal it drove is read from a
+    new input port ``exactbn_cutK_in`` instead; returns the text and ``[(K, width)]``.
+
+    A cut only adds runs: the real netlist's run is the cut one's with each port carrying what
+    its cell computed. So whatever a proof shows for every value of the ports (and of what it
+    assumes of them, which must hold for the real values) holds for the real netlist. A net
+    with no cell driver (a constant, a port) is left as it is."""
+    from .cones import _bits
+
+    lines = netlist.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == f"module \\{top}")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] == "end")
+    body = lines[start + 1:end]
+    if any("exactbn_cut" in ln for ln in body):
+        raise ValueError("the unit already has wires named exactbn_cut*")
+    widths: dict[str, int] = {}
+    for ln in body:
+        if ln.startswith("  wire "):
+            f = ln.split()
+            widths[f[-1]] = int(f[f.index("width") + 1]) if "width" in f else 1
+    alias: dict[tuple[str, int], tuple[str, int] | None] = {}
+    for ln in body:
+        m = re.match(r"^  connect (\S+(?: \[\d+(?::\d+)?\])?|\{[^}]*\}) (.+)$", ln)
+        if m:
+            for a, b in zip(_bits(m.group(1), widths), _bits(m.group(2), widths),
+                            strict=False):
+                if a is not None:
+                    alias[a] = b
+    want: set[tuple[str, int]] = set()
+    for net in nets:
+        if net not in widths:
+            raise ValueError(f"the unit has no wire {net[1:]!r} (the datapath proof's cut)")
+        for bit in _bits(net, widths):
+            seen = set()
+            while bit is not None and bit in alias and bit not in seen:
+                seen.add(bit)
+                bit = alias[bit]
+            if bit is not None:
+                want.add(bit)
+    ports_n = [int(m.group(1)) for ln in body
+               if (m := re.match(r"^  wire .*\b(?:input|output|inout) (\d+) ", ln))]
+    first = max(ports_n) + 1
+    copy = list(body)
+    extra, tail, cut = [], [], []
+    for i, j, _ctype, _cname, _params, ports in _cells(body):
+        for port, sig in ports.items():
+            if port not in ("\\Y", "\\Q") or not want & {b for b in _bits(sig, widths) if b}:
+                continue
+            k, wd = len(cut), len(_bits(sig, widths))
+            for t in range(i, j):
+                if copy[t].startswith(f"    connect {port} "):
+                    copy[t] = f"    connect {port} \\exactbn_cut{k}_dead"
+            extra += [f"  wire width {wd} \\exactbn_cut{k}_dead",
+                      f"  wire width {wd} input {first + k} \\exactbn_cut{k}_in"]
+            tail.append(f"  connect {sig} \\exactbn_cut{k}_in")
+            cut.append((k, wd))
+    out = lines[:start + 1] + extra + copy + tail + lines[end:]
+    return "\n".join(out) + "\n", cut

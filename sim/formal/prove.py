@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .harness import TASKS, ModelParams, StateReg, render_harness
+from .harness import TASKS, WORD_MODES, ModelParams, StateReg, arith_cut_nets, render_harness
 from .harness import _spec_shape as spec_shape
 from .miter import (
     ce_copy,
@@ -27,7 +27,7 @@ from .miter import (
     stall_parts,
     unchecked_words,
 )
-from .products import cut_products
+from .products import cut_nets, cut_products
 from .runner import (
     TaskResult,
     list_state,
@@ -87,7 +87,9 @@ def default_depth(cfg, task: str = "hold", stall_bound: int | None = None) -> in
     return cfg.latency + _EXTRA_DEPTH[task]
 
 
-Part = tuple[tuple[int, ...] | None, tuple[int, ...] | None]  # (lanes, N values); None: all
+# (lanes, N values) or (lanes, N values, mode); None: all lanes / every N / the whole proof
+# (mode "words" or "arith": the two halves of a ROM datapath proof, harness._datapath)
+Part = tuple
 
 
 def lane_parts(cfg) -> list[tuple[int, ...] | None]:
@@ -117,37 +119,76 @@ def n_parts(cfg, split: int | None = None) -> list[tuple[int, ...] | None]:
     return [tuple(values[i:i + size]) for i in range(0, len(values), size)]
 
 
+def word_split(cfg) -> bool:
+    """A ROM unit whose products are the netlist's ``$mul`` cells (cut, products.py) is
+    proven in two halves (harness._datapath's ``mode``): the words it reads ("words") and its
+    arithmetic for any word within the solved words' extremes ("arith"). Units whose
+    multipliers are instantiated primitives or gates (ecp5, ice40, asic) keep the whole
+    proof: there the arith half would have to prove a multiplier of a free M."""
+    from exactbn.hw.multiplier import uses_primitive
+
+    family = getattr(cfg, "family", "generic")
+    return (cfg.store == "rom" and family != "asic"
+            and not uses_primitive(family, cfg.pipeline.mult))
+
+
 def datapath_parts(cfg, model: ModelParams, split: int | None = None) -> list[Part]:
     """How the datapath task is split: every lane part (:func:`lane_parts`) with every N
     part (:func:`n_parts`), so the parts together assert every lane of every beat for every
-    N (:func:`check_cover` re-checks that before anything is claimed)."""
+    N; a ROM unit (:func:`word_split`) as one "words" part and the lane parts in "arith"
+    mode (:func:`check_cover` re-checks the cover before anything is claimed)."""
+    if word_split(cfg):
+        return [(None, None, "words")] + [(lanes, None, "arith") for lanes in lane_parts(cfg)]
     return [(lanes, ns) for lanes in lane_parts(cfg) for ns in n_parts(cfg, split)]
 
 
+def _mode(part: Part | None) -> str | None:
+    return part[2] if part is not None and len(part) > 2 else None
+
+
 def check_cover(cfg, parts: list[Part]) -> str | None:
-    """None when the parts assert every (lane, N) pair (every N of the unit's field), else
-    what is missing: prove calls that ERROR, never PASS."""
+    """None when the parts assert every (lane, N) pair (every N of the unit's field) and,
+    where a part proves a lane's arithmetic for any word ("arith"), some part asserts the
+    words that lane reads ("words", or a whole part); else what is missing: prove calls
+    that ERROR, never PASS."""
     if not parts:
         return "the datapath task has no part"
     lo, hi = cfg.n_min, cfg.n_max
     if cfg.store == "ram" and cfg.shift_mode == "per-channel" and cfg.w_d:
         hi = cfg.n_min + (1 << cfg.w_d) - 1
     need = {(lane, n) for lane in range(cfg.lanes) for n in range(lo, hi + 1)}
-    have = set()
-    for lanes, ns in parts:
-        for lane in range(cfg.lanes) if lanes is None else lanes:
+    have, words, arith = set(), set(), set()
+    for part in parts:
+        lanes, ns, mode = part[0], part[1], _mode(part)
+        if mode not in (None, *WORD_MODES):
+            return f"unknown datapath part mode {mode!r}"
+        if mode is not None and (cfg.store != "rom" or ns is not None):
+            return "a words/arith datapath part is for a ROM store, with every N"
+        part_lanes = set(range(cfg.lanes) if lanes is None else lanes)
+        if mode != "arith":
+            words |= part_lanes
+        if mode == "words":
+            continue
+        if mode == "arith":
+            arith |= part_lanes
+        for lane in part_lanes:
             have.update((lane, n) for n in (range(lo, hi + 1) if ns is None else ns))
     missing = sorted(need - have)
     if missing:
         lane, n = missing[0]
         return (f"the datapath parts leave {len(missing)} (lane, N) pair(s) unasserted "
                 f"(lane {lane}, N = {n})")
+    if unread := sorted(arith - words):
+        return (f"lane {unread[0]}'s arithmetic is proven for any word, but no part asserts "
+                "the words it reads (a words part)")
     return None
 
 
 def _part_name(part: Part | None) -> str:
-    lanes, ns = part if part is not None else (None, None)
+    lanes, ns = (part[0], part[1]) if part is not None else (None, None)
     name = "datapath"
+    if _mode(part):
+        name += f" {_mode(part)}"
     if lanes is not None:
         name += " lane " + ",".join(str(v) for v in lanes)
     if ns is not None:
@@ -216,6 +257,25 @@ def _summarize(res: TaskResult, cfg, regs: list[StateReg] | None) -> str:
                     f"is {want} (parameter word wrong; step {step})")
         x = _lane(get(f"rx{k0}"), lane, cfg.w_x, cfg.x_signed)
         return f"datapath: channel {ch}, x = {x}: the multiplier's x operand differs (step {step})"
+    if tag and tag.group(1) == "opb":  # the words part (harness._datapath mode "words")
+        lane = int(tag.group(2))
+        k0 = cfg.stages["dspin"]
+        g = get(f"rg{k0}")
+        ch = g if cfg.lane_mode == "pixels" else (g or 0) * L + lane
+        got = _lane(get(f"opb{lane}"), 0, cfg.w_b, True)
+        want = _lane(get(f"rB{lane}_{k0}"), 0, cfg.w_b, True)
+        return (f"datapath: channel {ch}: the unit adds B = {got}, the model's B is {want} "
+                f"(parameter word wrong; step {step})")
+    if tag and tag.group(1) == "opd":
+        lane = int(tag.group(2))
+        ks = cfg.stages["dspin"] + cfg.stages["mult"]
+        g = get(f"rg{ks}")
+        ch = g if cfg.lane_mode == "pixels" else (g or 0) * L + lane
+        d = get(f"opd{lane}")
+        want = get(f"rN{lane}_{ks}")
+        got = None if d is None else d + cfg.n_min
+        return (f"datapath: channel {ch}: the unit shifts by N = {got}, the model's N is "
+                f"{want} (parameter word wrong; step {step})")
     t = re.search(r"assert\(memw_t(\d+) ==", text)
     stall = res.task.startswith("stall")
     if stall and t:  # a shared unit's table word (miter._shadow_table)
@@ -323,7 +383,8 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
     jobs_list = []
     for task, part in _jobs(tasks, parts):
         name = _part_name(part) if task == "datapath" else task
-        lanes, n_values = part if part is not None else (None, None)
+        lanes, n_values = (part[0], part[1]) if part is not None else (None, None)
+        mode = _mode(part)
         try:
             if task == "stall":
                 # ROM: nothing shared; B's words are its own (constant) flip-flops, tied to
@@ -356,11 +417,18 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
                                    memory=[(by_wire[wire], wd) for wire, wd in mems],
                                    products=prods, lanes=lanes)
                 h.dut_rtlil = text
+            elif task == "datapath" and mode == "words":  # no data: no products needed
+                h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,
+                                   ranges=ranges, lanes=lanes, mode=mode)
+                h.dut_rtlil = netlist
             elif task == "datapath":
                 text, prods = cut_products(netlist, cfg.name, cfg, spec_shape(cfg, model))
+                cut = None
+                if mode == "arith":  # the words' operands read free values (products.py)
+                    text, cut = cut_nets(text, cfg.name, arith_cut_nets(cfg, lanes))
                 h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,
                                    ranges=ranges, n_values=n_values, products=prods,
-                                   lanes=lanes)
+                                   lanes=lanes, mode=mode, cut_ports=cut)
                 h.dut_rtlil = text
             else:
                 h = render_harness(task, cfg, model, regs, stall_bound=stall_bound,

@@ -1,0 +1,113 @@
+"""A ROM unit's datapath proof in two halves (harness._datapath, mode "words" / "arith"):
+the words the datapath reads are the solved file's (words), and the arithmetic is right for
+any word within the solved words' extremes (arith: the operands cut to free values, so the
+problem holds no channel and no ROM). Each half must catch what it covers, and an arith
+part without a words part is never a proof."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from exactbn.hw import to_verilog
+from exactbn.sim.formal.harness import word_extremes
+from exactbn.sim.formal.prove import check_cover, datapath_parts, model_from_layer, prove_unit
+
+from exactbn.generate import unit_config_from_solved
+
+sys.path.insert(0, str(Path(__file__).parent))
+from formal_layers import small_layer  # noqa: E402
+
+
+def _rom(layer, lanes: int = 1, **kw):
+    return unit_config_from_solved(layer, lanes=lanes, pipeline=kw.pop("pipeline", "shallow"),
+                                   **kw)
+
+
+def test_rom_parts_are_a_words_part_and_arith_parts_and_need_both():
+    layer = small_layer("half_even")
+    for lanes, arith in ((1, [None]), (8, [(k,) for k in range(8)])):
+        cfg = _rom(layer, lanes)
+        parts = datapath_parts(cfg, model_from_layer(layer))
+        assert parts == [(None, None, "words")] + [(a, None, "arith") for a in arith]
+        assert check_cover(cfg, parts) is None
+        msg = check_cover(cfg, parts[1:])  # arith without words: no proof of the words
+        assert msg is not None and "words" in msg
+        msg = check_cover(cfg, parts[:1])  # words alone: no data asserted
+        assert msg is not None and "unasserted" in msg
+    ram = unit_config_from_solved(layer, lanes=1, store="ram")
+    assert check_cover(ram, [(None, None, "arith"), (None, None, "words")]) is not None
+
+
+def test_word_extremes_are_the_solved_words_over_the_input_field():
+    layer = small_layer("half_even")  # int8 x, M = (3, -45, 100), B = (1, -200, 3)
+    cfg = _rom(layer)
+    lo, hi, d_max = word_extremes(cfg, model_from_layer(layer))
+    assert (lo, hi) == (min(-45 * 127 - 200, 100 * -128 + 3), max(-45 * -128 - 200, 100 * 127 + 3))
+    assert d_max == 7 - 2  # N = 7 is the largest, n_min = 2
+
+
+@pytest.mark.formal
+@pytest.mark.xdist_group("formal")
+def test_prove_with_an_arith_part_and_no_words_part_is_an_error(tmp_path):
+    layer = small_layer("half_even")
+    cfg = _rom(layer)
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path, tasks=("datapath",),
+                     parts=[(None, None, "arith")])
+    assert res.status == "ERROR" and not res.tasks, res.summary
+
+
+@pytest.mark.formal
+@pytest.mark.xdist_group("formal")
+@pytest.mark.parametrize("field, wrong, says", [
+    ("M", {"M": (3, -44, 100)}, "M = -44, the model's M is -45"),
+    ("B", {"B": (1, -201, 3)}, "B = -201, the model's B is -200"),
+    ("N", {"N": (2, 5, 7)}, "N = 5, the model's N is 6"),
+])
+def test_one_wrong_word_field_fails_in_the_words_part(tmp_path, field, wrong, says):
+    """The unit's ROM holds channel 1's word with one field changed (the unit generated from
+    that word, proven against the solved file): the words part fails and names it."""
+    layer = small_layer("half_even")
+    cfg = _rom(unit_layer := small_layer("half_even", **wrong))
+    assert getattr(cfg, field) != getattr(_rom(layer), field) and unit_layer
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path, tasks=("datapath",))
+    assert res.status == "FAIL", res.summary
+    assert res.tasks[-1].task == "datapath words"
+    assert res.summary.startswith("datapath: channel 1: ") and says in res.summary, res.summary
+
+
+@pytest.mark.formal
+@pytest.mark.xdist_group("formal")
+def test_a_broken_shifter_level_fails_in_the_arith_part(tmp_path):
+    """The shifter's shift-by-4 level never shifts (channels 1 and 2 use it: N - n_min = 4, 5):
+    the words part passes (the words are right), the arith part fails."""
+    layer = small_layer("half_even")
+    cfg = _rom(layer)
+    verilog, n = re.subn(r"assign D2 = d\[2\] \? [^;]*? : ([^;]*);", r"assign D2 = \1;",
+                         to_verilog(cfg))
+    assert n == 1
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("datapath",))
+    assert res.status == "FAIL", res.summary
+    assert [(t.task, t.status) for t in res.tasks] == [("datapath words", "PASS"),
+                                                       ("datapath arith", "FAIL")]
+    assert res.summary.startswith("datapath: channel ") and "expected" in res.summary
+
+
+@pytest.mark.formal
+@pytest.mark.xdist_group("formal")
+def test_the_arith_part_holds_no_rom(tmp_path):
+    """The arith part's netlist reads the operands from the cut ports: no ROM word (the
+    largest M's bits) is left in it, so its problem is the same for any solved words."""
+    layer = small_layer("half_even", M=(3, -45, 101))
+    cfg = _rom(layer)
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path, tasks=("datapath",), keep=True)
+    assert res.status == "PASS", res.summary
+    dut = (tmp_path / "datapath_arith" / "dut.il").read_text()
+    assert "exactbn_cut0_in" in dut and "exactbn_cut0_dead" in dut
+    harness = (tmp_path / "datapath_arith" / "harness.sv").read_text()
+    assert "assume($signed(es0) >= " in harness and "@opm" not in harness
+    words = (tmp_path / "datapath_words" / "harness.sv").read_text()
+    assert "@opm 0" in words and "@opb 0" in words and "@opd 0" in words
+    assert "@data" not in words
