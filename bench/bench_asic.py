@@ -130,6 +130,7 @@ def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe,
             e["asic_flow"] = {"yosys_synth": target.yosys_synth, "pp_width": target.dsp_a}
             if family == "asic":  # runs before the carry-save form had no family (generic)
                 e["asic_flow"]["family"] = "asic"
+                e["asic_flow"]["csa_form"] = _csa_form()
             e.pop("netlist", None)  # lives in a temporary directory
             entries.append(e)
     meta = {"command": "python -m bench.bench_asic " + shlex.join(sys.argv[1:]),
@@ -138,10 +139,128 @@ def _write(results, members, target, groups, freq, stem, t0, n_designs, bpipe,
             "layers": {lab: name for lab, name in LAYERS},
             "groups": [list(g) for g in groups], "baseline_pipeline": bpipe,
             "yosys_synth": target.yosys_synth, "pp_width": target.dsp_a, "family": family,
+            **({"csa_form": _csa_form()} if family == "asic" else {}),
             "load_average": _load(),
             "designs_done": f"{len(results)} of {n_designs}",
             "elapsed_s": round(time.monotonic() - t0, 1)}
     return write_report(RESULTS, entries, meta, stem=stem)
+
+
+def set_csa_form(spec: str) -> None:
+    """Set hw/asic_multiplier.FORM from ``booth=1,tree=1,final=ripple`` (ValueError if bad)."""
+    from exactbn.hw import asic_multiplier as am
+
+    kw: dict = {}
+    for part in filter(None, spec.split(",")):
+        k, _, v = part.partition("=")
+        if k == "booth" and v in ("auto", "1", "0"):
+            kw[k] = None if v == "auto" else v == "1"
+        elif k == "tree" and v.isdigit():
+            kw[k] = int(v)
+        elif k in ("recode", "final") and v:
+            kw[k] = v
+        else:
+            raise ValueError(f"bad item {part!r}")
+    form = dataclasses.replace(am.DEFAULT_FORM, **kw)
+    if form.recode not in ("m", "x", "narrow") or form.final not in ("prefix", "ripple"):
+        raise ValueError(f"bad form {spec!r}")
+    am.FORM = form
+
+
+def _csa_form() -> dict:
+    from exactbn.hw import asic_multiplier as am
+
+    return dataclasses.asdict(am.FORM)
+
+
+MUL_FORMS = {  # name: CsaForm keywords (--mul-forms)
+    "bits-t2-prefix": dict(booth=False),
+    "booth-t2-prefix": dict(booth=True),
+    "boothx-t2-prefix": dict(booth=True, recode="x"),
+    "bits-t1-prefix": dict(booth=False, tree=1),
+    "booth-t1-prefix": dict(booth=True, tree=1),
+    "boothx-t1-prefix": dict(booth=True, recode="x", tree=1),
+    "booth-t0-prefix": dict(booth=True, tree=0),
+    "booth-t1-ripple": dict(booth=True, tree=1, final="ripple"),
+    "booth-t0-ripple": dict(booth=True, tree=0, final="ripple"),
+}
+
+
+def mul_forms(widths: list[tuple[int, int, int, int]], forms: list[str], library: str,
+              freq: float, workroot: Path, stem: str, say) -> dict:
+    """The bare carry-save multiplier (hw/asic_multiplier.CsaMulAdd, registered operands and
+    output around it) in each form at each (w_x, w_m, w_b, w_s): area and minimum period in
+    the library, written to ``stem``.{json,md}."""
+    import resource
+
+    from amaranth import Module
+    from amaranth.back import rtlil
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+    from exactbn.hw.asic_multiplier import CsaForm, CsaMulAdd
+
+    from exactbn.synth.asic import map_netlist
+    from exactbn.synth.libraries import resolve_library
+    from exactbn.synth.sta import run_sta
+
+    class Bare(wiring.Component):
+        def __init__(self, wx, wm, wb, ws, form):
+            self.args = (wx, wm, wb, ws, form)
+            super().__init__({"x": In(wx), "m": In(wm), "b": In(wb), "s": Out(ws)})
+
+        def elaborate(self, platform):
+            wx, wm, wb, ws, form = self.args
+            m = Module()
+            m.submodules.mul = mul = CsaMulAdd(wx, wm, wb, ws, 2, 0, form)
+            m.d.comb += mul.en.eq(1)
+            m.d.sync += [mul.x.eq(self.x), mul.m.eq(self.m), mul.b.eq(self.b),
+                         self.s.eq(mul.s)]
+            return m
+
+    lib = resolve_library(library)
+    period = 1000.0 / freq
+    rows = []
+    for wx, wm, wb, ws in widths:
+        for name in forms:
+            form = CsaForm(**MUL_FORMS[name])
+            work = workroot / f"{name}_{wx}x{wm}"
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "bare.il").write_text(rtlil.convert(Bare(wx, wm, wb, ws, form), name="bare"))
+            c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            say(f"{name} {wx}x{wm}: yosys + abc, OpenSTA")
+            _, stat, _ = map_netlist([work / "bare.il"], "bare", lib, work, round(period * 1000))
+            design = stat.get("design") or next(iter(stat["modules"].values()))
+            cells = {k.lstrip("\\"): int(v)
+                     for k, v in design.get("num_cells_by_type", {}).items()}
+            timing, _ = run_sta(Path("cells.lib"), Path("netlist.v"), "bare", period, work)
+            c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            rows.append({"w_x": wx, "w_m": wm, "w_b": wb, "w_s": ws, "form": name,
+                         "csa_form": MUL_FORMS[name],
+                         "area_um2": round(sum(lib.areas.get(c, 0.0) * n
+                                               for c, n in cells.items()), 1),
+                         "ff": sum(n for c, n in cells.items() if c in lib.sequential),
+                         "min_period_ns": timing["min_period_ns"],
+                         "cpu_s": round(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime,
+                                        1)})
+            say(f"  {rows[-1]['area_um2']:,.0f} um2, {rows[-1]['min_period_ns']} ns")
+    meta = {"command": "python -m bench.bench_asic " + shlex.join(sys.argv[1:]),
+            "library": str(lib.liberty), "freq_mhz": freq, "load_average": _load()}
+    write_json_atomic(RESULTS / f"{stem}.json", {"meta": meta, "forms": rows})
+    md = ["# The carry-save multiplier's forms, bare (hw/asic_multiplier.py)", "",
+          f"`{meta['command']}` (load {meta['load_average']}; {lib.name}, ABC -D "
+          f"{round(period * 1000)}, OpenSTA at {period:g} ns). Registered x, m, b in and s out "
+          "around CsaMulAdd (whose own output register is a second one): the same overhead "
+          "in every row. `bits`: one row per bit of m; `booth`: radix-4 Booth digits of m; "
+          "`boothx`: of x; `tN`: N register groups in the tree (t0: none, the final add in "
+          "the tree's cycle); `prefix`: the kept Sklansky adder, `ripple`: Yosys's `+`.", "",
+          "| W_X x W_M (+B, W_S) | form | area um2 | FF | min period ns | meets "
+          f"{period:g} ns | CPU s |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        md.append(f"| {r['w_x']}x{r['w_m']} (+{r['w_b']}, {r['w_s']}) | {r['form']} | "
+                  f"{r['area_um2']:,.0f} | {r['ff']} | {r['min_period_ns']:.2f} | "
+                  f"{'yes' if r['min_period_ns'] <= period else 'no'} | {r['cpu_s']} |")
+    write_text_atomic(RESULTS / f"{stem}.md", "\n".join(md) + "\n")
+    return {"meta": meta, "forms": rows}
 
 
 def _load() -> list[float] | None:
@@ -173,7 +292,13 @@ def _multiplier_form(meta: dict) -> str:
     """How the run's designs multiply, for a plot title: the standard-cell carry-save tree
     (family asic) or the FPGA-style split into partial products of ``pp_width`` bits."""
     if meta.get("family", "asic") == "asic":
-        return "carry-save multiplier (hw/asic_multiplier.py)"
+        f = meta.get("csa_form")
+        if not f:
+            return "carry-save multiplier (hw/asic_multiplier.py)"
+        booth = {True: "Booth", False: "per-bit rows", None: "Booth"}[f.get("booth")]
+        tree = f.get("tree")
+        regs = "2 tree registers" if tree is None else f"{tree} tree register(s)"
+        return f"carry-save multiplier ({booth}, {regs}, {f.get('final')} final add)"
     return f"{meta.get('pp_width')}-bit partial products"
 
 
@@ -241,20 +366,40 @@ def plot_sweep(rep: dict) -> dict:
 # the shorter period for the same area here and maps several times faster.
 _P12 = ["--pp-width", "12", "--tag=-pp12"]
 _GEN = ["--family", "generic"]  # the FPGA-style partial-product split (before the CSA form)
+# the runs measured before Booth rows were the carry-save multiplier's default
+_BITS = ["--csa-form", "booth=0"]
+_SMALL = ["--csa-form", "booth=1,tree=1,final=ripple", "--tag=-small"]
 PLAN = (
+    # the bare multiplier's forms (asic_levers.md): Booth is smaller at every width; one tree
+    # register and a ripple final add are the smallest forms that meet 5 ns at uint4 widths
+    ["--mul-forms", "17/15/24/30,17/23/34/38,9/4/12/14", "--stem", "asic_levers"],
+    # the unit in the smallest form that meets the flow's period, with fewer registers
+    ["--layers", "uint4", "--modes", "per-channel,shared", "--lanes", "1",
+     "--pipelines", "asic", "--kinds", "exactbn,ceiling", "--breakdown", *_SMALL,
+     "--stem", "asic_small_l1"],
+    ["--layers", "uint4", "--modes", "per-channel", "--lanes", "4,1",
+     "--pipelines", "asic,asic,shift=0,round=0", "--kinds", "exactbn,ceiling", *_SMALL,
+     "--stem", "asic_small_l4", "--jobs", "2"],
+    ["--layers", "uint4", "--modes", "per-channel", "--lanes", "4,1",
+     "--pipelines", "asic,shift=0,round=0,out=0", "--kinds", "exactbn", *_SMALL,
+     "--stem", "asic_small_out0", "--jobs", "2"],
+    # the TFLite-style requantizer with the same multiplier form (its 32x32 product)
+    ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1,4",
+     "--pipelines", "default", "--kinds", "tflite", *_SMALL, "--stem", "asic_small_tflite",
+     "--jobs", "2"],
     # the standard-cell multiplier (hw/asic_multiplier.py) in the unit and the ceiling
     # (the asic preset is the default stages: the shortest period with this multiplier)
     # both back-pressure flows in one run: credit is faster at L = 4 and in 3 of 4 L = 1
     # groups, but 4-7 % larger at L = 1 (its output FIFO), so the preset keeps stall
     ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "4,1",
      "--pipelines", "asic,flow=stall,asic,flow=credit", "--kinds", "exactbn,ceiling",
-     "--breakdown", "--tag=-csa", "--stem", "asic_csa_flow"],
+     "--breakdown", "--tag=-csa", "--stem", "asic_csa_flow", *_BITS],
     ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "1",
      "--pipelines", "default,deep", "--kinds", "exactbn,ceiling", "--breakdown",
-     "--tag=-csa", "--stem", "asic_csa_l1"],
+     "--tag=-csa", "--stem", "asic_csa_l1", *_BITS],
     ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "4",
      "--pipelines", "default", "--kinds", "exactbn,ceiling", "--breakdown",
-     "--tag=-csa", "--stem", "asic_csa_l4"],
+     "--tag=-csa", "--stem", "asic_csa_l4", *_BITS],
     ["--layers", "uint4,int8", "--modes", "per-channel", "--lanes", "1",
      "--pipelines", "shallow,default,deep", "--baseline-pipeline", "default", "--breakdown",
      "--stem", "asic_l1", *_GEN],
@@ -267,7 +412,7 @@ PLAN = (
     # the W_X/W_Q sweep with the standard-cell multiplier (asic_wx.png, asic_wq.png); the
     # older FPGA-style 12-bit split sweep stays in asic_sweep.{json,md}
     ["--sweep", "8,12,16,20,24:4,8", "--kinds", "exactbn,ceiling,tflite", "--tag=-csa",
-     "--stem", "asic_sweep_csa"],
+     "--stem", "asic_sweep_csa", *_BITS],
     ["--layers", "uint4,int8", "--modes", "shared", "--lanes", "1", "--pipelines", "default",
      *_P12, "--kinds", "exactbn,ceiling", "--breakdown", "--stem", "asic_l1sh", *_GEN],
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1",
@@ -293,7 +438,8 @@ PLAN = (
     ["--layers", "int8", "--modes", "per-channel", "--lanes", "1", "--pipelines", "default",
      "--kinds", "ceiling,tflite,threshold", "--stem", "asic_int8_baselines", *_GEN],
 )
-MERGED = ("asic_csa_flow", "asic_csa_l1", "asic_csa_l4", "asic_l1", "asic_pp12", "asic_l1sh",
+MERGED = ("asic_small_l1", "asic_small_l4", "asic_small_out0", "asic_small_tflite",
+          "asic_csa_flow", "asic_csa_l1", "asic_csa_l4", "asic_l1", "asic_pp12", "asic_l1sh",
           "asic_l4", "asic_l4_thr", "asic_l4_18", "asic_booth", "asic_booth_sh", "asic_retime",
           "asic_uint4", "asic_int8_baselines")
 
@@ -374,7 +520,8 @@ def headline(entries: list[dict]) -> list[dict]:
                       key=lambda e: e["area_um2"])
             thr = min((e for e in same if e["kind"] == "threshold"), default=None,
                       key=lambda e: e["area_um2"])
-            small = min(units, key=lambda e: e["area_um2"])
+            met = [e for e in units if e.get("timing_met")]  # at the flow's period if any
+            small = min(met or units, key=lambda e: e["area_um2"])
             fast = min(units, key=lambda e: e["min_period_ns"] or 1e9)
             ceil = next((e for e in same if e["kind"] == "ceiling"
                          and e["config"].get("group") == fast["config"].get("group")), None)
@@ -395,6 +542,9 @@ def headline(entries: list[dict]) -> list[dict]:
                 "rom_logic_um2": rom, "shift_sat_um2": shsat,
                 "smallest": small["name"], "smallest_flow": _flow(small),
                 "smallest_area_um2": small["area_um2"],
+                "smallest_period_ns": small["min_period_ns"],
+                "smallest_timing_met": small.get("timing_met"),
+                "tflite_period_ns": tfl and tfl["min_period_ns"],
                 "tflite_smallest": tfl and tfl["name"], "tflite_flow": tfl and _flow(tfl),
                 "tflite_area_um2": tfl and tfl["area_um2"],
                 "area_vs_tflite": tfl and round(small["area_um2"] / tfl["area_um2"], 3),
@@ -409,13 +559,21 @@ def headline(entries: list[dict]) -> list[dict]:
     return rows
 
 
+def _at(ns) -> str:
+    """`` at 4.21 ns`` beside an area (the design's own minimum period), or nothing."""
+    return f" at {ns:.2f} ns" if ns else ""
+
+
 def headline_md(rows: list[dict]) -> str:
     """The headline table (markdown), placed before the per-design table."""
     if not rows:
         return ""
     out = ["## Headline: each design at its best in this report", "",
-           "Smallest exactbn (any preset, any flow) / smallest TFLite-style requantizer (any "
-           "flow: the baseline at its best); shortest exactbn period / the ceiling "
+           "Smallest exactbn that meets the flow's period (any preset, any flow, any "
+           "multiplier form; the smallest of all when none does) / smallest TFLite-style "
+           "requantizer (any flow, any period: the baseline at its best; no TFLite-style "
+           "design measured here meets 5 ns); each area with its design's minimum period; "
+           "shortest exactbn period / the ceiling "
            "multiplier's in the same group (same widths and flow: in the CSA-tree groups the "
            "unit and the ceiling both multiply with hw/asic_multiplier.py's registered "
            "carry-save tree and prefix adder). Targets: area <= 0.30, "
@@ -441,9 +599,11 @@ def headline_md(rows: list[dict]) -> str:
                                             if r["threshold_smaller"] else "")
         out.append(
             f"| {r['layer']} | {r['w_q']} | {r['lanes']} | {r['shift_mode']} | "
-            f"{r['smallest']} ({r['smallest_flow']}) | {f(r['smallest_area_um2'])} | "
+            f"{r['smallest']} ({r['smallest_flow']}) | {f(r['smallest_area_um2'])}"
+            f"{_at(r.get('smallest_period_ns'))} | "
             f"{r['tflite_smallest'] or '-'} ({r['tflite_flow'] or '-'}) | "
-            f"{f(r['tflite_area_um2'])} | {f(r['area_vs_tflite'], 3)}{mark} | "
+            f"{f(r['tflite_area_um2'])}{_at(r.get('tflite_period_ns'))} | "
+            f"{f(r['area_vs_tflite'], 3)}{mark} | "
             f"{r['fastest']} ({r['fastest_flow']}) | {f(r['fastest_period_ns'], 2)} | "
             f"{f(r['ceiling_period_ns'], 2)} | {f(r['period_vs_ceiling'], 3)}{pmark} | "
             f"{thr} |")
@@ -551,9 +711,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--family", choices=("asic", "generic"), default="asic",
                     help="multiplier form of the unit and the ceiling: asic = registered "
                     "carry-save tree (default), generic = the FPGA-style partial-product split")
+    ap.add_argument("--csa-form", default=None, metavar="booth=1,tree=1,final=ripple",
+                    help="the carry-save multiplier's form (hw/asic_multiplier.CsaForm: booth="
+                    "auto|1|0, recode=m|x|narrow, tree=N (register groups, 0: none), "
+                    "final=prefix|ripple) for the unit and the ceiling")
+    ap.add_argument("--mul-forms", metavar="WX/WM/WB/WS,..:FORM,..",
+                    help="the bare carry-save multiplier in each form (" + ", ".join(MUL_FORMS)
+                    + ") at each width, written to --stem")
     ap.add_argument("--sweep", metavar="WX,..:WQ,..",
                     help="W_X/W_Q sweep instead of the standard layers (e.g. 8,12,16,20,24:4,8;"
-                    " L = 1, per-channel, default pipeline): asic_wx.png, asic_wq.png")
+                    " L = 1, per-channel, default pipeline): asic_wx.png, asic_wq.png; with "
+                    "--merge: redraw those plots from the merged sweep runs")
     if argv is None and len(sys.argv) == 1:  # make bench-asic: the whole plan
         for sub in PLAN:
             sys.argv[1:] = sub
@@ -562,6 +730,30 @@ def main(argv: list[str] | None = None) -> int:
         merge(list(MERGED), "asic")
         return 0
     args = ap.parse_args(argv)
+    from exactbn.hw import asic_multiplier as am
+
+    am.FORM = am.DEFAULT_FORM  # each run of the plan starts from the default form
+    if args.csa_form:
+        try:
+            set_csa_form(args.csa_form)
+        except ValueError as e:
+            print(f"bench_asic: --csa-form: {e}", file=sys.stderr)
+            return 2
+    if args.mul_forms:
+        wtext, _, ftext = args.mul_forms.partition(":")
+        try:
+            widths = [tuple(int(v) for v in w.split("/")) for w in wtext.split(",")]
+            forms = ftext.split(",") if ftext else list(MUL_FORMS)
+            if any(len(w) != 4 for w in widths) or any(f not in MUL_FORMS for f in forms):
+                raise ValueError
+        except ValueError:
+            print(f"bench_asic: --mul-forms {args.mul_forms!r}: expected WX/WM/WB/WS,..:FORM,.."
+                  f" with forms from {', '.join(MUL_FORMS)}", file=sys.stderr)
+            return 2
+        with tempfile.TemporaryDirectory(prefix="bench_asic_forms_") as tmp:
+            mul_forms(widths, forms, args.library, args.freq, Path(tmp), args.stem,
+                      lambda msg: print(msg, file=sys.stderr, flush=True))
+        return 0
     layers, plot = None, None
     if args.sweep:
         wxs, wqs = ([int(v) for v in part.split(",")] for part in args.sweep.split(":"))
@@ -578,7 +770,9 @@ def main(argv: list[str] | None = None) -> int:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.merge:
-        merge(args.merge.split(","), args.stem)
+        rep = merge(args.merge.split(","), args.stem)
+        if args.sweep:  # the merged sweep runs' plots (asic_wx.png, asic_wq.png)
+            _rewrite(plot_sweep(rep), args.stem)
         return 0
     with tempfile.TemporaryDirectory(prefix="bench_asic_") as tmp:
         rep = run(groups, args.library, args.freq, args.jobs, Path(tmp), say, args.stem,

@@ -1,5 +1,7 @@
 """The standard-cell multiplier (hw/asic_multiplier.py): ``x*m + b`` exact at its widths'
-extremes and on random operands, with stalls (Amaranth simulator); the unit built with it
+extremes and on random operands, with stalls (Amaranth simulator), exhaustively at small
+widths in every form (Booth or per-bit rows, either operand recoded, 0-2 tree registers, prefix
+or ripple final add), and a planted wrong partial-product bit fails; the unit built with it
 (family ``asic``) equals golden's integer model at every level transition of every channel."""
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import random
 import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
-from exactbn.hw.asic_multiplier import CsaMulAdd, csa_stages
+from exactbn.hw.asic_multiplier import CsaForm, CsaMulAdd, csa_stages
 from exactbn.hw.multiplier import MulAdd, mult_stages
 
 from exactbn.generate import build_vectors, unit_config_from_solved
@@ -67,6 +69,55 @@ def test_csa_mul_add_is_exact(w_x, w_m, w_b, w_s, tree, chunk):
     got = _run(dut, vec)
     bad = [(v, g) for v, g in zip(vec, got, strict=True) if v[0] * v[1] + v[2] != g]
     assert not bad, f"{len(bad)} wrong, first {bad[0]}"
+
+
+def _exhaustive(dut, w_x, w_m, w_b) -> tuple[int, int]:
+    """(wrong, total) over every x, m and three b (extremes, 0), en always high."""
+    vec = [(x, m, b) for x in range(-(1 << w_x - 1), 1 << w_x - 1)
+           for m in range(-(1 << w_m - 1), 1 << w_m - 1)
+           for b in (-(1 << w_b - 1), 0, (1 << w_b - 1) - 1)]
+    lat, out = dut.latency, []
+
+    async def tb(ctx):
+        ctx.set(dut.en, 1)
+        for n in range(len(vec) + lat - 1):  # after tick n, s holds the sum fed at n + 1 - lat
+            x, m, b = vec[n] if n < len(vec) else (0, 0, 0)
+            ctx.set(dut.x, x)
+            ctx.set(dut.m, m)
+            ctx.set(dut.b, b)
+            await ctx.tick()
+            if n + 1 >= lat:
+                out.append(ctx.get(dut.s))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(tb)
+    sim.run()
+    return sum(v[0] * v[1] + v[2] != g for v, g in zip(vec, out, strict=True)), len(vec)
+
+
+FORMS = [CsaForm(booth=False), CsaForm(booth=True), CsaForm(booth=True, recode="x"),
+         CsaForm(booth=None, recode="narrow", tree=0, final="ripple"),
+         CsaForm(booth=True, tree=1, final="ripple"), CsaForm(booth=False, tree=1)]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f"booth{f.booth}-{f.recode}-t{f.tree}-"
+                         f"{f.final}")
+@pytest.mark.parametrize("w_x,w_m", [(4, 3), (3, 4), (5, 5), (4, 2), (2, 5), (5, 4)])
+def test_every_form_is_exact_exhaustively(form, w_x, w_m):
+    dut = CsaMulAdd(w_x, w_m, 3, w_x + w_m + 1, 2, 0, form)
+    assert dut.latency == csa_stages(w_x, w_m, w_x + w_m + 1, 2, 0, form)
+    bad, n = _exhaustive(dut, w_x, w_m, 3)
+    assert bad == 0, f"{bad} of {n} wrong"
+
+
+@pytest.mark.parametrize("form", [CsaForm(booth=False), CsaForm(booth=True)],
+                         ids=["bits", "booth"])
+def test_a_planted_wrong_partial_product_fails(form):
+    dut = CsaMulAdd(4, 4, 3, 9, 2, 0, form)
+    dut.plant = (1, 2)  # row 1, bit 2 inverted
+    bad, n = _exhaustive(dut, 4, 4, 3)
+    assert bad > 0
 
 
 def test_muladd_family_asic_uses_the_csa_tree():

@@ -105,6 +105,19 @@ def test_gate_level_netlist_of_the_asic_multiplier_passes_the_kit_bench(solved, 
     assert res.passed and res.summary.startswith("PASS"), res.summary
 
 
+def test_gate_level_netlist_of_the_small_multiplier_form_passes(solved, tmp_path, monkeypatch):
+    """The smallest form (Booth, one tree register, ripple final add: bench_asic --csa-form
+    booth=1,tree=1,final=ripple) mapped and simulated gate by gate."""
+    from exactbn.hw import asic_multiplier as am
+
+    monkeypatch.setattr(am, "FORM", am.CsaForm(booth=True, tree=1, final="ripple"))
+    _, s = solved
+    cfg = unit_config_from_solved(s, family="asic", pipeline="asic")
+    assert cfg.stages["mult"] == 2  # one tree register and the final add's
+    res = gate_sim(s, cfg, resolve_library("osu018"), tmp_path / "small")
+    assert res.passed and res.summary.startswith("PASS"), res.summary
+
+
 @pytest.mark.slow  # a C++ build of the whole netlist: minutes
 def test_gate_level_netlist_under_verilator(solved, tmp_path):
     _, s = solved
