@@ -7,7 +7,9 @@ outputs, half_even) on ECP5 (LFE5U-25F) and iCE40 (UP5K): LUT/FF/DSP/BRAM/Fmax o
 1-3 (median Fmax). Writes bench/results/threshold.json (every entry) and threshold.md (table,
 crossover, what the cost model says). Rerun: ``python -m bench.bench_threshold [--targets
 ecp5,ice40] [--bits 1,2,4,8] [--seeds 1,2,3] [--merge]`` (``--merge``: replace only the rows
-measured now in OUT.json, keep the others; every row records its run's time and load).
+measured now in OUT.json, keep the others; every row records its run's time and load;
+``--auto-only``: recompute what ``--unit auto`` picks from Yosys counts; ``--auto-placed``: what
+it measures with ``--cost fmax=W``, nextpnr seed 1, for the model's Fmax error).
 """
 
 from __future__ import annotations
@@ -87,51 +89,97 @@ def run(targets: list[str], bits_list: list[int], seeds=(1,), kinds=KINDS,
     return rows
 
 
-def auto_picks(targets: list[str], bits_list: list[int]) -> list[dict]:
-    """What ``--unit auto`` (Yosys counts, no place and route, default weights) picks."""
-    from exactbn.cost import DEFAULT_WEIGHTS, measure_units, pick_unit
+def auto_picks(targets: list[str], bits_list: list[int], place: bool = False) -> list[dict]:
+    """What ``--unit auto`` (Yosys counts, no place and route, default weights) picks; with
+    ``place`` what it measures with an Fmax weight (nextpnr seed 1, every figure placed) and
+    picks with ``--cost fmax=1`` at the target's default clock."""
+    from exactbn.cost import DEFAULT_WEIGHTS, measure_units, parse_cost, pick_unit
 
     out = []
     for tname in targets:
         for bits in bits_list:
             layer = bench_layer(bits)
-            m = measure_units(layer, tname)
-            unit, reason, fig = pick_unit(layer.name, tname, DEFAULT_WEIGHTS, m)
+            load0, started = _load(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            m = measure_units(layer, tname, place=place)
+            weights = parse_cost("fmax=1") if place else DEFAULT_WEIGHTS
+            unit, reason, fig = pick_unit(layer.name, tname, weights, m)
             out.append({"target": tname, "w_q": bits, "unit": unit, "reason": reason,
-                        "figures": fig})
+                        "figures": fig, "started": started, "load": f"{load0} -> {_load()}"})
     return out
 
 
-def _model_section(rows: list[dict], autos: list[dict]) -> list[str]:
-    """Auto's pick (Yosys counts) against the pick by placed counts, and the count error."""
+RES = ("lut", "ff", "dsp", "bram")
+
+
+def _err(model, measured) -> str:
+    """Relative error of a model figure (absolute where the measured one is 0)."""
+    if model is None or measured is None:
+        return "n/a"
+    if measured == 0:
+        return "0" if model == 0 else f"{model - measured:+g} (abs)"
+    return f"{(model - measured) / measured:+.0%}"
+
+
+def _model_section(rows: list[dict], autos: list[dict],
+                   placed: list[dict] | None = None) -> list[str]:
+    """Auto's pick (Yosys counts) against the pick by placed counts, and the model's error per
+    resource (LUT, FF, DSP, BRAM from Yosys; Fmax from nextpnr seed 1, what ``--cost fmax=W``
+    measures) against the placed table (median of the seeds)."""
     from exactbn.cost import measured_cost
 
     by = {}
     for r in rows:
         by.setdefault((r["target"], r["w_q"]), {})[r["kind"]] = r
+    pl = {(a["target"], a["w_q"]): a for a in placed or []}
     lines = ["", "## `--unit auto` (Yosys counts, no place and route) vs placed counts", "",
-             "| target | W_Q | auto picks | placed counts pick | LUT error threshold | "
-             "LUT error multiply-shift |", "|---|---|---|---|---|---|"]
+             "| target | W_Q | auto picks | placed counts pick | unit | LUT error | FF error | "
+             "DSP error | BRAM error | Fmax error (seed 1) |", "|---|---|---|---|---|---|---|---|"
+             "---|---|"]
     agree = 0
+    errs: dict[str, list[float]] = {r: [] for r in (*RES, "fmax")}
+    kinds = (("threshold", "exact_threshold"), ("multiply-shift", "exactbn"))
     for a in autos:
         d = by.get((a["target"], a["w_q"]), {})
         th, ms = d.get("exact_threshold"), d.get("exactbn")
         if not (th and ms and th.get("lut") and ms.get("lut")):
-            lines.append(f"| {a['target']} | {a['w_q']} | {a['unit']} | (no placed figures) | | |")
+            lines.append(f"| {a['target']} | {a['w_q']} | {a['unit']} | (no placed figures) "
+                         "| | | | | | |")
             continue
-        placed = ("threshold" if measured_cost(th, a["target"]) <= measured_cost(ms, a["target"])
-                  else "multiply-shift")
-        agree += placed == a["unit"]
-        err = [f"{(a['figures'][k]['lut'] - e['lut']) / e['lut']:+.0%}"
-               for k, e in (("threshold", th), ("multiply-shift", ms)) if k in a["figures"]]
-        lines.append(f"| {a['target']} | {a['w_q']} | {a['unit']} | {placed} | "
-                     + " | ".join(err) + " |")
-    lines += ["", f"auto agrees with the placed counts in {agree} of {len(autos)} rows. The "
-              "LUT error is auto's figure against the placed one: on ECP5 Yosys LUT4s vs "
-              "TRELLIS_COMB; on iCE40 the logic cells auto estimates from the Yosys netlist "
-              "(exactbn.cost.ice40_cells) for the unit alone vs ICESTORM_LC, which also counts "
-              "the serial harness (about 40 cells).", ""]
+        placed_pick = ("threshold" if measured_cost(th, a["target"])
+                       <= measured_cost(ms, a["target"]) else "multiply-shift")
+        agree += placed_pick == a["unit"]
+        for unit, kind in kinds:
+            f, e = a["figures"].get(unit), d.get(kind)
+            if not f or not e:
+                continue
+            p = (pl.get((a["target"], a["w_q"])) or {}).get("figures", {}).get(unit, {})
+            cells = [_err(f.get(r), e.get(r)) for r in RES]
+            cells.append(_err(p.get("fmax_mhz"), e.get("fmax_mhz")) if p else "not run")
+            for r in RES:
+                if f.get(r) is not None and e.get(r):
+                    errs[r].append(abs(f[r] - e[r]) / e[r])
+            if p.get("fmax_mhz") and e.get("fmax_mhz"):
+                errs["fmax"].append(abs(p["fmax_mhz"] - e["fmax_mhz"]) / e["fmax_mhz"])
+            lines.append(f"| {a['target']} | {a['w_q']} | {a['unit']} | {placed_pick} | {unit} | "
+                         + " | ".join(cells) + " |")
+    summary = "; ".join(
+        f"{r.upper() if r != 'fmax' else 'Fmax'} mean {sum(v) / len(v):.0%}, max {max(v):.0%} "
+        f"({len(v)} figures)" for r, v in errs.items() if v)
+    lines += ["", f"auto agrees with the placed counts in {agree} of {len(autos)} rows. Model "
+              f"error (|model - placed| / placed, where the placed figure is not 0): {summary}. "
+              "LUT/FF/DSP/BRAM are auto's Yosys figures (default weights, no place and route): on "
+              "ECP5 Yosys LUT4s vs TRELLIS_COMB; on iCE40 the logic cells auto estimates from "
+              "the Yosys netlist (exactbn.cost.ice40_cells) for the unit alone vs ICESTORM_LC, "
+              "which also counts the serial harness (about 40 cells). Fmax is what auto measures "
+              "when `--cost fmax=W` weighs it (nextpnr, seed 1) vs the table's median of the "
+              "seeds. DSP/BRAM: `0` = both 0, `(abs)` = a count where the placed one is 0.", ""]
     lines += [f"- {a['target']} W_Q={a['w_q']}: {a['reason']}" for a in autos]
+    if placed:
+        lines += ["", "With `--cost fmax=1` (placed, seed 1, the target's default clock: ECP5 "
+                  "200, iCE40 100 MHz):", ""]
+        runs = sorted({(a["target"], a.get("started"), a.get("load")) for a in placed})
+        lines += [f"- run {t}: started {st}, load {ld}" for t, st, ld in runs]
+        lines += [f"- {a['target']} W_Q={a['w_q']}: {a['reason']}" for a in placed]
     return lines
 
 
@@ -158,7 +206,7 @@ def _parity_section(parity: list[dict]) -> list[str]:
 
 
 def markdown(rows: list[dict], autos: list[dict] | None = None,
-             parity: list[dict] | None = None) -> str:
+             parity: list[dict] | None = None, placed_autos: list[dict] | None = None) -> str:
     from exactbn.cost import DEFAULT_WEIGHTS, measured_cost
 
     seeds = sorted({s for r in rows for s in r.get("seeds", [1])})
@@ -225,7 +273,7 @@ def markdown(rows: list[dict], autos: list[dict] | None = None,
         lines += _parity_section(parity)
     lines += _crossover_section(by)
     if autos:
-        lines += _model_section(rows, autos)
+        lines += _model_section(rows, autos, placed_autos)
     return "\n".join(lines) + "\n"
 
 
@@ -271,15 +319,22 @@ def main(argv=None) -> int:
     ap.add_argument("--merge", action="store_true",
                     help="replace only the (target, W_Q, design) rows measured now in OUT.json")
     ap.add_argument("--kinds", default=",".join(KINDS), help="designs to measure")
+    ap.add_argument("--auto-placed", action="store_true",
+                    help="keep OUT.json's rows and auto picks; measure what --unit auto "
+                    "measures with an Fmax weight (nextpnr seed 1) for the Fmax error")
     ap.add_argument("--keep-auto", action="store_true",
                     help="with --merge: keep OUT.json's auto picks (no Yosys reruns)")
     args = ap.parse_args(argv)
     targets, bits = args.targets.split(","), [int(b) for b in args.bits.split(",")]
     out = Path(args.out)
-    if args.render:
+    if args.render or args.auto_placed:
         d = json.loads(out.with_suffix(".json").read_text())
+        if args.auto_placed:
+            d["auto_placed"] = auto_picks(targets, bits, place=True)
+            write_text_atomic(out.with_suffix(".json"), json.dumps(d, indent=1) + "\n")
         write_text_atomic(out.with_suffix(".md"), markdown(d["rows"], d.get("auto"),
-                                                           d.get("parity")))
+                                                           d.get("parity"),
+                                                           d.get("auto_placed")))
         return 0
     if args.parity:
         d = json.loads(out.with_suffix(".json").read_text())
@@ -294,7 +349,7 @@ def main(argv=None) -> int:
         d["parity"] = run(targets, bits, seeds, ("exact_threshold", "threshold"), missed)
         write_text_atomic(out.with_suffix(".json"), json.dumps(d, indent=1) + "\n")
         write_text_atomic(out.with_suffix(".md"), markdown(d["rows"], d.get("auto"),
-                                                           d["parity"]))
+                                                           d["parity"], d.get("auto_placed")))
         return 0
     if args.auto_only:
         rows = json.loads(out.with_suffix(".json").read_text())["rows"]

@@ -105,7 +105,8 @@ Totals: {t['units']} units, {t['channels']} channels, {t['parameter_bits']} para
 
 def choose_units(layers: list[SolvedLayer], unit: str, family: str | None,
                  weights: dict | None, th_options: dict, *, file: str,
-                 progress=None) -> tuple[dict[str, str], dict[str, str]]:
+                 progress=None, freq_mhz: float | None = None
+                 ) -> tuple[dict[str, str], dict[str, str]]:
     """``(units, reasons)`` per layer name: every layer ``threshold``, or (``unit`` = auto)
     the cheaper exact unit on ``family`` (:func:`exactbn.cost.choose_unit`, Yosys counts).
     SynthError when a synthesis fails."""
@@ -117,7 +118,7 @@ def choose_units(layers: list[SolvedLayer], unit: str, family: str | None,
     units, reasons = {}, {}
     for lay in layers:
         units[lay.name], reasons[lay.name], _ = choose_unit(lay, family, weights, file=file,
-                                                            **keep)
+                                                            freq_mhz=freq_mhz, **keep)
         if progress:
             progress(f"--unit auto: {units[lay.name]}: {reasons[lay.name]}")
     return units, reasons
@@ -140,7 +141,7 @@ def generate_mixed_bundle(solved_path: str, outdir: str, *, layer_names: str | N
 
         th_options = {"stages": stages_for(family), **th_options}
     units, reasons = choose_units(layers, unit, family, weights, th_options,
-                                  file=str(solved_path), progress=progress)
+                                  file=str(solved_path), progress=progress, freq_mhz=freq_mhz)
     files, net = mixed_bundle_files(solved_path, layers, units, reasons=reasons,
                                     ms_options=ms_options, th_options=th_options,
                                     freq_mhz=freq_mhz, seed=seed)
@@ -154,7 +155,8 @@ def run_mixed_all_layers(command: str, args, out_attr: str) -> int:
     the summary rows say the unit (and, for sim/prove auto, why). synth's children choose
     for themselves (``synth --unit auto`` per layer, on synth's own --target); sim and prove
     choose here (``--target``/``--cost``, as ``generate --unit auto``), then run
-    ``--unit threshold`` or the multiply-shift unit (with ``--target``: its primitives)."""
+    ``--unit threshold`` or the multiply-shift unit, with ``--target`` (the multiply-shift
+    unit's primitives, the threshold unit's stages: what generate writes)."""
     import sys
 
     from exactbn.cli.threshold_cli import _check_auto_args, threshold_options_from_args
@@ -185,7 +187,7 @@ def run_mixed_all_layers(command: str, args, out_attr: str) -> int:
             lambda m: print(m, file=sys.stderr, flush=True))
         try:
             got = choose_units(layers, saved[0], saved[2], weights, th, file=file,
-                               progress=say)
+                               progress=say, freq_mhz=getattr(args, "freq", None))
         except SynthError as e:  # as the single-layer path: one line, exit 2
             raise _usage_error(f"--unit auto: synthesis failed: {e}") from None
         units.update(got[0])
@@ -208,8 +210,8 @@ def run_mixed_all_layers(command: str, args, out_attr: str) -> int:
 
     def layer_argv(lay):
         u = units[lay.name]
-        extra = (["--unit", "threshold"] if u == "threshold"
-                 else ["--target", saved[2]] if saved[2] else [])
+        extra = (["--unit", "threshold"] if u == "threshold" else []) + (
+            ["--target", saved[2]] if saved[2] else [])  # primitives or threshold stages
         return extra, {"unit": u, **({"choice": reasons[lay.name]} if lay.name in reasons
                                      else {})}
 

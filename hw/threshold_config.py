@@ -9,7 +9,8 @@ Stored form (what the memories and ``cfg_value`` hold): ``n = bits(qmax - qmin)`
 (d = -1, compared as ``not (x >= U_k)``, so every lane needs ``>=`` comparators only).
 Slots past ``qmax - qmin`` hold a value never met in the channel's range (``hi + 1``, or
 ``lo`` with d = -1) and the count is clamped at ``qmax - qmin``. Padding channels (past C)
-output ``qmin`` (a pad bit beside the direction bit).
+output ``qmin`` (ROM: a pad bit beside the direction bit; RAM: a flag derived from the
+word's address).
 
 Narrow ROM words (``compact``, :attr:`ThresholdConfig.t_clamp`): ``x_max + 1`` (never met
 by ``x >= U``) is the only stored value past the input's bits; when no stored value is
@@ -317,10 +318,21 @@ class ThresholdConfig:
     @cached_property
     def extras(self) -> tuple[str, ...]:
         """Flag bits per word beside the thresholds: ``neg`` (unless a ROM with one direction)
-        and ``pad`` (when padding words exist). ROM: above level 0's (or the parallel word's)
-        thresholds; RAM: a memory of their own (a threshold write keeps them)."""
+        and, ROM only, ``pad`` (when padding words exist). ROM: above level 0's (or the
+        parallel word's) thresholds; RAM: ``neg`` in a memory of its own (a threshold write
+        keeps it), the pad flag derived from the word's address (:meth:`pad_from`), never
+        stored in a writable memory."""
         out = [] if self.fixed_direction is not None else ["neg"]
-        return tuple(out + (["pad"] if self.has_pad else []))
+        return tuple(out + (["pad"] if self.has_pad and self.store == "rom" else []))
+
+    def pad_from(self, bank: int) -> int:
+        """The first word of ``bank`` that belongs to a padding channel (``depth``: none);
+        every later word does too, so the pad flag of word g is ``g >= pad_from(bank)``."""
+        first = next((g for g in range(self.depth) if self.bank_channel(bank, g)
+                      >= self.channels), self.depth)
+        assert all(self.bank_channel(bank, g) >= self.channels
+                   for g in range(first, self.depth))
+        return first
 
     def flag_word(self, ch: int) -> int:
         """The ``extras`` bits of a channel's words (padding channels too)."""

@@ -17,7 +17,10 @@ Same stream ports, lanes, lane modes, store and range check as the multiply-shif
   compared in the next stage.
 
 RAM store: ``cfg_addr`` (channel), ``cfg_index`` (slot k, or ``2^n - 1`` for the direction
-bit: ``cfg_value[0] = 1`` means d = -1) and ``cfg_value`` (the stored ``U_k``). A write is
+bit: ``cfg_value[0] = 1`` means d = -1) and ``cfg_value`` (the stored ``U_k``). Only what a
+write may change is in a writable memory: a padding word's pad flag is its address compared
+with the bank's first padding word (a stored one had a power-up value no write could touch:
+Yosys refused it, "Conflicting init values"). A write is
 accepted when the stream is quiet and no accepted beat still has a level to read,
 so every beat accepted before a write's handshake uses only old thresholds and every beat
 after it only new ones (a stalled output can hold ``cfg_ready`` low until it drains).
@@ -213,13 +216,13 @@ class ThresholdUnit(wiring.Component):
             bank = lane if cfg.lane_mode == "channels" else 0
             flag_mem = mems["dir"][bank]
             if cfg.mode == "binary":
-                count, pad = self._binary_lane(m, adv, lane, xs, user_p, g_in,
+                count, pad = self._binary_lane(m, adv, lane, bank, xs, user_p, g_in,
                                                mems["levels"][bank], flag_mem)
                 if cfg.has_pad:
                     pad = delay(m, adv, pad, cfg.compare_stage(cfg.n_levels - 1)
                                 - cfg.compare_stage(0), f"pad{lane}")
             else:
-                count, pad = self._parallel_lane(m, adv, lane, xs, user_p, g_in,
+                count, pad = self._parallel_lane(m, adv, lane, bank, xs, user_p, g_in,
                                                  mems["wide"][bank], flag_mem)
             n_t = cfg.qmax - cfg.qmin
             if cfg.slots > n_t:  # slots past qmax - qmin: only out-of-range inputs reach them
@@ -335,20 +338,28 @@ class ThresholdUnit(wiring.Component):
         return (cfg.stages == "compact" and cfg.store == "rom" and cfg.level_read(j) == "reg"
                 and not cfg.level_block(j))
 
-    def _flags(self, m: Module, adv, g_in, flag_mem, first_data, first_width: int,
-               wait: int):
+    def _flags(self, m: Module, adv, g_in, user_p, bank: int, flag_mem, first_data,
+               first_width: int, wait: int):
         """(neg, pad) of the beat at level 0's comparison (``wait`` stages after P): from the
-        flag bits of the first word read (ROM), the flag memory (RAM), or constants."""
+        flag bits of the first word read (ROM), the flag memory (RAM: ``neg`` only), or
+        constants. RAM: the pad flag is the word's address compared with the bank's first
+        padding word (registered at P with the beat's g, delayed alongside), so no writable
+        memory holds a flag no write may change."""
         cfg = self.cfg
+        ex = cfg.extras
         if flag_mem is not None:
             rp = flag_mem.read_port(domain="sync")
             m.d.comb += [rp.addr.eq(g_in), rp.en.eq(adv)]
             bits = delay(m, adv, rp.data, wait, "flags")
         else:
             bits = first_data[first_width:]
-        ex = cfg.extras
         neg = bits[ex.index("neg")] if "neg" in ex else int(cfg.fixed_direction < 0)
         pad = bits[ex.index("pad")] if "pad" in ex else 0
+        if cfg.has_pad and "pad" not in ex:  # RAM: from the address, not a memory
+            first = cfg.pad_from(bank)
+            pad_p = Signal(name=f"pad_p{bank}")
+            m.d.comb += pad_p.eq(user_p >= first if first < cfg.depth else 0)
+            pad = delay(m, adv, pad_p, wait, f"pad_a{bank}")
         return neg, pad
 
     def _u(self, bits):
@@ -369,7 +380,8 @@ class ThresholdUnit(wiring.Component):
         return data, {k: v if isinstance(v, int) or v is None
                       else delay(m, adv, v, wait, f"{k}w{lane}_{j}") for k, v in regs.items()}
 
-    def _binary_lane(self, m: Module, adv, lane: int, xs, user_p, g_in, levels, flag_mem):
+    def _binary_lane(self, m: Module, adv, lane: int, bank: int, xs, user_p, g_in, levels,
+                     flag_mem):
         """Stage by stage: level j's word read from the stage's registers (:meth:`_read`)
         or, ``comb``, addressed from the previous comparison; one ``>=``, the decided bit
         registered with x, g and the direction."""
@@ -382,7 +394,7 @@ class ThresholdUnit(wiring.Component):
                 here = Cat(r["p"], r["g"]) if r["p"] is not None else r["g"]
                 data, r = self._read(m, adv, lane, j, mem, here, g_in, r)
             if j == 0:
-                r["n"], pad = self._flags(m, adv, g_in, flag_mem, data, cfg.w_t,
+                r["n"], pad = self._flags(m, adv, g_in, user_p, bank, flag_mem, data, cfg.w_t,
                                           cfg.level_wait(0))
             bit = Signal(name=f"bit{lane}_{j}")
             m.d.comb += bit.eq((r["x"] >= self._u(data[:cfg.w_t])) ^ r["n"])
@@ -399,12 +411,13 @@ class ThresholdUnit(wiring.Component):
                  for k, v in {**r, "p": prefix_n}.items()}
         raise AssertionError("unreachable: qmax > qmin gives at least one level")
 
-    def _parallel_lane(self, m: Module, adv, lane: int, xs, user_p, g_in, mem, flag_mem):
+    def _parallel_lane(self, m: Module, adv, lane: int, bank: int, xs, user_p, g_in, mem,
+                       flag_mem):
         cfg = self.cfg
         data, r = self._read(m, adv, lane, 0, mem, user_p, g_in, {"x": xs})
         xs = r["x"]
-        neg, pad = self._flags(m, adv, g_in, flag_mem, data, cfg.w_t * cfg.slots,
-                               cfg.level_wait(0))
+        neg, pad = self._flags(m, adv, g_in, user_p, bank, flag_mem, data,
+                               cfg.w_t * cfg.slots, cfg.level_wait(0))
         bits = []
         for k in range(cfg.slots):
             b = Signal(name=f"ge{lane}_{k}")
@@ -463,7 +476,7 @@ class ThresholdUnit(wiring.Component):
         is_dir = self.cfg_index == cfg.slots
         for bank in range(cfg.banks):
             here = ok & (bank_sel == bank)
-            wp = mems["dir"][bank].write_port()  # RAM: "neg" is bit 0; pad stays 0 in range
+            wp = mems["dir"][bank].write_port()  # RAM: the flag memory holds "neg" only
             m.d.comb += [wp.addr.eq(g), wp.data.eq(self.cfg_value[0]), wp.en.eq(here & is_dir)]
             if cfg.mode == "parallel":
                 wp = mems["wide"][bank].write_port(granularity=cfg.w_t)

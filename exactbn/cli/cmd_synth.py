@@ -64,7 +64,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="report directory (replaced atomically)")
     p.add_argument("--cost", default=None, metavar="K=W,...",
                    help="--unit auto: weights of lut, ff, dsp, bram (default 1 each) on the "
-                   "fraction of the device each takes, e.g. dsp=4,bram=2")
+                   "fraction of the device each takes, and fmax (default 0) on the Fmax's "
+                   "shortfall against --freq (places both units: minutes), e.g. "
+                   "dsp=4,bram=2,fmax=1")
     p.add_argument("--breakdown", action="store_true",
                    help="also report Yosys cells per module (where the LUTs go)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -222,7 +224,9 @@ def run(args: argparse.Namespace) -> int:
         meta = {"command": _command(args), "target": target.name, "device": target.device,
                 "seeds": seeds, "freq_mhz": freq or target.default_freq_mhz,
                 "solved": str(args.solved), "layer": layer.name,
-                "elapsed_s": round(time.monotonic() - t0, 1)}
+                "elapsed_s": round(time.monotonic() - t0, 1),
+                **({"unit_choice": args.unit_choice} if getattr(args, "unit_choice", None)
+                   else {})}  # --unit auto: why this unit
         if target.library is not None:  # asic: no placer seeds; the Liberty file instead
             meta.pop("seeds")
             meta["library"] = str(target.library.liberty)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_auto_options", "threshold_options_from_args", "run_generate_threshold",
-           "run_generate_auto", "resolve_auto_unit", "run_prove_threshold", "synth_auto_kinds",
-           "synth_cost_weights"]
+__all__ = ["add_auto_options", "threshold_options_from_args", "threshold_stages",
+           "run_generate_threshold", "run_generate_auto", "resolve_auto_unit",
+           "run_prove_threshold", "synth_auto_kinds", "synth_cost_weights"]
 
 AUTO_FAMILIES = ("ecp5", "ice40", "gowin", "nexus", "xilinx", "generic")
 
@@ -15,32 +15,44 @@ def add_auto_options(p: argparse.ArgumentParser) -> None:
     """``--target`` and ``--cost`` of ``generate --unit auto``."""
     p.add_argument("--target", choices=AUTO_FAMILIES, default=None,
                    help="FPGA family: ecp5 instantiates its DSP primitives with their "
-                   "registers on and picks the family's fastest pipeline preset; with --unit "
-                   "auto also the family whose synthesis decides the unit")
+                   "registers on and picks the family's fastest pipeline preset; --unit "
+                   "threshold: the family's threshold stages (compact on ice40, else fast), "
+                   "as synth --target builds them; with --unit auto also the family whose "
+                   "synthesis decides the unit")
     p.add_argument("--cost", default=None, metavar="K=W,...",
                    help="--unit auto: weights of lut, ff, dsp, bram (default 1 each) on the "
-                   "fraction of the device each takes, e.g. dsp=4,bram=2")
+                   "fraction of the device each takes, and fmax (default 0) on the Fmax's "
+                   "shortfall against --freq (places both units: minutes), e.g. "
+                   "dsp=4,bram=2,fmax=1")
 
 
 def _check_auto_args(args: argparse.Namespace) -> dict | None:
     """The --cost weights for --unit auto (UsageError when --target/--cost are misused)."""
     from exactbn.cli.unit_options import _usage_error
-    from exactbn.cost import parse_cost
 
     auto = getattr(args, "unit", None) == "auto"
     if not auto:
         if getattr(args, "cost", None) is not None:
             raise _usage_error("--cost weighs the units for --unit auto: it needs --unit auto")
-        if getattr(args, "target", None) is not None and args.unit == "threshold":
-            raise _usage_error("--target picks the multiply-shift unit's DSP primitives or, "
-                               "with --unit auto, the unit; not with --unit threshold")
-        return None
+        return None  # --target: DSP primitives (multiply-shift) or stages (threshold)
     if args.target is None:
         raise _usage_error("--unit auto needs --target FAMILY (" + "|".join(AUTO_FAMILIES) + ")")
+    return _weights(args.cost, args.target)
+
+
+def _weights(text: str | None, family: str) -> dict:
+    """``--cost`` parsed (UsageError, one line); an Fmax weight needs a placed family."""
+    from exactbn.cli.unit_options import _usage_error
+    from exactbn.cost import PLACED_FAMILIES, parse_cost
+
     try:
-        return parse_cost(args.cost)
+        weights = parse_cost(text)
     except ValueError as e:
         raise _usage_error(str(e)) from None
+    if weights["fmax"] and family not in PLACED_FAMILIES:
+        raise _usage_error(f"--cost fmax weighs a placed Fmax: --target {family} has no place "
+                           f"and route here (one of {', '.join(PLACED_FAMILIES)})")
+    return weights
 
 
 def threshold_options_from_args(args: argparse.Namespace) -> dict:
@@ -64,8 +76,17 @@ def threshold_options_from_args(args: argparse.Namespace) -> dict:
         "lanes": args.lanes, "lane_mode": args.lane_mode, "store": args.store,
         "pipeline": pipeline, "widths": parse_widths(args.widths), "name": args.name,
         "range_check": bool(args.range_check), "param_memory": args.param_memory,
-    } | ({"cfg_bus": "axil"} if cfg_bus == "axil" else {}) | (
-        {"stages": args.threshold_stages} if getattr(args, "threshold_stages", None) else {})
+        "stages": threshold_stages(args),
+    } | ({"cfg_bus": "axil"} if cfg_bus == "axil" else {})
+
+
+def threshold_stages(args: argparse.Namespace) -> str:
+    """The threshold unit's stages: the ``--target`` family's (compact on iCE40, else fast,
+    :func:`exactbn.hw.threshold_config.stages_for`), the one rule of generate, sim, prove,
+    synth and ``--unit auto``'s measurement, so every command builds the same unit."""
+    from exactbn.hw.threshold_config import stages_for
+
+    return stages_for(getattr(args, "target", None))
 
 
 def resolve_auto_unit(args: argparse.Namespace) -> str:
@@ -84,14 +105,13 @@ def resolve_auto_unit(args: argparse.Namespace) -> str:
     opts = threshold_options_from_args(args)
     try:
         unit, reason, _ = choose_unit(layer, args.target, weights, file=args.solved,
+                                      freq_mhz=getattr(args, "freq", None),
                                       **{k: v for k, v in opts.items()
                                          if k not in ("widths", "name")})
     except SynthError as e:
         raise _usage_error(f"--unit auto: synthesis failed: {e}") from None
     print(f"--unit auto: {unit}: {reason}", flush=True)
-    args.unit, args.cost = unit, None
-    if unit == "threshold":
-        args.target = None
+    args.unit, args.cost = unit, None  # --target stays: the primitives or the stages
     return unit
 
 
@@ -121,16 +141,12 @@ def run_generate_auto(args: argparse.Namespace, generate_multiply_shift) -> int:
     opts.pop("name")
     try:
         unit, reason, figures = choose_unit(layer, args.target, weights, file=args.solved,
-                                            **opts)
+                                            freq_mhz=args.freq, **opts)
     except SynthError as e:
         print(f"exactbn: error: --unit auto: synthesis failed: {e}")
         return 1
-    target = args.target
-    from exactbn.hw.threshold_config import stages_for
-
-    args.threshold_stages = stages_for(target)  # the kit is the unit auto measured
-    args.unit, args.cost = unit, None  # the chosen unit's own path (the target stays:
-    args.target = target if unit == "multiply-shift" else None  # its DSP primitives)
+    target = args.target  # stays: the multiply-shift unit's primitives or the threshold
+    args.unit, args.cost = unit, None  # unit's stages, as auto measured them
     rc = run_generate_threshold(args) if unit == "threshold" else generate_multiply_shift(args)
     from pathlib import Path
 
@@ -159,10 +175,11 @@ def run_generate_threshold(args: argparse.Namespace) -> int:
                                   **threshold_options_from_args(args))
     if not args.quiet:
         print(f"{args.output}/{cfg.name}.v: layer {man['layer']}, {cfg.channels} channels, "
-              f"threshold unit ({cfg.mode}, {cfg.qmax - cfg.qmin} thresholds per channel of "
-              f"{cfg.w_t} bits, at most {cfg.thresholds_distinct} distinct), {cfg.lanes} "
-              f"lane(s) ({cfg.lane_mode}), {cfg.store} store, latency {cfg.latency} cycles; "
-              f"exact on every channel's range; {man['vectors']} test vectors")
+              f"threshold unit ({cfg.mode}, {cfg.stages} stages, {cfg.qmax - cfg.qmin} "
+              f"thresholds per channel of {cfg.w_t} bits, at most {cfg.thresholds_distinct} "
+              f"distinct), {cfg.lanes} lane(s) ({cfg.lane_mode}), {cfg.store} store, latency "
+              f"{cfg.latency} cycles; exact on every channel's range; {man['vectors']} test "
+              "vectors")
     return 0
 
 
@@ -235,8 +252,9 @@ def run_sim_threshold(args: argparse.Namespace, scenarios: list[str] | None) -> 
     layer = load_layer_from_args(args, args.solved)
     opts = threshold_options_from_args(args)
     cfg = threshold_config_from_solved(layer, file=args.solved, **opts)
-    unit = (f"threshold unit ({cfg.mode} search, {cfg.qmax - cfg.qmin} thresholds per "
-            f"channel), L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, latency {cfg.latency}"
+    unit = (f"threshold unit ({cfg.mode} search, {cfg.stages} stages, {cfg.qmax - cfg.qmin} "
+            f"thresholds per channel), L={cfg.lanes} {cfg.lane_mode}, {cfg.store}, latency "
+            f"{cfg.latency}"
             + (", AXI4-Lite register map" if axil else ""))
 
     def simulate(sim: str, run_dir: Path, cache_root: Path):
@@ -286,6 +304,9 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
         from exactbn.hw.names import default_unit_name
 
         opts["name"] = default_unit_name(layer.name)
+    if args.verilog:  # a generated kit's manifest says which stages its Verilog has
+        opts["stages"] = _manifest_stages(Path(args.verilog).with_suffix(".json"),
+                                          opts["stages"], args)
     cfg = threshold_config_from_solved(layer, file=args.solved, **opts)  # re-derived, checked
     axil_cfg = None
     if axil:
@@ -313,7 +334,8 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
         "status": overall, "seconds": round(sum(r.seconds for r in res.values()), 2),
         "tasks": {t: {"status": r.status, "seconds": round(r.seconds, 2), "depth": r.depth,
                       "failed": r.failed_text, "vcd": r.vcd} for t, r in res.items()}})
-    print(f"prove {layer.name} (threshold unit, {cfg.mode} search, L={cfg.lanes} "
+    print(f"prove {layer.name} (threshold unit, {cfg.mode} search, {cfg.stages} stages, "
+          f"L={cfg.lanes} "
           f"{cfg.lane_mode}, latency {cfg.latency}{', AXI4-Lite' if axil_cfg else ''}): "
           + ", ".join(f"{t} {r.status} {r.seconds:.1f} s" for t, r in res.items()))
     flag = (" The range flag of every beat and the sticky range_error equal the channels' "
@@ -352,19 +374,35 @@ def run_prove_threshold(args: argparse.Namespace) -> int:
     return 1
 
 
+def _manifest_stages(path, stages: str, args: argparse.Namespace) -> str:
+    """``prove --unit threshold --verilog FILE.v``: the stages of the threshold kit's manifest
+    FILE.json beside it (when there is one), else ``stages``; UsageError when ``--target``
+    asks for other stages than the manifest's."""
+    import json
+
+    from exactbn.cli.unit_options import _usage_error
+
+    try:
+        p = json.loads(path.read_text())["parameters"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return stages  # no (threshold) manifest: the options decide
+    if not isinstance(p, dict) or p.get("unit") != "threshold" or "stages" not in p:
+        return stages
+    if getattr(args, "target", None) is not None and p["stages"] != stages:
+        raise _usage_error(f"prove --verilog: {path} says stages {p['stages']}, --target "
+                           f"{args.target} builds {stages}; leave --target out")
+    return p["stages"]
+
+
 def synth_cost_weights(args: argparse.Namespace) -> dict | None:
     """``synth --cost``: the weights of ``--unit auto`` (UsageError without --unit auto)."""
     from exactbn.cli.unit_options import _usage_error
-    from exactbn.cost import parse_cost
 
     if getattr(args, "cost", None) is None:
         return None
     if getattr(args, "unit", None) != "auto":
         raise _usage_error("--cost weighs the units for --unit auto: it needs --unit auto")
-    try:
-        return parse_cost(args.cost)
-    except ValueError as e:
-        raise _usage_error(str(e)) from None
+    return _weights(args.cost, args.target)
 
 
 def synth_auto_kinds(args: argparse.Namespace, layer, target, kinds: tuple[str, ...],
@@ -384,8 +422,10 @@ def synth_auto_kinds(args: argparse.Namespace, layer, target, kinds: tuple[str, 
             "cfg_bus")
     weights = synth_cost_weights(args) or DEFAULT_WEIGHTS
     unit, reason, _ = choose_unit(layer, target.name, weights, file=args.solved,
+                                  freq_mhz=float(args.freq) if args.freq else None,
                                   **{k: v for k, v in options.items() if k in keep})
     if not args.quiet:
         print(f"--unit auto: {unit}: {reason}", file=sys.stderr, flush=True)
+    args.unit_choice = reason  # into the report (meta.unit_choice)
     new = "exact_threshold" if unit == "threshold" else "exactbn"
     return tuple(dict.fromkeys(new if k == "exactbn" else k for k in kinds))

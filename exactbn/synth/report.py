@@ -107,7 +107,7 @@ def render_markdown(report: dict) -> str:
     lines = ["# exactbn synthesis report", ""]
     if meta.get("command"):
         lines += ["Reproduce with:", "", "```", meta["command"], "```", ""]
-    for k in ("target", "device", "seeds", "freq_mhz", "solved", "layer"):
+    for k in ("target", "device", "seeds", "freq_mhz", "solved", "layer", "unit_choice"):
         if meta.get(k) is not None:
             lines.append(f"- {k}: `{meta[k]}`")
     tv = next((e.get("tool_versions") for e in entries if e.get("tool_versions")), None)

@@ -12,6 +12,7 @@ from exactbn.cost import measure_units, measured_cost, parse_cost, pick_unit
 from exactbn.formats import dump_solved, write_json_atomic
 
 from .support import auto_layer
+from .test_cost import REASON
 
 
 def _layer(bits: int, channels: int = 4):
@@ -51,14 +52,17 @@ def test_generate_auto_writes_the_choice(tmp_path, capsys):
     assert main(["generate", str(path), "--unit", "auto", "--target", "ecp5", "-o", str(out)]) == 0
     choice = json.loads((out / "unit_choice.json").read_text())
     assert choice["unit"] == "threshold"  # 1-bit output: one comparison beats a multiplier
-    assert "--unit auto: threshold: layer w1: thresholds, 1 per channel" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "--unit auto: threshold: layer w1: thresholds, 1 per channel" in text
+    # the issue's form: "layer conv3_bn: thresholds, 15 per channel, 0 DSP, 212 LUT vs 2 DSP,
+    # 187 LUT" (the rest of the figures in brackets), printed and in unit_choice.json
+    assert REASON.search(text) and REASON.match(choice["reason"]), choice["reason"]
     assert (out / "exactbn_w1.json").exists()
 
 
 @pytest.mark.parametrize("args,msg", [
     (["--unit", "auto"], "--unit auto needs --target"),
     (["--cost", "dsp=2"], "it needs --unit auto"),  # --target alone picks the primitives
-    (["--unit", "threshold", "--target", "ecp5"], "not with --unit threshold"),
     (["--unit", "auto", "--target", "ecp5", "--cost", "dsp=x"], "--cost: dsp weight"),
     (["--unit", "auto", "--target", "ecp5", "--cost", "luts=2"], "--cost: expected k=v"),
 ])
@@ -83,6 +87,9 @@ def test_synth_auto_synthesizes_the_pick(tmp_path, capsys):
     assert "--unit auto: threshold: layer w1" in capsys.readouterr().err
     rep = json.loads((out / "report.json").read_text())
     assert [d["kind"] for d in rep["designs"]] == ["exact_threshold"]
+    assert REASON.match(rep["meta"]["unit_choice"]), rep["meta"]  # why, in the report too
+    assert "- unit_choice: `layer w1: thresholds, 1 per channel, 0 DSP" in \
+        (out / "report.md").read_text()
 
 
 @pytest.mark.synth

@@ -147,6 +147,8 @@ def test_generate_auto_measures_the_multiply_shift_unit_it_emits(tmp_path, monke
                     str(out), *(["--pipeline", pipeline] if pipeline else [])]) == 0
     man = json.loads((out / "exactbn_w4.json").read_text())
     (opts,) = calls
-    opts.pop("workdir", None)
+    for k in ("workdir", "place", "freq_mhz"):  # how to measure, not the unit
+        opts.pop(k, None)
+    assert opts.pop("stages") == "fast"  # the threshold side's: ecp5's stages
     measured = unit_config(layer, resolve_target("ecp5"), **opts)
     assert measured.pipeline.spec() == man["parameters"]["pipeline"], opts

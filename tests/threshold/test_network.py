@@ -45,8 +45,8 @@ def test_all_layers_auto_picks_per_layer(two_layers, tmp_path, capsys):
     assert "--unit auto: multiply-shift: layer wide_bn: multiply-shift," in text
     net = json.loads((out / "network.json").read_text())
     assert [u["unit"] for u in net["units"]] == ["threshold", "multiply-shift"]
-    assert net["units"][0]["choice"].startswith("layer bin_bn: thresholds")
-    assert "0 DSP" in net["units"][0]["choice"]
+    assert net["units"][0]["choice"].startswith("layer bin_bn: thresholds, 1 per channel, 0 DSP")
+    assert " vs 1 DSP, " in net["units"][0]["choice"]  # the issue's form, in network.json
     assert "layer wide_bn: multiply-shift" in (out / "README.md").read_text()
     assert "unit" not in json.loads((out / net["units"][1]["manifest"]).read_text())  # M, B, N
 
@@ -75,18 +75,20 @@ def _summary(out, command: str) -> list[tuple]:
 @pytest.mark.sim
 def test_sim_all_layers_threshold(small_layers, tmp_path, capsys):
     """One threshold-unit regression per layer, one summary row each (formerly refused)."""
-    out = tmp_path / "s"
+    out = tmp_path / "s"  # --target ice40: every child simulates the compact stages
     assert run_cli(["sim", str(small_layers), "--unit", "threshold", "--all-layers", "--simulator",
-                "icarus", "--vectors", "64", "-o", str(out)]) == 0
+                "icarus", "--vectors", "64", "--target", "ice40", "-o", str(out)]) == 0
     assert _summary(out, "sim") == [("one_bn", "threshold", "PASS"),
                                     ("two_bn", "threshold", "PASS")]
     assert "threshold unit" in (out / "logs" / "one_bn.log").read_text()
+    assert all("compact stages" in (out / "logs" / f"{n}.log").read_text()
+               for n in ("one_bn", "two_bn"))
     assert "| layer | unit | status |" in (out / "network_sim.md").read_text()
 
 
 @pytest.mark.parametrize("cmd,extra,msg", [
     ("sim", ["--cost", "dsp=2"], "--cost weighs the units for --unit auto"),
-    ("prove", ["--target", "ecp5"], "not with --unit threshold"),
+    ("prove", ["--target", "asic"], "invalid choice: 'asic'"),  # FPGA families only
     ("prove", ["--verilog", "x.v"], "--verilog proves one unit"),
 ])
 def test_all_layers_threshold_misuse(small_layers, tmp_path, cmd, extra, msg, capsys):
