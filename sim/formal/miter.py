@@ -43,8 +43,9 @@ from .harness import (
     _ports,
 )
 
-__all__ = ["ce_copy", "free_memories", "render_stall", "render_credit", "is_fifo_word", "CE_PORT",
-           "StallPart", "stall_parts", "unchecked_words"]
+__all__ = ["ce_copy", "credit_copy", "shared_state", "SAME_INPUTS", "free_memories",
+           "render_stall", "render_credit", "is_fifo_word", "CE_PORT", "StallPart",
+           "stall_parts", "unchecked_words"]
 
 CE_PORT = "exactbn_ce"
 # Helper invariants left out (a choice by name: it can only make the proof fail, never pass
@@ -85,11 +86,15 @@ def _cells(body: list[str]):
         i = j + 1
 
 
-def _memory_ports(body: list[str], copy: list[str], first: int, memory: set[str]):
+def _memory_ports(body: list[str], copy: list[str], first: int, memory: set[str],
+                  prefix: str = "mem", d_wires: list[str] | None = None):
     """In ``copy`` (a copy of ``body``), cut the Q of every memory word flip-flop (``memory``:
     their hold wires, see ``StateReg.memory``) and drive its net from a new input port
     ``exactbn_memK_in`` (port number ``first + K``). Returns (wire lines, connection lines,
-    [(the hold wire on the word in ``body``, width)])."""
+    [(the hold wire on the word in ``body``, width)]). ``prefix``: ``sh`` names the ports
+    ``exactbn_shK_in`` (the credit miter's shared flip-flops); ``d_wires``: a list that gets,
+    per cut flip-flop, the lines of a wire ``exactbn_<prefix>K_d`` on its D input (the next
+    value the copy computes for it; the same lines fit ``body``, where it is A's)."""
     hold = {m.group(2): m.group(1) for ln in body
             if (m := re.match(r"^  connect \\(exactbn_hold_q\w*\d+) (.+)$", ln))}
     extra, tail, mems = [], [], []
@@ -99,10 +104,14 @@ def _memory_ports(body: list[str], copy: list[str], first: int, memory: set[str]
         k, wd, qsig = len(mems), int(params["\\WIDTH"]), ports["\\Q"]
         for n in range(i, j):
             if copy[n].startswith("    connect \\Q "):
-                copy[n] = f"    connect \\Q \\exactbn_mem{k}_dead"
-        extra += [f"  wire width {wd} \\exactbn_mem{k}_dead",
-                  f"  wire width {wd} input {first + k} \\exactbn_mem{k}_in"]
-        tail.append(f"  connect {qsig} \\exactbn_mem{k}_in")
+                copy[n] = f"    connect \\Q \\exactbn_{prefix}{k}_dead"
+        extra += [f"  wire width {wd} \\exactbn_{prefix}{k}_dead",
+                  f"  wire width {wd} input {first + k} \\exactbn_{prefix}{k}_in"]
+        tail.append(f"  connect {qsig} \\exactbn_{prefix}{k}_in")
+        if d_wires is not None:
+            dsig = ports["\\D"]
+            d_wires += [f"  wire width {wd} \\exactbn_{prefix}{k}_d",
+                        f"  connect \\exactbn_{prefix}{k}_d {dsig}"]
         if qsig not in hold:
             raise ValueError("a memory word without its structural register wire")
         mems.append((hold[qsig], wd))
@@ -164,6 +173,24 @@ def ce_copy(netlist: str, top: str, memory: set[str]
     netlist order, the same cell in both). B's memory words (every ``$memory`` flip-flop)
     come in on ports ``exactbn_memK_in``. Returns the text, the products' (A, B, Y) widths
     and per memory word (A's register wire, width)."""
+    text, widths, mems, _ = _copy(netlist, top, memory, set())
+    return text, widths, mems
+
+
+def credit_copy(netlist: str, top: str, memory: set[str], shared: set[str]
+                ) -> tuple[str, list[tuple[int, int, int]], list[tuple[str, int]],
+                           list[tuple[str, int]]]:
+    """:func:`ce_copy` for the credit miter, where B also reads A's value of every flip-flop
+    in ``shared`` (hold wires, from :func:`shared_state`): B's flip-flop is cut from its net,
+    which comes in on a port ``exactbn_shK_in``, and both modules get a wire
+    ``exactbn_shK_d`` on its D input (A's next value, and the one B computes from what it
+    reads). The harness asserts the two equal in every cycle, so B with A's values is B
+    with its own (see :func:`render_credit`). Returns ce_copy's three and per shared
+    flip-flop (A's register wire, width)."""
+    return _copy(netlist, top, memory, shared)
+
+
+def _copy(netlist: str, top: str, memory: set[str], shared: set[str]):
     lines = netlist.splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.strip() == f"module \\{top}")
     end = next(i for i in range(start + 1, len(lines)) if lines[i] == "end")
@@ -202,16 +229,93 @@ def ce_copy(netlist: str, top: str, memory: set[str]
                       f"  wire width {wd} input {max(ports_n) + 2 + k} \\exactbn_tap{k}_yin"]
             ysig = ports["\\Y"]
             tail.append(f"  connect {ysig} \\exactbn_tap{k}_yin")
-    m_extra, mem_tail, mems = _memory_ports(body, copy, max(ports_n) + 2 + len(tail), memory)
-    extra += m_extra
+    first = max(ports_n) + 2 + len(tail)
+    m_extra, mem_tail, mems = _memory_ports(body, copy, first, memory)
+    d_wires: list[str] = []
+    s_extra, sh_tail, shs = _memory_ports(body, copy, first + len(mems), shared, "sh",
+                                          d_wires)
+    extra += m_extra + s_extra
     for i, j in reversed(dffs):
         copy[i] = copy[i].replace("cell $dff ", "cell $dffe ", 1)
         copy[j:j] = [f"    connect \\EN \\{CE_PORT}"]
         copy[i + 1:i + 1] = ["    parameter \\EN_POLARITY 1'1"]
-    a_mod = lines[:start + 1] + free_products(body) + taps + ["end"]  # A's products: free
+    # A's products: free
+    a_mod = lines[:start + 1] + free_products(body) + taps + d_wires + ["end"]
     b_taps = [t for t in taps if "_y " not in t and not t.endswith("_y")]
-    b_mod = [f"module \\{top}_ce"] + extra + copy + b_taps + tail + mem_tail + ["end"]
-    return "\n".join(a_mod + lines[end + 1:] + b_mod) + "\n", widths, mems
+    b_mod = ([f"module \\{top}_ce"] + extra + copy + b_taps + d_wires + tail + mem_tail
+             + sh_tail + ["end"])
+    return "\n".join(a_mod + lines[end + 1:] + b_mod) + "\n", widths, mems, shs
+
+
+# Inputs the credit miter gives A and B alike; every other input differs (B's s_axis_tvalid
+# is A's handshake, its m_axis_tready is 1, it sees no cfg or table traffic).
+SAME_INPUTS = ("clk", "rst", "s_axis_tdata", "s_axis_tuser", "s_axis_tlast")
+
+
+def shared_state(netlist: str, top: str, regs: list[StateReg], memory: set[str],
+                 same: tuple[str, ...] = SAME_INPUTS) -> set[str]:
+    """The flip-flops B of the credit miter can read from A (hold wires): those whose every
+    bit's transitive fan-in (bit-level: through combinational cells, products and other
+    flip-flops, stopping at the shared memory words ``memory``) holds no bit of an input A
+    and B see differently (the inputs not in ``same``). Found by structure alone: the
+    pipeline's datapath, not the valid chain, FIFO, credit counter or output skid (each
+    depends on ``s_axis_tvalid`` or ``m_axis_tready``). The choice is only about speed: the
+    harness asserts every shared flip-flop's next value in B equal to A's in every cycle, so
+    a wrong choice fails the proof, it cannot pass a wrong unit."""
+    from .cones import _BITWISE, _OUT_PORTS, _bits
+
+    lines = netlist.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == f"module \\{top}")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] == "end")
+    body = lines[start + 1:end]
+    widths: dict[str, int] = {}
+    differ: list[tuple[str, int]] = []
+    for ln in body:
+        if ln.startswith("  wire "):
+            f = ln.split()
+            wd = int(f[f.index("width") + 1]) if "width" in f else 1
+            widths[f[-1]] = wd
+            if "input" in f and f[-1][1:] not in same:
+                differ += [(f[-1], b) for b in range(wd)]
+    hold = {m.group(2): m.group(1) for ln in body
+            if (m := re.match(r"^  connect \\(exactbn_hold_q\w*\d+) (.+)$", ln))}
+    fanout: dict[tuple[str, int], list[tuple[str, int]]] = {}
+
+    def edge(src, dst) -> None:
+        if src is not None and dst is not None:
+            fanout.setdefault(src, []).append(dst)
+
+    for ln in body:
+        m = re.match(r"^  connect (\S+(?: \[\d+(?::\d+)?\])?|\{[^}]*\}) (.+)$", ln)
+        if m:
+            for a, b in zip(_bits(m.group(1), widths), _bits(m.group(2), widths),
+                            strict=False):
+                edge(b, a)
+    q_bits: dict[str, list] = {}  # hold wire -> its flip-flop's Q bits
+    for _, _, ctype, _, ports in _cells(body):
+        outs = {p: _bits(sig, widths) for p, sig in ports.items() if p in _OUT_PORTS}
+        ins = {p: _bits(sig, widths) for p, sig in ports.items()
+               if p not in _OUT_PORTS and p != "\\CLK"}
+        if "\\Q" in ports and (wire := hold.get(ports["\\Q"])) is not None:
+            q_bits[wire] = outs["\\Q"]
+            if wire in memory:
+                continue  # B reads A's word: the same value, whatever writes it
+        wide = {p: bs for p, bs in ins.items() if p in ("\\A", "\\B", "\\D")}
+        every = [b for bs in ins.values() for b in bs]
+        for obits in outs.values():
+            bitwise = ctype in _BITWISE and all(len(bs) == len(obits) for bs in wide.values())
+            ctrl = [b for p, bs in ins.items() if p not in wide for b in bs]
+            for k, ob in enumerate(obits):
+                for src in ([bs[k] for bs in wide.values()] + ctrl if bitwise else every):
+                    edge(src, ob)
+    tainted, todo = set(differ), list(differ)
+    while todo:
+        for nxt in fanout.get(todo.pop(), ()):
+            if nxt not in tainted:
+                tainted.add(nxt)
+                todo.append(nxt)
+    return {r.wire for r in regs if not r.memory and r.wire in q_bits
+            and not any(b in tainted for b in q_bits[r.wire] if b is not None)}
 
 
 def _wire_of(regs: list[StateReg], label: str) -> str:
@@ -493,18 +597,23 @@ def is_fifo_word(r: StateReg) -> bool:
 
 def render_credit(cfg, model: ModelParams, top: str, regs: list[StateReg],
                   taps: list[tuple[int, int, int]] | None = None,
-                  mems: list[tuple[str, int]] | None = None) -> Harness:
+                  mems: list[tuple[str, int]] | None = None,
+                  shared: list[tuple[str, int]] | None = None) -> Harness:
     """The stall proof of a ``flow=credit`` unit (free-running pipeline, output FIFO,
     credits; hw/fifo.py). A: the unit, every input free. B: the copy (always clocked) fed
     A's accepted beats in their accept cycles with ``m_axis_tready = 1``; B's memory words
-    are A's. A harness queue ``q`` holds, in order, every beat B put out and A has not yet
-    taken. Asserted: A's output is the oldest beat of q (or B's beat of this cycle when q is
-    empty), so nothing is lost, duplicated, reordered or changed, and it is stable while
-    stalled; beats accepted and not yet taken never exceed the FIFO (depth + 1);
-    ``s_axis_tready`` is the credit rule as a register; B takes every beat. Helper
-    invariants: every other flip-flop of A equals B's, A's output skid, FIFO head and FIFO
-    words (count, pointers) hold q's beats in order, B's skid and FIFO memory are empty,
-    the credit counters count the beats in the pipelines plus the FIFOs."""
+    are A's, and B reads A's value of every flip-flop :func:`shared_state` finds (the
+    datapath: one copy for the solver; B's next value of each is asserted equal to A's in
+    every cycle). A harness queue (a ring of 2 * depth entries) holds, in order, every beat
+    B put out and A has not yet taken. Asserted: A's output is the queue's oldest beat (or
+    B's beat of this cycle when it is empty), so nothing is lost, duplicated, reordered or
+    changed, and it is stable while stalled; beats accepted and not yet taken never exceed
+    the FIFO (depth + 1); ``s_axis_tready`` is the credit rule as a register; B takes every
+    beat. Helper invariants: every other flip-flop of A equals B's, A's output skid, FIFO
+    head and FIFO words (count, pointers; each word against one of two ring entries: the
+    ring's base is A's read address after a reset, when the queue is empty) hold the
+    queue's beats in order, B's skid and FIFO memory are empty, the credit counters count
+    the beats in the pipelines plus the FIFOs."""
     from exactbn.hw.fifo import fifo_depth
 
     w = _W()
@@ -546,23 +655,18 @@ def render_credit(cfg, model: ModelParams, top: str, regs: list[StateReg],
     for k, (_, _, wy) in enumerate(taps or []):
         w(f"  (* keep *) wire [{wy - 1}:0] ty{k};")
         conns.append(f".exactbn_tap{k}_yin(ty{k})")
+    for k, (_, wd) in enumerate(shared or []):  # B reads A's value of a shared flip-flop
+        w(f"  (* keep *) wire [{wd - 1}:0] sq{k}, sda{k}, sdb{k};")
+        conns.append(f".exactbn_sh{k}_in(sq{k})")
     w(f"  {cfg.name}_ce dutb({', '.join(conns)});")
     probes: dict[str, str] = {f"ty{k}": f"dut.exactbn_tap{k}_y" for k in range(len(taps or []))}
     probes.update({f"mw{k}": f"dut.{wire}" for k, (wire, _) in enumerate(mems or [])})
-    # The queue model: q0.. q{lim-1}, n beats; qb = B's beat of this cycle (valid bv).
-    w(f"  wire [{wq - 1}:0] qb = {{b_m_axis_tlast, b_m_axis_tuser, b_m_axis_tdata}};",
-      "  wire bv = b_m_axis_tvalid;",
-      f"  reg [{nb - 1}:0] n = 0;")
-    for i in range(lim):
-        w(f"  reg [{wq - 1}:0] q{i};")
-    w(f"  wire [{wq - 1}:0] qh = (n != 0) ? q0 : qb;  // the oldest beat")
-    w(f"  wire [{nb - 1}:0] held = n + bv;  // beats in A's FIFO")
-    w("  always @(posedge clk) begin",
-      "    n <= held - out_hs;")
-    for i in range(lim):
-        nxt = f"q{i + 1}" if i + 1 < lim else "qb"
-        w(f"    q{i} <= ({i} + out_hs < n) ? (out_hs ? {nxt} : q{i}) : qb;")
-    w("    if (rst) n <= 0;", "  end")
+    # B with A's value of a shared flip-flop is B with its own (B starts as A, and in every
+    # cycle the next value B computes for it is A's), so these ties are proven, not assumed.
+    for k, (wire, _) in enumerate(shared or []):
+        probes.update({f"sq{k}": f"dut.{wire}", f"sda{k}": f"dut.exactbn_sh{k}_d",
+                       f"sdb{k}": f"dutb.exactbn_sh{k}_d"})
+        w(f"  always @* assert(sda{k} == sdb{k});  // @shared {k}")
     # Beats in each pipeline (valid chain: stage P, then the delayed valid bits).
     chain = ["core.valid_p"] + [f"core.valid_d{k}" for k in range(lat - 2)]
     for side, inst in (("a", "dut"), ("b", "dutb")):
@@ -581,18 +685,40 @@ def render_credit(cfg, model: ModelParams, top: str, regs: list[StateReg],
     probes.update({"a_head": "dut.core.fifo.head", "a_sbuf": "dut.core.oskid.buf",
                    "a_sbv": "dut.core.oskid.buf_valid", "a_sready": "dut.core.oskid.i__ready",
                    "b_sbv": "dutb.core.oskid.buf_valid"})
-    # qq[j]: the j-th oldest beat of A (q, then B's beat of this cycle)
-    w(f"  wire [{wq - 1}:0] qq [0:{lim}];")
-    for j in range(lim + 1):
-        w(f"  assign qq[{j}] = ({j} < n) ? {f'q{j}' if j < lim else 'qb'} : qb;")
+    # The queue model: a ring of R = 2 * depth >= depth + 1 entries (sr0..), its read index
+    # rq and n beats: in order, every beat B put out (qb, valid bv) and A has not taken;
+    # B's beat of this cycle is written at rq + n. Its base is free: after a reset (n = 0,
+    # an empty queue, whatever the base) it is A's FIFO read address, so that a ring index
+    # and the FIFO address of the same beat agree in their low bits (asserted below) and
+    # each FIFO word is compared with one of two ring entries (no search over positions).
+    ring = 2 * depth
+    rb = ab + 1
+    w(f"  wire [{wq - 1}:0] qb = {{b_m_axis_tlast, b_m_axis_tuser, b_m_axis_tdata}};",
+      "  wire bv = b_m_axis_tvalid;",
+      f"  reg [{nb - 1}:0] n = 0;",
+      f"  reg [{rb - 1}:0] rq_r;",
+      "  reg prst = 1'b0;", "  always @(posedge clk) prst <= rst;",
+      f"  wire [{rb - 1}:0] rq = prst ? {{1'b0, a_rp}} : rq_r;  // the oldest beat's index",
+      f"  wire [{rb - 1}:0] rw = rq + n[{rb - 1}:0];  // where B's beat goes",
+      f"  wire [{nb - 1}:0] held = n + bv;  // beats in A's FIFO")
+    for i in range(ring):
+        w(f"  reg [{wq - 1}:0] sr{i};",
+          f"  always @(posedge clk) if (bv && rw == {rb}'d{i}) sr{i} <= qb;")
+    w(f"  wire [{wq - 1}:0] srw [0:{ring - 1}];")
+    for i in range(ring):
+        w(f"  assign srw[{i}] = sr{i};")
+    w("  always @(posedge clk) begin",
+      "    n <= held - out_hs; rq_r <= rq + out_hs;",
+      "    if (rst) n <= 0;", "  end",
+      # qq0, qq1: the oldest beats of A (the ring, then B's beat of this cycle)
+      f"  wire [{wq - 1}:0] qq0 = (n > 0) ? srw[rq] : qb;",
+      f"  wire [{wq - 1}:0] qq1 = (n > 1) ? srw[rq + {rb}'d1] : qb;",
+      f"  wire [{wq - 1}:0] qh = qq0;  // the oldest beat")
     for i in range(depth):
         w(f"  (* keep *) wire [{wq - 1}:0] am{i};")
         probes[f"am{i}"] = f"dut.{_wire_of(regs, f'core.fifo.mem[{i}]')}"
     w(f"  wire [{nb - 1}:0] words = held - a_sbv - a_head_valid;  // beats in A's FIFO memory",
-      f"  wire [{nb - 1}:0] first = a_sbv + a_head_valid;  // the oldest beat in memory",
-      f"  wire [{wq - 1}:0] amem [0:{depth - 1}];")
-    for i in range(depth):
-        w(f"  assign amem[{i}] = am{i};")
+      f"  wire [{nb - 1}:0] first = a_sbv + a_head_valid;  // the oldest beat in memory")
     # Port properties.
     w("  reg p_stall = 1'b0;", f"  reg [{wq - 1}:0] p_out;",
       f"  wire [{wq - 1}:0] a_out = {{m_axis_tlast, m_axis_tuser, m_axis_tdata}};",
@@ -618,20 +744,24 @@ def render_credit(cfg, model: ModelParams, top: str, regs: list[StateReg],
       f"    assert(a_occ == {lim + 1}'d1 << (pipe_a + held + a_ppop));  // one-hot count",
       f"    assert(b_occ == {lim + 1}'d1 << (pipe_b + bv + b_ppop));",
       "    assert(a_head_valid == (held > a_sbv)); assert(a_sready == !a_sbv);",
-      "    if (a_sbv) assert(a_sbuf == qq[0]);  // the output skid holds the oldest",
-      "    if (a_head_valid) assert(a_head == qq[a_sbv]);",
+      "    if (a_sbv) assert(a_sbuf == qq0);  // the output skid holds the oldest",
+      "    if (a_head_valid) assert(a_head == (a_sbv ? qq1 : qq0));",
       "    assert(!b_sbv);",
       f"    assert(a_cnt == {depth + 1}'d1 << words);  // one-hot count of memory words",
       f"    assert(a_wp == a_rp + words[{ab - 1}:0]);",
+      f"    assert(a_rp == rq[{ab - 1}:0] + first[{ab - 1}:0]);  // FIFO address = ring index",
       "    assert(b_cnt == 1); assert(b_head_valid == bv);",
       "  end")
-    for i in range(depth):  # memory word i after the head: the next oldest beats
-        w(f"  wire [{ab - 1}:0] ai{i} = a_rp + {ab}'d{i};",
-          f"  always @* if (!init && {i} < words) assert(amem[ai{i}] == qq[first + {i}]);"
-          "  // @fifo")
+    for i in range(depth):  # memory word i, if live: the beat at queue position pos_i
+        w(f"  wire [{ab - 1}:0] off{i} = {ab}'d{i} - a_rp;",
+          f"  wire [{nb - 1}:0] pos{i} = first + off{i};",
+          f"  wire [{rb - 1}:0] ix{i} = rq + pos{i}[{rb - 1}:0];  // low bits: {i}",
+          f"  always @* if (!init && off{i} < words) assert(am{i} == ((pos{i} == n) ? qb : "
+          f"(ix{i}[{ab}] ? sr{i + depth} : sr{i})));  // @fifo")
+    by_b = {wire for wire, _ in shared or []}
     for k, r in enumerate(regs):
-        if r.memory or _SKIP_CREDIT.search(r.label) or (_SKIP_HELPER.search(r.label)
-                                                         and "range" not in r.label):
+        if r.memory or r.wire in by_b or _SKIP_CREDIT.search(r.label) or (
+                _SKIP_HELPER.search(r.label) and "range" not in r.label):
             continue
         w(f"  (* keep *) wire [{r.width - 1}:0] fa{k}, fb{k};  // {r.label}",
           f"  always @* if (init) assume(fa{k} == fb{k});  // B starts as A",

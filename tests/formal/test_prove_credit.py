@@ -73,3 +73,18 @@ def test_credit_subsumed_task_alone_runs_the_stall_task(tmp_path, monkeypatch):
     assert res.status == "FAIL" and [t.task for t in res.tasks] == ["stall"], res.summary
     res = prove_unit(layer, cfg, verilog, tmp_path / "b", tasks=())
     assert res.status == "ERROR" and not res.tasks
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["ice40", "ecp5", "xilinx"])
+def test_family_preset_stall_task_passes(tmp_path, family):
+    """The stall task on each family's default credit unit (iCE40: block-RAM FIFO of 32
+    words, latency 16). It did not finish in 25-30 min before B read A's datapath
+    (miter.shared_state) and the queue became a ring (each FIFO word against one of two
+    ring entries); now k = 3 closes (iCE40: 110 CPU s at load 18-20)."""
+    layer = small_layer("floor")
+    cfg = unit_config_from_solved(layer, lanes=1, family=family)
+    assert cfg.pipeline.flow == "credit"
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path, tasks=("stall",))
+    assert res.status == "PASS", res.summary
+    assert [t.depth for t in res.tasks] == [3]
