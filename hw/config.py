@@ -77,6 +77,9 @@ class Pipeline:
       carry-chunked adder of k-bit registered chunks (skewed in, de-skewed out), with
       ``mult`` = 2 only; a lowest chunk with only two terms (B and the low product) is added
       beside the 3:2 level (hw/multiplier.py).
+    - ``preg``: 1 = a fabric register right after every instantiated DSP product (``mult`` =
+      2 on a family with a primitive), so the combine starts from registers placed in the
+      fabric instead of the DSP's output register (one stage more).
     - ``flow``: ``stall`` = back-pressure as one clock enable over the whole pipeline (skid
       buffer in front); ``credit`` = a free-running pipeline into an output FIFO, with a
       credit-counted registered ``s_axis_tready`` (hw/fifo.py; one more cycle of latency).
@@ -89,12 +92,13 @@ class Pipeline:
     dspin: int = 0
     chunk: int = 0
     flow: str = "stall"
+    preg: int = 0
 
     def __post_init__(self) -> None:
         if self.flow not in FLOWS:
             raise ValueError(f"pipeline flow must be one of {'|'.join(FLOWS)}, got {self.flow!r}")
         for name, hi in (("mult", 2), ("shift", 8), ("round", 1), ("out", 2), ("dspin", 1),
-                         ("chunk", 64)):
+                         ("chunk", 64), ("preg", 1)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
                 raise ValueError(f"pipeline {name} must be an integer in 0..{hi}, got {v!r}")
@@ -112,7 +116,7 @@ class Pipeline:
             parts = parts[1:]
         kw: dict[str, int | str] = {}
         for part in parts:
-            m = re.fullmatch(r"\s*(mult|shift|round|out|dspin|chunk|flow)\s*=\s*"
+            m = re.fullmatch(r"\s*(mult|shift|round|out|dspin|chunk|flow|preg)\s*=\s*"
                              r"(\d+|stall|credit)\s*", part)
             if m and (m.group(1) == "flow") == m.group(2).isdigit():
                 m = None
@@ -132,6 +136,7 @@ class Pipeline:
         text = f"mult={self.mult},shift={self.shift},round={self.round},out={self.out}"
         text += f",dspin={self.dspin}" if self.dspin else ""
         text += f",chunk={self.chunk}" if self.chunk else ""
+        text += f",preg={self.preg}" if self.preg else ""
         return text + (f",flow={self.flow}" if self.flow != "stall" else "")
 
 
@@ -146,8 +151,12 @@ PIPELINE_PRESETS = {
     # carry chunks (3 for a 38-bit sum, the lowest added beside the 3:2 level) keep the latency
     # at 15 on the bench's int8 layer, so the output FIFO is 16 words, one bank of DPR16X4
     # without a bank mux (chunk=8: latency 17, a 32-word FIFO whose read limited Fmax;
-    # bench/results/synth_device_ecp5.md).
-    "ecp5": Pipeline(mult=2, shift=8, round=1, out=2, dspin=1, chunk=13, flow="credit"),
+    # bench/results/synth_device_ecp5.md). preg=1: a fabric register after each MULT18X18D
+    # (the DSP's P -> 13-bit carry chunk was the datapath's limit), paid for by one shifter
+    # register less (shift=3: two of the 4 levels of the int8 layer share a stage), so the
+    # latency stays 15 (bench/results/synth_device_ecp5_preset.md).
+    "ecp5": Pipeline(mult=2, shift=3, round=1, out=2, dspin=1, chunk=13, flow="credit",
+                     preg=1),
     # iCE40: credits too, the FIFO in block RAM (no LUT RAM; OutputFifo read="sync"); 4-bit
     # chunks: the carry chunk and the FIFO's control both close near 90 MHz (UP5K, C = 16,
     # seeds 1-3; bench/results/synth_device_ice40.md; the stall enable gave 73)
@@ -419,7 +428,7 @@ class UnitConfig:
             "param": 1,
             "dspin": p.dspin,
             "mult": mult_stages(self.w_xs, self.w_m, self.w_s, p.mult, self.dsp_width,
-                                self.family, p.chunk),
+                                self.family, p.chunk, p.preg),
             "shift": min(p.shift, self.shift_levels),
             "round": p.round if self.hw_rounding != "floor" else 0,
             "out": p.out,

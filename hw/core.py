@@ -142,7 +142,8 @@ class BatchNormCore(wiring.Component):
             m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
             mul = MulAdd(cfg.w_xs, cfg.w_m, cfg.w_b, cfg.w_s, cfg.pipeline.mult, cfg.dsp_width,
                          st["dspin"], family=cfg.family, chunk=cfg.pipeline.chunk,
-                         sim=cfg.sim_models, mb_registered=cfg.param_read_split)
+                         sim=cfg.sim_models, mb_registered=cfg.param_read_split,
+                         preg=cfg.pipeline.preg)
             sh = Shifter(cfg.w_s, cfg.n_min, cfg.n_max, cfg.w_t, st["shift"])
             rnd = RoundingStage(cfg.w_t, cfg.hw_rounding, st["round"])
             sat = Saturator(cfg.w_t + 1, cfg.w_q, cfg.qmin, cfg.qmax,
@@ -178,10 +179,16 @@ class BatchNormCore(wiring.Component):
         q_data = Cat(*q_lanes)
         if credit:
             lay = out_layout(cfg)
+            # ECP5: the head's load enable as registered copies (at most 4 head groups of
+            # at least 8 bits: hw/fifo.py), not one net to every head bit
+            group = max(8, -(-lay.size // 4)) if cfg.family == "ecp5" else 0
             m.submodules.fifo = fifo = OutputFifo(  # iCE40: no LUT RAM, block RAM read
-                lay.size, fifo_depth(cfg.latency), read="sync" if cfg.family == "ice40" else "comb")
+                lay.size, fifo_depth(cfg.latency),
+                read="sync" if cfg.family == "ice40" else "comb", group=group)
             # an output skid: o.ready reaches two flip-flops (and the credit's pop register)
             m.submodules.oskid = oskid = SkidBuffer(lay.size, load_when_ready=True)
+            if group:
+                m.d.comb += fifo.ready_next.eq(oskid.ready_next)
             m.d.comb += [
                 fifo.w_valid.eq(valid_o),
                 fifo.w_data.eq(Cat(q_data, user_o, last_o)),

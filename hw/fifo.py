@@ -14,6 +14,14 @@ read (the only read-during-write case), a copy of the last written word. Same po
 pointers, counts and cycle behaviour as ``comb`` (tests/hw/test_fifo_ice40.py compares them
 cycle for cycle).
 
+``group`` (ECP5, comb read; the unit's core sets it): the head's load enable ``free`` is
+registered copies, loaded each cycle with the next cycle's ``free`` (from the head's next
+valid bit and the output skid's ``ready_next``), one per group of head bits and two for the
+control, so no single net reaches every head bit (one LUT output to ~50 clock enables
+limited the ecp5 unit at L = 1). The copies equal ``free`` from the second cycle on,
+whatever the state (tests/hw/test_fifo_copies.py compares the FIFO with the plain one cycle
+for cycle).
+
 Invariants (proved by the stall task, sim/formal/miter.py): the memory holds a beat only
 while the head holds one, so the FIFO keeps at most ``depth + 1`` beats; the credit counter
 counts beats accepted and not yet taken at the output (one-hot; a pop seen one cycle late),
@@ -32,6 +40,9 @@ from amaranth.lib.wiring import In, Out
 __all__ = ["OutputFifo", "CreditCounter", "fifo_depth"]
 
 
+_MAX_GROUPS = 4  # head groups with their own enable copy (distinct forms: _copied_enable)
+
+
 def fifo_depth(latency: int) -> int:
     """Memory words of the output FIFO for a unit of ``latency`` cycles (the FIFO's head
     included): the smallest power of two >= latency + 1, so that ``depth + 1`` credits cover
@@ -46,17 +57,27 @@ def fifo_depth(latency: int) -> int:
 class OutputFifo(wiring.Component):
     """``w_valid``/``w_data`` in (no ready: writes are admitted by credits), ``o`` out."""
 
-    def __init__(self, width: int, depth: int, read: str = "comb"):
+    def __init__(self, width: int, depth: int, read: str = "comb", group: int = 0):
         if depth < 2 or depth & (depth - 1):
             raise ValueError(f"FIFO depth must be a power of two >= 2, got {depth}")
         if read not in ("comb", "sync"):
             raise ValueError(f"FIFO read must be comb or sync, got {read!r}")
+        if group and read != "comb":
+            raise ValueError("enable copies (group) exist for read='comb' only")
+        if group and -(-width // group) > _MAX_GROUPS:
+            raise ValueError(f"at most {_MAX_GROUPS} head groups, got {-(-width // group)}")
         self.width, self.depth, self.read = width, depth, read
-        super().__init__({
+        # group > 0: the head's load enable as registered copies, one per ``group`` bits of
+        # the head plus two for the control (``ready_next``: o.ready of the next cycle)
+        self.group = group
+        sig = {
             "w_valid": In(1),
             "w_data": In(width),
             "o": Out(stream.Signature(width)),
-        })
+        }
+        if group:
+            sig["ready_next"] = In(1)
+        super().__init__(sig)
 
     def elaborate(self, platform):
         m = Module()
@@ -90,7 +111,7 @@ class OutputFifo(wiring.Component):
         # sync: the same as and/or terms, so Yosys finds no clock enable in them (on iCE40 an
         # enable beside a synchronous reset costs a LUT after the reset's wide net)
         stay_f, stay_h = self.w_valid | empty, ~self.w_valid
-        for k in range(d + 1):
+        for k in range(0 if self.group else d + 1):  # (group: _copied_enable)
             below = cnt[k - 1] if k else 0
             above = cnt[k + 1] if k < d else 0
             if sync:
@@ -115,6 +136,8 @@ class OutputFifo(wiring.Component):
             with m.If(free):  # (a head that is not valid afterwards is never looked at)
                 m.d.sync += head.eq(Mux(empty | fresh, alt, ram_w))
             m.d.sync += head_valid.eq(~free | some)  # a held head stays valid
+        elif self.group:
+            self._copied_enable(m, mem, rp, cnt, head, head_valid, some)
         else:
             rport = mem.read_port(domain="comb")
             with m.If(free & some):
@@ -123,6 +146,52 @@ class OutputFifo(wiring.Component):
                 m.d.sync += head_valid.eq(some)
             m.d.comb += rport.addr.eq(rp)
         return m
+
+    def _copied_enable(self, m: Module, mem, rp, cnt, head, head_valid, some):
+        """``free`` (the head loads) as registered copies, each driving a few registers:
+        copy 0 the head's valid bit, the read pointer and the other copies' inputs, copy 1
+        the word count, copies 2.. ``group`` bits of the head each (the head's word is
+        loaded whenever it is free: a head that is not valid afterwards is never looked at).
+        Every copy is loaded with ``free`` of the next cycle (``~head_valid | o.ready``
+        then: the head's next valid bit and ``ready_next``, or 1 in a reset cycle), from
+        whatever state: so each equals ``free`` from the second cycle on. The copies'
+        inputs are written in different forms so that Yosys does not merge them into one
+        flip-flop again (its opt_merge merges cells with identical inputs only)."""
+        empty = cnt[0]
+        n_data = -(-self.width // self.group)
+        # (reset_less: the reset is in their input already)
+        copies = [Signal(name=f"free_c{k}", init=1, reset_less=True)
+                  for k in range(2 + n_data)]
+        c0 = copies[0]
+        hv_next = Signal(name="hv_next")
+        m.d.comb += hv_next.eq(Mux(c0, some, head_valid))
+        rst, nhv, rn = ResetSignal(), ~hv_next, self.ready_next
+        forms = [lambda: (rst | nhv) | rn, lambda: rst | (nhv | rn), lambda: (rst | rn) | nhv,
+                 lambda: Mux(rn, 1, rst | nhv), lambda: Mux(hv_next, rst | rn, 1),
+                 lambda: Mux(rst, 1, nhv | rn)]
+        for k, (c, form) in enumerate(zip(copies, forms[:len(copies)], strict=True)):
+            d = Signal(name=f"free_d{k}")
+            m.d.comb += d.eq(form())
+            m.d.sync += c.eq(d)
+        # the word count with copy 1 (each bit's choice as in elaborate)
+        free1 = copies[1]
+        d = self.depth
+        for k in range(d + 1):
+            below = cnt[k - 1] if k else 0
+            above = cnt[k + 1] if k < d else 0
+            if_free = Mux(self.w_valid | empty, cnt[k], above)
+            if_held = Mux(self.w_valid, below, cnt[k])
+            m.d.sync += cnt[k].eq(Mux(free1, if_free, if_held))
+        rport = mem.read_port(domain="comb")
+        m.d.comb += rport.addr.eq(rp)
+        with m.If(c0 & some):
+            m.d.sync += rp.eq(rp + 1)
+        m.d.sync += head_valid.eq(hv_next)
+        word = Mux(empty, self.w_data, rport.data)
+        for j in range(n_data):
+            lo, hi = j * self.group, min(self.width, (j + 1) * self.group)
+            with m.If(copies[2 + j]):
+                m.d.sync += head[lo:hi].eq(word[lo:hi])
 
     def _sync_read(self, m: Module, mem, rp, free, some, cnt):
         """Drive ``rp`` and return (the RAM's word at ``rp``, ``fresh``, ``w_last``).

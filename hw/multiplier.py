@@ -83,14 +83,15 @@ def uses_primitive(family: str, stages: int) -> bool:
 
 
 def mult_stages(w_x: int, w_m: int, w_s: int, stages: int, dsp_width: int = 18,
-                family: str = "generic", chunk: int = 0) -> int:
-    """Register stages of :class:`MulAdd` after its ``dspin`` register."""
+                family: str = "generic", chunk: int = 0, preg: int = 0) -> int:
+    """Register stages of :class:`MulAdd` after its ``dspin`` register (``preg``: one fabric
+    register after each instantiated DSP product, primitive families only)."""
     if stages < 2:
         return stages
     if family == "asic":  # gates, not DSPs: the registered carry-save tree
         return csa_stages(w_x, w_m, w_s, ASIC_TREE, chunk)
     offs = term_offsets(w_x, w_m, dsp_width, family)
-    prod = _PRIMITIVE_LATENCY.get(family, 1)
+    prod = _PRIMITIVE_LATENCY.get(family, 1) + (1 if preg and family in _PRIMITIVE_WIDTH else 0)
     if _low_chunk_first(offs, w_s, chunk):  # the low chunk is added beside the CSA levels
         return prod + add_stages(len(offs), w_s, chunk) - 1
     return prod + add_stages(len(offs), w_s, chunk)
@@ -116,7 +117,7 @@ class MulAdd(wiring.Component):
 
     def __init__(self, w_x: int, w_m: int, w_b: int, w_s: int, stages: int, dsp_width: int = 18,
                  dspin: int = 0, *, family: str = "generic", chunk: int = 0, sim: bool = False,
-                 mb_registered: bool = False):
+                 mb_registered: bool = False, preg: int = 0):
         if stages not in (0, 1, 2):
             raise ValueError(f"stages must be 0, 1 or 2, got {stages!r}")
         if dspin not in (0, 1):
@@ -126,7 +127,9 @@ class MulAdd(wiring.Component):
         self.family, self.chunk, self.sim = family, chunk, sim
         self.mb_registered = mb_registered  # dspin: m and b arrive registered (the store's)
         self.primitive = uses_primitive(family, stages)
-        self.latency = dspin + mult_stages(w_x, w_m, w_s, stages, dsp_width, family, chunk)
+        self.preg = int(bool(preg) and self.primitive)  # fabric register after each product
+        self.latency = dspin + mult_stages(w_x, w_m, w_s, stages, dsp_width, family, chunk,
+                                           self.preg)
         super().__init__({
             "en": In(1),
             "x": In(signed(w_x)),
@@ -184,13 +187,15 @@ class MulAdd(wiring.Component):
                 pw = xw + mw + (0 if xs and ms else 1)
                 pp = Signal(signed(pw), name=f"pp_{xo}_{mo}")
                 if self.primitive:
-                    terms.append((self._primitive_product(m, xa, ma, pp, f"{xo}_{mo}"),
-                                  xo + mo))
+                    p = self._primitive_product(m, xa, ma, pp, f"{xo}_{mo}")
+                    if self.preg:  # a fabric register right at the DSP's P output
+                        p = delay(m, self.en, p, 1, f"pp_r_{xo}_{mo}")
+                    terms.append((p, xo + mo))
                     continue
                 with m.If(self.en):
                     m.d.sync += pp.eq(xa * ma)
                 terms.append((pp, xo + mo))
-        n = _PRIMITIVE_LATENCY.get(self.family, 1) if self.primitive else 1
+        n = _PRIMITIVE_LATENCY.get(self.family, 1) + self.preg if self.primitive else 1
         b_r = delay(m, self.en, b_op, n - 1, "b_p")
         b_last = Signal(signed(self.w_b), name="b_r")
         with m.If(self.en):

@@ -9,7 +9,7 @@ losing anything (used to give parameter writes a quiet moment).
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
+from amaranth import Module, Mux, ResetSignal, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,6 +33,7 @@ class SkidBuffer(wiring.Component):
             "o": Out(stream.Signature(payload_shape)),
             "block": In(1),
             "empty": Out(1),
+            "ready_next": Out(1),  # i.ready of the next cycle (its register's input)
         })
 
     def elaborate(self, platform):
@@ -51,6 +52,7 @@ class SkidBuffer(wiring.Component):
         # ready_r implies buf empty, so a beat taken while o stalls always has a free slot.
         buf_next = Signal()
         m.d.comb += buf_next.eq(Mux(buf_valid, ~self.o.ready, take & ~self.o.ready))
+        m.d.comb += self.ready_next.eq(ResetSignal() | (~buf_next & ~self.block))
         m.d.sync += [
             buf_valid.eq(buf_next),
             ready_r.eq(~buf_next & ~self.block),

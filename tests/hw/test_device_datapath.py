@@ -52,6 +52,11 @@ def test_ecp5_latency_counts_the_dsp_registers(solved):
     assert chunked.stages["mult"] == 3 + 1 + -(-chunked.w_s // 8) - 1
     wide = unit_config_from_solved(layer, pipeline="mult=2,chunk=20", family="ecp5")
     assert wide.stages["mult"] == 3 + 1 + -(-wide.w_s // 20)  # 20 > 17: no low chunk first
+    # preg=1: a fabric register after each instantiated product; nothing where none is
+    preg = unit_config_from_solved(layer, pipeline="default,preg=1", family="ecp5")
+    assert preg.stages["mult"] == ecp5.stages["mult"] + 1
+    assert unit_config_from_solved(layer, pipeline="default,preg=1").latency == gen.latency
+    assert Pipeline.parse(preg.pipeline.spec()) == preg.pipeline
 
 
 def test_target_preset_is_the_default(solved):

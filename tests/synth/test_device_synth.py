@@ -5,6 +5,7 @@ falls back to inferred ``a*b`` (registers off, the open flow's Fmax cap) fails h
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def test_ecp5_mult18x18d_registers_on(tmp_path):
     target = resolve_target("ecp5")
     (src,) = build_designs(small_layer("floor"), target, tmp_path / "src", kinds=("exactbn",))
     assert src.config["family"] == "ecp5"
-    assert src.config["pipeline"] == "mult=2,shift=8,round=1,out=2,dspin=1,chunk=13,flow=credit"
+    assert src.config["pipeline"] == \
+        "mult=2,shift=3,round=1,out=2,dspin=1,chunk=13,flow=credit,preg=1"
     e = run_design(src, target, tmp_path / "work", seeds=(1,))
     netlist = tmp_path / "work" / src.name / "netlist.json"
     mods = json.loads(netlist.read_text())["modules"]
@@ -38,6 +40,15 @@ def test_ecp5_mult18x18d_registers_on(tmp_path):
     ce = dsps[0]["connections"]["CE0"]
     assert ce == ["1"]  # flow=credit: the datapath has no clock enable (CE0 tied high)
     assert e["dsp_registers"]["all_on"] and e["fmax_mhz"] > 0
+    # the FIFO head's load enable copies (hw/fifo.py) are still distinct flip-flops after
+    # Yosys (its opt_merge would make one net of identical ones again)
+    top = next(m for m in mods.values() if m.get("attributes", {}).get("top"))
+    copies = {n: tuple(v["bits"]) for n, v in top["netnames"].items()
+              if re.search(r"\.fifo\.free_c\d+$", n)}
+    ffs = {tuple(c["connections"]["Q"]) for c in top["cells"].values()
+           if c["type"] == "TRELLIS_FF"}
+    assert len(copies) >= 3 and len(set(copies.values())) == len(copies), copies
+    assert set(copies.values()) <= ffs
 
 
 def test_inferred_multiplier_is_reported_registers_off(tmp_path):
