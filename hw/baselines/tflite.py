@@ -23,10 +23,12 @@ primitive with its registers on, 3:2 levels, carry chunks), the rounding nudge a
 zero-point add with the clamp tests are all k-bit registered carry chunks, every shifter
 level can be registered and the clamp is selected from registered tests.
 
-Parameters live in a ROM (one per lane), read once per beat. Stream ports and pipeline
-control as in :mod:`.common`. The datapath is the full 32-bit one (any int32 bias and
-multiplier), but the shift fields and the overflow test exist only as far as the ROM's
-contents need them (as the unit's widths follow its parameters).
+Parameters live in a ROM (one per lane), read once per beat; with ``param_memory`` block on
+ECP5 it is DP16KD blocks with their output register on (the unit's block ROM: a registered
+two-step read, one stage more), so neither design has an unregistered block-RAM read.
+Stream ports and pipeline control as in :mod:`.common`. The datapath is the full 32-bit one
+(any int32 bias and multiplier), but the shift fields and the overflow test exist only as far
+as the ROM's contents need them (as the unit's widths follow its parameters).
 """
 
 from __future__ import annotations
@@ -113,14 +115,17 @@ class TfliteRequantizer(wiring.Component):
         p = self.pipeline
         self.dsp_per_lane, mul_latency = multiplier_shape(32, 32, p.mult, dsp_a, dsp_b)
         self.shift_levels = 1 + self.w_r  # the nudge add, then one level per shift bit
-        self.latency = (1 + (1 if p.mult == 2 else 0) + mul_latency
+        # ECP5 block RAM: DP16KD with its output register, as the unit's block parameter ROM
+        # (a registered two-step read: one stage more; Yosys's own DP16KD has it off)
+        self.param_reg = param_memory == "block" and family == "ecp5"
+        self.latency = (1 + self.param_reg + (1 if p.mult == 2 else 0) + mul_latency
                         + sum(spread(self.shift_levels, p.shift)) + p.out)
         if p.chunk:
             k = p.chunk
             self.dsp_per_lane = (len(split_operand(32, 18 if family == "ecp5" else 16))**2
                                  if family in ("ecp5", "ice40") else self.dsp_per_lane)
             self.stage_counts = {
-                "param": 1, "bias": -(-32 // k), "lshift": 1 if self.w_l else 0,
+                "param": 1 + self.param_reg, "bias": -(-32 // k), "lshift": 1 if self.w_l else 0,
                 "mult": mult_stages(32, 32, 64, 2, min(dsp_a, dsp_b), family, k),
                 "nudge": -(-33 // k), "shift": sum(spread(self.w_r, p.shift)),
                 "clamp": -(-34 // k) + 1}
@@ -181,15 +186,27 @@ class TfliteRequantizer(wiring.Component):
                          last_p.eq(src_last)]
         images = lane_images([self.word(ch) for ch in range(self.channels)], self.lanes,
                              self.depth)
+        if self.param_reg:  # the beat waits beside the DP16KD's output register
+            valid_p = delay(m, adv, valid_p, 1, "valid_q", reset=True)
+            x_p, user_p, last_p = (delay(m, adv, v, 1, f"{n}_q") for v, n in
+                                   ((x_p, "x"), (user_p, "user"), (last_p, "last")))
         q_lanes = []
         for lane in range(self.lanes):
+            if self.param_reg:
+                from ..primitives.ecp5 import dp16kd_rom
+
+                word = Signal(self.w_word, name=f"word{lane}_r")
+                dp16kd_rom(m, f"bram{lane}", images[lane], self.w_word, src_user, adv, word,
+                           sim=self.sim)
+                q_lanes.append(self._lane(m, adv, lane, x_p, word))
+                continue
             mem = Memory(shape=self.w_word, depth=self.depth, init=images[lane],
                          attrs=memory_attrs(self.param_memory))
             m.submodules[f"rom{lane}"] = mem
             rp = mem.read_port(domain="sync")
             m.d.comb += [rp.addr.eq(src_user), rp.en.eq(adv)]
             q_lanes.append(self._lane(m, adv, lane, x_p, rp.data))
-        n_after = self.latency - 1 - (1 if credit else 0)
+        n_after = self.latency - 1 - self.param_reg - (1 if credit else 0)
         valid_o = delay(m, adv, valid_p, n_after, "valid", reset=True)
         user_o = delay(m, adv, user_p, n_after, "user")
         last_o = delay(m, adv, last_p, n_after, "last")

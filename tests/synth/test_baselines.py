@@ -196,12 +196,16 @@ def test_tflite_requantizer_edge_parameters_match_golden():
                   n_random=64)
 
 
-@pytest.mark.parametrize("pipeline,family", [
-    pytest.param("mult=2,shift=5,out=1,chunk=7", "generic", marks=pytest.mark.slow),
-    ("mult=2,shift=8,out=1,chunk=13,flow=credit", "ecp5"),  # the ecp5 preset's (~40 s)
-    pytest.param("mult=2,shift=2,out=1,chunk=5", "ice40", marks=pytest.mark.slow),
+@pytest.mark.parametrize("pipeline,family,param_memory", [
+    pytest.param("mult=2,shift=5,out=1,chunk=7", "generic", "auto", marks=pytest.mark.slow),
+    ("mult=2,shift=8,out=1,chunk=13,flow=credit", "ecp5", "auto"),  # the ecp5 preset's (~40 s)
+    # DP16KD with its output register (the unit's block ROM), one stage more
+    pytest.param("mult=2,shift=8,out=1,chunk=13,flow=credit", "ecp5", "block",
+                 marks=pytest.mark.slow),
+    pytest.param("mult=2,shift=2,out=1,chunk=5", "ice40", "auto", marks=pytest.mark.slow),
 ])
-def test_chunked_tflite_requantizer_edge_parameters_match_golden(pipeline, family):
+def test_chunked_tflite_requantizer_edge_parameters_match_golden(pipeline, family,
+                                                                 param_memory):
     """The FPGA-preset TFLite-style lane (every wide add in registered carry chunks, the
     family's DSP primitive as its simulation equivalent) on the same edge parameters."""
     params = [
@@ -213,8 +217,10 @@ def test_chunked_tflite_requantizer_edge_parameters_match_golden(pipeline, famil
     dut = TfliteRequantizer(
         w_x=16, x_signed=True, w_q=8, q_signed=True, qmin=qmin, qmax=qmax, zero_point=zp,
         bias=[p[0] for p in params], m_q31=[p[1] for p in params],
-        shift=[p[2] for p in params], lanes=2, pipeline=pipeline, family=family, sim=True)
+        shift=[p[2] for p in params], lanes=2, pipeline=pipeline, family=family, sim=True,
+        param_memory=param_memory)
     assert dut.pipeline.chunk and dut.latency > 12
+    assert dut.stage_counts["param"] == (2 if param_memory == "block" else 1)
     _check_tflite(dut, params, (zp, qmin, qmax), [(-32768, 32767)] * len(params), seed=3,
                   n_random=16)
 
@@ -317,3 +323,20 @@ def test_ceiling_multiplier_is_exact(w_x, w_m, x_signed, dsp, stages, csa):
     for (xs, ms), ps in zip(vecs, got, strict=False):
         assert ps == [x * m for x, m in zip(xs, ms, strict=True)], (xs, ms, ps)
     assert len(got) >= len(vecs)
+
+
+def test_tflite_ecp5_block_rom_is_dp16kd_with_output_register():
+    """On ECP5 with ``param_memory`` block the TFLite-style ROM is the unit's: DP16KD blocks
+    with REGMODE_A = OUTREG (a registered read, as the unit's block ROM), not Yosys's own
+    DP16KD mapping (output register off); one stage more than the LUT ROM."""
+    from amaranth.back import rtlil
+
+    kw = dict(w_x=16, x_signed=True, w_q=8, q_signed=True, qmin=-128, qmax=127, zero_point=0,
+              bias=[5, -7, 9], m_q31=[1 << 30, 3 << 28, -(1 << 29)], shift=[-3, -1, 0],
+              lanes=1, pipeline="mult=2,shift=8,out=1,chunk=13,flow=credit", family="ecp5")
+    lut = TfliteRequantizer(**kw)
+    blk = TfliteRequantizer(**kw, param_memory="block")
+    assert blk.latency == lut.latency + 1
+    text = rtlil.convert(blk, name="tflite_requant")
+    assert text.count("cell \\DP16KD") == -(-blk.w_word // 18)
+    assert 'parameter \\REGMODE_A "OUTREG"' in text
