@@ -163,5 +163,54 @@ def main_device(targets: list[str], seeds, jobs: int, layers, tmp: Path, say) ->
     return reports
 
 
+def main_subset(argv: list[str]) -> int:
+    """A few designs of the ECP5 matrix in one run (the int8 C = 64 layer), each given as
+    ``KIND:LANES:PIPELINE[:PARAM_MEMORY]``; writes bench/results/<stem>.json/.md."""
+    import argparse
+    import tempfile
+
+    from bench.bench_synth import standard_layers
+
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_device")
+    ap.add_argument("--spec", action="append", required=True,
+                    help="KIND:LANES:PIPELINE[:PARAM_MEMORY], e.g. exactbn:1:ecp5:block")
+    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--stem", default="synth_device_ecp5_subset")
+    a = ap.parse_args(argv)
+    seeds = [int(x) for x in a.seeds.split(",")]
+    layer = standard_layers()[("int8", "per-channel")]
+    target = resolve_target("ecp5")
+    with tempfile.TemporaryDirectory(prefix="bench_device_") as tmp:
+        root = Path(tmp)
+        designs = []
+        for sp in a.spec:
+            kind, lanes, pipe, *rest = sp.split(":")
+            pm = rest[0] if rest else "auto"
+            tag = f"L{lanes}-{pipe.replace(',', '_').replace('=', '')}-{pm}"
+            designs += build_designs(layer, target, root / "src", kinds=(kind,), tag=tag,
+                                     group=tag, lanes=int(lanes), pipeline=pipe,
+                                     param_memory=pm, name="exactbn_bn")
+        t0, load0 = time.monotonic(), os.getloadavg()
+        entries = run_designs(designs, target, root / "work", seeds, None, a.jobs, print)
+    meta = {"command": "python -m bench.bench_device " + " ".join(
+                f"--spec '{s}'" for s in a.spec) + f" --seeds {a.seeds} --jobs {a.jobs}",
+            "target": target.name, "device": target.device, "seeds": seeds,
+            "freq_mhz": target.default_freq_mhz, "channels": layer.channels,
+            "layer": layer.name, "elapsed_s": round(time.monotonic() - t0, 1),
+            "cores": os.cpu_count(), "load_start": [round(x, 2) for x in load0],
+            "load_end": [round(x, 2) for x in os.getloadavg()]}
+    write_report(RESULTS, entries, meta, stem=a.stem)
+    md = RESULTS / f"{a.stem}.md"
+    write_text_atomic(md, md.read_text() + (
+        f"\nCommand: `{meta['command']}`. Machine: {meta['cores']} cores; load average "
+        f"(1, 5, 15 min) {' '.join(map(str, meta['load_start']))} at the start, "
+        f"{' '.join(map(str, meta['load_end']))} at the end ({meta['elapsed_s']} s).\n"))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit("run it as: python -m bench.bench_synth --matrix device")
+    if len(sys.argv) > 1:
+        sys.exit(main_subset(sys.argv[1:]))
+    sys.exit("run it as: python -m bench.bench_synth --matrix device (or --spec ..., see "
+             "--help)")
