@@ -79,6 +79,8 @@ def configs(quick: bool) -> list[dict]:
         for p in ("shallow", "deep")
     ] + [
         {"group": "conv1_bn", "example": "conv1_bn", "lanes": 4, "store": "ram"},
+    ] + [  # many words a lane: the ROM datapath proof in its words and arith halves
+        {"group": "channels", "w_x": 16, "w_m": 24, "channels": 64},
     ]
     if quick:
         rows = [r for r in rows if r.get("w_x", 8) <= 12 and r.get("w_m", 8) <= 16
@@ -105,7 +107,8 @@ def run_row(row: dict, work: Path, timeout_s: float = 600, jobs: int | None = No
     if "example" in row:
         layer = _example(row["example"])
     else:
-        layer = synthetic_layer(row["w_x"], row["w_m"], row.get("hw_rounding", "floor"))
+        layer = synthetic_layer(row["w_x"], row["w_m"], row.get("hw_rounding", "floor"),
+                                channels=row.get("channels", 4))
     cfg = unit_config_from_solved(layer, lanes=row.get("lanes", 1), store=row.get("store", "rom"),
                                   pipeline=row.get("pipeline", "default"),
                                   range_check=row.get("range_check", False))
@@ -191,7 +194,8 @@ def write_results(rows: list[dict], quick: bool) -> None:
           "(every flip-flop across idle stalls), stream (no beat lost, duplicated or "
           "reordered), stall (the unit against its clock-enabled copy: every stall "
           "pattern), datapath (the integer model, output never stalled; RAM store or 8 "
-          "lanes and more: one part per lane). `jobs` tasks run at a time (the task "
+          "lanes and more: one part per lane; a ROM with more than 16 words a lane: a "
+          "words part and an arith part per lane part). `jobs` tasks run at a time (the task "
           "columns are each task's own wall time; `total s` is the row's wall time).", "",
           "| group | layer | C | W_X | W_M | L | store | pipeline | lat | status | hold s | "
           "stream s | stall s | datapath s | total s | cpu s | load | jobs |",

@@ -18,13 +18,12 @@ from pathlib import Path
 from .harness import TASKS, WORD_MODES, ModelParams, StateReg, arith_cut_nets, render_harness
 from .harness import _spec_shape as spec_shape
 from .miter import (
-    credit_copy,
+    ce_copy,
     free_memories,
     free_netlist_products,
     is_fifo_word,
     render_credit,
     render_stall,
-    shared_state,
     stall_parts,
     unchecked_words,
 )
@@ -120,25 +119,36 @@ def n_parts(cfg, split: int | None = None) -> list[tuple[int, ...] | None]:
     return [tuple(values[i:i + size]) for i in range(0, len(values), size)]
 
 
-def word_split(cfg) -> bool:
-    """A ROM unit whose products are the netlist's ``$mul`` cells (cut, products.py) is
-    proven in two halves (harness._datapath's ``mode``): the words it reads ("words") and its
-    arithmetic for any word within the solved words' extremes ("arith"). Units whose
-    multipliers are instantiated primitives or gates (ecp5, ice40, asic) keep the whole
-    proof: there the arith half would have to prove a multiplier of a free M."""
+# Words per lane memory above which a ROM unit's datapath is proven in two halves: the whole
+# proof's cost grows with them (ResNet-18, 64 words: 498 s to over 1800 s; split: 52 s at
+# load 16), while a few words proven whole cost less than the halves (conv1_bn, 16 words,
+# L = 2: 27.5 s whole, 71.6 s split at load 20).
+WORD_SPLIT_MIN_WORDS = 16
+
+
+def word_split(cfg, words: bool | None = None) -> bool:
+    """A ROM unit whose products are the netlist's ``$mul`` cells (cut, products.py) and with
+    more than :data:`WORD_SPLIT_MIN_WORDS` words per lane memory is proven in two halves
+    (harness._datapath's ``mode``): the words it reads ("words") and its arithmetic for any
+    word within the solved words' extremes ("arith"); ``words`` True/False forces it (when
+    it applies). Units whose multipliers are instantiated primitives or gates (ecp5, ice40,
+    asic) keep the whole proof: there the arith half would prove a multiplier of a free M."""
     from exactbn.hw.multiplier import uses_primitive
 
     family = getattr(cfg, "family", "generic")
-    return (cfg.store == "rom" and family != "asic"
-            and not uses_primitive(family, cfg.pipeline.mult))
+    if cfg.store != "rom" or family == "asic" or uses_primitive(family, cfg.pipeline.mult):
+        return False
+    return cfg.groups > WORD_SPLIT_MIN_WORDS if words is None else words
 
 
-def datapath_parts(cfg, model: ModelParams, split: int | None = None) -> list[Part]:
+def datapath_parts(cfg, model: ModelParams, split: int | None = None,
+                   words: bool | None = None) -> list[Part]:
     """How the datapath task is split: every lane part (:func:`lane_parts`) with every N
     part (:func:`n_parts`), so the parts together assert every lane of every beat for every
-    N; a ROM unit (:func:`word_split`) as one "words" part and the lane parts in "arith"
-    mode (:func:`check_cover` re-checks the cover before anything is claimed)."""
-    if word_split(cfg):
+    N; a ROM unit with many words (:func:`word_split`; ``words`` forces it) as one "words"
+    part and the lane parts in "arith" mode (:func:`check_cover` re-checks the cover before
+    anything is claimed)."""
+    if word_split(cfg, words):
         return [(None, None, "words")] + [(lanes, None, "arith") for lanes in lane_parts(cfg)]
     return [(lanes, ns) for lanes in lane_parts(cfg) for ns in n_parts(cfg, split)]
 
@@ -391,11 +401,9 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
                 # ROM: nothing shared; B's words are its own (constant) flip-flops, tied to
                 # A's as helper invariants like every other register.
                 shared = memory if cfg.store == "ram" else set()
-                # credit: B reads A's datapath flip-flops (found by structure, ties asserted)
-                sh = shared_state(netlist, cfg.name, regs, shared) if credit else set()
-                text, taps, mems, shs = credit_copy(netlist, cfg.name, shared, sh)
+                text, taps, mems = ce_copy(netlist, cfg.name, shared)
                 if credit:
-                    h = render_credit(cfg, model, "exactbn_formal", regs, taps, mems, shs)
+                    h = render_credit(cfg, model, "exactbn_formal", regs, taps, mems)
                 elif lane_parts(cfg) != [None]:  # one part per lane's cone, and the rest
                     hs = []
                     for sp in stall_parts(netlist, cfg, regs):

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 from exactbn.hw import to_verilog
 from exactbn.sim.formal.harness import word_extremes
-from exactbn.sim.formal.prove import check_cover, datapath_parts, model_from_layer, prove_unit
+from exactbn.sim.formal.prove import (
+    WORD_SPLIT_MIN_WORDS,
+    check_cover,
+    datapath_parts,
+    model_from_layer,
+    prove_unit,
+    word_split,
+)
 
 from exactbn.generate import unit_config_from_solved
 
@@ -26,11 +33,26 @@ def _rom(layer, lanes: int = 1, **kw):
                                    **kw)
 
 
+def _prove_split(layer, cfg, verilog, out, **kw):
+    """The datapath task in its two halves (forced: these small units would be proven whole)."""
+    parts = datapath_parts(cfg, model_from_layer(layer), words=True)
+    return prove_unit(layer, cfg, verilog, out, tasks=("datapath",), parts=parts, **kw)
+
+
+def test_the_halves_are_for_rom_units_with_many_words():
+    c = WORD_SPLIT_MIN_WORDS + 1
+    big = small_layer("half_even", M=(3,) * c, B=(1,) * c, N=(2,) * (c - 1) + (6,))
+    assert word_split(_rom(big)) and not word_split(_rom(big, lanes=2))  # 9 words a lane
+    assert not word_split(_rom(small_layer("half_even")))  # 3 words: whole (cheaper)
+    assert not word_split(unit_config_from_solved(big, lanes=1, store="ram"), words=True)
+    assert datapath_parts(_rom(big), model_from_layer(big))[0] == (None, None, "words")
+
+
 def test_rom_parts_are_a_words_part_and_arith_parts_and_need_both():
     layer = small_layer("half_even")
     for lanes, arith in ((1, [None]), (8, [(k,) for k in range(8)])):
         cfg = _rom(layer, lanes)
-        parts = datapath_parts(cfg, model_from_layer(layer))
+        parts = datapath_parts(cfg, model_from_layer(layer), words=True)
         assert parts == [(None, None, "words")] + [(a, None, "arith") for a in arith]
         assert check_cover(cfg, parts) is None
         msg = check_cover(cfg, parts[1:])  # arith without words: no proof of the words
@@ -72,7 +94,7 @@ def test_one_wrong_word_field_fails_in_the_words_part(tmp_path, field, wrong, sa
     layer = small_layer("half_even")
     cfg = _rom(unit_layer := small_layer("half_even", **wrong))
     assert getattr(cfg, field) != getattr(_rom(layer), field) and unit_layer
-    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path, tasks=("datapath",))
+    res = _prove_split(layer, cfg, to_verilog(cfg), tmp_path)
     assert res.status == "FAIL", res.summary
     assert res.tasks[-1].task == "datapath words"
     assert res.summary.startswith("datapath: channel 1: ") and says in res.summary, res.summary
@@ -88,7 +110,7 @@ def test_a_broken_shifter_level_fails_in_the_arith_part(tmp_path):
     verilog, n = re.subn(r"assign D2 = d\[2\] \? [^;]*? : ([^;]*);", r"assign D2 = \1;",
                          to_verilog(cfg))
     assert n == 1
-    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("datapath",))
+    res = _prove_split(layer, cfg, verilog, tmp_path)
     assert res.status == "FAIL", res.summary
     assert [(t.task, t.status) for t in res.tasks] == [("datapath words", "PASS"),
                                                        ("datapath arith", "FAIL")]
@@ -102,7 +124,7 @@ def test_the_arith_part_holds_no_rom(tmp_path):
     largest M's bits) is left in it, so its problem is the same for any solved words."""
     layer = small_layer("half_even", M=(3, -45, 101))
     cfg = _rom(layer)
-    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path, tasks=("datapath",), keep=True)
+    res = _prove_split(layer, cfg, to_verilog(cfg), tmp_path, keep=True)
     assert res.status == "PASS", res.summary
     dut = (tmp_path / "datapath_arith" / "dut.il").read_text()
     assert "exactbn_cut0_in" in dut and "exactbn_cut0_dead" in dut
