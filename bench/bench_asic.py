@@ -372,7 +372,8 @@ _SMALL = ["--csa-form", "booth=1,tree=1,final=ripple", "--tag=-small"]
 PLAN = (
     # the bare multiplier's forms (asic_levers.md): Booth is smaller at every width; one tree
     # register and a ripple final add are the smallest forms that meet 5 ns at uint4 widths
-    ["--mul-forms", "17/15/24/30,17/23/34/38,9/4/12/14", "--stem", "asic_levers"],
+    ["--mul-forms", "17/15/24/30,17/23/34/38:bits-t2-prefix,booth-t2-prefix,booth-t1-prefix,"
+     "booth-t1-ripple", "--stem", "asic_levers"],
     # the unit in the smallest form that meets the flow's period, with fewer registers
     ["--layers", "uint4", "--modes", "per-channel,shared", "--lanes", "1",
      "--pipelines", "asic", "--kinds", "exactbn,ceiling", "--breakdown", *_SMALL,
@@ -383,6 +384,10 @@ PLAN = (
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "4,1",
      "--pipelines", "asic,shift=0,round=0,out=0", "--kinds", "exactbn", *_SMALL,
      "--stem", "asic_small_out0", "--jobs", "2"],
+    # int8: the ripple final add misses 5 ns at 17x23 (asic_levers), so the prefix adder
+    ["--layers", "int8", "--modes", "per-channel", "--lanes", "1",
+     "--pipelines", "asic,shift=0,round=0,out=0", "--kinds", "exactbn",
+     "--csa-form", "booth=1,tree=1,final=prefix", "--tag=-t1", "--stem", "asic_t1_int8"],
     # the TFLite-style requantizer with the same multiplier form (its 32x32 product)
     ["--layers", "uint4", "--modes", "per-channel", "--lanes", "1,4",
      "--pipelines", "default", "--kinds", "tflite", *_SMALL, "--stem", "asic_small_tflite",
@@ -409,8 +414,9 @@ PLAN = (
     ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "4",
      "--pipelines", "default", *_P12, "--baseline-pipeline", "default",
      "--kinds", "exactbn,ceiling,tflite", "--breakdown", "--stem", "asic_l4", *_GEN],
-    # the W_X/W_Q sweep with the standard-cell multiplier (asic_wx.png, asic_wq.png); the
-    # older FPGA-style 12-bit split sweep stays in asic_sweep.{json,md}
+    # the W_X/W_Q sweep with the per-bit carry-save multiplier (asic_sweep_csa.png; the
+    # last sweep of the plan, asic_sweep_booth, redraws asic_wx.png and asic_wq.png);
+    # the older FPGA-style 12-bit split sweep stays in asic_sweep.{json,md}
     ["--sweep", "8,12,16,20,24:4,8", "--kinds", "exactbn,ceiling,tflite", "--tag=-csa",
      "--stem", "asic_sweep_csa", *_BITS],
     ["--layers", "uint4,int8", "--modes", "shared", "--lanes", "1", "--pipelines", "default",
@@ -437,8 +443,12 @@ PLAN = (
      "--stem", "asic_uint4", *_GEN],
     ["--layers", "int8", "--modes", "per-channel", "--lanes", "1", "--pipelines", "default",
      "--kinds", "ceiling,tflite,threshold", "--stem", "asic_int8_baselines", *_GEN],
+    # the W_X/W_Q sweep with the default (Booth) multiplier, last: asic_wx.png, asic_wq.png
+    ["--sweep", "8,12,16,20,24:4,8", "--kinds", "exactbn,ceiling", "--tag=-booth",
+     "--stem", "asic_sweep_booth", "--jobs", "2"],
 )
-MERGED = ("asic_small_l1", "asic_small_l4", "asic_small_out0", "asic_small_tflite",
+MERGED = ("asic_small_l1", "asic_small_l4", "asic_small_out0", "asic_t1_int8",
+          "asic_small_tflite",
           "asic_csa_flow", "asic_csa_l1", "asic_csa_l4", "asic_l1", "asic_pp12", "asic_l1sh",
           "asic_l4", "asic_l4_thr", "asic_l4_18", "asic_booth", "asic_booth_sh", "asic_retime",
           "asic_uint4", "asic_int8_baselines")

@@ -12,7 +12,7 @@ Without DSP blocks the product is built from gates, so the registers go where th
    the tree registers and the final adder; :data:`FORM` is what the unit and the
    ceiling get (Booth: smaller at every width measured, 9x4 to 17x23, by 11-15 %; its
    period 2.08 vs 2.19 ns at 17x15, 2.44 vs 2.39 at 17x23, 1.94 vs 1.53 at 9x4: all far
-   inside the flow's 5 ns; bench/results/asic_levers.md);
+   inside the flow's 5 ns; ``python -m bench.bench_asic --mul-forms``, asic_levers.md);
 2. 3:2 carry-save levels (full adders, no carry chain) reduce the rows and ``b`` to two; the
    levels are cut into ``tree`` groups, each ending in a register (2: a register stage inside
    the tree, and one before the final add; 1: only the one before the final add; 0: none);
