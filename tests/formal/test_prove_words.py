@@ -133,3 +133,29 @@ def test_the_arith_part_holds_no_rom(tmp_path):
     words = (tmp_path / "datapath_words" / "harness.sv").read_text()
     assert "@opm 0" in words and "@opb 0" in words and "@opd 0" in words
     assert "@data" not in words
+
+
+def test_all_layers_jobs_share_the_cores(monkeypatch):
+    """prove --all-layers --jobs J: each layer's prove runs cores // J tasks at a time (the
+    environment its processes inherit), not J x prove's default."""
+    from exactbn.cli import cmd_prove
+
+    monkeypatch.delenv(cmd_prove.TASK_JOBS_ENV, raising=False)
+    assert cmd_prove.task_jobs() is None
+    for text, want in (("1", 1), ("3", 3), ("0", None), ("x", None), ("-2", None)):
+        monkeypatch.setenv(cmd_prove.TASK_JOBS_ENV, text)
+        assert cmd_prove.task_jobs() == want
+    seen = {}
+    monkeypatch.delenv(cmd_prove.TASK_JOBS_ENV)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    monkeypatch.setattr("exactbn.network.run_all_layers",
+                        lambda *a, **k: seen.setdefault("jobs", cmd_prove.task_jobs()) and 0)
+    monkeypatch.setattr("exactbn.network.network_mode", lambda args: True)
+    monkeypatch.setattr("exactbn.cli.threshold_cli.resolve_auto_unit",
+                        lambda args: "multiply-shift")
+
+    class Args:
+        jobs, verilog = 2, None
+
+    cmd_prove.run(Args())
+    assert seen["jobs"] == 2  # 4 cores, 2 layers at a time
