@@ -11,6 +11,7 @@ given widths (seeded), int8 output, floor unless stated.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -152,7 +153,25 @@ def main() -> None:
                     help="proof tasks at a time (default: prove's, up to the CPU count)")
     ap.add_argument("--groups", metavar="G,G",
                     help="only these groups; the other rows of bench/results/prove.json stay")
+    ap.add_argument("--network-summary", metavar="RUN_DIR",
+                    help="instead: summarise an `exactbn prove --all-layers -o RUN_DIR` run "
+                    "into bench/results/prove_resnet18.{json,md} (with --solved, --wall, "
+                    "--cpu, --load, --note, --command)")
+    ap.add_argument("--solved", type=Path)
+    ap.add_argument("--wall", type=float)
+    ap.add_argument("--cpu", type=float)
+    ap.add_argument("--load")
+    ap.add_argument("--note", default="")
+    ap.add_argument("--command", default="")
     args = ap.parse_args()
+    if args.network_summary:
+        meta = {"network": "ResNet-18 (bench/bench_resnet18.py's PT2E solved file)",
+                "command": args.command, "note": args.note, "wall_s": args.wall,
+                "cpu_s": args.cpu, "load": args.load, "cpus": os.cpu_count()}
+        doc = network_summary(Path(args.network_summary), args.solved, meta)
+        write_network(doc)
+        print(json.dumps({k: v for k, v in doc.items() if k != "rows"}, indent=1))
+        return
     rows = []
     todo = configs(args.quick)
     if args.groups:
@@ -160,8 +179,6 @@ def main() -> None:
         todo = [r for r in todo if r["group"] in keep]
         old = RESULTS / "prove.json"
         if old.is_file():
-            import json
-
             rows = [r for r in json.loads(old.read_text())["rows"] if r["group"] not in keep]
     if args.example:
         todo = [{"group": "example", "example": args.example}]
@@ -177,6 +194,51 @@ def main() -> None:
                 write_results(rows, args.quick)  # after every row: a partial run is kept
     if args.example:
         return
+
+
+def network_summary(run_dir: Path, solved: Path, meta: dict) -> dict:
+    """Per-layer figures of an ``exactbn prove SOLVED --all-layers -o RUN/prove`` run (also
+    one stopped by its timeout: the layers that finished are read from their prove.json,
+    the others are listed as unfinished): status, wall seconds of the proof and the tools'
+    CPU seconds per task."""
+    from exactbn.formats import load_solved
+
+    rows = []
+    for lay in load_solved(solved):
+        found = sorted(run_dir.glob(f"{lay.name}/*/prove.json"))
+        if not found:
+            rows.append({"layer": lay.name, "channels": lay.channels, "status": "unfinished"})
+            continue
+        d = json.loads(found[0].read_text())
+        rows.append({"layer": lay.name, "channels": lay.channels, "status": d["status"],
+                     "proof_seconds": round(d["seconds"], 1),
+                     "cpu_seconds": round(sum(t["cpu_seconds"] for t in d["tasks"]), 1),
+                     "tasks": {t["task"]: {"status": t["status"], "seconds": round(t["seconds"], 1),
+                                           "cpu_seconds": t["cpu_seconds"]} for t in d["tasks"]}})
+    done = [r for r in rows if r["status"] != "unfinished"]
+    return {**meta, "layers": len(rows), "proven": sum(r["status"] == "PASS" for r in rows),
+            "finished": len(done),
+            "tool_cpu_seconds": round(sum(r["cpu_seconds"] for r in done), 1), "rows": rows}
+
+
+def write_network(doc: dict, name: str = "prove_resnet18") -> None:
+    write_json_atomic(RESULTS / f"{name}.json", doc)
+    md = [f"# `exactbn prove --all-layers` on {doc['network']}", "", doc["note"], "",
+          f"Command: `{doc['command']}`; {doc['finished']}/{doc['layers']} layers finished, "
+          f"{doc['proven']} PROVEN; wall {doc.get('wall_s')} s, CPU {doc.get('cpu_s')} s "
+          f"(every process), tools' CPU of the finished layers {doc['tool_cpu_seconds']} s; "
+          f"load {doc.get('load')}.", "",
+          "| layer | C | status | proof s | tools CPU s | hold | stream | stall | datapath words "
+          "| datapath arith |", "|" + "---|" * 10]
+    for r in doc["rows"]:
+        t = r.get("tasks", {})
+        cell = [f"{t[k]['seconds']} / {t[k]['cpu_seconds']}" if k in t else "-"
+                for k in ("hold", "stream", "stall", "datapath words", "datapath arith")]
+        md.append(f"| {r['layer']} | {r['channels']} | {r['status']} | "
+                  f"{r.get('proof_seconds', '-')} | {r.get('cpu_seconds', '-')} | "
+                  + " | ".join(cell) + " |")
+    md += ["", "Task cells: wall s / tools' CPU s (wall grows with the shared machine's load)."]
+    write_text_atomic(RESULTS / f"{name}.md", "\n".join(md) + "\n")
 
 
 def write_results(rows: list[dict], quick: bool) -> None:
