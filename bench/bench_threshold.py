@@ -175,8 +175,12 @@ def _model_section(rows: list[dict], autos: list[dict],
               "seeds. DSP/BRAM: `0` = both 0, `(abs)` = a count where the placed one is 0.", ""]
     lines += [f"- {a['target']} W_Q={a['w_q']}: {a['reason']}" for a in autos]
     if placed:
-        lines += ["", "With `--cost fmax=1` (placed, seed 1, the target's default clock: ECP5 "
-                  "200, iCE40 100 MHz):", ""]
+        pts = sorted({(a["target"], a["w_q"]) for a in placed})
+        cmd = (f"nice -n 5 python -m bench.bench_threshold --auto-placed --targets "
+               f"{','.join(sorted({t for t, _ in pts}))} --bits "
+               f"{','.join(str(w) for w in sorted({w for _, w in pts}))}")
+        lines += ["", f"With `--cost fmax=1` (placed, seed 1, the target's default clock: ECP5 "
+                  f"200, iCE40 100 MHz); `{cmd}`:", ""]
         runs = sorted({(a["target"], a.get("started"), a.get("load")) for a in placed})
         lines += [f"- run {t}: started {st}, load {ld}" for t, st, ld in runs]
         lines += [f"- {a['target']} W_Q={a['w_q']}: {a['reason']}" for a in placed]
