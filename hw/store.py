@@ -21,6 +21,10 @@ memory itself is not). The write lands at the end of its handshake cycle.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from dataclasses import dataclass
+
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -28,9 +32,13 @@ from amaranth.lib.wiring import In, Out
 
 from .config import UnitConfig, memory_attrs
 
-__all__ = ["ParamStore", "pack_word", "packed_rom", "store_images"]
+__all__ = ["BlockLayout", "ParamStore", "block_layout", "pack_word", "packed_rom",
+           "store_images"]
 
 _BANK = 16  # words per bank of a two-step ROM read (UnitConfig.param_read_split)
+_BLOCK_WORDS = 1024  # words of one DP16KD in x18 (hw/primitives/ecp5.py DP16KD_DEPTH)
+_MAX_BLOCK_BANKS = 8  # deeper than this, block_layout gives up (the ROM is not a few blocks)
+_MAX_BLOCK_TABLE_BITS = 6  # block_layout's address map: a table of at most 2^6 blocks
 
 
 def pack_word(cfg: UnitConfig, m: int, b: int, n: int) -> int:
@@ -45,16 +53,19 @@ def pack_word(cfg: UnitConfig, m: int, b: int, n: int) -> int:
 def store_images(cfg: UnitConfig) -> list[list[int]]:
     """Initial memory contents, one list per memory (L lists in channels mode, 1 in pixels)."""
     c = cfg.channels
+    # the widths once (UnitConfig recomputes n_min/w_d from every N on each use)
+    w_m, w_b, w_d, n_min = cfg.w_m, cfg.w_b, cfg.w_d, cfg.n_min
+    mask_m, mask_b = (1 << w_m) - 1, (1 << w_b) - 1
+
+    def word(ch: int) -> int:
+        v = (cfg.M[ch] & mask_m) | ((cfg.B[ch] & mask_b) << w_m)
+        return v | ((cfg.N[ch] - n_min) << (w_m + w_b)) if w_d else v
+
     if cfg.lane_mode == "pixels":
-        return [[pack_word(cfg, cfg.M[ch], cfg.B[ch], cfg.N[ch]) for ch in range(c)]]
-    images = []
-    for lane in range(cfg.lanes):
-        img = []
-        for g in range(cfg.groups):
-            ch = g * cfg.lanes + lane
-            img.append(pack_word(cfg, cfg.M[ch], cfg.B[ch], cfg.N[ch]) if ch < c else 0)
-        images.append(img)
-    return images
+        return [[word(ch) for ch in range(c)]]
+    groups, lanes = cfg.groups, cfg.lanes
+    return [[word(g * lanes + lane) if g * lanes + lane < c else 0 for g in range(groups)]
+            for lane in range(lanes)]
 
 
 def packed_rom(cfg: UnitConfig) -> tuple[list[int], list[list[int]]] | None:
@@ -87,6 +98,80 @@ def packed_rom(cfg: UnitConfig) -> tuple[list[int], list[list[int]]] | None:
     size = 1 << max(1, (n_rows - 1).bit_length()) if n_rows <= _BANK else n_rows
     packed = [[row[k] for row in rows] + [0] * (size - len(rows)) for k in range(len(images))]
     return row_of, packed
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """A ROM address space packed into DP16KD words (:func:`block_layout`).
+
+    The address ``a`` splits into ``hi = a >> k`` (a block; a shared unit's layer) and
+    ``lo = a & (2^k - 1)``. Block ``hi`` holds ``size[hi]`` words (0 or a power of two) at
+    ``base[hi]``, a multiple of ``size[hi]``, so its physical word is ``base[hi] | lo`` (an
+    OR, no carry); ``lo >= size[hi]`` reads zero (the hardware clears the word with a
+    registered flag; :meth:`phys` gives ``zero``, the first free word, for it). ``images[k]``
+    is lane memory k's packed words (``banks * 1024``, zeros after the last)."""
+
+    k: int
+    base: tuple[int, ...]
+    size: tuple[int, ...]
+    zero: int
+    banks: int
+    images: tuple[tuple[int, ...], ...]
+
+    def phys(self, a: int) -> int:
+        """The physical word of address ``a`` (the hardware's map, for tests and docs)."""
+        hi, lo = a >> self.k, a & ((1 << self.k) - 1)
+        if hi >= len(self.size) or lo >= self.size[hi]:
+            return self.zero
+        return self.base[hi] | lo
+
+
+@functools.lru_cache(maxsize=4)
+def block_layout(cfg: UnitConfig) -> BlockLayout | None:
+    """The packed DP16KD layout of an ECP5 block-RAM ROM whose addresses (``2^w_user``, a
+    shared unit's ``{layer, group}``) span more than one DP16KD, or None.
+
+    Each block of ``2^k`` addresses keeps its words up to its last non-zero row, rounded up
+    to a power of two; blocks are placed largest first, so each is aligned to its size; one
+    zero word follows them. ``k`` is the widest split (at most ``2^6`` blocks) that needs
+    the fewest DP16KDs (a shared unit: its group bits). Deeper than ``_MAX_BLOCK_BANKS``
+    DP16KDs: None."""
+    if not (cfg.family == "ecp5" and cfg.store == "rom" and cfg.param_memory == "block"
+            and cfg.param_read_split and (1 << cfg.w_user) > _BLOCK_WORDS):
+        return None
+    images = store_images(cfg)
+    depth = len(images[0])
+    w_user = cfg.w_user
+    nonzero = [any(img[a] for img in images) for a in range(depth)]
+    best = None
+    last = [a for a in range(depth) if nonzero[a]]  # the non-zero addresses, ascending
+    for k in range(w_user, max(0, w_user - _MAX_BLOCK_TABLE_BITS) - 1, -1):
+        top = [0] * (1 << (w_user - k))  # per block: its last non-zero row + 1
+        for a in last:
+            top[a >> k] = (a & ((1 << k) - 1)) + 1
+        sizes = [0 if not u else 1 << (u - 1).bit_length() for u in top]
+        banks = -(-(sum(sizes) + 1) // _BLOCK_WORDS)
+        if best is None or banks < best[0]:  # fewest DP16KDs, then the widest k (from
+            best = (banks, k, sizes)          # w_user down): the smallest block table
+    _, k, sizes = best
+    base = [0] * len(sizes)
+    nxt = 0
+    for hi in sorted(range(len(sizes)), key=lambda h: (-sizes[h], h)):
+        base[hi], nxt = nxt, nxt + sizes[hi]
+    zero = nxt
+    banks = -(-(zero + 1) // _BLOCK_WORDS)
+    if banks > _MAX_BLOCK_BANKS:
+        return None
+    lay = BlockLayout(k=k, base=tuple(base), size=tuple(sizes), zero=zero, banks=banks,
+                      images=())
+    packed = []
+    for img in images:
+        words = [0] * (banks * _BLOCK_WORDS)
+        for a in range(depth):
+            if img[a]:
+                words[lay.phys(a)] = img[a]
+        packed.append(tuple(words))
+    return dataclasses.replace(lay, images=tuple(packed))
 
 
 class ParamStore(wiring.Component):
@@ -125,6 +210,10 @@ class ParamStore(wiring.Component):
         split = cfg.param_read_split  # a 2-cycle read: the dspin register moved in here
         from .primitives import uses_dp16kd
 
+        layout = block_layout(cfg)
+        if layout is not None:  # DP16KDs, packed: the address mapped before their register
+            self._lanes_out(m, self._block_rom(m, layout, w_word))
+            return m
         if uses_dp16kd(cfg):  # ECP5 block RAM with its output register: the 2-cycle read
             words = [self._dp16kd(m, k, img, w_word) for k, img in enumerate(images)]
             self._lanes_out(m, words)
@@ -189,6 +278,52 @@ class ParamStore(wiring.Component):
         dp16kd_rom(m, f"bram{k}", img, w_word, self.addr, self.en, word,
                    sim=self.cfg.sim_models)
         return word
+
+    def _block_rom(self, m: Module, lay: BlockLayout, w_word: int) -> list:
+        """The :func:`block_layout` ROM: ``phys = base[hi] | (lo & (size[hi] - 1))`` (a
+        table on the block bits, no carry, no mux: one LUT level per bit) into the DP16KDs'
+        own address register; each lane's ``banks`` blocks deep read with the output
+        register; the bank and a padding flag (``lo >= size[hi]``) registered alongside
+        pick the word or zero after it (one LUT level)."""
+        from .primitives.ecp5 import dp16kd_rom
+
+        w_phys = max(1, (lay.banks * _BLOCK_WORDS - 1).bit_length())
+        phys = Signal(w_phys, name="phys")
+        pad, empty = Signal(name="pad"), Signal(name="blk_empty")
+        lo, hi = self.addr[:lay.k], self.addr[lay.k:]
+        base = Signal(w_phys, name="blk_base")
+        mask = Signal(max(1, lay.k), name="blk_mask")
+        with m.Switch(hi):
+            for h, size in enumerate(lay.size):
+                if size:
+                    with m.Case(h):
+                        m.d.comb += [base.eq(lay.base[h]), mask.eq(size - 1)]
+            with m.Default():
+                m.d.comb += [base.eq(lay.zero), mask.eq(0), empty.eq(1)]
+        m.d.comb += phys.eq(base | (lo & mask[:lay.k]) if lay.k else base)
+        m.d.comb += pad.eq(empty | (lo & ~mask[:lay.k]).any() if lay.k else empty)
+        lo_bits = _BLOCK_WORDS.bit_length() - 1
+        w_sel = max(1, w_phys - lo_bits)
+        # registered with the DP16KDs' address, then with their output register
+        sel_a, sel_r = (Signal(w_sel, name=f"bank{n}_r", reset_less=True) for n in "ao")
+        pad_a, pad_r = (Signal(name=f"pad{n}_r", reset_less=True) for n in "ao")
+        with m.If(self.en):
+            m.d.sync += [pad_a.eq(pad), pad_r.eq(pad_a)]
+            if lay.banks > 1:
+                m.d.sync += [sel_a.eq(phys[lo_bits:]), sel_r.eq(sel_a)]
+        words = []
+        for k, img in enumerate(lay.images):
+            word = Signal(w_word, name=f"word{k}")
+            with m.Switch(sel_r):  # one bank: sel_r stays 0
+                for j in range(lay.banks):
+                    part = list(img[j * _BLOCK_WORDS:(j + 1) * _BLOCK_WORDS])
+                    out = Signal(w_word, name=f"word{k}_{j}_r")
+                    dp16kd_rom(m, f"bram{k}_{j}", part, w_word, phys[:lo_bits], self.en, out,
+                               sim=self.cfg.sim_models)
+                    with m.Case(j):
+                        m.d.comb += word.eq(Mux(pad_r, 0, out))
+            words.append(word)
+        return words
 
     def _packed_rom(self, m: Module, row_of: list[int], images: list[list[int]],
                     w_word: int) -> list:

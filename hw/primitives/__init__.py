@@ -30,10 +30,12 @@ def uses_dp16kd(cfg) -> bool:
     """The parameter ROM is instantiated DP16KD blocks with their output register (ECP5,
     ``param_memory`` block, the two-step read of ``param_read_split``, every address the
     tuser can carry inside one block's 1024 words); else Yosys infers the memory."""
+    from ..store import block_layout  # a wider tuser: DP16KDs packed (hw/store.py)
     from .ecp5 import DP16KD_DEPTH
 
     return (cfg.family == "ecp5" and cfg.store == "rom" and cfg.param_memory == "block"
-            and cfg.param_read_split and (1 << cfg.w_user) <= DP16KD_DEPTH)
+            and cfg.param_read_split and ((1 << cfg.w_user) <= DP16KD_DEPTH
+                                          or block_layout(cfg) is not None))
 
 
 def sim_model_files(cfg) -> dict[str, str]:
