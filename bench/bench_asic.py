@@ -617,19 +617,20 @@ def headline_md(rows: list[dict]) -> str:
             f"{r['fastest']} ({r['fastest_flow']}) | {f(r['fastest_period_ns'], 2)} | "
             f"{f(r['ceiling_period_ns'], 2)} | {f(r['period_vs_ceiling'], 3)}{pmark} | "
             f"{thr} |")
-    out += ["", "### Why the area target is out of reach", "",
+    out += ["", "### Where the area target stands", "",
             "0.30 x the smallest TFLite-style unit against what exactbn cannot do without: "
             "the bare W_X x W_M multiplier at exactbn's widths (the ceiling design: "
-            "registered operands and product, smallest over every multiplier form measured) "
-            "and the parameter ROM as logic (`core.store`, from `--breakdown`; a tape-out "
-            "would use a ROM/SRAM macro). The remainder is what the shifter, rounding, "
-            "saturation, skid buffer and pipeline control would have to fit in. Only pipelined "
-            "ceiling forms (registered partial products or the CSA tree) were mapped at L = 4 "
-            "and for int8, so those rows overstate what a multiplier needs (exactbn's shallow "
-            "unit is smaller than them); the uint4 L = 1 row, with the Booth ceiling, is the "
-            "tight one: where anything is left, it is less than the shifter and saturation "
-            "alone take in any unit measured with `--breakdown` (last column; smallest over "
-            "presets and flows, ROM likewise).", "",
+            "registered operands and product, the smallest over every multiplier form "
+            "measured, at any period: the 18-bit-pp Booth one misses 5 ns, the carry-save "
+            "ones meet it) and the parameter ROM as logic (`core.store`, from `--breakdown`; a "
+            "tape-out would use a ROM/SRAM macro: the parameter bits per channel are in the "
+            "design table). The remainder is what the shifter, rounding, saturation, skid "
+            "buffer and pipeline control would have to fit in. Where it is negative the "
+            "target cannot be met with the ROM in logic; uint4 per-channel L = 4 is met at "
+            "the boundary (0.300: 269,072 um2 against a budget of 269,295, closer than the "
+            "0.2 % one design moved between two runs), and its TFLite-style unit was not "
+            "mapped in the small carry-save form (it did not finish in 900 s; at L = 1 that "
+            "form is 258,276 um2, larger than the 227,893 of its 18-bit Booth form).", "",
             "| layer | L | shift | 0.30 x TFLite um2 | bare multiplier um2 | its form | "
             "ROM as logic um2 | left for the rest um2 | shifter + saturation um2 |",
             "|---|---|---|---|---|---|---|---|---|"]
