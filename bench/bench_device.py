@@ -163,6 +163,26 @@ def main_device(targets: list[str], seeds, jobs: int, layers, tmp: Path, say) ->
     return reports
 
 
+def refresh_device_md(extra: list[str] | None = None) -> Path:
+    """Rewrite bench/results/synth_device.md from the committed per-target reports
+    (synth_device_<target>.json), then ``extra`` lines (later partial runs)."""
+    import json
+
+    reports, loads = {}, []
+    for t in MATRIX:
+        f = RESULTS / f"synth_device_{t}.json"
+        if f.exists():
+            reports[t] = json.loads(f.read_text())
+            m = reports[t]["meta"]
+            if m.get("load_start"):
+                loads.append(f"{t}: load average {m['load_start'][0]}-{m['load_end'][0]} "
+                             f"({m.get('cores')} cores)")
+    text = device_md(reports, "; ".join(loads) or "see each report")
+    out = RESULTS / "synth_device.md"
+    write_text_atomic(out, text + ("\n" + "\n".join(extra) + "\n" if extra else ""))
+    return out
+
+
 def main_subset(argv: list[str]) -> int:
     """A few designs of the ECP5 matrix in one run (the int8 C = 64 layer), each given as
     ``KIND:LANES:PIPELINE[:PARAM_MEMORY]``; writes bench/results/<stem>.json/.md."""
