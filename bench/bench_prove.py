@@ -228,12 +228,13 @@ def write_network(doc: dict, name: str = "prove_resnet18") -> None:
           f"{doc['proven']} PROVEN; wall {doc.get('wall_s')} s, CPU {doc.get('cpu_s')} s "
           f"(every process), tools' CPU of the finished layers {doc['tool_cpu_seconds']} s; "
           f"load {doc.get('load')}.", "",
-          "| layer | C | status | proof s | tools CPU s | hold | stream | stall | datapath words "
-          "| datapath arith |", "|" + "---|" * 10]
+          "| layer | C | status | proof s | tools CPU s | hold | stream | stall | datapath "
+          "| datapath words | datapath arith |", "|" + "---|" * 11]
     for r in doc["rows"]:
         t = r.get("tasks", {})
         cell = [f"{t[k]['seconds']} / {t[k]['cpu_seconds']}" if k in t else "-"
-                for k in ("hold", "stream", "stall", "datapath words", "datapath arith")]
+                for k in ("hold", "stream", "stall", "datapath", "datapath words",
+                          "datapath arith")]
         md.append(f"| {r['layer']} | {r['channels']} | {r['status']} | "
                   f"{r.get('proof_seconds', '-')} | {r.get('cpu_seconds', '-')} | "
                   + " | ".join(cell) + " |")
