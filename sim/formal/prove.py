@@ -18,12 +18,13 @@ from pathlib import Path
 from .harness import TASKS, WORD_MODES, ModelParams, StateReg, arith_cut_nets, render_harness
 from .harness import _spec_shape as spec_shape
 from .miter import (
-    ce_copy,
+    credit_copy,
     free_memories,
     free_netlist_products,
     is_fifo_word,
     render_credit,
     render_stall,
+    shared_state,
     stall_parts,
     unchecked_words,
 )
@@ -401,9 +402,11 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
                 # ROM: nothing shared; B's words are its own (constant) flip-flops, tied to
                 # A's as helper invariants like every other register.
                 shared = memory if cfg.store == "ram" else set()
-                text, taps, mems = ce_copy(netlist, cfg.name, shared)
+                # credit: B reads A's datapath flip-flops (found by structure, ties asserted)
+                sh = shared_state(netlist, cfg.name, regs, shared) if credit else set()
+                text, taps, mems, shs = credit_copy(netlist, cfg.name, shared, sh)
                 if credit:
-                    h = render_credit(cfg, model, "exactbn_formal", regs, taps, mems)
+                    h = render_credit(cfg, model, "exactbn_formal", regs, taps, mems, shs)
                 elif lane_parts(cfg) != [None]:  # one part per lane's cone, and the rest
                     hs = []
                     for sp in stall_parts(netlist, cfg, regs):
