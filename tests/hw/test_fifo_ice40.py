@@ -6,85 +6,21 @@ with it against golden's integer model (Amaranth sim and cocotb on its Verilog).
 
 from __future__ import annotations
 
-import random
-
 import pytest
-from amaranth import ClockDomain, Elaboratable, Module, Signal
-from amaranth.sim import Simulator
 from exactbn.hw import fifo as hw_fifo
 from exactbn.hw import to_verilog
 from exactbn.hw.config import PIPELINE_PRESETS
 from exactbn.hw.fifo import OutputFifo
+from fifo_compare import compare_fifos
 
 from exactbn.generate import build_vectors, unit_config_from_solved
 
 WIDTH, DEPTH = 8, 8
 
 
-class _Pair(Elaboratable):
-    """Both FIFOs on the same inputs (and the same reset)."""
-
-    def __init__(self, dut: OutputFifo):
-        self.ref, self.dut = OutputFifo(WIDTH, DEPTH, read="comb"), dut
-        self.w_valid, self.w_data, self.ready = Signal(), Signal(WIDTH), Signal()
-        self.cd = ClockDomain("sync")
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = self.cd
-        m.submodules.ref, m.submodules.dut = self.ref, self.dut
-        for f in (self.ref, self.dut):
-            m.d.comb += [f.w_valid.eq(self.w_valid), f.w_data.eq(self.w_data),
-                         f.o.ready.eq(self.ready)]
-        return m
-
-
-def _compare(dut: OutputFifo, cycles: int = 3000, seed: int = 1) -> dict:
-    """Drive both FIFOs: writes whenever the beats held stay within depth + 1 (the credit
-    limit), ready in bursts between stalls of up to 40 cycles, a reset now and then. Returns
-    the first cycle where the outputs differ (or None) and the scoreboard's verdict."""
-    pair = _Pair(dut)
-    rng = random.Random(seed)
-    ready_runs: list[int] = []
-    while len(ready_runs) < cycles:
-        ready_runs += [0] * rng.randrange(1, 40) + [1] * rng.randrange(1, 15)
-    out = {"first_diff": None, "popped": [], "written": [], "max_held": 0, "resets": 0}
-
-    async def bench(ctx):
-        held, seq = 0, 0
-        queue: list[int] = []
-        for cyc in range(cycles):
-            rst = cyc > 50 and rng.random() < 0.004
-            ctx.set(pair.cd.rst, rst)
-            r = ready_runs[cyc] if rng.random() < 0.9 else rng.randrange(2)
-            ctx.set(pair.ready, r)
-            pop = bool(ctx.get(pair.ref.o.valid)) and r and not rst
-            w = (not rst and rng.random() < 0.85 and held - pop + 1 <= DEPTH + 1)
-            data = seq % (1 << WIDTH)
-            ctx.set(pair.w_valid, w)
-            ctx.set(pair.w_data, data)
-            a = (ctx.get(pair.ref.o.valid), ctx.get(pair.ref.o.payload))
-            b = (ctx.get(pair.dut.o.valid), ctx.get(pair.dut.o.payload))
-            if out["first_diff"] is None and (a[0] != b[0] or (a[0] and a[1] != b[1])):
-                out["first_diff"] = (cyc, a, b)
-            if pop:
-                out["popped"].append((b[1], queue.pop(0) if queue else None))
-            if w:
-                queue.append(data)
-                out["written"].append(data)
-                seq += 1
-            held += w - pop
-            out["max_held"] = max(out["max_held"], held)
-            if rst:
-                held, queue = 0, []
-                out["resets"] += 1
-            await ctx.tick()
-
-    sim = Simulator(pair)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
-    return out
+def _compare(dut: OutputFifo, seed: int = 1) -> dict:
+    """The DUT against the LUT-RAM (asynchronous-read) FIFO on the same stream."""
+    return compare_fifos(OutputFifo(WIDTH, DEPTH, read="comb"), dut, WIDTH, DEPTH, seed=seed)
 
 
 def test_sync_read_fifo_is_the_comb_fifo_cycle_for_cycle():
