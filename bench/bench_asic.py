@@ -626,11 +626,12 @@ def headline_md(rows: list[dict]) -> str:
             "tape-out would use a ROM/SRAM macro: the parameter bits per channel are in the "
             "design table). The remainder is what the shifter, rounding, saturation, skid "
             "buffer and pipeline control would have to fit in. Where it is negative the "
-            "target cannot be met with the ROM in logic; uint4 per-channel L = 4 is met at "
-            "the boundary (0.300: 269,072 um2 against a budget of 269,295, closer than the "
-            "0.2 % one design moved between two runs), and its TFLite-style unit was not "
-            "mapped in the small carry-save form (it did not finish in 900 s; at L = 1 that "
-            "form is 258,276 um2, larger than the 227,893 of its 18-bit Booth form).", "",
+            "target cannot be met with the ROM in logic. uint4 per-channel L = 4 came to "
+            "0.300 against the 18-bit TFLite-style unit (897,651 um2), but that baseline is "
+            "not at its best: its Booth form (run asic_l4_booth_tfl) is 788,125 um2, which "
+            "puts the ratio at 0.341. The TFLite-style unit was not mapped in the small "
+            "carry-save form at L = 4 (it did not finish in 900 s; at L = 1 that form is "
+            "258,276 um2, larger than the 227,893 of its 18-bit Booth form).", "",
             "| layer | L | shift | 0.30 x TFLite um2 | bare multiplier um2 | its form | "
             "ROM as logic um2 | left for the rest um2 | shifter + saturation um2 |",
             "|---|---|---|---|---|---|---|---|---|"]
