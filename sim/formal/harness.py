@@ -336,6 +336,9 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
     ops = _operand_nets(cfg)
     if mode == "arith":
         lo_s, hi_s, d_max = word_extremes(cfg, model)
+        lim = 1 << (shape.w_s - 1)  # the literals below would be truncated silently
+        if not (-lim <= lo_s <= 0 <= hi_s < lim) or d_max >= (1 << max(levels, 1)):
+            raise ValueError("the solved words' extremes do not fit the sum / shift fields")
     for lane in range(L):
         if lane not in asserted or mode == "words":  # nothing of this lane's data built here
             w(f"  wire [{wq - 1}:0] eq{lane} = {_lit(wq, 0)};",
@@ -367,8 +370,12 @@ def _datapath(cfg, model: ModelParams, top: str, stall_bound: int,
         if mode == "arith":
             # What every solved word satisfies, for every x of the field (true of the real
             # unit's valid beats: their operands are solved words, the words part): assumed
-            # for valid beats only, so a bubble with other operands is never excluded.
+            # for valid beats only, so a bubble with other operands is never excluded; and
+            # only when the cut products' operands match (pm, asserted in the same cycle),
+            # so a run where they do not is never excluded from that assertion.
             xin = "" if cfg.x_signed else f" && !opx{lane}[{cfg.w_xs - 1}]"
+            xin += "".join(f" && pm{p.port}" for (ln, _), p in (products or {}).items()
+                           if ln == lane)
             ws = shape.w_s + 1
             w(f"  always @* if (!init && rv{k0}{xin}) assume($signed(es{lane}) >= "
               f"{_slit(ws, lo_s)} && $signed(es{lane}) <= {_slit(ws, hi_s)});")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from exactbn.hw import to_verilog
-from exactbn.sim.formal.harness import word_extremes
+from exactbn.sim.formal.cones import _bits
+from exactbn.sim.formal.harness import arith_cut_nets, word_extremes
 from exactbn.sim.formal.prove import (
     WORD_SPLIT_MIN_WORDS,
     check_cover,
@@ -31,6 +32,34 @@ from formal_layers import small_layer  # noqa: E402
 def _rom(layer, lanes: int = 1, **kw):
     return unit_config_from_solved(layer, lanes=lanes, pipeline=kw.pop("pipeline", "shallow"),
                                    **kw)
+
+
+def _roots(netlist: str, top: str, net: str) -> list:
+    """The bits each bit of ``net`` is an alias of (through the module's connects): a cut
+    net's bits end at its ``exactbn_cutK_in`` port."""
+    lines = netlist.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == f"module \\{top}")
+    body = lines[start + 1:lines.index("end", start)]
+    widths = {}
+    for ln in body:
+        if ln.startswith("  wire "):
+            f = ln.split()
+            widths[f[-1]] = int(f[f.index("width") + 1]) if "width" in f else 1
+    alias = {}
+    for ln in body:
+        if m := re.match(r"^  connect (\S+(?: \[\d+(?::\d+)?\])?|\{[^}]*\}) (.+)$", ln):
+            for a, b in zip(_bits(m.group(1), widths), _bits(m.group(2), widths),
+                            strict=False):
+                if a is not None:
+                    alias[a] = b
+    out = []
+    for bit in _bits(net, widths):
+        seen = set()
+        while bit is not None and bit in alias and bit not in seen:
+            seen.add(bit)
+            bit = alias[bit]
+        out.append(bit if bit is not None else ("constant", 0))
+    return out
 
 
 def _prove_split(layer, cfg, verilog, out, **kw):
@@ -128,6 +157,11 @@ def test_the_arith_part_holds_no_rom(tmp_path):
     assert res.status == "PASS", res.summary
     dut = (tmp_path / "datapath_arith" / "dut.il").read_text()
     assert "exactbn_cut0_in" in dut and "exactbn_cut0_dead" in dut
+    nets = ["\\core.mul0.m", "\\core.mul0.b", "\\core.shift0.d"]  # M, B, shift amount
+    assert sorted(arith_cut_nets(cfg)) == sorted(nets)
+    for net in nets:  # every bit of each operand net is read from a cut port
+        roots = {b[0] for b in _roots(dut, cfg.name, net)}
+        assert roots and all(re.fullmatch(r"\\exactbn_cut\d+_in", r) for r in roots), (net, roots)
     harness = (tmp_path / "datapath_arith" / "harness.sv").read_text()
     assert "assume($signed(es0) >= " in harness and "@opm" not in harness
     words = (tmp_path / "datapath_words" / "harness.sv").read_text()
