@@ -127,9 +127,12 @@ def choose_units(layers: list[SolvedLayer], unit: str, family: str | None,
 def generate_mixed_bundle(solved_path: str, outdir: str, *, layer_names: str | None,
                           unit: str, family: str | None, weights: dict | None,
                           ms_options: dict, th_options: dict, freq_mhz: float = 100.0,
-                          seed: int = 1, progress=None) -> dict:
+                          seed: int = 1, progress=None, auto_freq_mhz: float | None = None
+                          ) -> dict:
     """Choose each layer's unit (``unit`` = threshold | auto), then write the bundle
-    atomically; returns network.json's data. SynthError when auto's synthesis fails."""
+    atomically; returns network.json's data. ``freq_mhz`` is the kits' clock,
+    ``auto_freq_mhz`` the clock auto's fmax weight judges at (None: the target's default,
+    as in synth/sim/prove). SynthError when auto's synthesis fails."""
     from exactbn.formats import check_output_path, check_replaceable_dir, load_solved
     from exactbn.network import select_layers, write_tree_atomic
 
@@ -141,7 +144,8 @@ def generate_mixed_bundle(solved_path: str, outdir: str, *, layer_names: str | N
 
         th_options = {"stages": stages_for(family), **th_options}
     units, reasons = choose_units(layers, unit, family, weights, th_options,
-                                  file=str(solved_path), progress=progress, freq_mhz=freq_mhz)
+                                  file=str(solved_path), progress=progress,
+                                  freq_mhz=auto_freq_mhz)
     files, net = mixed_bundle_files(solved_path, layers, units, reasons=reasons,
                                     ms_options=ms_options, th_options=th_options,
                                     freq_mhz=freq_mhz, seed=seed)

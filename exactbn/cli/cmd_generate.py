@@ -35,8 +35,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("solved", metavar="SOLVED.json", help="solved file (exactbn solve)")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                    help="directory to write (replaced atomically)")
-    p.add_argument("--freq", type=_freq, default=100.0, metavar="MHZ",
-                   help="clock frequency for NAME.sdc/.xdc (default 100)")
+    p.add_argument("--freq", type=_freq, default=None, metavar="MHZ",
+                   help="clock frequency for NAME.sdc/.xdc (default 100); also the clock "
+                   "--unit auto's fmax weight judges at (default: the target's, as in synth)")
     p.add_argument("--seed", type=int, default=1,
                    help="seed of the test bench's random inputs and valid/ready gaps")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
@@ -55,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
     from exactbn.generate import generate
 
     _check_auto_args(args)  # --target/--cost only with --unit auto
+    # auto judges Fmax at the clock asked for, else the target's default (as synth, sim and
+    # prove do); the kit's constraints default to 100 MHz
+    args.auto_freq = args.freq
+    if args.freq is None:
+        args.freq = 100.0
     if getattr(args, "unit", "multiply-shift") == "threshold":
         from exactbn.cli.threshold_cli import run_generate_threshold
 

@@ -103,7 +103,10 @@ def _run(args) -> int:
     with Progress("solving", sum(lay.channels for lay in layers)) as prog:
         # whole exact layers from arrays, one kernel call for all of them (golden/fast.py);
         # the rest (and every layer of a narrow file: no numba start-up) one by one
-        fast = solve_layers_fast(layers, args.shift, args.hw_rounding, budget)
+        try:
+            fast = solve_layers_fast(layers, args.shift, args.hw_rounding, budget)
+        except formats.FormatError as e:
+            raise e.located(file=args.layers) from None
         for layer, done in zip(layers, fast, strict=True):
             try:
                 solved.append(done if done is not None else solve_layer(

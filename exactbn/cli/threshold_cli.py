@@ -141,7 +141,8 @@ def run_generate_auto(args: argparse.Namespace, generate_multiply_shift) -> int:
     opts.pop("name")
     try:
         unit, reason, figures = choose_unit(layer, args.target, weights, file=args.solved,
-                                            freq_mhz=args.freq, **opts)
+                                            freq_mhz=getattr(args, "auto_freq", args.freq),
+                                            **opts)
     except SynthError as e:
         print(f"exactbn: error: --unit auto: synthesis failed: {e}")
         return 1
@@ -152,7 +153,9 @@ def run_generate_auto(args: argparse.Namespace, generate_multiply_shift) -> int:
 
     (Path(args.output) / "unit_choice.json").write_text(json.dumps(
         {"unit": unit, "reason": reason, "target": target, "weights": weights,
-         "figures": figures, "measured_by": "yosys synthesis (no place and route)"},
+         "figures": figures, "measured_by": (
+             "yosys synthesis and nextpnr place and route (seed 1)" if (weights or {}).get("fmax")
+             else "yosys synthesis (no place and route)")},
         indent=1) + "\n")
     if not args.quiet:
         print(f"--unit auto: {unit}: {reason}")
@@ -208,6 +211,7 @@ def _run_mixed_bundle(args: argparse.Namespace, unit: str, weights: dict | None)
         net = generate_mixed_bundle(args.solved, args.output, layer_names=args.layers,
                                     unit=unit, family=args.target, weights=weights,
                                     ms_options=ms, th_options=th, freq_mhz=args.freq,
+                                    auto_freq_mhz=getattr(args, "auto_freq", args.freq),
                                     seed=args.seed, progress=say)
     except SynthError as e:
         print(f"exactbn: error: --unit auto: synthesis failed: {e}")

@@ -50,6 +50,12 @@ CASES = {
                                .replace('"gamma": [1.0]', '"gamma": [1e300]'), "not finite"),
     "b_infinite_scale_5e-324": (_with(BN, ["output", "scale"], 5e-324)
                                 .replace('"beta": [0.0]', '"beta": [1.0]'), "not finite"),
+    # a layer wide enough for the batched kernel path (golden/fast.py solve_layers_fast)
+    "wide_layer_a_infinite": (json.dumps({
+        "name": "W", "input": {"bits": 8, "signed": True, "scale": 1.0},
+        "output": {"bits": 8, "signed": True, "scale": 1e-300},
+        "bn": {"gamma": [1.0] * 5 + [1e300] + [1.0] * 90, "beta": [0.0] * 96,
+               "mean": [0.0] * 96, "var": [1.0] * 96}}), "not finite"),
 }
 
 

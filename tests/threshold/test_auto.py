@@ -106,3 +106,30 @@ def test_generate_auto_on_ice40_writes_the_stages_it_measured(tmp_path):
     assert json.loads((out / "unit_choice.json").read_text())["unit"] == "threshold"
     text = (out / "exactbn_w1.json").read_text()
     assert stages_for("ice40") == "compact" and '"stages": "compact"' in text
+
+
+@pytest.mark.parametrize("freq,want", [(None, None), ("150", 150.0)])
+def test_generate_auto_judges_fmax_at_the_clock_synth_uses(tmp_path, monkeypatch, freq, want):
+    """Without --freq, auto's fmax weight is judged at the target's default clock (as synth,
+    sim and prove judge it), not at the kit's 100 MHz constraint; the choice file says the
+    units were placed when fmax is weighed."""
+    import exactbn.cost as cost
+
+    seen = {}
+
+    def fake_choose(layer, family, weights, **kw):
+        seen["freq"] = kw.get("freq_mhz")
+        return "multiply-shift", f"layer {layer.name}: multiply-shift (stub)", {}
+
+    monkeypatch.setattr(cost, "choose_unit", fake_choose)
+    path = tmp_path / "solved.json"
+    write_json_atomic(path, dump_solved([_layer(1, channels=2)]))
+    out = tmp_path / "kit"
+    extra = [] if freq is None else ["--freq", freq]
+    assert main(["generate", str(path), "--unit", "auto", "--target", "ecp5", "--cost",
+                 "fmax=1", "-o", str(out), "-q", *extra]) == 0
+    assert seen["freq"] == want
+    choice = json.loads((out / "unit_choice.json").read_text())
+    assert "nextpnr" in choice["measured_by"]
+    sdc = next(out.glob("*.sdc")).read_text()
+    assert ("10.000" if freq is None else "6.667") in sdc  # the kit's clock: 100 MHz default
