@@ -147,3 +147,17 @@ def test_solved_extremes_that_do_not_fit_the_sum_are_an_error(tmp_path, monkeypa
         res = _prove_halves(layer, cfg, to_verilog(cfg), tmp_path)
         assert res.status == "ERROR" and not res.tasks, res.summary
         assert "extremes do not fit" in res.summary, res.summary
+
+
+def test_default_pipeline_wrong_range_flag_fails_in_the_words_half(tmp_path):
+    """--range-check, default pipeline, 2 lanes: the unit built with channel 1's range
+    [-100, 99] (one off) flags x = 100 wrongly; the words half (which asserts the flag)
+    fails and names it."""
+    rng = [(-10, 10), (-100, 100), (0, 5)]
+    layer = small_layer("half_even", rng=rng)
+    bad = unit_config_from_solved(small_layer("half_even", rng=[rng[0], (-100, 99), rng[2]]),
+                                  lanes=2, range_check=True)
+    res = _prove_halves(layer, bad, to_verilog(bad), tmp_path)
+    assert res.status == "FAIL", res.summary
+    assert res.tasks[-1].task == "datapath words", res.summary
+    assert "channel 1, x = 100: range flag expected 0, got 1" in res.summary, res.summary
