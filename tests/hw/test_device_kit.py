@@ -30,7 +30,7 @@ def test_ecp5_kit_bench_passes_with_the_model(solved, tool_path, tmp_path, capsy
     man = json.loads((kit / "u.json").read_text())
     assert man["parameters"]["family"] == "ecp5"
     assert man["parameters"]["pipeline"] == \
-        "mult=2,shift=3,round=1,out=2,dspin=1,chunk=13,flow=credit,preg=1"
+        "mult=2,shift=3,round=1,out=2,dspin=1,chunk=13,preg=1,flow=credit"
     core = (kit / "u.core").read_text()
     assert core.index(MODEL) > core.index("  tb:")  # never in the rtl fileset
     assert MODEL in (kit / "README.md").read_text()

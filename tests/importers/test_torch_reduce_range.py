@@ -63,4 +63,9 @@ def test_reduce_range_layer_covers_what_convert_outputs():
                    stride=q.c.stride, padding=q.c.padding)
     row = compare_layer(lay, acc, y.long().numpy(), solve_layer(lay))
     assert row["acc_outside_range"] == 0 and row["model_vs_exact"] == 0, row
+    from fbgemm_cpu import fbgemm_pair_sums_saturate
+
+    if fbgemm_pair_sums_saturate() and row["classified"]:
+        pytest.xfail("fbgemm's AVX2 kernel saturates 16-bit pair sums on inputs above 127: "
+                     "its outputs are not the integer convolution on this CPU")
     assert set(row["classified"]) <= {"float32 near-tie", "exact tie"}, row

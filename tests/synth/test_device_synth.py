@@ -27,7 +27,7 @@ def test_ecp5_mult18x18d_registers_on(tmp_path):
     (src,) = build_designs(small_layer("floor"), target, tmp_path / "src", kinds=("exactbn",))
     assert src.config["family"] == "ecp5"
     assert src.config["pipeline"] == \
-        "mult=2,shift=3,round=1,out=2,dspin=1,chunk=13,flow=credit,preg=1"
+        "mult=2,shift=3,round=1,out=2,dspin=1,chunk=13,preg=1,flow=credit"
     e = run_design(src, target, tmp_path / "work", seeds=(1,))
     netlist = tmp_path / "work" / src.name / "netlist.json"
     mods = json.loads(netlist.read_text())["modules"]
