@@ -223,6 +223,7 @@ def test_eager_qat_converted_model_agrees_with_the_imported_layers():
         assert r["acc_outside_range"] == 0 and r["model_vs_exact"] == 0, r
         if fbgemm_pair_sums_saturate() and r["classified"]:
             pytest.xfail("fbgemm's AVX2 kernel saturates 16-bit pair sums on uint8 inputs "
-                         "above 127: its outputs are not the integer convolution on this CPU")
+                         "above 127: its outputs are not the integer convolution on this CPU "
+                         "(needs a CPU with AVX512-VNNI)")
         assert set(r["classified"]) <= {"float32 near-tie", "exact tie"}, r
     assert sum(r["outputs"] for r in rows) > 10000
