@@ -751,12 +751,15 @@ def _channel_solutions(res, a, b, rounding, qmin, qmax, ranges, n_fixed=None,
     sols = []
     status = res["status"].tolist()
     M, B, N, n_min = (res[k].tolist() for k in ("M", "B", "N", "n_min"))
-    cert, flags, alpha = res["cert"].tolist(), res["cert_flags"].tolist(), res["alpha"].tolist()
+    ok = np.flatnonzero(res["status"] == STATUS_OK)  # certificates at once (vectorised)
+    certs = dict(zip(ok.tolist(), certificates_of(res, ok), strict=True))
     for i in range(len(a)):
         if status[i] == STATUS_OK:
-            sols.append(ChannelSolution(
-                M[i], B[i], N[i], True, 0, 0, _certificate(cert[i], flags[i], alpha[i], "floor"),
-                True, n_min[i]))
+            sols.append(ChannelSolution(M[i], B[i], N[i], True, 0, 0, certs[i], True, n_min[i]))
+        elif status[i] == STATUS_NO_EXACT and not approximate:
+            # what solve_channel returns for a channel exact at no N (an empty slope
+            # interval: status 2 does not depend on the shift), without the Python re-solve
+            sols.append(ChannelSolution(0, 0, 0, False, -1, -1, None, False, None))
         else:
             lo, hi = ranges[i]
             nf = None if n_fixed is None else int(n_fixed)
