@@ -83,6 +83,10 @@ class Pipeline:
     - ``flow``: ``stall`` = back-pressure as one clock enable over the whole pipeline (skid
       buffer in front); ``credit`` = a free-running pipeline into an output FIFO, with a
       credit-counted registered ``s_axis_tready`` (hw/fifo.py; one more cycle of latency).
+    - ``tree``, ``cpa`` (family ``asic``, ``mult`` = 2 only): the carry-save multiplier's
+      register groups inside its 3:2 tree (2: one inside and one before the final add; 1:
+      only the one before the final add; 0: none) and its final adder (``prefix``: the kept
+      Sklansky network; ``ripple``: smaller, slower); hw/asic_multiplier.py.
     """
 
     mult: int = 2
@@ -93,12 +97,16 @@ class Pipeline:
     chunk: int = 0
     flow: str = "stall"
     preg: int = 0
+    tree: int = 2  # family asic: == hw/asic_multiplier.ASIC_TREE
+    cpa: str = "prefix"
 
     def __post_init__(self) -> None:
         if self.flow not in FLOWS:
             raise ValueError(f"pipeline flow must be one of {'|'.join(FLOWS)}, got {self.flow!r}")
+        if self.cpa not in CPAS:
+            raise ValueError(f"pipeline cpa must be one of {'|'.join(CPAS)}, got {self.cpa!r}")
         for name, hi in (("mult", 2), ("shift", 8), ("round", 1), ("out", 2), ("dspin", 1),
-                         ("chunk", 64), ("preg", 1)):
+                         ("chunk", 64), ("preg", 1), ("tree", 2)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
                 raise ValueError(f"pipeline {name} must be an integer in 0..{hi}, got {v!r}")
@@ -116,9 +124,12 @@ class Pipeline:
             parts = parts[1:]
         kw: dict[str, int | str] = {}
         for part in parts:
-            m = re.fullmatch(r"\s*(mult|shift|round|out|dspin|chunk|flow|preg)\s*=\s*"
-                             r"(\d+|stall|credit)\s*", part)
-            if m and (m.group(1) == "flow") == m.group(2).isdigit():
+            m = re.fullmatch(r"\s*(mult|shift|round|out|dspin|chunk|flow|preg|tree|cpa)\s*=\s*"
+                             r"(\d+|stall|credit|prefix|ripple)\s*", part)
+            if m and (m.group(1) in ("flow", "cpa")) == m.group(2).isdigit():
+                m = None
+            if m and m.group(1) in ("flow", "cpa") and (m.group(2) in FLOWS) != (
+                    m.group(1) == "flow"):
                 m = None
             if not m:
                 raise ValueError(
@@ -128,7 +139,7 @@ class Pipeline:
                 )
             if m.group(1) in kw:
                 raise ValueError(f"bad pipeline spec {text!r}: {m.group(1)} given twice")
-            kw[m.group(1)] = m.group(2) if m.group(1) == "flow" else int(m.group(2))
+            kw[m.group(1)] = m.group(2) if m.group(1) in ("flow", "cpa") else int(m.group(2))
         return replace(base, **kw) if base is not None else cls(**kw)
 
     def spec(self) -> str:
@@ -137,10 +148,22 @@ class Pipeline:
         text += f",dspin={self.dspin}" if self.dspin else ""
         text += f",chunk={self.chunk}" if self.chunk else ""
         text += f",preg={self.preg}" if self.preg else ""
+        text += f",tree={self.tree}" if self.tree != 2 else ""
+        text += f",cpa={self.cpa}" if self.cpa != "prefix" else ""
         return text + (f",flow={self.flow}" if self.flow != "stall" else "")
+
+    def csa_form(self):
+        """The carry-save multiplier's form these keys ask for (family ``asic``), or None
+        when they are the defaults (then hw/asic_multiplier.FORM)."""
+        if self.tree == 2 and self.cpa == "prefix":
+            return None
+        from .asic_multiplier import FORM
+
+        return replace(FORM, tree=self.tree, final=self.cpa)
 
 
 FLOWS = ("stall", "credit")  # back-pressure: one clock enable, or free-running + credits
+CPAS = ("prefix", "ripple")  # family asic: the carry-save multiplier's final adder
 PIPELINE_PRESETS = {
     "shallow": Pipeline(mult=0, shift=0, round=0, out=0),
     "default": Pipeline(mult=2, shift=1, round=1, out=1),
@@ -166,6 +189,10 @@ PIPELINE_PRESETS = {
     # with that multiplier the shortest period in 3 of 4 groups and the smallest area
     # (bench/results/asic.md; every shifter level, dspin and out=2 registered only add area)
     "asic": Pipeline(mult=2, shift=1, round=1, out=1),
+    # standard cells, smallest: no register after the multiplier's, one register group in
+    # its tree, a ripple final add (uint4 C = 64: 89,731 um2 at 3.04 ns against 129,966 at
+    # 2.13 for asic; a 38-bit sum's ripple add misses 5 ns: add cpa=prefix; bench/results/asic.md)
+    "asic-small": Pipeline(mult=2, shift=0, round=0, out=0, tree=1, cpa="ripple"),
 }
 # A family's default preset (when a target is given and no --pipeline); others: "default".
 FAMILY_PRESETS = {"ecp5": "ecp5", "ice40": "ice40", "xilinx": "xilinx", "asic": "asic"}
@@ -271,6 +298,10 @@ class UnitConfig:
                     f"{k} must be one of {', '.join(allowed)}, got {getattr(self, k)!r}")
         if self.cfg_bus not in CFG_BUSES:
             raise ValueError(f"cfg_bus must be raw or axil, got {self.cfg_bus!r}")
+        if (self.pipeline.tree, self.pipeline.cpa) != (2, "prefix") and (
+                self.family != "asic" or self.pipeline.mult != 2):
+            raise ValueError("pipeline tree/cpa shape the carry-save multiplier of family asic "
+                             "(--target asic) with mult=2")
         if self.cfg_bus == "axil" and self.store != "ram":
             raise ValueError("cfg_bus axil programs a RAM store: it needs store ram")
         if not isinstance(self.pipeline, Pipeline):
@@ -428,7 +459,7 @@ class UnitConfig:
             "param": 1,
             "dspin": p.dspin,
             "mult": mult_stages(self.w_xs, self.w_m, self.w_s, p.mult, self.dsp_width,
-                                self.family, p.chunk, p.preg),
+                                self.family, p.chunk, p.preg, p.csa_form()),
             "shift": min(p.shift, self.shift_levels),
             "round": p.round if self.hw_rounding != "floor" else 0,
             "out": p.out,

@@ -143,7 +143,7 @@ class BatchNormCore(wiring.Component):
             mul = MulAdd(cfg.w_xs, cfg.w_m, cfg.w_b, cfg.w_s, cfg.pipeline.mult, cfg.dsp_width,
                          st["dspin"], family=cfg.family, chunk=cfg.pipeline.chunk,
                          sim=cfg.sim_models, mb_registered=cfg.param_read_split,
-                         preg=cfg.pipeline.preg)
+                         preg=cfg.pipeline.preg, form=cfg.pipeline.csa_form())
             sh = Shifter(cfg.w_s, cfg.n_min, cfg.n_max, cfg.w_t, st["shift"])
             rnd = RoundingStage(cfg.w_t, cfg.hw_rounding, st["round"])
             sat = Saturator(cfg.w_t + 1, cfg.w_q, cfg.qmin, cfg.qmax,

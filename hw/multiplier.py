@@ -83,13 +83,14 @@ def uses_primitive(family: str, stages: int) -> bool:
 
 
 def mult_stages(w_x: int, w_m: int, w_s: int, stages: int, dsp_width: int = 18,
-                family: str = "generic", chunk: int = 0, preg: int = 0) -> int:
+                family: str = "generic", chunk: int = 0, preg: int = 0, form=None) -> int:
     """Register stages of :class:`MulAdd` after its ``dspin`` register (``preg``: one fabric
-    register after each instantiated DSP product, primitive families only)."""
+    register after each instantiated DSP product, primitive families only; ``form``: the
+    carry-save multiplier's CsaForm, family asic, None = its default)."""
     if stages < 2:
         return stages
     if family == "asic":  # gates, not DSPs: the registered carry-save tree
-        return csa_stages(w_x, w_m, w_s, ASIC_TREE, chunk)
+        return csa_stages(w_x, w_m, w_s, ASIC_TREE, chunk, form)
     offs = term_offsets(w_x, w_m, dsp_width, family)
     prod = _PRIMITIVE_LATENCY.get(family, 1) + (1 if preg and family in _PRIMITIVE_WIDTH else 0)
     if _low_chunk_first(offs, w_s, chunk):  # the low chunk is added beside the CSA levels
@@ -117,7 +118,7 @@ class MulAdd(wiring.Component):
 
     def __init__(self, w_x: int, w_m: int, w_b: int, w_s: int, stages: int, dsp_width: int = 18,
                  dspin: int = 0, *, family: str = "generic", chunk: int = 0, sim: bool = False,
-                 mb_registered: bool = False, preg: int = 0):
+                 mb_registered: bool = False, preg: int = 0, form=None):
         if stages not in (0, 1, 2):
             raise ValueError(f"stages must be 0, 1 or 2, got {stages!r}")
         if dspin not in (0, 1):
@@ -128,8 +129,9 @@ class MulAdd(wiring.Component):
         self.mb_registered = mb_registered  # dspin: m and b arrive registered (the store's)
         self.primitive = uses_primitive(family, stages)
         self.preg = int(bool(preg) and self.primitive)  # fabric register after each product
+        self.form = form  # family asic: the CsaForm (None = hw/asic_multiplier.FORM)
         self.latency = dspin + mult_stages(w_x, w_m, w_s, stages, dsp_width, family, chunk,
-                                           self.preg)
+                                           self.preg, form)
         super().__init__({
             "en": In(1),
             "x": In(signed(w_x)),
@@ -163,7 +165,7 @@ class MulAdd(wiring.Component):
             return m
         if self.family == "asic":  # hw/asic_multiplier.py: the standard-cell form
             m.submodules.csa = csa = CsaMulAdd(self.w_x, self.w_m, self.w_b, self.w_s,
-                                               ASIC_TREE, self.chunk)
+                                               ASIC_TREE, self.chunk, self.form)
             m.d.comb += [csa.en.eq(self.en), csa.x.eq(x_op), csa.m.eq(m_op), csa.b.eq(b_op),
                          self.s.eq(csa.s)]
             return m

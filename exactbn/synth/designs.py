@@ -123,14 +123,22 @@ def build_designs(layer: SolvedLayer, target: Target, srcdir: Path, *,
                                        and not uses_primitive(cfg.family, 2)):
         kind = "ceiling" if "ceiling" in kinds and not uses_primitive(cfg.family, 2) \
             else "ceiling_inferred"
-        from exactbn.hw.asic_multiplier import ASIC_TREE
+        from exactbn.hw import asic_multiplier as am
 
-        ceil = CeilingMultiplier(cfg.w_x, cfg.w_m, cfg.lanes, cfg.x_signed, target.dsp_a,
-                                 target.dsp_b, stages=2,
-                                 csa_tree=ASIC_TREE if cfg.family == "asic" else 0)
+        # the unit's own multiplier form (pipeline tree/cpa, e.g. asic-small), so the period
+        # ratio compares like with like: the ceiling reads FORM when built and elaborated
+        form, saved = (cfg.pipeline.csa_form() if cfg.family == "asic" else None), am.FORM
+        try:
+            am.FORM = form or saved
+            ceil = CeilingMultiplier(cfg.w_x, cfg.w_m, cfg.lanes, cfg.x_signed, target.dsp_a,
+                                     target.dsp_b, stages=2,
+                                     csa_tree=am.ASIC_TREE if cfg.family == "asic" else 0)
+            ceil_il = _write(ceil, "ceiling_mul", srcdir / f"{kind}{sfx}.il")
+        finally:
+            am.FORM = saved
         designs.append(DesignSource(
             f"{kind}{sfx}", kind, "ceiling_mul",
-            [_write(ceil, "ceiling_mul", srcdir / f"{kind}{sfx}.il")],
+            [ceil_il],
             config={**common, "pipeline_baseline": "in,pp,tree,out registers",
                     "w_m": cfg.w_m, "latency": ceil.latency,
                     "dsp_operands": [target.dsp_a, target.dsp_b],

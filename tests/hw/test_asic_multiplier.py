@@ -140,3 +140,51 @@ def test_unit_with_the_asic_multiplier_matches_integer_model(solved, stream_chec
     vectors = build_vectors(layer, cfg, seed=2)  # every transition point of every channel
     bad, _ = stream_check(cfg, vectors, p_valid=0.8, p_ready=0.7, seed=5)
     assert not bad, f"{len(bad)} mismatches, first: {bad[0]}"
+
+
+def test_asic_small_preset_unit_matches_integer_model_and_a_planted_pp_bit_fails(
+        solved, stream_check, monkeypatch):
+    """``--pipeline asic-small`` (one tree register group, ripple final add, no registers
+    after the multiplier's): every level transition of every channel, under stalls; the same
+    unit with one partial-product bit flipped differs."""
+    from exactbn.hw.config import Pipeline
+
+    layer = solved("conv2_bn_relu", "per-channel")
+    cfg = unit_config_from_solved(layer, family="asic", lanes=2, pipeline="asic-small")
+    form = cfg.pipeline.csa_form()
+    assert (form.tree, form.final) == (1, "ripple")
+    assert cfg.stages["mult"] == csa_stages(cfg.w_xs, cfg.w_m, cfg.w_s, 2, 0, form) == 2
+    assert Pipeline.parse(cfg.pipeline.spec()) == cfg.pipeline == Pipeline.parse(
+        "mult=2,shift=0,round=0,out=0,tree=1,cpa=ripple")
+    vectors = build_vectors(layer, cfg, seed=2)
+    bad, _ = stream_check(cfg, vectors, p_valid=0.8, p_ready=0.7, seed=5)
+    assert not bad, f"{len(bad)} mismatches, first: {bad[0]}"
+    built = []
+    orig = CsaMulAdd.elaborate
+
+    def planted(self, platform):
+        built.append(self.form)
+        self.plant = (1, 2)
+        return orig(self, platform)
+
+    monkeypatch.setattr(CsaMulAdd, "elaborate", planted)
+    bad, _ = stream_check(cfg, vectors, p_valid=0.8, p_ready=0.7, seed=5)
+    assert bad and built and all(f.final == "ripple" and f.tree == 1 for f in built)
+
+
+@pytest.mark.parametrize("spec,family", [("asic-small", "generic"), ("asic,tree=1", "ecp5"),
+                                         ("mult=1,cpa=ripple", "asic")])
+def test_tree_and_cpa_only_shape_the_asic_multiplier(solved, spec, family):
+    from exactbn.formats import FormatError
+
+    with pytest.raises((ValueError, FormatError), match="tree/cpa"):
+        unit_config_from_solved(solved("conv2_bn_relu"), family=family, pipeline=spec)
+
+
+@pytest.mark.parametrize("bad", ["asic,cpa=stall", "asic,flow=ripple", "asic,tree=3",
+                                 "asic,cpa=1"])
+def test_bad_tree_cpa_values_are_refused(bad):
+    from exactbn.hw.config import Pipeline
+
+    with pytest.raises(ValueError):
+        Pipeline.parse(bad)
