@@ -440,6 +440,19 @@ class UnitConfig:
         return self.family in ("ecp5", "ice40") and self.pipeline.dspin == 1
 
     @property
+    def param_read_extra(self) -> int:
+        """1 when the parameter read takes a third cycle: an ECP5 block-RAM ROM packed over
+        several DP16KDs (hw/store.py ``block_layout``, a shared unit's wide tuser) registers
+        its mapped address, one copy per lane, before the DP16KDs' address register (their
+        address pins are spread over the device); counted in ``stages["dspin"]``, so x
+        is delayed alongside and the latency grows by one."""
+        if not self.param_read_split:
+            return 0
+        from .store import block_layout
+
+        return int(block_layout(self) is not None)
+
+    @property
     def w_s(self) -> int:
         """Bits of ``s = M*x + B`` (exact, from :meth:`sum_bounds`)."""
         return twos_width(*self.sum_bounds())
@@ -457,7 +470,9 @@ class UnitConfig:
         p = self.pipeline
         return {
             "param": 1,
-            "dspin": p.dspin,
+            # the operand registers before the multipliers: dspin, plus the block-RAM
+            # read's third cycle (param_read_extra), both inside the parameter read
+            "dspin": p.dspin + self.param_read_extra,
             "mult": mult_stages(self.w_xs, self.w_m, self.w_s, p.mult, self.dsp_width,
                                 self.family, p.chunk, p.preg, p.csa_form()),
             "shift": min(p.shift, self.shift_levels),

@@ -132,12 +132,17 @@ class BatchNormCore(wiring.Component):
                 last_p.eq(src.payload.last),
             ]
 
-        st = cfg.stages
+        st = dict(cfg.stages)
         n_after = st["dspin"] + st["mult"] + st["shift"] + st["round"] + st["out"]  # fifo apart
+        # the block-RAM read's third cycle (UnitConfig.param_read_extra, counted in
+        # stages["dspin"]): x waits beside it; the multipliers keep their own dspin
+        extra = cfg.param_read_extra
+        st["dspin"] -= extra
+        x_all = delay(m, adv, x_p, extra, "x_w")
         bounds = self._layer_bounds(m, adv, user_p, n_after - st["out"])
         q_lanes = []
         for lane in range(cfg.lanes):
-            x = x_p[lane * cfg.w_x:(lane + 1) * cfg.w_x]
+            x = x_all[lane * cfg.w_x:(lane + 1) * cfg.w_x]
             xs = Signal(signed(cfg.w_xs), name=f"x{lane}")
             m.d.comb += xs.eq(x.as_signed() if cfg.x_signed else x)
             mul = MulAdd(cfg.w_xs, cfg.w_m, cfg.w_b, cfg.w_s, cfg.pipeline.mult, cfg.dsp_width,

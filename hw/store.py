@@ -25,7 +25,7 @@ import dataclasses
 import functools
 from dataclasses import dataclass
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -280,11 +280,24 @@ class ParamStore(wiring.Component):
         return word
 
     def _block_rom(self, m: Module, lay: BlockLayout, w_word: int) -> list:
-        """The :func:`block_layout` ROM: ``phys = base[hi] | (lo & (size[hi] - 1))`` (a
-        table on the block bits, no carry, no mux: one LUT level per bit) into the DP16KDs'
-        own address register; each lane's ``banks`` blocks deep read with the output
-        register; the bank and a padding flag (``lo >= size[hi]``) registered alongside
-        pick the word or zero after it (one LUT level)."""
+        """The :func:`block_layout` ROM, read in three enabled cycles
+        (``UnitConfig.param_read_extra``):
+
+        1. ``phys = base[hi] | (lo & (size[hi] - 1))`` (a table on the block bits, no carry,
+           no mux) into a register per lane memory and DP16KD bank, placed next to that
+           bank's blocks (one net no longer reaches every DP16KD's address pins); beside it
+           each bank's use flag: the bank holds the word and the address is inside its
+           layer's block (``lo < size[hi]``; else the word reads zero);
+        2. the DP16KDs' own address register; 3. their output register (REGMODE_A = OUTREG).
+
+        The word is the OR of each bank's output ANDed with its use flag, registered per
+        lane beside the output register (one LUT level, no shared select net). While a bank
+        is not used its address register loads 0 (the address is then never looked at), so
+        the banks' copies differ. The lanes' copies of one bank would be equal flip-flops,
+        which Yosys's opt_merge merges back into one: lane memory k's copies hold the
+        address inverted when ``k`` is odd (that bank's image stored in reverse order, so
+        word ``a`` sits at ``~a``) and start from all ones when ``k & 2`` (a flip-flop's
+        initial value, which opt_merge compares), so four lanes' copies stay four."""
         from .primitives.ecp5 import dp16kd_rom
 
         w_phys = max(1, (lay.banks * _BLOCK_WORDS - 1).bit_length())
@@ -303,25 +316,43 @@ class ParamStore(wiring.Component):
         m.d.comb += phys.eq(base | (lo & mask[:lay.k]) if lay.k else base)
         m.d.comb += pad.eq(empty | (lo & ~mask[:lay.k]).any() if lay.k else empty)
         lo_bits = _BLOCK_WORDS.bit_length() - 1
-        w_sel = max(1, w_phys - lo_bits)
-        # registered with the DP16KDs' address, then with their output register
-        sel_a, sel_r = (Signal(w_sel, name=f"bank{n}_r", reset_less=True) for n in "ao")
-        pad_a, pad_r = (Signal(name=f"pad{n}_r", reset_less=True) for n in "ao")
-        with m.If(self.en):
-            m.d.sync += [pad_a.eq(pad), pad_r.eq(pad_a)]
-            if lay.banks > 1:
-                m.d.sync += [sel_a.eq(phys[lo_bits:]), sel_r.eq(sel_a)]
+        ones = (1 << lo_bits) - 1
+        sel = phys[lo_bits:] if lay.banks > 1 else C(0, 1)
+        en = self.en
+        # each bank's use flag, registered with the address copies, then with the DP16KDs'
+        # address register (the per-lane copies follow with their output register)
+        use_b = []
+        for j in range(lay.banks):
+            ua, ub = (Signal(name=f"use{j}_{n}", reset_less=True) for n in "ab")
+            with m.If(en):
+                m.d.sync += [ua.eq((sel == j) & ~pad), ub.eq(ua)]
+            use_b.append(ub)
         words = []
         for k, img in enumerate(lay.images):
+            inv, start = k & 1, (k >> 1) & 1  # lane memory k's form (see above)
+            terms = []
+            for j in range(lay.banks):
+                part = list(img[j * _BLOCK_WORDS:(j + 1) * _BLOCK_WORDS])
+                a_d = phys[:lo_bits] if lay.banks == 1 else Mux(sel == j, phys[:lo_bits], 0)
+                if inv:
+                    part, a_d = part[::-1], a_d ^ ones
+                a_r = Signal(lo_bits, name=f"addr{k}_{j}_r", init=ones if start else 0,
+                             reset_less=True)
+                with m.If(en):
+                    m.d.sync += a_r.eq(a_d)
+                out = Signal(w_word, name=f"word{k}_{j}_r")
+                dp16kd_rom(m, f"bram{k}_{j}", part, w_word, a_r, en, out,
+                           sim=self.cfg.sim_models)
+                # the use flag's copy: inverted when inv, starting from start
+                u = Signal(name=f"use{k}_{j}_r", init=start, reset_less=True)
+                with m.If(en):
+                    m.d.sync += u.eq(~use_b[j] if inv else use_b[j])
+                terms.append(Mux(u, 0, out) if inv else Mux(u, out, 0))
             word = Signal(w_word, name=f"word{k}")
-            with m.Switch(sel_r):  # one bank: sel_r stays 0
-                for j in range(lay.banks):
-                    part = list(img[j * _BLOCK_WORDS:(j + 1) * _BLOCK_WORDS])
-                    out = Signal(w_word, name=f"word{k}_{j}_r")
-                    dp16kd_rom(m, f"bram{k}_{j}", part, w_word, phys[:lo_bits], self.en, out,
-                               sim=self.cfg.sim_models)
-                    with m.Case(j):
-                        m.d.comb += word.eq(Mux(pad_r, 0, out))
+            acc = terms[0]
+            for t in terms[1:]:
+                acc = acc | t
+            m.d.comb += word.eq(acc)
             words.append(word)
         return words
 

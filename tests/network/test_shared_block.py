@@ -169,3 +169,31 @@ def test_prove_block_rom_datapath_and_a_planted_word_fails(tmp_path, monkeypatch
     res = prove_unit(merged, cfg, to_verilog(dataclasses.replace(cfg, M=tuple(bad))),
                      tmp_path / "bug", tasks=("datapath",))
     assert res.status == "FAIL", res.summary
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("flow", ["credit", "stall"])
+def test_block_rom_third_read_cycle_four_lanes(monkeypatch, flow):
+    """The block ROM's third read cycle (the mapped address registered per lane and bank,
+    four lane forms: inverted and/or starting from all ones): at L = 4 every form and every
+    address against each layer's model, with random valid/ready; the latency is one more
+    than the same unit's words in one memory, and the first beat comes out exactly then."""
+    monkeypatch.setattr(store_mod, "_BLOCK_WORDS", 8)
+    layers = [_layer("a", 5, 21), _layer("b", 19, 22), _layer("c", 3, 23)]
+    merged, lay = merge_layers(layers, lanes=4)
+    cfg = unit_config_from_solved(merged, family="ecp5", name="u", param_memory="block",
+                                  lanes=4, pipeline=f"ecp5,flow={flow}")
+    bl = store_mod.block_layout(cfg)
+    assert bl.banks >= 2 and cfg.param_read_extra == 1 and cfg.stages["dspin"] == 2
+    plain = dataclasses.replace(cfg, param_memory="auto")
+    assert plain.param_read_extra == 0 and cfg.latency == plain.latency + 1
+    real = {i << lay.k | g for i, n in enumerate(lay.groups) for g in range(n)}
+    vecs = _beats(merged, cfg, lambda u: True,
+                  [u for u in range(1 << cfg.w_user) if u not in real])
+    assert _mismatches(merged, cfg, vecs) == 0
+    beats = [(list(v.xs), v.user, v.last) for v in vecs[:20]]
+    res = simulate(cfg, [("stream", beats), ("drain",)])
+    ins = [c for *_, c in res.accepted]
+    outs = [c for *_, c in res.outputs]
+    assert outs[0] - ins[0] == cfg.latency
+    _planted_fail(monkeypatch, merged, cfg, vecs, (1 << lay.k) | 9, 2 << lay.k)
