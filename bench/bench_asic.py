@@ -370,6 +370,14 @@ _GEN = ["--family", "generic"]  # the FPGA-style partial-product split (before t
 _BITS = ["--csa-form", "booth=0"]
 _SMALL = ["--csa-form", "booth=1,tree=1,final=ripple", "--tag=-small"]
 PLAN = (
+    # the asic-small preset (hw/config.py: mult=2,shift=0,round=0,out=0,tree=1,cpa=ripple)
+    # in every group, area per module; int8 with the prefix adder too
+    ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "1,4",
+     "--pipelines", "asic-small", "--kinds", "exactbn,ceiling", "--breakdown",
+     "--stem", "asic_small_preset"],
+    ["--layers", "int8", "--modes", "per-channel,shared", "--lanes", "1,4",
+     "--pipelines", "asic-small,cpa=prefix", "--kinds", "exactbn,ceiling", "--breakdown",
+     "--stem", "asic_small_prefix"],
     # the bare multiplier's forms (asic_levers.md): Booth is smaller at every width; one tree
     # register and a ripple final add are the smallest forms that meet 5 ns at uint4 widths
     ["--mul-forms", "17/15/24/30,17/23/34/38:bits-t2-prefix,booth-t2-prefix,booth-t1-prefix,"
@@ -447,7 +455,8 @@ PLAN = (
     ["--sweep", "8,12,16,20,24:4,8", "--kinds", "exactbn,ceiling", "--tag=-booth",
      "--stem", "asic_sweep_booth", "--jobs", "2"],
 )
-MERGED = ("asic_small_l1", "asic_small_l4", "asic_small_out0", "asic_t1_int8",
+MERGED = ("asic_small_preset", "asic_small_prefix",
+          "asic_small_l1", "asic_small_l4", "asic_small_out0", "asic_t1_int8",
           "asic_small_tflite",
           "asic_csa_flow", "asic_csa_l1", "asic_csa_l4", "asic_l1", "asic_pp12", "asic_l1sh",
           "asic_l4", "asic_l4_thr", "asic_l4_18", "asic_booth", "asic_booth_sh", "asic_retime",

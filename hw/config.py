@@ -190,8 +190,8 @@ PIPELINE_PRESETS = {
     # (bench/results/asic.md; every shifter level, dspin and out=2 registered only add area)
     "asic": Pipeline(mult=2, shift=1, round=1, out=1),
     # standard cells, smallest: no register after the multiplier's, one register group in
-    # its tree, a ripple final add (uint4 C = 64: 89,731 um2 at 3.04 ns against 129,966 at
-    # 2.13 for asic; a 38-bit sum's ripple add misses 5 ns: add cpa=prefix; bench/results/asic.md)
+    # its tree, a ripple final add (OSU018, C = 64, L = 1 per-channel: uint4 89,322 um2 at
+    # 3.02 ns against 129,966 at 2.13 for asic, int8 125,555 at 3.76; bench/results/asic.md)
     "asic-small": Pipeline(mult=2, shift=0, round=0, out=0, tree=1, cpa="ripple"),
 }
 # A family's default preset (when a target is given and no --pipeline); others: "default".
