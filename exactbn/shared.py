@@ -20,8 +20,9 @@ padding costs no ROM words and no second bank. With ``--param-memory block`` on 
 wider than one DP16KD's 1024 words (ResNet-18: 5 layer + 7 group bits) is stored packed in
 DP16KDs (hw/store.py ``block_layout``): each layer's block at a base aligned to its size, the
 word address ``base[layer] | group`` (a 2^(layer bits) table ORed with the group bits, no
-carry) formed before the DP16KDs' address register, anything past a layer's block reading a
-zero word; ResNet-18 at L = 4: 1204 words per lane = 2 DP16KDs deep.
+carry) registered once per lane and DP16KD bank before the DP16KDs' own address register (a
+third read cycle: latency + 1, in the kit manifest's stages and latency), anything past a
+layer's block reading a zero word; ResNet-18 at L = 4: 1204 words per lane = 2 DP16KDs deep.
 
 Shifts are raised where that is free (:func:`_lift_shifts`): a word ``(M, B, N)`` below the
 union's largest feasible floor becomes ``(M * 2^k, B * 2^k, N + k)``, the same value for

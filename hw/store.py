@@ -8,7 +8,9 @@ Addresses past the last word, and channels past C, read as M = B = 0 (output cli
 The read is synchronous: ``addr`` is sampled when ``en`` is high and the words appear on
 ``m``/``b``/``d`` in the next cycle, held while ``en`` is low; with
 ``UnitConfig.param_read_split`` they appear one enabled cycle later (the unit's ``dspin``
-register moved into the read: a ROM is read as banks of 16 words, then the bank picked).
+register moved into the read: a ROM is read as banks of 16 words, then the bank picked);
+a ROM packed over several DP16KDs (:func:`block_layout`) takes one enabled cycle more
+(``UnitConfig.param_read_extra``: its mapped address registered per lane and bank).
 A split ROM whose addresses hold fewer distinct word rows (one row = every lane's word at
 that address) than its banks can is stored packed (:func:`packed_rom`): each distinct row
 once, and a small table maps the address to its row before the read's address register, so
