@@ -329,8 +329,11 @@ def render(doc: dict) -> str:
 FLOW_STEPS = (
     ("generate", ["generate", "{solved}", "--all-layers", "--jobs", "{jobs}", "-q", "-o",
                   "{work}/bundle"]),
-    ("sim", ["sim", "{solved}", "--all-layers", "--jobs", "{jobs}", "-o", "{work}/sim"]),
-    ("prove", ["prove", "{solved}", "--all-layers", "--jobs", "{jobs}", "-o", "{work}/prove"]),
+    # sim and prove take the bundle's Verilog (checked against the solved file: --bundle)
+    ("sim", ["sim", "{solved}", "--all-layers", "--jobs", "{jobs}", "--bundle", "{work}/bundle",
+             "-o", "{work}/sim"]),
+    ("prove", ["prove", "{solved}", "--all-layers", "--jobs", "{jobs}", "--bundle",
+               "{work}/bundle", "-o", "{work}/prove"]),
 )
 
 

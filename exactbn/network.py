@@ -27,6 +27,7 @@ Every layer's options are checked before anything runs (bad input: exit 2, nothi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -44,6 +45,8 @@ __all__ = [
     "run_all_layers",
     "network_name",
     "add_network_options",
+    "unit_fingerprint",
+    "bundle_verilog",
 ]
 
 NETWORK_FORMAT = "exactbn-network"
@@ -59,8 +62,10 @@ def _jobs(text: str) -> int:
     return v
 
 
-def add_network_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -> None:
-    """``--all-layers`` and ``--layers A,B`` (and ``--jobs`` unless the command has one)."""
+def add_network_options(parser: argparse.ArgumentParser, *, jobs: bool = True,
+                        bundle: bool = False) -> None:
+    """``--all-layers`` and ``--layers A,B`` (and ``--jobs`` unless the command has one;
+    ``--bundle DIR`` for sim and prove)."""
     g = parser.add_argument_group("whole network")
     g.add_argument("--all-layers", action="store_true",
                    help="every layer of the solved file, one unit per layer (OUT/<layer>/)")
@@ -70,6 +75,12 @@ def add_network_options(parser: argparse.ArgumentParser, *, jobs: bool = True) -
     g.add_argument("--shared-unit", action="store_true",
                    help="ONE unit serving every layer (or --layers): s_axis_tuser = "
                    "{layer, group}, every layer's words in one parameter memory")
+    if bundle:
+        g.add_argument("--bundle", metavar="DIR",
+                       help="take each layer's Verilog from this bundle (generate "
+                       "--all-layers) instead of generating it again; refused (exit 2) when "
+                       "the kit's unit differs from the one the solved file and these options "
+                       "give, or its Verilog was edited since generate")
     if jobs:
         g.add_argument("--jobs", type=_jobs, default=1, metavar="J",
                        help="with --all-layers: layers run (generate: kits built) in "
@@ -187,7 +198,7 @@ def bundle_files(solved_path: str, layers: list[SolvedLayer], *, freq_mhz: float
     for lay, cfg, d, kit in zip(layers, cfgs, dirs, kits, strict=True):
         files.update({f"{d}/{k}": v for k, v in kit.items()})
         man = json.loads(kit[f"{cfg.name}.json"])
-        units.append(_unit_entry(lay, cfg, d, man))
+        units.append(_unit_entry(lay, cfg, d, man, kit[f"{cfg.name}.v"]))
     name = network_name(file)
     net = {
         "format": NETWORK_FORMAT,
@@ -206,7 +217,7 @@ def bundle_files(solved_path: str, layers: list[SolvedLayer], *, freq_mhz: float
     return files, net
 
 
-def _unit_entry(layer: SolvedLayer, cfg, d: str, man: dict) -> dict:
+def _unit_entry(layer: SolvedLayer, cfg, d: str, man: dict, verilog: str) -> dict:
     ex = man["exactness"]
     return {
         "layer": layer.name,
@@ -228,6 +239,8 @@ def _unit_entry(layer: SolvedLayer, cfg, d: str, man: dict) -> dict:
         "exact": ex["exact"],
         "inexact_channels": ex["inexact_channels"],
         "differing_outputs": ex["differing_outputs"],
+        "unit_sha256": unit_fingerprint(cfg),  # what sim/prove --bundle check
+        "verilog_sha256": hashlib.sha256(verilog.encode()).hexdigest(),
     }
 
 
@@ -303,6 +316,66 @@ def generate_bundle(solved_path: str, outdir: str, *, layer_names: str | None = 
     return net
 
 
+# --- reusing a bundle's Verilog (sim/prove --bundle) -------------------------------------
+
+
+def unit_fingerprint(cfg) -> str:
+    """sha256 of everything the unit's Verilog is generated from: every UnitConfig field
+    (M, B, N, widths, signedness, clip, rounding, shift mode, lanes, store, pipeline, name,
+    family, ranges when checked, ...) and the derived figures (stages, latency, widths)."""
+    import dataclasses
+
+    doc = {"config": dataclasses.asdict(cfg), "summary": cfg.summary()}
+    text = json.dumps(doc, sort_keys=True, default=repr, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _bundle_units(bundle: str) -> dict[str, dict]:
+    path = Path(bundle) / "network.json"
+    try:
+        net = json.loads(path.read_text())
+        units = {u["layer"]: u for u in net["units"]}
+    except OSError as e:
+        raise FormatError(f"--bundle: cannot read the bundle's network.json: "
+                          f"{e.strerror or e}", file=str(path)) from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise FormatError(f"--bundle: not a bundle's network.json ({type(e).__name__}: {e})",
+                          file=str(path)) from None
+    if net.get("format") != NETWORK_FORMAT:
+        raise FormatError("--bundle: not a bundle's network.json (format)", file=str(path))
+    return units
+
+
+def bundle_verilog(bundle: str, layer: SolvedLayer, cfg, units: dict | None = None) -> str:
+    """The Verilog of ``layer``'s kit in ``bundle``, after checking that it is the unit
+    ``cfg`` describes: the kit's recorded fingerprint must equal :func:`unit_fingerprint` of
+    ``cfg`` (derived now from the solved file and the options), and the file's sha256 the
+    one recorded when generate wrote it. Anything else is a FormatError naming the layer and
+    the file (stale or edited kits are refused, never proven or simulated silently)."""
+    units = _bundle_units(bundle) if units is None else units
+    u = units.get(layer.name)
+    where = {"layer": layer.name}
+    if u is None:
+        raise FormatError("--bundle: the bundle has no unit for this layer",
+                          file=str(Path(bundle) / "network.json"), **where)
+    vpath = Path(bundle) / u.get("verilog", "")
+    if u.get("unit_sha256") != unit_fingerprint(cfg):
+        raise FormatError("--bundle: the kit's unit is not the one this solved file and these "
+                          "options give (stale bundle, or other unit options): generate the "
+                          "bundle again, or leave out --bundle", file=str(vpath), **where)
+    try:
+        text = vpath.read_text()
+    except OSError as e:
+        raise FormatError(f"--bundle: cannot read: {e.strerror or e}", file=str(vpath),
+                          **where) from None
+    if hashlib.sha256(text.encode()).hexdigest() != u.get("verilog_sha256"):
+        raise FormatError("--bundle: the Verilog was edited since generate wrote it (sha256 "
+                          "differs from network.json): generate the bundle again, or prove "
+                          "the edited file with --layer L --verilog FILE", file=str(vpath),
+                          **where)
+    return text
+
+
 # --- per-layer runs of sim / prove / synth ----------------------------------------------
 
 _SKIP_DESTS = {"all_layers", "layers", "jobs", "layer", "output", "out", "help", "quiet"}
@@ -338,8 +411,12 @@ def _validate_layers(command: str, args: argparse.Namespace, layers: list[Solved
 
         raise UsageError(f"{command}: --name names one unit; with --all-layers every unit is "
                          "named from its layer")
+    bundle = getattr(args, "bundle", None)
+    units = _bundle_units(bundle) if bundle else None
     for lay in layers:
-        unit_config_from_args(args, lay, file=args.solved)
+        cfg = unit_config_from_args(args, lay, file=args.solved)
+        if bundle:  # every kit checked before any layer runs (the children check again)
+            bundle_verilog(bundle, lay, cfg, units)
 
 
 def _row(command: str, layer: SolvedLayer, d: str, out: Path, rc: int, seconds: float,

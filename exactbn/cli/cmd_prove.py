@@ -53,7 +53,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="work directory: proof logs and counterexample VCDs (default build/prove)")
     from exactbn.network import add_network_options
 
-    add_network_options(p)  # --all-layers/--layers/--jobs: one proof per layer in OUT/<layer>/
+    # --all-layers/--layers/--jobs: one proof per layer in OUT/<layer>/;
+    # --bundle DIR: each layer's Verilog from generate --all-layers (checked)
+    add_network_options(p, bundle=True)
     p.set_defaults(_parser=p)
     return p
 
@@ -93,6 +95,11 @@ def run(args) -> int:
     from exactbn.sim.formal.prove import prove_unit
     from exactbn.sim.formal.runner import WorkdirError
 
+    bundle = getattr(args, "bundle", None)
+    if bundle and (args.shared_unit or args.verilog
+                   or getattr(args, "unit", None) not in (None, "multiply-shift")):
+        raise UsageError("prove --bundle takes a per-layer multiply-shift bundle's Verilog: "
+                         "not with --shared-unit, --verilog or --unit threshold/auto")
     if resolve_auto_unit(args) != "multiply-shift":  # threshold|auto (one layer: chosen)
         return run_prove_threshold(args)
     if network_mode(args):
@@ -103,6 +110,7 @@ def run(args) -> int:
         layers_at_once = max(1, int(getattr(args, "jobs", 1) or 1))
         os.environ.setdefault(TASK_JOBS_ENV,
                               str(max(1, (os.cpu_count() or 1) // layers_at_once)))
+        _warm_verify_kernels(args.solved)
         return run_all_layers("prove", args, "out")
     from exactbn.shared import unit_layer_from_args
 
@@ -123,7 +131,19 @@ def run(args) -> int:
               "(handshakes held, one outstanding write/read, cfg write before its response)")
     else:
         axil_cfg = None
-    verilog = read_user_verilog(args.verilog, cfg.name) if args.verilog else to_verilog(cfg)
+    if bundle:  # the bundle's kit, once it is checked to be this unit (else exit 2)
+        if axil_cfg is not None:
+            raise UsageError("prove --bundle: a --cfg-bus axil kit's Verilog holds the "
+                             "AXI4-Lite slave; leave out --bundle")
+        from exactbn.network import bundle_verilog
+
+        verilog = bundle_verilog(bundle, layer, cfg)
+        print(f"prove {layer.name}: the Verilog of {bundle} (its unit fingerprint and "
+              "sha256 match what generate wrote for these options)")
+    elif args.verilog:
+        verilog = read_user_verilog(args.verilog, cfg.name)
+    else:
+        verilog = to_verilog(cfg)
     # Layer names come from ONNX node names: one safe file name, always inside -o.
     out = Path(args.out) / safe_name(f"{layer.name}-{cfg.name}")
     from exactbn.sim.formal.progress import ProofProgress
@@ -164,6 +184,22 @@ def run(args) -> int:
     if res.vcd:
         print(f"counterexample: {res.vcd}")
     return 1
+
+
+def _warm_verify_kernels(solved: str) -> None:
+    """Run the certificate re-check once on the smallest layer before the per-layer
+    children start: each child's exactness statement loads numba's cached kernels, and
+    after a source change (or on a new machine) J children started together would each
+    compile them (minutes of CPU each) instead of one. Its answer is not used here."""
+    from exactbn.formats import load_solved
+    from exactbn.golden.verify import verify_layer
+
+    try:
+        layers = load_solved(solved)
+    except FormatError:
+        return  # run_all_layers reports it
+    if layers:
+        verify_layer(min(layers, key=lambda lay: lay.channels))
 
 
 TASK_JOBS_ENV = "EXACTBN_PROVE_TASK_JOBS"  # proof tasks at a time (set by --all-layers)

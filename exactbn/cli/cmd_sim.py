@@ -90,7 +90,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "elsewhere (default build/sim-runs)")
     from exactbn.network import add_network_options
 
-    add_network_options(p)  # --all-layers/--layers/--jobs: one run per layer in OUT/<layer>/
+    # --all-layers/--layers/--jobs: one run per layer in OUT/<layer>/;
+    # --bundle DIR: each layer's Verilog from generate --all-layers (checked)
+    add_network_options(p, bundle=True)
     p.set_defaults(_parser=p)
     return p
 
@@ -135,6 +137,11 @@ def run(args) -> int:
                              f"{', '.join(SCENARIOS)}")
     from exactbn.cli.threshold_cli import resolve_auto_unit, run_sim_threshold
 
+    bundle = getattr(args, "bundle", None)
+    if bundle and (args.shared_unit or args.netlist
+                   or getattr(args, "unit", None) not in (None, "multiply-shift")):
+        raise UsageError("sim --bundle takes a per-layer multiply-shift bundle's Verilog: not "
+                         "with --shared-unit, --netlist or --unit threshold/auto")
     if resolve_auto_unit(args) != "multiply-shift":  # threshold|auto: threshold_sim.py
         return run_sim_threshold(args, scenarios)
     from exactbn.network import network_mode, run_all_layers
@@ -154,6 +161,16 @@ def run(args) -> int:
         raise UsageError("sim --cfg-bus axil runs the AXI4-Lite bench (axil_program, "
                          "axil_reset_mid_commit, axil_reprogram_live): no --scenarios, --waves "
                          "or --netlist")
+    verilog = None
+    if bundle:  # the bundle's kit, once it is checked to be this unit (else exit 2)
+        if cfg.cfg_bus != "raw":
+            raise UsageError("sim --bundle: a --cfg-bus axil unit runs its own bench; leave "
+                             "out --bundle")
+        from exactbn.network import bundle_verilog
+
+        verilog = bundle_verilog(bundle, layer, cfg)
+        print(f"sim {layer.name}: the Verilog of {bundle} (its unit fingerprint and "
+              "sha256 match what generate wrote for these options)")
     if args.netlist:  # gate-level: exactbn.synth.gatesim
         from exactbn.synth.gatesim import run_cli
 
@@ -171,7 +188,7 @@ def run(args) -> int:
                                   cache_root=cache_root, **axil_plan(layer))
         return simulate_layer(layer, cfg, sim, vectors=args.vectors, waves=args.waves,
                               seed=args.seed, run_dir=run_dir, scenarios=scenarios,
-                              cache_root=cache_root, profile=args.profile)
+                              cache_root=cache_root, profile=args.profile, verilog=verilog)
 
     return run_simulators(args, layer, cfg, unit, simulate)
 

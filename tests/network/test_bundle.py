@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from exactbn.cli.main import main
 from exactbn.formats import safe_name
 
@@ -98,3 +100,107 @@ def test_an_inexact_layer_stops_the_bundle_naming_it(work, capsys):
                  "-q"]) == 0
     net = json.loads((work / "n/network.json").read_text())
     assert net["totals"]["exact_units"] < 2 and net["totals"]["differing_outputs"] > 0
+
+
+# --- the kit's test vectors: the numpy path writes the Vector path's text ----------------
+
+
+def test_fast_vectors_hex_equals_the_vector_path(work):
+    """kit_files' vectors (numpy, channels mode, lines up to 63 bits) are byte-identical to
+    kit.vectors_hex(build_vectors(...)) for 1-3 lanes (padding lanes and the padding beat),
+    the range flag, and the pixels-mode fallback."""
+    from exactbn.hw import kit
+    from exactbn.hw.kit import vector_width
+
+    from exactbn.formats import load_solved
+    from exactbn.generate import build_vectors, unit_config_from_solved, vectors_hex_text
+
+    ranged = {"layers": [{"name": "r", "input": {"bits": 7, "signed": True, "scale": 0.01,
+                                                 "range": [[-60, 50], [-20, 20], [0, 40]]},
+                          "output": {"bits": 4, "signed": True, "scale": 0.1},
+                          "affine": {"a": [0.3, -0.2, 0.5], "b": [1.5, 0.25, -1.0]}}]}
+    (work / "r.json").write_text(json.dumps(ranged))
+    assert main(["solve", "r.json", "-o", "rs.json", "--no-summary"]) == 0
+    fast = 0
+    for lay in load_solved("s.json") + load_solved("rs.json"):
+        for opts in ({}, {"range_check": True}, {"lanes": 2}, {"lanes": 3, "range_check": True},
+                     {"lanes": 2, "lane_mode": "pixels"}):
+            cfg = unit_config_from_solved(lay, name=None, **opts)
+            vecs = build_vectors(lay, cfg, seed=3)
+            text, n = vectors_hex_text(lay, cfg, seed=3)
+            assert (text, n) == (kit.vectors_hex(cfg, vecs), len(vecs)), (lay.name, opts)
+            fast += cfg.lane_mode == "channels" and vector_width(cfg) <= 63
+    assert fast >= 9  # the numpy path itself was compared, not only the fallback
+
+
+# --- sim/prove --bundle: the bundle's Verilog, only when it is the unit asked for --------
+
+
+def _bundle(work):
+    assert main(["generate", "s.json", "--all-layers", "-o", "B", "-q"]) == 0
+    return json.loads((work / "B/network.json").read_text())
+
+
+def test_prove_bundle_proves_the_kits_own_file(work, monkeypatch, capsys):
+    """prove --layer L --bundle B hands the kit's Verilog text to the proof (no
+    regeneration: to_verilog is never called)."""
+    import exactbn.hw
+    import exactbn.sim.formal.prove as fp
+
+    net = _bundle(work)
+    seen = {}
+
+    class Res:
+        status, tasks, seconds, summary, vcd = "PASS", [], 0.0, "", None
+
+        def to_json(self):
+            return {"status": "PASS"}
+
+    def fake_prove(layer, cfg, verilog, out, **kw):
+        seen["verilog"] = verilog
+        return Res()
+
+    monkeypatch.setattr(fp, "prove_unit", fake_prove)
+    monkeypatch.setattr(exactbn.hw, "to_verilog", lambda cfg: pytest.fail("regenerated"))
+    assert main(["prove", "s.json", "--layer", "bn_b", "--bundle", "B", "-o", "P"]) == 0
+    u = net["units"][1]
+    assert seen["verilog"] == (work / "B" / u["verilog"]).read_text()
+    assert "the Verilog of B" in capsys.readouterr().out
+
+
+def test_an_edited_kit_is_refused_and_nothing_runs(work, capsys, monkeypatch):
+    """One changed byte in a kit's Verilog: prove/sim --all-layers --bundle exit 2 naming
+    the layer and file before any layer runs; --layer refuses the same way."""
+    from exactbn import network
+
+    net = _bundle(work)
+    u = net["units"][0]
+    v = work / "B" / u["verilog"]
+    v.write_text(v.read_text().replace("assign", "assign ", 1))
+    calls = []
+    monkeypatch.setattr(network.subprocess, "call", lambda *a, **k: calls.append(a) or 0)
+    _refused(capsys, ["prove", "s.json", "--all-layers", "--bundle", "B", "-o", "P"],
+             "bn.a", u["verilog"], "edited")
+    _refused(capsys, ["sim", "s.json", "--all-layers", "--bundle", "B", "-o", "S"],
+             "bn.a", "edited")
+    _refused(capsys, ["prove", "s.json", "--layer", "bn.a", "--bundle", "B", "-o", "P"],
+             "edited")
+    assert calls == []
+
+
+def test_a_stale_kit_is_refused(work, capsys, monkeypatch):
+    """The bundle was generated from other parameters (a changed M in the solved file) or
+    the run asks for other unit options: refused, not proven against the new constants."""
+    from exactbn import network
+
+    _bundle(work)
+    monkeypatch.setattr(network.subprocess, "call", lambda *a, **k: pytest.fail("ran"))
+    _refused(capsys, ["prove", "s.json", "--all-layers", "--bundle", "B", "--lanes", "2",
+                      "-o", "P"], "bn.a", "not the one")
+    doc = json.loads((work / "s.json").read_text())
+    doc["layers"][1]["M"][0] += 2  # a different unit (the re-check decides if it is exact)
+    (work / "s2.json").write_text(json.dumps(doc))
+    rc = main(["sim", "s2.json", "--layers", "bn_b", "--bundle", "B", "--allow-inexact",
+               "-o", "S"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "bn_b" in err and "not the one" in err, err
