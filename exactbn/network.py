@@ -22,6 +22,15 @@ and extreme of every channel once, plus 64 random inputs per channel (``--vector
 other scenarios take at most 2,000 beats of those inputs (``--profile full``: the one-layer
 default, where full_rate and random_gaps each drive them with 2,000 random inputs).
 Every layer's options are checked before anything runs (bad input: exit 2, nothing run).
+
+``sim``/``prove --bundle OUT`` take each layer's Verilog from a bundle ``generate
+--all-layers`` wrote instead of generating it again. network.json records, per unit, the
+sha256 of its Verilog and a fingerprint of the unit (every UnitConfig field: M, B, N,
+widths, clip, rounding, options; :func:`unit_fingerprint`). The kit is used only when the
+fingerprint derived now from the solved file and the options equals the recorded one and
+the file's sha256 the recorded one; a stale bundle, other options or an edited Verilog file
+is refused (exit 2, layer and file named; ``prove --verilog`` proves an edited file).
+The proof and the scoreboard take M, B, N from the solved file either way.
 """
 
 from __future__ import annotations
