@@ -241,6 +241,19 @@ class _Channel:
         return self._cache[n]
 
 
+@dataclass(frozen=True)
+class _Head:
+    """What the numba search needs of a channel (no per-input arrays)."""
+
+    st: Staircase
+    hw: str
+    qmin: int
+    qmax: int
+    centre: int
+    span: int
+    total: int
+
+
 _SAFE = 1 << 61
 
 
@@ -343,6 +356,17 @@ def fewest_mismatches(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetL
     With ``xs`` only those (mirrored) inputs count: the result's lower bound is then a
     lower bound for the whole range too (fewer inputs never have more mismatches).
     """
+    m_lo = lim.m_lo if lim.m_lo is not None else -(1 << 64)
+    m_hi = lim.m_hi if lim.m_hi is not None else (1 << 64)
+    m0s = [min(max(round(slope * (1 << n)), m_lo), m_hi) for n in lim.n_values]
+    if _fast_budget_on():
+        from .fast_budget import fewest_mismatches_fast, segments_for  # the same search
+        segs, total = segments_for(st, xs)
+        head = _Head(st, hw, qmin, qmax, (st.lo + st.hi) // 2, max(abs(st.lo), abs(st.hi), 1),
+                     total)
+        r = fewest_mismatches_fast(head, lim, m0s, node_limit, segs)
+        if r is not None:
+            return BestInexact(*r)
     ch = _Channel(st, hw, qmin, qmax, lim, xs)
     total = ch.total
     best: tuple | None = None  # (mismatches, N, |M|, |B|, M < 0, B < 0, M, B)
@@ -364,14 +388,6 @@ def fewest_mismatches(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetL
         mabs = 0 if m1 <= 0 <= m2 else min(abs(m1), abs(m2))
         heapq.heappush(heap, (-ub, n, mabs, m1, m2))
 
-    m_lo = lim.m_lo if lim.m_lo is not None else -(1 << 64)
-    m_hi = lim.m_hi if lim.m_hi is not None else (1 << 64)
-    m0s = [min(max(round(slope * (1 << n)), m_lo), m_hi) for n in lim.n_values]
-    if _fast_budget_on():
-        from .fast_budget import fewest_mismatches_fast  # the same search in numba
-        r = fewest_mismatches_fast(ch, lim, m0s, node_limit)
-        if r is not None:
-            return BestInexact(*r)
     for n, m0 in zip(lim.n_values, m0s, strict=True):  # first incumbents: the rounded slope
         for m in {m0, min(m0 + 1, m_hi), max(m0 - 1, m_lo)}:
             leaf(n, m)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import heapq
 
-import numba
 import numpy as np
 from numba import njit
 
@@ -53,72 +52,222 @@ def _closest(has_lo, lo, has_hi, hi):
     return hi
 
 
+@njit(cache=True, inline="always")
+def _cdiv(n, d):
+    return -((-n) // d)
+
+
 @njit(cache=True)
-def _intervals(x, idx, lo_t, hi_t, open_lo, open_hi, m1, m2, centre, b_lim, starts, ends):
-    """budget._interval_arrays (int64 branch): per input the agreeing B (union over M)."""
-    for i in range(x.shape[0]):
-        xv = x[i] - centre
-        j = idx[i]
-        if xv >= 0:
-            s = lo_t[j] - xv * m2
-            e = hi_t[j] - xv * m1
+def _split(seg_f, seg_e, seg_j, c, sf, se, sj):
+    """Segments in coordinates x - c, each entirely < 0 or >= 0; returns their number."""
+    k = 0
+    for i in range(seg_f.shape[0]):
+        f = seg_f[i] - c
+        e = seg_e[i] - c
+        if f < 0 <= e:
+            sf[k], se[k], sj[k] = f, -1, seg_j[i]
+            k += 1
+            f = 0
+        sf[k], se[k], sj[k] = f, e, seg_j[i]
+        k += 1
+    return k
+
+
+@njit(cache=True)
+def _prep(ns, sf, se, sj, lo_t, hi_t, open_lo, open_hi, m1, m2, al, ast, hl, be, bst, hr, sz):
+    """Per segment the surely-wrong counts' parameters over M in [m1, m2] (one sign):
+
+    left(B) = min(s, max(0, ceil((al - B) / ast))), right(B) = min(s, max(0, ceil((B - be) /
+    bst))) (step 0: all or nothing), the inputs that no M of the range maps to their level
+    for this B because M*x + B is below (left) or above (right) the level's scaled bounds.
+    M < 0 is handled by mirroring x (M*x = (-M)*(-x))."""
+    mir = m2 < 0
+    if mir:
+        m1, m2 = -m2, -m1
+    for i in range(ns):
+        if mir:
+            f, e = -se[i], -sf[i]
         else:
-            s = lo_t[j] - xv * m1
-            e = hi_t[j] - xv * m2
-        if open_lo[j]:
-            s = -_SENT
-        if open_hi[j]:
-            e = _SENT
-        if b_lim[0]:
-            s = max(s, b_lim[1])
-        if b_lim[2]:
-            e = min(e, b_lim[3])
-        starts[i] = s
-        ends[i] = e
+            f, e = sf[i], se[i]
+        j = sj[i]
+        sz[i] = e - f + 1
+        if f >= 0:
+            la, rb = m2, m1
+        else:
+            la, rb = m1, m2
+        hl[i] = not open_lo[j]
+        hr[i] = not open_hi[j]
+        al[i] = lo_t[j] - la * f
+        ast[i] = la
+        be[i] = hi_t[j] - rb * e
+        bst[i] = rb
 
 
 @njit(cache=True)
-def _sorted_ok(starts, ends):
-    k = 0
-    for i in range(starts.shape[0]):
-        if starts[i] <= ends[i]:
-            k += 1
-    s = np.empty(k, np.int64)
-    e = np.empty(k, np.int64)
-    k = 0
-    for i in range(starts.shape[0]):
-        if starts[i] <= ends[i]:
-            s[k] = starts[i]
-            e[k] = ends[i]
-            k += 1
-    _sort_pair(s, e)
-    return s, e
+def _eval(ns, B, cap, al, ast, hl, be, bst, hr, sz):
+    """Surely-wrong inputs at B (exact for one M), or cap + 1 once the sum exceeds cap."""
+    tot = 0
+    for i in range(ns):
+        s = sz[i]
+        l_ = 0
+        if hl[i]:
+            v = al[i] - B
+            if v > 0:
+                l_ = s if ast[i] == 0 else min(s, _cdiv(v, ast[i]))
+        r_ = 0
+        if hr[i]:
+            v = B - be[i]
+            if v > 0:
+                r_ = s if bst[i] == 0 else min(s, _cdiv(v, bst[i]))
+        tot += min(s, l_ + r_)
+        if tot > cap:
+            return cap + 1
+    return tot
 
 
 @njit(cache=True)
-def _sort_pair(s, e):
-    """Both arrays sorted in place by numpy's sort (about 3x numba's on these sizes)."""
-    with numba.objmode():
-        s.sort()
-        e.sort()
+def _kth(vals, flags, ns, q, largest, buf):
+    """(True, q-th largest (or smallest) flagged value), (False, 0) if fewer than q."""
+    cnt = 0
+    for i in range(ns):
+        if not flags[i]:
+            continue
+        v = vals[i] if largest else -vals[i]
+        if cnt < q:
+            p = cnt
+            cnt += 1
+        elif v > buf[q - 1]:
+            p = q - 1
+        else:
+            continue
+        while p > 0 and buf[p - 1] < v:
+            buf[p] = buf[p - 1]
+            p -= 1
+        buf[p] = v
+    if cnt < q:
+        return False, np.int64(0)
+    return True, (buf[q - 1] if largest else -buf[q - 1])
+
+
+_FAR = np.int64(1) << 61
 
 
 @njit(cache=True)
-def _stab(s, e):
-    """Largest number of the closed intervals sharing one point (budget._stab_max)."""
-    best = 0
-    i = 0
-    j = 0
-    k = s.shape[0]
-    while i < k:
-        v = s[i]
-        while i < k and s[i] == v:
-            i += 1
-        while j < k and e[j] < v:
-            j += 1
-        if i - j > best:
-            best = i - j
-    return best
+def _minimize(ns, cap, blim, want_b, al, ast, hl, be, bst, hr, sz, buf):
+    """min over B (within blim when set) of _eval: (True, value, B) when it is <= cap (B: the
+    minimiser closest to 0, non-negative on ties, when want_b), else (False, cap + 1, 0).
+
+    Only candidates can be the left end of a minimising run: B = al - k*ast (k <= value, the
+    run's left count) or the domain's start; B below the (value+1)-th largest al or above the
+    (value+1)-th smallest be has more than value wrong inputs. Symmetrically for right ends."""
+    e = cap
+    if e > 64:  # a first guess tightens the cap: the B with the fewest plateaus missed
+        bg = np.int64(0)
+        bestlb = ns + 1
+        for i in range(ns):
+            if not hl[i]:
+                continue
+            b = al[i]
+            if blim[0] and b < blim[1]:
+                b = blim[1]
+            if blim[2] and b > blim[3]:
+                b = blim[3]
+            lb = 0
+            for t in range(ns):
+                lb += (hl[t] and al[t] > b) + (hr[t] and be[t] < b)
+            if lb < bestlb:
+                bestlb, bg = lb, b
+        if bestlb <= ns:
+            e = min(e, _eval(ns, bg, e, al, ast, hl, be, bst, hr, sz))
+    has_rl = has_rh = False
+    rl = rh = np.int64(0)
+    if e + 1 <= ns:
+        has_rl, rl = _kth(al, hl, ns, e + 1, True, buf)
+        has_rh, rh = _kth(be, hr, ns, e + 1, False, buf)
+    if blim[0] and (not has_rl or blim[1] > rl):
+        has_rl, rl = True, blim[1]
+    if blim[2] and (not has_rh or blim[3] < rh):
+        has_rh, rh = True, blim[3]
+    lo_ = rl if has_rl else -_FAR
+    hi_ = rh if has_rh else _FAR
+    if lo_ > hi_:
+        return False, cap + 1, np.int64(0)
+    best = e + 1
+    bb = np.int64(0)
+    v = _eval(ns, lo_, e, al, ast, hl, be, bst, hr, sz)
+    if v < best:
+        best, bb = v, lo_
+    for i in range(ns):
+        if not hl[i] or al[i] < lo_:
+            continue
+        kmax = 0 if ast[i] == 0 else min(e, sz[i] - 1)
+        for k in range(kmax + 1):
+            b = al[i] - k * ast[i]
+            if b < lo_:
+                break
+            if b > hi_:
+                continue
+            v = _eval(ns, b, best, al, ast, hl, be, bst, hr, sz)
+            if v < best:
+                best, bb = v, b
+    if best > cap:
+        return False, cap + 1, np.int64(0)
+    if not want_b:
+        return True, best, bb
+    # The minimiser closest to 0: 0 itself, else the smallest positive left end or the
+    # largest negative right end of a minimising run.
+    in0 = (not blim[0] or blim[1] <= 0) and (not blim[2] or blim[3] >= 0)
+    if in0 and _eval(ns, np.int64(0), best, al, ast, hl, be, bst, hr, sz) == best:
+        return True, best, np.int64(0)
+    has_p = has_n = False
+    bp = bn = np.int64(0)
+    e = best
+    for side in range(2):
+        cand_end = hi_ if side else lo_
+        ok_end = has_rh if side else has_rl
+        if ok_end and (cand_end > 0 if side == 0 else cand_end < 0):
+            if _eval(ns, cand_end, e, al, ast, hl, be, bst, hr, sz) == e:
+                if side == 0 and (not has_p or cand_end < bp):
+                    has_p, bp = True, cand_end
+                if side == 1 and (not has_n or cand_end > bn):
+                    has_n, bn = True, cand_end
+        for i in range(ns):
+            if side == 0:
+                if not hl[i] or al[i] < lo_:
+                    continue
+                step = ast[i]
+                base = al[i]
+            else:
+                if not hr[i] or be[i] > hi_:
+                    continue
+                step = bst[i]
+                base = be[i]
+            kmax = 0 if step == 0 else min(e, sz[i] - 1)
+            for k in range(kmax + 1):
+                b = base - k * step if side == 0 else base + k * step
+                if side == 0:
+                    if b < lo_:
+                        break
+                    if b > hi_:
+                        continue
+                else:
+                    if b > hi_:
+                        break
+                    if b < lo_:
+                        continue
+                if side == 0:
+                    if b <= 0 or (has_p and b >= bp):
+                        continue
+                elif b >= 0 or (has_n and b <= bn):
+                    continue
+                if _eval(ns, b, e, al, ast, hl, be, bst, hr, sz) == e:
+                    if side == 0:
+                        has_p, bp = True, b
+                    else:
+                        has_n, bn = True, b
+    if has_p and (not has_n or bp <= -bn):
+        return True, best, bp
+    return True, best, bn
 
 
 @njit(cache=True)
@@ -136,11 +285,10 @@ def _reach_ok(big, mm, span, centred, b_lim):
 
 
 @njit(cache=True)
-def _search(x, idx, levels, qmin, qmax, hcode, n_values, m_lo, m_hi, b_lim, m0s, centre,
-            span, node_limit):
+def _search(seg_f, seg_e, seg_j, total, levels, qmin, qmax, hcode, n_values, m_lo, m_hi,
+            b_lim, m0s, centre, span, node_limit):
     nlev = levels.shape[0]
     nn = n_values.shape[0]
-    total = x.shape[0]
     lo_t = np.zeros((nn, nlev), np.int64)
     hi_t = np.zeros((nn, nlev), np.int64)
     big = np.zeros(nn, np.int64)
@@ -157,58 +305,52 @@ def _search(x, idx, levels, qmin, qmax, hcode, n_values, m_lo, m_hi, b_lim, m0s,
             if not open_hi[j]:
                 hi_t[k, j] = _bound(t + 1, n, hcode, True)
                 big[k] = max(big[k], abs(hi_t[k, j]))
-    starts = np.empty(total, np.int64)
-    ends = np.empty(total, np.int64)
+    nseg = seg_f.shape[0]
+    cap2 = 2 * nseg + 2
+    sf = np.empty((2, cap2), np.int64)
+    se = np.empty((2, cap2), np.int64)
+    sj = np.empty((2, cap2), np.int64)
+    nsys = np.zeros(2, np.int64)
+    nsys[0] = _split(seg_f, seg_e, seg_j, np.int64(0), sf[0], se[0], sj[0])
+    nsys[1] = _split(seg_f, seg_e, seg_j, centre, sf[1], se[1], sj[1])
+    al = np.empty(cap2, np.int64)
+    ast = np.empty(cap2, np.int64)
+    hl = np.empty(cap2, np.bool_)
+    be = np.empty(cap2, np.int64)
+    bst = np.empty(cap2, np.int64)
+    hr = np.empty(cap2, np.bool_)
+    sz = np.empty(cap2, np.int64)
+    buf = np.empty(cap2 + 1, np.int64)
     no_lim = np.zeros(4, np.int64)
 
-    # leaf: (agree, B) for one (N, M), budget._exact_best_b
-    def leaf(k, m):
+    # leaf: (agree, B) for one (N, M), budget._exact_best_b; exact when its mismatches are
+    # <= cap, else (total - cap - 1, 0): such a leaf can neither win nor survive a pop.
+    def leaf(k, m, cap):
         if not _reach_ok(big[k], abs(m), span, False, b_lim):
             return False, 0, np.int64(0)
-        _intervals(x, idx, lo_t[k], hi_t[k], open_lo, open_hi, m, m, 0, b_lim, starts, ends)
-        s, e = _sorted_ok(starts, ends)
-        ks = s.shape[0]
-        if ks == 0:
-            return True, 0, _closest(b_lim[0], b_lim[1], b_lim[2], b_lim[3])
-        top = _stab(s, e)
-        have = False
-        bb = np.int64(0)
-        i = 0
-        j = 0
-        while i < ks:
-            a = s[i]
-            while i < ks and s[i] == a:
-                i += 1
-            while j < ks and e[j] < a:
-                j += 1
-            if i - j != top:
-                continue
-            has_end = j < ks
-            end = e[j] if has_end else np.int64(0)
-            if i < ks:
-                nxt = s[i] - 1
-                end = min(nxt, end) if has_end else nxt
-                has_end = True
-            has_a = a > -_SENT
-            if has_end and end >= _SENT:
-                has_end = False
-            b = _closest(has_a, a, has_end, end)
-            if not have or abs(b) < abs(bb) or (abs(b) == abs(bb) and b >= 0 > bb):
-                bb = b
-                have = True
-        return True, top, bb
+        ns = nsys[0]
+        _prep(ns, sf[0], se[0], sj[0], lo_t[k], hi_t[k], open_lo, open_hi, m, m, al, ast, hl,
+              be, bst, hr, sz)
+        found, v, b = _minimize(ns, cap, b_lim, True, al, ast, hl, be, bst, hr, sz, buf)
+        return True, total - v, b
 
-    def bound(k, m1, m2):
-        best = total
-        for centred in (False, True):
+    # bound: budget._upper_bound (the smaller stabbing maximum, uncentred with B's limits and
+    # centred without), exact when total minus it is <= cap, else total - cap - 1.
+    def bound(k, m1, m2, cap):
+        worst = 0  # the larger of the two certified lower bounds on the mismatches
+        for c in range(2):
             mm = max(abs(m1), abs(m2))
-            if not _reach_ok(big[k], mm, span, centred, b_lim):
+            if not _reach_ok(big[k], mm, span, c == 1, b_lim):
                 return False, 0
-            _intervals(x, idx, lo_t[k], hi_t[k], open_lo, open_hi, m1, m2,
-                       centre if centred else 0, no_lim if centred else b_lim, starts, ends)
-            s, e = _sorted_ok(starts, ends)
-            best = min(best, _stab(s, e))
-        return True, best
+            ns = nsys[c]
+            _prep(ns, sf[c], se[c], sj[c], lo_t[k], hi_t[k], open_lo, open_hi, m1, m2, al,
+                  ast, hl, be, bst, hr, sz)
+            found, v, b = _minimize(ns, cap, no_lim if c == 1 else b_lim, False, al, ast, hl,
+                                    be, bst, hr, sz, buf)
+            if not found:
+                return True, total - cap - 1
+            worst = max(worst, v)
+        return True, total - worst
 
     # best key: (mismatches, N, |M|, |B|, M < 0, B < 0, M, B)
     have_best = False
@@ -236,13 +378,16 @@ def _search(x, idx, levels, qmin, qmax, hcode, n_values, m_lo, m_hi, b_lim, m0s,
             return m < bm
         return b < bb_
 
-    for k in range(nn):
+    # First incumbents (the best key among them does not depend on the order; the largest N
+    # first gives a small cap early).
+    for kk in range(nn):
+        k = nn - 1 - kk
         m0 = m0s[k]
         for m in (m0, min(m0 + 1, m_hi), max(m0 - 1, m_lo)):
             if (np.int64(k), m) in done:
                 continue
             done[(np.int64(k), m)] = True
-            ok, agree, b = leaf(k, m)
+            ok, agree, b = leaf(k, m, bc if have_best else total)
             if not ok:
                 return fail
             c = total - agree
@@ -251,26 +396,20 @@ def _search(x, idx, levels, qmin, qmax, hcode, n_values, m_lo, m_hi, b_lim, m0s,
                 bc, bn, bm, bb_ = c, n_values[k], m, b
     heap = [(np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0))]
     heap.pop()
-
-    # A one-M node's bound is its leaf's agreement: the uncentred intervals are the leaf's,
-    # and the centred ones (one M: the same intervals shifted alike, without B's limits)
-    # never stab fewer, so the minimum of the two is the leaf's count. The leaf is taken at
-    # the push (one interval sort instead of three) and kept for its pop, where it is
-    # applied as before, so the search order, answer and node count are unchanged.
     leaves = {(np.int64(0), np.int64(0)): (np.int64(0), np.int64(0))}
     leaves.clear()
 
-    def push(heap, k, m1, m2):
+    def push(heap, k, m1, m2, bc):
         if m1 > m2:
             return True
         if m1 == m2:
-            ok, agree, b = leaf(k, m1)
+            ok, agree, b = leaf(k, m1, bc)
             if not ok:
                 return False
             ub = agree
             leaves[(np.int64(k), m1)] = (np.int64(agree), b)
         elif m1 > 0 or m2 < 0:
-            ok, ub = bound(k, m1, m2)
+            ok, ub = bound(k, m1, m2, bc)
             if not ok:
                 return False
         else:
@@ -280,11 +419,11 @@ def _search(x, idx, levels, qmin, qmax, hcode, n_values, m_lo, m_hi, b_lim, m0s,
         return True
 
     for k in range(nn):
-        ok = push(heap, k, m_lo, min(np.int64(-1), m_hi))
+        ok = push(heap, k, m_lo, min(np.int64(-1), m_hi), bc)
         if ok and m_lo <= 0 <= m_hi:
-            ok = push(heap, k, np.int64(0), np.int64(0))
+            ok = push(heap, k, np.int64(0), np.int64(0), bc)
         if ok:
-            ok = push(heap, k, max(np.int64(1), m_lo), m_hi)
+            ok = push(heap, k, max(np.int64(1), m_lo), m_hi, bc)
         if not ok:
             return fail
     nodes = 0
@@ -310,7 +449,7 @@ def _search(x, idx, levels, qmin, qmax, hcode, n_values, m_lo, m_hi, b_lim, m0s,
                 if (k, m1) in leaves:
                     agree, b = leaves[(k, m1)]
                 else:
-                    ok, agree, b = leaf(k, m1)
+                    ok, agree, b = leaf(k, m1, bc)
                     if not ok:
                         return fail
                 c = total - agree
@@ -318,22 +457,48 @@ def _search(x, idx, levels, qmin, qmax, hcode, n_values, m_lo, m_hi, b_lim, m0s,
                     bc, bn, bm, bb_ = c, n, m1, b
             continue
         if m1 <= 0 <= m2:
-            ok = push(heap, k, m1, np.int64(-1)) and push(heap, k, np.int64(0), np.int64(0)) \
-                and push(heap, k, np.int64(1), m2)
+            ok = push(heap, k, m1, np.int64(-1), bc) and \
+                push(heap, k, np.int64(0), np.int64(0), bc) and \
+                push(heap, k, np.int64(1), m2, bc)
         else:
             mid = (m1 + m2) // 2
-            ok = push(heap, k, m1, mid) and push(heap, k, mid + 1, m2)
+            ok = push(heap, k, m1, mid, bc) and push(heap, k, mid + 1, m2, bc)
         if not ok:
             return fail
     lower = bc if not has_open else max(0, total - max(open_ub, total - bc))
     return 1, bm, bb_, bn, bc, lower, nodes
 
 
-def fewest_mismatches_fast(ch, lim, m0s: list[int], node_limit: int):
+def _segments_of(x, level_idx):
+    """Runs of consecutive inputs in one level: (first, last, level index) arrays."""
+    x = np.asarray(x, np.int64)
+    idx = np.asarray(level_idx, np.int64)
+    if x.size == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    brk = np.nonzero((np.diff(x) != 1) | (np.diff(idx) != 0))[0]
+    starts = np.concatenate(([0], brk + 1))
+    ends = np.concatenate((brk, [x.size - 1]))
+    return x[starts], x[ends], idx[starts]
+
+
+def segments_for(st, xs=None):
+    """Segments of the full mirrored range (one per level) or of a sorted input subset."""
+    if xs is None:
+        return (np.asarray(st.first, np.int64), np.asarray(st.last, np.int64),
+                np.arange(len(st.levels), dtype=np.int64)), st.hi - st.lo + 1
+    x = np.asarray(xs, np.int64)
+    idx = np.searchsorted(np.asarray(st.first, np.int64), x, side="right") - 1
+    return _segments_of(x, idx), int(x.size)
+
+
+def fewest_mismatches_fast(ch, lim, m0s: list[int], node_limit: int, segs=None):
     """(M', B, N, mismatches, lower_bound, nodes) of ``budget.fewest_mismatches``, or None.
 
-    ``ch`` is the search's ``budget._Channel``; ``m0s`` the clamped rounded slopes per N.
-    None: a value could leave int64 (the Python search then runs).
+    ``ch`` is the search's ``budget._Channel`` (or any object with ``st``, ``hw``, ``qmin``,
+    ``qmax``, ``centre``, ``span``, ``total``); ``segs`` the input segments (default: the
+    runs of ``ch.x``); ``m0s`` the clamped rounded slopes per N. None: a value could leave
+    int64 (the Python search then runs).
     """
     big = 1 << 58
     qbig = max(abs(ch.qmin), abs(ch.qmax)) + 2
@@ -344,10 +509,11 @@ def fewest_mismatches_fast(ch, lim, m0s: list[int], node_limit: int):
             or any(v is not None and abs(v) >= big for v in (lim.b_lo, lim.b_hi))
             or ch.hw not in _HW):
         return None
+    if segs is None:
+        segs = _segments_of(ch.x, ch.level_idx)
     b_lim = np.array([lim.b_lo is not None, lim.b_lo or 0, lim.b_hi is not None,
                       lim.b_hi or 0], np.int64)
-    r = _search(np.ascontiguousarray(ch.x, np.int64),
-                np.ascontiguousarray(ch.level_idx, np.int64),
+    r = _search(segs[0], segs[1], segs[2], np.int64(ch.total),
                 np.asarray(ch.st.levels, np.int64), np.int64(ch.qmin), np.int64(ch.qmax),
                 _HW[ch.hw], np.asarray(lim.n_values, np.int64), np.int64(lim.m_lo),
                 np.int64(lim.m_hi), b_lim, np.asarray(m0s, np.int64), np.int64(ch.centre),
