@@ -512,18 +512,20 @@ def _check_certificate(entry: Any, ch: int) -> None:
                           field="certificate.hw_rounding", channel=ch)
 
 
-def _certificates_scan(certs: list) -> bool:
-    """True when every entry of a file's certificate list has the canonical shape, checked
-    in bulk (golden/fast_certs.py: what ``_plain_certificate`` accepts, entry by entry);
-    False: let the per-entry checks decide (and word the problem). Only for parsed JSON
-    (plain types), lists long enough to pay for the scanner, and processes that already
+def _certificates_scan(certs: list, keep: bool = False):
+    """The bulk scan's arrays (truthy) when every entry of a file's certificate list has the
+    canonical shape, checked in bulk (golden/fast_certs.py: what ``_plain_certificate``
+    accepts, entry by entry); None: let the per-entry checks decide (and word the problem).
+    ``keep``: with the points verify's kernel reads (else none are kept). Only for parsed
+    JSON (plain types), lists long enough to pay for the scanner, and processes that already
     loaded numba (its start-up would cost more than the per-entry checks save)."""
     if len(certs) < 64 or "numba" not in sys.modules:
-        return False
-    from exactbn.golden.fast_certs import ROUNDING_NAMES, scan_certificates
+        return None
+    from exactbn.golden.fast_certs import ROUNDING_NAMES, VERIFY_POINTS, scan_certificates
 
-    return (tuple(HW_ROUNDINGS) == ROUNDING_NAMES and set(CERTIFICATE_KEYS) == _CERT_KEYSET
-            and scan_certificates(certs, 0) is not None)
+    if not (tuple(HW_ROUNDINGS) == ROUNDING_NAMES and set(CERTIFICATE_KEYS) == _CERT_KEYSET):
+        return None
+    return scan_certificates(certs, VERIFY_POINTS if keep else 0)
 
 
 def _need_keys(obj: dict, keys, where: str | None) -> None:
@@ -673,8 +675,12 @@ class SolvedLayer:
         return d
 
     @classmethod
-    def from_json(cls, obj: Any, index: int = 0, complete: bool = False) -> SolvedLayer:
-        """``complete``: the input and output specs must be given in full (files on disk)."""
+    def from_json(cls, obj: Any, index: int = 0, complete: bool = False,
+                  scans: dict | None = None) -> SolvedLayer:
+        """``complete``: the input and output specs must be given in full (files on disk).
+        ``scans``: where the certificate list's bulk scan (golden/fast_certs.py) is kept, by
+        layer name, when it has the canonical shape (verify reads it instead of scanning the
+        same list again)."""
         if not isinstance(obj, dict):
             raise FormatError(f"layer {index} is not an object")
         name = obj.get("name")
@@ -718,7 +724,8 @@ class SolvedLayer:
             cert = obj["certificate"]
             if not isinstance(cert, list) or len(cert) != c:
                 raise FormatError(f"expected {c} entries", field="certificate")
-            if not (complete and _certificates_scan(cert)):
+            scan = _certificates_scan(cert, scans is not None) if complete else None
+            if scan is None:
                 for ch, entry in enumerate(cert):
                     _check_certificate(entry, ch)
             if inp.range and isinstance(inp.range[0], list) and len(inp.range) != c:
@@ -734,6 +741,8 @@ class SolvedLayer:
                 name, inp, out, hw_rounding, shift_mode, a, b, M, B, N, widths, exact,
                 mism, cert, extra,
             )
+            if scan is not None and scans is not None:
+                scans[name] = scan
             need = cls.widths_for([min(M), max(M)], [min(B), max(B)], [max(N)], shift_mode)
             fits = twos_width(min(M), max(M)) <= widths.M and twos_width(min(B), max(B)) <= widths.B
             for ch in range(0 if fits else c):
@@ -987,12 +996,15 @@ SOLVED_VERSION = 1
 SOLVED_FILE_KEYS = {"format", "version", "layers", "source"}
 
 
-def parse_solved(obj: Any, file: str | None = None, *, header: bool = False
-                 ) -> list[SolvedLayer]:
+def parse_solved(obj: Any, file: str | None = None, *, header: bool = False,
+                 scans: dict | None = None) -> list[SolvedLayer]:
     """Solved layers from parsed JSON ``{"format": ..., "version": 1, "layers": [...]}``.
 
     Every key is checked (unknown or missing keys are refused, located); ``header=True``
-    (files on disk) also requires ``format``, ``version`` and the full input/output specs."""
+    (files on disk) also requires ``format``, ``version`` and the full input/output specs.
+    ``scans``: filled with each layer's certificate scan (``SolvedLayer.from_json``)."""
+    if scans is not None:
+        scans.clear()  # a second parse of the same text (the stdlib path) starts afresh
     try:
         if not (isinstance(obj, dict) and "layers" in obj):
             raise FormatError('expected a solved file {"format": "exactbn-solved", '
@@ -1009,7 +1021,7 @@ def parse_solved(obj: Any, file: str | None = None, *, header: bool = False
                               f"version {SOLVED_VERSION} (re-run exactbn solve)", field="version")
         if "source" in obj and not isinstance(obj["source"], str):
             raise FormatError(f"expected a string, got {obj['source']!r}", field="source")
-        layers = [SolvedLayer.from_json(o, i, complete=header)
+        layers = [SolvedLayer.from_json(o, i, complete=header, scans=scans)
                   for i, o in enumerate(_layer_list(obj))]
         names = [lay.name for lay in layers]
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -1020,8 +1032,10 @@ def parse_solved(obj: Any, file: str | None = None, *, header: bool = False
         raise e.located(file=file) from None
 
 
-def load_solved(path: str | os.PathLike) -> list[SolvedLayer]:
-    return _load(path, lambda obj: parse_solved(obj, str(path), header=True))
+def load_solved(path: str | os.PathLike, scans: dict | None = None) -> list[SolvedLayer]:
+    """The solved file's layers; ``scans`` (optional): filled with each layer's certificate
+    scan, by layer name (``parse_solved``)."""
+    return _load(path, lambda obj: parse_solved(obj, str(path), header=True, scans=scans))
 
 
 def select_layer(layers: list, name: str | None, file: str | None = None):

@@ -20,9 +20,11 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-__all__ = ["scan_certificates", "ROUNDING_NAMES", "encode_certificates", "CertificateTable"]
+__all__ = ["scan_certificates", "ROUNDING_NAMES", "VERIFY_POINTS", "encode_certificates",
+           "CertificateTable"]
 
 ROUNDING_NAMES = ("floor", "half_up", "half_even", "half_away")
+VERIFY_POINTS = 8  # points per certificate verify's kernel reads (golden/fast_verify.py)
 _BIG = 1 << 40  # verify's arrays take points and fractions below this only
 
 _L_NULL = np.frombuffer(b"null", np.uint8)

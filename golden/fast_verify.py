@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from .fast import ROUNDING_CODES, STATUS_NO_EXACT, STATUS_OK, _const_level, _level_at, solve_fast
-from .fast_certs import scan_certificates
+from .fast_certs import VERIFY_POINTS, scan_certificates
 from .fast_summary import (
     KIND_NAIVE,
     _mismatches,
@@ -35,7 +35,7 @@ from .fast_summary import (
 
 __all__ = ["verify_arrays", "MAX_POINTS"]
 
-MAX_POINTS = 8
+MAX_POINTS = VERIFY_POINTS
 _X_LIMIT = 1 << 31
 _A_MIN = 2.0**-500
 _A_MAX = 2.0**500

@@ -60,7 +60,7 @@ def transition_points(solved: SolvedLayer, channel: int, neighbours: int = 1) ->
     return sorted(p for p in pts if lo <= p <= hi)
 
 
-@dataclass
+@dataclass(slots=True)
 class ChannelCheck:
     channel: int
     ok: bool
@@ -313,9 +313,10 @@ def exhaustive_check(solved: SolvedLayer, channel: int, chunk: int = 1 << 20) ->
     return bad
 
 
-def _fast_inputs(solved: SolvedLayer):
+def _fast_inputs(solved: SolvedLayer, scanned=None):
     """verify_arrays' arrays of a layer (golden/fast_verify.py), or None when the layer is
-    not for the kernel (then verify_layer decides it alone)."""
+    not for the kernel (then verify_layer decides it alone). ``scanned``: the reader's bulk
+    scan of this layer's certificate list (formats.load_solved(scans=...)), if it has one."""
     if (solved.channels < FAST_MIN_CHANNELS or solved.hw_rounding != "floor"
             or solved.extra.get("budget")):
         return None  # (before numba is imported: narrow files never load it)
@@ -334,20 +335,21 @@ def _fast_inputs(solved: SolvedLayer):
         return None
     if max(int(np.abs(lo).max()), int(np.abs(hi).max())) > (1 << 31) or (lo > hi).any():
         return None
-    scanned = scan_certificates(solved.certificate, MAX_POINTS)  # bulk; else per entry
+    if scanned is None or scanned[0].shape[1] != MAX_POINTS:
+        scanned = scan_certificates(solved.certificate, MAX_POINTS)  # bulk; else per entry
     pts, npts, fal = scanned if scanned is not None else _certificate_arrays(
         solved.certificate)
     return {"a": np.asarray(solved.a, np.float64), "b": np.asarray(solved.b, np.float64),
             "lo": lo, "hi": hi, "M": M, "B": B, "N": N, "pts": pts, "npts": npts, "fal": fal}
 
 
-def _fast_checks_many(solved: list[SolvedLayer]) -> list:
+def _fast_checks_many(solved: list[SolvedLayer], scans: dict | None = None) -> list:
     """``_fast_checks`` of many layers, with one fresh solve and one check kernel call per
     output spec (golden/fast_verify.py's kernels, the same per-channel answers)."""
     res: list = [None] * len(solved)
     groups: dict = {}
     for k, sl in enumerate(solved):
-        arrs = _fast_inputs(sl)
+        arrs = _fast_inputs(sl, None if scans is None else scans.get(sl.name))
         if arrs is not None:
             out = sl.output
             key = (out.rounding, out.qmin, out.qmax, sl.shift_mode == "shared")
@@ -383,13 +385,16 @@ def _fast_checks_many(solved: list[SolvedLayer]) -> list:
     return res
 
 
-def verify_layers(solved: list[SolvedLayer], layers: list[Layer | None]) -> list[LayerCheck]:
+def verify_layers(solved: list[SolvedLayer], layers: list[Layer | None],
+                  cert_scans: dict | None = None) -> list[LayerCheck]:
     """``verify_layer`` of many layers (the kernels run once for all the wide folded-form
-    layers, golden/fast_verify.py); the same LayerCheck per layer."""
+    layers, golden/fast_verify.py); the same LayerCheck per layer. ``cert_scans``: the
+    certificate scans ``formats.load_solved(path, scans=...)`` kept while reading these
+    layers (only for layers unchanged since: the scan stands for the list's bytes)."""
     diffs = [None if lay is None else spec_difference(sl, lay)
              for sl, lay in zip(solved, layers, strict=True)]
     fast = _fast_checks_many([sl if d is None else _NOT_FAST for sl, d in
-                              zip(solved, diffs, strict=True)])
+                              zip(solved, diffs, strict=True)], cert_scans)
     checks = []
     for sl, lay, diff, f in zip(solved, layers, diffs, fast, strict=True):
         if diff is not None:
@@ -408,6 +413,7 @@ def verify_layers(solved: list[SolvedLayer], layers: list[Layer | None]) -> list
 class _NotFast:
     """A stand-in the batch skips (a layer whose spec differs is not checked further)."""
 
+    name = None
     channels = 0
     hw_rounding = None
     extra: dict = {}

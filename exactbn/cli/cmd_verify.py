@@ -44,7 +44,8 @@ def _run(args) -> int:
     layers = {lay.name: lay for lay in formats.load_layers(args.layers)}
     if any(lay.channels >= 64 for lay in layers.values()):  # numba checks them anyway: load
         import exactbn.golden.fast_verify  # noqa: F401  it first, the reader then scans in bulk
-    solved = formats.load_solved(args.solved)
+    scans: dict = {}  # the reader's certificate scans: verify does not scan them again
+    solved = formats.load_solved(args.solved, scans=scans)
     if args.layer is not None:
         solved = [formats.select_layer(solved, args.layer, args.solved)]
     ok = True
@@ -55,7 +56,7 @@ def _run(args) -> int:
     lines: list[str] = []  # printed at once: one console call, not one per layer
     with Progress("verifying", sum(sl.channels for sl in solved)) as prog:
         # the kernels run once for every wide folded-form layer (golden/verify.py)
-        checks = verify_layers(solved, [layers[sl.name] for sl in solved])
+        checks = verify_layers(solved, [layers[sl.name] for sl in solved], scans)
         for sl, check in zip(solved, checks, strict=True):
             msg = (f"{sl.name}: {len(check.channels) - len(check.failures())}/{sl.channels} ok"
                    if check.channels else f"{sl.name}: channels not checked")

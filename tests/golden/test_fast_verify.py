@@ -98,3 +98,35 @@ def test_shift_31_channels_are_cleared_by_the_kernel():
     assert ok[wide].all()
     counts = layer_exactness(sl).mismatches
     assert all(_check_channel(sl, c, counts[c], _budget(sl)).ok for c in wide)
+
+
+def test_cli_verify_reads_the_files_own_certificates_of_wide_layers(tmp_path, capsys):
+    """`exactbn verify` checks wide layers against the certificate arrays its reader scanned
+    (not scanned a second time): a tampered entry of the file, in the canonical shape the
+    bulk scan accepts, still FAILs, naming its layer and channel; the others pass."""
+    import json
+
+    from exactbn.cli.main import main
+    from exactbn.formats import write_json_atomic
+
+    layers = []
+    for i in range(2):
+        a, b = random_affine(80, seed=20 + i, log2_scale=-4)
+        layers.append({"name": f"l{i}", "input": {"bits": 12, "signed": True},
+                       "output": {"bits": 8, "signed": True, "rounding": "half_up"},
+                       "affine": {"a": a.tolist(), "b": b.tolist()}})
+    src, dst = tmp_path / "layers.json", tmp_path / "solved.json"
+    write_json_atomic(src, {"format": "exactbn-layers", "layers": layers})
+    assert main(["solve", str(src), "-o", str(dst), "--no-summary"]) == 0
+    assert main(["verify", str(src), str(dst)]) == 0
+    obj = json.loads(dst.read_text())
+    obj["layers"][1]["certificate"][5]["alpha_lo"][0] -= 1
+    obj["layers"][0]["certificate"][7]["points"][0][0] += 1
+    dst.write_text(json.dumps(obj, separators=(",", ":")))
+    capsys.readouterr()
+    assert main(["verify", str(src), str(dst)]) == 1
+    out = capsys.readouterr().out
+    fails = [ln for ln in out.splitlines() if "FAIL layer" in ln]
+    assert any("'l1' channel 5" in ln for ln in fails), out
+    assert any("'l0' channel 7" in ln for ln in fails), out
+    assert {ln.split(" channel ")[1].split(":")[0] for ln in fails} == {"5", "7"}, out
