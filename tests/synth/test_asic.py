@@ -210,3 +210,29 @@ tns 0.000
     assert t["slack_ns"] == 4.16 and t["min_period_ns"] == 0.84 and t["met"] is True
     assert t["critical_path"]["from"] == "_1_" and t["critical_path"]["logic_cells"] == 3
     assert sta.parse_report_checks("No paths found.", 5.0)["min_period_ns"] is None
+
+
+def test_asic_small_preset_and_its_ceiling_share_the_multiplier_form(solved, tmp_path):
+    """``--pipeline asic-small``: the unit and the ceiling multiplier are built with one tree
+    register group and a ripple final add (no prefix nodes in either), the ceiling's latency
+    is that form's, and the module-level default form is left as it was."""
+    from exactbn.hw import asic_multiplier as am
+
+    from exactbn.synth.designs import build_designs
+    from exactbn.synth.targets import resolve_target
+
+    _, s = solved
+    before = am.FORM
+    texts, lat = {}, {}
+    for pipe in ("asic", "asic-small"):
+        srcs = build_designs(s, resolve_target("asic"), tmp_path / pipe,
+                             kinds=("exactbn", "ceiling"), pipeline=pipe)
+        by = {d.kind: d for d in srcs}
+        texts[pipe] = {k: "".join(f.read_text() for f in d.files) for k, d in by.items()}
+        lat[pipe] = by["ceiling"].config["latency"]
+    assert by["exactbn"].config["pipeline"].endswith("tree=1,cpa=ripple")
+    assert lat["asic-small"] == lat["asic"] - 1  # one register group in the tree, not two
+    assert am.FORM is before
+    for kind in ("exactbn", "ceiling"):
+        assert "cpa_g1_" in texts["asic"][kind], kind  # the kept Sklansky nodes
+        assert "cpa_g1_" not in texts["asic-small"][kind], kind
