@@ -145,9 +145,9 @@ class MulAdd(wiring.Component):
         s = Signal(signed(self.w_s))
         x_op, m_op, b_op = self.x, self.m, self.b
         if self.dspin:  # operand registers right at the multipliers' inputs
-            x_op = Signal(signed(self.w_x), name="x_r")
-            m_op = Signal(signed(self.w_m), name="m_r")
-            b_op = Signal(signed(self.w_b), name="b_i")
+            x_op = Signal(signed(self.w_x), name="x_r", reset_less=True)
+            m_op = Signal(signed(self.w_m), name="m_r", reset_less=True)
+            b_op = Signal(signed(self.w_b), name="b_i", reset_less=True)
             if self.mb_registered:  # the parameter read already ends in this stage
                 m.d.comb += [m_op.eq(self.m), b_op.eq(self.b)]
                 with m.If(self.en):
@@ -187,7 +187,7 @@ class MulAdd(wiring.Component):
                 ma = m_op[mo:mo + mw]
                 ma = ma.as_signed() if ms else ma
                 pw = xw + mw + (0 if xs and ms else 1)
-                pp = Signal(signed(pw), name=f"pp_{xo}_{mo}")
+                pp = Signal(signed(pw), name=f"pp_{xo}_{mo}", reset_less=True)
                 if self.primitive:
                     p = self._primitive_product(m, xa, ma, pp, f"{xo}_{mo}")
                     if self.preg:  # a fabric register right at the DSP's P output
@@ -199,7 +199,7 @@ class MulAdd(wiring.Component):
                 terms.append((pp, xo + mo))
         n = _PRIMITIVE_LATENCY.get(self.family, 1) + self.preg if self.primitive else 1
         b_r = delay(m, self.en, b_op, n - 1, "b_p")
-        b_last = Signal(signed(self.w_b), name="b_r")
+        b_last = Signal(signed(self.w_b), name="b_r", reset_less=True)
         with m.If(self.en):
             m.d.sync += b_last.eq(b_r)
         return terms, b_last

@@ -38,22 +38,28 @@ class Saturator(wiring.Component):
         m = Module()
         lo, hi = self.qmin, self.qmax
         if self.stages == 2:
-            below, above = Signal(name="below"), Signal(name="above")
-            r_q = Signal(self.w_q, name="r_q")
+            # data registers: no reset (the beat's valid bit has one)
+            below = Signal(name="below", reset_less=True)
+            above = Signal(name="above", reset_less=True)
+            r_q = Signal(self.w_q, name="r_q", reset_less=True)
+            q_r = Signal(self.w_q, name="q_r", reset_less=True)
             with m.If(self.en):
                 m.d.sync += [below.eq(Mux(self.ov, self.neg, self.r < lo)),
                              above.eq(Mux(self.ov, ~self.neg, self.r > hi)),
                              r_q.eq(self.r[:self.w_q])]
             lo_q, hi_q = lo & ((1 << self.w_q) - 1), hi & ((1 << self.w_q) - 1)
             with m.If(self.en):
-                m.d.sync += self.q.eq(Mux(below, lo_q, Mux(above, hi_q, r_q)))
+                m.d.sync += q_r.eq(Mux(below, lo_q, Mux(above, hi_q, r_q)))
+            m.d.comb += self.q.eq(q_r)
             return m
         q = Signal(signed(max(self.w_r, self.w_q + 1)))
         m.d.comb += q.eq(Mux(self.ov, Mux(self.neg, lo, hi),
                              Mux(self.r < lo, lo, Mux(self.r > hi, hi, self.r))))
         if self.stages:
+            q_r = Signal(self.w_q, name="q_r", reset_less=True)
             with m.If(self.en):
-                m.d.sync += self.q.eq(q[:self.w_q])
+                m.d.sync += q_r.eq(q[:self.w_q])
+            m.d.comb += self.q.eq(q_r)
         else:
             m.d.comb += self.q.eq(q[:self.w_q])
         return m

@@ -72,6 +72,23 @@ class Shifter(wiring.Component):
         D, ov = trim(D, ov, self._keep(self.n_max - self.n_min))
         # Registers go after levels evenly spread; the last stage after the final level.
         reg_after = {((k + 1) * self.levels) // self.stages - 1 for k in range(self.stages)}
+        # A trim's overflow test is taken from the stage's input (``base``, a register when
+        # a stage precedes) at each combination of the stage's shift bits so far, then
+        # picked by those bits: not through the level muxes. Equal to testing the trimmed,
+        # shifted value: a trim that drops bits unequal to the sign sets ov, and one that
+        # does not leaves the value (and so every later test) unchanged.
+        base, picks = D, []  # picks: (shift bit, amount) of the stage's levels so far
+
+        def lost_sign(keep):
+            """~uniform(bits keep-1.. of base shifted by the picked amounts)."""
+            def at(i, off):
+                if i == len(picks):
+                    lo = keep - 1 + off
+                    return 0 if lo >= len(base) - 1 else ~_uniform(base[lo:])
+                bit, sh = picks[i]
+                return Mux(bit, at(i + 1, off + sh), at(i + 1, off))
+            return at(0, 0)
+
         # Largest shift first: it drops the most bits early, so later levels are narrower.
         for i, k in enumerate(reversed(range(self.levels))):
             sh = 1 << k
@@ -83,15 +100,23 @@ class Shifter(wiring.Component):
             D_new = Signal(signed(len(D)), name=f"D{k}")
             m.d.comb += D_new.eq(Mux(d[k], shifted, D))
             sticky = sticky | (d[k] & lost)
-            D, ov = trim(D_new, ov, self._keep((1 << k) - 1))
+            picks.append((d[k], sh))
+            keep = self._keep((1 << k) - 1)
+            if len(D_new) > keep:
+                ov = ov | lost_sign(keep)
+                D = D_new[:keep].as_signed()
+            else:
+                D = D_new
             if i in reg_after:
-                D_r = Signal(signed(len(D)), name=f"D{k}_r")
-                st_r, ov_r, neg_r = (Signal(name=f"{n}{k}_r") for n in ("sticky", "ov", "neg"))
-                d_r = Signal(len(d), name=f"d{k}_r")
+                D_r = Signal(signed(len(D)), name=f"D{k}_r", reset_less=True)
+                st_r, ov_r, neg_r = (Signal(name=f"{n}{k}_r", reset_less=True)
+                                      for n in ("sticky", "ov", "neg"))
+                d_r = Signal(len(d), name=f"d{k}_r", reset_less=True)
                 with m.If(self.en):
                     m.d.sync += [D_r.eq(D), st_r.eq(sticky), ov_r.eq(ov), neg_r.eq(neg),
                                  d_r.eq(d)]
                 D, sticky, ov, neg, d = D_r, st_r, ov_r, neg_r, d_r
+                base, picks = D, []
         m.d.comb += [
             self.half.eq(D[0]),
             self.t.eq(D[1:].as_signed() if len(D) > 1 else D[0:1].as_signed()),

@@ -40,7 +40,7 @@ class SkidBuffer(wiring.Component):
         m = Module()
         ready_r = Signal(init=1)  # the registered s_axis_tready
         buf_valid = Signal()
-        buf = Signal(self.payload_shape)
+        buf = Signal(self.payload_shape, reset_less=True)  # data: buf_valid says if it holds one
 
         take = self.i.valid & ready_r
         m.d.comb += [
