@@ -378,6 +378,11 @@ PLAN = (
     ["--layers", "int8", "--modes", "per-channel,shared", "--lanes", "1,4",
      "--pipelines", "asic-small,cpa=prefix", "--kinds", "exactbn,ceiling", "--breakdown",
      "--stem", "asic_small_prefix"],
+    # asic-small with the credit flow: larger in all 8 groups (its output FIFO), so the
+    # preset keeps flow=stall
+    ["--layers", "uint4,int8", "--modes", "per-channel,shared", "--lanes", "4,1",
+     "--pipelines", "asic-small,flow=credit", "--kinds", "exactbn", "--stem",
+     "asic_small_credit", "--jobs", "2"],
     # the bare multiplier's forms (asic_levers.md): Booth is smaller at every width; one tree
     # register and a ripple final add are the smallest forms that meet 5 ns at uint4 widths
     ["--mul-forms", "17/15/24/30,17/23/34/38:bits-t2-prefix,booth-t2-prefix,booth-t1-prefix,"
@@ -459,7 +464,7 @@ PLAN = (
     ["--sweep", "8,12,16,20,24:4,8", "--kinds", "exactbn,ceiling", "--tag=-booth",
      "--stem", "asic_sweep_booth", "--jobs", "2"],
 )
-MERGED = ("asic_small_preset", "asic_small_prefix",
+MERGED = ("asic_small_preset", "asic_small_prefix", "asic_small_credit",
           "asic_small_l1", "asic_small_l4", "asic_small_out0", "asic_t1_int8",
           "asic_small_tflite",
           "asic_csa_flow", "asic_csa_l1", "asic_csa_l4", "asic_l1", "asic_pp12", "asic_l1sh",
