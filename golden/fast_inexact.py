@@ -31,7 +31,7 @@ from .fast_rounding import HW_CODES, _turn
 
 __all__ = ["best_inexact_fast"]
 
-_LEVELS_MAX = 4096
+_LEVELS_MAX = 1 << 17
 _N_MAX = 40
 _X_MAX = 1 << 31
 _V_MAX = 1 << 60
@@ -87,63 +87,175 @@ def _better(c1, n1, m1, b1, c2, n2, m2, b2, sgn):
     return b1 < b2
 
 
-@njit(cache=True)
-def _agree_pos(m, bb, nlev, lev, fst, lst, Lb, Lb1, qmin, qmax, far_lo, far_hi, w, worst):
-    """``solver._agreements`` for one (M > 0, B): inputs where model and reference agree.
+_NEG = -(np.int64(1) << 62)  # below every candidate B and breakpoint
+_POS = np.int64(1) << 62  # above every one
 
-    Levels are taken from both ends inward; once more than ``worst`` inputs disagree the
-    candidate is strictly worse than the best found and -1 is returned.
+
+@njit(cache=True, inline="always")
+def _bit_add(tree, i, v):
+    i += 1
+    while i < tree.shape[0]:
+        tree[i] += v
+        i += i & -i
+
+
+@njit(cache=True, inline="always")
+def _bit_sum(tree, i):
+    """Sum of the first i slots."""
+    s = np.int64(0)
+    while i > 0:
+        s += tree[i]
+        i -= i & -i
+    return s
+
+
+@njit(cache=True)
+def _floor_family(fc, fs, fe, nf, d, sc, nc, sgn, out):
+    """out[k] += sgn * sum of floor((sc[k] - fc[j]) / d) over the members j with
+    fs[j] <= sc[k] < fe[j], for sorted sc: one sweep, O((nf + nc) log nf).
+
+    floor((B - c)/d) = qB - qc - [rc > rB] with B = qB*d + rB, c = qc*d + rc (0 <= r < d),
+    so a running count, the running sum of qc and a Fenwick tree over the ranks of rc give
+    every sum exactly (the caller bounds |qB|, |qc| times the count below 2^62).
     """
-    acc = 0
-    miss = 0
-    for r in range(nlev):
-        j = (r >> 1) if (r & 1) == 0 else nlev - 1 - (r >> 1)
-        t = lev[j]
-        if t <= qmin:
-            fm = far_lo
-        else:
-            fm = min(max(_cdiv(Lb[j] - bb, m), far_lo), far_hi)
-        if t + 1 > qmax:
-            em = far_hi - 1
-        else:
-            em = min(max(_cdiv(Lb1[j] - bb, m), far_lo), far_hi) - 1
-        ov = min(lst[j], em) - max(fst[j], fm) + 1
-        ov = ov if ov > 0 else 0
-        acc += ov
-        miss += w[j] - ov
-        if miss > worst:
-            return -1
-    return acc
+    if nf == 0:
+        return
+    rc = np.empty(nf, np.int64)
+    qc = np.empty(nf, np.int64)
+    for j in range(nf):
+        qc[j] = fc[j] // d
+        rc[j] = fc[j] - qc[j] * d
+    by_r = np.argsort(rc, kind="mergesort")
+    slot = np.empty(nf, np.int64)
+    rs = np.empty(nf, np.int64)
+    for k in range(nf):
+        slot[by_r[k]] = k
+        rs[k] = rc[by_r[k]]
+    by_s = np.argsort(fs[:nf], kind="mergesort")
+    by_e = np.argsort(fe[:nf], kind="mergesort")
+    tree = np.zeros(nf + 1, np.int64)
+    cnt = np.int64(0)
+    sumq = np.int64(0)
+    ia = 0
+    ir = 0
+    for k in range(nc):
+        bv = sc[k]
+        while ia < nf and fs[by_s[ia]] <= bv:
+            j = by_s[ia]
+            cnt += 1
+            sumq += qc[j]
+            _bit_add(tree, slot[j], 1)
+            ia += 1
+        while ir < nf and fe[by_e[ir]] <= bv:
+            j = by_e[ir]
+            cnt -= 1
+            sumq -= qc[j]
+            _bit_add(tree, slot[j], -1)
+            ir += 1
+        if cnt == 0:
+            continue
+        qb = bv // d
+        rb = bv - qb * d
+        le = np.searchsorted(rs, rb, side="right")  # members (all) with rc <= rB
+        out[k] += sgn * (cnt * qb - sumq - (cnt - _bit_sum(tree, le)))
 
 
 @njit(cache=True)
-def _agree_nonpos(m, bb, nlev, lev, fst, lst, Lb, Ub, qmin, qmax):
-    """``solver._agreements_nonpos`` for one (M <= 0, B)."""
-    k = -m
-    acc = 0
+def _agree_sweep(m, nlev, lev, fst, lst, Lb, Lb1, Ub, qmin, qmax, sc, nc, out):
+    """``solver._agreements`` (m > 0) / ``_agreements_nonpos`` (m <= 0) for every sorted
+    candidate B in sc[:nc] at once, exactly; False when a bound on the sums' terms fails.
+
+    Level j of the reference on [f, e] agrees on max(0, min(e, E(B)) - max(f, F(B)) + 1)
+    inputs. For m > 0, F(B) = ceil((Lb - B)/m), E(B) = ceil((Lb1 - B)/m) - 1 and the count is
+    0 outside [P0, P3), else  1 + (e or E(B)) - (f or F(B))  with E(B) from B >= P2 and F(B)
+    below P1 (P0 = Lb - m*e, P1 = Lb - m*f, P2 = Lb1 - m*e, P3 = Lb1 - m*f; a missing
+    bound at qmin / qmax is a breakpoint at -inf / +inf). For m < 0 (k = -m) the model's
+    level is [ceil((B - Ub)/k), floor((B - Lb)/k)]: the same with Q0 = Lb + k*f,
+    Q1 = Ub + k*f + 1, Q2 = Lb + k*e, Q3 = Ub + k*e + 1. For m == 0 the level counts whole
+    where Lb <= B <= Ub. Sums of the constant parts by difference events, of the floor parts
+    by ``_floor_family``: O(levels + candidates) log per (N, M), no level-by-candidate loop.
+    """
+    cpos = np.empty(8 * nlev, np.int64)
+    cdel = np.empty(8 * nlev, np.int64)
+    pc = np.empty(nlev, np.int64)
+    ps = np.empty(nlev, np.int64)
+    pe = np.empty(nlev, np.int64)
+    mc = np.empty(nlev, np.int64)
+    ms_ = np.empty(nlev, np.int64)
+    me = np.empty(nlev, np.int64)
+    ne = 0
+    npl = 0
+    nmi = 0
+    k = -m if m < 0 else m
     for j in range(nlev):
         t = lev[j]
-        has_lb = t > qmin
-        has_ub = t < qmax
         f = fst[j]
         e = lst[j]
-        if k == 0:
-            if (not has_lb or bb >= Lb[j]) and (not has_ub or bb <= Ub[j]):
-                acc += e - f + 1
+        has_lb = t > qmin
+        has_ub = t < qmax
+        if m == 0:
+            cpos[ne] = Lb[j] if has_lb else _NEG
+            cdel[ne] = e - f + 1
+            cpos[ne + 1] = Ub[j] + 1 if has_ub else _POS
+            cdel[ne + 1] = -(e - f + 1)
+            ne += 2
             continue
-        x_lo = f if not has_ub else max(f, _cdiv(bb - Ub[j], k))
-        x_hi = e if not has_lb else min(e, (bb - Lb[j]) // k)
-        if x_hi >= x_lo:
-            acc += x_hi - x_lo + 1
-    return acc
+        if m > 0:
+            p0 = Lb[j] - m * e if has_lb else _NEG
+            p1 = Lb[j] - m * f if has_lb else _NEG
+            p2 = Lb1[j] - m * e if has_ub else _POS
+            p3 = Lb1[j] - m * f if has_ub else _POS
+            # +1 on [p0, p3), +e on [p0, p2), -f on [p1, p3), -1 on [p2, p3)
+            cpos[ne], cdel[ne], cpos[ne + 1], cdel[ne + 1] = p0, 1 + e, p3, -1
+            cpos[ne + 2], cdel[ne + 2], cpos[ne + 3], cdel[ne + 3] = p2, -e - 1, p1, -f
+            cpos[ne + 4], cdel[ne + 4] = p3, f + 1
+            ne += 5
+            pc[npl], ps[npl], pe[npl] = Lb[j], p0, p1  # -F(B) = floor((B - Lb)/m)
+            npl += np.int64(p0 < p1)
+            mc[nmi], ms_[nmi], me[nmi] = Lb1[j], p2, p3  # E(B) + 1 = -floor((B - Lb1)/m)
+            nmi += np.int64(p2 < p3)
+        else:
+            q0 = Lb[j] + k * f if has_lb else _NEG
+            q2 = Lb[j] + k * e if has_lb else _NEG
+            q1 = Ub[j] + k * f + 1 if has_ub else _POS
+            q3 = Ub[j] + k * e + 1 if has_ub else _POS
+            # +1 on [q0, q3), +e on [q2, q3), -f on [q0, q1)
+            cpos[ne], cdel[ne], cpos[ne + 1], cdel[ne + 1] = q0, 1 - f, q3, -1 - e
+            cpos[ne + 2], cdel[ne + 2], cpos[ne + 3], cdel[ne + 3] = q2, e, q1, f
+            ne += 4
+            pc[npl], ps[npl], pe[npl] = Lb[j], q0, q2  # H(B) = floor((B - Lb)/k)
+            npl += np.int64(q0 < q2)
+            mc[nmi], ms_[nmi], me[nmi] = Ub[j] - k + 1, q1, q3  # G(B) = ceil((B - Ub)/k)
+            nmi += np.int64(q1 < q3)
+    if m != 0:  # |qB|, |qc| times the count must stay below 2^62 (exact int64 sums)
+        big = np.int64(0)
+        for r in range(nc):
+            big = max(big, abs(sc[r] // k))
+        for r in range(npl):
+            big = max(big, abs(pc[r] // k))
+        for r in range(nmi):
+            big = max(big, abs(mc[r] // k))
+        if big + 1 > (np.int64(1) << 61) // (nlev + 1):
+            return False
+    order = np.argsort(cpos[:ne], kind="mergesort")
+    acc = np.int64(0)
+    ie = 0
+    for r in range(nc):
+        bv = sc[r]
+        while ie < ne and cpos[order[ie]] <= bv:
+            acc += cdel[order[ie]]
+            ie += 1
+        out[r] = acc
+    if m != 0:
+        _floor_family(pc, ps, pe, npl, k, sc, nc, 1, out)
+        _floor_family(mc, ms_, me, nmi, k, sc, nc, -1, out)
+    return True
 
 
 @njit(cache=True)
 def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand, lim):
     nlev = lev.shape[0]
     total = hi - lo + 1
-    far_lo = lo - 1
-    far_hi = hi + 1
     xmax = max(abs(lo), abs(hi), 1)
     # constraint points (unscaled level, offset from the common -half) and their x
     lx = np.empty(nlev, np.int64)
@@ -157,21 +269,12 @@ def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand
     Lb = np.empty(nlev, np.int64)  # bound_lower(t), per present level
     Lb1 = np.empty(nlev, np.int64)  # bound_lower(t + 1)
     Ub = np.empty(nlev, np.int64)  # bound_upper(t + 1)
-    s_lo = np.empty(nlev, np.int64)
-    s_hi = np.empty(nlev, np.int64)
-    w = np.empty(nlev, np.int64)
-    ev_s = np.empty(nlev, np.int64)
-    ev_e = np.empty(nlev, np.int64)
-    cw_s = np.empty(nlev + 1, np.int64)
-    cw_e = np.empty(nlev + 1, np.int64)
     ms = np.empty(8, np.int64)
     cands = np.empty(4 * nlev + 1, np.int64)
-    for j in range(nlev):
-        w[j] = lst[j] - fst[j] + 1
+    agree = np.empty(4 * nlev + 1, np.int64)
     found = False
     bc = bn = bm = bb_ = np.int64(0)
-    # Order only speeds the pruning (the best key does not depend on it): the finest N, the
-    # rounded slope and the rounded b first give a good incumbent early.
+    # The best key is a total order: the order of evaluation does not change the answer.
     for nr in range(n_values.shape[0]):
         ni = n_values.shape[0] - 1 - nr
         n = n_values[ni]
@@ -237,27 +340,10 @@ def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand
             if abs(m) >= _V_MAX // xmax:
                 return False, 0, 0, 0, 0
             step = max(m, 1) - 1
-            # support of every level (M > 0): the B where it can agree at all
             ncand = 2 * nl + 2 * nu + 1
-            if m > 0:
-                for j in range(nlev):
-                    t = lev[j]
-                    s_lo[j] = -(np.int64(1) << 62) if t <= qmin else Lb[j] - m * lst[j]
-                    s_hi[j] = (np.int64(1) << 62) if t + 1 > qmax else Lb1[j] - m * fst[j] - 1
-                    if s_lo[j] > s_hi[j]:  # it agrees nowhere: counted in neither sum
-                        s_lo[j] = np.int64(1) << 62
-                        s_hi[j] = np.int64(1) << 62
-                order_s = np.argsort(s_lo)
-                order_e = np.argsort(s_hi)
-                cw_s[0] = 0
-                cw_e[0] = 0
-                for j in range(nlev):
-                    ev_s[j] = s_lo[order_s[j]]
-                    cw_s[j + 1] = cw_s[j] + w[order_s[j]]
-                    ev_e[j] = s_hi[order_e[j]]
-                    cw_e[j + 1] = cw_e[j] + w[order_e[j]]
-            # the candidate B, clamped; duplicates (regular staircases give many) counted once
-            cands[0] = _clamp(bcand[ni], lim, 4)  # the rounded b first
+            # the candidate B, clamped, sorted; duplicates (regular staircases give many)
+            # counted once; every exact agreement from one sweep
+            cands[0] = _clamp(bcand[ni], lim, 4)  # the rounded b
             for ci in range(ncand - 1):
                 if ci < 2 * nl:
                     p = ci >> 1
@@ -268,25 +354,18 @@ def _search(lev, fst, lst, lo, hi, qmin, qmax, hcode, sgn, n_values, base, bcand
                     v = (ul[p] << n) + uc[p] - half - m * ux[p]
                     cb = v if (ci & 1) == 0 else v - step
                 cands[ci + 1] = _clamp(cb, lim, 4)
-            cands[1:ncand].sort()
+            cands[:ncand].sort()
+            nc = 0
             for cr in range(ncand):
+                if cr == 0 or cands[cr] != cands[cr - 1]:
+                    cands[nc] = cands[cr]
+                    nc += 1
+            if not _agree_sweep(m, nlev, lev, fst, lst, Lb, Lb1, Ub, qmin, qmax, cands, nc,
+                                agree):
+                return False, 0, 0, 0, 0
+            for cr in range(nc):
                 cb = cands[cr]
-                if cr >= 1 and (cb == cands[0] or (cr >= 2 and cb == cands[cr - 1])):
-                    continue
-                if m > 0:
-                    if found:
-                        # agreement bound: widths of the levels whose support holds cb
-                        k1 = np.searchsorted(ev_s, cb, side="right")
-                        k2 = np.searchsorted(ev_e, cb, side="left")
-                        if cw_s[k1] - cw_e[k2] < total - bc:
-                            continue
-                    agree = _agree_pos(m, cb, nlev, lev, fst, lst, Lb, Lb1, qmin, qmax,
-                                       far_lo, far_hi, w, bc if found else total)
-                    if agree < 0:
-                        continue
-                else:
-                    agree = _agree_nonpos(m, cb, nlev, lev, fst, lst, Lb, Ub, qmin, qmax)
-                cnt = total - agree
+                cnt = total - agree[cr]
                 if not found or _better(cnt, n, m, cb, bc, bn, bm, bb_, sgn):
                     found = True
                     bc, bn, bm, bb_ = cnt, n, m, cb
