@@ -301,41 +301,61 @@ def _mismatches(kind, pf, pi, rcode, qmin, qmax, st, en, lv, n, vb):
     """Exact #{x : g(x) != reference(x)} over the segments, for a monotone model g (vb:
     ``_value_buffers`` of at least n entries).
 
-    g at each segment's two ends and the two inputs next to them, in vectorised passes: a
-    segment with g = t at both inner inputs is t on all its interior (monotone), so its count
-    is read off its ends without a branch; only the others (a run of mismatches longer than
-    one input at an end, or a segment g misses) go to the galloping search."""
+    g at each segment's two ends first, in vectorised passes: a segment with g = t at both
+    ends is t on all of it (monotone), and a segment of one or two inputs is read off its
+    ends, without a branch. Only the others (a mismatch at an end of a longer segment) need
+    g at the inputs next to the ends: in two more vectorised passes when they are many, one
+    by one when few (the usual case of a model that is nearly exact); a segment with g = t
+    at both inner inputs is t on its interior, the rest go to the galloping search."""
     gsa, gea, g1a, g2a, todo = vb
     _values(kind, pf, pi, rcode, qmin, qmax, st, 0, gsa, n)
     _values(kind, pf, pi, rcode, qmin, qmax, en, 0, gea, n)
-    _values(kind, pf, pi, rcode, qmin, qmax, st, 1, g1a, n)
-    _values(kind, pf, pi, rcode, qmin, qmax, en, -1, g2a, n)
     inc = gsa[0] <= gea[n - 1]  # monotone: equal ends mean constant (either direction holds)
     total = en[n - 1] - st[0] + 1  # the segments tile the range
     agree = np.int64(0)
-    nt = np.int64(0)
+    nf = np.int64(0)
     for k in range(n):  # branch-free: vectorises
         t = lv[k]
         ln = en[k] - st[k] + 1
-        inner = (ln <= 2) | ((g1a[k] == t) & (g2a[k] == t))
-        got = (np.int64(gsa[k] == t) + np.int64((ln >= 2) & (gea[k] == t))
-               + max(ln - 2, np.int64(0)))
-        agree += got * np.int64(inner)
-        nt += np.int64(not inner)
-    if nt > 0:
-        nt = 0
+        es = np.int64(gsa[k] == t)
+        ee = np.int64(gea[k] == t)
+        full = (es & ee) == 1
+        small = ln <= 2
+        agree += np.int64(full) * ln + np.int64(small and not full) * (
+            es + np.int64(ln == 2) * ee)
+        nf += np.int64(not (full or small))
+    if nf == 0:
+        return total - agree
+    nt = 0
+    if 8 * nf >= n:  # many: the inner inputs of every segment, vectorised
+        _values(kind, pf, pi, rcode, qmin, qmax, st, 1, g1a, n)
+        _values(kind, pf, pi, rcode, qmin, qmax, en, -1, g2a, n)
         for k in range(n):
             t = lv[k]
+            ln = en[k] - st[k] + 1
+            rest = (ln > 2) & ((gsa[k] != t) | (gea[k] != t))
+            inner = (g1a[k] == t) & (g2a[k] == t)
+            agree += np.int64(rest & inner) * (np.int64(gsa[k] == t) + np.int64(gea[k] == t)
+                                               + ln - 2)
             todo[nt] = k
-            nt += np.int64((en[k] - st[k] >= 2) & ((g1a[k] != t) | (g2a[k] != t)))
+            nt += np.int64(rest & (not inner))
+    else:  # few: one by one
+        for k in range(n):
+            t = lv[k]
+            s, e = st[k], en[k]
+            if e - s + 1 <= 2 or (gsa[k] == t and gea[k] == t):
+                continue
+            if (_model(kind, pf, pi, rcode, qmin, qmax, s + 1) == t
+                    and _model(kind, pf, pi, rcode, qmin, qmax, e - 1) == t):
+                agree += np.int64(gsa[k] == t) + np.int64(gea[k] == t) + e - s - 1
+            else:
+                todo[nt] = k
+                nt += 1
     for q in range(nt):
         k = todo[q]
         s, e, t = st[k], en[k], lv[k]
         gs = gsa[k]
         ge = gea[k]
-        if gs == t and ge == t:
-            agree += e - s + 1
-            continue
         if inc:  # {g == t} = [first g >= t, last g <= t]
             if ge < t or gs > t:
                 continue
