@@ -24,14 +24,19 @@ branch-and-bound over (N, [M1, M2]) with that bound visits single M only where t
 beat the best found. The bound is taken both with B's limits and, centred on the range's
 middle, without them (whichever is tighter). When the node limit is reached the count is
 the best found and ``lower_bound`` is certified: no in-budget triple has fewer mismatches.
-Inputs are enumerated, so this path is for ranges up to ``X_ENUM_LIMIT`` inputs. Beyond,
-the search runs on the inputs next to the level transitions only: its count there is a
+The Python search enumerates inputs, so it is for ranges up to ``X_ENUM_LIMIT`` inputs.
+Beyond, it runs on the inputs next to the level transitions only: its count there is a
 certified lower bound for the whole range (a subset never has more mismatches), and its
 best triple, re-counted on the whole range, competes with the caller's candidate search.
 
-Both searches run in numba (golden/fast_budget.py, the same steps and answers) whenever
-every value fits int64 (the mismatch search: and M has a width); ``EXACTBN_FAST_BUDGET=0``
-keeps them in Python.
+Both searches run in numba (golden/fast_budget.py) whenever every value fits int64 (the
+mismatch search: and M has a width); ``EXACTBN_FAST_BUDGET=0`` keeps them in Python. The
+numba mismatch search computes the same bounds, leaves, answers and node counts without
+enumerating inputs: per level (a run of inputs), the inputs no M of the node maps right for
+a given B are a prefix (M*x + B below the level) and a suffix (above it) whose sizes are
+ceilings of (offset - B) / M, and the best B is found among the few offsets whose prefix or
+suffix count stays within the incumbent's mismatches. It therefore takes wide ranges whole
+(``fast_only``): the count and its lower bound are then proven on every input.
 """
 
 from __future__ import annotations
@@ -349,12 +354,15 @@ def transition_inputs(st: Staircase, reach: int = 2) -> np.ndarray:
 
 def fewest_mismatches(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetLimits,
                       slope: Fraction, node_limit: int = NODE_LIMIT,
-                      xs: np.ndarray | None = None) -> BestInexact:
+                      xs: np.ndarray | None = None, fast_only: bool = False
+                      ) -> BestInexact | None:
     """Branch-and-bound over (N, M) for the fewest mismatches (see the module docstring).
 
     ``slope`` is the mirrored a (a first incumbent per N is M = round(slope * 2^N)).
     With ``xs`` only those (mirrored) inputs count: the result's lower bound is then a
     lower bound for the whole range too (fewer inputs never have more mismatches).
+    ``fast_only``: None unless the numba search ran (it works per level, not per input, so
+    it takes any range whole).
     """
     m_lo = lim.m_lo if lim.m_lo is not None else -(1 << 64)
     m_hi = lim.m_hi if lim.m_hi is not None else (1 << 64)
@@ -367,6 +375,8 @@ def fewest_mismatches(st: Staircase, hw: str, qmin: int, qmax: int, lim: BudgetL
         r = fewest_mismatches_fast(head, lim, m0s, node_limit, segs)
         if r is not None:
             return BestInexact(*r)
+    if fast_only:  # the caller has another way (a wide range: the transition subset)
+        return None
     ch = _Channel(st, hw, qmin, qmax, lim, xs)
     total = ch.total
     best: tuple | None = None  # (mismatches, N, |M|, |B|, M < 0, B < 0, M, B)

@@ -378,22 +378,33 @@ def _search(seg_f, seg_e, seg_j, total, levels, qmin, qmax, hcode, n_values, m_l
             return m < bm
         return b < bb_
 
-    # First incumbents (the best key among them does not depend on the order; the largest N
-    # first gives a small cap early).
-    for kk in range(nn):
-        k = nn - 1 - kk
-        m0 = m0s[k]
-        for m in (m0, min(m0 + 1, m_hi), max(m0 - 1, m_lo)):
-            if (np.int64(k), m) in done:
-                continue
-            done[(np.int64(k), m)] = True
-            ok, agree, b = leaf(k, m, bc if have_best else total)
-            if not ok:
-                return fail
-            c = total - agree
-            if not have_best or better(c, n_values[k], m, b, bc, bn, bm, bb_):
-                have_best = True
-                bc, bn, bm, bb_ = c, n_values[k], m, b
+    # First incumbents: the best key among the rounded slopes and their neighbours at every
+    # N. It does not depend on the order, so they are taken with a cap doubled from 0 until
+    # one fits (a leaf over the cap cannot be the best; small caps are cheap).
+    first = {(np.int64(0), np.int64(0)): True}
+    first.clear()
+    cap = 0
+    while not have_best:
+        for k in range(nn):
+            m0 = m0s[k]
+            for m in (m0, min(m0 + 1, m_hi), max(m0 - 1, m_lo)):
+                if (np.int64(k), m) in first:
+                    continue
+                first[(np.int64(k), m)] = True
+                ok, agree, b = leaf(k, m, bc if have_best else cap)
+                if not ok:
+                    return fail
+                c = total - agree
+                if c > cap:
+                    continue
+                if not have_best or better(c, n_values[k], m, b, bc, bn, bm, bb_):
+                    have_best = True
+                    bc, bn, bm, bb_ = c, n_values[k], m, b
+        if not have_best:
+            first.clear()
+            cap = min(2 * cap + 1, total)
+    for key in first:
+        done[key] = True
     heap = [(np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0))]
     heap.pop()
     leaves = {(np.int64(0), np.int64(0)): (np.int64(0), np.int64(0))}

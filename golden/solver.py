@@ -522,8 +522,13 @@ def _solve_budget(a, b, rounding, qmin, qmax, lo, hi, st, lows, ups, hw_rounding
             return ChannelSolution(m * st.sign, bb, n, True, 0, 0, cert, True, n_min)
     if not approximate:
         return ChannelSolution(0, 0, 0, False, -1, -1, None, possible, n_min)
-    if st.hi - st.lo + 1 <= X_ENUM_LIMIT:
-        best = fewest_mismatches(st, hw_rounding, qmin, qmax, lim, Fraction(a) * st.sign)
+    best = None
+    if st.hi - st.lo + 1 > X_ENUM_LIMIT:  # the whole range when the numba search takes it
+        best = fewest_mismatches(st, hw_rounding, qmin, qmax, lim, Fraction(a) * st.sign,
+                                 fast_only=True)
+    if best is not None or st.hi - st.lo + 1 <= X_ENUM_LIMIT:
+        if best is None:
+            best = fewest_mismatches(st, hw_rounding, qmin, qmax, lim, Fraction(a) * st.sign)
         mm, bb, n = best.M * st.sign, best.B, best.N
         cnt, worst = _mismatch(a, b, rounding, qmin, qmax, lo, hi, mm, bb, n, hw_rounding)
         assert cnt == best.mismatches, "segment count disagrees with the search"

@@ -109,8 +109,11 @@ def test_budgeted_candidate_search_equals_python(monkeypatch):
 
 
 @pytest.mark.parametrize("bud", [Budget(10, 16, 14), Budget(14, 20, 18)])
-def test_budget_solve_wide_range_equals_python(bud, monkeypatch):
-    """Ranges beyond the enumeration limit (transition subset, then the candidate search)."""
+def test_budget_solve_wide_range_searches_the_whole_range(bud, monkeypatch):
+    """Ranges beyond the enumeration limit: the kernel searches every input (per level), so
+    its count is proven on the whole range where the Python path (transition subset, then
+    the candidate search) only bounds it; it is never worse, and its search equals the
+    Python branch-and-bound over every input (EXACTBN_FAST_BUDGET=0, xs=None)."""
     rng = random.Random(bud.w_m)
     cases = []
     for _ in range(5):
@@ -123,8 +126,26 @@ def test_budget_solve_wide_range_equals_python(bud, monkeypatch):
     monkeypatch.setenv("EXACTBN_FAST_BUDGET", "0")
     monkeypatch.setenv("EXACTBN_FAST_INEXACT", "0")
     slow = [solve_channel(*c, hw_rounding=hw, budget=bud) for c, hw in zip(cases, hws, strict=True)]
-    assert [_key(s) for s in fast] == [_key(s) for s in slow]
-    assert any(not s.exact for s in slow)
+    searched = 0
+    for c, hw, f, s in zip(cases, hws, fast, slow, strict=True):
+        assert bud.fits(f.M, f.B, f.N)
+        if s.exact:
+            assert _key(f) == _key(s)
+            continue
+        assert f.mismatches <= s.mismatches and f.mismatches_lower_bound >= \
+            s.mismatches_lower_bound, (c, hw)
+        st, _, _ = channel_constraints(*c)
+        lim = limits_for(st, bud, f.n_min, solver._default_inexact_n(c[0]))
+        args = (st, hw, c[3], c[4], lim, Fraction(c[0]) * st.sign)
+        monkeypatch.setattr(budget_mod, "_fast_budget_on", lambda: True)
+        k = fewest_mismatches(*args)
+        monkeypatch.setattr(budget_mod, "_fast_budget_on", lambda: False)
+        assert k == fewest_mismatches(*args), (c, hw)  # every input enumerated in Python
+        assert (k.M * st.sign, k.B, k.N, k.mismatches) == (f.M, f.B, f.N, f.mismatches)
+        searched += 1
+    assert searched >= 2 and any(f.mismatches == f.mismatches_lower_bound >
+                                 s.mismatches_lower_bound for f, s in zip(fast, slow,
+                                                                            strict=True))
 
 
 @pytest.mark.parametrize("hw", ["floor", "half_even", "auto"])
