@@ -115,8 +115,7 @@ def test_more_than_4096_levels_fast_search_and_brute_force_count():
 def test_issue_int16_20_bit_tie_channel_hw_floor():
     """The issue's a = 2^-4, b = 0.5 int16 20-bit tie channel under hw floor (65,536 levels):
     it finishes (12.5 CPU s in bench_rounding at load 11; it fell back to Python before, over
-    60 s) with the
-    brute-force count over all 2^20 inputs."""
+    60 s) with the brute-force count over all 2^20 inputs."""
     args = (2.0**-4, 0.5, "half_even", -32768, 32767, -(1 << 19), (1 << 19) - 1)
     s = solve_channel(*args, hw_rounding="floor")
     assert not s.exact and s.mismatches == _brute_count(s, *args, "floor")
