@@ -197,3 +197,35 @@ def test_block_rom_third_read_cycle_four_lanes(monkeypatch, flow):
     outs = [c for *_, c in res.outputs]
     assert outs[0] - ins[0] == cfg.latency
     _planted_fail(monkeypatch, merged, cfg, vecs, (1 << lay.k) | 9, 2 << lay.k)
+
+
+@pytest.mark.synth
+@pytest.mark.slow  # 33 s (Yosys and one nextpnr seed): make sweep
+def test_block_rom_address_copies_stay_distinct_after_yosys(tmp_path):
+    """Yosys (synth_ecp5; one nextpnr seed, as the flow runs) keeps the third read cycle's
+    address copies apart: one flip-flop set per lane memory and bank (its opt_merge would
+    merge equal copies back into one net to every DP16KD)."""
+    import json
+    import re
+
+    from exactbn.synth.designs import build_designs
+    from exactbn.synth.flow import run_design
+    from exactbn.synth.targets import resolve_target
+
+    layers = [_layer("a", 12, 31), _layer("b", 4096, 32), _layer("c", 8, 33)]
+    merged, _ = merge_layers(layers, lanes=4)
+    target = resolve_target("ecp5")
+    (src,) = build_designs(merged, target, tmp_path / "src", kinds=("exactbn",), lanes=4,
+                           param_memory="block")
+    assert src.config["stages"]["dspin"] == 2
+    e = run_design(src, target, tmp_path / "work", seeds=(1,))
+    mods = json.loads((tmp_path / "work" / src.name / "netlist.json").read_text())["modules"]
+    top = next(m for m in mods.values() if m.get("attributes", {}).get("top"))
+    copies = {n: tuple(v["bits"]) for n, v in top["netnames"].items()
+              if re.search(r"\.store\.addr\d+_\d+_r$", n)}
+    ffs = {b for c in top["cells"].values() if c["type"] == "TRELLIS_FF"
+           for b in c["connections"]["Q"]}
+    assert len(copies) == 4 * 2, sorted(copies)  # 4 lanes x 2 DP16KD banks deep
+    assert len(set(copies.values())) == len(copies), copies
+    assert all(b in ffs for bits in copies.values() for b in bits if isinstance(b, int))
+    assert e["bram"] >= 8 and e["fmax_mhz"] > 0
