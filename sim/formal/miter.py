@@ -353,7 +353,8 @@ def _runs(bits: set[int]) -> list[tuple[int, int]]:
     return out
 
 
-def stall_parts(netlist: str, cfg, regs: list[StateReg]) -> list[StallPart]:
+def stall_parts(netlist: str, cfg, regs: list[StateReg],
+                groups: list[tuple[int, ...]] | None = None) -> list[StallPart]:
     """One part per lane: the bit-level cone (``cones.py``) of that lane's ``m_axis_tdata``
     and of the control every part asserts (tvalid, tuser, tlast, s_axis_tready), with the
     ties, products and memory words in it; and a last part for what the claim asserts
@@ -366,13 +367,14 @@ def stall_parts(netlist: str, cfg, regs: list[StateReg]) -> list[StallPart]:
     outs = {n: wd for n, d, wd in _ports(cfg) if d == "output"}
     control = [(f"\\{n}", b) for n in ("m_axis_tvalid", "m_axis_tuser", "m_axis_tlast",
                                         "s_axis_tready") for b in range(outs[n])]
-    seeds = [[("\\m_axis_tdata", lane * wq + b) for b in range(wq)] + control
-             for lane in range(cfg.lanes)]
+    groups = [(lane,) for lane in range(cfg.lanes)] if groups is None else groups
+    seeds = [[("\\m_axis_tdata", lane * wq + b) for lane in g for b in range(wq)] + control
+             for g in groups]
     lane_cones = cones(netlist, cfg.name, seeds)
     words = {r.wire for r in regs if r.memory}
-    parts = [StallPart(f"stall lane {lane}", c.ff_bits, c.cells,
-                       words & set(c.ff_bits), (lane,))
-             for lane, c in enumerate(lane_cones)]
+    parts = [StallPart("stall lane " + ",".join(str(v) for v in g), c.ff_bits, c.cells,
+                       words & set(c.ff_bits), tuple(g))
+             for g, c in zip(groups, lane_cones, strict=True)]
     in_lanes = set().union(*(p.words for p in parts))
     left = [(f"\\{r.wire}", b) for r in regs if r.wire in words - in_lanes
             for b in range(r.width)]

@@ -93,13 +93,22 @@ def default_depth(cfg, task: str = "hold", stall_bound: int | None = None) -> in
 Part = tuple
 
 
+# Lanes per part of a ROM unit with 8 lanes or more (conv1_bn L = 8, stall + datapath, tools'
+# CPU s at load 9-12: one lane a part 40.0, two 26.4, four 27.6, all eight in one 40.8: a
+# part's fixed cost, sby and Yosys, is ~2 s, its solver time grows faster than its lanes).
+# A RAM store keeps one lane a part (two: 120 CPU s against 49, its free shift per lane).
+ROM_LANES_PER_PART = 2
+
+
 def lane_parts(cfg) -> list[tuple[int, ...] | None]:
-    """The lanes of each datapath part: one part per lane for a RAM store with more than one
-    lane (its words are free, so every lane's shift is any N: the lanes' solver problems are
-    independent and each alone is much smaller), and for a ROM unit of 8 lanes or more;
-    else ``[None]`` (every lane in one run)."""
+    """The lanes of each datapath and stall part: one part per lane for a RAM store with
+    more than one lane (its words are free, so every lane's shift is any N: the lanes'
+    solver problems are independent and each alone is much smaller), and
+    :data:`ROM_LANES_PER_PART` lanes a part for a ROM unit of 8 lanes or more; else
+    ``[None]`` (every lane in one run)."""
     if cfg.lanes > 1 and (cfg.store == "ram" or cfg.lanes >= 8):
-        return [(lane,) for lane in range(cfg.lanes)]
+        size = 1 if cfg.store == "ram" else ROM_LANES_PER_PART
+        return [tuple(range(i, min(i + size, cfg.lanes))) for i in range(0, cfg.lanes, size)]
     return [None]
 
 
@@ -409,7 +418,7 @@ def _prove(layer, cfg, verilog: str, out: Path, depth: int | None, tasks: tuple[
                     h = render_credit(cfg, model, "exactbn_formal", regs, taps, mems, shs)
                 elif lane_parts(cfg) != [None]:  # one part per lane's cone, and the rest
                     hs = []
-                    for sp in stall_parts(netlist, cfg, regs):
+                    for sp in stall_parts(netlist, cfg, regs, lane_parts(cfg)):
                         h = render_stall(cfg, model, "exactbn_formal", regs, taps, mems, sp)
                         h.dut_rtlil = text
                         hs.append(h)

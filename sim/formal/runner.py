@@ -329,7 +329,98 @@ def list_state(verilog: str, top: str, workdir: Path, timeout_s: float = 600,
 
 # ---------------------------------------------------------------- one proof task
 
-def _sby_text(h: Harness, depth: int) -> str:
+_RTLIL_MODULE_RE = re.compile(r"^module (\\\S+)$")
+_HARNESS_WIRE_RE = re.compile(r"\bwire\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s*)?([^;\[\]]+);")
+
+
+def _rtlil_wires(rtlil: str) -> dict[str, tuple[dict[str, int], int, int]]:
+    """Per module of an RTLIL text: {wire name: width} of its plain wires (no offset or
+    upto), its largest port number and the line index of its ``end``."""
+    out: dict[str, tuple[dict[str, int], int, int]] = {}
+    mod, wires, top = None, {}, 0
+    for i, ln in enumerate(rtlil.splitlines()):
+        if mod is None:
+            m = _RTLIL_MODULE_RE.match(ln)
+            if m:
+                mod, wires, top = m.group(1), {}, 0
+            continue
+        if ln == "end":
+            out[mod] = (wires, top, i)
+            mod = None
+            continue
+        if not ln.startswith("  wire "):
+            continue
+        f = ln.split()[1:]
+        width, plain = 1, True
+        j = 0
+        while j < len(f) - 1:
+            if f[j] == "width":
+                width, j = int(f[j + 1]), j + 2
+            elif f[j] in ("input", "output", "inout"):
+                top, j = max(top, int(f[j + 1])), j + 2
+            elif f[j] == "signed":
+                j += 1
+            else:  # offset, upto: not a plain [width-1:0] wire
+                plain, j = False, j + 1
+        if plain:
+            wires[f[-1]] = width
+    return out
+
+
+def probe_ports(h: Harness) -> tuple[str, str, dict[str, str]]:
+    """``(dut_rtlil, harness_verilog, probes left)``: each probe of ``h`` that reads a plain
+    wire of a module of ``h.dut_rtlil`` through one of the harness's instances (``inst.wire``,
+    the harness wire of the same width) becomes an output port of that module wired to
+    it, connected by name on the instance (on its line: the harness keeps its line numbers),
+    which is what ``connect -set`` after ``flatten`` did: Yosys rebuilt a map of the whole
+    flattened design for each of those commands (104 in a stall part: 40 % of its
+    front end). Every other probe is left to ``connect -set`` (an unknown wire or a width
+    mismatch still stops the run there, as before)."""
+    if h.dut_rtlil is None or not h.probes:
+        return h.dut_rtlil, h.verilog, dict(h.probes)
+    mods = _rtlil_wires(h.dut_rtlil)
+    hl = h.verilog.splitlines()
+    widths: dict[str, int | None] = {}
+    for ln in hl:
+        for m in _HARNESS_WIRE_RE.finditer(ln):
+            w = int(m.group(1)) - int(m.group(2)) + 1 if m.group(1) else 1
+            for name in m.group(3).split(","):
+                name = name.strip()
+                # declared twice or with a value: not a plain wire to drive
+                widths[name] = None if (name in widths or not re.fullmatch(r"\w+", name)) else w
+    inst_line: dict[str, tuple[int, str]] = {}
+    for i, ln in enumerate(hl):
+        m = re.match(r"^\s*(\S+)\s+(\w+)\s*\(", ln)
+        if m and ln.rstrip().endswith(");") and "\\" + m.group(1) in mods:
+            inst = m.group(2)
+            inst_line[inst] = (-1, "") if inst in inst_line else (i, "\\" + m.group(1))
+    left: dict[str, str] = {}
+    add: dict[str, list[str]] = {}
+    conns: dict[int, list[str]] = {}
+    used = {mod: top for mod, (_, top, _) in mods.items()}
+    for probe, target in h.probes.items():
+        inst, _, wire = target.partition(".")
+        line, mod = inst_line.get(inst, (-1, ""))
+        wd = mods[mod][0].get("\\" + wire) if line >= 0 else None
+        if wd is None or widths.get(probe) != wd:
+            left[probe] = target
+            continue
+        used[mod] += 1
+        port = f"exactbn_probe{used[mod]}"
+        add.setdefault(mod, []).extend([f"  wire width {wd} output {used[mod]} \\{port}",
+                                        f"  connect \\{port} \\{wire}"])
+        conns.setdefault(line, []).append(f".{port}({probe})")
+    for line, cs in conns.items():
+        hl[line] = hl[line].rstrip()[:-2] + ", " + ", ".join(cs) + ");"
+    rl = h.dut_rtlil.splitlines()
+    for mod, lines in sorted(add.items(), key=lambda kv: -mods[kv[0]][2]):
+        end = mods[mod][2]
+        rl[end:end] = lines
+    tail = "\n" if h.verilog.endswith("\n") else ""
+    return "\n".join(rl) + "\n", "\n".join(hl) + tail, left
+
+
+def _sby_text(h: Harness, depth: int, probes: dict[str, str] | None = None) -> str:
     read = "read_rtlil dut.il" if h.dut_rtlil is not None else "read_verilog dut.v"
     lines = ["[options]", "mode prove", f"depth {depth}", "", "[engines]", "smtbmc yices", "",
              "[script]", read, "read_verilog -formal -sv harness.sv",
@@ -339,7 +430,7 @@ def _sby_text(h: Harness, depth: int) -> str:
         for src, dst in h.renames.items():
             lines.append(f"rename \\{src} {dst}")
         lines.append("cd ..")
-    for probe, target in h.probes.items():
+    for probe, target in (h.probes if probes is None else probes).items():
         lines.append(f"connect -nounset -set {probe} {target}")
     dut = "dut.il" if h.dut_rtlil is not None else "dut.v"
     lines += [f"prep -top {h.top}", "", "[files]", dut, "harness.sv", ""]
@@ -354,12 +445,13 @@ def run_task(h: Harness, verilog: str, workdir: Path, depth: int,
              tick: Callable[[float], None] | None = None) -> TaskResult:
     """Write dut.v (or dut.il), harness.sv and the .sby file into ``workdir``; run the proof."""
     make_workdir(workdir)
-    if h.dut_rtlil is not None:
-        (workdir / "dut.il").write_text(h.dut_rtlil)
+    rtlil, harness, probes = probe_ports(h)
+    if rtlil is not None:
+        (workdir / "dut.il").write_text(rtlil)
     else:
         (workdir / "dut.v").write_text(verilog)
-    (workdir / "harness.sv").write_text(h.verilog)
-    (workdir / "prove.sby").write_text(_sby_text(h, depth))
+    (workdir / "harness.sv").write_text(harness)
+    (workdir / "prove.sby").write_text(_sby_text(h, depth, probes))
     t0 = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     rc, out = _run(["yowasp-sby", "-f", "prove.sby", *SBY_TOOLS], workdir, timeout_s, tick)

@@ -91,3 +91,22 @@ def test_shifter_bug_in_one_lane_fails_in_its_datapath_part(tmp_path):
     assert [(t.task, t.status) for t in res.tasks] == [("datapath lane 0", "PASS"),
                                                        ("datapath lane 1", "FAIL")]
     assert res.summary.startswith("datapath: channel ") and "lane 1" in res.summary
+
+
+@pytest.mark.slow  # 33 s at load 10
+@pytest.mark.formal
+@pytest.mark.xdist_group("formal")
+def test_rom_eight_lanes_in_pairs_and_a_bug_fails_in_its_pair(tmp_path):
+    """A ROM unit of 8 lanes is proven two lanes a part (prove.ROM_LANES_PER_PART): the
+    parts cover every lane, and lane 5's multiplier register ignoring the stall fails in
+    the part of lanes 4 and 5."""
+    layer = small_layer("half_even")
+    cfg = unit_config_from_solved(layer, lanes=8, store="rom", pipeline="default")
+    parts = datapath_parts(cfg, model_from_layer(layer))
+    assert [lanes for lanes, _ in parts] == [(0, 1), (2, 3), (4, 5), (6, 7)]
+    assert check_cover(cfg, parts) is None
+    verilog = ignore_stall(to_verilog(cfg), "core.mul5", "pp_0_0")
+    res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",), jobs=1)
+    assert res.status == "FAIL", res.summary
+    assert [t.task for t in res.tasks][-1] == "stall lane 4,5", res.tasks
+    assert res.summary.startswith("stall: register core.mul5.pp_0_0 differs"), res.summary
