@@ -11,7 +11,7 @@ import pytest
 from amaranth import Module, Mux, Signal
 from exactbn.hw import core as hw_core
 from exactbn.hw import to_verilog
-from exactbn.hw.fifo import CreditCounter
+from exactbn.hw.fifo import CreditCounter, OutputFifo
 from exactbn.sim.formal.prove import prove_unit
 
 from exactbn.generate import unit_config_from_solved
@@ -42,6 +42,25 @@ class _LateCredit(CreditCounter):
         return m
 
 
+class _DropFifo(OutputFifo):
+    """Planted bug: the FIFO drops the beat written in the second cycle of a stall (the head
+    valid and not taken in this cycle and the one before); every other beat is kept. The
+    generated FIFO with its write strobe gated (its structure and names unchanged)."""
+
+    def elaborate(self, platform):
+        real, gated = self.w_valid, Signal(name="w_valid_gated")
+        self.w_valid = gated
+        try:
+            m = super().elaborate(platform)
+        finally:
+            self.w_valid = real
+        stalled = self.o.valid & ~self.o.ready
+        was = Signal(name="was_stalled")
+        m.d.sync += was.eq(stalled)
+        m.d.comb += gated.eq(real & ~(stalled & was))
+        return m
+
+
 @pytest.mark.parametrize("store", ["rom", "ram"])
 def test_credit_proof_passes(tmp_path, store):
     layer = small_layer("floor")
@@ -58,6 +77,19 @@ def test_credit_off_by_one_fails(tmp_path, monkeypatch):
     verilog = to_verilog(cfg)
     # the FIFO (4 words + head) fills in 5 stalled cycles: a base case of 10 steps sees it
     res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",), depth=10)
+    assert res.status == "FAIL", res.summary
+    assert res.summary.startswith("stall:") and res.vcd
+
+
+def test_credit_fifo_dropping_a_beat_fails(tmp_path, monkeypatch):
+    """A FIFO that loses the beat written in a stall's second cycle: the stall task's queue
+    model FAILs (a base case of 10 steps reaches reset, beats in flight and two stalled
+    cycles: at step 6 the FIFO's word count is one short of the queue's, 10 s at load 10);
+    the same unit without the bug PASSes at this depth too."""
+    layer = small_layer("floor")
+    cfg = unit_config_from_solved(layer, lanes=1, pipeline="shallow,flow=credit")
+    monkeypatch.setattr(hw_core, "OutputFifo", _DropFifo)
+    res = prove_unit(layer, cfg, to_verilog(cfg), tmp_path, tasks=("stall",), depth=10)
     assert res.status == "FAIL", res.summary
     assert res.summary.startswith("stall:") and res.vcd
 
