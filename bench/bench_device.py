@@ -183,6 +183,14 @@ def refresh_device_md(extra: list[str] | None = None) -> Path:
     return out
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the synthesis tools)."""
+    import resource
+
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main_subset(argv: list[str]) -> int:
     """A few designs of the ECP5 matrix in one run (the int8 C = 64 layer), each given as
     ``KIND:LANES:PIPELINE[:PARAM_MEMORY]``; writes bench/results/<stem>.json/.md."""
@@ -212,8 +220,10 @@ def main_subset(argv: list[str]) -> int:
                                      group=tag, lanes=int(lanes), pipeline=pipe,
                                      param_memory=pm, name="exactbn_bn")
         t0, load0 = time.monotonic(), os.getloadavg()
+        cpu0 = _cpu_s()
         entries = run_designs(designs, target, root / "work", seeds, None, a.jobs, print)
-    meta = {"command": "python -m bench.bench_device " + " ".join(
+    meta = {"cpu_s": round(_cpu_s() - cpu0, 1),  # this process and its tools (Yosys, nextpnr)
+            "command": "python -m bench.bench_device " + " ".join(
                 f"--spec '{s}'" for s in a.spec) + f" --seeds {a.seeds} --jobs {a.jobs}",
             "target": target.name, "device": target.device, "seeds": seeds,
             "freq_mhz": target.default_freq_mhz, "channels": layer.channels,
@@ -225,7 +235,8 @@ def main_subset(argv: list[str]) -> int:
     write_text_atomic(md, md.read_text() + (
         f"\nCommand: `{meta['command']}`. Machine: {meta['cores']} cores; load average "
         f"(1, 5, 15 min) {' '.join(map(str, meta['load_start']))} at the start, "
-        f"{' '.join(map(str, meta['load_end']))} at the end ({meta['elapsed_s']} s).\n"))
+        f"{' '.join(map(str, meta['load_end']))} at the end ({meta['elapsed_s']} s wall, "
+        f"{meta['cpu_s']} CPU s).\n"))
     return 0
 
 
