@@ -34,9 +34,11 @@ mismatch search: and M has a width); ``EXACTBN_FAST_BUDGET=0`` keeps them in Pyt
 numba mismatch search computes the same bounds, leaves, answers and node counts without
 enumerating inputs: per level (a run of inputs), the inputs no M of the node maps right for
 a given B are a prefix (M*x + B below the level) and a suffix (above it) whose sizes are
-ceilings of (offset - B) / M, and the best B is found among the few offsets whose prefix or
-suffix count stays within the incumbent's mismatches. It therefore takes wide ranges whole
-(``fast_only``): the count and its lower bound are then proven on every input.
+ceilings of (offset - B) / M, and the best B is found by one sweep over the B where a count
+steps (offset - k*M, k up to the incumbent's mismatches) in sorted order with a running
+total, inside the B range where the prefix (suffix) counts alone stay within the incumbent.
+It therefore takes wide ranges whole (``fast_only``): the count and its lower bound are then
+proven on every input.
 """
 
 from __future__ import annotations

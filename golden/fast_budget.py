@@ -6,7 +6,10 @@ leaf (closest to 0 on ties), the same incumbents (the rounded slope and its neig
 every N), the same best-first heap order (keys are unique, so the pop order is fixed) and
 the same node limit, so the answer, the certified lower bound and the node count are
 identical to the Python search (checked channel by channel in
-tests/golden/test_fast_budget.py).
+tests/golden/test_fast_budget.py). Per node it works per level (a run of inputs), never per
+input: the surely-wrong inputs of a level are a prefix and a suffix whose sizes step at B =
+offset -/+ k*M, and one sorted sweep over those steps (k up to the cap, inside the B range
+where the prefix or the suffix sizes alone stay within it) gives the minimum over B.
 
 The Python search switches to Python integers when a value could leave int64; the kernel
 instead gives up on such a channel (status 1) and the Python search runs: unbounded M (no
@@ -150,16 +153,164 @@ def _kth(vals, flags, ns, q, largest, buf):
 
 
 _FAR = np.int64(1) << 61
+@njit(cache=True, inline="always")
+def _gval(i, B, e1, al, ast, hl, be, bst, hr, sz):
+    """Segment i's surely-wrong count at B (as in _eval), clamped to e1."""
+    s = sz[i]
+    l_ = 0
+    if hl[i]:
+        v = al[i] - B
+        if v > 0:
+            l_ = s if ast[i] == 0 else min(s, _cdiv(v, ast[i]))
+    r_ = 0
+    if hr[i]:
+        v = B - be[i]
+        if v > 0:
+            r_ = s if bst[i] == 0 else min(s, _cdiv(v, bst[i]))
+    return min(e1, s, l_ + r_)
+
+
+@njit(cache=True)
+def _side_sum(ns, B, e1, right, al, ast, hl, be, bst, hr, sz):
+    """The left (or right) counts' sum at B, stopping at e1: monotone in B, and <= _eval."""
+    tot = 0
+    for i in range(ns):
+        s = sz[i]
+        if right:
+            if hr[i] and B > be[i]:
+                tot += s if bst[i] == 0 else min(s, _cdiv(B - be[i], bst[i]))
+        elif hl[i] and al[i] > B:
+            tot += s if ast[i] == 0 else min(s, _cdiv(al[i] - B, ast[i]))
+        if tot >= e1:
+            return e1
+    return tot
+
+
+@njit(cache=True)
+def _window(ns, e, lo_, hi_, al, ast, hl, be, bst, hr, sz):
+    """[lo_, hi_] narrowed to the B whose left and right counts each sum to <= e (bisection;
+    both sums are monotone and at most _eval): every B with _eval <= e stays inside, and
+    inside it the segments' left (right) counts sum to <= e, so _sweep meets at most
+    2e + 3 ns breakpoints."""
+    e1 = e + 1
+    if _side_sum(ns, lo_, e1, False, al, ast, hl, be, bst, hr, sz) > e:
+        a, b = lo_, hi_ + 1  # sum(a) > e, sum(b) <= e (b = hi_ + 1 stands for "none")
+        while b - a > 1:
+            c = a + (b - a) // 2
+            if _side_sum(ns, c, e1, False, al, ast, hl, be, bst, hr, sz) > e:
+                a = c
+            else:
+                b = c
+        lo_ = b
+    if lo_ <= hi_ and _side_sum(ns, hi_, e1, True, al, ast, hl, be, bst, hr, sz) > e:
+        a, b = lo_ - 1, hi_  # sum(a) <= e, sum(b) > e
+        while b - a > 1:
+            c = a + (b - a) // 2
+            if _side_sum(ns, c, e1, True, al, ast, hl, be, bst, hr, sz) > e:
+                b = c
+            else:
+                a = c
+        hi_ = a
+    return lo_, hi_
+
+
+@njit(cache=True)
+def _sweep(ns, e, lo_, hi_, al, ast, hl, be, bst, hr, sz):
+    """min over B in [lo_, hi_] of _eval (B: the minimiser closest to 0, non-negative on
+    ties), by one sweep over the breakpoints in sorted order: (value, B), value > e when
+    every B has more than e wrong inputs.
+
+    Each segment's count clamped to e + 1 has the same minimum and minimisers as _eval
+    wherever that is <= e, and it only changes where the left count steps between k + 1 and
+    k <= e (B = al - k*ast) or the right count between k - 1 and k <= e + 1 (B = be +
+    (k-1)*bst + 1): at most 2e + 3 breakpoints per segment, fewer inside the window."""
+    e1 = e + 1
+    # the breakpoints' k ranges inside (lo_, hi_]
+    kl0 = np.empty(ns, np.int64)
+    kl1 = np.empty(ns, np.int64)
+    kr0 = np.empty(ns, np.int64)
+    kr1 = np.empty(ns, np.int64)
+    cnt = 0
+    cur = 0
+    for i in range(ns):
+        s = sz[i]
+        cur += _gval(i, lo_, e1, al, ast, hl, be, bst, hr, sz)
+        kl0[i], kl1[i] = 0, -1
+        if hl[i]:
+            if ast[i] == 0:
+                if lo_ < al[i] <= hi_:
+                    kl1[i] = 0
+            else:
+                kl0[i] = max(0, _cdiv(al[i] - hi_, ast[i]))
+                kl1[i] = min(e, s - 1, (al[i] - lo_ - 1) // ast[i])
+        kr0[i], kr1[i] = 1, 0
+        if hr[i]:
+            if bst[i] == 0:
+                if lo_ < be[i] + 1 <= hi_:
+                    kr1[i] = 1
+            else:
+                kr0[i] = max(1, (lo_ - be[i] - 1) // bst[i] + 2)
+                kr1[i] = min(e1, s, (hi_ - be[i] - 1) // bst[i] + 1)
+        cnt += max(0, kl1[i] - kl0[i] + 1) + max(0, kr1[i] - kr0[i] + 1)
+    pos = np.empty(cnt, np.int64)
+    dlt = np.empty(cnt, np.int64)
+    m = 0
+    for i in range(ns):
+        for k in range(kl0[i], kl1[i] + 1):
+            p = al[i] - k * ast[i]
+            d = _gval(i, p, e1, al, ast, hl, be, bst, hr, sz) - \
+                _gval(i, p - 1, e1, al, ast, hl, be, bst, hr, sz)
+            if d != 0:
+                pos[m], dlt[m] = p, d
+                m += 1
+        for k in range(kr0[i], kr1[i] + 1):
+            p = be[i] + (k - 1) * bst[i] + 1
+            if kl1[i] >= kl0[i]:  # already a left breakpoint of this segment
+                q = al[i] - p
+                if ast[i] == 0:
+                    if q == 0:
+                        continue
+                elif q >= 0 and q % ast[i] == 0 and kl0[i] <= q // ast[i] <= kl1[i]:
+                    continue
+            d = _gval(i, p, e1, al, ast, hl, be, bst, hr, sz) - \
+                _gval(i, p - 1, e1, al, ast, hl, be, bst, hr, sz)
+            if d != 0:
+                pos[m], dlt[m] = p, d
+                m += 1
+    order = np.argsort(pos[:m])
+    best = cur
+    a = lo_  # the current run [a, next breakpoint - 1] has count cur
+    bb = np.int64(0)
+    has_b = False
+    j = 0
+    while True:
+        if j < m:
+            nxt = pos[order[j]]
+            b = nxt - 1
+        else:
+            b = hi_
+        if cur <= best:
+            c = np.int64(0) if a <= 0 <= b else (a if a > 0 else b)
+            if cur < best or not has_b or abs(c) < abs(bb) or (abs(c) == abs(bb) and c > bb):
+                best, bb, has_b = cur, c, True
+        if j >= m:
+            break
+        while j < m and pos[order[j]] == nxt:
+            cur += dlt[order[j]]
+            j += 1
+        a = nxt
+    return best, bb
 
 
 @njit(cache=True)
 def _minimize(ns, cap, blim, want_b, al, ast, hl, be, bst, hr, sz, buf):
     """min over B (within blim when set) of _eval: (True, value, B) when it is <= cap (B: the
-    minimiser closest to 0, non-negative on ties, when want_b), else (False, cap + 1, 0).
+    minimiser closest to 0, non-negative on ties; want_b is kept for the callers, the sweep
+    finds it anyway), else (False, cap + 1, 0).
 
-    Only candidates can be the left end of a minimising run: B = al - k*ast (k <= value, the
-    run's left count) or the domain's start; B below the (value+1)-th largest al or above the
-    (value+1)-th smallest be has more than value wrong inputs. Symmetrically for right ends."""
+    B below the (e+1)-th largest al or above the (e+1)-th smallest be has more than e wrong
+    inputs (e: the cap, tightened by a first guess); _window narrows that further and _sweep
+    takes the minimum inside, in O((segments + e) log) instead of candidates x segments."""
     e = cap
     if e > 64:  # a first guess tightens the cap: the B with the fewest plateaus missed
         bg = np.int64(0)
@@ -192,82 +343,13 @@ def _minimize(ns, cap, blim, want_b, al, ast, hl, be, bst, hr, sz, buf):
     hi_ = rh if has_rh else _FAR
     if lo_ > hi_:
         return False, cap + 1, np.int64(0)
-    best = e + 1
-    bb = np.int64(0)
-    v = _eval(ns, lo_, e, al, ast, hl, be, bst, hr, sz)
-    if v < best:
-        best, bb = v, lo_
-    for i in range(ns):
-        if not hl[i] or al[i] < lo_:
-            continue
-        kmax = 0 if ast[i] == 0 else min(e, sz[i] - 1)
-        for k in range(kmax + 1):
-            b = al[i] - k * ast[i]
-            if b < lo_:
-                break
-            if b > hi_:
-                continue
-            v = _eval(ns, b, best, al, ast, hl, be, bst, hr, sz)
-            if v < best:
-                best, bb = v, b
-    if best > cap:
+    lo_, hi_ = _window(ns, e, lo_, hi_, al, ast, hl, be, bst, hr, sz)
+    if lo_ > hi_:
         return False, cap + 1, np.int64(0)
-    if not want_b:
-        return True, best, bb
-    # The minimiser closest to 0: 0 itself, else the smallest positive left end or the
-    # largest negative right end of a minimising run.
-    in0 = (not blim[0] or blim[1] <= 0) and (not blim[2] or blim[3] >= 0)
-    if in0 and _eval(ns, np.int64(0), best, al, ast, hl, be, bst, hr, sz) == best:
-        return True, best, np.int64(0)
-    has_p = has_n = False
-    bp = bn = np.int64(0)
-    e = best
-    for side in range(2):
-        cand_end = hi_ if side else lo_
-        ok_end = has_rh if side else has_rl
-        if ok_end and (cand_end > 0 if side == 0 else cand_end < 0):
-            if _eval(ns, cand_end, e, al, ast, hl, be, bst, hr, sz) == e:
-                if side == 0 and (not has_p or cand_end < bp):
-                    has_p, bp = True, cand_end
-                if side == 1 and (not has_n or cand_end > bn):
-                    has_n, bn = True, cand_end
-        for i in range(ns):
-            if side == 0:
-                if not hl[i] or al[i] < lo_:
-                    continue
-                step = ast[i]
-                base = al[i]
-            else:
-                if not hr[i] or be[i] > hi_:
-                    continue
-                step = bst[i]
-                base = be[i]
-            kmax = 0 if step == 0 else min(e, sz[i] - 1)
-            for k in range(kmax + 1):
-                b = base - k * step if side == 0 else base + k * step
-                if side == 0:
-                    if b < lo_:
-                        break
-                    if b > hi_:
-                        continue
-                else:
-                    if b > hi_:
-                        break
-                    if b < lo_:
-                        continue
-                if side == 0:
-                    if b <= 0 or (has_p and b >= bp):
-                        continue
-                elif b >= 0 or (has_n and b <= bn):
-                    continue
-                if _eval(ns, b, e, al, ast, hl, be, bst, hr, sz) == e:
-                    if side == 0:
-                        has_p, bp = True, b
-                    else:
-                        has_n, bn = True, b
-    if has_p and (not has_n or bp <= -bn):
-        return True, best, bp
-    return True, best, bn
+    v, b = _sweep(ns, e, lo_, hi_, al, ast, hl, be, bst, hr, sz)
+    if v > e:
+        return False, cap + 1, np.int64(0)
+    return True, v, b
 
 
 @njit(cache=True)
