@@ -120,10 +120,11 @@ class BatchNormCore(wiring.Component):
                 m.d.comb += store.cfg_n.eq(self.cfg_n)
 
         # Parameter-read stage (P): the beat is registered beside its memory words.
+        # (data registers without reset: valid_p says whether they hold a beat)
         valid_p = Signal()
-        x_p = Signal(cfg.lanes * cfg.w_x)
-        user_p = Signal(cfg.w_user)
-        last_p = Signal()
+        x_p = Signal(cfg.lanes * cfg.w_x, reset_less=True)
+        user_p = Signal(cfg.w_user, reset_less=True)
+        last_p = Signal(reset_less=True)
         with m.If(adv):
             m.d.sync += [
                 valid_p.eq(src_valid),
@@ -241,7 +242,8 @@ class BatchNormCore(wiring.Component):
             tbl.wr_qmin.eq(self.tbl_qmin), tbl.wr_qmax.eq(self.tbl_qmax),
             self.tbl_ready.eq(self.cfg_ready), self.tbl_error.eq(tbl.error),
         ]
-        lo_p, hi_p = Signal.like(tbl.lo, name="lo_p"), Signal.like(tbl.hi, name="hi_p")
+        lo_p = Signal.like(tbl.lo, name="lo_p", reset_less=True)
+        hi_p = Signal.like(tbl.hi, name="hi_p", reset_less=True)
         with m.If(adv):
             m.d.sync += [lo_p.eq(tbl.lo), hi_p.eq(tbl.hi)]
         return delay(m, adv, lo_p, n_sat, "lo"), delay(m, adv, hi_p, n_sat, "hi")
@@ -270,7 +272,7 @@ class BatchNormCore(wiring.Component):
             rd.append((mem, mem.read_port(domain="sync")))
         # The read must use the parameter read's address (the beat entering stage P).
         skid_user = self._src_user
-        pad = Signal()
+        pad = Signal(reset_less=True)  # the beat's data, like x_p
         if (1 << cfg.w_user) > depth:
             with m.If(adv):
                 m.d.sync += pad.eq(skid_user >= depth)

@@ -7,7 +7,8 @@ shifted-out bit ``half`` and the ``sticky`` OR of the bits below it.
 - ``half_away``: up above 1/2, and at exactly 1/2 when s > 0 (i.e. t >= 0):
   ``half & (sticky | ~neg)``.
 ``r`` is one bit wider than ``t``; ``ov``/``neg`` pass through (an overflowed t stays out of
-range after +1, see saturate.py). ``stages`` (0 or 1) registers the outputs.
+range after +1, see saturate.py). ``stages`` (0 or 1) registers the outputs (without reset:
+they are the beat's data, its valid bit is reset elsewhere).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class RoundingStage(wiring.Component):
             "ov_o": Out(1),
             "neg_o": Out(1),
         })
+        if stages:  # the registered outputs are data (the beat's valid bit has the reset)
+            self.r = Signal(signed(w_t + 1), name="r", reset_less=True)
+            self.ov_o = Signal(name="ov_o", reset_less=True)
+            self.neg_o = Signal(name="neg_o", reset_less=True)
 
     def elaborate(self, platform):
         m = Module()

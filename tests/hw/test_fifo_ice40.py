@@ -119,5 +119,5 @@ def test_ice40_credit_proof_passes_and_fails_for_the_planted_fifo_bug(tmp_path, 
     assert "rdata1" in verilog
     res = prove_unit(layer, cfg, verilog, tmp_path, tasks=("stall",), depth=12 if bug else None)
     assert res.status == ("FAIL" if bug else "PASS"), res.summary
-    if bug:
-        assert "a_out == qh" in res.summary
+    if bug:  # the stale word is seen at the FIFO's head or, a cycle later, at m_axis
+        assert "a_out == qh" in res.summary or "a_head == " in res.summary, res.summary
