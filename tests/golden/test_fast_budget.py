@@ -209,3 +209,53 @@ def test_kernel_exact_in_budget_equals_the_python_decision(wide, monkeypatch):
         missing += slow is None
         ran += exact_in_budget_fast(st, hw, qmin, qmax, lim, start) is not None
     assert found >= 20 and missing >= 20 and ran == 150, (found, missing, ran)
+
+
+def test_kernel_minimum_over_b_equals_brute_force():
+    """fast_budget._minimize (first guess, window, sorted sweep) against every B of a range
+    holding all the steps: random segments (steps 0-3, sizes 1-6, overlapping left and right
+    counts, coinciding steps), caps 0-80, with and without B's limits."""
+    import numpy as np
+    from exactbn.golden.fast_budget import _minimize
+
+    def count(B, al, ast, hl, be, bst, hr, sz):
+        tot = 0
+        for i in range(len(sz)):
+            s, l_, r_ = int(sz[i]), 0, 0
+            if hl[i] and al[i] > B:
+                l_ = s if ast[i] == 0 else min(s, -((B - int(al[i])) // int(ast[i])))
+            if hr[i] and B > be[i]:
+                r_ = s if bst[i] == 0 else min(s, -((int(be[i]) - B) // int(bst[i])))
+            tot += min(s, l_ + r_)
+        return tot
+
+    rng = random.Random(3)
+    found = 0
+    for k in range(1500):
+        ns = rng.randint(1, 7)
+        al = np.array([rng.randint(-20, 20) for _ in range(ns)], np.int64)
+        be = np.array([int(a) + rng.randint(-8, 12) for a in al], np.int64)
+        ast = np.array([rng.randint(0, 3) for _ in range(ns)], np.int64)
+        bst = np.array([rng.choice((int(a), rng.randint(0, 3))) for a in ast], np.int64)
+        sz = np.array([rng.randint(1, 6) for _ in range(ns)], np.int64)
+        hl = np.array([rng.random() < 0.85 for _ in range(ns)], np.bool_)
+        hr = np.array([rng.random() < 0.85 for _ in range(ns)], np.bool_)
+        cap = rng.choice((0, 1, 2, 3, 5, 8, 70, 80))
+        if k % 3:
+            lo = rng.randint(-50, 30)
+            blim = np.array([1, lo, 1, lo + rng.randint(0, 40)], np.int64)
+            dom = range(int(blim[1]), int(blim[3]) + 1)
+        else:
+            blim = np.zeros(4, np.int64)
+            dom = range(-60, 61)  # every step lies in [-35, 48]
+        arrs = (al, ast, hl, be, bst, hr, sz)
+        vals = {B: count(B, *arrs) for B in dom}
+        best = min(vals.values())
+        ok, v, b = _minimize(ns, cap, blim, True, *arrs, np.empty(ns + 1, np.int64))
+        if best > cap:
+            assert not ok, (k, arrs, blim, cap)
+            continue
+        found += 1
+        want = min((B for B in dom if vals[B] == best), key=lambda B: (abs(B), B < 0))
+        assert (ok, v, b) == (True, best, want), (k, arrs, blim, cap)
+    assert found >= 600, found
