@@ -417,6 +417,12 @@ def _render_svg(source: dict) -> str | None:
         return None
 
 
+def kit_verilog_name(cfg: UnitConfig) -> str:
+    """The file name of the unit's Verilog in its kit (``NAME.v``); generate --all-layers
+    and sim/prove --bundle build the kit's path from it (never from a name read back)."""
+    return f"{cfg.name}.v"
+
+
 def kit_files(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None = None,
               solved_sha256: str | None = None, freq_mhz: float = 100.0,
               seed: int = 1) -> dict[str, str]:
@@ -428,7 +434,7 @@ def kit_files(layer: SolvedLayer, cfg: UnitConfig, *, solved_path: str | None = 
     n = cfg.name
     vectors_hex, n_vectors = vectors_hex_text(layer, cfg, seed=seed)
     files: dict[str, str] = {
-        f"{n}.v": to_verilog(cfg),
+        kit_verilog_name(cfg): to_verilog(cfg),
         f"{n}_tb.v": kit.testbench_v(cfg, n_vectors, seed=seed),
         f"{n}_vectors.hex": vectors_hex,
         f"{n}_inst.v": kit.inst_v(cfg),

@@ -24,13 +24,20 @@ default, where full_rate and random_gaps each drive them with 2,000 random input
 Every layer's options are checked before anything runs (bad input: exit 2, nothing run).
 
 ``sim``/``prove --bundle OUT`` take each layer's Verilog from a bundle ``generate
---all-layers`` wrote instead of generating it again. network.json records, per unit, the
-sha256 of its Verilog and a fingerprint of the unit (every UnitConfig field: M, B, N,
-widths, clip, rounding, options; :func:`unit_fingerprint`). The kit is used only when the
-fingerprint derived now from the solved file and the options equals the recorded one and
-the file's sha256 the recorded one; a stale bundle, other options or an edited Verilog file
-is refused (exit 2, layer and file named; ``prove --verilog`` proves an edited file).
-The proof and the scoreboard take M, B, N from the solved file either way.
+--all-layers`` wrote instead of generating it again. The file read is always
+``OUT/<safe_name(layer)>/<unit name>.v``, built the way generate builds it
+(:func:`kit_verilog_path`), and it must be a regular file inside OUT once resolved;
+network.json's ``verilog`` entry is data, only compared with that path (a differing entry
+is refused). network.json records, per unit, the sha256 of its Verilog and a fingerprint
+of the unit (every UnitConfig field: M, B, N, widths, clip, rounding, options, and the
+exactbn version: :func:`unit_fingerprint`). The kit is used only when the fingerprint
+derived now from the solved file and the options equals the recorded one and the file's
+sha256 the recorded one; a stale bundle, other options, another exactbn version or a
+Verilog file that differs from network.json's sha256 is refused (exit 2, layer and file
+named; ``prove --verilog`` proves an edited file). The sha256 is no provenance: whoever
+can edit the Verilog can edit network.json too. What makes the verdict trustworthy is
+that the proof and the scoreboard take M, B, N from the solved file and judge the very
+text that was run, as for ``prove --verilog``.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -56,6 +64,8 @@ __all__ = [
     "add_network_options",
     "unit_fingerprint",
     "bundle_verilog",
+    "kit_verilog_path",
+    "exactbn_version",
 ]
 
 NETWORK_FORMAT = "exactbn-network"
@@ -89,7 +99,9 @@ def add_network_options(parser: argparse.ArgumentParser, *, jobs: bool = True,
                        help="take each layer's Verilog from this bundle (generate "
                        "--all-layers) instead of generating it again; refused (exit 2) when "
                        "the kit's unit differs from the one the solved file and these options "
-                       "give, or its Verilog was edited since generate")
+                       "give, or its Verilog's sha256 differs from network.json's record "
+                       "(the verdict is always re-derived from the solved file for the "
+                       "text that runs)")
     if jobs:
         g.add_argument("--jobs", type=_jobs, default=1, metavar="J",
                        help="with --all-layers: layers run (generate: kits built) in "
@@ -192,7 +204,7 @@ def bundle_files(solved_path: str, layers: list[SolvedLayer], *, freq_mhz: float
     FormatError naming the layer on anything a single-layer generate would refuse (every
     layer's config is checked before any kit is built). ``jobs``: kits built in parallel."""
     from exactbn.formats import file_sha256
-    from exactbn.generate import unit_config_from_solved
+    from exactbn.generate import kit_verilog_name, unit_config_from_solved
 
     options = dict(options)
     _check_bundle_options(options)
@@ -207,7 +219,7 @@ def bundle_files(solved_path: str, layers: list[SolvedLayer], *, freq_mhz: float
     for lay, cfg, d, kit in zip(layers, cfgs, dirs, kits, strict=True):
         files.update({f"{d}/{k}": v for k, v in kit.items()})
         man = json.loads(kit[f"{cfg.name}.json"])
-        units.append(_unit_entry(lay, cfg, d, man, kit[f"{cfg.name}.v"]))
+        units.append(_unit_entry(lay, cfg, d, man, kit[kit_verilog_name(cfg)]))
     name = network_name(file)
     net = {
         "format": NETWORK_FORMAT,
@@ -232,7 +244,7 @@ def _unit_entry(layer: SolvedLayer, cfg, d: str, man: dict, verilog: str) -> dic
         "layer": layer.name,
         "name": cfg.name,
         "dir": d,
-        "verilog": f"{d}/{cfg.name}.v",
+        "verilog": kit_verilog_path(layer.name, cfg),  # d is safe_name(layer.name)
         "manifest": f"{d}/{cfg.name}.json",
         "core": f"{d}/{cfg.name}.core",
         "channels": cfg.channels,
@@ -328,30 +340,75 @@ def generate_bundle(solved_path: str, outdir: str, *, layer_names: str | None = 
 # --- reusing a bundle's Verilog (sim/prove --bundle) -------------------------------------
 
 
+def exactbn_version() -> str:
+    """The installed exactbn package's version string (part of every unit fingerprint)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("exactbn")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def unit_fingerprint(cfg) -> str:
     """sha256 of everything the unit's Verilog is generated from: every UnitConfig field
     (M, B, N, widths, signedness, clip, rounding, shift mode, lanes, store, pipeline, name,
-    family, ranges when checked, ...) and the derived figures (stages, latency, widths)."""
+    family, ranges when checked, ...), the derived figures (stages, latency, widths) and the
+    exactbn version (a bundle of another generator version is stale)."""
     import dataclasses
 
-    doc = {"config": dataclasses.asdict(cfg), "summary": cfg.summary()}
+    doc = {"config": dataclasses.asdict(cfg), "summary": cfg.summary(),
+           "exactbn": exactbn_version()}
     text = json.dumps(doc, sort_keys=True, default=repr, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def kit_verilog_path(layer_name: str, cfg) -> str:
+    """The kit's Verilog, relative to the bundle: ``<safe_name(layer)>/<unit name>.v``, as
+    generate --all-layers writes it (:func:`exactbn.generate.kit_verilog_name`)."""
+    from exactbn.generate import kit_verilog_name
+
+    return f"{safe_name(layer_name)}/{kit_verilog_name(cfg)}"
+
+
+_UNIT_TEXT_FIELDS = ("layer", "verilog", "unit_sha256", "verilog_sha256")
+
+
 def _bundle_units(bundle: str) -> dict[str, dict]:
+    """network.json's units by layer. Every unit must be an object whose ``layer``,
+    ``verilog``, ``unit_sha256`` and ``verilog_sha256`` are strings, each layer once
+    (FormatError naming the file, the layer and the field)."""
+    from exactbn.formats import check_input_file
+
     path = Path(bundle) / "network.json"
+    check_input_file(path)  # a FIFO or device would hang the read
     try:
-        net = json.loads(path.read_text())
-        units = {u["layer"]: u for u in net["units"]}
+        net = json.loads(path.read_bytes().decode("utf-8"))
     except OSError as e:
         raise FormatError(f"--bundle: cannot read the bundle's network.json: "
                           f"{e.strerror or e}", file=str(path)) from None
-    except (ValueError, KeyError, TypeError) as e:
+    except ValueError as e:  # JSON and UTF-8 errors
         raise FormatError(f"--bundle: not a bundle's network.json ({type(e).__name__}: {e})",
                           file=str(path)) from None
-    if net.get("format") != NETWORK_FORMAT:
+    if not isinstance(net, dict) or net.get("format") != NETWORK_FORMAT:
         raise FormatError("--bundle: not a bundle's network.json (format)", file=str(path))
+    if not isinstance(net.get("units"), list):
+        raise FormatError("--bundle: expected a list", file=str(path), field="units")
+    units: dict[str, dict] = {}
+    for i, u in enumerate(net["units"]):
+        if not isinstance(u, dict):
+            raise FormatError(f"--bundle: expected an object, got {type(u).__name__}",
+                              file=str(path), field=f"units[{i}]")
+        layer = u.get("layer")
+        where = {"layer": layer} if isinstance(layer, str) else {}
+        for k in _UNIT_TEXT_FIELDS:
+            if not isinstance(u.get(k), str):
+                raise FormatError(f"--bundle: expected a string, got {u.get(k)!r:.40}",
+                                  file=str(path), field=f"units[{i}].{k}", **where)
+        if layer in units:
+            raise FormatError("--bundle: the layer has two units in network.json",
+                              file=str(path), field=f"units[{i}].layer", layer=layer)
+        units[layer] = u
     return units
 
 
@@ -359,29 +416,59 @@ def bundle_verilog(bundle: str, layer: SolvedLayer, cfg, units: dict | None = No
     """The Verilog of ``layer``'s kit in ``bundle``, after checking that it is the unit
     ``cfg`` describes: the kit's recorded fingerprint must equal :func:`unit_fingerprint` of
     ``cfg`` (derived now from the solved file and the options), and the file's sha256 the
-    one recorded when generate wrote it. Anything else is a FormatError naming the layer and
-    the file (stale or edited kits are refused, never proven or simulated silently)."""
+    one network.json records. The file is ``bundle/`` + :func:`kit_verilog_path` (never a
+    path read from network.json, whose entry must merely equal it), a regular file inside
+    the bundle once resolved, in UTF-8. Anything else is a FormatError naming the layer and
+    the file. The sha256 check only matches network.json's record (not provenance: both can
+    be edited together); the caller's verdict is re-derived against the solved file's M, B,
+    N for the text returned here."""
     units = _bundle_units(bundle) if units is None else units
     u = units.get(layer.name)
     where = {"layer": layer.name}
+    net_path = str(Path(bundle) / "network.json")
     if u is None:
-        raise FormatError("--bundle: the bundle has no unit for this layer",
-                          file=str(Path(bundle) / "network.json"), **where)
-    vpath = Path(bundle) / u.get("verilog", "")
+        raise FormatError("--bundle: the bundle has no unit for this layer", file=net_path,
+                          **where)
+    rel = kit_verilog_path(layer.name, cfg)
+    vpath = Path(bundle) / rel
     if u.get("unit_sha256") != unit_fingerprint(cfg):
         raise FormatError("--bundle: the kit's unit is not the one this solved file and these "
-                          "options give (stale bundle, or other unit options): generate the "
-                          "bundle again, or leave out --bundle", file=str(vpath), **where)
+                          "options give (stale bundle, other unit options or another exactbn "
+                          "version): generate the bundle again, or leave out --bundle",
+                          file=str(vpath), **where)
+    if u.get("verilog") != rel:
+        raise FormatError(f"--bundle: network.json gives the kit's Verilog as "
+                          f"{u.get('verilog')!r:.80}, generate writes it as {rel!r}",
+                          file=net_path, field="verilog", **where)
     try:
-        text = vpath.read_text()
+        root = Path(bundle).resolve(strict=True)
+        real = vpath.resolve(strict=True)
+        st = os.stat(real)
+    except (OSError, RuntimeError) as e:  # missing, a symlink loop, ...
+        raise FormatError(f"--bundle: cannot read: {getattr(e, 'strerror', None) or e}",
+                          file=str(vpath), **where) from None
+    if not real.is_relative_to(root):
+        raise FormatError(f"--bundle: the kit's Verilog resolves to {str(real)!r:.80}, "
+                          "outside the bundle", file=str(vpath), **where)
+    import stat as stat_mod
+
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise FormatError("--bundle: the kit's Verilog is not a regular file", file=str(vpath),
+                          **where)
+    try:
+        data = real.read_bytes()
+        text = data.decode("utf-8")
     except OSError as e:
         raise FormatError(f"--bundle: cannot read: {e.strerror or e}", file=str(vpath),
                           **where) from None
-    if hashlib.sha256(text.encode()).hexdigest() != u.get("verilog_sha256"):
-        raise FormatError("--bundle: the Verilog was edited since generate wrote it (sha256 "
-                          "differs from network.json): generate the bundle again, or prove "
-                          "the edited file with --layer L --verilog FILE", file=str(vpath),
-                          **where)
+    except UnicodeDecodeError as e:
+        raise FormatError(f"--bundle: not UTF-8 text (byte {e.start})", file=str(vpath),
+                          **where) from None
+    if hashlib.sha256(data).hexdigest() != u.get("verilog_sha256"):
+        raise FormatError("--bundle: the Verilog's sha256 differs from the one network.json "
+                          "records (edited since generate?): generate the bundle again, or "
+                          "prove the edited file with --layer L --verilog FILE",
+                          file=str(vpath), **where)
     return text
 
 
@@ -473,19 +560,22 @@ def _summary_md(command: str, rows: list[dict], totals: dict) -> str:
 
 def run_all_layers(command: str, args: argparse.Namespace, out_attr: str, *,
                    validate=None, base_argv: list[str] | None = None,
-                   layer_argv=None) -> int:
+                   layer_argv=None, prepare=None) -> int:
     """Run ``exactbn COMMAND`` once per selected layer (``--jobs`` at a time), in child
     processes with ``--layer L -o OUT/<layer>``; write OUT/network_COMMAND.json/.md; print
     progress on stderr and one row per layer (rows in the file's order; the layers with the
     most channels start first). 0 = every layer passed, 1 = some did not.
     Hooks (exactbn.threshold_network): ``validate(command, args, layers)`` in place of the
     multiply-shift check, ``base_argv`` in place of ``child_argv``, ``layer_argv(layer)`` ->
-    (extra argv, row fields) per layer."""
+    (extra argv, row fields) per layer; ``prepare()`` runs once after every check passed,
+    before the first layer (prove: warm the verify kernels)."""
     from exactbn.formats import OUTPUT_MARKER, load_solved, write_json_atomic
 
     layers = select_layers(load_solved(args.solved), getattr(args, "layers", None),
                            file=str(args.solved))
     (validate or _validate_layers)(command, args, layers)
+    if prepare is not None:  # only once the input is known good (bad input: exit 2 at once)
+        prepare()
     per_layer = {lay.name: layer_argv(lay) if layer_argv else ([], {}) for lay in layers}
     dirs = _layer_dirs(layers, str(args.solved))
     jobs = int(getattr(args, "jobs", 1))

@@ -110,8 +110,8 @@ def run(args) -> int:
         layers_at_once = max(1, int(getattr(args, "jobs", 1) or 1))
         os.environ.setdefault(TASK_JOBS_ENV,
                               str(max(1, (os.cpu_count() or 1) // layers_at_once)))
-        _warm_verify_kernels(args.solved)
-        return run_all_layers("prove", args, "out")
+        return run_all_layers("prove", args, "out",
+                              prepare=lambda: _warm_verify_kernels(args.solved))
     from exactbn.shared import unit_layer_from_args
 
     layer = unit_layer_from_args(args)  # --shared-unit: every layer's words in one unit
@@ -139,7 +139,8 @@ def run(args) -> int:
 
         verilog = bundle_verilog(bundle, layer, cfg)
         print(f"prove {layer.name}: the Verilog of {bundle} (its unit fingerprint and "
-              "sha256 match what generate wrote for these options)")
+              "sha256 match network.json's record; the proof below takes M, B, N from the "
+              "solved file and judges this text)")
     elif args.verilog:
         verilog = read_user_verilog(args.verilog, cfg.name)
     else:

@@ -170,7 +170,8 @@ def run(args) -> int:
 
         verilog = bundle_verilog(bundle, layer, cfg)
         print(f"sim {layer.name}: the Verilog of {bundle} (its unit fingerprint and "
-              "sha256 match what generate wrote for these options)")
+              "sha256 match network.json's record; the scoreboard below takes M, B, N from "
+              "the solved file and judges this text)")
     if args.netlist:  # gate-level: exactbn.synth.gatesim
         from exactbn.synth.gatesim import run_cli
 

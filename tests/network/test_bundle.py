@@ -204,3 +204,134 @@ def test_a_stale_kit_is_refused(work, capsys, monkeypatch):
                "-o", "S"])
     err = capsys.readouterr().err
     assert rc == 2 and "bn_b" in err and "not the one" in err, err
+
+
+# --- hostile bundles: network.json's names are data, never paths; bad input exits 2 ------
+
+
+def _no_prove(monkeypatch):
+    import exactbn.sim.formal.prove as fp
+
+    monkeypatch.setattr(fp, "prove_unit", lambda *a, **k: pytest.fail("proved"))
+
+
+def _write_net(work, net):
+    (work / "B/network.json").write_text(json.dumps(net))
+
+
+def test_the_kit_path_is_built_from_the_layer_not_read_from_network_json(work, capsys,
+                                                                        monkeypatch):
+    """network.json pointing at a file outside the bundle (absolute or ..), with a matching
+    sha256, is refused; so is a kit file that is a symlink leading outside, or a FIFO."""
+    import hashlib
+    import os
+
+    _no_prove(monkeypatch)
+    net = _bundle(work)
+    u = net["units"][1]
+    kit = work / "B" / u["verilog"]
+    text = kit.read_text()
+    (work / "outside").mkdir()
+    (work / "outside/x.v").write_text(text)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    for entry in (str(work / "outside/x.v"), "../outside/x.v"):
+        _write_net(work, {**net, "units": [net["units"][0],
+                                           {**u, "verilog": entry, "verilog_sha256": sha}]})
+        _refused(capsys, ["prove", "s.json", "--layer", "bn_b", "--bundle", "B", "-o", "P"],
+                 "bn_b", "network.json", u["verilog"])
+    _write_net(work, net)
+    kit.unlink()
+    kit.symlink_to(work / "outside/x.v")  # same bytes, same sha256: outside all the same
+    _refused(capsys, ["prove", "s.json", "--layer", "bn_b", "--bundle", "B", "-o", "P"],
+             "bn_b", "outside the bundle")
+    kit.unlink()
+    os.mkfifo(kit)  # reading it would block forever
+    _refused(capsys, ["sim", "s.json", "--layer", "bn_b", "--bundle", "B", "-o", "S"],
+             "bn_b", "not a regular file")
+    assert not (work / "P").exists() and not (work / "S").exists()
+
+
+@pytest.mark.parametrize("mode", ["null", "int", "badutf8", "dup", "units_str"])
+def test_malformed_bundles_exit_2_naming_file_and_layer(work, capsys, monkeypatch, mode):
+    """Wrong field types, a non-UTF-8 kit file, a layer listed twice: one line, exit 2,
+    nothing written (was a TypeError/UnicodeDecodeError, exit 3; a duplicate was taken)."""
+    _no_prove(monkeypatch)
+    net = _bundle(work)
+    u = net["units"][1]
+    words = ["bn_b"]
+    if mode in ("null", "int"):
+        u["verilog"] = None if mode == "null" else 5
+        words += ["network.json", "verilog"]
+    elif mode == "badutf8":
+        with open(work / "B" / u["verilog"], "ab") as fh:
+            fh.write(b"// \xff\xfe\n")
+        words += [u["verilog"], "UTF-8"]
+    elif mode == "dup":
+        net["units"].append(dict(u))
+        words += ["network.json", "two units"]
+    else:
+        net["units"] = ["a"]
+        words = ["network.json", "units[0]"]
+    _write_net(work, net)
+    for argv in (["prove", "s.json", "--layer", "bn_b", "--bundle", "B", "-o", "P"],
+                 ["sim", "s.json", "--layer", "bn_b", "--bundle", "B", "-o", "S"],
+                 ["prove", "s.json", "--all-layers", "--bundle", "B", "-o", "P"]):
+        _refused(capsys, argv, *words)
+    assert not (work / "P").exists() and not (work / "S").exists()
+
+
+def test_a_bundle_of_another_exactbn_version_is_stale(work, capsys, monkeypatch):
+    from exactbn import network
+
+    _no_prove(monkeypatch)
+    _bundle(work)
+    monkeypatch.setattr(network, "exactbn_version", lambda: "0.0.0-other")
+    _refused(capsys, ["prove", "s.json", "--layer", "bn_b", "--bundle", "B", "-o", "P"],
+             "bn_b", "not the one", "exactbn version")
+
+
+def test_an_edited_kit_with_its_sha256_updated_is_run_and_said_so(work, capsys, monkeypatch):
+    """Edit the Verilog and network.json's sha256 together: the text is used (the verdict
+    is re-derived for it), and the message claims only network.json's record."""
+    import hashlib
+
+    import exactbn.sim.formal.prove as fp
+
+    net = _bundle(work)
+    u = net["units"][1]
+    kit = work / "B" / u["verilog"]
+    text = kit.read_text().replace("endmodule", "// edited\nendmodule", 1)
+    kit.write_text(text)
+    u["verilog_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    _write_net(work, net)
+    seen = {}
+
+    class Res:
+        status, tasks, seconds, summary, vcd = "FAIL", [], 0.0, "planted", None
+
+        def to_json(self):
+            return {"status": "FAIL"}
+
+    monkeypatch.setattr(fp, "prove_unit", lambda layer, cfg, verilog, out, **kw:
+                        seen.setdefault("v", verilog) and Res())
+    assert main(["prove", "s.json", "--layer", "bn_b", "--bundle", "B", "-o", "P"]) == 1
+    out = capsys.readouterr().out
+    assert seen["v"] == text
+    assert "network.json's record" in out and "what generate wrote" not in out, out
+
+
+def test_prove_all_layers_checks_the_input_before_warming_the_kernels(work, capsys,
+                                                                     monkeypatch):
+    """Bad options or a bad bundle exit 2 without the certificate re-check's CPU."""
+    from exactbn import network
+    from exactbn.cli import cmd_prove
+
+    warmed = []
+    monkeypatch.setattr(cmd_prove, "_warm_verify_kernels", lambda solved: warmed.append(solved))
+    monkeypatch.setattr(network.subprocess, "call", lambda *a, **k: 0)
+    _refused(capsys, ["prove", "s.json", "--all-layers", "--widths", "2,,", "-o", "P"], "bn.a")
+    _refused(capsys, ["prove", "s.json", "--all-layers", "--bundle", "nope", "-o", "P"],
+             "network.json")
+    assert warmed == []
+    assert main(["prove", "s.json", "--all-layers", "-o", "P"]) == 0
+    assert warmed == ["s.json"]
