@@ -737,6 +737,14 @@ class SolvedLayer:
                     _check_budget(v)
                 else:
                     _check_per_channel(v, k, c, kind, nullable=nullable)
+            lower = extra.get("mismatches_lower_bound")
+            if lower is not None and any(v is not None and v > m
+                                         for v, m in zip(lower, mism, strict=True)):
+                ch = next(ch for ch, (v, m) in enumerate(zip(lower, mism, strict=True))
+                          if v is not None and v > m)
+                raise FormatError(f"certified lower bound {lower[ch]} is above the channel's "
+                                  f"{mism[ch]} mismatches", field="mismatches_lower_bound",
+                                  channel=ch)
             layer = cls(
                 name, inp, out, hw_rounding, shift_mode, a, b, M, B, N, widths, exact,
                 mism, cert, extra,

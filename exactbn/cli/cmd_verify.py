@@ -75,6 +75,7 @@ def _run(args) -> int:
                 msg += f", {done} inputs compared exhaustively"
             prog.advance(sl.channels, sl.name)
             lines.append(msg)
+            lines += [f"  note: layer {sl.name!r}: {n}" for n in check.notes]
             for p in check.problems:
                 ok = False
                 lines.append(f"  FAIL layer {sl.name!r}: {p}")
