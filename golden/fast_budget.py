@@ -153,6 +153,7 @@ def _kth(vals, flags, ns, q, largest, buf):
 
 
 _FAR = np.int64(1) << 61
+_SWEEP_E = 32  # caps from which _minimize sweeps (below: the candidates)
 @njit(cache=True, inline="always")
 def _gval(i, B, e1, al, ast, hl, be, bst, hr, sz):
     """Segment i's surely-wrong count at B (as in _eval), clamped to e1."""
@@ -305,12 +306,12 @@ def _sweep(ns, e, lo_, hi_, al, ast, hl, be, bst, hr, sz):
 @njit(cache=True)
 def _minimize(ns, cap, blim, want_b, al, ast, hl, be, bst, hr, sz, buf):
     """min over B (within blim when set) of _eval: (True, value, B) when it is <= cap (B: the
-    minimiser closest to 0, non-negative on ties; want_b is kept for the callers, the sweep
-    finds it anyway), else (False, cap + 1, 0).
+    minimiser closest to 0, non-negative on ties, when want_b), else (False, cap + 1, 0).
 
     B below the (e+1)-th largest al or above the (e+1)-th smallest be has more than e wrong
-    inputs (e: the cap, tightened by a first guess); _window narrows that further and _sweep
-    takes the minimum inside, in O((segments + e) log) instead of candidates x segments."""
+    inputs (e: the cap, tightened by a first guess). From e = _SWEEP_E on, _window narrows
+    that further and _sweep takes the minimum inside, in O((segments + e) log) instead of
+    candidates x segments (cheaper below it: fewer, early-exiting counts)."""
     e = cap
     if e > 64:  # a first guess tightens the cap: the B with the fewest plateaus missed
         bg = np.int64(0)
@@ -343,13 +344,92 @@ def _minimize(ns, cap, blim, want_b, al, ast, hl, be, bst, hr, sz, buf):
     hi_ = rh if has_rh else _FAR
     if lo_ > hi_:
         return False, cap + 1, np.int64(0)
-    lo_, hi_ = _window(ns, e, lo_, hi_, al, ast, hl, be, bst, hr, sz)
-    if lo_ > hi_:
+    if e >= _SWEEP_E:
+        lo_, hi_ = _window(ns, e, lo_, hi_, al, ast, hl, be, bst, hr, sz)
+        if lo_ > hi_:
+            return False, cap + 1, np.int64(0)
+        v, b = _sweep(ns, e, lo_, hi_, al, ast, hl, be, bst, hr, sz)
+        if v > e:
+            return False, cap + 1, np.int64(0)
+        return True, v, b
+    # Small caps: only candidates can be the left end of a minimising run, B = al - k*ast
+    # (k <= value, the run's left count) or the domain's start, each counted by _eval.
+    best = e + 1
+    bb = np.int64(0)
+    v = _eval(ns, lo_, e, al, ast, hl, be, bst, hr, sz)
+    if v < best:
+        best, bb = v, lo_
+    for i in range(ns):
+        if not hl[i] or al[i] < lo_:
+            continue
+        kmax = 0 if ast[i] == 0 else min(e, sz[i] - 1)
+        for k in range(kmax + 1):
+            b = al[i] - k * ast[i]
+            if b < lo_:
+                break
+            if b > hi_:
+                continue
+            v = _eval(ns, b, best, al, ast, hl, be, bst, hr, sz)
+            if v < best:
+                best, bb = v, b
+    if best > cap:
         return False, cap + 1, np.int64(0)
-    v, b = _sweep(ns, e, lo_, hi_, al, ast, hl, be, bst, hr, sz)
-    if v > e:
-        return False, cap + 1, np.int64(0)
-    return True, v, b
+    if not want_b:
+        return True, best, bb
+    # The minimiser closest to 0: 0 itself, else the smallest positive left end or the
+    # largest negative right end of a minimising run.
+    in0 = (not blim[0] or blim[1] <= 0) and (not blim[2] or blim[3] >= 0)
+    if in0 and _eval(ns, np.int64(0), best, al, ast, hl, be, bst, hr, sz) == best:
+        return True, best, np.int64(0)
+    has_p = has_n = False
+    bp = bn = np.int64(0)
+    e = best
+    for side in range(2):
+        cand_end = hi_ if side else lo_
+        ok_end = has_rh if side else has_rl
+        if ok_end and (cand_end > 0 if side == 0 else cand_end < 0):
+            if _eval(ns, cand_end, e, al, ast, hl, be, bst, hr, sz) == e:
+                if side == 0 and (not has_p or cand_end < bp):
+                    has_p, bp = True, cand_end
+                if side == 1 and (not has_n or cand_end > bn):
+                    has_n, bn = True, cand_end
+        for i in range(ns):
+            if side == 0:
+                if not hl[i] or al[i] < lo_:
+                    continue
+                step = ast[i]
+                base = al[i]
+            else:
+                if not hr[i] or be[i] > hi_:
+                    continue
+                step = bst[i]
+                base = be[i]
+            kmax = 0 if step == 0 else min(e, sz[i] - 1)
+            for k in range(kmax + 1):
+                b = base - k * step if side == 0 else base + k * step
+                if side == 0:
+                    if b < lo_:
+                        break
+                    if b > hi_:
+                        continue
+                else:
+                    if b > hi_:
+                        break
+                    if b < lo_:
+                        continue
+                if side == 0:
+                    if b <= 0 or (has_p and b >= bp):
+                        continue
+                elif b >= 0 or (has_n and b <= bn):
+                    continue
+                if _eval(ns, b, e, al, ast, hl, be, bst, hr, sz) == e:
+                    if side == 0:
+                        has_p, bp = True, b
+                    else:
+                        has_n, bn = True, b
+    if has_p and (not has_n or bp <= -bn):
+        return True, best, bp
+    return True, best, bn
 
 
 @njit(cache=True)

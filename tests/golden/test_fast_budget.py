@@ -214,9 +214,10 @@ def test_kernel_exact_in_budget_equals_the_python_decision(wide, monkeypatch):
 def test_kernel_minimum_over_b_equals_brute_force():
     """fast_budget._minimize (first guess, window, sorted sweep) against every B of a range
     holding all the steps: random segments (steps 0-3, sizes 1-6, overlapping left and right
-    counts, coinciding steps), caps 0-80, with and without B's limits."""
+    counts, coinciding steps), caps 0-80 (the candidates below 32, the sweep from it; the
+    sweep alone at every cap too), with and without B's limits."""
     import numpy as np
-    from exactbn.golden.fast_budget import _minimize
+    from exactbn.golden.fast_budget import _minimize, _sweep
 
     def count(B, al, ast, hl, be, bst, hr, sz):
         tot = 0
@@ -240,7 +241,7 @@ def test_kernel_minimum_over_b_equals_brute_force():
         sz = np.array([rng.randint(1, 6) for _ in range(ns)], np.int64)
         hl = np.array([rng.random() < 0.85 for _ in range(ns)], np.bool_)
         hr = np.array([rng.random() < 0.85 for _ in range(ns)], np.bool_)
-        cap = rng.choice((0, 1, 2, 3, 5, 8, 70, 80))
+        cap = rng.choice((0, 1, 2, 3, 5, 8, 32, 40, 50, 70, 80))  # >= 32: the sweep
         if k % 3:
             lo = rng.randint(-50, 30)
             blim = np.array([1, lo, 1, lo + rng.randint(0, 40)], np.int64)
@@ -252,10 +253,12 @@ def test_kernel_minimum_over_b_equals_brute_force():
         vals = {B: count(B, *arrs) for B in dom}
         best = min(vals.values())
         ok, v, b = _minimize(ns, cap, blim, True, *arrs, np.empty(ns + 1, np.int64))
+        sv, sb = _sweep(ns, cap, dom.start, dom.stop - 1, *arrs)  # the sweep at every cap
         if best > cap:
-            assert not ok, (k, arrs, blim, cap)
+            assert not ok and sv > cap, (k, arrs, blim, cap)
             continue
         found += 1
         want = min((B for B in dom if vals[B] == best), key=lambda B: (abs(B), B < 0))
         assert (ok, v, b) == (True, best, want), (k, arrs, blim, cap)
+        assert (sv, sb) == (best, want), (k, arrs, blim, cap)
     assert found >= 600, found
