@@ -66,7 +66,8 @@ def mixed_bundle_files(solved_path: str, layers: list[SolvedLayer], units: dict[
         files.update({f"{d}/{k}": v for k, v in kit.items()})
         man = json.loads(kit[f"{cfg.name}.json"])
         e = (_threshold_entry(lay, cfg, d, man) if thr
-             else {**_unit_entry(lay, cfg, d, man), "unit": "multiply-shift"})
+             else {**_unit_entry(lay, cfg, d, man, kit[f"{cfg.name}.v"]),
+                   "unit": "multiply-shift"})
         if lay.name in reasons:
             e["choice"] = reasons[lay.name]
         entries.append(e)

@@ -79,7 +79,7 @@ def test_the_halves_are_for_rom_units_with_many_words():
 
 def test_rom_parts_are_a_words_part_and_arith_parts_and_need_both():
     layer = small_layer("half_even")
-    for lanes, arith in ((1, [None]), (8, [(k,) for k in range(8)])):
+    for lanes, arith in ((1, [None]), (8, [(k, k + 1) for k in range(0, 8, 2)])):  # pairs
         cfg = _rom(layer, lanes)
         parts = datapath_parts(cfg, model_from_layer(layer), words=True)
         assert parts == [(None, None, "words")] + [(a, None, "arith") for a in arith]
