@@ -45,6 +45,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     from exactbn.cli.threshold_cli import add_auto_options
 
     add_auto_options(p)  # --target, --cost for --unit auto
+    for a in p._actions:  # --target asic: the standard-cell multiplier and preset (as synth)
+        if a.dest == "target":
+            a.choices = (*a.choices, "asic")
     from exactbn.network import add_network_options
 
     add_network_options(p)  # --all-layers, --layers (--jobs): OUT/<layer>/ + network.json
@@ -55,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
     from exactbn.cli.threshold_cli import _check_auto_args, run_generate_auto
     from exactbn.generate import generate
 
+    if args.target == "asic" and args.unit == "auto":
+        from exactbn.cli.unit_options import _usage_error
+
+        raise _usage_error("--unit auto decides by FPGA synthesis: --target asic takes "
+                           "--unit multiply-shift or threshold")
     _check_auto_args(args)  # --target/--cost only with --unit auto
     # auto judges Fmax at the clock asked for, else the target's default (as synth, sim and
     # prove do); the kit's constraints default to 100 MHz
