@@ -40,7 +40,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .asic_multiplier import ASIC_TREE, CsaMulAdd, csa_stages
-from .regs import add_stages, chunked_add, csa_reduce, delay
+from .regs import add_carry_in, add_stages, chunked_add, csa_reduce, delay
 
 __all__ = ["MulAdd", "split_operand", "mult_stages", "uses_primitive", "operand_ports",
            "term_offsets"]
@@ -271,7 +271,7 @@ class MulAdd(wiring.Component):
             bj = delay(m, en, two[1][a0:a1], j, f"cadd_b{j + 1}")
             sj = Signal(a1 - a0 + 1, name=f"cadd_k{j + 1}", reset_less=True)
             with m.If(en):
-                m.d.sync += sj.eq(aj + bj + carry)
+                m.d.sync += sj.eq(add_carry_in(aj, bj, carry))
             carry = sj[-1]
             outs.append(delay(m, en, sj[:a1 - a0], n_hi - 1 - j, f"cadd_o{j + 1}"))
         m.d.comb += self.s.eq(Cat(*outs).as_signed())

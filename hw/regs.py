@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Signal, signed
 
-__all__ = ["delay", "chunked_add", "csa_reduce", "add_stages"]
+__all__ = ["delay", "chunked_add", "csa_reduce", "add_stages", "add_carry_in"]
 
 
 def delay(m: Module, en, sig, n: int, name: str, reset: bool = False):
@@ -52,6 +52,14 @@ def csa_reduce(m: Module, en, terms: list, width: int, name: str) -> list:
         terms = nxt
         level += 1
     return terms
+
+
+def add_carry_in(a, b, c):
+    """``a + b + c`` (``len(a) + 1`` bits; ``c`` one bit) as one two-operand add whose
+    lowest bit pair is ``(1, c)``: the carry enters the chain as a LUT input (on ECP5 a carry
+    from a register into CCU2C's CIN costs nextpnr an extra CCU2C and a route)."""
+    n = max(len(a), len(b))
+    return (Cat(Const(1, 1), a.as_unsigned()) + Cat(c, b.as_unsigned()))[1:n + 2]
 
 
 def chunked_add(m: Module, en, a, b, width: int, chunk: int, name: str):
