@@ -61,7 +61,9 @@ class CsaForm:
 
 
 # The form the unit and the ceiling use (family ``asic``); bench_asic --csa-form overrides it.
-DEFAULT_FORM = CsaForm(booth=None)
+# Rows over the narrower operand: x at int8 widths (17x23: Booth over x is 5 % smaller in the
+# asic-small unit, bench/results/asic_small_preset.md), m at uint4 widths (17x15: unchanged).
+DEFAULT_FORM = CsaForm(booth=None, recode="narrow")
 FORM = DEFAULT_FORM
 
 
